@@ -1,0 +1,80 @@
+/*
+ * engine.h - the pipeline engine: one source thread, one destination
+ * thread, a queue bounded in batches and bytes between them, commits and
+ * the state file, bad-record policy, retries, cancellation, progress and
+ * metrics.
+ */
+#ifndef NBH_ENGINE_H
+#define NBH_ENGINE_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "nebula/abi.h"
+#include "loader.h"
+#include "log.h"
+
+typedef enum NbhOnError {
+  NBH_ON_ERROR_FAIL = 0,
+  NBH_ON_ERROR_SKIP = 1,
+  NBH_ON_ERROR_DEAD_LETTER = 2
+} NbhOnError;
+
+/* One side of a pipeline: a loaded connector and its validated settings
+ * (borrowed; the engine does not keep them beyond the open call). */
+typedef struct NbhEndpoint {
+  const NbhPlugin *plugin;
+  const NbSettings *settings;
+} NbhEndpoint;
+
+typedef struct NbhEngineOptions {
+  uint64_t batch_rows;        /* default 65536 */
+  uint64_t batch_bytes;       /* default 8 MiB */
+  uint64_t buffer_bytes;      /* queue bound, default 64 MiB */
+  uint32_t buffer_batches;    /* queue bound in batches, default 8 */
+  uint64_t commit_rows;       /* commit after this many rows, 0 = never by rows */
+  uint64_t commit_bytes;      /* ... bytes */
+  double commit_seconds;      /* ... seconds, default 5 */
+  const char *state_file;     /* NULL: no checkpoints */
+  NbhOnError on_error;
+  uint64_t max_errors;        /* 0 = unlimited for skip/dead_letter */
+  const char *dead_letter_path; /* JSON Lines, required for dead_letter */
+  uint32_t max_retries;       /* default 5 */
+  double retry_deadline_seconds; /* default 300 */
+  double stall_timeout_seconds;  /* 0 = no watchdog */
+  bool progress;              /* live progress line on stderr */
+  const char *metrics_addr;   /* "127.0.0.1:9108" or NULL */
+} NbhEngineOptions;
+
+/* Defaults as documented above. */
+void nbh_engine_options_init(NbhEngineOptions *options);
+
+typedef struct NbhRunSummary {
+  uint64_t records_read;
+  uint64_t records_written;
+  uint64_t records_rejected;
+  uint64_t bytes_read;
+  uint64_t batches;
+  uint64_t commits;
+  uint64_t retries;
+  double seconds;
+} NbhRunSummary;
+
+/* Exit codes, as nebula-host(1) documents them. */
+#define NBH_EXIT_OK 0
+#define NBH_EXIT_FAILED 1
+#define NBH_EXIT_USAGE 2
+#define NBH_EXIT_SIGINT 130
+#define NBH_EXIT_SIGTERM 143
+
+/* Run the pipeline to the end.  stop_signal points at main()'s flag: the
+ * signal handler stores the signal number there (SIGINT or SIGTERM) on the
+ * first signal; the engine polls it, stops reading, drains, commits, writes
+ * the state, and returns 130 or 143.  Returns one of the NBH_EXIT_ codes;
+ * summary is filled in every case. */
+int nbh_engine_run(const NbhEndpoint *source, const NbhEndpoint *dest,
+                   const NbhEngineOptions *options, NbhLogger *logger,
+                   volatile sig_atomic_t *stop_signal, NbhRunSummary *summary);
+
+#endif /* NBH_ENGINE_H */

@@ -1,0 +1,35 @@
+/*
+ * io.h - the host's file layer offered to connectors through NbHostApi:
+ * plain files, stdin/stdout ("-"), and transparent compression (gzip, zstd,
+ * lz4 frame, snappy framing) detected by magic bytes on input and chosen by
+ * setting or extension on output.  Constant memory whatever the file size.
+ */
+#ifndef NBH_IO_H
+#define NBH_IO_H
+
+#include <stdint.h>
+
+#include "nebula/abi.h"
+
+/* Fill the file_* slots of api (file_open_read .. file_skip).  The
+ * functions ignore host_data. */
+void nbh_io_install(NbHostApi *api);
+
+/* The functions installed, also callable directly by the host and tests. */
+int nbh_file_open_read(void *host_data, const char *path, NbFile **out, NbError *err);
+int nbh_file_read(NbFile *file, void *buf, size_t capacity, size_t *n_read, NbError *err);
+int nbh_file_open_write(void *host_data, const char *path, const NbWriteOptions *options,
+                        NbFile **out, NbError *err);
+int nbh_file_write(NbFile *file, const void *buf, size_t len, NbError *err);
+int nbh_file_commit(NbFile *file, uint64_t *durable_length, NbError *err);
+int nbh_file_close(NbFile *file, NbError *err);
+int nbh_file_skip(NbFile *file, uint64_t n, NbError *err);
+
+/* Compressed (on-disk) bytes read so far from a file opened for reading:
+ * for progress against NbStreamInfo.size_bytes. */
+uint64_t nbh_file_raw_offset(const NbFile *file);
+
+/* The codec name of a file opened for reading: "none", "gzip", ... */
+const char *nbh_file_codec(const NbFile *file);
+
+#endif /* NBH_IO_H */

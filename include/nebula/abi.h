@@ -1,0 +1,442 @@
+/*
+ * nebula/abi.h - the connector ABI of Nebula, version 1.
+ *
+ * This header is the specification of the boundary between nebula-host and
+ * a connector (a shared object loaded at run time).  It is the only header a
+ * connector needs; anything not written here is not part of the ABI.
+ *
+ * THE COMPATIBILITY PROMISE
+ *   - An ABI version is NB_ABI_VERSION(major, minor).  The host loads a
+ *     connector when the majors are equal and the connector's minor is <= the
+ *     host's minor.  Otherwise it refuses the connector by name, giving both
+ *     versions.
+ *   - Within a major, every struct below is append-only: a field is never
+ *     moved, removed, retyped or given a new meaning.  New fields go at the
+ *     end and are tagged "\since ABI 1.x".  New status codes, setting types
+ *     and capability bits may be added in a minor; readers treat unknown ones
+ *     as documented at each place.
+ *   - Every struct that crosses the boundary begins with uint32_t struct_size
+ *     (the writer's sizeof).  A reader never touches a field at or beyond the
+ *     struct_size the writer declared; such fields read as zero / NULL.
+ *   - The caller allocates and zeroes every struct it passes and sets its
+ *     struct_size to its own sizeof.  A callee writes no field beyond that.
+ *   - Anything else (removing a field, changing a signature, changing the
+ *     meaning of a status code) needs a new major.
+ *
+ * THREADS
+ *   A source handle is used by one thread at a time, and so is a destination
+ *   handle; the host may use a source and a destination of the same connector
+ *   concurrently from two threads, and may open one connector several times.
+ *   Connectors therefore keep no global mutable state.  Every NbHostApi
+ *   function is thread-safe unless its comment says otherwise.
+ *
+ * WHAT A CONNECTOR MUST NOT DO
+ *   exit() or abort() on bad input, write to stdout, install signal handlers,
+ *   run code from constructors (the entry function must only fill structs),
+ *   or unload itself.  The host never unloads a connector, so an NbError's
+ *   release callback (connector code) stays callable for the whole process.
+ */
+#ifndef NEBULA_ABI_H
+#define NEBULA_ABI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nebula/arrow_c.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------
+ * Versions
+ * ------------------------------------------------------------------------ */
+
+/* One comparable integer per revision: major * 1,000,000 + minor * 1,000. */
+#define NB_ABI_VERSION(major, minor) \
+  ((uint32_t)(major) * 1000000u + (uint32_t)(minor) * 1000u)
+#define NB_ABI_MAJOR_OF(version) ((uint32_t)(version) / 1000000u)
+#define NB_ABI_MINOR_OF(version) (((uint32_t)(version) / 1000u) % 1000u)
+
+#define NB_ABI_MAJOR 1
+#define NB_ABI_MINOR 0
+/* The version this header describes. */
+#define NB_ABI_CURRENT NB_ABI_VERSION(NB_ABI_MAJOR, NB_ABI_MINOR)
+
+/* The one symbol a connector exports (see nebula_connector_entry below).
+ * A statically linked connector may export "<module>_LTX_" followed by this
+ * name instead; libltdl tries that form first. */
+#define NB_CONNECTOR_ENTRY_SYMBOL "nebula_connector_entry"
+
+/* Symbol visibility: connectors are built with -fvisibility=hidden and mark
+ * only the entry function with NB_EXPORT. */
+#if defined(__GNUC__) || defined(__clang__)
+#define NB_EXPORT __attribute__((visibility("default")))
+#else
+#define NB_EXPORT
+#endif
+
+/* ------------------------------------------------------------------------
+ * Status codes
+ *
+ * Every function of the ABI returns one of these.  The set is deliberately
+ * coarse: it tells the host what to DO (continue, retry, skip, stop), while
+ * the NbError says what happened.  A reader that meets a code it does not
+ * know treats it as NB_INTERNAL.
+ * ------------------------------------------------------------------------ */
+typedef enum NbStatus {
+  NB_OK = 0,               /* success */
+  NB_END = 1,              /* source_next: the stream has no more batches;
+                              not an error, *out is left released */
+  NB_SCHEMA_CHANGED = 2,   /* source_next: no batch was produced because the
+                              stream's schema changed; call source_schema
+                              again, then source_next */
+  NB_INVALID = 3,          /* a setting or argument is wrong: a user's or a
+                              programmer's mistake; retrying cannot help */
+  NB_IO = 4,               /* an I/O operation failed (file, socket) */
+  NB_UNAVAILABLE = 5,      /* transient: a server is unreachable or busy;
+                              the same call may succeed if retried later */
+  NB_DATA = 6,             /* bad data: one record cannot be read or
+                              written.  From source_next the stream can go
+                              on: the next call continues after the bad
+                              record.  Not a programming error. */
+  NB_CANCELLED = 7,        /* the host asked to stop (is_cancelled) */
+  NB_NOT_IMPLEMENTED = 8,  /* the function or option is not supported */
+  NB_INTERNAL = 9,         /* a bug or a broken invariant */
+  NB_NOMEM = 10,           /* an allocation failed */
+  NB_ABI_MISMATCH = 11,    /* entry: the connector cannot serve this host's
+                              ABI major */
+  NB_NOT_FOUND = 12        /* a named file, stream or object does not exist */
+} NbStatus;
+
+/* ------------------------------------------------------------------------
+ * Errors
+ *
+ * Every function takes an NbError *err, which may be NULL (the caller does
+ * not want details).  The caller zeroes it and sets struct_size; on failure
+ * the callee fills it and sets release.  The holder calls release exactly
+ * once (if non-NULL); release frees every string below and sets release to
+ * NULL.  release is connector code: the host copies what it needs and
+ * releases the error at once.  On success the callee leaves *err untouched.
+ *
+ * Message style: message is one line, lower-case first letter, no final
+ * period ("could not open file \"in.csv\": No such file or directory");
+ * detail holds facts and hint what to do, both complete sentences.
+ * ------------------------------------------------------------------------ */
+typedef struct NbError {
+  uint32_t struct_size;    /* set by the caller: sizeof(NbError) */
+  int32_t code;            /* the NbStatus returned with this error */
+  char *message;           /* primary message; owned by the error */
+  char *detail;            /* optional, NULL if none; owned by the error */
+  char *hint;              /* optional, NULL if none; owned by the error */
+  char *location;          /* optional: file or object the error is about,
+                              e.g. "in.csv"; owned by the error */
+  int64_t line;            /* 1-based line in location, 0 if unknown */
+  int64_t column;          /* 1-based column (field number for CSV, byte
+                              column for JSON), 0 if unknown */
+  char *record;            /* NB_DATA: the raw bytes of the bad record (not
+                              NUL-terminated), NULL if not available */
+  size_t record_len;       /* length of record */
+  void (*release)(struct NbError *error);
+  void *private_data;      /* owned by whoever set release */
+} NbError;
+
+/* ------------------------------------------------------------------------
+ * Settings
+ *
+ * A connector declares its settings as data.  The host checks a pipeline's
+ * configuration against the declaration before opening anything (unknown
+ * names, missing required settings, wrong types, enum choices), fills in
+ * defaults, prints the table in `nebula-host describe`, and never logs the
+ * value of a SECRET setting.
+ * ------------------------------------------------------------------------ */
+typedef enum NbSettingType {
+  NB_SETTING_STRING = 1,   /* any text */
+  NB_SETTING_INT = 2,      /* decimal integer that fits int64_t */
+  NB_SETTING_DOUBLE = 3,   /* decimal or scientific number */
+  NB_SETTING_BOOL = 4,     /* "true" or "false" */
+  NB_SETTING_ENUM = 5      /* one of the '|'-separated words in choices */
+} NbSettingType;
+
+#define NB_SETTING_REQUIRED 0x1u  /* the configuration must give a value */
+#define NB_SETTING_SECRET 0x2u    /* never printed or logged */
+#define NB_SETTING_SOURCE 0x4u    /* only for the source side */
+#define NB_SETTING_DEST 0x8u      /* only for the destination side;
+                                     neither bit: both sides */
+
+typedef struct NbSettingSpec {
+  uint32_t struct_size;        /* sizeof(NbSettingSpec) when built */
+  uint32_t type;               /* an NbSettingType */
+  uint32_t flags;              /* NB_SETTING_* bits */
+  const char *name;            /* lower_snake_case, unique per connector */
+  const char *default_value;   /* as text, NULL for none */
+  const char *choices;         /* ENUM only: "lines|array"; else NULL */
+  const char *doc;             /* one line, no final period */
+} NbSettingSpec;
+
+/* The values a connector is opened with.  Owned by the host and valid only
+ * during the open call: copy what you keep.  names[i] is a declared setting,
+ * values[i] its text, already checked against the declared type ("true" /
+ * "false" for BOOL, decimal text for INT), defaults filled in.  Settings
+ * without a value and without a default are absent. */
+typedef struct NbSettings {
+  uint32_t struct_size;
+  uint32_t count;
+  const char *const *names;
+  const char *const *values;
+} NbSettings;
+
+/* ------------------------------------------------------------------------
+ * The host API: what the host offers to a connector.
+ *
+ * Passed to source_open / dest_open; valid until the handle is closed.
+ * Fields beyond host->struct_size are absent: check before use, e.g.
+ * `host->struct_size > offsetof(NbHostApi, file_skip)`.
+ * ------------------------------------------------------------------------ */
+
+/* Log levels. */
+#define NB_LOG_ERROR 1
+#define NB_LOG_WARN 2
+#define NB_LOG_INFO 3
+#define NB_LOG_DEBUG 4
+
+/* A file opened through the host: transparent compression, "-" for stdin /
+ * stdout.  Opaque; owned by the host; used by one thread at a time. */
+typedef struct NbFile NbFile;
+
+typedef struct NbWriteOptions {
+  uint32_t struct_size;
+  const char *compression; /* "none", "gzip", "zstd", "lz4", "snappy" or
+                              "auto" (by extension: .gz .zst .lz4 .sz);
+                              NULL means "auto" */
+  int32_t level;           /* codec level; 0 means the codec's default */
+  int32_t threads;         /* zstd worker threads; 0 means none */
+  int64_t resume_length;   /* < 0: create or truncate the file.  >= 0:
+                              truncate the existing file to this many bytes
+                              (a length returned by file_commit) and append */
+} NbWriteOptions;
+
+typedef struct NbHostApi {
+  uint32_t struct_size;
+  uint32_t abi_version;    /* the host's NB_ABI_CURRENT */
+  void *host_data;         /* pass back as the first argument below */
+
+  /* Log one line (no newline needed).  The host adds the connector's name
+   * and redacts secret values. */
+  void (*log)(void *host_data, int level, const char *message);
+
+  /* Non-zero once the host wants the run to stop (signal, fatal error in
+   * the other stage).  Long operations poll it and return NB_CANCELLED. */
+  int (*is_cancelled)(void *host_data);
+
+  /* Add delta to the named counter (exported as a metric). */
+  void (*counter_add)(void *host_data, const char *name, int64_t delta);
+
+  /* Open path for reading; the compression is detected from the content.
+   * "-" is standard input.  On success *out is a handle the caller closes
+   * with file_close.  Returns NB_OK, NB_NOT_FOUND, NB_IO, NB_INVALID. */
+  int (*file_open_read)(void *host_data, const char *path, NbFile **out,
+                        NbError *err);
+
+  /* Read up to capacity decompressed bytes into buf.  *n_read = 0 with
+   * NB_OK means end of file.  Returns NB_OK, NB_IO, NB_DATA (corrupt or
+   * truncated compressed input; the error names file, codec and offset). */
+  int (*file_read)(NbFile *file, void *buf, size_t capacity, size_t *n_read,
+                   NbError *err);
+
+  /* Open path for writing ("-" is standard output).  options may be NULL
+   * (create, compression by extension).  Returns NB_OK, NB_IO, NB_INVALID. */
+  int (*file_open_write)(void *host_data, const char *path,
+                         const NbWriteOptions *options, NbFile **out,
+                         NbError *err);
+
+  /* Write len bytes (they may stay buffered until file_commit). */
+  int (*file_write)(NbFile *file, const void *buf, size_t len, NbError *err);
+
+  /* Make everything written so far durable: flush buffers, end the
+   * compression frame (so a resumed run appends valid data) and fsync.
+   * *durable_length is the file's length on disk afterwards, suitable for
+   * NbWriteOptions.resume_length.  Returns NB_OK or NB_IO. */
+  int (*file_commit)(NbFile *file, uint64_t *durable_length, NbError *err);
+
+  /* Close and free the handle (NULL is a no-op).  Data written since the
+   * last file_commit is flushed but not synced.  Returns NB_OK or NB_IO;
+   * the handle is freed either way. */
+  int (*file_close)(NbFile *file, NbError *err);
+
+  /* Skip n decompressed bytes of a file opened for reading (used to resume
+   * at a saved offset).  Returns NB_OK, NB_IO, NB_DATA, or NB_END when the
+   * file is shorter than n. */
+  int (*file_skip)(NbFile *file, uint64_t n, NbError *err);
+} NbHostApi;
+
+/* ------------------------------------------------------------------------
+ * Arguments of source_open and dest_open.
+ * ------------------------------------------------------------------------ */
+typedef struct NbOpenArgs {
+  uint32_t struct_size;
+  const NbSettings *settings;  /* never NULL */
+  uint64_t batch_rows;     /* preferred maximum rows per batch (> 0) */
+  uint64_t batch_bytes;    /* preferred maximum bytes per batch (> 0) */
+  const void *state;       /* dest_open only: the state returned by the last
+                              durable dest_commit of an earlier run, NULL on
+                              a fresh run.  Valid during the call only. */
+  size_t state_len;
+} NbOpenArgs;
+
+/* What a source tells about one of its streams. */
+typedef struct NbStreamInfo {
+  uint32_t struct_size;
+  const char *name;        /* unique within the source, e.g. a file path or
+                              table name; owned by the source, valid until
+                              source_close */
+  int64_t size_bytes;      /* total input size for progress and ETA, -1 if
+                              unknown */
+} NbStreamInfo;
+
+/* What source_next reports with each batch. */
+typedef struct NbBatchInfo {
+  uint32_t struct_size;
+  const void *position;    /* opaque resume position AFTER this batch (or
+                              after the bad record, with NB_DATA); owned by
+                              the source, valid until the next call on the
+                              same source handle.  The host copies it. */
+  size_t position_len;
+  int64_t bytes_read;      /* input bytes consumed so far in this stream,
+                              in the units of NbStreamInfo.size_bytes, -1 if
+                              unknown */
+} NbBatchInfo;
+
+/* Capability bits. */
+#define NB_CAP_SOURCE 0x1u       /* source_* slots are filled */
+#define NB_CAP_DESTINATION 0x2u  /* dest_* slots are filled */
+#define NB_CAP_RESUMABLE 0x4u    /* source_seek honours saved positions */
+
+/* ------------------------------------------------------------------------
+ * The connector vtable.
+ *
+ * struct_size and abi_version stay at offsets 0 and 4 in every major,
+ * forever, so the host can read them from any connector.
+ *
+ * Required slots: for NB_CAP_SOURCE, source_open, source_stream_count,
+ * source_stream_info, source_schema, source_next, source_close; for
+ * NB_CAP_DESTINATION, dest_open, dest_prepare, dest_write, dest_commit,
+ * dest_close.  source_seek is required with NB_CAP_RESUMABLE.  The host
+ * refuses a connector that lacks a required slot, naming it.
+ * ------------------------------------------------------------------------ */
+typedef struct NbConnector {
+  uint32_t struct_size;    /* offset 0, forever */
+  uint32_t abi_version;    /* offset 4, forever: NB_ABI_VERSION the
+                              connector was built against */
+  const char *name;        /* e.g. "csv"; static storage */
+  const char *version;     /* the connector's own version, e.g. "1.2.0" */
+  const char *description; /* one line */
+  uint64_t capabilities;   /* NB_CAP_* bits */
+  const NbSettingSpec *settings; /* static array of n_settings entries */
+  uint32_t n_settings;
+
+  /* --- Source ---------------------------------------------------------- */
+
+  /* Open a source.  Validate settings, open files or connect.  On success
+   * *source is the connector's handle; on failure nothing is left open.
+   * Returns NB_OK, NB_INVALID, NB_NOT_FOUND, NB_IO, NB_UNAVAILABLE,
+   * NB_NOMEM. */
+  int (*source_open)(const NbHostApi *host, const NbOpenArgs *args,
+                     void **source, NbError *err);
+
+  /* Number of streams (files, tables) the source offers. */
+  int (*source_stream_count)(void *source, uint32_t *count, NbError *err);
+
+  /* Name and size of stream index (0 <= index < count).  The caller zeroes
+   * *out and sets out->struct_size. */
+  int (*source_stream_info)(void *source, uint32_t index, NbStreamInfo *out,
+                            NbError *err);
+
+  /* Export the schema of the stream as an Arrow struct ("+s") whose
+   * children are the columns.  The caller owns *out and releases it.  May
+   * read the start of the stream to learn it (CSV header, JSON keys). */
+  int (*source_schema)(void *source, uint32_t index, struct ArrowSchema *out,
+                       NbError *err);
+
+  /* Resume: continue the stream after the saved position (bytes an earlier
+   * source_next reported).  Called before the first source_next of that
+   * stream.  Returns NB_OK, NB_INVALID (position not understood: foreign or
+   * corrupt), NB_IO. */
+  int (*source_seek)(void *source, uint32_t index, const void *position,
+                     size_t position_len, NbError *err);
+
+  /* Produce the next batch of the stream: an Arrow struct array matching
+   * the last exported schema.  The caller owns *out and calls its release.
+   * Returns NB_OK (a batch, possibly of 0 rows), NB_END (no more; *out left
+   * released), NB_SCHEMA_CHANGED, NB_DATA (a bad record described in *err,
+   * *out released, info->position after it: calling again continues),
+   * NB_IO, NB_UNAVAILABLE, NB_CANCELLED, NB_NOMEM. */
+  int (*source_next)(void *source, uint32_t index, struct ArrowArray *out,
+                     NbBatchInfo *info, NbError *err);
+
+  /* Free everything the source holds.  NULL is a no-op. */
+  void (*source_close)(void *source);
+
+  /* --- Destination ----------------------------------------------------- */
+
+  /* Open a destination.  args->state, when non-NULL, is the state of the
+   * last durable commit of an interrupted run: the destination discards
+   * anything written after it (a file destination truncates to it).
+   * Returns NB_OK, NB_INVALID, NB_IO, NB_UNAVAILABLE, NB_NOMEM. */
+  int (*dest_open)(const NbHostApi *host, const NbOpenArgs *args,
+                   void **dest, NbError *err);
+
+  /* Announce a stream and its schema (an Arrow "+s" struct), borrowed for
+   * the call.  Called again for the same stream_name when its schema
+   * changed.  *dest_stream receives the index used by dest_write.
+   * Returns NB_OK, NB_INVALID (a type the destination cannot store). */
+  int (*dest_prepare)(void *dest, const char *stream_name,
+                      const struct ArrowSchema *schema, uint32_t *dest_stream,
+                      NbError *err);
+
+  /* Write one batch (borrowed: the caller releases it after the call).
+   * Returns NB_OK, NB_IO, NB_UNAVAILABLE, NB_DATA (a value cannot be
+   * stored; err->line is the 1-based row within the batch), NB_NOMEM. */
+  int (*dest_write)(void *dest, uint32_t dest_stream,
+                    const struct ArrowArray *batch, NbError *err);
+
+  /* Make everything written so far durable.  Returns only when it is.
+   * *state / *state_len receive the destination's state (e.g. committed
+   * file lengths), owned by the destination and valid until the next call
+   * on the handle; the host stores it in the state file.  Returns NB_OK,
+   * NB_IO, NB_UNAVAILABLE. */
+  int (*dest_commit)(void *dest, const void **state, size_t *state_len,
+                     NbError *err);
+
+  /* Free everything.  Data written after the last dest_commit may or may
+   * not be kept.  NULL is a no-op. */
+  void (*dest_close)(void *dest);
+} NbConnector;
+
+/* The size of NbConnector as ABI 1.0 defined it. */
+#define NB_CONNECTOR_SIZE_1_0 (offsetof(NbConnector, dest_close) + sizeof(void (*)(void *)))
+
+/* ------------------------------------------------------------------------
+ * The entry point.
+ *
+ * int nebula_connector_entry(uint32_t host_abi, NbConnector *out,
+ *                            NbError *err);
+ *
+ * The host zeroes *out, sets out->struct_size = sizeof(NbConnector) (its
+ * own), and calls the entry.  The connector:
+ *   1. writes out->abi_version = the NB_ABI_CURRENT it was built with and
+ *      out->struct_size = min(host's struct_size, its own sizeof);
+ *   2. returns NB_ABI_MISMATCH if NB_ABI_MAJOR_OF(host_abi) differs from its
+ *      major (the host reads abi_version either way to name both versions);
+ *   3. otherwise fills the rest of *out with static data and returns NB_OK.
+ * It must not allocate, open files or start threads.  NB_CONNECTOR_ENTRY in
+ * nebula/sdk.h writes this function.
+ * ------------------------------------------------------------------------ */
+typedef int (*NbConnectorEntryFn)(uint32_t host_abi, NbConnector *out,
+                                  NbError *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NEBULA_ABI_H */

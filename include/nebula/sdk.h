@@ -1,0 +1,363 @@
+/*
+ * nebula/sdk.h - helpers of libnebula-sdk that make a connector short.
+ *
+ * Link with `pkg-config --libs nebula-sdk`.  Everything here is optional: a
+ * connector may fill the ABI structs of nebula/abi.h by hand or with
+ * nanoarrow.  Nebula's own connectors use only this SDK.
+ *
+ * Conventions for every function below unless its comment says otherwise:
+ *   - functions return an NbStatus and fill the optional NbError *err;
+ *   - pointers passed in are borrowed for the call;
+ *   - destructors accept NULL;
+ *   - no function keeps global state; objects are used by one thread at a
+ *     time.
+ *
+ * libnebula-sdk has its own library version (libtool -version-info); its
+ * functions only grow.  Functions that depend on the layout of an ABI struct
+ * compiled into the connector are static inline here, so they always match
+ * the connector's own view of the ABI.
+ */
+#ifndef NEBULA_SDK_H
+#define NEBULA_SDK_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "nebula/abi.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define NB_PRINTF(fmt_index, first_arg) \
+  __attribute__((format(printf, fmt_index, first_arg)))
+#else
+#define NB_PRINTF(fmt_index, first_arg)
+#endif
+
+/* ------------------------------------------------------------------------
+ * Entry point
+ * ------------------------------------------------------------------------ */
+
+/* Fill *out per the entry protocol of nebula/abi.h, from a connector
+ * description `desc` built against this header.  Inline so that sizeof
+ * (NbConnector) is the connector's own. */
+static inline int nb_connector_entry_fill(uint32_t host_abi, NbConnector *out,
+                                          const NbConnector *desc,
+                                          NbError *err) {
+  uint32_t host_size;
+  (void)err;
+  if (out == NULL || desc == NULL) return NB_INVALID;
+  host_size = out->struct_size;
+  if (host_size < 8) return NB_INVALID;
+  out->abi_version = NB_ABI_CURRENT;
+  out->struct_size = host_size < (uint32_t)sizeof(NbConnector)
+                         ? host_size
+                         : (uint32_t)sizeof(NbConnector);
+  if (NB_ABI_MAJOR_OF(host_abi) != NB_ABI_MAJOR) return NB_ABI_MISMATCH;
+  memcpy((char *)out + 8, (const char *)desc + 8, out->struct_size - 8);
+  return NB_OK;
+}
+
+/* Writes the exported entry function.  `describe` is a function
+ * `void describe(NbConnector *c)` that fills name, version, settings and
+ * slots of a zeroed NbConnector (struct_size and abi_version are set for
+ * you).  Use once per connector:
+ *
+ *   NB_CONNECTOR_ENTRY(csv_describe)
+ */
+#define NB_CONNECTOR_ENTRY(describe)                                      \
+  NB_EXPORT int nebula_connector_entry(uint32_t host_abi, NbConnector *out, \
+                                       NbError *err);                     \
+  NB_EXPORT int nebula_connector_entry(uint32_t host_abi, NbConnector *out, \
+                                       NbError *err) {                    \
+    NbConnector desc;                                                     \
+    memset(&desc, 0, sizeof desc);                                        \
+    desc.struct_size = (uint32_t)sizeof desc;                             \
+    desc.abi_version = NB_ABI_CURRENT;                                    \
+    describe(&desc);                                                      \
+    return nb_connector_entry_fill(host_abi, out, &desc, err);            \
+  }
+
+/* Initialiser for one NbSettingSpec entry. */
+#define NB_SETTING(type_, flags_, name_, default_, choices_, doc_) \
+  { (uint32_t)sizeof(NbSettingSpec), (type_), (flags_), (name_), (default_), \
+    (choices_), (doc_) }
+
+/* ------------------------------------------------------------------------
+ * Status names and errors
+ * ------------------------------------------------------------------------ */
+
+/* "NB_OK", "NB_IO", ...; "NB_UNRECOGNIZED" for other values.  Static. */
+const char *nb_status_name(int status);
+
+/* Set err's code and message (printf-style) and install the SDK's release.
+ * An earlier message in err is released first.  err may be NULL.  Returns
+ * code, so `return nb_error_set(err, NB_IO, "...");` reads well.  On an
+ * allocation failure the error keeps the code with a static message. */
+int nb_error_set(NbError *err, int code, const char *fmt, ...) NB_PRINTF(3, 4);
+int nb_error_setv(NbError *err, int code, const char *fmt, va_list ap);
+
+/* Add a detail or hint sentence (printf-style) to an error already set. */
+void nb_error_detail(NbError *err, const char *fmt, ...) NB_PRINTF(2, 3);
+void nb_error_hint(NbError *err, const char *fmt, ...) NB_PRINTF(2, 3);
+
+/* Record where the error is: location (copied, may be NULL), 1-based line
+ * and column (0 for unknown). */
+void nb_error_locate(NbError *err, const char *location, int64_t line,
+                     int64_t column);
+
+/* Attach a copy of the raw bad record (NB_DATA). */
+void nb_error_record(NbError *err, const void *record, size_t len);
+
+/* Call err->release if set and zero the error (keeping struct_size).  NULL
+ * is a no-op. */
+void nb_error_release(NbError *err);
+
+/* Zero *err and set its struct_size: ready to pass to a call. */
+static inline void nb_error_init(NbError *err) {
+  memset(err, 0, sizeof *err);
+  err->struct_size = (uint32_t)sizeof *err;
+}
+
+/* ------------------------------------------------------------------------
+ * Logging through the host
+ * ------------------------------------------------------------------------ */
+
+/* Format and send one line to host->log.  host may be NULL (no-op). */
+void nb_log(const NbHostApi *host, int level, const char *fmt, ...)
+    NB_PRINTF(3, 4);
+
+/* ------------------------------------------------------------------------
+ * Settings
+ *
+ * Getters look name up in settings (passed to open); when it is absent,
+ * *out = fallback.  A value that does not parse as the type returns
+ * NB_INVALID with an error naming the setting and the value.
+ * ------------------------------------------------------------------------ */
+
+/* The raw text of a setting, or NULL if absent. */
+const char *nb_settings_find(const NbSettings *settings, const char *name);
+
+int nb_setting_string(const NbSettings *settings, const char *name,
+                      const char *fallback, const char **out, NbError *err);
+int nb_setting_int(const NbSettings *settings, const char *name,
+                   int64_t fallback, int64_t *out, NbError *err);
+int nb_setting_double(const NbSettings *settings, const char *name,
+                      double fallback, double *out, NbError *err);
+int nb_setting_bool(const NbSettings *settings, const char *name,
+                    bool fallback, bool *out, NbError *err);
+/* choices is "a|b|c"; *out is the 0-based index of the value. */
+int nb_setting_enum(const NbSettings *settings, const char *name,
+                    const char *choices, int fallback, int *out, NbError *err);
+
+/* Check settings against a declaration for one side (NB_SETTING_SOURCE or
+ * NB_SETTING_DEST): unrecognized names (with a "did you mean" hint), missing
+ * REQUIRED ones, values that do not parse as the declared type or are not
+ * one of the ENUM choices.  The first problem is reported.  The host runs
+ * this before open; connectors may run it again. */
+int nb_settings_check(const NbSettings *settings, const NbSettingSpec *spec,
+                      uint32_t n_spec, uint32_t side, NbError *err);
+
+/* Check one text value against a spec entry (type, choices). */
+int nb_setting_value_check(const NbSettingSpec *spec, const char *value,
+                           NbError *err);
+
+/* ------------------------------------------------------------------------
+ * Positions: opaque resume positions made of a few unsigned integers, in a
+ * small versioned binary format ("NBP1", count, little-endian values), so a
+ * foreign or corrupt position is recognised.
+ * ------------------------------------------------------------------------ */
+
+#define NB_POSITION_MAX_VALUES 16
+/* Enough bytes for any encoded position. */
+#define NB_POSITION_MAX_BYTES (8 + 8 * NB_POSITION_MAX_VALUES)
+
+/* Encode n (<= NB_POSITION_MAX_VALUES) values into buf (capacity cap).
+ * Returns the encoded length, 0 if cap is too small. */
+size_t nb_position_encode(void *buf, size_t cap, const uint64_t *values,
+                          size_t n);
+/* Decode exactly n values; NB_INVALID with a clear error if the bytes are
+ * not a position of n values. */
+int nb_position_decode(const void *position, size_t len, uint64_t *values,
+                       size_t n, NbError *err);
+
+/* ------------------------------------------------------------------------
+ * Column types
+ *
+ * The logical types Nebula's connectors exchange, and how each travels in
+ * Arrow:
+ *   NB_TYPE_UTF8        "u"  string (int32 offsets)
+ *   NB_TYPE_LARGE_UTF8  "U"  string (int64 offsets)
+ *   NB_TYPE_INT64       "l"
+ *   NB_TYPE_FLOAT64     "g"
+ *   NB_TYPE_BOOL        "b"
+ *   NB_TYPE_DECIMAL128  "d:precision,scale"
+ *   NB_TYPE_NUMBER      "u" + extension "nebula.number": a number kept as
+ *                       its exact text (JSON number grammar), never rounded
+ *   NB_TYPE_DATE32      "tdD" days since 1970-01-01
+ *   NB_TYPE_TIMESTAMP   "tsu:<tz>" microseconds since the epoch, UTC, tz
+ *                       name or offset ("UTC", "+01:00"), "" for none
+ *   NB_TYPE_JSON        "u" + extension "arrow.json": one JSON value as
+ *                       text (nested objects and arrays)
+ * Extension types are carried in the field's metadata
+ * ("ARROW:extension:name"), as the Arrow specification defines.
+ * ------------------------------------------------------------------------ */
+typedef enum NbType {
+  NB_TYPE_UTF8 = 1,
+  NB_TYPE_LARGE_UTF8,
+  NB_TYPE_INT64,
+  NB_TYPE_FLOAT64,
+  NB_TYPE_BOOL,
+  NB_TYPE_DECIMAL128,
+  NB_TYPE_NUMBER,
+  NB_TYPE_DATE32,
+  NB_TYPE_TIMESTAMP,
+  NB_TYPE_JSON
+} NbType;
+
+/* One column of a schema.  Strings are borrowed by the functions taking a
+ * field; in fields returned by nb_schema_fields they point into the schema
+ * (valid while it is). */
+typedef struct NbField {
+  const char *name;
+  NbType type;
+  bool nullable;
+  int32_t precision;       /* DECIMAL128 */
+  int32_t scale;           /* DECIMAL128 */
+  const char *timezone;    /* TIMESTAMP; NULL means "UTC" */
+} NbField;
+
+/* "utf8", "int64", "decimal128(10,2)", ... into buf; returns buf. */
+const char *nb_type_name(const NbField *field, char *buf, size_t cap);
+
+/* Export an Arrow struct schema ("+s") with one child per field.  The
+ * caller owns *out (release it). */
+int nb_schema_export(const NbField *fields, size_t n, struct ArrowSchema *out,
+                     NbError *err);
+
+/* Read a struct schema back into fields.  *fields is malloc'ed (free it
+ * with free()); names point into schema.  NB_INVALID names the column whose
+ * format is not one of the types above. */
+int nb_schema_fields(const struct ArrowSchema *schema, NbField **fields,
+                     size_t *n, NbError *err);
+
+/* ------------------------------------------------------------------------
+ * Batch builder: build an Arrow struct array column by column.
+ *
+ *   NbBatchBuilder *b;
+ *   nb_batch_builder_new(fields, n, 65536, &b, err);
+ *   NbColumnBuilder *c0 = nb_batch_builder_column(b, 0);
+ *   nb_column_append_utf8(c0, "x", 1); ...      (every column, every row)
+ *   nb_batch_builder_finish(b, &array, err);    (array owns the buffers;
+ *                                                the builder starts empty)
+ *   nb_batch_builder_free(b);
+ *
+ * Append functions return NB_OK or NB_NOMEM (NB_INVALID for a value of the
+ * wrong kind, e.g. appending a string to an int64 column).  Buffers grow
+ * geometrically; a finished batch's release frees exactly what it owns,
+ * once.
+ * ------------------------------------------------------------------------ */
+typedef struct NbBatchBuilder NbBatchBuilder;
+typedef struct NbColumnBuilder NbColumnBuilder;
+
+/* row_hint: expected rows per batch, to size buffers.  fields are copied. */
+int nb_batch_builder_new(const NbField *fields, size_t n, size_t row_hint,
+                         NbBatchBuilder **out, NbError *err);
+void nb_batch_builder_free(NbBatchBuilder *builder);
+
+NbColumnBuilder *nb_batch_builder_column(NbBatchBuilder *builder, size_t i);
+size_t nb_batch_builder_columns(const NbBatchBuilder *builder);
+/* Rows appended to column 0 so far, and bytes held in all buffers. */
+size_t nb_batch_builder_rows(const NbBatchBuilder *builder);
+size_t nb_batch_builder_bytes(const NbBatchBuilder *builder);
+
+/* Move the built rows into *out (an Arrow "+s" array).  Every column must
+ * have the same length (NB_INTERNAL otherwise).  The builder is empty
+ * afterwards and may be reused.  The caller owns *out. */
+int nb_batch_builder_finish(NbBatchBuilder *builder, struct ArrowArray *out,
+                            NbError *err);
+/* Forget the rows appended since the last finish (e.g. a bad record in the
+ * middle of a row: nb_column_truncate each column instead). */
+void nb_batch_builder_reset(NbBatchBuilder *builder);
+/* Drop values beyond length rows in one column. */
+void nb_column_truncate(NbColumnBuilder *column, size_t length);
+size_t nb_column_length(const NbColumnBuilder *column);
+
+int nb_column_append_null(NbColumnBuilder *column);
+/* UTF8, LARGE_UTF8, NUMBER, JSON: the bytes as given (not validated). */
+int nb_column_append_utf8(NbColumnBuilder *column, const char *data,
+                          size_t len);
+int nb_column_append_int64(NbColumnBuilder *column, int64_t value);
+int nb_column_append_double(NbColumnBuilder *column, double value);
+int nb_column_append_bool(NbColumnBuilder *column, bool value);
+/* DECIMAL128: the unscaled value as a two's complement 128-bit integer. */
+int nb_column_append_decimal128(NbColumnBuilder *column, uint64_t low,
+                                int64_t high);
+int nb_column_append_date32(NbColumnBuilder *column, int32_t days);
+int nb_column_append_timestamp(NbColumnBuilder *column, int64_t micros);
+
+/* Parse text as the column's type and append it, exactly: INT64 must fit
+ * (no rounding, no leading '+'); DECIMAL128 must have at most `scale`
+ * fraction digits (more is NB_DATA, never rounded) and fit the precision;
+ * NUMBER must follow JSON number grammar; DATE32 is YYYY-MM-DD; TIMESTAMP
+ * is ISO 8601 ("2024-01-31T12:00:00Z", "2024-01-31 12:00:00.5+01:00", no
+ * zone = UTC); BOOL is true/false (also 1/0, t/f, yes/no, any case);
+ * FLOAT64 must parse completely.  Strings are appended as they are.
+ * Returns NB_OK, NB_DATA (the text does not fit the type; err says why),
+ * NB_NOMEM. */
+int nb_column_append_text(NbColumnBuilder *column, const char *text,
+                          size_t len, NbError *err);
+
+/* ------------------------------------------------------------------------
+ * Reading batches (destinations)
+ * ------------------------------------------------------------------------ */
+
+/* A view of one column of a batch, for reading values as text. */
+typedef struct NbColumnView {
+  NbField field;                  /* type of the column */
+  const struct ArrowArray *array; /* borrowed child array */
+  const uint8_t *validity;        /* NULL if no nulls */
+  const void *offsets;            /* strings: int32 or int64 offsets */
+  const uint8_t *data;            /* strings: bytes; others: values */
+  int64_t offset;                 /* array->offset */
+} NbColumnView;
+
+/* Views of every column of a struct batch (schema: the "+s" schema the
+ * batch follows).  *views is malloc'ed, n entries: free() it. */
+int nb_batch_views(const struct ArrowSchema *schema,
+                   const struct ArrowArray *batch, NbColumnView **views,
+                   size_t *n, NbError *err);
+
+static inline bool nb_view_is_null(const NbColumnView *v, int64_t row) {
+  int64_t i = row + v->offset;
+  return v->validity != NULL && !((v->validity[i >> 3] >> (i & 7)) & 1);
+}
+
+/* The value of row as text, exact: strings, NUMBER and JSON return their
+ * bytes without copying; other types are formatted into scratch (which must
+ * hold NB_TEXT_SCRATCH bytes): int64 in decimal, float64 shortest
+ * round-trip form, decimal128 with exactly `scale` fraction digits, date
+ * as YYYY-MM-DD, timestamp as ISO 8601 with the zone.  Returns the length;
+ * *text points at the bytes.  Call only for non-null rows. */
+#define NB_TEXT_SCRATCH 64
+size_t nb_view_text(const NbColumnView *v, int64_t row, char *scratch,
+                    const char **text);
+
+/* ------------------------------------------------------------------------
+ * Validation of Arrow data (used by the conformance kit and the host's
+ * debug checks): buffer counts per type, offsets monotonic and within the
+ * data buffer, lengths of children, null counts, release set.
+ * ------------------------------------------------------------------------ */
+int nb_arrow_validate(const struct ArrowSchema *schema,
+                      const struct ArrowArray *array, NbError *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NEBULA_SDK_H */
