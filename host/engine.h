@@ -59,6 +59,8 @@ typedef struct NbhRunSummary {
   uint64_t commits;
   uint64_t retries;
   double seconds;
+  uint64_t peak_rss_kib;      /* getrusage(RUSAGE_SELF) ru_maxrss at the end */
+  uint64_t bytes_written;     /* batch bytes handed to the destination */
 } NbhRunSummary;
 
 /* Exit codes, as nebula-host(1) documents them. */
@@ -72,7 +74,28 @@ typedef struct NbhRunSummary {
  * signal handler stores the signal number there (SIGINT or SIGTERM) on the
  * first signal; the engine polls it, stops reading, drains, commits, writes
  * the state, and returns 130 or 143.  Returns one of the NBH_EXIT_ codes;
- * summary is filled in every case. */
+ * summary is filled in every case.
+ *
+ * Exit codes:
+ *   0    every stream was copied (or the state file says they all were);
+ *   1    the run failed (connector error, bad record with on_error = fail,
+ *        too many bad records, retries used up, stalled stage); the state
+ *        file is left at the last commit, so a new run resumes from there;
+ *   2    the run could not start: invalid engine options, or a state file
+ *        that is damaged, of another format or version, or written by
+ *        another pipeline (never silently ignored);
+ *   130, 143  stopped by SIGINT / SIGTERM after a final commit.
+ *
+ * State file: after a complete run it is kept, with every stream marked
+ * finished, so running the same pipeline again copies nothing.  Delete it
+ * to copy everything again.
+ *
+ * Watchdog: when stall_timeout_seconds > 0 and one connector call lasts
+ * longer, the run is cancelled (is_cancelled returns non-zero to both
+ * connectors) and the error logged.  If the stuck call still has not
+ * returned two seconds later, it cannot be interrupted safely and the
+ * connector cannot be closed, so the engine writes the summary and ends the
+ * process with _exit(1): the state file stays at the last commit. */
 int nbh_engine_run(const NbhEndpoint *source, const NbhEndpoint *dest,
                    const NbhEngineOptions *options, NbhLogger *logger,
                    volatile sig_atomic_t *stop_signal, NbhRunSummary *summary);

@@ -25,11 +25,21 @@ int nbh_file_commit(NbFile *file, uint64_t *durable_length, NbError *err);
 int nbh_file_close(NbFile *file, NbError *err);
 int nbh_file_skip(NbFile *file, uint64_t n, NbError *err);
 
+/* Whether compression and writing run on a writer thread (double
+ * buffering: the caller fills one buffer while the thread compresses and
+ * writes the other).  AUTO uses the thread for compressed output only. */
+enum { NBH_THREAD_AUTO = 0, NBH_THREAD_NEVER = 1, NBH_THREAD_ALWAYS = 2 };
+
+/* nbh_file_open_write with the threading choice (for tests and benchmarks). */
+int nbh_file_open_write_ex(const char *path, const NbWriteOptions *options, int threading,
+                           NbFile **out, NbError *err);
+
 /* Compressed (on-disk) bytes read so far from a file opened for reading:
- * for progress against NbStreamInfo.size_bytes. */
+ * for progress against NbStreamInfo.size_bytes.  For a file opened for
+ * writing: the bytes written to the file so far (resume length included). */
 uint64_t nbh_file_raw_offset(const NbFile *file);
 
-/* The codec name of a file opened for reading: "none", "gzip", ... */
+/* The codec name of a file: "none", "gzip", "zstd", "lz4", "snappy". */
 const char *nbh_file_codec(const NbFile *file);
 
 #endif /* NBH_IO_H */

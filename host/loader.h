@@ -3,10 +3,13 @@
  *
  * Search order: every --plugin-dir (in order), then each directory of
  * NEBULA_PLUGIN_PATH (':'-separated), then the compiled-in connector
- * directory.  Every "*.so" (and libtool "*.la") file in those directories is
- * tried; a bad file never stops the others, its error is kept in the set.
- * Modules are made resident and never unloaded.  Load from one thread only:
- * libltdl's error state is global.
+ * directory.  In each directory DIR, every regular "*.so" file in DIR,
+ * DIR/.libs, DIR/<sub>/ and DIR/<sub>/.libs is tried (one level down, so an
+ * uninstalled build tree works: plugins/csv/.libs/csv.so), sorted by path;
+ * a file reached twice (same realpath) is tried once.  A bad file never
+ * stops the others: its error is kept in the set.  Modules are made
+ * resident and never unloaded.  Load from one thread only: libltdl's error
+ * state is global.
  */
 #ifndef NBH_LOADER_H
 #define NBH_LOADER_H
@@ -18,8 +21,11 @@
 typedef struct NbhPlugin {
   char *path;              /* absolute path of the module, owned */
   NbConnector vtable;      /* copy of what the entry filled; fields beyond
-                              the connector's struct_size are zero */
+                              the connector's struct_size are zero.  Its
+                              strings and settings point into the module,
+                              which stays loaded for the whole process. */
   uint32_t abi_version;    /* the connector's NB_ABI_VERSION */
+  void *module;            /* the libltdl handle (lt_dlhandle), resident */
 } NbhPlugin;
 
 typedef struct NbhLoadError {
@@ -34,7 +40,16 @@ typedef struct NbhPluginSet {
   size_t n_plugins;
   NbhLoadError *errors;    /* owned array: files that were refused */
   size_t n_errors;
+  char **searched;         /* owned: the directories searched, in order,
+                              each followed by where it came from, e.g.
+                              "/opt/nb (NEBULA_PLUGIN_PATH)" */
+  size_t n_searched;
+  int ltdl_ready;          /* this set holds one lt_dlinit reference */
 } NbhPluginSet;
+
+/* Zero a set before the first nbh_plugin_load_file on it (nbh_plugins_load
+ * does it itself). */
+void nbh_plugins_init(NbhPluginSet *set);
 
 /* Load every connector found in dirs (n_dirs explicit directories, then
  * NEBULA_PLUGIN_PATH, then NEBULA_CONNECTOR_DIR).  Returns 0, or -1 when
@@ -47,6 +62,15 @@ int nbh_plugins_load(const char *const *dirs, size_t n_dirs, NbhPluginSet *set);
 int nbh_plugin_load_file(const char *path, NbhPluginSet *set);
 
 const NbhPlugin *nbh_plugins_find(const NbhPluginSet *set, const char *name);
+/* Free the set and release its lt_dlinit reference.  The modules stay
+ * mapped (resident): function pointers copied from them remain valid. */
 void nbh_plugins_free(NbhPluginSet *set);
+
+/* Non-zero when the plugin's module is marked resident in libltdl. */
+int nbh_plugin_is_resident(const NbhPlugin *plugin);
+
+/* "1.4" for NB_ABI_VERSION(1, 4), into buf (16 bytes are enough); returns
+ * buf. */
+const char *nbh_abi_version_text(uint32_t version, char *buf, size_t cap);
 
 #endif /* NBH_LOADER_H */

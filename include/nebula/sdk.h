@@ -156,10 +156,18 @@ int nb_setting_enum(const NbSettings *settings, const char *name,
                     const char *choices, int fallback, int *out, NbError *err);
 
 /* Check settings against a declaration for one side (NB_SETTING_SOURCE or
- * NB_SETTING_DEST): unrecognized names (with a "did you mean" hint), missing
- * REQUIRED ones, values that do not parse as the declared type or are not
- * one of the ENUM choices.  The first problem is reported.  The host runs
- * this before open; connectors may run it again. */
+ * NB_SETTING_DEST): unrecognized names (with a "did you mean" hint), names
+ * given twice, missing REQUIRED ones, values that do not parse as the
+ * declared type or are not one of the ENUM choices.  The first problem is
+ * reported (NB_INVALID); a SECRET setting's value is never quoted.  settings
+ * may be NULL (none given).  spec is stepped through by spec[0].struct_size,
+ * so a declaration built against a later minor is read correctly.  The host
+ * runs this before open; connectors may run it again.
+ *
+ * Accepted text per type: INT a decimal integer with optional sign that
+ * fits int64_t; DOUBLE a finite decimal or scientific number; BOOL true,
+ * false, yes, no, on, off, 1, 0 (any case); ENUM one of the choices,
+ * exactly. */
 int nb_settings_check(const NbSettings *settings, const NbSettingSpec *spec,
                       uint32_t n_spec, uint32_t side, NbError *err);
 
@@ -289,7 +297,10 @@ void nb_column_truncate(NbColumnBuilder *column, size_t length);
 size_t nb_column_length(const NbColumnBuilder *column);
 
 int nb_column_append_null(NbColumnBuilder *column);
-/* UTF8, LARGE_UTF8, NUMBER, JSON: the bytes as given (not validated). */
+/* UTF8, LARGE_UTF8, NUMBER, JSON: the bytes as given (not validated).
+ * data must not be NULL (pass "" for an empty value).  NB_NOMEM also when a
+ * column with int32 offsets (all but LARGE_UTF8) would pass 2 GiB of text
+ * in one batch: finish the batch earlier. */
 int nb_column_append_utf8(NbColumnBuilder *column, const char *data,
                           size_t len);
 int nb_column_append_int64(NbColumnBuilder *column, int64_t value);
@@ -303,7 +314,8 @@ int nb_column_append_timestamp(NbColumnBuilder *column, int64_t micros);
 
 /* Parse text as the column's type and append it, exactly: INT64 must fit
  * (no rounding, no leading '+'); DECIMAL128 must have at most `scale`
- * fraction digits (more is NB_DATA, never rounded) and fit the precision;
+ * fraction digits (more is NB_DATA, never rounded; extra trailing zeros are
+ * accepted since they change nothing) and fit the precision;
  * NUMBER must follow JSON number grammar; DATE32 is YYYY-MM-DD; TIMESTAMP
  * is ISO 8601 ("2024-01-31T12:00:00Z", "2024-01-31 12:00:00.5+01:00", no
  * zone = UTC); BOOL is true/false (also 1/0, t/f, yes/no, any case);

@@ -1,0 +1,166 @@
+/*
+ * codec_lz4.c - the lz4 frame format with liblz4's LZ4F API.  The decoder
+ * reads concatenated and skippable frames; the encoder writes frames with a
+ * content checksum, in 256 KiB linked blocks.
+ */
+#include <lz4frame.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+
+/* Input handed to LZ4F_compressUpdate at once: keeps the output bound well
+ * under the sink's size. */
+#define LZ4_FEED ((size_t)64 << 10)
+
+typedef struct Lz4Decoder {
+  LZ4F_dctx *dctx;
+  bool frame_done;
+} Lz4Decoder;
+
+static void *lz4_decoder_create(void) {
+  Lz4Decoder *d = calloc(1, sizeof *d);
+  if (d == NULL) return NULL;
+  if (LZ4F_isError(LZ4F_createDecompressionContext(&d->dctx, LZ4F_VERSION))) {
+    free(d);
+    return NULL;
+  }
+  d->frame_done = true;
+  return d;
+}
+
+static int lz4_decode(void *state, const uint8_t *in, size_t in_len, size_t *in_used,
+                      uint8_t *out, size_t out_cap, size_t *out_made, char *msg) {
+  Lz4Decoder *d = state;
+  size_t used = 0, made = 0;
+  while (made < out_cap) {
+    size_t src = in_len - used, dst = out_cap - made;
+    size_t hint = LZ4F_decompress(d->dctx, out + made, &dst, in + used, &src, NULL);
+    used += src;
+    made += dst;
+    if (LZ4F_isError(hint)) {
+      snprintf(msg, NBH_CODEC_MSG_SIZE, "%s", LZ4F_getErrorName(hint));
+      *in_used = used;
+      *out_made = made;
+      return NBH_CODEC_CORRUPT;
+    }
+    if (src != 0 || dst != 0 || hint == 0) d->frame_done = hint == 0;
+    if (src == 0 && dst == 0) break;
+  }
+  *in_used = used;
+  *out_made = made;
+  return NBH_CODEC_OK;
+}
+
+static bool lz4_at_frame_end(const void *state) {
+  const Lz4Decoder *d = state;
+  return d->frame_done;
+}
+
+static void lz4_decoder_destroy(void *state) {
+  Lz4Decoder *d = state;
+  if (d == NULL) return;
+  LZ4F_freeDecompressionContext(d->dctx);
+  free(d);
+}
+
+const NbhDecoderOps nbh_lz4_decoder = {
+    .name = "lz4",
+    .create = lz4_decoder_create,
+    .decode = lz4_decode,
+    .at_frame_end = lz4_at_frame_end,
+    .destroy = lz4_decoder_destroy,
+};
+
+typedef struct Lz4Encoder {
+  LZ4F_cctx *cctx;
+  LZ4F_preferences_t prefs;
+  bool in_frame; /* LZ4F_compressBegin was called for the current frame */
+} Lz4Encoder;
+
+static void *lz4_encoder_create(int level, int threads, char *msg) {
+  (void)threads;
+  Lz4Encoder *e = calloc(1, sizeof *e);
+  if (e == NULL) {
+    snprintf(msg, NBH_CODEC_MSG_SIZE, "out of memory");
+    return NULL;
+  }
+  size_t r = LZ4F_createCompressionContext(&e->cctx, LZ4F_VERSION);
+  if (LZ4F_isError(r)) {
+    snprintf(msg, NBH_CODEC_MSG_SIZE, "%s", LZ4F_getErrorName(r));
+    free(e);
+    return NULL;
+  }
+  e->prefs.frameInfo.blockSizeID = LZ4F_max256KB;
+  e->prefs.frameInfo.blockMode = LZ4F_blockLinked;
+  e->prefs.frameInfo.contentChecksumFlag = LZ4F_contentChecksumEnabled;
+  e->prefs.compressionLevel = level;
+  return e;
+}
+
+static int lz4_fail(size_t r, char *msg) {
+  snprintf(msg, NBH_CODEC_MSG_SIZE, "%s", LZ4F_getErrorName(r));
+  return NBH_CODEC_FAILED;
+}
+
+static int begin_frame(Lz4Encoder *e, NbhSink *sink, char *msg) {
+  if (nbh_sink_reserve(sink, LZ4F_HEADER_SIZE_MAX) != 0) return NBH_CODEC_SINK;
+  size_t r = LZ4F_compressBegin(e->cctx, sink->buf + sink->len, sink->cap - sink->len, &e->prefs);
+  if (LZ4F_isError(r)) return lz4_fail(r, msg);
+  sink->len += r;
+  e->in_frame = true;
+  return NBH_CODEC_OK;
+}
+
+static int lz4_write(void *state, const uint8_t *in, size_t len, NbhSink *sink, char *msg) {
+  Lz4Encoder *e = state;
+  if (len == 0) return NBH_CODEC_OK;
+  if (!e->in_frame) {
+    int rc = begin_frame(e, sink, msg);
+    if (rc != NBH_CODEC_OK) return rc;
+  }
+  while (len > 0) {
+    size_t n = len < LZ4_FEED ? len : LZ4_FEED;
+    if (nbh_sink_reserve(sink, LZ4F_compressBound(n, &e->prefs)) != 0) return NBH_CODEC_SINK;
+    size_t r = LZ4F_compressUpdate(e->cctx, sink->buf + sink->len, sink->cap - sink->len, in, n,
+                                   NULL);
+    if (LZ4F_isError(r)) return lz4_fail(r, msg);
+    sink->len += r;
+    in += n;
+    len -= n;
+  }
+  return NBH_CODEC_OK;
+}
+
+static int lz4_end_frame(void *state, bool always, NbhSink *sink, char *msg) {
+  Lz4Encoder *e = state;
+  if (!e->in_frame) {
+    if (!always) return NBH_CODEC_OK;
+    int rc = begin_frame(e, sink, msg);
+    if (rc != NBH_CODEC_OK) return rc;
+  }
+  if (nbh_sink_reserve(sink, LZ4F_compressBound(0, &e->prefs)) != 0) return NBH_CODEC_SINK;
+  size_t r = LZ4F_compressEnd(e->cctx, sink->buf + sink->len, sink->cap - sink->len, NULL);
+  if (LZ4F_isError(r)) return lz4_fail(r, msg);
+  sink->len += r;
+  e->in_frame = false;
+  return NBH_CODEC_OK;
+}
+
+static void lz4_encoder_destroy(void *state) {
+  Lz4Encoder *e = state;
+  if (e == NULL) return;
+  LZ4F_freeCompressionContext(e->cctx);
+  free(e);
+}
+
+const NbhEncoderOps nbh_lz4_encoder = {
+    .name = "lz4",
+    .min_level = 1,
+    .max_level = 12,
+    .create = lz4_encoder_create,
+    .write = lz4_write,
+    .end_frame = lz4_end_frame,
+    .destroy = lz4_encoder_destroy,
+};

@@ -1,0 +1,666 @@
+/*
+ * loader.c - finds connector modules, loads them with libltdl and decides,
+ * step by step, whether each one may be used.
+ *
+ * The steps follow PostgreSQL's dfmgr.c and GStreamer's plugin checks: path,
+ * stat, open, entry symbol, then the entry's answer (ABI major, minor,
+ * struct_size, status, name, required slots, settings declarations,
+ * duplicate names).  Each refusal has its own message, DETAIL and HINT, and
+ * every string in it is copied out of the module first.  A refused file
+ * never stops the others.  Modules are made resident and never closed: an
+ * NbError's release callback, and every pointer in a vtable, is connector
+ * code that must stay mapped (see STYLE.md, "Unloading modules").
+ */
+#include "loader.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <ltdl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "nebula/sdk.h"
+#include "textutil.h"
+
+#ifndef NEBULA_CONNECTOR_DIR
+#define NEBULA_CONNECTOR_DIR "/usr/local/lib/nebula/connectors"
+#endif
+
+/* ------------------------------------------------------------------------
+ * Small helpers
+ * ------------------------------------------------------------------------ */
+
+static char *format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *format(const char *fmt, ...) {
+  NbhBuf buf = NBH_BUF_INIT;
+  va_list ap;
+  va_start(ap, fmt);
+  nbh_buf_vprintf(&buf, fmt, ap);
+  va_end(ap);
+  return nbh_buf_take(&buf);
+}
+
+static char *copy_or_null(const char *text) {
+  return text != NULL ? strdup(text) : NULL;
+}
+
+const char *nbh_abi_version_text(uint32_t version, char *buf, size_t cap) {
+  snprintf(buf, cap, "%u.%u", (unsigned)NB_ABI_MAJOR_OF(version),
+           (unsigned)NB_ABI_MINOR_OF(version));
+  return buf;
+}
+
+/* Record a refusal of path.  Takes ownership of message, detail and hint
+ * (each may be NULL after an allocation failure).  Always returns -1 so
+ * callers can `return refuse(...)`. */
+static int refuse(NbhPluginSet *set, const char *path, char *message,
+                  char *detail, char *hint) {
+  NbhLoadError *grown;
+  NbhLoadError *e;
+  grown = realloc(set->errors, (set->n_errors + 1) * sizeof *grown);
+  if (grown == NULL) {
+    free(message);
+    free(detail);
+    free(hint);
+    return -1;
+  }
+  set->errors = grown;
+  e = &set->errors[set->n_errors++];
+  e->path = copy_or_null(path != NULL ? path : "");
+  e->message = message != NULL ? message : strdup("out of memory");
+  e->detail = detail;
+  e->hint = hint;
+  return -1;
+}
+
+void nbh_plugins_init(NbhPluginSet *set) { memset(set, 0, sizeof *set); }
+
+static int ensure_ltdl(NbhPluginSet *set) {
+  const char *why;
+  if (set->ltdl_ready) return 0;
+  lt_dlerror();
+  if (lt_dlinit() != 0) {
+    why = lt_dlerror();
+    refuse(set, "", format("could not initialize libltdl: %s", why ? why : "unknown error"),
+           NULL, NULL);
+    return -1;
+  }
+  set->ltdl_ready = 1;
+  return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * The checks on the entry's answer
+ * ------------------------------------------------------------------------ */
+
+/* Required slots per capability, in vtable order. */
+typedef struct RequiredSlot {
+  uint64_t capability;
+  size_t offset;
+  const char *name;
+  const char *capability_name;
+} RequiredSlot;
+
+#define SLOT(cap, field, capname) \
+  { cap, offsetof(NbConnector, field), #field, capname }
+static const RequiredSlot required_slots[] = {
+    SLOT(NB_CAP_SOURCE, source_open, "source"),
+    SLOT(NB_CAP_SOURCE, source_stream_count, "source"),
+    SLOT(NB_CAP_SOURCE, source_stream_info, "source"),
+    SLOT(NB_CAP_SOURCE, source_schema, "source"),
+    SLOT(NB_CAP_RESUMABLE, source_seek, "resumable"),
+    SLOT(NB_CAP_SOURCE, source_next, "source"),
+    SLOT(NB_CAP_SOURCE, source_close, "source"),
+    SLOT(NB_CAP_DESTINATION, dest_open, "destination"),
+    SLOT(NB_CAP_DESTINATION, dest_prepare, "destination"),
+    SLOT(NB_CAP_DESTINATION, dest_write, "destination"),
+    SLOT(NB_CAP_DESTINATION, dest_commit, "destination"),
+    SLOT(NB_CAP_DESTINATION, dest_close, "destination"),
+};
+#undef SLOT
+
+static bool slot_is_set(const NbConnector *c, size_t offset) {
+  void (*fn)(void);
+  memcpy(&fn, (const char *)c + offset, sizeof fn);
+  return fn != NULL;
+}
+
+static bool is_identifier(const char *name) {
+  const char *p;
+  if (name == NULL || !(name[0] >= 'a' && name[0] <= 'z')) return false;
+  for (p = name; *p; p++)
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_')) return false;
+  return p - name <= 64;
+}
+
+static const char *setting_type_name(uint32_t type) {
+  switch (type) {
+    case NB_SETTING_STRING: return "string";
+    case NB_SETTING_INT: return "integer";
+    case NB_SETTING_DOUBLE: return "number";
+    case NB_SETTING_BOOL: return "boolean";
+    case NB_SETTING_ENUM: return "enum";
+    default: return NULL;
+  }
+}
+
+static bool choices_are_valid(const char *choices) {
+  const char *p = choices;
+  if (choices == NULL || choices[0] == '\0') return false;
+  for (;;) {
+    const char *bar = strchr(p, '|');
+    size_t n = bar ? (size_t)(bar - p) : strlen(p);
+    if (n == 0) return false;
+    if (bar == NULL) return true;
+    p = bar + 1;
+  }
+}
+
+static bool sides_overlap(uint32_t a, uint32_t b) {
+  uint32_t sa = a & (NB_SETTING_SOURCE | NB_SETTING_DEST);
+  uint32_t sb = b & (NB_SETTING_SOURCE | NB_SETTING_DEST);
+  if (sa == 0 || sb == 0) return true;
+  return (sa & sb) != 0;
+}
+
+#define SPEC_MIN_SIZE (offsetof(NbSettingSpec, doc) + sizeof(const char *))
+
+/* NULL when the declarations are sound, else a malloc'ed DETAIL sentence. */
+static char *settings_problem(const NbConnector *c) {
+  uint32_t i, j;
+  if (c->n_settings == 0) return NULL;
+  if (c->settings == NULL)
+    return format("The connector declares %u settings but no table of them.",
+                  (unsigned)c->n_settings);
+  for (i = 0; i < c->n_settings; i++) {
+    const NbSettingSpec *s = &c->settings[i];
+    const char *type_name;
+    if (s->struct_size < SPEC_MIN_SIZE)
+      return format("Setting declaration %u has struct_size %u; ABI 1.0 needs at least %zu.",
+                    (unsigned)i + 1, (unsigned)s->struct_size, SPEC_MIN_SIZE);
+    if (!is_identifier(s->name))
+      return format("Setting declaration %u has the name \"%s\"; setting names are "
+                    "lower_snake_case: a lower-case letter, then letters, digits or underscores.",
+                    (unsigned)i + 1, s->name != NULL ? s->name : "(null)");
+    type_name = setting_type_name(s->type);
+    if (type_name == NULL)
+      return format("Setting \"%s\" has the unrecognized type %u.", s->name, (unsigned)s->type);
+    if ((s->flags & NB_SETTING_SOURCE) && (s->flags & NB_SETTING_DEST))
+      return format("Setting \"%s\" is marked both source-only and destination-only.", s->name);
+    if (s->type == NB_SETTING_ENUM && !choices_are_valid(s->choices))
+      return format("Enum setting \"%s\" declares no valid choices (\"%s\"); choices are "
+                    "non-empty words separated by '|'.",
+                    s->name, s->choices != NULL ? s->choices : "(null)");
+    if (s->default_value != NULL) {
+      NbError err;
+      nb_error_init(&err);
+      if (nb_setting_value_check(s, s->default_value, &err) != NB_OK) {
+        char *detail = format("The default value \"%s\" of %s setting \"%s\" is not valid: %s.",
+                              s->default_value, type_name, s->name,
+                              err.message != NULL ? err.message : "rejected");
+        nb_error_release(&err);
+        return detail;
+      }
+      nb_error_release(&err);
+    }
+    for (j = 0; j < i; j++)
+      if (strcmp(c->settings[j].name, s->name) == 0 &&
+          sides_overlap(c->settings[j].flags, s->flags))
+        return format("Setting \"%s\" is declared twice.", s->name);
+  }
+  return NULL;
+}
+
+/* The refusal for an ABI version the host cannot serve, or 0 when the
+ * version is acceptable (rc, the entry's status, is judged later). */
+static int check_abi(NbhPluginSet *set, const char *path, int rc, uint32_t abi) {
+  char mine[16], theirs[16];
+  bool known = abi != 0;
+  nbh_abi_version_text(NB_ABI_CURRENT, mine, sizeof mine);
+  nbh_abi_version_text(abi, theirs, sizeof theirs);
+  if (known && NB_ABI_MAJOR_OF(abi) != NB_ABI_MAJOR) {
+    bool newer = NB_ABI_MAJOR_OF(abi) > NB_ABI_MAJOR;
+    return refuse(set, path, format("incompatible connector \"%s\": ABI version mismatch", path),
+                  format("The connector was built for ABI %s. This nebula-host provides ABI %s.",
+                         theirs, mine),
+                  newer ? format("Install a build of the connector for ABI %u, or upgrade "
+                                 "nebula-host.", (unsigned)NB_ABI_MAJOR)
+                        : format("Install a build of the connector for ABI %u.",
+                                 (unsigned)NB_ABI_MAJOR));
+  }
+  if (rc == NB_ABI_MISMATCH)
+    return refuse(set, path, format("incompatible connector \"%s\": ABI version mismatch", path),
+                  known ? format("The connector declares ABI %s but refused ABI %s, which this "
+                                 "nebula-host provides.", theirs, mine)
+                        : format("The connector refused ABI %s, which this nebula-host provides, "
+                                 "without declaring a version of its own.", mine),
+                  format("Install a build of the connector for ABI %u.", (unsigned)NB_ABI_MAJOR));
+  if (!known && rc == NB_OK)
+    return refuse(set, path, format("incompatible connector \"%s\": ABI version mismatch", path),
+                  format("The connector did not declare the ABI version it was built for. "
+                         "This nebula-host provides ABI %s.", mine),
+                  format("Rebuild the connector against nebula/abi.h of ABI %u.",
+                         (unsigned)NB_ABI_MAJOR));
+  if (known && NB_ABI_MINOR_OF(abi) > NB_ABI_MINOR)
+    return refuse(set, path, format("incompatible connector \"%s\": ABI version mismatch", path),
+                  format("The connector was built for ABI %s. This nebula-host provides ABI %s, "
+                         "and a connector built for a newer minor version may use functions it "
+                         "lacks.", theirs, mine),
+                  format("Upgrade nebula-host to a release providing ABI %s or later, or install "
+                         "a build of the connector for ABI %s.", theirs, mine));
+  return 0;
+}
+
+/* Checks after the version: status, size, name, slots, settings.  The
+ * vtable has already been copied into c with the connector's size. */
+static int check_vtable(NbhPluginSet *set, const char *path, const NbConnector *c,
+                        uint32_t declared_size) {
+  size_t i;
+  char *problem;
+  if (declared_size < NB_CONNECTOR_SIZE_1_0)
+    return refuse(set, path, format("incompatible connector \"%s\": vtable too small", path),
+                  format("The connector declares a vtable of %u bytes; ABI 1.0 defines %zu bytes.",
+                         (unsigned)declared_size, (size_t)NB_CONNECTOR_SIZE_1_0),
+                  strdup("Rebuild the connector against nebula/abi.h; struct_size must be "
+                         "sizeof(NbConnector)."));
+  if (c->name == NULL || c->name[0] == '\0')
+    return refuse(set, path, format("invalid connector \"%s\": the connector has no name", path),
+                  NULL, strdup("This is a bug in the connector; report it to its authors."));
+  if (!is_identifier(c->name))
+    return refuse(set, path, format("invalid connector \"%s\": invalid connector name \"%s\"",
+                                    path, c->name),
+                  strdup("Connector names are a lower-case letter followed by lower-case "
+                         "letters, digits or underscores, at most 64 characters."),
+                  NULL);
+  if ((c->capabilities & (NB_CAP_SOURCE | NB_CAP_DESTINATION)) == 0)
+    return refuse(set, path,
+                  format("invalid connector \"%s\": connector \"%s\" is neither a source nor a "
+                         "destination", path, c->name),
+                  strdup("Its capabilities include neither NB_CAP_SOURCE nor NB_CAP_DESTINATION."),
+                  NULL);
+  for (i = 0; i < sizeof required_slots / sizeof required_slots[0]; i++) {
+    const RequiredSlot *slot = &required_slots[i];
+    if (!(c->capabilities & slot->capability) || slot_is_set(c, slot->offset)) continue;
+    return refuse(set, path,
+                  format("incompatible connector \"%s\": required function \"%s\" is missing",
+                         path, slot->name),
+                  format("Connector \"%s\" declares the %s capability, which requires the "
+                         "function \"%s\", but that slot is NULL.",
+                         c->name, slot->capability_name, slot->name),
+                  strdup("This is a bug in the connector; report it to its authors."));
+  }
+  problem = settings_problem(c);
+  if (problem != NULL)
+    return refuse(set, path,
+                  format("invalid connector \"%s\": invalid settings declaration in connector "
+                         "\"%s\"", path, c->name),
+                  problem, strdup("This is a bug in the connector; report it to its authors."));
+  return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Loading one file
+ * ------------------------------------------------------------------------ */
+
+static bool same_file(const char *a, const char *b) {
+  char ra[PATH_MAX], rb[PATH_MAX];
+  if (strcmp(a, b) == 0) return true;
+  if (realpath(a, ra) == NULL || realpath(b, rb) == NULL) return false;
+  return strcmp(ra, rb) == 0;
+}
+
+static int check_path(NbhPluginSet *set, const char *path) {
+  struct stat st;
+  if (path == NULL || path[0] == '\0')
+    return refuse(set, "", strdup("connector file name is empty"), NULL, NULL);
+  if (path[0] != '/')
+    return refuse(set, path, format("connector path \"%s\" is not absolute", path),
+                  strdup("Connectors are loaded by absolute path only, so the file loaded "
+                         "does not depend on the current directory."),
+                  NULL);
+  if (strlen(path) >= PATH_MAX)
+    return refuse(set, path, format("connector path is too long: %zu bytes", strlen(path)),
+                  format("Paths are limited to %d bytes.", PATH_MAX - 1), NULL);
+  if (stat(path, &st) != 0)
+    return refuse(set, path, format("could not access file \"%s\": %s", path, strerror(errno)),
+                  NULL, NULL);
+  if (!S_ISREG(st.st_mode))
+    return refuse(set, path, format("connector file \"%s\" is not a regular file", path),
+                  NULL, NULL);
+  return 0;
+}
+
+static lt_dlhandle open_module(NbhPluginSet *set, const char *path) {
+  lt_dladvise advise;
+  lt_dlhandle handle = NULL;
+  const char *why;
+  char *why_copy;
+  lt_dlerror();
+  /* Local symbols (RTLD_LOCAL): two connectors may define the same names.
+   * Resident: never unloaded.  No extension search: we pass the exact
+   * file name, and retrying other names would hide the real error. */
+  if (lt_dladvise_init(&advise) == 0 && lt_dladvise_local(&advise) == 0 &&
+      lt_dladvise_resident(&advise) == 0) {
+    handle = lt_dlopenadvise(path, advise);
+  }
+  why = lt_dlerror();
+  why_copy = copy_or_null(why != NULL ? why : "unknown error");
+  lt_dladvise_destroy(&advise);
+  if (handle != NULL) {
+    free(why_copy);
+    /* Belt and braces: older libltdl ignored the resident advice for a
+     * module that was already open. */
+    if (!lt_dlisresident(handle)) lt_dlmakeresident(handle);
+    return handle;
+  }
+  refuse(set, path, format("could not load library \"%s\": %s", path, why_copy ? why_copy : "?"),
+         NULL,
+         format("The most common cause is a library the connector depends on that cannot be "
+                "found; run \"ldd %s\" to list its dependencies.", path));
+  free(why_copy);
+  return NULL;
+}
+
+static NbConnectorEntryFn find_entry(NbhPluginSet *set, const char *path, lt_dlhandle handle) {
+  void *symbol;
+  NbConnectorEntryFn entry;
+  const lt_dlinfo *info;
+  lt_dlerror();
+  symbol = lt_dlsym(handle, NB_CONNECTOR_ENTRY_SYMBOL);
+  lt_dlerror();
+  if (symbol == NULL) {
+    info = lt_dlgetinfo(handle);
+    refuse(set, path, format("file \"%s\" is not a Nebula connector", path),
+           (info != NULL && info->name != NULL)
+               ? format("It exports neither \"%s_LTX_%s\" nor \"%s\".", info->name,
+                        NB_CONNECTOR_ENTRY_SYMBOL, NB_CONNECTOR_ENTRY_SYMBOL)
+               : format("It does not export \"%s\".", NB_CONNECTOR_ENTRY_SYMBOL),
+           strdup("A connector defines its entry function with NB_CONNECTOR_ENTRY from "
+                  "nebula/sdk.h and is linked with -export-symbols-regex "
+                  "'^nebula_connector_entry$'."));
+    return NULL;
+  }
+  /* dlsym returns an object pointer; POSIX guarantees the conversion. */
+  memcpy(&entry, &symbol, sizeof entry);
+  return entry;
+}
+
+/* Copy what an entry's NbError says, then release it (release is connector
+ * code, and the strings live in connector memory). */
+static int refuse_entry_error(NbhPluginSet *set, const char *path, int rc, NbError *err) {
+  char *message, *detail, *hint;
+  const char *what = err->message != NULL ? err->message : nb_status_name(rc);
+  message = format("could not initialize connector \"%s\": %s", path, what);
+  detail = err->detail != NULL ? strdup(err->detail)
+                               : format("The entry function returned %s.", nb_status_name(rc));
+  hint = copy_or_null(err->hint);
+  return refuse(set, path, message, detail, hint);
+}
+
+static int already_loaded(NbhPluginSet *set, const char *path, const NbConnector *c) {
+  size_t i;
+  for (i = 0; i < set->n_plugins; i++) {
+    if (strcmp(set->plugins[i].vtable.name, c->name) != 0) continue;
+    if (same_file(set->plugins[i].path, path)) return 1;
+    refuse(set, path, format("connector \"%s\" is already loaded", c->name),
+           format("File \"%s\" provides connector \"%s\", which was already loaded from \"%s\".",
+                  path, c->name, set->plugins[i].path),
+           strdup("The file found first in the search order is used; remove the other one "
+                  "or change the search order."));
+    return -1;
+  }
+  return 0;
+}
+
+static int add_plugin(NbhPluginSet *set, const char *path, const NbConnector *c,
+                      lt_dlhandle handle) {
+  NbhPlugin *grown = realloc(set->plugins, (set->n_plugins + 1) * sizeof *grown);
+  NbhPlugin *p;
+  if (grown == NULL) return refuse(set, path, strdup("out of memory"), NULL, NULL);
+  set->plugins = grown;
+  p = &set->plugins[set->n_plugins];
+  memset(p, 0, sizeof *p);
+  p->path = strdup(path);
+  if (p->path == NULL) return refuse(set, path, strdup("out of memory"), NULL, NULL);
+  p->vtable = *c;
+  p->abi_version = c->abi_version;
+  p->module = handle;
+  set->n_plugins++;
+  return 0;
+}
+
+int nbh_plugin_load_file(const char *path, NbhPluginSet *set) {
+  lt_dlhandle handle;
+  NbConnectorEntryFn entry;
+  NbConnector c;
+  NbError err;
+  uint32_t declared_size;
+  int rc, verdict;
+  size_t i;
+
+  if (ensure_ltdl(set) != 0) return -1;
+  if (check_path(set, path) != 0) return -1;
+  for (i = 0; i < set->n_plugins; i++)
+    if (same_file(set->plugins[i].path, path)) return 0;
+
+  handle = open_module(set, path);
+  if (handle == NULL) return -1;
+  entry = find_entry(set, path, handle);
+  if (entry == NULL) return -1;
+
+  memset(&c, 0, sizeof c);
+  c.struct_size = (uint32_t)sizeof c;
+  nb_error_init(&err);
+  rc = entry(NB_ABI_CURRENT, &c, &err);
+
+  /* The version first: a connector of another major may not even have the
+   * fields we would read next (PostgreSQL's incompatible_module_error). */
+  verdict = check_abi(set, path, rc, c.abi_version);
+  if (verdict == 0 && rc != NB_OK) verdict = refuse_entry_error(set, path, rc, &err);
+  if (err.release != NULL) err.release(&err);
+  if (verdict != 0) return -1;
+
+  /* Read nothing beyond what the connector declared, and nothing beyond
+   * what we own even if it claims more. */
+  declared_size = c.struct_size;
+  if (declared_size < sizeof c) memset((char *)&c + declared_size, 0, sizeof c - declared_size);
+  c.struct_size = declared_size < sizeof c ? declared_size : (uint32_t)sizeof c;
+  if (check_vtable(set, path, &c, declared_size) != 0) return -1;
+  if ((rc = already_loaded(set, path, &c)) != 0) return rc > 0 ? 0 : -1;
+  return add_plugin(set, path, &c, handle);
+}
+
+/* ------------------------------------------------------------------------
+ * Searching directories
+ * ------------------------------------------------------------------------ */
+
+typedef struct PathList {
+  char **items;
+  size_t n;
+  bool failed;
+} PathList;
+
+static void path_list_add(PathList *list, char *path) {
+  char **grown;
+  if (path == NULL) {
+    list->failed = true;
+    return;
+  }
+  grown = realloc(list->items, (list->n + 1) * sizeof *grown);
+  if (grown == NULL) {
+    free(path);
+    list->failed = true;
+    return;
+  }
+  list->items = grown;
+  list->items[list->n++] = path;
+}
+
+static void path_list_free(PathList *list) {
+  size_t i;
+  for (i = 0; i < list->n; i++) free(list->items[i]);
+  free(list->items);
+  memset(list, 0, sizeof *list);
+}
+
+static bool has_so_suffix(const char *name) {
+  size_t n = strlen(name);
+  return n > 3 && strcmp(name + n - 3, ".so") == 0;
+}
+
+static bool is_directory(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Add every regular *.so file directly in dir. */
+static void collect_modules(const char *dir, PathList *out) {
+  DIR *d = opendir(dir);
+  struct dirent *entry;
+  if (d == NULL) return;
+  while ((entry = readdir(d)) != NULL) {
+    char *full;
+    struct stat st;
+    if (entry->d_name[0] == '.' || !has_so_suffix(entry->d_name)) continue;
+    full = format("%s/%s", dir, entry->d_name);
+    if (full == NULL) {
+      out->failed = true;
+      continue;
+    }
+    if (stat(full, &st) == 0 && S_ISREG(st.st_mode))
+      path_list_add(out, full);
+    else
+      free(full);
+  }
+  closedir(d);
+}
+
+/* DIR, DIR/.libs, DIR/<sub> and DIR/<sub>/.libs. */
+static void collect_tree(const char *root, PathList *out) {
+  DIR *d;
+  struct dirent *entry;
+  char *libs;
+  collect_modules(root, out);
+  libs = format("%s/.libs", root);
+  if (libs != NULL) collect_modules(libs, out);
+  free(libs);
+  d = opendir(root);
+  if (d == NULL) return;
+  while ((entry = readdir(d)) != NULL) {
+    char *sub;
+    if (entry->d_name[0] == '.') continue;
+    sub = format("%s/%s", root, entry->d_name);
+    if (sub != NULL && is_directory(sub)) {
+      char *sub_libs = format("%s/.libs", sub);
+      collect_modules(sub, out);
+      if (sub_libs != NULL) collect_modules(sub_libs, out);
+      free(sub_libs);
+    }
+    free(sub);
+  }
+  closedir(d);
+}
+
+static int compare_paths(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void note_searched(NbhPluginSet *set, const char *dir, const char *origin) {
+  char **grown = realloc(set->searched, (set->n_searched + 1) * sizeof *grown);
+  char *text;
+  if (grown == NULL) return;
+  set->searched = grown;
+  text = format("%s (%s)", dir, origin);
+  if (text != NULL) set->searched[set->n_searched++] = text;
+}
+
+/* Search one directory.  A missing directory is reported unless it is the
+ * compiled-in default, which an uninstalled build never has. */
+static void search_directory(NbhPluginSet *set, const char *dir, const char *origin,
+                             bool report_missing, PathList *seen) {
+  char resolved[PATH_MAX];
+  PathList found = {NULL, 0, false};
+  size_t i, j;
+  if (realpath(dir, resolved) == NULL || !is_directory(resolved)) {
+    int saved = errno;
+    note_searched(set, dir, origin);
+    if (report_missing)
+      refuse(set, dir,
+             format("could not access connector directory \"%s\": %s", dir,
+                    realpath(dir, resolved) == NULL ? strerror(saved) : "Not a directory"),
+             format("The directory comes from %s.", origin), NULL);
+    return;
+  }
+  note_searched(set, resolved, origin);
+  collect_tree(resolved, &found);
+  qsort(found.items, found.n, sizeof *found.items, compare_paths);
+  for (i = 0; i < found.n; i++) {
+    char real[PATH_MAX];
+    bool duplicate = false;
+    if (realpath(found.items[i], real) == NULL) continue;
+    for (j = 0; j < seen->n && !duplicate; j++) duplicate = strcmp(seen->items[j], real) == 0;
+    if (duplicate) continue;
+    path_list_add(seen, strdup(real));
+    nbh_plugin_load_file(found.items[i], set);
+  }
+  path_list_free(&found);
+}
+
+int nbh_plugins_load(const char *const *dirs, size_t n_dirs, NbhPluginSet *set) {
+  PathList seen = {NULL, 0, false};
+  const char *env;
+  size_t i;
+  nbh_plugins_init(set);
+  if (ensure_ltdl(set) != 0) return -1;
+  for (i = 0; i < n_dirs; i++) search_directory(set, dirs[i], "--plugin-dir", true, &seen);
+  env = getenv("NEBULA_PLUGIN_PATH");
+  if (env != NULL) {
+    char *copy = strdup(env), *part, *save = NULL;
+    if (copy == NULL) {
+      path_list_free(&seen);
+      return -1;
+    }
+    for (part = strtok_r(copy, ":", &save); part != NULL; part = strtok_r(NULL, ":", &save))
+      search_directory(set, part, "NEBULA_PLUGIN_PATH", true, &seen);
+    free(copy);
+  }
+  search_directory(set, NEBULA_CONNECTOR_DIR, "built-in connector directory", false, &seen);
+  i = seen.failed;
+  path_list_free(&seen);
+  return i ? -1 : 0;
+}
+
+const NbhPlugin *nbh_plugins_find(const NbhPluginSet *set, const char *name) {
+  size_t i;
+  for (i = 0; i < set->n_plugins; i++)
+    if (strcmp(set->plugins[i].vtable.name, name) == 0) return &set->plugins[i];
+  return NULL;
+}
+
+int nbh_plugin_is_resident(const NbhPlugin *plugin) {
+  return plugin->module != NULL && lt_dlisresident((lt_dlhandle)plugin->module) == 1;
+}
+
+void nbh_plugins_free(NbhPluginSet *set) {
+  size_t i;
+  if (set == NULL) return;
+  for (i = 0; i < set->n_plugins; i++) free(set->plugins[i].path);
+  for (i = 0; i < set->n_errors; i++) {
+    free(set->errors[i].path);
+    free(set->errors[i].message);
+    free(set->errors[i].detail);
+    free(set->errors[i].hint);
+  }
+  for (i = 0; i < set->n_searched; i++) free(set->searched[i]);
+  free(set->plugins);
+  free(set->errors);
+  free(set->searched);
+  /* Resident modules survive lt_dlexit: only the reference is dropped. */
+  if (set->ltdl_ready) lt_dlexit();
+  memset(set, 0, sizeof *set);
+}

@@ -1,0 +1,594 @@
+/*
+ * csv_reader.c - the streaming CSV record parser declared in csv_reader.h.
+ *
+ * Memory: one buffer of at least block_size bytes holding the input from
+ * the start of the current record (or of the mark) to what was read last.
+ * A record that does not fit grows the buffer up to max_record_bytes; the
+ * buffer never holds more than the longest record plus one block (plus the
+ * marked batch when a mark is set).
+ *
+ * Parsing restarts at the start of the record when the buffer runs out in
+ * the middle of it: the record is parsed again after the refill.  That
+ * happens once per block, so the parser itself needs no state that lives
+ * across reads, which keeps the hot loop simple.
+ */
+#include "csv_reader.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "csv_scan.h"
+
+#define DEFAULT_BLOCK (1u << 20)
+#define DEFAULT_MAX_RECORD ((size_t)64 << 20)
+/* The most raw bytes of an over-long record attached to its error. */
+#define MAX_ERROR_RECORD ((size_t)64 << 10)
+
+/* Internal field flag: the field is quoted and must be rewritten (doubled
+ * quotes, or bytes after the closing quote); data/len hold the raw bytes
+ * including the opening quote until decode_fields runs. */
+#define FIELD_DECODE 0x100u
+
+enum { PARSE_OK, PARSE_MORE, PARSE_BAD, PARSE_NOMEM };
+enum { BAD_NONE, BAD_UNTERMINATED, BAD_STRAY_QUOTE, BAD_AFTER_QUOTE };
+
+struct CsvReader {
+  CsvInput in;
+  char *name;
+  char delim;
+  char quote;
+  bool strict;
+  bool skip_blank;
+  CsvScanner scan;
+
+  char *buf;
+  size_t cap;          /* allocated bytes of buf */
+  size_t len;          /* valid bytes in buf */
+  size_t pos;          /* start of the next record in buf */
+  size_t block;
+  size_t max_record;
+  bool eof;
+  bool bom_checked;
+  bool discard_pending; /* drop the rest of an over-long line first */
+  uint64_t base;       /* input offset of buf[0] */
+  int64_t line;        /* line of the record at pos */
+
+  uint64_t last_offset; /* start of the record last returned */
+  int64_t last_line;
+
+  bool marked;
+  uint64_t mark_offset;
+  int64_t mark_line;
+
+  CsvField *fields;
+  size_t fields_cap;
+  char *scratch;       /* undoubled quoted fields of the current record */
+  size_t scratch_cap;
+
+  /* Results of parse_record. */
+  int bad;
+  size_t bad_column;
+  size_t rec_fields;
+  size_t rec_raw_len;
+  size_t rec_next;
+  int64_t rec_lines;
+  bool rec_decode;
+};
+
+int csv_reader_new(const CsvReaderOptions *options, const CsvInput *input,
+                   const char *name, CsvReader **out, NbError *err) {
+  CsvReader *r = calloc(1, sizeof *r);
+  *out = NULL;
+  if (r == NULL) return nb_error_set(err, NB_NOMEM, "out of memory");
+  r->in = *input;
+  r->delim = options->delimiter;
+  r->quote = options->quote;
+  r->strict = options->strict;
+  r->block = options->block_size ? options->block_size : DEFAULT_BLOCK;
+  r->max_record = options->max_record_bytes ? options->max_record_bytes
+                                            : DEFAULT_MAX_RECORD;
+  r->line = 1;
+  csv_scanner_init(&r->scan, r->delim, r->quote);
+  r->name = strdup(name != NULL ? name : "");
+  r->cap = r->block;
+  r->buf = malloc(r->cap);
+  r->fields_cap = 16;
+  r->fields = malloc(r->fields_cap * sizeof *r->fields);
+  if (r->name == NULL || r->buf == NULL || r->fields == NULL) {
+    csv_reader_free(r);
+    return nb_error_set(err, NB_NOMEM, "out of memory");
+  }
+  *out = r;
+  return NB_OK;
+}
+
+void csv_reader_free(CsvReader *r) {
+  if (r == NULL) return;
+  free(r->name);
+  free(r->buf);
+  free(r->fields);
+  free(r->scratch);
+  free(r);
+}
+
+void csv_reader_skip_blank_lines(CsvReader *r, bool skip) { r->skip_blank = skip; }
+
+uint64_t csv_reader_offset(const CsvReader *r) { return r->base + r->pos; }
+int64_t csv_reader_line(const CsvReader *r) { return r->line; }
+uint64_t csv_reader_record_offset(const CsvReader *r) { return r->last_offset; }
+
+void csv_reader_unread(CsvReader *r) {
+  r->pos = (size_t)(r->last_offset - r->base);
+  r->line = r->last_line;
+}
+
+void csv_reader_mark(CsvReader *r) {
+  r->marked = true;
+  r->mark_offset = r->base + r->pos;
+  r->mark_line = r->line;
+}
+
+void csv_reader_rewind(CsvReader *r) {
+  if (!r->marked) return;
+  r->pos = (size_t)(r->mark_offset - r->base);
+  r->line = r->mark_line;
+  r->discard_pending = false;
+}
+
+void csv_reader_unmark(CsvReader *r) { r->marked = false; }
+
+/* ------------------------------------------------------------------------
+ * Input
+ * ------------------------------------------------------------------------ */
+
+/* Move the bytes still needed (from the record start, or from the mark) to
+ * the front, make room for at least half a block, and read once. */
+static int refill(CsvReader *r, NbError *err) {
+  size_t keep = r->pos;
+  size_t free_bytes;
+  size_t n = 0;
+  int rc;
+
+  if (r->marked && r->mark_offset - r->base < keep)
+    keep = (size_t)(r->mark_offset - r->base);
+  if (keep > 0) {
+    memmove(r->buf, r->buf + keep, r->len - keep);
+    r->len -= keep;
+    r->pos -= keep;
+    r->base += keep;
+  }
+  free_bytes = r->cap - r->len;
+  if (free_bytes == 0 || free_bytes < r->block / 2) {
+    size_t want = r->cap * 2;
+    char *grown;
+    if (want < r->len + r->block) want = r->len + r->block;
+    grown = realloc(r->buf, want);
+    if (grown == NULL) return nb_error_set(err, NB_NOMEM, "out of memory");
+    r->buf = grown;
+    r->cap = want;
+  }
+  rc = r->in.read(r->in.ctx, r->buf + r->len, r->cap - r->len, &n, err);
+  if (rc != NB_OK) return rc;
+  if (n == 0)
+    r->eof = true;
+  else
+    r->len += n;
+  return NB_OK;
+}
+
+static int skip_bom(CsvReader *r, NbError *err) {
+  while (r->len - r->pos < 3 && !r->eof) {
+    int rc = refill(r, err);
+    if (rc != NB_OK) return rc;
+  }
+  if (r->len - r->pos >= 3 && memcmp(r->buf + r->pos, "\xEF\xBB\xBF", 3) == 0)
+    r->pos += 3;
+  r->bom_checked = true;
+  return NB_OK;
+}
+
+/* The first CR or LF in [p, end), or NULL. */
+static const char *find_line_break(const char *p, const char *end) {
+  const char *lf = memchr(p, '\n', (size_t)(end - p));
+  const char *cr = memchr(p, '\r', (size_t)((lf != NULL ? lf : end) - p));
+  return cr != NULL ? cr : lf;
+}
+
+/* Offset in buf just after the line break at brk (CRLF counts as one). */
+static size_t after_line_break(const CsvReader *r, const char *brk) {
+  const char *end = r->buf + r->len;
+  if (*brk == '\r' && brk + 1 < end && brk[1] == '\n') brk++;
+  return (size_t)(brk + 1 - r->buf);
+}
+
+/* After an over-long record whose line end was not in the buffer: drop
+ * input up to and including the next line break. */
+static int discard_line(CsvReader *r, NbError *err) {
+  bool move_mark = r->marked && r->mark_offset == r->base + r->pos;
+  for (;;) {
+    const char *brk = find_line_break(r->buf + r->pos, r->buf + r->len);
+    int rc;
+    if (brk != NULL) {
+      r->pos = after_line_break(r, brk);
+      break;
+    }
+    r->pos = r->len;
+    if (move_mark) r->mark_offset = r->base + r->pos;
+    if (r->eof) break;
+    rc = refill(r, err);
+    if (rc != NB_OK) return rc;
+  }
+  r->discard_pending = false;
+  if (move_mark) {
+    r->mark_offset = r->base + r->pos;
+    r->mark_line = r->line;
+  }
+  return NB_OK;
+}
+
+/* ------------------------------------------------------------------------
+ * Parsing
+ * ------------------------------------------------------------------------ */
+
+static int grow_fields(CsvReader *r) {
+  size_t cap = r->fields_cap * 2;
+  CsvField *f = realloc(r->fields, cap * sizeof *f);
+  if (f == NULL) return -1;
+  r->fields = f;
+  r->fields_cap = cap;
+  return 0;
+}
+
+/* Line breaks inside a quoted span: LF, CRLF and lone CR each count once. */
+static int64_t count_line_breaks(const char *p, const char *end) {
+  int64_t n = 0;
+  size_t len = (size_t)(end - p);
+  if (memchr(p, '\n', len) == NULL && memchr(p, '\r', len) == NULL) return 0;
+  for (; p < end; p++) {
+    if (*p == '\n')
+      n++;
+    else if (*p == '\r' && (p + 1 == end || p[1] != '\n'))
+      n++;
+  }
+  return n;
+}
+
+/*
+ * Parse the record at r->pos.  The hot loop: every field is either quoted
+ * (memchr to the next quote; a doubled quote continues the field) or
+ * unquoted (csv_scan_special jumps 16 bytes at a time to the next
+ * delimiter, quote, CR or LF).  So the bytes of a field are looked at by
+ * vector compares, and the branchy code runs once per field, not per byte.
+ * Fields are recorded as pointers into the buffer; only quoted fields with
+ * doubled quotes are copied (later, by decode_fields).
+ *
+ * Returns PARSE_MORE when the record may continue past the bytes in the
+ * buffer (the caller refills and calls again from the same start),
+ * PARSE_BAD for a quote not closed before the end of input, and PARSE_OK
+ * with rec_* set.  Strict-mode violations are noted in r->bad but the
+ * record is parsed to its end, so reading can resume after it.
+ */
+static int parse_record(CsvReader *r) {
+  const char *const start = r->buf + r->pos;
+  const char *const end = r->buf + r->len;
+  const char quote = r->quote;
+  const char delim = r->delim;
+  const bool eof = r->eof;
+  const bool strict = r->strict;
+  CsvField *fields = r->fields;
+  size_t fields_cap = r->fields_cap;
+  size_t nf = 0;
+  const char *p = start;
+  int64_t lines = 1;
+  bool decode = false;
+
+  r->bad = BAD_NONE;
+  for (;;) {
+    CsvField *f;
+    if (nf == fields_cap) {
+      if (grow_fields(r) != 0) return PARSE_NOMEM;
+      fields = r->fields;
+      fields_cap = r->fields_cap;
+    }
+    f = &fields[nf++];
+    f->flags = 0;
+    if (p < end && *p == quote) {
+      const char *open = p++;
+      for (;;) {
+        const char *q = memchr(p, quote, (size_t)(end - p));
+        if (q == NULL) {
+          if (!eof) return PARSE_MORE;
+          r->bad = BAD_UNTERMINATED;
+          r->bad_column = nf;
+          return PARSE_BAD;
+        }
+        lines += count_line_breaks(p, q);
+        p = q + 1;
+        if (p == end && !eof) return PARSE_MORE;
+        if (p < end && *p == quote) {
+          f->flags |= FIELD_DECODE;
+          p++;
+          continue;
+        }
+        break;
+      }
+      f->flags |= CSV_FIELD_QUOTED;
+      if (p == end || *p == delim || *p == '\n' || *p == '\r') {
+        if (f->flags & FIELD_DECODE) {
+          f->data = open;
+          f->len = (size_t)(p - open);
+          decode = true;
+        } else {
+          f->data = open + 1;
+          f->len = (size_t)(p - open) - 2;
+        }
+        if (p < end && *p == delim) {
+          p++;
+          continue;
+        }
+        break;
+      }
+      /* Bytes after the closing quote: kept literally unless strict. */
+      if (strict && r->bad == BAD_NONE) {
+        r->bad = BAD_AFTER_QUOTE;
+        r->bad_column = nf;
+      }
+      f->flags |= FIELD_DECODE;
+      f->data = open;
+      decode = true;
+    } else {
+      f->data = p;
+    }
+    /* An unquoted field, or the tail after a closing quote. */
+    for (;;) {
+      const char *s = csv_scan_special(&r->scan, p, end);
+      if (s == end) {
+        if (!eof) return PARSE_MORE;
+        p = end;
+        break;
+      }
+      if (*s == quote) {
+        if (strict && r->bad == BAD_NONE) {
+          r->bad = BAD_STRAY_QUOTE;
+          r->bad_column = nf;
+        }
+        p = s + 1;
+        continue;
+      }
+      p = s;
+      break;
+    }
+    f->len = (size_t)(p - f->data);
+    if (p < end && *p == delim) {
+      p++;
+      continue;
+    }
+    break;
+  }
+
+  /* p is at the CR or LF ending the record, or at the end of input. */
+  r->rec_fields = nf;
+  r->rec_raw_len = (size_t)(p - start);
+  r->rec_decode = decode;
+  if (p < end) {
+    if (*p == '\r') {
+      if (p + 1 == end && !eof) return PARSE_MORE; /* CR, or CRLF? */
+      p += (p + 1 < end && p[1] == '\n') ? 2 : 1;
+    } else {
+      p++;
+    }
+  }
+  r->rec_next = (size_t)(p - r->buf);
+  r->rec_lines = lines;
+  return PARSE_OK;
+}
+
+/* Rewrite one quoted field at out: drop the quotes, undouble "", keep any
+ * bytes after the closing quote as they are.  Returns the end of output. */
+static char *decode_quoted(const char *raw, size_t len, char quote, char *out) {
+  const char *p = raw + 1;
+  const char *end = raw + len;
+  for (;;) {
+    const char *q = memchr(p, quote, (size_t)(end - p));
+    if (q == NULL) q = end; /* cannot happen: parse saw a closing quote */
+    memcpy(out, p, (size_t)(q - p));
+    out += q - p;
+    if (q + 1 < end && q[1] == quote) {
+      *out++ = quote;
+      p = q + 2;
+      continue;
+    }
+    p = q < end ? q + 1 : end;
+    break;
+  }
+  memcpy(out, p, (size_t)(end - p));
+  return out + (end - p);
+}
+
+static int decode_fields(CsvReader *r, size_t raw_len, NbError *err) {
+  char *out;
+  size_t i;
+  if (r->scratch_cap < raw_len) {
+    size_t want = r->scratch_cap * 2 > raw_len ? r->scratch_cap * 2 : raw_len;
+    char *s = realloc(r->scratch, want);
+    if (s == NULL) return nb_error_set(err, NB_NOMEM, "out of memory");
+    r->scratch = s;
+    r->scratch_cap = want;
+  }
+  out = r->scratch;
+  for (i = 0; i < r->rec_fields; i++) {
+    CsvField *f = &r->fields[i];
+    char *value = out;
+    if (!(f->flags & FIELD_DECODE)) continue;
+    out = decode_quoted(f->data, f->len, r->quote, out);
+    f->data = value;
+    f->len = (size_t)(out - value);
+    f->flags &= ~FIELD_DECODE;
+  }
+  return NB_OK;
+}
+
+/* ------------------------------------------------------------------------
+ * Bad records
+ * ------------------------------------------------------------------------ */
+
+static void fill_record(CsvReader *r, CsvRecord *rec, const char *raw,
+                        size_t raw_len, int64_t line) {
+  rec->fields = r->fields;
+  rec->n_fields = r->rec_fields;
+  rec->raw = raw;
+  rec->raw_len = raw_len;
+  rec->line = line;
+}
+
+/* A quote opened and never closed: report the record's first physical line
+ * and resume at the next one. */
+static int report_unterminated(CsvReader *r, CsvRecord *rec, NbError *err) {
+  const char *start = r->buf + r->pos;
+  const char *end = r->buf + r->len;
+  const char *brk = find_line_break(start, end);
+  const char *line_end = brk != NULL ? brk : end;
+  int64_t line = r->line;
+
+  r->last_offset = r->base + r->pos;
+  r->last_line = line;
+  fill_record(r, rec, start, (size_t)(line_end - start), line);
+  rec->n_fields = 0;
+  nb_error_set(err, NB_DATA, "unterminated quoted field at line %lld of file \"%s\"",
+               (long long)line, r->name);
+  nb_error_detail(err,
+                  "Field %zu starts with a quote character that is not closed before "
+                  "the end of the file.  Reading continues at line %lld.",
+                  r->bad_column, (long long)line + 1);
+  nb_error_hint(err, "Check the record for a missing or stray quote character.");
+  nb_error_locate(err, r->name, line, (int64_t)r->bad_column);
+  nb_error_record(err, start, (size_t)(line_end - start));
+  r->pos = brk != NULL ? after_line_break(r, brk) : r->len;
+  r->line = line + 1;
+  return NB_DATA;
+}
+
+/* A record longer than max_record: report its start and resume after the
+ * line break that ends its first physical line. */
+static int report_oversize(CsvReader *r, CsvRecord *rec, NbError *err) {
+  const char *start = r->buf + r->pos;
+  const char *end = r->buf + r->len;
+  const char *brk = find_line_break(start, end);
+  size_t shown = (size_t)((brk != NULL ? brk : end) - start);
+  int64_t line = r->line;
+
+  if (shown > MAX_ERROR_RECORD) shown = MAX_ERROR_RECORD;
+  r->last_offset = r->base + r->pos;
+  r->last_line = line;
+  fill_record(r, rec, start, shown, line);
+  rec->n_fields = 0;
+  nb_error_set(err, NB_DATA, "record at line %lld of file \"%s\" is longer than %zu bytes",
+               (long long)line, r->name, r->max_record);
+  nb_error_detail(err,
+                  "The record is skipped up to the end of line %lld; the first %zu bytes "
+                  "are attached.",
+                  (long long)line, shown);
+  nb_error_hint(err, "Check the file for an unterminated quoted field.");
+  nb_error_locate(err, r->name, line, 0);
+  nb_error_record(err, start, shown);
+  if (brk != NULL) {
+    r->pos = after_line_break(r, brk);
+  } else {
+    r->pos = r->len;
+    r->discard_pending = true;
+  }
+  r->line = line + 1;
+  return NB_DATA;
+}
+
+static int report_strict(CsvReader *r, const CsvRecord *rec, NbError *err) {
+  if (r->bad == BAD_STRAY_QUOTE) {
+    nb_error_set(err, NB_DATA,
+                 "unexpected quote character in unquoted field at line %lld of file \"%s\"",
+                 (long long)rec->line, r->name);
+    nb_error_detail(err,
+                    "Field %zu contains a quote character but does not start with one, "
+                    "which RFC 4180 does not allow.",
+                    r->bad_column);
+  } else {
+    nb_error_set(err, NB_DATA,
+                 "unexpected character after closing quote at line %lld of file \"%s\"",
+                 (long long)rec->line, r->name);
+    nb_error_detail(err, "Field %zu continues after its closing quote.", r->bad_column);
+  }
+  nb_error_hint(err, "Set strict = false to read such quote characters literally.");
+  nb_error_locate(err, r->name, rec->line, (int64_t)r->bad_column);
+  nb_error_record(err, rec->raw, rec->raw_len);
+  return NB_DATA;
+}
+
+/* ------------------------------------------------------------------------
+ * Records
+ * ------------------------------------------------------------------------ */
+
+int csv_reader_next(CsvReader *r, CsvRecord *rec, NbError *err) {
+  int rc;
+  if (!r->bom_checked && (rc = skip_bom(r, err)) != NB_OK) return rc;
+  if (r->discard_pending && (rc = discard_line(r, err)) != NB_OK) return rc;
+  for (;;) {
+    int parsed;
+    if (r->pos == r->len) {
+      if (r->eof) return NB_END;
+      if ((rc = refill(r, err)) != NB_OK) return rc;
+      continue;
+    }
+    parsed = parse_record(r);
+    if (parsed == PARSE_MORE) {
+      if (r->len - r->pos >= r->max_record) return report_oversize(r, rec, err);
+      if ((rc = refill(r, err)) != NB_OK) return rc;
+      continue;
+    }
+    if (parsed == PARSE_NOMEM) return nb_error_set(err, NB_NOMEM, "out of memory");
+    if (parsed == PARSE_BAD) return report_unterminated(r, rec, err);
+
+    r->last_offset = r->base + r->pos;
+    r->last_line = r->line;
+    fill_record(r, rec, r->buf + r->pos, r->rec_raw_len, r->line);
+    r->pos = r->rec_next;
+    r->line += r->rec_lines;
+    if (r->skip_blank && rec->n_fields == 1 && rec->raw_len == 0) continue;
+    if (r->bad != BAD_NONE) return report_strict(r, rec, err);
+    if (r->rec_decode && (rc = decode_fields(r, rec->raw_len, err)) != NB_OK) return rc;
+    return NB_OK;
+  }
+}
+
+int csv_reader_skip_to(CsvReader *r, uint64_t offset, int64_t line, NbError *err) {
+  uint64_t here = r->base + r->pos;
+  if (offset < here)
+    return nb_error_set(err, NB_INVALID,
+                        "cannot move back to offset %llu of file \"%s\": already at %llu",
+                        (unsigned long long)offset, r->name, (unsigned long long)here);
+  if (offset > 0) r->bom_checked = true;
+  r->discard_pending = false;
+  r->marked = false;
+  r->line = line;
+  if (offset <= r->base + r->len) {
+    r->pos = (size_t)(offset - r->base);
+    return NB_OK;
+  }
+  {
+    uint64_t n = offset - (r->base + r->len);
+    r->base = offset;
+    r->pos = r->len = 0;
+    if (r->eof) return NB_END;
+    if (r->in.skip != NULL) return r->in.skip(r->in.ctx, n, err);
+    while (n > 0) {
+      size_t got = 0;
+      size_t want = n < r->cap ? (size_t)n : r->cap;
+      int rc = r->in.read(r->in.ctx, r->buf, want, &got, err);
+      if (rc != NB_OK) return rc;
+      if (got == 0) {
+        r->eof = true;
+        return NB_END;
+      }
+      n -= got;
+    }
+  }
+  return NB_OK;
+}

@@ -1,0 +1,753 @@
+/*
+ * csv_source.c - the csv connector's source: one stream per file matched by
+ * `path`, the schema from the header (or column1..N), values as UTF8 text
+ * unless `columns` declares a type or `infer_types` infers one, batches of
+ * Arrow arrays, bad records reported one by one, and resume at a saved
+ * byte offset.
+ *
+ * A position is (offset after the last record, its line number, records
+ * read so far), encoded with nb_position_encode.
+ */
+#include "csv_internal.h"
+
+#include <glob.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "csv_reader.h"
+
+#define POSITION_VALUES 3
+
+/* How a column turns text into values. */
+typedef enum ColumnMode {
+  MODE_TEXT,     /* append the bytes (UTF8) */
+  MODE_DECLARED, /* nb_column_append_text: must fit the declared type */
+  MODE_INFERRED  /* INT64 or NUMBER inferred: widen when a value does not fit */
+} ColumnMode;
+
+typedef struct CsvSource CsvSource;
+
+typedef struct CsvStream {
+  const CsvSource *source;
+  char *path;
+  NbFile *file;
+  CsvReader *reader;
+  bool schema_ready;
+  bool at_end;   /* the reader reported NB_END */
+  bool finished; /* NB_END returned; file closed */
+
+  size_t n_columns;
+  NbField *fields; /* names point into names[] */
+  char **names;
+  ColumnMode *modes;
+  NbBatchBuilder *builder;
+  uint64_t data_offset; /* first byte after the header */
+  int64_t data_line;
+
+  uint64_t records; /* records read (good and bad) so far */
+  uint64_t mark_records;
+
+  /* A bad record found after good rows of the same batch: reported by the
+   * next call. */
+  bool has_pending;
+  NbError pending;
+  uint8_t pending_position[NB_POSITION_MAX_BYTES];
+  size_t pending_position_len;
+
+  uint8_t position[NB_POSITION_MAX_BYTES];
+  int64_t size_bytes;
+} CsvStream;
+
+struct CsvSource {
+  const NbHostApi *host;
+  CsvFormat format;
+  bool strict;
+  bool infer;
+  CsvDeclaredColumn *declared;
+  size_t n_declared;
+  uint64_t batch_rows;
+  uint64_t batch_bytes;
+  CsvStream *streams;
+  uint32_t n_streams;
+};
+
+/* ------------------------------------------------------------------------
+ * Files through the host
+ * ------------------------------------------------------------------------ */
+
+static int host_read(void *ctx, char *buf, size_t cap, size_t *n_read, NbError *err) {
+  CsvStream *s = ctx;
+  return s->source->host->file_read(s->file, buf, cap, n_read, err);
+}
+
+static int host_skip(void *ctx, uint64_t n, NbError *err) {
+  CsvStream *s = ctx;
+  return s->source->host->file_skip(s->file, n, err);
+}
+
+static void stream_close_file(CsvStream *s) {
+  csv_reader_free(s->reader);
+  s->reader = NULL;
+  if (s->file != NULL) s->source->host->file_close(s->file, NULL);
+  s->file = NULL;
+}
+
+/* Open the file and a reader at offset 0. */
+static int stream_open_file(CsvStream *s, NbError *err) {
+  const CsvSource *src = s->source;
+  CsvReaderOptions options;
+  CsvInput input;
+  int rc;
+
+  stream_close_file(s);
+  rc = src->host->file_open_read(src->host->host_data, s->path, &s->file, err);
+  if (rc != NB_OK) {
+    s->file = NULL;
+    return rc;
+  }
+  memset(&options, 0, sizeof options);
+  options.delimiter = src->format.delimiter;
+  options.quote = src->format.quote;
+  options.strict = src->strict;
+  input.read = host_read;
+  input.skip = src->host->struct_size > offsetof(NbHostApi, file_skip) &&
+                       src->host->file_skip != NULL
+                   ? host_skip
+                   : NULL;
+  input.ctx = s;
+  rc = csv_reader_new(&options, &input, s->path, &s->reader, err);
+  if (rc != NB_OK) stream_close_file(s);
+  if (rc == NB_OK) csv_reader_skip_blank_lines(s->reader, true);
+  s->at_end = false;
+  s->finished = false;
+  return rc;
+}
+
+/* ------------------------------------------------------------------------
+ * Schema
+ * ------------------------------------------------------------------------ */
+
+static void stream_free_schema(CsvStream *s) {
+  size_t i;
+  for (i = 0; i < s->n_columns; i++) free(s->names[i]);
+  free(s->names);
+  free(s->fields);
+  free(s->modes);
+  nb_batch_builder_free(s->builder);
+  s->names = NULL;
+  s->fields = NULL;
+  s->modes = NULL;
+  s->builder = NULL;
+  s->n_columns = 0;
+  s->schema_ready = false;
+}
+
+static int alloc_columns(CsvStream *s, size_t n, NbError *err) {
+  size_t i;
+  s->n_columns = n;
+  s->names = calloc(n ? n : 1, sizeof *s->names);
+  s->fields = calloc(n ? n : 1, sizeof *s->fields);
+  s->modes = calloc(n ? n : 1, sizeof *s->modes);
+  if (s->names == NULL || s->fields == NULL || s->modes == NULL) {
+    s->n_columns = 0;
+    return nb_error_set(err, NB_NOMEM, "out of memory");
+  }
+  for (i = 0; i < n; i++) {
+    s->fields[i].type = NB_TYPE_UTF8;
+    s->fields[i].nullable = s->source->format.null_string != NULL;
+    s->modes[i] = MODE_TEXT;
+  }
+  return NB_OK;
+}
+
+/* Column names from the header record, or column1..N. */
+static int read_column_names(CsvStream *s, NbError *err) {
+  const CsvSource *src = s->source;
+  CsvRecord rec;
+  NbError rerr;
+  size_t i;
+  int rc;
+
+  nb_error_init(&rerr);
+  csv_reader_mark(s->reader);
+  for (;;) {
+    rc = csv_reader_next(s->reader, &rec, &rerr);
+    if (rc == NB_DATA && !src->format.header) {
+      /* Without a header a bad record is data: find the first good one to
+       * count columns, and report the bad ones from source_next. */
+      nb_error_release(&rerr);
+      continue;
+    }
+    break;
+  }
+  if (rc == NB_END) {
+    nb_error_release(&rerr);
+    csv_reader_unmark(s->reader);
+    return alloc_columns(s, 0, err);
+  }
+  if (rc != NB_OK) {
+    csv_error_move(err, &rerr);
+    return rc;
+  }
+  if ((rc = alloc_columns(s, rec.n_fields, err)) != NB_OK) return rc;
+  for (i = 0; i < rec.n_fields; i++) {
+    if (src->format.header) {
+      s->names[i] = strndup(rec.fields[i].data, rec.fields[i].len);
+    } else {
+      s->names[i] = malloc(32);
+      if (s->names[i] != NULL) snprintf(s->names[i], 32, "column%zu", i + 1);
+    }
+    if (s->names[i] == NULL) return nb_error_set(err, NB_NOMEM, "out of memory");
+    s->fields[i].name = s->names[i];
+  }
+  if (src->format.header)
+    csv_reader_unmark(s->reader);
+  else
+    csv_reader_rewind(s->reader);
+  csv_reader_unmark(s->reader);
+  return NB_OK;
+}
+
+static void list_columns(const CsvStream *s, char *buf, size_t cap) {
+  size_t used = 0, i;
+  buf[0] = '\0';
+  for (i = 0; i < s->n_columns && used + 1 < cap; i++) {
+    int n = snprintf(buf + used, cap - used, "%s\"%s\"", i ? ", " : "", s->names[i]);
+    if (n < 0) break;
+    used += (size_t)n;
+  }
+}
+
+static int apply_declared_types(CsvStream *s, NbError *err) {
+  const CsvSource *src = s->source;
+  size_t d, i;
+  for (d = 0; d < src->n_declared; d++) {
+    const CsvDeclaredColumn *col = &src->declared[d];
+    for (i = 0; i < s->n_columns; i++)
+      if (strcmp(s->names[i], col->name) == 0) break;
+    if (i == s->n_columns) {
+      char list[1024];
+      list_columns(s, list, sizeof list);
+      nb_error_set(err, NB_INVALID,
+                   "column \"%s\" of setting \"columns\" is not a column of file \"%s\"",
+                   col->name, s->path);
+      if (s->n_columns == 0)
+        nb_error_detail(err, "The file has no columns.");
+      else
+        nb_error_detail(err, "The file has the columns %s.", list);
+      return NB_INVALID;
+    }
+    s->fields[i].type = col->type;
+    s->fields[i].precision = col->precision;
+    s->fields[i].scale = col->scale;
+    s->modes[i] = col->type == NB_TYPE_UTF8 ? MODE_TEXT : MODE_DECLARED;
+  }
+  return NB_OK;
+}
+
+static bool is_null(const CsvSource *src, const CsvField *f) {
+  const char *ns = src->format.null_string;
+  return ns != NULL && !(f->flags & CSV_FIELD_QUOTED) && strlen(ns) == f->len &&
+         memcmp(ns, f->data, f->len) == 0;
+}
+
+static NbType kind_type(CsvKind kind) {
+  return kind == CSV_KIND_INT64 ? NB_TYPE_INT64
+         : kind == CSV_KIND_NUMBER ? NB_TYPE_NUMBER
+                                   : NB_TYPE_UTF8;
+}
+
+/* Infer the types of undeclared columns from the records of the first
+ * batch, then go back to where the data starts. */
+static int infer_types(CsvStream *s, NbError *err) {
+  const CsvSource *src = s->source;
+  CsvKind *kinds;
+  bool *seen;
+  uint64_t rows = 0, bytes = 0;
+  size_t i;
+  int rc = NB_OK;
+
+  kinds = calloc(s->n_columns, sizeof *kinds);
+  seen = calloc(s->n_columns, sizeof *seen);
+  if (kinds == NULL || seen == NULL) {
+    free(kinds);
+    free(seen);
+    return nb_error_set(err, NB_NOMEM, "out of memory");
+  }
+  csv_reader_mark(s->reader);
+  while (rows < src->batch_rows && bytes < src->batch_bytes) {
+    CsvRecord rec;
+    NbError rerr;
+    nb_error_init(&rerr);
+    rc = csv_reader_next(s->reader, &rec, &rerr);
+    if (rc == NB_DATA) {
+      nb_error_release(&rerr);
+      rc = NB_OK;
+      continue;
+    }
+    if (rc == NB_END) {
+      rc = NB_OK;
+      break;
+    }
+    if (rc != NB_OK) {
+      csv_error_move(err, &rerr);
+      break;
+    }
+    rows++;
+    bytes += rec.raw_len;
+    if (rec.n_fields != s->n_columns) continue;
+    for (i = 0; i < s->n_columns; i++) {
+      CsvKind k;
+      if (s->modes[i] != MODE_TEXT || kinds[i] == CSV_KIND_STRING) continue;
+      if (is_null(src, &rec.fields[i])) continue;
+      k = csv_classify(rec.fields[i].data, rec.fields[i].len, NULL);
+      if (k > kinds[i]) kinds[i] = k;
+      seen[i] = true;
+    }
+  }
+  csv_reader_rewind(s->reader);
+  csv_reader_unmark(s->reader);
+  for (i = 0; rc == NB_OK && i < s->n_columns; i++) {
+    if (s->modes[i] != MODE_TEXT || !seen[i] || kinds[i] == CSV_KIND_STRING) continue;
+    s->fields[i].type = kind_type(kinds[i]);
+    s->modes[i] = MODE_INFERRED;
+  }
+  free(kinds);
+  free(seen);
+  return rc;
+}
+
+static int make_builder(CsvStream *s, NbError *err) {
+  uint64_t hint = s->source->batch_rows < 65536 ? s->source->batch_rows : 65536;
+  nb_batch_builder_free(s->builder);
+  s->builder = NULL;
+  return nb_batch_builder_new(s->fields, s->n_columns, (size_t)hint, &s->builder, err);
+}
+
+static int ensure_schema(CsvStream *s, NbError *err) {
+  int rc;
+  if (s->schema_ready) return NB_OK;
+  stream_free_schema(s);
+  if ((rc = stream_open_file(s, err)) != NB_OK) return rc;
+  if ((rc = read_column_names(s, err)) != NB_OK) goto fail;
+  csv_reader_skip_blank_lines(s->reader, s->n_columns != 1);
+  s->data_offset = csv_reader_offset(s->reader);
+  s->data_line = csv_reader_line(s->reader);
+  s->records = 0;
+  if ((rc = apply_declared_types(s, err)) != NB_OK) goto fail;
+  if (s->source->infer && s->n_columns > 0 && (rc = infer_types(s, err)) != NB_OK) goto fail;
+  if ((rc = make_builder(s, err)) != NB_OK) goto fail;
+  s->schema_ready = true;
+  return NB_OK;
+fail:
+  stream_free_schema(s);
+  stream_close_file(s);
+  return rc;
+}
+
+/* ------------------------------------------------------------------------
+ * Batches
+ * ------------------------------------------------------------------------ */
+
+static size_t encode_position(uint8_t *buf, uint64_t offset, int64_t line, uint64_t records) {
+  uint64_t values[POSITION_VALUES];
+  values[0] = offset;
+  values[1] = (uint64_t)line;
+  values[2] = records;
+  return nb_position_encode(buf, NB_POSITION_MAX_BYTES, values, POSITION_VALUES);
+}
+
+static void set_info(const CsvStream *s, NbBatchInfo *info, const void *position, size_t len,
+                     uint64_t offset) {
+  if (info == NULL) return;
+  if (info->struct_size > offsetof(NbBatchInfo, position)) info->position = position;
+  if (info->struct_size > offsetof(NbBatchInfo, position_len)) info->position_len = len;
+  if (info->struct_size > offsetof(NbBatchInfo, bytes_read))
+    info->bytes_read = s->size_bytes >= 0 ? (int64_t)offset : -1;
+}
+
+static void truncate_row(CsvStream *s, size_t rows) {
+  size_t i;
+  for (i = 0; i < s->n_columns; i++) nb_column_truncate(nb_batch_builder_column(s->builder, i), rows);
+}
+
+static int ragged_error(const CsvStream *s, const CsvRecord *rec, NbError *err) {
+  size_t column = rec->n_fields < s->n_columns ? rec->n_fields + 1 : s->n_columns + 1;
+  nb_error_set(err, NB_DATA, "wrong number of fields at line %lld of file \"%s\"",
+               (long long)rec->line, s->path);
+  nb_error_detail(err, "The record has %zu field%s, the header has %zu.", rec->n_fields,
+                  rec->n_fields == 1 ? "" : "s", s->n_columns);
+  nb_error_locate(err, s->path, rec->line, (int64_t)column);
+  nb_error_record(err, rec->raw, rec->raw_len);
+  return NB_DATA;
+}
+
+/* nb_column_append_text refused a value: name file, line, column, value. */
+static int type_error(const CsvStream *s, const CsvRecord *rec, size_t col, NbError *why,
+                      NbError *err) {
+  const CsvField *f = &rec->fields[col];
+  char type[64];
+  nb_type_name(&s->fields[col], type, sizeof type);
+  nb_error_set(err, NB_DATA, "invalid %s value \"%.*s\" in column \"%s\" at line %lld of file \"%s\"",
+               type, f->len > 200 ? 200 : (int)f->len, f->data, s->names[col],
+               (long long)rec->line, s->path);
+  if (why->message != NULL) nb_error_detail(err, "The value does not fit the type: %s.", why->message);
+  if (f->len == 0 && s->source->format.null_string == NULL)
+    nb_error_hint(err, "Set null_string = \"\" to read empty fields as null.");
+  nb_error_locate(err, s->path, rec->line, (int64_t)col + 1);
+  nb_error_record(err, rec->raw, rec->raw_len);
+  nb_error_release(why);
+  return NB_DATA;
+}
+
+/* Result of appending one record. */
+enum { ROW_OK, ROW_BAD, ROW_WIDEN, ROW_NOMEM };
+
+static int append_record(CsvStream *s, const CsvRecord *rec, size_t rows, NbError *rerr) {
+  const CsvSource *src = s->source;
+  size_t i;
+  for (i = 0; i < s->n_columns; i++) {
+    const CsvField *f = &rec->fields[i];
+    NbColumnBuilder *col = nb_batch_builder_column(s->builder, i);
+    int rc;
+    if (src->format.null_string != NULL && is_null(src, f)) {
+      rc = nb_column_append_null(col);
+    } else if (s->modes[i] == MODE_TEXT) {
+      rc = nb_column_append_utf8(col, f->data, f->len);
+    } else if (s->modes[i] == MODE_INFERRED) {
+      int64_t v = 0;
+      CsvKind k = csv_classify(f->data, f->len, &v);
+      if (kind_type(k) != s->fields[i].type &&
+          (k == CSV_KIND_STRING || s->fields[i].type == NB_TYPE_INT64)) {
+        /* Widen: INT64 -> NUMBER -> UTF8, never narrower than before. */
+        s->fields[i].type = kind_type(k);
+        if (k == CSV_KIND_STRING) s->modes[i] = MODE_TEXT;
+        truncate_row(s, rows);
+        return ROW_WIDEN;
+      }
+      if (s->fields[i].type == NB_TYPE_INT64)
+        rc = nb_column_append_int64(col, v);
+      else
+        rc = nb_column_append_utf8(col, f->data, f->len);
+    } else {
+      NbError why;
+      nb_error_init(&why);
+      rc = nb_column_append_text(col, f->data, f->len, &why);
+      if (rc == NB_DATA) {
+        truncate_row(s, rows);
+        type_error(s, rec, i, &why, rerr);
+        return ROW_BAD;
+      }
+      nb_error_release(&why);
+    }
+    if (rc != NB_OK) {
+      truncate_row(s, rows);
+      nb_error_set(rerr, rc, "could not append a value: %s", nb_status_name(rc));
+      return ROW_NOMEM;
+    }
+  }
+  return ROW_OK;
+}
+
+static bool any_inferred(const CsvStream *s) {
+  size_t i;
+  for (i = 0; i < s->n_columns; i++)
+    if (s->modes[i] == MODE_INFERRED) return true;
+  return false;
+}
+
+static int finish_batch(CsvStream *s, struct ArrowArray *out, NbBatchInfo *info,
+                        uint64_t offset, int64_t line, uint64_t records, NbError *err) {
+  size_t len;
+  int rc = nb_batch_builder_finish(s->builder, out, err);
+  if (rc != NB_OK) return rc;
+  len = encode_position(s->position, offset, line, records);
+  set_info(s, info, s->position, len, offset);
+  return NB_OK;
+}
+
+static int end_stream(CsvStream *s) {
+  s->finished = true;
+  stream_close_file(s);
+  return NB_END;
+}
+
+static CsvStream *stream_at(CsvSource *src, uint32_t index, NbError *err) {
+  if (src == NULL || index >= src->n_streams) {
+    nb_error_set(err, NB_INVALID, "stream index %u is out of range", index);
+    return NULL;
+  }
+  return &src->streams[index];
+}
+
+int csv_source_next(void *source, uint32_t index, struct ArrowArray *out, NbBatchInfo *info,
+                    NbError *err) {
+  CsvSource *src = source;
+  CsvStream *s = stream_at(src, index, err);
+  size_t rows = 0;
+  uint64_t bytes = 0;
+  bool inferred;
+  int rc;
+
+  if (s == NULL) return NB_INVALID;
+  if (s->has_pending) {
+    s->has_pending = false;
+    csv_error_move(err, &s->pending);
+    set_info(s, info, s->pending_position, s->pending_position_len,
+             s->reader != NULL ? csv_reader_offset(s->reader) : 0);
+    return NB_DATA;
+  }
+  if (s->finished) return NB_END;
+  if ((rc = ensure_schema(s, err)) != NB_OK) return rc;
+  if (s->at_end || s->n_columns == 0) return end_stream(s);
+
+  inferred = any_inferred(s);
+  if (inferred) {
+    csv_reader_mark(s->reader);
+    s->mark_records = s->records;
+  }
+  for (;;) {
+    CsvRecord rec;
+    NbError rerr;
+    int row;
+    nb_error_init(&rerr);
+    rc = csv_reader_next(s->reader, &rec, &rerr);
+    if (rc == NB_END) {
+      s->at_end = true;
+      break;
+    }
+    if (rc == NB_OK && rec.n_fields != s->n_columns) {
+      rc = ragged_error(s, &rec, &rerr);
+    } else if (rc == NB_OK) {
+      row = append_record(s, &rec, rows, &rerr);
+      if (row == ROW_WIDEN) {
+        csv_reader_rewind(s->reader);
+        csv_reader_unmark(s->reader);
+        s->records = s->mark_records;
+        nb_batch_builder_reset(s->builder);
+        if ((rc = make_builder(s, err)) != NB_OK) return rc;
+        return NB_SCHEMA_CHANGED;
+      }
+      if (row == ROW_BAD) rc = NB_DATA;
+      if (row == ROW_NOMEM) {
+        csv_error_move(err, &rerr);
+        return NB_NOMEM;
+      }
+    }
+    if (rc == NB_DATA) {
+      /* A bad record: the reader is already past it. */
+      uint64_t after = csv_reader_offset(s->reader);
+      int64_t after_line = csv_reader_line(s->reader);
+      uint64_t before = s->records++;
+      if (rows == 0) {
+        size_t len = encode_position(s->position, after, after_line, s->records);
+        csv_error_move(err, &rerr);
+        set_info(s, info, s->position, len, after);
+        if (inferred) csv_reader_unmark(s->reader);
+        return NB_DATA;
+      }
+      s->has_pending = true;
+      s->pending = rerr;
+      s->pending_position_len = encode_position(s->pending_position, after, after_line, s->records);
+      if (inferred) csv_reader_unmark(s->reader);
+      /* The batch ends where the bad record starts. */
+      return finish_batch(s, out, info, csv_reader_record_offset(s->reader), rec.line, before,
+                          err);
+    }
+    if (rc != NB_OK) {
+      nb_batch_builder_reset(s->builder);
+      csv_error_move(err, &rerr);
+      return rc;
+    }
+    s->records++;
+    rows++;
+    bytes += rec.raw_len + 1;
+    if (rows >= src->batch_rows || bytes >= src->batch_bytes) break;
+  }
+  if (inferred) csv_reader_unmark(s->reader);
+  if (rows == 0 && s->at_end) return end_stream(s);
+  return finish_batch(s, out, info, csv_reader_offset(s->reader), csv_reader_line(s->reader),
+                      s->records, err);
+}
+
+/* ------------------------------------------------------------------------
+ * The other slots
+ * ------------------------------------------------------------------------ */
+
+int csv_source_schema(void *source, uint32_t index, struct ArrowSchema *out, NbError *err) {
+  CsvSource *src = source;
+  CsvStream *s = stream_at(src, index, err);
+  int rc;
+  if (s == NULL) return NB_INVALID;
+  if ((rc = ensure_schema(s, err)) != NB_OK) return rc;
+  return nb_schema_export(s->fields, s->n_columns, out, err);
+}
+
+int csv_source_seek(void *source, uint32_t index, const void *position, size_t position_len,
+                    NbError *err) {
+  CsvSource *src = source;
+  CsvStream *s = stream_at(src, index, err);
+  uint64_t values[POSITION_VALUES];
+  int rc;
+
+  if (s == NULL) return NB_INVALID;
+  if ((rc = nb_position_decode(position, position_len, values, POSITION_VALUES, err)) != NB_OK)
+    return rc;
+  if ((rc = ensure_schema(s, err)) != NB_OK) return rc;
+  if (values[0] < s->data_offset || values[1] < (uint64_t)s->data_line) {
+    nb_error_set(err, NB_INVALID, "invalid saved position for file \"%s\"", s->path);
+    nb_error_detail(err, "The position (offset %llu, line %llu) lies before the first record.",
+                    (unsigned long long)values[0], (unsigned long long)values[1]);
+    return NB_INVALID;
+  }
+  s->has_pending = false;
+  nb_error_release(&s->pending);
+  if (s->reader == NULL || csv_reader_offset(s->reader) > values[0]) {
+    bool skip_blank = s->n_columns != 1;
+    if ((rc = stream_open_file(s, err)) != NB_OK) return rc;
+    csv_reader_skip_blank_lines(s->reader, skip_blank);
+  }
+  rc = csv_reader_skip_to(s->reader, values[0], (int64_t)values[1], err);
+  if (rc == NB_END) {
+    nb_error_set(err, NB_INVALID, "saved position is beyond the end of file \"%s\"", s->path);
+    nb_error_detail(err, "The position is at byte %llu; the file is shorter.",
+                    (unsigned long long)values[0]);
+    nb_error_hint(err, "The file changed since the position was saved; start without the state.");
+    return NB_INVALID;
+  }
+  if (rc != NB_OK) return rc;
+  s->records = values[2];
+  s->at_end = false;
+  s->finished = false;
+  return NB_OK;
+}
+
+int csv_source_stream_count(void *source, uint32_t *count, NbError *err) {
+  CsvSource *src = source;
+  (void)err;
+  *count = src->n_streams;
+  return NB_OK;
+}
+
+static bool compressed_name(const char *path) {
+  static const char *const ext[] = {".gz", ".zst", ".lz4", ".sz"};
+  size_t len = strlen(path), i;
+  for (i = 0; i < sizeof ext / sizeof ext[0]; i++) {
+    size_t n = strlen(ext[i]);
+    if (len >= n && strcmp(path + len - n, ext[i]) == 0) return true;
+  }
+  return false;
+}
+
+int csv_source_stream_info(void *source, uint32_t index, NbStreamInfo *out, NbError *err) {
+  CsvSource *src = source;
+  CsvStream *s = stream_at(src, index, err);
+  if (s == NULL) return NB_INVALID;
+  if (out->struct_size > offsetof(NbStreamInfo, name)) out->name = s->path;
+  if (out->struct_size > offsetof(NbStreamInfo, size_bytes)) out->size_bytes = s->size_bytes;
+  return NB_OK;
+}
+
+static int64_t file_size(const char *path) {
+  struct stat st;
+  /* Progress is in decompressed bytes: a compressed file's size on disk
+   * would not match, so its size is unknown. */
+  if (strcmp(path, "-") == 0 || compressed_name(path)) return -1;
+  if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) return -1;
+  return (int64_t)st.st_size;
+}
+
+static int add_stream(CsvSource *src, const char *path, NbError *err) {
+  CsvStream *grown = realloc(src->streams, (src->n_streams + 1) * sizeof *grown);
+  CsvStream *s;
+  if (grown == NULL) return nb_error_set(err, NB_NOMEM, "out of memory");
+  src->streams = grown;
+  s = &src->streams[src->n_streams];
+  memset(s, 0, sizeof *s);
+  nb_error_init(&s->pending);
+  s->source = src;
+  s->path = strdup(path);
+  if (s->path == NULL) return nb_error_set(err, NB_NOMEM, "out of memory");
+  s->size_bytes = file_size(path);
+  src->n_streams++;
+  return NB_OK;
+}
+
+/* One stream per file: the path itself, or every match of a glob pattern
+ * in sorted order. */
+static int find_streams(CsvSource *src, const char *path, NbError *err) {
+  glob_t g;
+  size_t i;
+  int rc;
+  if (strpbrk(path, "*?[") == NULL) return add_stream(src, path, err);
+  memset(&g, 0, sizeof g);
+  rc = glob(path, 0, NULL, &g);
+  if (rc == GLOB_NOMATCH) {
+    globfree(&g);
+    nb_error_set(err, NB_NOT_FOUND, "no file matches pattern \"%s\"", path);
+    nb_error_hint(err, "Check the setting \"path\".");
+    return NB_NOT_FOUND;
+  }
+  if (rc != 0) {
+    globfree(&g);
+    return nb_error_set(err, rc == GLOB_NOSPACE ? NB_NOMEM : NB_IO,
+                        "could not expand pattern \"%s\"", path);
+  }
+  for (i = 0, rc = NB_OK; i < g.gl_pathc && rc == NB_OK; i++)
+    rc = add_stream(src, g.gl_pathv[i], err);
+  globfree(&g);
+  return rc;
+}
+
+int csv_source_open(const NbHostApi *host, const NbOpenArgs *args, void **source,
+                    NbError *err) {
+  CsvSource *src;
+  const char *path;
+  const char *columns;
+  int rc;
+
+  *source = NULL;
+  src = calloc(1, sizeof *src);
+  if (src == NULL) return nb_error_set(err, NB_NOMEM, "out of memory");
+  src->host = host;
+  src->batch_rows = args->batch_rows ? args->batch_rows : 65536;
+  src->batch_bytes = args->batch_bytes ? args->batch_bytes : ((uint64_t)16 << 20);
+  if ((rc = csv_format_from_settings(args->settings, &src->format, err)) != NB_OK) goto fail;
+  if ((rc = nb_setting_bool(args->settings, "strict", false, &src->strict, err)) != NB_OK)
+    goto fail;
+  if ((rc = nb_setting_bool(args->settings, "infer_types", false, &src->infer, err)) != NB_OK)
+    goto fail;
+  columns = nb_settings_find(args->settings, "columns");
+  if ((rc = csv_declared_columns_parse(columns, &src->declared, &src->n_declared, err)) != NB_OK)
+    goto fail;
+  if ((rc = nb_setting_string(args->settings, "path", NULL, &path, err)) != NB_OK) goto fail;
+  if (path == NULL || path[0] == '\0') {
+    rc = nb_error_set(err, NB_INVALID, "setting \"path\" is required");
+    goto fail;
+  }
+  if ((rc = find_streams(src, path, err)) != NB_OK) goto fail;
+  *source = src;
+  return NB_OK;
+fail:
+  csv_source_close(src);
+  return rc;
+}
+
+void csv_source_close(void *source) {
+  CsvSource *src = source;
+  uint32_t i;
+  if (src == NULL) return;
+  for (i = 0; i < src->n_streams; i++) {
+    CsvStream *s = &src->streams[i];
+    stream_close_file(s);
+    stream_free_schema(s);
+    nb_error_release(&s->pending);
+    free(s->path);
+  }
+  free(src->streams);
+  csv_declared_columns_free(src->declared, src->n_declared);
+  csv_format_free(&src->format);
+  free(src);
+}

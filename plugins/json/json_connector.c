@@ -1,0 +1,51 @@
+/*
+ * json_connector.c - the json connector's description: settings, vtable
+ * and the exported entry function.
+ *
+ * Source: JSON Lines or one JSON array of records (format = auto detects
+ * which from the first non-whitespace byte), parsed strictly per RFC 8259.
+ * Destination: JSON Lines or one JSON array.  See json_source.c and
+ * json_dest.c for the decisions on types, errors and resume.
+ */
+#include "json_connector.h"
+
+const NbSettingSpec json_settings[] = {
+    NB_SETTING(NB_SETTING_STRING, NB_SETTING_REQUIRED, "path", NULL, NULL,
+               "file to read (a glob pattern, \"-\" for standard input) or to write (\"{stream}\" is replaced by the stream's base name, \"-\" for standard output)"),
+    NB_SETTING(NB_SETTING_ENUM, 0, "format", NULL, "auto|lines|array",
+               "lines (JSON Lines) or array (one JSON array of records); the source also takes auto, its default; the destination default is lines"),
+    NB_SETTING(NB_SETTING_INT, NB_SETTING_SOURCE, "max_depth", "512", NULL,
+               "deepest nesting of objects and arrays accepted; deeper documents are rejected"),
+    NB_SETTING(NB_SETTING_ENUM, NB_SETTING_DEST, "compression", "auto",
+               "none|gzip|zstd|lz4|snappy|auto",
+               "compression of the output; auto chooses by file extension"),
+    NB_SETTING(NB_SETTING_INT, NB_SETTING_DEST, "compression_level", "0", NULL,
+               "codec level; 0 is the codec's default"),
+    NB_SETTING(NB_SETTING_BOOL, NB_SETTING_DEST, "escape_unicode_separators",
+               "false", NULL,
+               "write U+2028 and U+2029 as \\u2028 and \\u2029, for consumers that parse JSON as JavaScript"),
+};
+const uint32_t json_n_settings = sizeof json_settings / sizeof json_settings[0];
+
+void json_describe(NbConnector *c) {
+  c->name = "json";
+  c->version = "1.0.0";
+  c->description = "JSON Lines and JSON array files, read strictly per RFC 8259";
+  c->capabilities = NB_CAP_SOURCE | NB_CAP_DESTINATION | NB_CAP_RESUMABLE;
+  c->settings = json_settings;
+  c->n_settings = json_n_settings;
+  c->source_open = json_source_open;
+  c->source_stream_count = json_source_stream_count;
+  c->source_stream_info = json_source_stream_info;
+  c->source_schema = json_source_schema;
+  c->source_seek = json_source_seek;
+  c->source_next = json_source_next;
+  c->source_close = json_source_close;
+  c->dest_open = json_dest_open;
+  c->dest_prepare = json_dest_prepare;
+  c->dest_write = json_dest_write;
+  c->dest_commit = json_dest_commit;
+  c->dest_close = json_dest_close;
+}
+
+NB_CONNECTOR_ENTRY(json_describe)

@@ -1,0 +1,45 @@
+/*
+ * json_connector.h - what the parts of the json connector share: the
+ * vtable functions of the source (json_source.c) and the destination
+ * (json_dest.c), and the settings declared in json_connector.c.
+ */
+#ifndef JSON_CONNECTOR_H
+#define JSON_CONNECTOR_H
+
+#include "nebula/sdk.h"
+
+/* Bytes per read and size of the output buffer before it is flushed. */
+#define JSON_IO_SIZE ((size_t)1 << 20)
+
+#define JSON_DEFAULT_MAX_DEPTH 512
+
+extern const NbSettingSpec json_settings[];
+extern const uint32_t json_n_settings;
+
+void json_describe(NbConnector *c);
+
+int json_source_open(const NbHostApi *host, const NbOpenArgs *args,
+                     void **source, NbError *err);
+int json_source_stream_count(void *source, uint32_t *count, NbError *err);
+int json_source_stream_info(void *source, uint32_t index, NbStreamInfo *out,
+                            NbError *err);
+int json_source_schema(void *source, uint32_t index, struct ArrowSchema *out,
+                       NbError *err);
+int json_source_seek(void *source, uint32_t index, const void *position,
+                     size_t position_len, NbError *err);
+int json_source_next(void *source, uint32_t index, struct ArrowArray *out,
+                     NbBatchInfo *info, NbError *err);
+void json_source_close(void *source);
+
+int json_dest_open(const NbHostApi *host, const NbOpenArgs *args, void **dest,
+                   NbError *err);
+int json_dest_prepare(void *dest, const char *stream_name,
+                      const struct ArrowSchema *schema, uint32_t *dest_stream,
+                      NbError *err);
+int json_dest_write(void *dest, uint32_t dest_stream,
+                    const struct ArrowArray *batch, NbError *err);
+int json_dest_commit(void *dest, const void **state, size_t *state_len,
+                     NbError *err);
+void json_dest_close(void *dest);
+
+#endif /* JSON_CONNECTOR_H */

@@ -1,0 +1,232 @@
+/*
+ * json_reader.c - records of one JSON file through a growing buffer (see
+ * json_reader.h).
+ *
+ * The buffer holds the data from the cursor on.  When a record runs past
+ * the data read so far, the reader moves the record to the front, doubles
+ * the buffer if the record fills it, reads until the buffer is full, and
+ * parses the record again: memory stays at about twice the largest record
+ * (or the read size), whatever the file size.
+ */
+#include "json_reader.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int json_reader_init(JsonReader *r, JsonFormat format, uint32_t max_depth,
+                     size_t buf_size, JsonReadFn read, void *read_ctx,
+                     const char *path, NbError *err) {
+  memset(r, 0, sizeof *r);
+  r->format = format;
+  r->path = path;
+  r->read = read;
+  r->read_ctx = read_ctx;
+  r->cap = buf_size ? buf_size : 1;
+  r->buf = calloc(r->cap + 1 + JSON_PADDING, 1);
+  if (r->buf == NULL || !json_parser_init(&r->parser, max_depth)) {
+    free(r->buf);
+    json_parser_free(&r->parser);
+    r->buf = NULL;
+    return nb_error_set(err, NB_NOMEM, "out of memory reading file \"%s\"", path);
+  }
+  r->cur.line = 1;
+  return NB_OK;
+}
+
+void json_reader_free(JsonReader *r) {
+  if (r == NULL) return;
+  free(r->buf);
+  json_parser_free(&r->parser);
+  memset(r, 0, sizeof *r);
+}
+
+void json_reader_resume(JsonReader *r, uint64_t offset, uint64_t line,
+                        uint64_t line_start, uint64_t record,
+                        JsonFormat format, JsonArrayState array_state) {
+  r->len = 0;
+  r->eof = false;
+  r->base = offset;
+  r->started = true;
+  r->format = format;
+  r->cur.pos = 0;
+  r->cur.line = line;
+  r->cur.line_start = line_start;
+  r->cur.record = record;
+  r->cur.array_state = array_state;
+  r->next = r->cur;
+}
+
+void json_reader_position(const JsonReader *r,
+                          uint64_t values[JSON_POSITION_VALUES]) {
+  values[0] = json_reader_offset(r);
+  values[1] = r->cur.line;
+  values[2] = r->cur.record;
+  values[3] = r->cur.line_start;
+  values[4] = (uint64_t)r->format;
+  values[5] = (uint64_t)r->cur.array_state;
+}
+
+/* Keep the data from the cursor on, grow the buffer when that data fills
+ * it, and read until the buffer is full or the file ends. */
+static int refill(JsonReader *r, NbError *err) {
+  if (r->cur.pos > 0) {
+    memmove(r->buf, r->buf + r->cur.pos, r->len - r->cur.pos);
+    r->base += r->cur.pos;
+    r->len -= r->cur.pos;
+    r->cur.pos = 0;
+  }
+  if (r->len == r->cap) {
+    size_t cap = r->cap * 2;
+    if (cap < r->cap) return nb_error_set(err, NB_NOMEM, "record too large in file \"%s\"", r->path);
+    char *b = realloc(r->buf, cap + 1 + JSON_PADDING);
+    if (b == NULL)
+      return nb_error_set(err, NB_NOMEM,
+                          "out of memory: a record at line %llu of file \"%s\" needs more than %zu bytes",
+                          (unsigned long long)r->cur.line, r->path, cap);
+    r->buf = b;
+    r->cap = cap;
+  }
+  while (r->len < r->cap && !r->eof) {
+    size_t n = 0;
+    int rc = r->read(r->read_ctx, r->buf + r->len, r->cap - r->len, &n, err);
+    if (rc != NB_OK) return rc;
+    if (n == 0) r->eof = true;
+    r->len += n;
+  }
+  /* The sentinel, and defined bytes for the word-at-a-time loads. */
+  memset(r->buf + r->len, 0, 1 + JSON_PADDING);
+  return NB_OK;
+}
+
+/* First bytes of the file: byte-order mark, format detection. */
+static int start(JsonReader *r, NbError *err) {
+  int rc = refill(r, err);
+  if (rc != NB_OK) return rc;
+  r->started = true;
+  if (r->base == 0 && r->cur.pos == 0 && r->len >= 3 &&
+      memcmp(r->buf, "\xEF\xBB\xBF", 3) == 0) {
+    /* RFC 8259 section 8.1: parsers MAY ignore a byte-order mark. */
+    r->cur.pos = 3;
+    r->cur.line_start = 3;
+  }
+  if (r->format == JSON_FORMAT_AUTO) {
+    const char *c = r->buf + r->cur.pos;
+    while (*c == ' ' || *c == '\t' || *c == '\r' || *c == '\n') c++;
+    r->format = *c == '[' ? JSON_FORMAT_ARRAY : JSON_FORMAT_LINES;
+  }
+  r->cur.array_state = JSON_ARRAY_START;
+  return NB_OK;
+}
+
+/* The cursor moved from cur to p (a pointer into buf) over the parse that
+ * just ended: count its lines. */
+static JsonCursor advance(const JsonReader *r, const char *p) {
+  JsonCursor c = r->cur;
+  c.pos = (size_t)(p - r->buf);
+  c.line += r->parser.newlines;
+  if (r->parser.last_newline != NULL)
+    c.line_start = r->base + (uint64_t)(r->parser.last_newline - r->buf) + 1;
+  return c;
+}
+
+/* Fill err for the syntax error the parser reported, and set r->next
+ * after the bad record. */
+static int bad_record(JsonReader *r, const char *start, NbError *err) {
+  const JsonParser *p = &r->parser;
+  const char *end = r->buf + r->len;
+  const char *at = p->error_at ? p->error_at : start;
+  uint64_t line = r->cur.line + p->newlines;
+  uint64_t line_start = p->last_newline != NULL
+                            ? r->base + (uint64_t)(p->last_newline - r->buf) + 1
+                            : r->cur.line_start;
+  uint64_t column = r->base + (uint64_t)(at - r->buf) - line_start + 1;
+  const char *eol = at < end ? memchr(at, '\n', (size_t)(end - at)) : NULL;
+  const char *rec = p->record_start ? p->record_start : start;
+  const char *rec_end = eol ? eol : end;
+
+  if (rec > at) rec = at;
+  if (rec_end > rec && rec_end[-1] == '\r') rec_end--;
+  nb_error_set(err, NB_DATA, "invalid JSON in file \"%s\" at line %llu, column %llu: %s",
+               r->path, (unsigned long long)line, (unsigned long long)column,
+               p->error);
+  nb_error_locate(err, r->path, (int64_t)line, (int64_t)column);
+  nb_error_record(err, rec, (size_t)(rec_end - rec));
+
+  r->next = r->cur;
+  r->next.record++;
+  if (r->format == JSON_FORMAT_ARRAY) {
+    /* No way to find the next element of a broken document. */
+    nb_error_detail(err, "The rest of the array document is skipped: after a syntax error the next element cannot be found.");
+    r->next.pos = (size_t)(at - r->buf);
+    r->next.line = line;
+    r->next.line_start = line_start;
+    r->next.array_state = JSON_ARRAY_FAILED;
+    return NB_DATA;
+  }
+  /* JSON Lines: go on with the line after the one the error is on. */
+  r->next.line = line + (eol ? 1 : 0);
+  r->next.line_start = eol ? r->base + (uint64_t)(eol + 1 - r->buf) : line_start;
+  r->next.pos = (size_t)((eol ? eol + 1 : end) - r->buf);
+  return NB_DATA;
+}
+
+int json_reader_peek(JsonReader *r, JsonValue *value, NbError *err) {
+  int rc;
+  if (!r->started) {
+    rc = start(r, err);
+    if (rc != NB_OK) return rc;
+  }
+  for (;;) {
+    const char *s = r->buf + r->cur.pos;
+    const char *end = r->buf + r->len;
+    const char *next = s;
+    JsonArrayState state = r->cur.array_state;
+    JsonResult res;
+
+    if (r->format == JSON_FORMAT_ARRAY)
+      res = json_parse_array_step(&r->parser, &state, s, end, r->eof, value,
+                                  &next);
+    else
+      res = json_parse_line(&r->parser, s, end, r->eof, value, &next);
+
+    switch (res) {
+      case JSON_OK:
+        r->next = advance(r, next);
+        r->next.record++;
+        r->next.array_state = state;
+        return NB_OK;
+      case JSON_END:
+        /* Whitespace (and maybe a closing bracket) up to the data's end:
+         * consumed for good. */
+        r->cur = advance(r, next);
+        r->cur.array_state = state;
+        r->next = r->cur;
+        if (r->eof || r->no_refill || state == JSON_ARRAY_FAILED) return NB_END;
+        break;
+      case JSON_NEED_MORE:
+        if (r->no_refill) return NB_END;
+        break;
+      case JSON_SYNTAX:
+        /* A JSON Lines record is skipped up to the end of the line the
+         * error is on: read until that line is complete. */
+        if (r->format != JSON_FORMAT_ARRAY && !r->eof &&
+            memchr(r->parser.error_at, '\n', (size_t)(end - r->parser.error_at)) == NULL) {
+          if (r->no_refill) return NB_END;
+          break;
+        }
+        return bad_record(r, s, err);
+      case JSON_NOMEM:
+      default:
+        return nb_error_set(err, NB_NOMEM, "out of memory reading file \"%s\"", r->path);
+    }
+    if (r->eof) {
+      /* Cannot happen: the parser only asks for more before the end. */
+      return nb_error_set(err, NB_INTERNAL, "JSON parser asked for more data at the end of file \"%s\"",
+                          r->path);
+    }
+    rc = refill(r, err);
+    if (rc != NB_OK) return rc;
+  }
+}
+
+void json_reader_accept(JsonReader *r) { r->cur = r->next; }

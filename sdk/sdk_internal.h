@@ -1,0 +1,48 @@
+/*
+ * sdk_internal.h - what the files of libnebula-sdk share and connectors do
+ * not see: visibility of the public declarations, the NbError field guard,
+ * and small helpers used by more than one file.
+ */
+#ifndef NEBULA_SDK_INTERNAL_H
+#define NEBULA_SDK_INTERNAL_H
+
+/* The library is compiled with -fvisibility=hidden; the public functions
+ * are made visible by declaring them inside this pragma, so sdk.h itself
+ * stays free of build-specific attributes. */
+#if defined(__GNUC__) || defined(__clang__)
+#pragma GCC visibility push(default)
+#endif
+#include "nebula/sdk.h"
+#if defined(__GNUC__) || defined(__clang__)
+#pragma GCC visibility pop
+#endif
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* True when the writer may store `field` of *err: the caller declared a
+ * struct_size that covers it (abi.h: a callee writes no field beyond). */
+#define NB_ERR_HAS(err, field)                               \
+  ((err) != NULL && (size_t)(err)->struct_size >=          \
+                        offsetof(NbError, field) + sizeof((err)->field))
+
+/* The metadata key that names an Arrow extension type. */
+#define NB_EXT_KEY "ARROW:extension:name"
+#define NB_EXT_JSON "arrow.json"
+#define NB_EXT_NUMBER "nebula.number"
+
+/* Parse an Arrow field's format (and extension metadata) into *field.
+ * Returns false when the format is not one of the NbType encodings. */
+bool nbsdk_field_from_schema(const struct ArrowSchema *schema, NbField *field,
+                            char *why, size_t why_cap);
+
+/* At most `cap - 1` bytes of text, with "..." when cut, for quoting a value
+ * in a message without passing a truncated value off as the whole. */
+const char *nbsdk_quote(const char *text, size_t len, char *buf, size_t cap);
+
+/* Days since 1970-01-01 of a proleptic Gregorian date, and back. */
+int64_t nbsdk_days_from_civil(int64_t y, unsigned m, unsigned d);
+void nbsdk_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);
+
+#endif /* NEBULA_SDK_INTERNAL_H */

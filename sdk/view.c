@@ -1,0 +1,235 @@
+/*
+ * view.c - reading a batch a destination received: views of its columns
+ * and the exact text of each value.
+ *
+ * Text forms are exact and stable: integers in decimal, floats in the
+ * shortest form that reads back to the same bits, decimals with exactly
+ * `scale` fraction digits, dates and timestamps in ISO 8601.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sdk_internal.h"
+
+int nb_batch_views(const struct ArrowSchema *schema,
+                   const struct ArrowArray *batch, NbColumnView **views,
+                   size_t *n, NbError *err) {
+  NbField *fields;
+  NbColumnView *out;
+  size_t count;
+  int rc;
+  if (views != NULL) *views = NULL;
+  if (n != NULL) *n = 0;
+  if (schema == NULL || batch == NULL || views == NULL || n == NULL)
+    return nb_error_set(err, NB_INVALID, "nb_batch_views: missing argument");
+  rc = nb_schema_fields(schema, &fields, &count, err);
+  if (rc != NB_OK) return rc;
+  if (batch->release == NULL || batch->n_children != (int64_t)count ||
+      (count > 0 && batch->children == NULL)) {
+    free(fields);
+    return nb_error_set(err, NB_INVALID,
+                        "batch has %" PRId64 " columns, its schema %zu",
+                        batch->n_children, count);
+  }
+  out = calloc(count > 0 ? count : 1, sizeof *out);
+  if (out == NULL) {
+    free(fields);
+    return nb_error_set(err, NB_NOMEM, "out of memory reading a batch");
+  }
+  for (size_t i = 0; i < count; i++) {
+    const struct ArrowArray *a = batch->children[i];
+    bool strings = fields[i].type == NB_TYPE_UTF8 ||
+                   fields[i].type == NB_TYPE_LARGE_UTF8 ||
+                   fields[i].type == NB_TYPE_NUMBER ||
+                   fields[i].type == NB_TYPE_JSON;
+    int64_t want = strings ? 3 : 2;
+    if (a == NULL || a->n_buffers != want || a->buffers == NULL ||
+        a->length < batch->length + batch->offset) {
+      nb_error_set(err, NB_INVALID, "column \"%s\" of the batch is malformed",
+                   fields[i].name);
+      free(fields);
+      free(out);
+      return NB_INVALID;
+    }
+    out[i].field = fields[i];
+    out[i].array = a;
+    out[i].validity = a->null_count != 0 ? a->buffers[0] : NULL;
+    out[i].offsets = strings ? a->buffers[1] : NULL;
+    out[i].data = strings ? a->buffers[2] : a->buffers[1];
+    /* Rows of the struct start at its own offset within each child. */
+    out[i].offset = a->offset + batch->offset;
+  }
+  free(fields);
+  *views = out;
+  *n = count;
+  return NB_OK;
+}
+
+/* Decimal digits of an unsigned 128-bit value, at the end of buf (which
+ * holds at least 40 bytes); returns the first digit. */
+static char *u128_digits(unsigned __int128 v, char *end) {
+  char *p = end;
+  do {
+    *--p = (char)('0' + (int)(v % 10));
+    v /= 10;
+  } while (v != 0);
+  return p;
+}
+
+static size_t format_decimal(const uint8_t *bytes, int32_t scale,
+                             char *scratch) {
+  unsigned __int128 v = 0;
+  bool negative;
+  char digits[48];
+  char *first, *end = digits + sizeof digits, *q = scratch;
+  size_t nd;
+  for (int i = 15; i >= 0; i--) v = (v << 8) | bytes[i];
+  negative = (bytes[15] & 0x80) != 0;
+  if (negative) v = (unsigned __int128)0 - v;
+  first = u128_digits(v, end);
+  nd = (size_t)(end - first);
+  if (negative) *q++ = '-';
+  if ((int32_t)nd <= scale) {
+    *q++ = '0';
+    *q++ = '.';
+    for (int32_t k = 0; k < scale - (int32_t)nd; k++) *q++ = '0';
+    memcpy(q, first, nd);
+    q += nd;
+  } else {
+    size_t int_digits = nd - (size_t)scale;
+    memcpy(q, first, int_digits);
+    q += int_digits;
+    if (scale > 0) {
+      *q++ = '.';
+      memcpy(q, first + int_digits, (size_t)scale);
+      q += scale;
+    }
+  }
+  *q = '\0';
+  return (size_t)(q - scratch);
+}
+
+static size_t format_double(double v, char *scratch) {
+  int n = 0;
+  for (int precision = 15; precision <= 17; precision++) {
+    n = snprintf(scratch, NB_TEXT_SCRATCH, "%.*g", precision, v);
+    if (strtod(scratch, NULL) == v || v != v) break;
+  }
+  return (size_t)n;
+}
+
+static size_t format_date(int64_t days, char *scratch) {
+  int64_t y;
+  unsigned m, d;
+  nbsdk_civil_from_days(days, &y, &m, &d);
+  if (y >= 0 && y <= 9999)
+    return (size_t)snprintf(scratch, NB_TEXT_SCRATCH, "%04" PRId64 "-%02u-%02u",
+                            y, m, d);
+  /* ISO 8601 expanded years carry a sign. */
+  return (size_t)snprintf(scratch, NB_TEXT_SCRATCH, "%+05" PRId64 "-%02u-%02u",
+                          y, m, d);
+}
+
+/* Parse "+HH:MM" / "-HH:MM" into minutes; false for names like "UTC". */
+static bool zone_offset(const char *tz, int *minutes) {
+  int h, m;
+  if (tz == NULL || (tz[0] != '+' && tz[0] != '-') || strlen(tz) != 6 ||
+      tz[3] != ':')
+    return false;
+  if (sscanf(tz + 1, "%2d:%2d", &h, &m) != 2) return false;
+  *minutes = (tz[0] == '-' ? -1 : 1) * (h * 60 + m);
+  return true;
+}
+
+static int64_t floor_div(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+static size_t format_timestamp(int64_t micros, const char *tz, char *scratch) {
+  int offset = 0;
+  const char *suffix;
+  int64_t seconds, days, sod, frac;
+  size_t n;
+  if (tz != NULL && tz[0] == '\0') {
+    suffix = ""; /* no zone: a wall-clock time */
+  } else if (zone_offset(tz, &offset)) {
+    suffix = tz;
+  } else {
+    /* "UTC", or a zone name we cannot resolve without a tz database: the
+     * instant in UTC is exact either way. */
+    suffix = "Z";
+  }
+  {
+    int64_t local;
+    if (__builtin_add_overflow(micros, (int64_t)offset * 60 * 1000000, &local))
+      suffix = "Z"; /* hours from the int64 limits: show the instant in UTC */
+    else
+      micros = local;
+  }
+  seconds = floor_div(micros, 1000000);
+  frac = micros - seconds * 1000000;
+  days = floor_div(seconds, 86400);
+  sod = seconds - days * 86400;
+  n = format_date(days, scratch);
+  n += (size_t)snprintf(scratch + n, NB_TEXT_SCRATCH - n, "T%02d:%02d:%02d",
+                        (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60));
+  if (frac != 0) {
+    char digits[8];
+    int len = 6;
+    snprintf(digits, sizeof digits, "%06d", (int)frac);
+    while (digits[len - 1] == '0') len--;
+    n += (size_t)snprintf(scratch + n, NB_TEXT_SCRATCH - n, ".%.*s", len, digits);
+  }
+  n += (size_t)snprintf(scratch + n, NB_TEXT_SCRATCH - n, "%s", suffix);
+  return n;
+}
+
+size_t nb_view_text(const NbColumnView *v, int64_t row, char *scratch,
+                    const char **text) {
+  int64_t i = row + v->offset;
+  *text = scratch;
+  switch (v->field.type) {
+    case NB_TYPE_UTF8:
+    case NB_TYPE_NUMBER:
+    case NB_TYPE_JSON: {
+      const int32_t *o = v->offsets;
+      *text = (const char *)v->data + o[i];
+      return (size_t)(o[i + 1] - o[i]);
+    }
+    case NB_TYPE_LARGE_UTF8: {
+      const int64_t *o = v->offsets;
+      *text = (const char *)v->data + o[i];
+      return (size_t)(o[i + 1] - o[i]);
+    }
+    case NB_TYPE_INT64: {
+      int64_t x;
+      memcpy(&x, v->data + 8 * i, 8);
+      return (size_t)snprintf(scratch, NB_TEXT_SCRATCH, "%" PRId64, x);
+    }
+    case NB_TYPE_FLOAT64: {
+      double x;
+      memcpy(&x, v->data + 8 * i, 8);
+      return format_double(x, scratch);
+    }
+    case NB_TYPE_BOOL:
+      *text = (v->data[i >> 3] >> (i & 7)) & 1 ? "true" : "false";
+      return strlen(*text);
+    case NB_TYPE_DECIMAL128:
+      return format_decimal(v->data + 16 * i, v->field.scale, scratch);
+    case NB_TYPE_DATE32: {
+      int32_t days;
+      memcpy(&days, v->data + 4 * i, 4);
+      return format_date(days, scratch);
+    }
+    case NB_TYPE_TIMESTAMP: {
+      int64_t micros;
+      memcpy(&micros, v->data + 8 * i, 8);
+      return format_timestamp(micros, v->field.timezone, scratch);
+    }
+  }
+  scratch[0] = '\0';
+  return 0;
+}

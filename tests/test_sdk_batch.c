@@ -1,0 +1,619 @@
+/*
+ * test_sdk_batch.c - Arrow side of libnebula-sdk: schema export and import,
+ * the batch builder, text parsing (nb_column_append_text), column views and
+ * their text, and nb_arrow_validate.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "nebula/sdk.h"
+
+static const NbField all_fields[] = {
+    {"s", NB_TYPE_UTF8, true, 0, 0, NULL},
+    {"ls", NB_TYPE_LARGE_UTF8, true, 0, 0, NULL},
+    {"i", NB_TYPE_INT64, true, 0, 0, NULL},
+    {"f", NB_TYPE_FLOAT64, false, 0, 0, NULL},
+    {"b", NB_TYPE_BOOL, true, 0, 0, NULL},
+    {"d", NB_TYPE_DECIMAL128, true, 10, 2, NULL},
+    {"n", NB_TYPE_NUMBER, true, 0, 0, NULL},
+    {"dt", NB_TYPE_DATE32, true, 0, 0, NULL},
+    {"ts", NB_TYPE_TIMESTAMP, true, 0, 0, NULL},
+    {"j", NB_TYPE_JSON, true, 0, 0, NULL},
+    {"tsz", NB_TYPE_TIMESTAMP, true, 0, 0, "+01:00"},
+};
+#define N_ALL (sizeof all_fields / sizeof all_fields[0])
+
+/* ------------------------------------------------------------------------
+ * Schema
+ * ------------------------------------------------------------------------ */
+
+static void schema_round_trip(void **state) {
+  struct ArrowSchema schema;
+  NbField *back;
+  size_t n;
+  char name[64];
+  (void)state;
+  assert_int_equal(nb_schema_export(all_fields, N_ALL, &schema, NULL), NB_OK);
+  assert_string_equal(schema.format, "+s");
+  assert_int_equal(schema.n_children, N_ALL);
+  assert_string_equal(schema.children[0]->format, "u");
+  assert_string_equal(schema.children[1]->format, "U");
+  assert_string_equal(schema.children[2]->format, "l");
+  assert_string_equal(schema.children[3]->format, "g");
+  assert_int_equal(schema.children[3]->flags & ARROW_FLAG_NULLABLE, 0);
+  assert_int_equal(schema.children[2]->flags & ARROW_FLAG_NULLABLE,
+                   ARROW_FLAG_NULLABLE);
+  assert_string_equal(schema.children[5]->format, "d:10,2");
+  assert_string_equal(schema.children[7]->format, "tdD");
+  assert_string_equal(schema.children[8]->format, "tsu:UTC");
+  assert_string_equal(schema.children[10]->format, "tsu:+01:00");
+  /* the extension metadata, byte for byte */
+  {
+    const char *m = schema.children[9]->metadata;
+    int32_t count, klen, vlen;
+    memcpy(&count, m, 4);
+    memcpy(&klen, m + 4, 4);
+    assert_int_equal(count, 1);
+    assert_int_equal(klen, 20);
+    assert_memory_equal(m + 8, "ARROW:extension:name", 20);
+    memcpy(&vlen, m + 28, 4);
+    assert_int_equal(vlen, 10);
+    assert_memory_equal(m + 32, "arrow.json", 10);
+  }
+  assert_null(schema.children[0]->metadata);
+  assert_int_equal(nb_schema_fields(&schema, &back, &n, NULL), NB_OK);
+  assert_int_equal(n, N_ALL);
+  for (size_t i = 0; i < n; i++) {
+    assert_string_equal(back[i].name, all_fields[i].name);
+    assert_int_equal(back[i].type, all_fields[i].type);
+    assert_int_equal(back[i].nullable, all_fields[i].nullable);
+  }
+  assert_int_equal(back[5].precision, 10);
+  assert_int_equal(back[5].scale, 2);
+  assert_string_equal(back[8].timezone, "UTC");
+  assert_string_equal(back[10].timezone, "+01:00");
+  assert_string_equal(nb_type_name(&back[5], name, sizeof name), "decimal128(10,2)");
+  assert_string_equal(nb_type_name(&back[6], name, sizeof name), "number");
+  assert_string_equal(nb_type_name(&back[10], name, sizeof name), "timestamp(+01:00)");
+  free(back);
+  /* a consumer may move a child out; the parent must not release it */
+  {
+    struct ArrowSchema moved = *schema.children[0];
+    schema.children[0]->release = NULL;
+    schema.release(&schema);
+    assert_null(schema.release);
+    moved.release(&moved);
+  }
+}
+
+static void schema_rejects(void **state) {
+  struct ArrowSchema schema;
+  NbField bad = {"x", NB_TYPE_DECIMAL128, true, 40, 2, NULL};
+  NbField *fields;
+  size_t n;
+  NbError err;
+  (void)state;
+  nb_error_init(&err);
+  assert_int_equal(nb_schema_export(&bad, 1, &schema, &err), NB_INVALID);
+  assert_null(schema.release);
+  nb_error_release(&err);
+  assert_int_equal(nb_schema_export(all_fields, 3, &schema, NULL), NB_OK);
+  schema.children[1]->format = "+l"; /* a list: not supported */
+  assert_int_equal(nb_schema_fields(&schema, &fields, &n, &err), NB_INVALID);
+  assert_string_equal(err.message,
+                      "column \"ls\" has Arrow format \"+l\", which is not supported");
+  nb_error_release(&err);
+  schema.children[1]->format = "U";
+  schema.format = "+l";
+  assert_int_equal(nb_schema_fields(&schema, &fields, &n, &err), NB_INVALID);
+  nb_error_release(&err);
+  schema.format = "+s";
+  schema.release(&schema);
+}
+
+/* ------------------------------------------------------------------------
+ * Builder
+ * ------------------------------------------------------------------------ */
+
+static void build_and_read(void **state) {
+  NbBatchBuilder *b;
+  struct ArrowSchema schema;
+  struct ArrowArray batch;
+  NbColumnView *views;
+  size_t n;
+  char scratch[NB_TEXT_SCRATCH];
+  const char *t;
+  size_t len;
+  NbError err;
+  (void)state;
+  nb_error_init(&err);
+  assert_int_equal(nb_batch_builder_new(all_fields, N_ALL, 2, &b, &err), NB_OK);
+  assert_int_equal(nb_batch_builder_columns(b), N_ALL);
+  assert_null(nb_batch_builder_column(b, N_ALL));
+  for (int row = 0; row < 3; row++) {
+    const char *texts[N_ALL] = {"héllo", "large", "-9223372036854775808",
+                                "0.1", "yes", "-12.5", "00501e3",
+                                "2024-02-29", "2024-01-31 12:00:00.5+01:00",
+                                "{\"a\":[1,2]}", "1970-01-01T00:00:00Z"};
+    for (size_t c = 0; c < N_ALL; c++) {
+      NbColumnBuilder *col = nb_batch_builder_column(b, c);
+      if (row == 1 && c != 3) {
+        assert_int_equal(nb_column_append_null(col), NB_OK);
+      } else {
+        if (c == 6) texts[c] = "-0.5E+10";
+        assert_int_equal(nb_column_append_text(col, texts[c], strlen(texts[c]), &err),
+                         NB_OK);
+      }
+    }
+  }
+  assert_int_equal(nb_batch_builder_rows(b), 3);
+  assert_true(nb_batch_builder_bytes(b) > 0);
+  assert_int_equal(nb_schema_export(all_fields, N_ALL, &schema, NULL), NB_OK);
+  assert_int_equal(nb_batch_builder_finish(b, &batch, &err), NB_OK);
+  assert_int_equal(nb_batch_builder_rows(b), 0);
+  assert_int_equal(batch.length, 3);
+  assert_int_equal(nb_arrow_validate(&schema, &batch, &err), NB_OK);
+  assert_int_equal(batch.children[0]->null_count, 1);
+  assert_int_equal(batch.children[3]->null_count, 0);
+  assert_null(batch.children[3]->buffers[0]);
+
+  assert_int_equal(nb_batch_views(&schema, &batch, &views, &n, &err), NB_OK);
+  assert_int_equal(n, N_ALL);
+  assert_true(nb_view_is_null(&views[0], 1));
+  assert_false(nb_view_is_null(&views[0], 0));
+  assert_false(nb_view_is_null(&views[3], 1));
+#define TEXT(col, row, want)                                \
+  len = nb_view_text(&views[col], row, scratch, &t);       \
+  assert_int_equal(len, strlen(want));                     \
+  assert_memory_equal(t, want, len)
+  TEXT(0, 0, "héllo");
+  TEXT(1, 2, "large");
+  TEXT(2, 0, "-9223372036854775808");
+  TEXT(3, 0, "0.1");
+  TEXT(4, 0, "true");
+  TEXT(5, 0, "-12.50");
+  TEXT(6, 0, "-0.5E+10");
+  TEXT(7, 0, "2024-02-29");
+  TEXT(8, 0, "2024-01-31T11:00:00.5Z");
+  TEXT(9, 2, "{\"a\":[1,2]}");
+  TEXT(10, 0, "1970-01-01T01:00:00+01:00");
+  free(views);
+
+  /* the builder is reusable after finish */
+  assert_int_equal(nb_column_append_utf8(nb_batch_builder_column(b, 0), "x", 1), NB_OK);
+  assert_int_equal(nb_column_length(nb_batch_builder_column(b, 0)), 1);
+  /* columns of unequal length cannot finish */
+  {
+    struct ArrowArray bad;
+    assert_int_equal(nb_batch_builder_finish(b, &bad, &err), NB_INTERNAL);
+    nb_error_release(&err);
+  }
+  nb_batch_builder_reset(b);
+  assert_int_equal(nb_batch_builder_rows(b), 0);
+  batch.release(&batch);
+  assert_null(batch.release);
+  schema.release(&schema);
+  nb_batch_builder_free(b);
+  nb_batch_builder_free(NULL);
+}
+
+static void many_strings_grow(void **state) {
+  NbField f = {"s", NB_TYPE_UTF8, true, 0, 0, NULL};
+  NbBatchBuilder *b;
+  NbColumnBuilder *c;
+  struct ArrowArray batch;
+  struct ArrowSchema schema;
+  char text[32];
+  (void)state;
+  assert_int_equal(nb_batch_builder_new(&f, 1, 1, &b, NULL), NB_OK);
+  c = nb_batch_builder_column(b, 0);
+  for (int round = 0; round < 2; round++) {
+    for (int i = 0; i < 100000; i++) {
+      int len = snprintf(text, sizeof text, "value-%d", i);
+      if (i % 1000 == 999)
+        assert_int_equal(nb_column_append_null(c), NB_OK);
+      else
+        assert_int_equal(nb_column_append_utf8(c, text, (size_t)len), NB_OK);
+    }
+    assert_int_equal(nb_batch_builder_finish(b, &batch, NULL), NB_OK);
+    assert_int_equal(batch.length, 100000);
+    assert_int_equal(batch.children[0]->null_count, 100);
+    {
+      const int32_t *o = batch.children[0]->buffers[1];
+      const char *d = batch.children[0]->buffers[2];
+      assert_int_equal(o[0], 0);
+      assert_memory_equal(d + o[12345], "value-12345", 11);
+      assert_int_equal(o[1000], o[999]); /* row 999 is null */
+    }
+    assert_int_equal(nb_schema_export(&f, 1, &schema, NULL), NB_OK);
+    assert_int_equal(nb_arrow_validate(&schema, &batch, NULL), NB_OK);
+    schema.release(&schema);
+    batch.release(&batch);
+  }
+  nb_batch_builder_free(b);
+}
+
+static void truncate_drops_rows(void **state) {
+  NbField f[2] = {{"a", NB_TYPE_UTF8, true, 0, 0, NULL},
+                  {"b", NB_TYPE_INT64, true, 0, 0, NULL}};
+  NbBatchBuilder *b;
+  struct ArrowArray batch;
+  (void)state;
+  assert_int_equal(nb_batch_builder_new(f, 2, 4, &b, NULL), NB_OK);
+  nb_column_append_utf8(nb_batch_builder_column(b, 0), "keep", 4);
+  nb_column_append_int64(nb_batch_builder_column(b, 1), 1);
+  /* a row that fails half-way */
+  nb_column_append_null(nb_batch_builder_column(b, 0));
+  nb_column_truncate(nb_batch_builder_column(b, 0), 1);
+  nb_column_append_utf8(nb_batch_builder_column(b, 0), "next", 4);
+  nb_column_append_int64(nb_batch_builder_column(b, 1), 2);
+  assert_int_equal(nb_batch_builder_finish(b, &batch, NULL), NB_OK);
+  assert_int_equal(batch.length, 2);
+  assert_int_equal(batch.children[0]->null_count, 0);
+  assert_null(batch.children[0]->buffers[0]);
+  assert_memory_equal(batch.children[0]->buffers[2], "keepnext", 8);
+  assert_int_equal(((const int64_t *)batch.children[1]->buffers[1])[1], 2);
+  batch.release(&batch);
+  nb_batch_builder_free(b);
+}
+
+static void empty_batch_has_buffers(void **state) {
+  NbBatchBuilder *b;
+  struct ArrowArray batch;
+  struct ArrowSchema schema;
+  (void)state;
+  assert_int_equal(nb_batch_builder_new(all_fields, N_ALL, 0, &b, NULL), NB_OK);
+  assert_int_equal(nb_batch_builder_finish(b, &batch, NULL), NB_OK);
+  assert_int_equal(batch.length, 0);
+  for (size_t i = 0; i < N_ALL; i++)
+    assert_non_null(batch.children[i]->buffers[1]);
+  assert_int_equal(((const int32_t *)batch.children[0]->buffers[1])[0], 0);
+  assert_int_equal(nb_schema_export(all_fields, N_ALL, &schema, NULL), NB_OK);
+  assert_int_equal(nb_arrow_validate(&schema, &batch, NULL), NB_OK);
+  schema.release(&schema);
+  batch.release(&batch);
+  nb_batch_builder_free(b);
+}
+
+static void wrong_kind_is_invalid(void **state) {
+  NbBatchBuilder *b;
+  (void)state;
+  assert_int_equal(nb_batch_builder_new(all_fields, N_ALL, 0, &b, NULL), NB_OK);
+  assert_int_equal(nb_column_append_utf8(nb_batch_builder_column(b, 2), "1", 1),
+                   NB_INVALID);
+  assert_int_equal(nb_column_append_int64(nb_batch_builder_column(b, 0), 1),
+                   NB_INVALID);
+  assert_int_equal(nb_column_append_bool(nb_batch_builder_column(b, 2), true),
+                   NB_INVALID);
+  assert_int_equal(nb_column_append_double(nb_batch_builder_column(b, 2), 1.0),
+                   NB_INVALID);
+  assert_int_equal(nb_column_append_int64(nb_batch_builder_column(b, 2), 1), NB_OK);
+  nb_batch_builder_free(b);
+}
+
+/* ------------------------------------------------------------------------
+ * Text parsing: accepted and rejected values per type
+ * ------------------------------------------------------------------------ */
+
+typedef struct Case {
+  NbField field;
+  const char *text;
+  int want_rc;
+  const char *want_text; /* as nb_view_text shows it back */
+} Case;
+
+#define F(type) {"c", type, true, 0, 0, NULL}
+#define DEC(p, s) {"c", NB_TYPE_DECIMAL128, true, p, s, NULL}
+static const Case cases[] = {
+    {F(NB_TYPE_INT64), "0", NB_OK, "0"},
+    {F(NB_TYPE_INT64), "007", NB_OK, "7"},
+    {F(NB_TYPE_INT64), "9223372036854775807", NB_OK, "9223372036854775807"},
+    {F(NB_TYPE_INT64), "9223372036854775808", NB_DATA, NULL},
+    {F(NB_TYPE_INT64), "-9223372036854775809", NB_DATA, NULL},
+    {F(NB_TYPE_INT64), "+1", NB_DATA, NULL},
+    {F(NB_TYPE_INT64), "1.0", NB_DATA, NULL},
+    {F(NB_TYPE_INT64), "", NB_DATA, NULL},
+    {F(NB_TYPE_INT64), "-", NB_DATA, NULL},
+    {F(NB_TYPE_INT64), " 1", NB_DATA, NULL},
+    {F(NB_TYPE_FLOAT64), "0.1", NB_OK, "0.1"},
+    {F(NB_TYPE_FLOAT64), "1e300", NB_OK, "1e+300"},
+    {F(NB_TYPE_FLOAT64), "0.30000000000000004", NB_OK, "0.30000000000000004"},
+    {F(NB_TYPE_FLOAT64), "1e999", NB_DATA, NULL},
+    {F(NB_TYPE_FLOAT64), "1.5x", NB_DATA, NULL},
+    {F(NB_TYPE_FLOAT64), " 1.5", NB_DATA, NULL},
+    {F(NB_TYPE_FLOAT64), "", NB_DATA, NULL},
+    {F(NB_TYPE_BOOL), "TRUE", NB_OK, "true"},
+    {F(NB_TYPE_BOOL), "f", NB_OK, "false"},
+    {F(NB_TYPE_BOOL), "No", NB_OK, "false"},
+    {F(NB_TYPE_BOOL), "1", NB_OK, "true"},
+    {F(NB_TYPE_BOOL), "2", NB_DATA, NULL},
+    {F(NB_TYPE_BOOL), "truee", NB_DATA, NULL},
+    {DEC(10, 2), "12.34", NB_OK, "12.34"},
+    {DEC(10, 2), "-0.05", NB_OK, "-0.05"},
+    {DEC(10, 2), "7", NB_OK, "7.00"},
+    {DEC(10, 2), ".5", NB_OK, "0.50"},
+    {DEC(10, 2), "1.230", NB_OK, "1.23"}, /* a zero beyond the scale changes nothing */
+    {DEC(10, 2), "1.235", NB_DATA, NULL}, /* never rounded */
+    {DEC(10, 2), "99999999.99", NB_OK, "99999999.99"},
+    {DEC(10, 2), "100000000", NB_DATA, NULL}, /* precision */
+    {DEC(10, 2), "1e3", NB_DATA, NULL},
+    {DEC(10, 2), "", NB_DATA, NULL},
+    {DEC(10, 2), ".", NB_DATA, NULL},
+    {DEC(38, 0), "-99999999999999999999999999999999999999", NB_OK,
+     "-99999999999999999999999999999999999999"},
+    {DEC(38, 0), "100000000000000000000000000000000000000", NB_DATA, NULL},
+    {DEC(38, 10), "1234567890123456789012345678.0123456789", NB_OK,
+     "1234567890123456789012345678.0123456789"},
+    {DEC(5, 5), "0.12345", NB_OK, "0.12345"},
+    {F(NB_TYPE_NUMBER), "00501", NB_DATA, NULL},
+    {F(NB_TYPE_NUMBER), "-0.5e-7", NB_OK, "-0.5e-7"},
+    {F(NB_TYPE_NUMBER), "1.", NB_DATA, NULL},
+    {F(NB_TYPE_NUMBER), "NaN", NB_DATA, NULL},
+    {F(NB_TYPE_UTF8), "00501", NB_OK, "00501"},
+    {F(NB_TYPE_UTF8), "", NB_OK, ""},
+    {F(NB_TYPE_DATE32), "1970-01-01", NB_OK, "1970-01-01"},
+    {F(NB_TYPE_DATE32), "1969-12-31", NB_OK, "1969-12-31"},
+    {F(NB_TYPE_DATE32), "0001-01-01", NB_OK, "0001-01-01"},
+    {F(NB_TYPE_DATE32), "2023-02-29", NB_DATA, NULL},
+    {F(NB_TYPE_DATE32), "2000-02-29", NB_OK, "2000-02-29"},
+    {F(NB_TYPE_DATE32), "2024-1-01", NB_DATA, NULL},
+    {F(NB_TYPE_DATE32), "2024-01-01T00:00", NB_DATA, NULL},
+    {F(NB_TYPE_TIMESTAMP), "2024-01-31T12:00:00Z", NB_OK, "2024-01-31T12:00:00Z"},
+    {F(NB_TYPE_TIMESTAMP), "2024-01-31 12:00", NB_OK, "2024-01-31T12:00:00Z"},
+    {F(NB_TYPE_TIMESTAMP), "2024-01-31T00:30:00-01:30", NB_OK, "2024-01-31T02:00:00Z"},
+    {F(NB_TYPE_TIMESTAMP), "2024-01-31T12:00:00.000001+0000", NB_OK,
+     "2024-01-31T12:00:00.000001Z"},
+    {F(NB_TYPE_TIMESTAMP), "1969-12-31T23:59:59.9Z", NB_OK, "1969-12-31T23:59:59.9Z"},
+    {F(NB_TYPE_TIMESTAMP), "2024-01-31T12:00:00.0000001Z", NB_DATA, NULL},
+    {F(NB_TYPE_TIMESTAMP), "2024-01-31T12:00:00.1000000Z", NB_OK,
+     "2024-01-31T12:00:00.1Z"},
+    {F(NB_TYPE_TIMESTAMP), "2024-01-31T24:00:00Z", NB_DATA, NULL},
+    {F(NB_TYPE_TIMESTAMP), "2024-01-31T12:00:00 Z", NB_DATA, NULL},
+    {F(NB_TYPE_TIMESTAMP), "2024-01-31", NB_OK, "2024-01-31T00:00:00Z"},
+};
+
+static void append_text_cases(void **state) {
+  (void)state;
+  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+    const Case *tc = &cases[k];
+    NbBatchBuilder *b;
+    struct ArrowSchema schema;
+    struct ArrowArray batch;
+    NbColumnView *views;
+    size_t n, len;
+    char scratch[NB_TEXT_SCRATCH];
+    const char *t;
+    NbError err;
+    int rc;
+    nb_error_init(&err);
+    assert_int_equal(nb_batch_builder_new(&tc->field, 1, 4, &b, NULL), NB_OK);
+    rc = nb_column_append_text(nb_batch_builder_column(b, 0), tc->text,
+                               strlen(tc->text), &err);
+    if (rc != tc->want_rc)
+      fail_msg("\"%s\": got %s, want %s (%s)", tc->text, nb_status_name(rc),
+               nb_status_name(tc->want_rc), err.message ? err.message : "");
+    if (rc != NB_OK) {
+      /* the message names the column and quotes the value */
+      assert_non_null(strstr(err.message, "column \"c\""));
+      assert_non_null(strstr(err.message, tc->text));
+      assert_int_equal(nb_column_length(nb_batch_builder_column(b, 0)), 0);
+      nb_error_release(&err);
+      nb_batch_builder_free(b);
+      continue;
+    }
+    assert_int_equal(nb_batch_builder_finish(b, &batch, NULL), NB_OK);
+    assert_int_equal(nb_schema_export(&tc->field, 1, &schema, NULL), NB_OK);
+    assert_int_equal(nb_batch_views(&schema, &batch, &views, &n, NULL), NB_OK);
+    len = nb_view_text(&views[0], 0, scratch, &t);
+    if (len != strlen(tc->want_text) || memcmp(t, tc->want_text, len) != 0)
+      fail_msg("\"%s\": shown as \"%.*s\", want \"%s\"", tc->text, (int)len, t,
+               tc->want_text);
+    free(views);
+    schema.release(&schema);
+    batch.release(&batch);
+    nb_batch_builder_free(b);
+  }
+}
+
+/* ------------------------------------------------------------------------
+ * Views of values appended directly
+ * ------------------------------------------------------------------------ */
+
+static void float_shortest_round_trip(void **state) {
+  static const double values[] = {0.1, 1.0 / 3, 2.0 / 3, 1e-320, 5e-324,
+                                  1.7976931348623157e308, 123456789.125, -0.0,
+                                  100, 0.1 + 0.2};
+  NbField f = {"f", NB_TYPE_FLOAT64, false, 0, 0, NULL};
+  NbBatchBuilder *b;
+  struct ArrowSchema schema;
+  struct ArrowArray batch;
+  NbColumnView *views;
+  size_t n;
+  (void)state;
+  assert_int_equal(nb_batch_builder_new(&f, 1, 4, &b, NULL), NB_OK);
+  for (size_t i = 0; i < sizeof values / sizeof values[0]; i++)
+    assert_int_equal(nb_column_append_double(nb_batch_builder_column(b, 0), values[i]),
+                     NB_OK);
+  assert_int_equal(nb_batch_builder_finish(b, &batch, NULL), NB_OK);
+  assert_int_equal(nb_schema_export(&f, 1, &schema, NULL), NB_OK);
+  assert_int_equal(nb_batch_views(&schema, &batch, &views, &n, NULL), NB_OK);
+  for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+    char scratch[NB_TEXT_SCRATCH], copy[NB_TEXT_SCRATCH];
+    const char *t;
+    size_t len = nb_view_text(&views[0], (int64_t)i, scratch, &t);
+    double back;
+    memcpy(copy, t, len);
+    copy[len] = '\0';
+    back = strtod(copy, NULL);
+    assert_memory_equal(&back, &values[i], sizeof back);
+  }
+  {
+    char scratch[NB_TEXT_SCRATCH];
+    const char *t;
+    size_t len = nb_view_text(&views[0], 0, scratch, &t);
+    assert_int_equal(len, 3); /* 0.1, not 0.10000000000000001 */
+    len = nb_view_text(&views[0], 9, scratch, &t);
+    assert_memory_equal(t, "0.30000000000000004", len);
+  }
+  free(views);
+  schema.release(&schema);
+  batch.release(&batch);
+  nb_batch_builder_free(b);
+}
+
+static void decimal_extremes(void **state) {
+  NbField f = {"d", NB_TYPE_DECIMAL128, true, 38, 4, NULL};
+  NbBatchBuilder *b;
+  struct ArrowSchema schema;
+  struct ArrowArray batch;
+  NbColumnView *views;
+  size_t n, len;
+  char scratch[NB_TEXT_SCRATCH];
+  const char *t;
+  (void)state;
+  assert_int_equal(nb_batch_builder_new(&f, 1, 4, &b, NULL), NB_OK);
+  nb_column_append_decimal128(nb_batch_builder_column(b, 0), UINT64_MAX, -1); /* -1 */
+  nb_column_append_decimal128(nb_batch_builder_column(b, 0), 0, INT64_MIN);
+  nb_column_append_decimal128(nb_batch_builder_column(b, 0), 0, 0);
+  assert_int_equal(nb_batch_builder_finish(b, &batch, NULL), NB_OK);
+  assert_int_equal(nb_schema_export(&f, 1, &schema, NULL), NB_OK);
+  assert_int_equal(nb_batch_views(&schema, &batch, &views, &n, NULL), NB_OK);
+  len = nb_view_text(&views[0], 0, scratch, &t);
+  assert_int_equal(len, 7);
+  assert_memory_equal(t, "-0.0001", 7);
+  len = nb_view_text(&views[0], 1, scratch, &t);
+  assert_memory_equal(t, "-17014118346046923173168730371588410.5728", len);
+  len = nb_view_text(&views[0], 2, scratch, &t);
+  assert_memory_equal(t, "0.0000", len);
+  free(views);
+  schema.release(&schema);
+  batch.release(&batch);
+  nb_batch_builder_free(b);
+}
+
+/* A struct batch with an offset: views read from offset on. */
+static void views_honour_offsets(void **state) {
+  NbField f = {"s", NB_TYPE_UTF8, true, 0, 0, NULL};
+  NbBatchBuilder *b;
+  struct ArrowSchema schema;
+  struct ArrowArray batch;
+  NbColumnView *views;
+  size_t n, len;
+  char scratch[NB_TEXT_SCRATCH];
+  const char *t;
+  (void)state;
+  assert_int_equal(nb_batch_builder_new(&f, 1, 4, &b, NULL), NB_OK);
+  nb_column_append_utf8(nb_batch_builder_column(b, 0), "a", 1);
+  nb_column_append_null(nb_batch_builder_column(b, 0));
+  nb_column_append_utf8(nb_batch_builder_column(b, 0), "ccc", 3);
+  assert_int_equal(nb_batch_builder_finish(b, &batch, NULL), NB_OK);
+  assert_int_equal(nb_schema_export(&f, 1, &schema, NULL), NB_OK);
+  batch.offset = 1;
+  batch.length = 2;
+  assert_int_equal(nb_arrow_validate(&schema, &batch, NULL), NB_OK);
+  assert_int_equal(nb_batch_views(&schema, &batch, &views, &n, NULL), NB_OK);
+  assert_true(nb_view_is_null(&views[0], 0));
+  len = nb_view_text(&views[0], 1, scratch, &t);
+  assert_int_equal(len, 3);
+  assert_memory_equal(t, "ccc", 3);
+  free(views);
+  schema.release(&schema);
+  batch.release(&batch);
+  nb_batch_builder_free(b);
+}
+
+/* ------------------------------------------------------------------------
+ * Validation catches broken arrays
+ * ------------------------------------------------------------------------ */
+
+static void validate_rejects(void **state) {
+  NbField f[2] = {{"s", NB_TYPE_UTF8, true, 0, 0, NULL},
+                  {"i", NB_TYPE_INT64, true, 0, 0, NULL}};
+  NbBatchBuilder *b;
+  struct ArrowSchema schema;
+  struct ArrowArray batch;
+  NbError err;
+  (void)state;
+  nb_error_init(&err);
+  assert_int_equal(nb_batch_builder_new(f, 2, 4, &b, NULL), NB_OK);
+  for (int i = 0; i < 4; i++) {
+    nb_column_append_utf8(nb_batch_builder_column(b, 0), "ab", 2);
+    if (i == 2)
+      nb_column_append_null(nb_batch_builder_column(b, 1));
+    else
+      nb_column_append_int64(nb_batch_builder_column(b, 1), i);
+  }
+  assert_int_equal(nb_batch_builder_finish(b, &batch, NULL), NB_OK);
+  assert_int_equal(nb_schema_export(f, 2, &schema, NULL), NB_OK);
+  assert_int_equal(nb_arrow_validate(&schema, &batch, &err), NB_OK);
+
+  {
+    int32_t *o = (int32_t *)batch.children[0]->buffers[1];
+    o[2] = 1; /* 2 -> 1: decreasing */
+    assert_int_equal(nb_arrow_validate(&schema, &batch, &err), NB_INVALID);
+    assert_non_null(strstr(err.message, "column \"s\""));
+    assert_non_null(strstr(err.message, "offsets decrease"));
+    nb_error_release(&err);
+    o[2] = 4;
+  }
+  batch.children[1]->null_count = 0;
+  assert_int_equal(nb_arrow_validate(&schema, &batch, &err), NB_INVALID);
+  assert_non_null(strstr(err.message, "null_count"));
+  nb_error_release(&err);
+  batch.children[1]->null_count = 1;
+
+  batch.children[1]->n_buffers = 3;
+  assert_int_equal(nb_arrow_validate(&schema, &batch, &err), NB_INVALID);
+  nb_error_release(&err);
+  batch.children[1]->n_buffers = 2;
+
+  batch.length = 5; /* longer than the children */
+  assert_int_equal(nb_arrow_validate(&schema, &batch, &err), NB_INVALID);
+  nb_error_release(&err);
+  batch.length = 4;
+
+  {
+    void (*saved)(struct ArrowArray *) = batch.children[0]->release;
+    batch.children[0]->release = NULL;
+    assert_int_equal(nb_arrow_validate(&schema, &batch, &err), NB_INVALID);
+    assert_non_null(strstr(err.message, "released"));
+    nb_error_release(&err);
+    batch.children[0]->release = saved;
+  }
+  schema.children[1]->format = "l";
+  schema.n_children = 1;
+  assert_int_equal(nb_arrow_validate(&schema, &batch, &err), NB_INVALID);
+  nb_error_release(&err);
+  schema.n_children = 2;
+  assert_int_equal(nb_arrow_validate(&schema, &batch, &err), NB_OK);
+  schema.release(&schema);
+  assert_int_equal(nb_arrow_validate(&schema, &batch, &err), NB_INVALID);
+  nb_error_release(&err);
+  batch.release(&batch);
+  nb_batch_builder_free(b);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(schema_round_trip),
+      cmocka_unit_test(schema_rejects),
+      cmocka_unit_test(build_and_read),
+      cmocka_unit_test(many_strings_grow),
+      cmocka_unit_test(truncate_drops_rows),
+      cmocka_unit_test(empty_batch_has_buffers),
+      cmocka_unit_test(wrong_kind_is_invalid),
+      cmocka_unit_test(append_text_cases),
+      cmocka_unit_test(float_shortest_round_trip),
+      cmocka_unit_test(decimal_extremes),
+      cmocka_unit_test(views_honour_offsets),
+      cmocka_unit_test(validate_rejects),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
