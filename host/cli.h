@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "config.h"
+#include "pipeline_config.h"
 #include "loader.h"
 #include "log.h"
 #include "nebula/abi.h"

@@ -160,11 +160,11 @@ static void describe_human(const NbhPlugin *p) {
     return;
   }
   for (i = 0; i < c->n_settings; i++)
-    if (strlen(c->settings[i].name) > w_name) w_name = strlen(c->settings[i].name);
+    if (strlen(nbh_connector_setting(c, (uint32_t)i)->name) > w_name) w_name = strlen(nbh_connector_setting(c, (uint32_t)i)->name);
   printf("\n%-*s  %-11s  %-6s  %-10s  %-8s  %-6s  %s\n", (int)w_name, "SETTING", "SIDE", "TYPE",
          "DEFAULT", "REQUIRED", "SECRET", "DESCRIPTION");
   for (i = 0; i < c->n_settings; i++) {
-    const NbSettingSpec *s = &c->settings[i];
+    const NbSettingSpec *s = nbh_connector_setting(c, (uint32_t)i);
     printf("%-*s  %-11s  %-6s  %-10s  %-8s  %-6s  %s\n", (int)w_name, s->name, setting_side(s),
            setting_type(s),
            s->default_value == NULL ? "-" : (s->default_value[0] ? s->default_value : "\"\""),
@@ -199,7 +199,7 @@ static void describe_json(const NbhPlugin *p) {
          c->capabilities & NB_CAP_DESTINATION ? "true" : "false",
          c->capabilities & NB_CAP_RESUMABLE ? "true" : "false");
   for (i = 0; i < c->n_settings; i++) {
-    const NbSettingSpec *s = &c->settings[i];
+    const NbSettingSpec *s = nbh_connector_setting(c, (uint32_t)i);
     fputs(i ? ",{" : "{", stdout);
     json_member("name", s->name, false);
     json_member("side", setting_side(s), true);

@@ -934,7 +934,7 @@ int nbh_file_open_write_ex(const char *path, const NbWriteOptions *options, int 
   NbFile *f = file_new(path, MODE_WRITE);
   if (f == NULL) return nb_error_set(err, NB_NOMEM, "out of memory opening file \"%s\"", path);
   rc = open_for_write(f, resume_length, err);
-  bool threaded = threading == NBH_THREAD_ALWAYS || (threading == NBH_THREAD_AUTO && ops != NULL);
+  bool threaded = threading != NBH_THREAD_NEVER;
   if (rc == NB_OK) rc = setup_writer(f, ops, level, threads, threaded, err);
   if (rc != NB_OK) {
     file_free(f);

@@ -170,6 +170,12 @@ static bool sides_overlap(uint32_t a, uint32_t b) {
 
 #define SPEC_MIN_SIZE (offsetof(NbSettingSpec, doc) + sizeof(const char *))
 
+const NbSettingSpec *nbh_connector_setting(const NbConnector *c, uint32_t i) {
+  size_t stride = c->settings[0].struct_size;
+  if (stride < SPEC_MIN_SIZE) stride = sizeof(NbSettingSpec);
+  return (const NbSettingSpec *)((const char *)c->settings + (size_t)i * stride);
+}
+
 /* NULL when the declarations are sound, else a malloc'ed DETAIL sentence. */
 static char *settings_problem(const NbConnector *c) {
   uint32_t i, j;
@@ -177,12 +183,16 @@ static char *settings_problem(const NbConnector *c) {
   if (c->settings == NULL)
     return format("The connector declares %u settings but no table of them.",
                   (unsigned)c->n_settings);
+  if (c->settings[0].struct_size < SPEC_MIN_SIZE)
+    return format("Setting declaration 1 has struct_size %u; ABI 1.0 needs at least %zu.",
+                  (unsigned)c->settings[0].struct_size, SPEC_MIN_SIZE);
   for (i = 0; i < c->n_settings; i++) {
-    const NbSettingSpec *s = &c->settings[i];
+    const NbSettingSpec *s = nbh_connector_setting(c, i);
     const char *type_name;
-    if (s->struct_size < SPEC_MIN_SIZE)
-      return format("Setting declaration %u has struct_size %u; ABI 1.0 needs at least %zu.",
-                    (unsigned)i + 1, (unsigned)s->struct_size, SPEC_MIN_SIZE);
+    if (s->struct_size != c->settings[0].struct_size)
+      return format("Setting declaration %u has struct_size %u, unlike the first one (%u).",
+                    (unsigned)i + 1, (unsigned)s->struct_size,
+                    (unsigned)c->settings[0].struct_size);
     if (!is_identifier(s->name))
       return format("Setting declaration %u has the name \"%s\"; setting names are "
                     "lower_snake_case: a lower-case letter, then letters, digits or underscores.",
@@ -192,10 +202,11 @@ static char *settings_problem(const NbConnector *c) {
       return format("Setting \"%s\" has the unrecognized type %u.", s->name, (unsigned)s->type);
     if ((s->flags & NB_SETTING_SOURCE) && (s->flags & NB_SETTING_DEST))
       return format("Setting \"%s\" is marked both source-only and destination-only.", s->name);
+    if (s->type == NB_SETTING_ENUM && s->choices == NULL)
+      return format("Enum setting \"%s\" declares no choices.", s->name);
     if (s->type == NB_SETTING_ENUM && !choices_are_valid(s->choices))
-      return format("Enum setting \"%s\" declares no valid choices (\"%s\"); choices are "
-                    "non-empty words separated by '|'.",
-                    s->name, s->choices != NULL ? s->choices : "(null)");
+      return format("Enum setting \"%s\" declares the choices \"%s\"; choices are non-empty "
+                    "words separated by '|'.", s->name, s->choices);
     if (s->default_value != NULL) {
       NbError err;
       nb_error_init(&err);
@@ -209,8 +220,8 @@ static char *settings_problem(const NbConnector *c) {
       nb_error_release(&err);
     }
     for (j = 0; j < i; j++)
-      if (strcmp(c->settings[j].name, s->name) == 0 &&
-          sides_overlap(c->settings[j].flags, s->flags))
+      if (strcmp(nbh_connector_setting(c, j)->name, s->name) == 0 &&
+          sides_overlap(nbh_connector_setting(c, j)->flags, s->flags))
         return format("Setting \"%s\" is declared twice.", s->name);
   }
   return NULL;

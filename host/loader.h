@@ -66,6 +66,12 @@ const NbhPlugin *nbh_plugins_find(const NbhPluginSet *set, const char *name);
  * mapped (resident): function pointers copied from them remain valid. */
 void nbh_plugins_free(NbhPluginSet *set);
 
+/* Entry i (< c->n_settings) of a connector's settings table.  Steps by the
+ * connector's own sizeof(NbSettingSpec), settings[0].struct_size, so a
+ * table built against another minor version is read correctly.  Only for
+ * connectors the loader accepted (it checks the sizes). */
+const NbSettingSpec *nbh_connector_setting(const NbConnector *c, uint32_t i);
+
 /* Non-zero when the plugin's module is marked resident in libltdl. */
 int nbh_plugin_is_resident(const NbhPlugin *plugin);
 

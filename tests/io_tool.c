@@ -7,12 +7,16 @@
  * Options: -c COMPRESSION  -l LEVEL  -t ZSTD_THREADS  -r RESUME_LENGTH
  *          -b CHUNK (bytes per read/write call)  -m COMMIT_EVERY (bytes)
  *          -T auto|never|always (writer thread)  -s SKIP (bytes, read)
+ *          -n (write: close without the final commit, so no fsync)
+ *          -P PASSES (write: hash each chunk PASSES times before writing it,
+ *             to stand in for a producer's own work, e.g. formatting)
  * After a write it prints the committed length on stderr as
  * "committed N".  Errors go to stderr with exit status 1.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +34,8 @@ typedef struct Options {
   uint64_t commit_every;
   int threading;
   uint64_t skip;
+  bool no_commit;
+  int produce_passes;
 } Options;
 
 static int report(int rc, NbError *err) {
@@ -87,6 +93,14 @@ static int do_read(const char *path, const Options *o) {
   return status;
 }
 
+/* Work proportional to n bytes that the compiler cannot drop. */
+static uint64_t produce(const uint8_t *p, size_t n, int passes) {
+  uint64_t h = 1469598103934665603u;
+  for (int k = 0; k < passes; k++)
+    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 1099511628211u;
+  return h;
+}
+
 static int do_write(const char *path, const Options *o) {
   NbError err;
   nb_error_init(&err);
@@ -111,6 +125,7 @@ static int do_write(const char *path, const Options *o) {
       return 1;
     }
     if (n == 0) break;
+    if (o->produce_passes > 0 && produce(buf, (size_t)n, o->produce_passes) == 42) fputc('.', stderr);
     rc = nbh_file_write(f, buf, (size_t)n, &err);
     if (rc == NB_OK && o->commit_every > 0 && (since_commit += (uint64_t)n) >= o->commit_every) {
       since_commit = 0;
@@ -123,7 +138,7 @@ static int do_write(const char *path, const Options *o) {
     }
   }
   free(buf);
-  rc = nbh_file_commit(f, &length, &err);
+  rc = o->no_commit ? NB_OK : nbh_file_commit(f, &length, &err);
   if (rc != NB_OK) {
     nbh_file_close(f, NULL);
     return report(rc, &err);
@@ -137,7 +152,7 @@ static int do_write(const char *path, const Options *o) {
 static int usage(void) {
   fprintf(stderr, "usage: io_tool read|write|codec [-c comp] [-l level] [-t threads] "
                   "[-r resume] [-b chunk] [-m commit_every] [-T auto|never|always] "
-                  "[-s skip] PATH\n");
+                  "[-s skip] [-n] [-P passes] PATH\n");
   return 2;
 }
 
@@ -147,7 +162,7 @@ int main(int argc, char **argv) {
   Options o = {.compression = NULL, .resume = -1, .chunk = 1 << 20};
   int opt;
   optind = 2;
-  while ((opt = getopt(argc, argv, "c:l:t:r:b:m:T:s:")) != -1) {
+  while ((opt = getopt(argc, argv, "c:l:t:r:b:m:T:s:nP:")) != -1) {
     switch (opt) {
       case 'c': o.compression = optarg; break;
       case 'l': o.level = atoi(optarg); break;
@@ -156,6 +171,8 @@ int main(int argc, char **argv) {
       case 'b': o.chunk = strtoull(optarg, NULL, 10); break;
       case 'm': o.commit_every = strtoull(optarg, NULL, 10); break;
       case 's': o.skip = strtoull(optarg, NULL, 10); break;
+      case 'n': o.no_commit = true; break;
+      case 'P': o.produce_passes = atoi(optarg); break;
       case 'T':
         o.threading = strcmp(optarg, "never") == 0    ? NBH_THREAD_NEVER
                       : strcmp(optarg, "always") == 0 ? NBH_THREAD_ALWAYS

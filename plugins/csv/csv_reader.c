@@ -477,6 +477,9 @@ static int report_oversize(CsvReader *r, CsvRecord *rec, NbError *err) {
   size_t shown = (size_t)((brk != NULL ? brk : end) - start);
   int64_t line = r->line;
 
+  /* At least max_record + 1 bytes are in the buffer unless the line is
+   * shorter, so what is attached does not depend on the buffer size. */
+  if (shown > r->max_record) shown = r->max_record;
   if (shown > MAX_ERROR_RECORD) shown = MAX_ERROR_RECORD;
   r->last_offset = r->base + r->pos;
   r->last_line = line;
@@ -538,13 +541,19 @@ int csv_reader_next(CsvReader *r, CsvRecord *rec, NbError *err) {
       continue;
     }
     parsed = parse_record(r);
+    /* A record is too long when its bytes (line end included) exceed
+     * max_record, however much of it the buffer happens to hold. */
     if (parsed == PARSE_MORE) {
-      if (r->len - r->pos >= r->max_record) return report_oversize(r, rec, err);
+      if (r->len - r->pos > r->max_record) return report_oversize(r, rec, err);
       if ((rc = refill(r, err)) != NB_OK) return rc;
       continue;
     }
     if (parsed == PARSE_NOMEM) return nb_error_set(err, NB_NOMEM, "out of memory");
-    if (parsed == PARSE_BAD) return report_unterminated(r, rec, err);
+    if (parsed == PARSE_BAD) {
+      if (r->len - r->pos > r->max_record) return report_oversize(r, rec, err);
+      return report_unterminated(r, rec, err);
+    }
+    if (r->rec_next - r->pos > r->max_record) return report_oversize(r, rec, err);
 
     r->last_offset = r->base + r->pos;
     r->last_line = r->line;

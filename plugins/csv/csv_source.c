@@ -43,6 +43,7 @@ typedef struct CsvStream {
   char **names;
   ColumnMode *modes;
   NbBatchBuilder *builder;
+  NbColumnBuilder **columns; /* the builder's columns, looked up once */
   uint64_t data_offset; /* first byte after the header */
   int64_t data_line;
 
@@ -135,6 +136,8 @@ static void stream_free_schema(CsvStream *s) {
   free(s->names);
   free(s->fields);
   free(s->modes);
+  free(s->columns);
+  s->columns = NULL;
   nb_batch_builder_free(s->builder);
   s->names = NULL;
   s->fields = NULL;
@@ -321,9 +324,17 @@ static int infer_types(CsvStream *s, NbError *err) {
 
 static int make_builder(CsvStream *s, NbError *err) {
   uint64_t hint = s->source->batch_rows < 65536 ? s->source->batch_rows : 65536;
+  size_t i;
+  int rc;
   nb_batch_builder_free(s->builder);
   s->builder = NULL;
-  return nb_batch_builder_new(s->fields, s->n_columns, (size_t)hint, &s->builder, err);
+  if (s->columns == NULL && (s->columns = calloc(s->n_columns ? s->n_columns : 1,
+                                                 sizeof *s->columns)) == NULL)
+    return nb_error_set(err, NB_NOMEM, "out of memory");
+  rc = nb_batch_builder_new(s->fields, s->n_columns, (size_t)hint, &s->builder, err);
+  if (rc != NB_OK) return rc;
+  for (i = 0; i < s->n_columns; i++) s->columns[i] = nb_batch_builder_column(s->builder, i);
+  return NB_OK;
 }
 
 static int ensure_schema(CsvStream *s, NbError *err) {
@@ -370,7 +381,7 @@ static void set_info(const CsvStream *s, NbBatchInfo *info, const void *position
 
 static void truncate_row(CsvStream *s, size_t rows) {
   size_t i;
-  for (i = 0; i < s->n_columns; i++) nb_column_truncate(nb_batch_builder_column(s->builder, i), rows);
+  for (i = 0; i < s->n_columns; i++) nb_column_truncate(s->columns[i], rows);
 }
 
 static int ragged_error(const CsvStream *s, const CsvRecord *rec, NbError *err) {
@@ -410,7 +421,7 @@ static int append_record(CsvStream *s, const CsvRecord *rec, size_t rows, NbErro
   size_t i;
   for (i = 0; i < s->n_columns; i++) {
     const CsvField *f = &rec->fields[i];
-    NbColumnBuilder *col = nb_batch_builder_column(s->builder, i);
+    NbColumnBuilder *col = s->columns[i];
     int rc;
     if (src->format.null_string != NULL && is_null(src, f)) {
       rc = nb_column_append_null(col);

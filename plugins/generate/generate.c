@@ -45,7 +45,7 @@ static const NbSettingSpec generate_settings[] = {
                "Seed of the pseudo-random values: the same seed and rows give the same output"),
     NB_SETTING(NB_SETTING_ENUM, NB_SETTING_SOURCE, "schema", "taxi",
                SCHEMA_CHOICES,
-               "Shape of the rows: taxi (14 columns of NYC-taxi-like trips) or simple (id, name, value)"),
+               "Shape of the rows: taxi (15 columns of NYC-taxi-like trips) or simple (id, name, value)"),
     NB_SETTING(NB_SETTING_INT, NB_SETTING_SOURCE, "streams", "1", NULL,
                "Number of streams, named generate-0 to generate-N-1, each with its own seed"),
 };
@@ -83,52 +83,72 @@ static const NbField simple_fields[] = {
 };
 #define SIMPLE_COLUMNS 3
 
+/* Static text with its length, so the hot path never calls strlen. */
+typedef struct Text {
+  const char *s;
+  uint32_t len;
+} Text;
+#define TEXT(literal) { (literal), (uint32_t)(sizeof(literal) - 1) }
+
 /* Zone names, indexed by (location id - 1) % 20.  Six of them (indices 0,
  * 3, 6, 9, 12, 15) contain a comma: with ids 1..265 that is 80 of 265 ids,
  * about 30% of rows. */
-static const char *const zones[20] = {
-    "Upper East Side, North",
-    "Penn Station/Madison Sq West",
-    "JFK Airport",
-    "Upper East Side, South",
-    "Times Sq/Theatre District",
-    "Long Island City/Hunters Point",
-    "Upper West Side, North",
-    "Stuy Town/Peter Cooper Village",
-    "Sutton Place/Turtle Bay North",
-    "Financial District, North",
-    "Meatpacking/West Village West",
-    "Midtown Center",
-    "Financial District, South",
-    "LaGuardia Airport",
-    "Lincoln Square East",
-    "Upper West Side, South",
-    "Greenwich Village North",
-    "Two Bridges/Seward Park",
-    "West Chelsea/Hudson Yards",
-    "Williamsburg (North Side)",
+static const Text zones[20] = {
+    TEXT("Upper East Side, North"),
+    TEXT("Penn Station/Madison Sq West"),
+    TEXT("JFK Airport"),
+    TEXT("Upper East Side, South"),
+    TEXT("Times Sq/Theatre District"),
+    TEXT("Long Island City/Hunters Point"),
+    TEXT("Upper West Side, North"),
+    TEXT("Stuy Town/Peter Cooper Village"),
+    TEXT("Sutton Place/Turtle Bay North"),
+    TEXT("Financial District, North"),
+    TEXT("Meatpacking/West Village West"),
+    TEXT("Midtown Center"),
+    TEXT("Financial District, South"),
+    TEXT("LaGuardia Airport"),
+    TEXT("Lincoln Square East"),
+    TEXT("Upper West Side, South"),
+    TEXT("Greenwich Village North"),
+    TEXT("Two Bridges/Seward Park"),
+    TEXT("West Chelsea/Hudson Yards"),
+    TEXT("Williamsburg (North Side)"),
 };
 
 /* Notes of the rows that have one (30% of rows): commas (4 of 10), double
  * quotes (2 of 10), UTF-8, so CSV and JSON writers meet them in every
  * batch. */
-static const char *const notes[10] = {
-    "passenger said \"hi\", then left without waiting for the receipt",
-    "call dispatcher back about the fare dispute, customer waiting",
-    "lost umbrella reported by the passenger after the trip ended",
-    "paid in cash at the end of the trip and asked for no change",
-    "airport run, two large bags and a stroller in the trunk",
-    "asked for a \"quiet\" ride with no radio and the windows closed",
-    "caf\xc3\xa9 stop near \xc3\x91" "and\xc3\xba Bar on the way to the hotel entrance",
-    "detour: road closed for the parade on Fifth Avenue today",
-    "receipt requested by email afterwards for a business expense",
-    "child seat, booster needed for a small kid on the return trip",
+static const Text notes[10] = {
+    TEXT("passenger said \"hi\", then left without waiting for the receipt"),
+    TEXT("call dispatcher back about the fare dispute, customer waiting"),
+    TEXT("lost umbrella reported by the passenger after the trip ended"),
+    TEXT("paid in cash at the end of the trip and asked for no change"),
+    TEXT("airport run, two large bags and a stroller in the trunk"),
+    TEXT("asked for a \"quiet\" ride with no radio and the windows closed"),
+    TEXT("caf\xc3\xa9 stop near \xc3\x91" "and\xc3\xba Bar on the way to the hotel entrance"),
+    TEXT("detour: road closed for the parade on Fifth Avenue today"),
+    TEXT("receipt requested by email afterwards for a business expense"),
+    TEXT("child seat, booster needed for a small kid on the return trip"),
 };
 
-static const char *const words[16] = {
-    "alpha", "bravo",   "charlie", "delta", "echo",  "foxtrot",
-    "golf",  "hotel",   "india",   "juliet", "kilo", "lima",
-    "mike",  "november", "oscar",  "papa",
+static const Text words[16] = {
+    TEXT("alpha"),
+    TEXT("bravo"),
+    TEXT("charlie"),
+    TEXT("delta"),
+    TEXT("echo"),
+    TEXT("foxtrot"),
+    TEXT("golf"),
+    TEXT("hotel"),
+    TEXT("india"),
+    TEXT("juliet"),
+    TEXT("kilo"),
+    TEXT("lima"),
+    TEXT("mike"),
+    TEXT("november"),
+    TEXT("oscar"),
+    TEXT("papa"),
 };
 
 static const char digit_pairs[201] =
@@ -155,51 +175,49 @@ static inline uint64_t mix64(uint64_t z) {
   return z ^ (z >> 31);
 }
 
-typedef struct Rng {
-  uint64_t state;
-  uint64_t pool;   /* unused 16-bit chunks of the last draw */
-  unsigned left;   /* chunks left in pool */
-} Rng;
+#define MAX_DRAWS 6
 
-/* The generator of row `row` of the stream whose key is `key`.  The row
- * number goes through the mixer first so that neighbouring rows start
- * their sequences at unrelated points. */
-static inline void rng_for_row(Rng *rng, uint64_t key, uint64_t row) {
-  rng->state = mix64(key ^ mix64(row * GOLDEN + 1));
-  rng->pool = 0;
-  rng->left = 0;
-}
+/* The random numbers of one row: MAX_DRAWS 64-bit draws, read as 16-bit
+ * chunks.  Every field uses fixed chunks, drawn whether or not it needs
+ * them, so the hot path has no branches on how much randomness is left. */
+typedef struct RowRandom {
+  uint64_t draw[MAX_DRAWS];
+} RowRandom;
 
-static inline uint64_t rng_next64(Rng *rng) {
-  rng->state += GOLDEN;
-  return mix64(rng->state);
-}
-
-static inline uint32_t rng_next16(Rng *rng) {
-  uint32_t v;
-  if (rng->left == 0) {
-    rng->pool = rng_next64(rng);
-    rng->left = 4;
+/* The draws of row `row` of the stream whose key is `key`: splitmix64
+ * seeded from the mixed row number, so that neighbouring rows start their
+ * sequences at unrelated points. */
+static inline void row_random(RowRandom *r, uint64_t key, uint64_t row,
+                              unsigned draws) {
+  uint64_t state = mix64(key ^ mix64(row * GOLDEN + 1));
+  for (unsigned i = 0; i < draws; i++) {
+    state += GOLDEN;
+    r->draw[i] = mix64(state);
   }
-  v = (uint32_t)(rng->pool & 0xffffu);
-  rng->pool >>= 16;
-  rng->left--;
-  return v;
 }
 
-/* Uniform in [0, n) for n <= 65536, by multiply-shift (no division). */
-static inline uint32_t rng_below16(Rng *rng, uint32_t n) {
-  return (rng_next16(rng) * n) >> 16;
+/* Chunk i (0 .. 4 * MAX_DRAWS - 1), uniform in [0, 65536). */
+static inline uint32_t chunk16(const RowRandom *r, unsigned i) {
+  return (uint32_t)(r->draw[i >> 2] >> (16 * (i & 3))) & 0xffffu;
 }
 
-/* Uniform in [0, n) for any 32-bit n. */
-static inline uint32_t rng_below32(Rng *rng, uint32_t n) {
-  return (uint32_t)(((rng_next64(rng) & 0xffffffffull) * n) >> 32);
+/* Chunks i and i + 1 as one 32-bit number. */
+static inline uint32_t chunk32(const RowRandom *r, unsigned i) {
+  return chunk16(r, i) << 16 | chunk16(r, i + 1);
+}
+
+/* Uniform in [0, n) from a 16-bit chunk, n <= 65536 (multiply-shift, no
+ * division). */
+static inline uint32_t below16(uint32_t u, uint32_t n) { return (u * n) >> 16; }
+
+/* Uniform in [0, n) from a 32-bit number. */
+static inline uint32_t below32(uint32_t u, uint32_t n) {
+  return (uint32_t)(((uint64_t)u * n) >> 32);
 }
 
 /* True with probability per_mille / 1000. */
-static inline int rng_chance(Rng *rng, uint32_t per_mille) {
-  return rng_next16(rng) < per_mille * 65536u / 1000u;
+static inline int chance(uint32_t u, uint32_t per_mille) {
+  return u < per_mille * 65536u / 1000u;
 }
 
 /* ------------------------------------------------------------------------
@@ -212,7 +230,7 @@ static inline char *put_2digits(char *p, uint32_t v) {
 }
 
 /* Decimal text of v. */
-static inline char *put_uint(char *p, uint64_t v) {
+static char *put_uint(char *p, uint64_t v) {
   char tmp[20];
   char *t = tmp + sizeof tmp;
   size_t n;
@@ -232,6 +250,24 @@ static inline char *put_uint(char *p, uint64_t v) {
   return p + n;
 }
 
+/* Decimal text of v, quicker for the small values of the hot path. */
+static inline char *put_small_uint(char *p, uint64_t v) {
+  if (v < 10) {
+    *p = (char)('0' + v);
+    return p + 1;
+  }
+  if (v < 100) return put_2digits(p, (uint32_t)v);
+  if (v < 1000) {
+    *p = (char)('0' + v / 100);
+    return put_2digits(p + 1, (uint32_t)(v % 100));
+  }
+  if (v < 10000) {
+    p = put_2digits(p, (uint32_t)(v / 100));
+    return put_2digits(p, (uint32_t)(v % 100));
+  }
+  return put_uint(p, v);
+}
+
 /* An amount in cents as text with exactly two decimals: -1234 -> "-12.34". */
 static inline char *put_cents(char *p, int64_t cents) {
   uint64_t magnitude;
@@ -241,7 +277,7 @@ static inline char *put_cents(char *p, int64_t cents) {
   } else {
     magnitude = (uint64_t)cents;
   }
-  p = put_uint(p, magnitude / 100);
+  p = put_small_uint(p, magnitude / 100);
   *p++ = '.';
   return put_2digits(p, (uint32_t)(magnitude % 100));
 }
@@ -277,47 +313,42 @@ static char *put_datetime(char *p, uint32_t secs) {
  * Rows
  * ------------------------------------------------------------------------ */
 
-/* The values of one row: ptr[i] == NULL is a null; otherwise len[i] bytes,
- * pointing at static text or into scratch. */
-typedef struct RowValues {
-  const char *ptr[MAX_COLUMNS];
-  uint32_t len[MAX_COLUMNS];
-  char scratch[256];
-} RowValues;
+/* Where a row goes: straight into the batch's column builders.  Failures
+ * are OR-ed into rc (NB_OK is 0) and checked once per row; bytes counts
+ * the batch's size for batch_bytes (string bytes plus 4-byte offsets). */
+typedef struct RowSink {
+  NbColumnBuilder *const *columns;
+  int rc;
+  size_t bytes;
+} RowSink;
 
-static inline void set_text(RowValues *v, int col, const char *text,
-                            size_t len) {
-  v->ptr[col] = text;
-  v->len[col] = (uint32_t)len;
+static inline void emit(RowSink *sink, int col, const char *text, size_t len) {
+  sink->rc |= nb_column_append_utf8(sink->columns[col], text, len);
+  sink->bytes += len + 4;
 }
 
-static inline void set_static(RowValues *v, int col, const char *text) {
-  set_text(v, col, text, strlen(text));
+static inline void emit_static(RowSink *sink, int col, Text text) {
+  emit(sink, col, text.s, text.len);
 }
 
-/* Write formatted text at *cursor and make it column col's value. */
-static inline void set_scratch(RowValues *v, int col, char **cursor,
-                               char *end) {
-  set_text(v, col, *cursor, (size_t)(end - *cursor));
-  *cursor = end;
+static inline void emit_null(RowSink *sink, int col) {
+  sink->rc |= nb_column_append_null(sink->columns[col]);
+  sink->bytes += 4;
 }
 
-static const char *const small_ints[100] = {
-    "0",  "1",  "2",  "3",  "4",  "5",  "6",  "7",  "8",  "9",  "10", "11",
-    "12", "13", "14", "15", "16", "17", "18", "19", "20", "21", "22", "23",
-    "24", "25", "26", "27", "28", "29", "30", "31", "32", "33", "34", "35",
-    "36", "37", "38", "39", "40", "41", "42", "43", "44", "45", "46", "47",
-    "48", "49", "50", "51", "52", "53", "54", "55", "56", "57", "58", "59",
-    "60", "61", "62", "63", "64", "65", "66", "67", "68", "69", "70", "71",
-    "72", "73", "74", "75", "76", "77", "78", "79", "80", "81", "82", "83",
-    "84", "85", "86", "87", "88", "89", "90", "91", "92", "93", "94", "95",
-    "96", "97", "98", "99",
-};
+/* Emit the text formatted in [start, end). */
+static inline void emit_formatted(RowSink *sink, int col, const char *start,
+                                  const char *end) {
+  emit(sink, col, start, (size_t)(end - start));
+}
+
+/* One-digit values point into this. */
+static const char single_digits[] = "0123456789";
+
 
 /* Pick an index by cumulative thresholds out of 65536. */
-static inline unsigned pick(Rng *rng, const uint16_t *thresholds,
+static inline unsigned pick(uint32_t u, const uint16_t *thresholds,
                             unsigned n) {
-  uint32_t u = rng_next16(rng);
   unsigned i = 0;
   while (i + 1 < n && u >= thresholds[i]) i++;
   return i;
@@ -330,92 +361,127 @@ static const uint16_t passenger_thresholds[7] = {655,   45875, 55705, 58982,
 /* rate_code 1 (92%), 2, 3, 4, 5 (about 1.5% each) and 99 (2%). */
 static const uint16_t rate_thresholds[6] = {60293, 61276, 62259, 63242, 64225,
                                             65535};
-static const char *const rate_codes[6] = {"1", "2", "3", "4", "5", "99"};
+static const Text rate_codes[6] = {
+    TEXT("1"),
+    TEXT("2"),
+    TEXT("3"),
+    TEXT("4"),
+    TEXT("5"),
+    TEXT("99"),
+};
 /* payment_type 1 card (70%), 2 cash (25%), 3 no charge (3%), 4 dispute. */
 static const uint16_t payment_thresholds[4] = {45875, 62259, 64225, 65535};
 
-static void taxi_row(uint64_t key, uint64_t row, RowValues *v) {
-  Rng rng;
-  char *cur = v->scratch, *end;
-  uint32_t pickup, duration, distance, pu, dropoff_loc, payment;
+/* The 16-bit chunks each taxi field draws from. */
+enum {
+  R_PICKUP = 0, /* and 1: 32 bits */
+  R_VENDOR = 2,
+  R_DURATION,
+  R_LONG_TRIP,
+  R_LONG_TRIP_EXTRA,
+  R_NO_DISPATCH,
+  R_PASSENGERS,
+  R_RATE,
+  R_DISTANCE,
+  R_LONG_DISTANCE,
+  R_LONG_DISTANCE_EXTRA,
+  R_FLAG,
+  R_PICKUP_LOCATION,
+  R_DROPOFF_LOCATION,
+  R_PAYMENT,
+  R_FARE_EXTRA,
+  R_TIP,
+  R_REFUND,
+  R_HAS_NOTE,
+  R_NOTE,
+  R_TAXI_CHUNKS
+};
+
+static void taxi_row(uint64_t key, uint64_t row, RowSink *sink) {
+  RowRandom r;
+  char buf[32], *end;
+  uint32_t pickup, duration, distance, pu, dropoff_loc, payment, u;
   int64_t fare, tip, total;
-  uint32_t u;
 
-  rng_for_row(&rng, key, row);
+  row_random(&r, key, row, (R_TAXI_CHUNKS + 3) / 4);
 
-  u = rng_next16(&rng);
-  set_text(v, 0, u < 19661 ? "1" : (u < 64881 ? "2" : "6"), 1);
+  u = chunk16(&r, R_VENDOR);
+  emit(sink, 0, u < 19661 ? "1" : (u < 64881 ? "2" : "6"), 1);
 
-  pickup = rng_below32(&rng, 366u * 86400u);
-  duration = 120 + rng_below16(&rng, 2400);
-  if (rng_chance(&rng, 100)) duration += rng_below16(&rng, 5400);
-  end = put_datetime(cur, pickup);
-  set_scratch(v, 1, &cur, end);
-  end = put_datetime(cur, pickup + duration);
-  set_scratch(v, 2, &cur, end);
+  pickup = below32(chunk32(&r, R_PICKUP), 366u * 86400u);
+  duration = 120 + below16(chunk16(&r, R_DURATION), 2400);
+  if (chance(chunk16(&r, R_LONG_TRIP), 100))
+    duration += below16(chunk16(&r, R_LONG_TRIP_EXTRA), 5400);
+  end = put_datetime(buf, pickup);
+  emit_formatted(sink, 1, buf, end);
+  end = put_datetime(buf, pickup + duration);
+  emit_formatted(sink, 2, buf, end);
 
   /* About 5% of trips lack the dispatch fields, as in the real data. */
-  if (rng_chance(&rng, 50)) {
-    v->ptr[3] = NULL;
-    v->ptr[5] = NULL;
+  if (chance(chunk16(&r, R_NO_DISPATCH), 50)) {
+    emit_null(sink, 3);
+    emit_null(sink, 5);
   } else {
-    set_text(v, 3, small_ints[pick(&rng, passenger_thresholds, 7)], 1);
-    set_static(v, 5, rate_codes[pick(&rng, rate_thresholds, 6)]);
+    emit(sink, 3,
+         single_digits + pick(chunk16(&r, R_PASSENGERS), passenger_thresholds, 7),
+         1);
+    emit_static(sink, 5, rate_codes[pick(chunk16(&r, R_RATE), rate_thresholds, 6)]);
   }
 
-  distance = 30 + rng_below16(&rng, 1200);
-  if (rng_chance(&rng, 100)) distance += rng_below16(&rng, 2500);
-  end = put_cents(cur, distance);
-  set_scratch(v, 4, &cur, end);
+  distance = 30 + below16(chunk16(&r, R_DISTANCE), 1200);
+  if (chance(chunk16(&r, R_LONG_DISTANCE), 100))
+    distance += below16(chunk16(&r, R_LONG_DISTANCE_EXTRA), 2500);
+  end = put_cents(buf, distance);
+  emit_formatted(sink, 4, buf, end);
 
-  set_text(v, 6, rng_chance(&rng, 10) ? "Y" : "N", 1);
+  emit(sink, 6, chance(chunk16(&r, R_FLAG), 10) ? "Y" : "N", 1);
 
-  pu = 1 + rng_below16(&rng, 265);
-  dropoff_loc = 1 + rng_below16(&rng, 265);
-  end = put_uint(cur, pu);
-  set_scratch(v, 7, &cur, end);
-  end = put_uint(cur, dropoff_loc);
-  set_scratch(v, 8, &cur, end);
+  pu = 1 + below16(chunk16(&r, R_PICKUP_LOCATION), 265);
+  dropoff_loc = 1 + below16(chunk16(&r, R_DROPOFF_LOCATION), 265);
+  end = put_small_uint(buf, pu);
+  emit_formatted(sink, 7, buf, end);
+  end = put_small_uint(buf, dropoff_loc);
+  emit_formatted(sink, 8, buf, end);
 
-  payment = 1 + pick(&rng, payment_thresholds, 4);
-  set_text(v, 9, small_ints[payment], 1);
+  payment = 1 + pick(chunk16(&r, R_PAYMENT), payment_thresholds, 4);
+  emit(sink, 9, single_digits + payment, 1);
 
-  fare = 300 + (int64_t)distance * 5 / 2 + duration / 6 + rng_below16(&rng, 300);
-  tip = 0;
-  if (payment == 1) tip = fare * rng_below16(&rng, 31) / 100;
+  fare = 300 + (int64_t)distance * 5 / 2 + duration / 6 +
+         below16(chunk16(&r, R_FARE_EXTRA), 300);
+  tip = payment == 1 ? fare * below16(chunk16(&r, R_TIP), 31) / 100 : 0;
   total = fare + tip + 350;
-  if (rng_chance(&rng, 10)) { /* refunds: negative amounts */
+  if (chance(chunk16(&r, R_REFUND), 10)) { /* refunds: negative amounts */
     fare = -fare;
     tip = 0;
     total = fare - 350;
   }
-  end = put_cents(cur, fare);
-  set_scratch(v, 10, &cur, end);
-  end = put_cents(cur, tip);
-  set_scratch(v, 11, &cur, end);
-  end = put_cents(cur, total);
-  set_scratch(v, 12, &cur, end);
+  end = put_cents(buf, fare);
+  emit_formatted(sink, 10, buf, end);
+  end = put_cents(buf, tip);
+  emit_formatted(sink, 11, buf, end);
+  end = put_cents(buf, total);
+  emit_formatted(sink, 12, buf, end);
 
-  set_static(v, 13, zones[(pu - 1) % 20]);
+  emit_static(sink, 13, zones[(pu - 1) % 20]);
 
-  if (rng_chance(&rng, 700))
-    set_text(v, 14, "", 0);
+  if (chance(chunk16(&r, R_HAS_NOTE), 300))
+    emit_static(sink, 14, notes[below16(chunk16(&r, R_NOTE), 10)]);
   else
-    set_static(v, 14, notes[rng_below16(&rng, 10)]);
+    emit(sink, 14, "", 0);
 }
 
-static void simple_row(uint64_t key, uint64_t row, RowValues *v) {
-  Rng rng;
-  char *cur = v->scratch, *end;
+static void simple_row(uint64_t key, uint64_t row, RowSink *sink) {
+  RowRandom r;
+  char buf[32], *end;
   int64_t cents;
 
-  rng_for_row(&rng, key, row);
-  end = put_uint(cur, row);
-  set_scratch(v, 0, &cur, end);
-  set_static(v, 1, words[rng_below16(&rng, 16)]);
-  cents = (int64_t)rng_below32(&rng, 2000000) - 1000000;
-  end = put_cents(cur, cents);
-  set_scratch(v, 2, &cur, end);
+  row_random(&r, key, row, 1);
+  end = put_small_uint(buf, row);
+  emit_formatted(sink, 0, buf, end);
+  emit_static(sink, 1, words[below16(chunk16(&r, 0), 16)]);
+  cents = (int64_t)below32(chunk32(&r, 2), 2000000) - 1000000;
+  end = put_cents(buf, cents);
+  emit_formatted(sink, 2, buf, end);
 }
 
 /* ------------------------------------------------------------------------
@@ -435,14 +501,13 @@ typedef struct GenSource {
   int schema;
   const NbField *fields;
   size_t n_fields;
-  void (*make_row)(uint64_t key, uint64_t row, RowValues *v);
+  void (*make_row)(uint64_t key, uint64_t row, RowSink *sink);
   uint64_t batch_rows;
   uint64_t batch_bytes;
   uint32_t n_streams;
   GenStream *streams;
   NbBatchBuilder *builder;
   NbColumnBuilder *columns[MAX_COLUMNS];
-  RowValues values;
   unsigned char position[NB_POSITION_MAX_BYTES];
 } GenSource;
 
@@ -494,7 +559,7 @@ static void init_streams(GenSource *src, uint64_t seed) {
     s->key = mix64(s->seed);
     s->next_row = 0;
     memcpy(s->name, "generate-", 9);
-    end = put_uint(s->name + 9, i);
+    end = put_small_uint(s->name + 9, i);
     *end = '\0';
   }
 }
@@ -619,24 +684,6 @@ static int source_seek(void *handle, uint32_t index, const void *position,
   return NB_OK;
 }
 
-/* Append one row to the builder.  Returns NB_OK or the first failure. */
-static int append_row(NbColumnBuilder *const *columns, const RowValues *v,
-                      size_t n_fields, size_t *bytes) {
-  int rc = NB_OK;
-  size_t row_bytes = 4 * n_fields;
-  for (size_t c = 0; c < n_fields; c++) {
-    NbColumnBuilder *col = columns[c];
-    if (v->ptr[c] == NULL) {
-      rc |= nb_column_append_null(col);
-    } else {
-      rc |= nb_column_append_utf8(col, v->ptr[c], v->len[c]);
-      row_bytes += v->len[c];
-    }
-  }
-  *bytes += row_bytes;
-  return rc;
-}
-
 static void report_position(GenSource *src, const GenStream *s,
                             NbBatchInfo *info) {
   uint64_t v[POS_COUNT];
@@ -659,7 +706,7 @@ static int source_next(void *handle, uint32_t index, struct ArrowArray *out,
   GenSource *src = handle;
   GenStream *s;
   uint64_t limit, row;
-  size_t bytes = 0;
+  RowSink sink;
   int rc = check_index(src, index, err);
   if (rc != NB_OK) return rc;
   s = &src->streams[index];
@@ -672,9 +719,12 @@ static int source_next(void *handle, uint32_t index, struct ArrowArray *out,
   limit = src->rows - s->next_row;
   if (limit > src->batch_rows) limit = src->batch_rows;
   row = s->next_row;
-  for (uint64_t n = 0; n < limit && bytes < src->batch_bytes; n++, row++) {
-    src->make_row(s->key, row, &src->values);
-    if (append_row(src->columns, &src->values, src->n_fields, &bytes) != NB_OK) {
+  sink.columns = src->columns;
+  sink.rc = NB_OK;
+  sink.bytes = 0;
+  for (uint64_t n = 0; n < limit && sink.bytes < src->batch_bytes; n++, row++) {
+    src->make_row(s->key, row, &sink);
+    if (sink.rc != NB_OK) {
       nb_batch_builder_reset(src->builder);
       return nb_error_set(err, NB_NOMEM,
                           "out of memory while generating row %" PRIu64

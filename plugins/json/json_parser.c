@@ -224,7 +224,7 @@ static JsonResult scan_string(JsonParser *p, const char **pc,
         run = c;
         continue;
       }
-      const char *bad;
+      const char *bad = NULL;
       int32_t cp = hex4(c + 2, &bad);
       if (cp < 0) {
         if (bad == end) {

@@ -100,8 +100,11 @@ static int refill(JsonReader *r, NbError *err) {
 
 /* First bytes of the file: byte-order mark, format detection. */
 static int start(JsonReader *r, NbError *err) {
-  int rc = refill(r, err);
-  if (rc != NB_OK) return rc;
+  int rc;
+  do {
+    rc = refill(r, err);
+    if (rc != NB_OK) return rc;
+  } while (r->len < 3 && !r->eof);
   r->started = true;
   if (r->base == 0 && r->cur.pos == 0 && r->len >= 3 &&
       memcmp(r->buf, "\xEF\xBB\xBF", 3) == 0) {
@@ -109,9 +112,15 @@ static int start(JsonReader *r, NbError *err) {
     r->cur.pos = 3;
     r->cur.line_start = 3;
   }
-  if (r->format == JSON_FORMAT_AUTO) {
+  while (r->format == JSON_FORMAT_AUTO) {
     const char *c = r->buf + r->cur.pos;
     while (*c == ' ' || *c == '\t' || *c == '\r' || *c == '\n') c++;
+    if (c == r->buf + r->len && !r->eof) {
+      /* Only whitespace so far: read on (the buffer grows). */
+      rc = refill(r, err);
+      if (rc != NB_OK) return rc;
+      continue;
+    }
     r->format = *c == '[' ? JSON_FORMAT_ARRAY : JSON_FORMAT_LINES;
   }
   r->cur.array_state = JSON_ARRAY_START;
@@ -129,18 +138,44 @@ static JsonCursor advance(const JsonReader *r, const char *p) {
   return c;
 }
 
+/* Newlines in [from, to), and the last one (NULL if none). */
+static uint64_t count_lines(const char *from, const char *to,
+                            const char **last) {
+  uint64_t n = 0;
+  *last = NULL;
+  while (from < to && (from = memchr(from, '\n', (size_t)(to - from))) != NULL) {
+    *last = from++;
+    n++;
+  }
+  return n;
+}
+
+/* Where a bad JSON Lines record ends: the end of the line on which the
+ * parser stopped (it may have read past the error, e.g. a trailing comma
+ * is found at the bracket after it); NULL if that line is not complete in
+ * the buffer. */
+static const char *bad_line_end(const JsonReader *r) {
+  const JsonParser *p = &r->parser;
+  const char *end = r->buf + r->len;
+  const char *from = p->error_at;
+  if (p->last_newline != NULL && p->last_newline >= from) from = p->last_newline + 1;
+  return from < end ? memchr(from, '\n', (size_t)(end - from)) : NULL;
+}
+
 /* Fill err for the syntax error the parser reported, and set r->next
  * after the bad record. */
 static int bad_record(JsonReader *r, const char *start, NbError *err) {
   const JsonParser *p = &r->parser;
   const char *end = r->buf + r->len;
   const char *at = p->error_at ? p->error_at : start;
-  uint64_t line = r->cur.line + p->newlines;
-  uint64_t line_start = p->last_newline != NULL
-                            ? r->base + (uint64_t)(p->last_newline - r->buf) + 1
-                            : r->cur.line_start;
+  const char *nl;
+  uint64_t line = r->cur.line + count_lines(start, at, &nl);
+  uint64_t line_start = nl != NULL ? r->base + (uint64_t)(nl - r->buf) + 1
+                                   : r->cur.line_start;
   uint64_t column = r->base + (uint64_t)(at - r->buf) - line_start + 1;
-  const char *eol = at < end ? memchr(at, '\n', (size_t)(end - at)) : NULL;
+  const char *eol = r->format == JSON_FORMAT_ARRAY
+                        ? (at < end ? memchr(at, '\n', (size_t)(end - at)) : NULL)
+                        : bad_line_end(r);
   const char *rec = p->record_start ? p->record_start : start;
   const char *rec_end = eol ? eol : end;
 
@@ -163,19 +198,28 @@ static int bad_record(JsonReader *r, const char *start, NbError *err) {
     r->next.array_state = JSON_ARRAY_FAILED;
     return NB_DATA;
   }
-  /* JSON Lines: go on with the line after the one the error is on. */
-  r->next.line = line + (eol ? 1 : 0);
-  r->next.line_start = eol ? r->base + (uint64_t)(eol + 1 - r->buf) : line_start;
-  r->next.pos = (size_t)((eol ? eol + 1 : end) - r->buf);
+  /* JSON Lines: go on with the next line. */
+  if (eol == NULL) {
+    r->next.pos = r->len;
+    r->next.line = line;
+    r->next.line_start = line_start;
+    return NB_DATA;
+  }
+  r->next.line = r->cur.line + count_lines(start, eol + 1, &nl);
+  r->next.line_start = r->base + (uint64_t)(eol + 1 - r->buf);
+  r->next.pos = (size_t)(eol + 1 - r->buf);
   return NB_DATA;
 }
 
+int json_reader_begin(JsonReader *r, NbError *err) {
+  if (!r->started) return start(r, err);
+  if (r->cur.pos == r->len && !r->eof) return refill(r, err);
+  return NB_OK;
+}
+
 int json_reader_peek(JsonReader *r, JsonValue *value, NbError *err) {
-  int rc;
-  if (!r->started) {
-    rc = start(r, err);
-    if (rc != NB_OK) return rc;
-  }
+  int rc = json_reader_begin(r, err);
+  if (rc != NB_OK) return rc;
   for (;;) {
     const char *s = r->buf + r->cur.pos;
     const char *end = r->buf + r->len;
@@ -209,8 +253,7 @@ int json_reader_peek(JsonReader *r, JsonValue *value, NbError *err) {
       case JSON_SYNTAX:
         /* A JSON Lines record is skipped up to the end of the line the
          * error is on: read until that line is complete. */
-        if (r->format != JSON_FORMAT_ARRAY && !r->eof &&
-            memchr(r->parser.error_at, '\n', (size_t)(end - r->parser.error_at)) == NULL) {
+        if (r->format != JSON_FORMAT_ARRAY && !r->eof && bad_line_end(r) == NULL) {
           if (r->no_refill) return NB_END;
           break;
         }

@@ -70,6 +70,12 @@ void json_reader_resume(JsonReader *r, uint64_t offset, uint64_t line,
                         uint64_t line_start, uint64_t record,
                         JsonFormat format, JsonArrayState array_state);
 
+/* Make sure data is buffered: the first bytes (byte-order mark, format
+ * detection), or a refill when everything buffered was consumed (after a
+ * resume).  Peek does it when needed.  Returns NB_OK or the read
+ * callback's error. */
+int json_reader_begin(JsonReader *r, NbError *err);
+
 /* The next record, not consumed.  NB_OK: *value (and, for an object,
  * r->parser.members) valid until the next call; NB_END: no more records;
  * NB_DATA: a bad record (err: message, file, line, column, raw record),

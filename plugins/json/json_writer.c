@@ -54,7 +54,7 @@ size_t json_escape_string(char *dst, const char *str, size_t len,
     }
     if (c < 0x20) {
       const char *e = control_escape[c];
-      size_t n = e[2] == 'u' ? 6 : 2;
+      size_t n = e[1] == 'u' ? 6 : 2;
       memcpy(d, e, n);
       d += n;
       i++;

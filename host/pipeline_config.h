@@ -1,7 +1,8 @@
 /*
- * config.h - a pipeline's configuration: read from a libconfig file (or
- * assembled from command-line options), checked against the settings the
- * connectors declare, and turned into NbSettings and NbhEngineOptions.
+ * pipeline_config.h - a pipeline's configuration: read from a libconfig
+ * file (or assembled from command-line options), checked against the
+ * settings the connectors declare, and turned into NbSettings and
+ * NbhEngineOptions.
  *
  *   source      = { connector = "csv";  path = "in.csv"; };
  *   destination = { connector = "json"; path = "out.jsonl"; format = "lines"; };
@@ -12,8 +13,8 @@
  * Every error names the file and line (or the command-line option) and the
  * setting, as "group.setting".
  */
-#ifndef NBH_CONFIG_H
-#define NBH_CONFIG_H
+#ifndef NBH_PIPELINE_CONFIG_H
+#define NBH_PIPELINE_CONFIG_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -106,4 +107,4 @@ int nbh_config_resolve(NbhConfig *cfg, const NbhPluginSet *plugins, NbhLogger *l
 /* "source" or "destination". */
 const char *nbh_config_side_name(const NbhConfig *cfg, const NbhConfigSide *side);
 
-#endif /* NBH_CONFIG_H */
+#endif /* NBH_PIPELINE_CONFIG_H */

@@ -1,11 +1,11 @@
 /*
- * config.c - reads a pipeline's libconfig file, substitutes ${ENV}
+ * pipeline_config.c - reads a pipeline's libconfig file, substitutes ${ENV}
  * references, and checks every setting: the engine group against its own
  * table, connector settings against the declarations the connectors carry.
  * Errors name the file and line (or the command-line option) and the
  * setting as "group.setting", PostgreSQL style.
  */
-#include "config.h"
+#include "pipeline_config.h"
 
 #include <errno.h>
 #include <libconfig.h>
@@ -626,7 +626,7 @@ static const NbSettingSpec *find_spec(const NbhPlugin *plugin, const char *name,
                                       uint32_t side_flag) {
   uint32_t i;
   for (i = 0; i < plugin->vtable.n_settings; i++) {
-    const NbSettingSpec *s = &plugin->vtable.settings[i];
+    const NbSettingSpec *s = nbh_connector_setting(&plugin->vtable, i);
     if (applies_to(s, side_flag) && strcmp(s->name, name) == 0) return s;
   }
   return NULL;
@@ -713,8 +713,8 @@ static int unrecognized_setting(const NbhConfig *cfg, const NbhConfigSide *side,
   names = calloc(plugin->vtable.n_settings + 1, sizeof *names);
   if (names == NULL) return NB_INVALID;
   for (i = 0; i < plugin->vtable.n_settings; i++)
-    if (applies_to(&plugin->vtable.settings[i], side_flag))
-      names[n++] = plugin->vtable.settings[i].name;
+    if (applies_to(nbh_connector_setting(&plugin->vtable, i), side_flag))
+      names[n++] = nbh_connector_setting(&plugin->vtable, i)->name;
   guess = nbh_did_you_mean(v->name, names, n);
   if (guess != NULL)
     nb_error_hint(err, "Did you mean \"%s\"?", guess);
@@ -854,7 +854,7 @@ static int resolve_side(NbhConfig *cfg, NbhConfigSide *side, uint32_t side_flag,
   if (!side->names || !side->texts || !side->secret || !side->defaulted)
     return nb_error_set(err, NB_NOMEM, "out of memory");
   for (i = 0; i < n_spec; i++) {
-    const NbSettingSpec *spec = &plugin->vtable.settings[i];
+    const NbSettingSpec *spec = nbh_connector_setting(&plugin->vtable, i);
     const char *text = NULL;
     bool defaulted = false;
     if (!applies_to(spec, side_flag)) continue;
@@ -931,11 +931,11 @@ static int distribute_either(NbhConfig *cfg, NbError *err) {
       size_t n = 0;
       uint32_t i;
       for (i = 0; i < cfg->source.plugin->vtable.n_settings && n < 256; i++)
-        if (applies_to(&cfg->source.plugin->vtable.settings[i], NB_SETTING_SOURCE))
-          names[n++] = cfg->source.plugin->vtable.settings[i].name;
+        if (applies_to(nbh_connector_setting(&cfg->source.plugin->vtable, i), NB_SETTING_SOURCE))
+          names[n++] = nbh_connector_setting(&cfg->source.plugin->vtable, i)->name;
       for (i = 0; i < cfg->destination.plugin->vtable.n_settings && n < 512; i++)
-        if (applies_to(&cfg->destination.plugin->vtable.settings[i], NB_SETTING_DEST))
-          names[n++] = cfg->destination.plugin->vtable.settings[i].name;
+        if (applies_to(nbh_connector_setting(&cfg->destination.plugin->vtable, i), NB_SETTING_DEST))
+          names[n++] = nbh_connector_setting(&cfg->destination.plugin->vtable, i)->name;
       guess = nbh_did_you_mean(v->name, names, n);
       fail_at(err, NB_INVALID, cfg, 0, v->option, "unrecognized setting \"%s\"", v->name);
       nb_error_detail(err, "Neither the source connector \"%s\" nor the destination connector "

@@ -1,0 +1,597 @@
+/*
+ * cli_pipeline.c - the commands that work on one pipeline: `validate`
+ * (offline checks), `check` (open and close both ends), `discover`
+ * (streams and schemas), `run` (a configuration file) and `pipeline` (the
+ * one-liner built from options).
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "engine.h"
+#include "nebula/sdk.h"
+#include "report.h"
+#include "textutil.h"
+
+/* ------------------------------------------------------------------------
+ * Options
+ * ------------------------------------------------------------------------ */
+
+/* An engine setting given as an option; applied after the file is read so
+ * that options win. */
+typedef struct Override {
+  const char *name;
+  const char *text;
+  const char *option;
+} Override;
+
+typedef struct Args {
+  const char *command;
+  bool json;
+  int progress;             /* -1 unset, 0 --no-progress, 1 --progress */
+  Override overrides[32];
+  size_t n_overrides;
+  /* pipeline only */
+  const char *source_path, *dest_path, *format;
+  char **settings;          /* "-s", "--source-setting", "--dest-setting"
+                               values in order, with their option codes */
+  int *setting_opts;
+  size_t n_settings;
+  /* positional arguments */
+  char **positional;
+  int n_positional;
+} Args;
+
+static const struct option run_options[] = {
+    NBH_GLOBAL_OPTIONS,
+    {"json", no_argument, NULL, OPT_JSON},
+    {"state", required_argument, NULL, OPT_STATE},
+    {"metrics-addr", required_argument, NULL, OPT_METRICS_ADDR},
+    {"dead-letter", required_argument, NULL, OPT_DEAD_LETTER},
+    {"on-error", required_argument, NULL, OPT_ON_ERROR},
+    {"max-errors", required_argument, NULL, OPT_MAX_ERRORS},
+    {"batch-rows", required_argument, NULL, OPT_BATCH_ROWS},
+    {"progress", no_argument, NULL, OPT_PROGRESS},
+    {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
+    {"source-path", required_argument, NULL, OPT_SOURCE_PATH},
+    {"dest-path", required_argument, NULL, OPT_DEST_PATH},
+    {"format", required_argument, NULL, OPT_FORMAT},
+    {"setting", required_argument, NULL, 's'},
+    {"source-setting", required_argument, NULL, OPT_SOURCE_SETTING},
+    {"dest-setting", required_argument, NULL, OPT_DEST_SETTING},
+    {NULL, 0, NULL, 0}};
+
+/* Which options each command accepts, beyond the global ones. */
+static bool accepts(const char *command, int opt) {
+  bool runs = strcmp(command, "run") == 0 || strcmp(command, "pipeline") == 0;
+  switch (opt) {
+    case OPT_JSON: return strcmp(command, "discover") == 0;
+    case OPT_STATE:
+    case OPT_METRICS_ADDR:
+    case OPT_DEAD_LETTER:
+    case OPT_ON_ERROR:
+    case OPT_MAX_ERRORS:
+    case OPT_BATCH_ROWS:
+    case OPT_PROGRESS:
+    case OPT_NO_PROGRESS: return runs;
+    case OPT_SOURCE_PATH:
+    case OPT_DEST_PATH:
+    case OPT_FORMAT:
+    case 's':
+    case OPT_SOURCE_SETTING:
+    case OPT_DEST_SETTING: return strcmp(command, "pipeline") == 0;
+    default: return false;
+  }
+}
+
+static const char *engine_name_of(int opt) {
+  switch (opt) {
+    case OPT_STATE: return "state_file";
+    case OPT_METRICS_ADDR: return "metrics_addr";
+    case OPT_DEAD_LETTER: return "dead_letter";
+    case OPT_ON_ERROR: return "on_error";
+    case OPT_MAX_ERRORS: return "max_errors";
+    case OPT_BATCH_ROWS: return "batch_rows";
+    default: return NULL;
+  }
+}
+
+static const char *option_text(int opt) {
+  const struct option *o;
+  if (opt == 's') return "-s";
+  for (o = run_options; o->name != NULL; o++)
+    if (o->val == opt) return o->name;
+  return "?";
+}
+
+/* Returns -1 to go on, or an exit code. */
+static int parse_args(NbhCli *cli, const char *command, int argc, char **argv, Args *args) {
+  int opt;
+  memset(args, 0, sizeof *args);
+  args->command = command;
+  args->progress = -1;
+  args->settings = calloc((size_t)argc + 1, sizeof *args->settings);
+  args->setting_opts = calloc((size_t)argc + 1, sizeof *args->setting_opts);
+  if (args->settings == NULL || args->setting_opts == NULL) {
+    nbh_log_report(cli->logger, NB_LOG_ERROR, "host", "out of memory", NULL, NULL);
+    return NBH_EXIT_FAILED;
+  }
+  optind = 0;
+  while ((opt = getopt_long(argc, argv, ":qs:", run_options, NULL)) != -1) {
+    int handled;
+    if (opt == OPT_HELP) return nbh_cli_print_help(command) == 0 ? NBH_EXIT_OK : NBH_EXIT_USAGE;
+    handled = nbh_cli_global_option(cli, opt, optarg);
+    if (handled < 0) return NBH_EXIT_USAGE;
+    if (handled > 0) continue;
+    if (opt == '?' || opt == ':' || !accepts(command, opt)) {
+      if (opt != '?' && opt != ':')
+        return nbh_cli_usage_error(cli, command, "option \"%s\" does not apply to %s",
+                                   argv[optind - 1], command);
+      return nbh_cli_bad_option(cli, command, opt, argv);
+    }
+    switch (opt) {
+      case OPT_JSON: args->json = true; break;
+      case OPT_PROGRESS: args->progress = 1; break;
+      case OPT_NO_PROGRESS: args->progress = 0; break;
+      case OPT_SOURCE_PATH: args->source_path = optarg; break;
+      case OPT_DEST_PATH: args->dest_path = optarg; break;
+      case OPT_FORMAT: args->format = optarg; break;
+      case 's':
+      case OPT_SOURCE_SETTING:
+      case OPT_DEST_SETTING:
+        args->settings[args->n_settings] = optarg;
+        args->setting_opts[args->n_settings++] = opt;
+        break;
+      default:
+        if (args->n_overrides == sizeof args->overrides / sizeof args->overrides[0])
+          return nbh_cli_usage_error(cli, command, "too many options");
+        args->overrides[args->n_overrides].name = engine_name_of(opt);
+        args->overrides[args->n_overrides].text = optarg;
+        args->overrides[args->n_overrides++].option = option_text(opt);
+        break;
+    }
+  }
+  args->positional = argv + optind;
+  args->n_positional = argc - optind;
+  return -1;
+}
+
+static void args_free(Args *args) {
+  free(args->settings);
+  free(args->setting_opts);
+}
+
+/* ------------------------------------------------------------------------
+ * Preparing a pipeline
+ * ------------------------------------------------------------------------ */
+
+typedef struct Pipeline {
+  NbhPluginSet plugins;
+  NbhConfig cfg;
+} Pipeline;
+
+static void pipeline_free(Pipeline *p) {
+  nbh_config_free(&p->cfg);
+  nbh_plugins_free(&p->plugins);
+}
+
+static int report_and_code(NbhCli *cli, NbError *err, int status) {
+  nbh_cli_report(cli, NB_LOG_ERROR, err);
+  nb_error_release(err);
+  if (status == NB_NOMEM) return NBH_EXIT_FAILED;
+  if (status == NB_IO) return NBH_EXIT_FAILED;
+  return NBH_EXIT_USAGE;
+}
+
+/* Options given for engine settings go over the file's. */
+static int apply_overrides(NbhCli *cli, Pipeline *p, const Args *args) {
+  NbError err;
+  size_t i;
+  nb_error_init(&err);
+  for (i = 0; i < args->n_overrides; i++) {
+    char option[64];
+    const Override *o = &args->overrides[i];
+    int rc;
+    snprintf(option, sizeof option, "--%s", o->option);
+    rc = nbh_config_set_engine(&p->cfg, o->name, o->text, option, &err);
+    if (rc != NB_OK) return report_and_code(cli, &err, rc);
+  }
+  if (args->progress >= 0)
+    p->cfg.engine.progress = args->progress == 1;
+  else if (!p->cfg.engine.progress)
+    p->cfg.engine.progress = !cli->quiet && cli->logger->format == NBH_LOG_LOGFMT &&
+                             isatty(STDERR_FILENO);
+  return -1;
+}
+
+/* Load the connectors, then the configuration, then check it.  Returns -1
+ * when the pipeline is ready, else an exit code (already reported). */
+static int prepare_from_file(NbhCli *cli, Pipeline *p, const Args *args, const char *path) {
+  NbError err;
+  int rc, code;
+  nbh_config_init(&p->cfg);
+  nbh_plugins_init(&p->plugins);
+  nb_error_init(&err);
+  rc = nbh_config_load(&p->cfg, path, &err);
+  if (rc != NB_OK) return report_and_code(cli, &err, rc);
+  code = apply_overrides(cli, p, args);
+  if (code >= 0) return code;
+  if (nbh_cli_load_plugins(cli, &p->plugins, false) != 0) return NBH_EXIT_FAILED;
+  rc = nbh_config_resolve(&p->cfg, &p->plugins, cli->logger, &err);
+  if (rc == NB_NOT_FOUND) nbh_cli_report_refusals(cli, &p->plugins, NB_LOG_WARN);
+  if (rc != NB_OK) return report_and_code(cli, &err, rc);
+  return -1;
+}
+
+/* One CONFIG argument, nothing else. */
+static int want_config(NbhCli *cli, const Args *args) {
+  if (args->n_positional < 1)
+    return nbh_cli_usage_error(cli, args->command, "no configuration file given");
+  if (args->n_positional > 1)
+    return nbh_cli_usage_error(cli, args->command, "unexpected argument \"%s\"",
+                               args->positional[1]);
+  return -1;
+}
+
+/* ------------------------------------------------------------------------
+ * validate
+ * ------------------------------------------------------------------------ */
+
+static void print_side(const NbhConfig *cfg, const NbhConfigSide *side) {
+  uint32_t i;
+  printf("%s: %s %s (%s)\n", nbh_config_side_name(cfg, side), side->plugin->vtable.name,
+         side->plugin->vtable.version ? side->plugin->vtable.version : "-", side->plugin->path);
+  for (i = 0; i < side->settings.count; i++) {
+    printf("  %s = ", side->names[i]);
+    if (side->secret[i])
+      fputs("[REDACTED]", stdout);
+    else
+      nbh_json_write_string(stdout, side->texts[i]);
+    fputs(side->defaulted[i] ? " (default)\n" : "\n", stdout);
+  }
+}
+
+static void print_engine(const NbhEngineOptions *e) {
+  static const char *const policies[] = {"fail", "skip", "dead_letter"};
+  printf("engine:\n");
+  printf("  batch_rows = %llu\n", (unsigned long long)e->batch_rows);
+  printf("  batch_bytes = %llu\n", (unsigned long long)e->batch_bytes);
+  printf("  buffer_bytes = %llu\n", (unsigned long long)e->buffer_bytes);
+  printf("  buffer_batches = %u\n", (unsigned)e->buffer_batches);
+  printf("  commit_rows = %llu\n", (unsigned long long)e->commit_rows);
+  printf("  commit_bytes = %llu\n", (unsigned long long)e->commit_bytes);
+  printf("  commit_interval = %g\n", e->commit_seconds);
+  printf("  state_file = %s\n", e->state_file ? e->state_file : "(none)");
+  printf("  on_error = %s\n", (unsigned)e->on_error < 3 ? policies[e->on_error] : "?");
+  printf("  max_errors = %llu\n", (unsigned long long)e->max_errors);
+  printf("  dead_letter = %s\n", e->dead_letter_path ? e->dead_letter_path : "(none)");
+  printf("  max_retries = %u\n", (unsigned)e->max_retries);
+  printf("  retry_deadline = %g\n", e->retry_deadline_seconds);
+  printf("  stall_timeout = %g\n", e->stall_timeout_seconds);
+  printf("  metrics_addr = %s\n", e->metrics_addr ? e->metrics_addr : "(none)");
+}
+
+int nbh_cmd_validate(NbhCli *cli, int argc, char **argv) {
+  Args args;
+  Pipeline p;
+  int code = parse_args(cli, "validate", argc, argv, &args);
+  if (code < 0) code = want_config(cli, &args);
+  if (code >= 0) {
+    args_free(&args);
+    return code;
+  }
+  code = prepare_from_file(cli, &p, &args, args.positional[0]);
+  if (code < 0) {
+    print_side(&p.cfg, &p.cfg.source);
+    print_side(&p.cfg, &p.cfg.destination);
+    print_engine(&p.cfg.engine);
+    printf("configuration \"%s\" is valid\n", p.cfg.path);
+    code = NBH_EXIT_OK;
+  }
+  pipeline_free(&p);
+  args_free(&args);
+  return code;
+}
+
+/* ------------------------------------------------------------------------
+ * check and discover: opening the connectors
+ * ------------------------------------------------------------------------ */
+
+static NbOpenArgs open_args(const NbhConfig *cfg, const NbhConfigSide *side) {
+  NbOpenArgs a;
+  memset(&a, 0, sizeof a);
+  a.struct_size = (uint32_t)sizeof a;
+  a.settings = &side->settings;
+  a.batch_rows = cfg->engine.batch_rows;
+  a.batch_bytes = cfg->engine.batch_bytes;
+  return a;
+}
+
+/* A connector's error, reported under its name, then released. */
+static void report_connector_error(NbhCli *cli, const char *connector, NbError *err, int rc) {
+  const char *message = err->message != NULL ? err->message : nb_status_name(rc);
+  nbh_log_report(cli->logger, NB_LOG_ERROR, connector, message, err->detail, err->hint);
+  if (err->release != NULL) err->release(err);
+}
+
+static int open_source(NbhCli *cli, Pipeline *p, const NbHostApi *api, void **handle) {
+  const NbConnector *c = &p->cfg.source.plugin->vtable;
+  NbOpenArgs a = open_args(&p->cfg, &p->cfg.source);
+  NbError err;
+  int rc;
+  nb_error_init(&err);
+  *handle = NULL;
+  rc = c->source_open(api, &a, handle, &err);
+  if (rc != NB_OK) {
+    report_connector_error(cli, c->name, &err, rc);
+    return *cli->stop_signal ? 128 + *cli->stop_signal : NBH_EXIT_FAILED;
+  }
+  return -1;
+}
+
+static int source_stream_count(NbhCli *cli, const NbConnector *c, void *handle, uint32_t *n) {
+  NbError err;
+  int rc;
+  nb_error_init(&err);
+  rc = c->source_stream_count(handle, n, &err);
+  if (rc != NB_OK) {
+    report_connector_error(cli, c->name, &err, rc);
+    return NBH_EXIT_FAILED;
+  }
+  return -1;
+}
+
+int nbh_cmd_check(NbhCli *cli, int argc, char **argv) {
+  Args args;
+  Pipeline p;
+  NbhCliHost ctx_source, ctx_dest;
+  NbHostApi api_source, api_dest;
+  void *source = NULL, *dest = NULL;
+  uint32_t streams = 0;
+  int code = parse_args(cli, "check", argc, argv, &args);
+  if (code < 0) code = want_config(cli, &args);
+  if (code >= 0) {
+    args_free(&args);
+    return code;
+  }
+  code = prepare_from_file(cli, &p, &args, args.positional[0]);
+  if (code < 0) {
+    const NbConnector *sc = &p.cfg.source.plugin->vtable;
+    const NbConnector *dc = &p.cfg.destination.plugin->vtable;
+    ctx_source = (NbhCliHost){cli->logger, sc->name, cli->stop_signal, false};
+    ctx_dest = (NbhCliHost){cli->logger, dc->name, cli->stop_signal, true};
+    nbh_cli_host_api(&ctx_source, &api_source);
+    nbh_cli_host_api(&ctx_dest, &api_dest);
+    code = open_source(cli, &p, &api_source, &source);
+    if (code < 0) code = source_stream_count(cli, sc, source, &streams);
+    if (source != NULL) sc->source_close(source);
+    if (code < 0) {
+      NbOpenArgs a = open_args(&p.cfg, &p.cfg.destination);
+      NbError err;
+      int rc;
+      printf("source: %s: opened, %u stream%s\n", sc->name, (unsigned)streams,
+             streams == 1 ? "" : "s");
+      nb_error_init(&err);
+      rc = dc->dest_open(&api_dest, &a, &dest, &err);
+      if (rc != NB_OK) {
+        report_connector_error(cli, dc->name, &err, rc);
+        code = NBH_EXIT_FAILED;
+      } else {
+        dc->dest_close(dest);
+        printf("destination: %s: opened\n", dc->name);
+        printf("check of \"%s\" passed\n", p.cfg.path);
+        code = NBH_EXIT_OK;
+      }
+    }
+  }
+  pipeline_free(&p);
+  args_free(&args);
+  return code;
+}
+
+/* ------------------------------------------------------------------------
+ * discover
+ * ------------------------------------------------------------------------ */
+
+/* Print one stream; returns -1 or an exit code. */
+static int discover_stream(NbhCli *cli, const NbConnector *c, void *handle, uint32_t index,
+                           bool json) {
+  NbStreamInfo info;
+  struct ArrowSchema schema;
+  NbField *fields = NULL;
+  size_t n = 0, i;
+  NbError err;
+  int rc;
+  memset(&info, 0, sizeof info);
+  info.struct_size = (uint32_t)sizeof info;
+  memset(&schema, 0, sizeof schema);
+  nb_error_init(&err);
+  rc = c->source_stream_info(handle, index, &info, &err);
+  if (rc == NB_OK) rc = c->source_schema(handle, index, &schema, &err);
+  if (rc != NB_OK) {
+    report_connector_error(cli, c->name, &err, rc);
+    return NBH_EXIT_FAILED;
+  }
+  rc = nb_schema_fields(&schema, &fields, &n, &err);
+  if (rc != NB_OK) {
+    report_connector_error(cli, c->name, &err, rc);
+    if (schema.release != NULL) schema.release(&schema);
+    return NBH_EXIT_FAILED;
+  }
+  if (json) {
+    fputs(index ? ",{\"name\":" : "{\"name\":", stdout);
+    nbh_json_write_string(stdout, info.name != NULL ? info.name : "");
+    printf(",\"size_bytes\":%lld,\"columns\":[", (long long)info.size_bytes);
+  } else {
+    printf("stream ");
+    nbh_json_write_string(stdout, info.name != NULL ? info.name : "");
+    if (info.size_bytes >= 0) printf(" (%lld bytes)", (long long)info.size_bytes);
+    printf(": %zu column%s\n", n, n == 1 ? "" : "s");
+  }
+  for (i = 0; i < n; i++) {
+    char type[96];
+    nb_type_name(&fields[i], type, sizeof type);
+    if (json) {
+      fputs(i ? ",{\"name\":" : "{\"name\":", stdout);
+      nbh_json_write_string(stdout, fields[i].name != NULL ? fields[i].name : "");
+      fputs(",\"type\":", stdout);
+      nbh_json_write_string(stdout, type);
+      printf(",\"nullable\":%s}", fields[i].nullable ? "true" : "false");
+    } else {
+      printf("  ");
+      nbh_json_write_string(stdout, fields[i].name != NULL ? fields[i].name : "");
+      printf("  %s%s\n", type, fields[i].nullable ? "" : " not null");
+    }
+  }
+  if (json) fputs("]}", stdout);
+  free(fields);
+  if (schema.release != NULL) schema.release(&schema);
+  return -1;
+}
+
+int nbh_cmd_discover(NbhCli *cli, int argc, char **argv) {
+  Args args;
+  Pipeline p;
+  NbhCliHost ctx;
+  NbHostApi api;
+  void *source = NULL;
+  uint32_t streams = 0, i;
+  int code = parse_args(cli, "discover", argc, argv, &args);
+  if (code < 0) code = want_config(cli, &args);
+  if (code >= 0) {
+    args_free(&args);
+    return code;
+  }
+  code = prepare_from_file(cli, &p, &args, args.positional[0]);
+  if (code < 0) {
+    const NbConnector *sc = &p.cfg.source.plugin->vtable;
+    ctx = (NbhCliHost){cli->logger, sc->name, cli->stop_signal, false};
+    nbh_cli_host_api(&ctx, &api);
+    code = open_source(cli, &p, &api, &source);
+    if (code < 0) code = source_stream_count(cli, sc, source, &streams);
+    if (code < 0 && args.json) fputs("{\"streams\":[", stdout);
+    for (i = 0; code < 0 && i < streams; i++) {
+      if (*cli->stop_signal) code = 128 + *cli->stop_signal;
+      if (code < 0) code = discover_stream(cli, sc, source, i, args.json);
+    }
+    if (code < 0 && args.json) fputs("]}\n", stdout);
+    if (source != NULL) sc->source_close(source);
+    if (code < 0) code = NBH_EXIT_OK;
+  }
+  pipeline_free(&p);
+  args_free(&args);
+  return code;
+}
+
+/* ------------------------------------------------------------------------
+ * run and pipeline
+ * ------------------------------------------------------------------------ */
+
+static int run_engine(NbhCli *cli, Pipeline *p) {
+  NbhEndpoint source, dest;
+  NbhRunSummary summary;
+  source.plugin = p->cfg.source.plugin;
+  source.settings = &p->cfg.source.settings;
+  dest.plugin = p->cfg.destination.plugin;
+  dest.settings = &p->cfg.destination.settings;
+  memset(&summary, 0, sizeof summary);
+  /* A closed pipe downstream is a write error of the destination, which
+   * the engine reports, rather than a silent death by SIGPIPE. */
+  signal(SIGPIPE, SIG_IGN);
+  return nbh_engine_run(&source, &dest, &p->cfg.engine, cli->logger, cli->stop_signal, &summary);
+}
+
+int nbh_cmd_run(NbhCli *cli, int argc, char **argv) {
+  Args args;
+  Pipeline p;
+  int code = parse_args(cli, "run", argc, argv, &args);
+  if (code < 0) code = want_config(cli, &args);
+  if (code >= 0) {
+    args_free(&args);
+    return code;
+  }
+  code = prepare_from_file(cli, &p, &args, args.positional[0]);
+  if (code < 0) code = run_engine(cli, &p);
+  pipeline_free(&p);
+  args_free(&args);
+  return code;
+}
+
+/* "key=value" into the configuration. */
+static int add_cli_setting(NbhCli *cli, NbhConfig *cfg, int opt, const char *text) {
+  const char *eq = strchr(text, '=');
+  char *name;
+  int rc;
+  const char *option = opt == 's' ? "-s" : opt == OPT_SOURCE_SETTING ? "--source-setting"
+                                                                     : "--dest-setting";
+  if (eq == NULL || eq == text)
+    return nbh_cli_usage_error(cli, "pipeline", "invalid value \"%s\" for option %s: use NAME=VALUE",
+                               text, option);
+  name = strndup(text, (size_t)(eq - text));
+  if (name == NULL) return NBH_EXIT_FAILED;
+  if (opt == 's')
+    rc = nbh_config_add_either(cfg, name, eq + 1, option);
+  else
+    rc = nbh_config_add_setting(cfg, opt == OPT_SOURCE_SETTING ? &cfg->source : &cfg->destination,
+                                name, eq + 1, option);
+  free(name);
+  return rc == NB_OK ? -1 : NBH_EXIT_FAILED;
+}
+
+static int prepare_from_options(NbhCli *cli, Pipeline *p, const Args *args) {
+  NbhConfig *cfg = &p->cfg;
+  NbError err;
+  size_t i;
+  int rc, code;
+  nbh_config_init(cfg);
+  nbh_plugins_init(&p->plugins);
+  nb_error_init(&err);
+  if (nbh_config_set_connector(cfg, &cfg->source, args->positional[0]) != NB_OK ||
+      nbh_config_set_connector(cfg, &cfg->destination, args->positional[1]) != NB_OK)
+    return NBH_EXIT_FAILED;
+  if (args->source_path != NULL &&
+      nbh_config_add_setting(cfg, &cfg->source, "path", args->source_path, "--source-path") !=
+          NB_OK)
+    return NBH_EXIT_FAILED;
+  if (args->dest_path != NULL &&
+      nbh_config_add_setting(cfg, &cfg->destination, "path", args->dest_path, "--dest-path") !=
+          NB_OK)
+    return NBH_EXIT_FAILED;
+  for (i = 0; i < args->n_settings; i++) {
+    code = add_cli_setting(cli, cfg, args->setting_opts[i], args->settings[i]);
+    if (code >= 0) return code;
+  }
+  /* After the generic settings: the dedicated option wins. */
+  if (args->format != NULL &&
+      nbh_config_add_setting(cfg, &cfg->destination, "format", args->format, "--format") != NB_OK)
+    return NBH_EXIT_FAILED;
+  code = apply_overrides(cli, p, args);
+  if (code >= 0) return code;
+  if (nbh_cli_load_plugins(cli, &p->plugins, false) != 0) return NBH_EXIT_FAILED;
+  rc = nbh_config_resolve(cfg, &p->plugins, cli->logger, &err);
+  if (rc == NB_NOT_FOUND) nbh_cli_report_refusals(cli, &p->plugins, NB_LOG_WARN);
+  if (rc != NB_OK) return report_and_code(cli, &err, rc);
+  return -1;
+}
+
+int nbh_cmd_pipeline(NbhCli *cli, int argc, char **argv) {
+  Args args;
+  Pipeline p;
+  int code = parse_args(cli, "pipeline", argc, argv, &args);
+  if (code < 0 && args.n_positional < 2)
+    code = nbh_cli_usage_error(cli, "pipeline", "a source and a destination connector are needed");
+  if (code < 0 && args.n_positional > 2)
+    code = nbh_cli_usage_error(cli, "pipeline", "unexpected argument \"%s\"", args.positional[2]);
+  if (code >= 0) {
+    args_free(&args);
+    return code;
+  }
+  code = prepare_from_options(cli, &p, &args);
+  if (code < 0) code = run_engine(cli, &p);
+  pipeline_free(&p);
+  args_free(&args);
+  return code;
+}

@@ -1,0 +1,647 @@
+/*
+ * json_dest.c - the json destination: each row becomes one JSON object
+ * whose keys are the schema's column names in schema order, written as
+ * JSON Lines or as one JSON array.
+ *
+ * Values: null -> null; UTF8 -> a string, escaped (", \ and control
+ * characters; U+2028/U+2029 too with escape_unicode_separators), and a
+ * value that is not valid UTF-8 is refused (NB_DATA naming row and column:
+ * replacing bytes would change the data); NUMBER, INT64, FLOAT64,
+ * DECIMAL128 -> the number as text, checked against the JSON number grammar
+ * (FLOAT64 NaN and infinities have no JSON form: NB_DATA); JSON -> the text
+ * after checking it is one valid JSON value (insignificant whitespace is
+ * removed so a JSON Lines record stays on one line); BOOL -> true/false;
+ * DATE32 and TIMESTAMP -> quoted ISO 8601 strings.
+ *
+ * dest_write is all or nothing: on NB_DATA none of the batch is written.
+ * Output goes through a buffer of at least 1 MiB, flushed after a batch
+ * fills it; each column's key ("{\"name\":" or ",\"name\":") is escaped
+ * once per schema.
+ *
+ * Array format: "[\n" before the first row, ",\n" between rows, and the
+ * closing "\n]\n" ("[]\n" with no rows) when the destination is closed.
+ * Commits never include the bracket, so the state (committed length and
+ * whether a row was written, per file) lets a resumed run truncate to the
+ * last commit and go on with ",\n"; the bracket is written again at its
+ * close.
+ *
+ * "{stream}" in path gives one file per stream (the stream name's base
+ * name without extensions); without it all streams go to the one file,
+ * which is created at open.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json_connector.h"
+#include "json_parser.h"
+#include "json_reader.h"
+#include "json_writer.h"
+
+typedef struct OutFile {
+  char *path;
+  NbFile *file;
+  JsonBuf buf;             /* written rows not yet passed to file_write */
+  bool any_row;            /* a row is in the file or the buffer */
+} OutFile;
+
+typedef struct DestStream {
+  char *name;
+  size_t out;              /* index in files */
+  struct ArrowSchema schema; /* our copy */
+  NbField *fields;         /* point into schema */
+  size_t n_fields;
+  char *keys;              /* "{\"a\":" ",\"b\":" ... back to back */
+  size_t *key_off;
+  size_t *key_len;
+} DestStream;
+
+/* A file of the saved state: its committed length. */
+typedef struct SavedFile {
+  char *path;
+  uint64_t length;
+  bool any_row;
+} SavedFile;
+
+typedef struct JsonDest {
+  const NbHostApi *host;
+  char *path;
+  bool per_stream;
+  JsonFormat format;
+  char *compression;
+  int32_t level;
+  bool escape_separators;
+  OutFile *files;
+  size_t n_files;
+  DestStream *streams;
+  size_t n_streams;
+  SavedFile *saved;        /* from the last commit (or the resumed state) */
+  size_t n_saved;
+  JsonParser validator;
+  JsonBuf scratch;
+  JsonBuf state;
+} JsonDest;
+
+#define STATE_MAGIC "nebula-json-dest 1\n"
+
+/* ------------------------------------------------------------------------
+ * State: committed length and "a row was written" per file
+ * ------------------------------------------------------------------------ */
+
+static SavedFile *saved_find(JsonDest *d, const char *path) {
+  for (size_t i = 0; i < d->n_saved; i++)
+    if (strcmp(d->saved[i].path, path) == 0) return &d->saved[i];
+  return NULL;
+}
+
+static int saved_set(JsonDest *d, const char *path, uint64_t length,
+                     bool any_row) {
+  SavedFile *f = saved_find(d, path);
+  if (f == NULL) {
+    SavedFile *v = realloc(d->saved, (d->n_saved + 1) * sizeof *v);
+    if (v == NULL) return NB_NOMEM;
+    d->saved = v;
+    f = &v[d->n_saved];
+    f->path = strdup(path);
+    if (f->path == NULL) return NB_NOMEM;
+    d->n_saved++;
+  }
+  f->length = length;
+  f->any_row = any_row;
+  return NB_OK;
+}
+
+/* "nebula-json-dest 1\n" then per file "<length> <any_row> <path length>
+ * <path>\n". */
+static int parse_state(JsonDest *d, const char *s, size_t len, NbError *err) {
+  const char *end = s + len;
+  size_t magic = strlen(STATE_MAGIC);
+  if (len < magic || memcmp(s, STATE_MAGIC, magic) != 0) goto bad;
+  s += magic;
+  while (s < end) {
+    unsigned long long length, path_len;
+    int any_row, used = 0;
+    char head[96];
+    size_t n = (size_t)(end - s) < sizeof head - 1 ? (size_t)(end - s) : sizeof head - 1;
+    memcpy(head, s, n);
+    head[n] = '\0';
+    if (sscanf(head, "%llu %d %llu %n", &length, &any_row, &path_len, &used) != 3 || used == 0)
+      goto bad;
+    s += used;
+    if (path_len == 0 || path_len > (size_t)(end - s) - 1 || s[path_len] != '\n') goto bad;
+    char *path = strndup(s, (size_t)path_len);
+    if (path == NULL) return nb_error_set(err, NB_NOMEM, "out of memory opening the json destination");
+    int rc = saved_set(d, path, length, any_row != 0);
+    free(path);
+    if (rc != NB_OK) return nb_error_set(err, rc, "out of memory opening the json destination");
+    s += path_len + 1;
+  }
+  return NB_OK;
+bad:
+  nb_error_set(err, NB_INVALID, "the saved state is not a json destination state");
+  nb_error_hint(err, "Resume with the same destination, or start afresh without the state file.");
+  return NB_INVALID;
+}
+
+static int build_state(JsonDest *d) {
+  JsonBuf *b = &d->state;
+  b->len = 0;
+  if (!json_buf_reserve(b, strlen(STATE_MAGIC))) return NB_NOMEM;
+  json_buf_put(b, STATE_MAGIC, strlen(STATE_MAGIC));
+  for (size_t i = 0; i < d->n_saved; i++) {
+    const SavedFile *f = &d->saved[i];
+    size_t plen = strlen(f->path);
+    if (!json_buf_reserve(b, plen + 80)) return NB_NOMEM;
+    b->len += (size_t)snprintf(b->data + b->len, 80, "%llu %d %zu ",
+                               (unsigned long long)f->length, f->any_row ? 1 : 0, plen);
+    json_buf_put(b, f->path, plen);
+    json_buf_put(b, "\n", 1);
+  }
+  return NB_OK;
+}
+
+/* ------------------------------------------------------------------------
+ * Files
+ * ------------------------------------------------------------------------ */
+
+static int flush(JsonDest *d, OutFile *f, NbError *err) {
+  if (f->buf.len == 0) return NB_OK;
+  int rc = d->host->file_write(f->file, f->buf.data, f->buf.len, err);
+  f->buf.len = 0;
+  return rc;
+}
+
+/* The index of the open file for path, opening it if needed. */
+static int open_file(JsonDest *d, const char *path, size_t *index,
+                     NbError *err) {
+  for (size_t i = 0; i < d->n_files; i++) {
+    if (strcmp(d->files[i].path, path) == 0) {
+      *index = i;
+      return NB_OK;
+    }
+  }
+  OutFile *v = realloc(d->files, (d->n_files + 1) * sizeof *v);
+  if (v == NULL) return nb_error_set(err, NB_NOMEM, "out of memory opening file \"%s\"", path);
+  d->files = v;
+  OutFile *f = &v[d->n_files];
+  memset(f, 0, sizeof *f);
+  f->path = strdup(path);
+  if (f->path == NULL || !json_buf_reserve(&f->buf, JSON_IO_SIZE + JSON_IO_SIZE / 4)) {
+    free(f->path);
+    json_buf_free(&f->buf);
+    return nb_error_set(err, NB_NOMEM, "out of memory opening file \"%s\"", path);
+  }
+
+  NbWriteOptions opts;
+  memset(&opts, 0, sizeof opts);
+  opts.struct_size = (uint32_t)sizeof opts;
+  opts.compression = d->compression;
+  opts.level = d->level;
+  opts.resume_length = -1;
+  const SavedFile *saved = saved_find(d, path);
+  if (saved != NULL) {
+    /* Resume: drop what was written after the last commit. */
+    opts.resume_length = (int64_t)saved->length;
+    f->any_row = saved->any_row;
+  }
+  int rc = d->host->file_open_write(d->host->host_data, path, &opts, &f->file, err);
+  if (rc != NB_OK) {
+    free(f->path);
+    json_buf_free(&f->buf);
+    return rc;
+  }
+  *index = d->n_files++;
+  return NB_OK;
+}
+
+/* path with every "{stream}" replaced by the stream name's base name
+ * without its extensions ("data/in.csv.gz" -> "in"). */
+static char *stream_path(const char *pattern, const char *stream) {
+  const char *base = strrchr(stream, '/');
+  base = base ? base + 1 : stream;
+  const char *dot = strchr(base + (base[0] == '.'), '.');
+  size_t blen = dot ? (size_t)(dot - base) : strlen(base);
+  size_t n = 0;
+  for (const char *p = pattern; (p = strstr(p, "{stream}")) != NULL; p += 8) n++;
+  char *out = malloc(strlen(pattern) + n * blen + 1);
+  if (out == NULL) return NULL;
+  char *o = out;
+  for (const char *p = pattern; *p;) {
+    if (strncmp(p, "{stream}", 8) == 0) {
+      memcpy(o, base, blen);
+      o += blen;
+      p += 8;
+    } else {
+      *o++ = *p++;
+    }
+  }
+  *o = '\0';
+  return out;
+}
+
+/* ------------------------------------------------------------------------
+ * Rows
+ * ------------------------------------------------------------------------ */
+
+static int bad_value(JsonDest *d, const OutFile *f, const DestStream *s,
+                     size_t col, int64_t row, NbError *err, const char *fmt,
+                     ...) __attribute__((format(printf, 7, 8)));
+static int bad_value(JsonDest *d, const OutFile *f, const DestStream *s,
+                     size_t col, int64_t row, NbError *err, const char *fmt,
+                     ...) {
+  char why[200];
+  va_list ap;
+  (void)d;
+  va_start(ap, fmt);
+  vsnprintf(why, sizeof why, fmt, ap);
+  va_end(ap);
+  nb_error_set(err, NB_DATA, "cannot write column \"%s\" of row %lld of stream \"%s\" as JSON: %s",
+               s->fields[col].name, (long long)row + 1, s->name, why);
+  nb_error_locate(err, f->path, row + 1, (int64_t)col + 1);
+  nb_error_detail(err, "Nothing of this batch was written to file \"%s\".", f->path);
+  return NB_DATA;
+}
+
+/* Write a string value, escaped. */
+static int put_string(JsonDest *d, OutFile *f, const char *text, size_t len,
+                      size_t *bad) {
+  if (!json_buf_reserve(&f->buf, JSON_ESCAPED_MAX(len))) return NB_NOMEM;
+  size_t n = json_escape_string(f->buf.data + f->buf.len, text, len,
+                                d->escape_separators, bad);
+  if (n == (size_t)-1) return NB_DATA;
+  f->buf.len += n;
+  return NB_OK;
+}
+
+/* Write a JSON column's text: one valid value, without whitespace. */
+static int put_json(JsonDest *d, OutFile *f, const char *text, size_t len,
+                    bool *valid) {
+  JsonBuf *sc = &d->scratch;
+  sc->len = 0;
+  if (!json_buf_reserve(sc, len + 1 + JSON_PADDING)) return NB_NOMEM;
+  memcpy(sc->data, text, len);
+  memset(sc->data + len, 0, 1 + JSON_PADDING);
+  bool space = false;
+  JsonResult r = json_validate(&d->validator, sc->data, len, &space);
+  if (r == JSON_NOMEM) return NB_NOMEM;
+  *valid = r == JSON_OK;
+  if (!*valid) return NB_DATA;
+  if (!json_buf_reserve(&f->buf, len)) return NB_NOMEM;
+  if (space) f->buf.len += json_minify(sc->data, len, f->buf.data + f->buf.len);
+  else json_buf_put(&f->buf, text, len);
+  return NB_OK;
+}
+
+static int write_value(JsonDest *d, OutFile *f, const DestStream *s,
+                       const NbColumnView *v, size_t col, int64_t row,
+                       NbError *err) {
+  char scratch[NB_TEXT_SCRATCH];
+  const char *text;
+  size_t len, bad;
+  int rc;
+  int64_t i = row + v->offset;
+
+  switch (v->field.type) {
+    case NB_TYPE_UTF8:
+    case NB_TYPE_LARGE_UTF8:
+      if (v->field.type == NB_TYPE_UTF8) {
+        const int32_t *o = v->offsets;
+        text = (const char *)v->data + o[i];
+        len = (size_t)(o[i + 1] - o[i]);
+      } else {
+        const int64_t *o = v->offsets;
+        text = (const char *)v->data + o[i];
+        len = (size_t)(o[i + 1] - o[i]);
+      }
+      rc = put_string(d, f, text, len, &bad);
+      if (rc == NB_DATA)
+        return bad_value(d, f, s, col, row, err,
+                         "the value is not valid UTF-8 (byte 0x%02X at offset %zu)",
+                         (unsigned char)text[bad], bad);
+      return rc;
+    case NB_TYPE_BOOL:
+      if (!json_buf_reserve(&f->buf, 5)) return NB_NOMEM;
+      if ((v->data[i >> 3] >> (i & 7)) & 1) json_buf_put(&f->buf, "true", 4);
+      else json_buf_put(&f->buf, "false", 5);
+      return NB_OK;
+    case NB_TYPE_FLOAT64: {
+      double x;
+      memcpy(&x, v->data + 8 * i, sizeof x);
+      if (!isfinite(x))
+        return bad_value(d, f, s, col, row, err, "%s has no JSON representation",
+                         isnan(x) ? "NaN" : "an infinite number");
+    }
+      /* fall through */
+    case NB_TYPE_INT64:
+    case NB_TYPE_DECIMAL128:
+    case NB_TYPE_NUMBER:
+      len = nb_view_text(v, row, scratch, &text);
+      if (!json_number_valid(text, len))
+        return bad_value(d, f, s, col, row, err, "\"%.*s\" is not a JSON number",
+                         (int)(len > 40 ? 40 : len), text);
+      if (!json_buf_reserve(&f->buf, len)) return NB_NOMEM;
+      json_buf_put(&f->buf, text, len);
+      return NB_OK;
+    case NB_TYPE_JSON: {
+      bool valid = true;
+      len = nb_view_text(v, row, scratch, &text);
+      rc = put_json(d, f, text, len, &valid);
+      if (rc == NB_DATA)
+        return bad_value(d, f, s, col, row, err, "the value is not valid JSON: %s",
+                         d->validator.error);
+      return rc;
+    }
+    case NB_TYPE_DATE32:
+    case NB_TYPE_TIMESTAMP:
+    default:
+      len = nb_view_text(v, row, scratch, &text);
+      rc = put_string(d, f, text, len, &bad);
+      if (rc == NB_DATA)
+        return bad_value(d, f, s, col, row, err, "the value is not valid UTF-8");
+      return rc;
+  }
+}
+
+static int write_rows(JsonDest *d, OutFile *f, const DestStream *s,
+                      const NbColumnView *views, int64_t length,
+                      NbError *err) {
+  bool lines = d->format == JSON_FORMAT_LINES;
+  for (int64_t row = 0; row < length; row++) {
+    if (!json_buf_reserve(&f->buf, 8)) return NB_NOMEM;
+    if (!lines) {
+      json_buf_put(&f->buf, f->any_row ? ",\n" : "[\n", 2);
+      f->any_row = true;
+    }
+    if (s->n_fields == 0) json_buf_put(&f->buf, "{", 1);
+    for (size_t c = 0; c < s->n_fields; c++) {
+      const NbColumnView *v = &views[c];
+      if (!json_buf_reserve(&f->buf, s->key_len[c] + 8)) return NB_NOMEM;
+      json_buf_put(&f->buf, s->keys + s->key_off[c], s->key_len[c]);
+      if (nb_view_is_null(v, row)) {
+        json_buf_put(&f->buf, "null", 4);
+        continue;
+      }
+      int rc = write_value(d, f, s, v, c, row, err);
+      if (rc == NB_NOMEM)
+        return nb_error_set(err, NB_NOMEM, "out of memory writing file \"%s\"", f->path);
+      if (rc != NB_OK) return rc;
+    }
+    if (!json_buf_reserve(&f->buf, 2)) return NB_NOMEM;
+    json_buf_put(&f->buf, "}", 1);
+    if (lines) json_buf_put(&f->buf, "\n", 1);
+  }
+  return NB_OK;
+}
+
+/* ------------------------------------------------------------------------
+ * Streams
+ * ------------------------------------------------------------------------ */
+
+static void stream_clear_schema(DestStream *s) {
+  if (s->schema.release != NULL) s->schema.release(&s->schema);
+  memset(&s->schema, 0, sizeof s->schema);
+  free(s->fields);
+  free(s->keys);
+  free(s->key_off);
+  free(s->key_len);
+  s->fields = NULL;
+  s->keys = NULL;
+  s->key_off = s->key_len = NULL;
+  s->n_fields = 0;
+}
+
+/* Keep a copy of the schema and escape each column's key once. */
+static int stream_set_schema(JsonDest *d, DestStream *s,
+                             const struct ArrowSchema *schema, NbError *err) {
+  NbField *borrowed;
+  size_t n;
+  int rc = nb_schema_fields(schema, &borrowed, &n, err);
+  if (rc != NB_OK) return rc;
+  struct ArrowSchema copy;
+  memset(&copy, 0, sizeof copy);
+  rc = nb_schema_export(borrowed, n, &copy, err);
+  free(borrowed);
+  if (rc != NB_OK) return rc;
+  stream_clear_schema(s);
+  s->schema = copy;
+  rc = nb_schema_fields(&s->schema, &s->fields, &s->n_fields, err);
+  if (rc != NB_OK) return rc;
+
+  size_t total = 0;
+  for (size_t i = 0; i < n; i++) total += JSON_ESCAPED_MAX(strlen(s->fields[i].name)) + 2;
+  s->keys = malloc(total + 1);
+  s->key_off = calloc(n + 1, sizeof *s->key_off);
+  s->key_len = calloc(n + 1, sizeof *s->key_len);
+  if (s->keys == NULL || s->key_off == NULL || s->key_len == NULL)
+    return nb_error_set(err, NB_NOMEM, "out of memory preparing stream \"%s\"", s->name);
+  size_t pos = 0;
+  for (size_t i = 0; i < n; i++) {
+    const char *name = s->fields[i].name;
+    size_t bad;
+    s->key_off[i] = pos;
+    s->keys[pos++] = i == 0 ? '{' : ',';
+    size_t w = json_escape_string(s->keys + pos, name, strlen(name),
+                                  d->escape_separators, &bad);
+    if (w == (size_t)-1) {
+      nb_error_set(err, NB_INVALID, "column name of column %zu of stream \"%s\" is not valid UTF-8",
+                   i + 1, s->name);
+      nb_error_detail(err, "A JSON member name must be valid UTF-8.");
+      return NB_INVALID;
+    }
+    pos += w;
+    s->keys[pos++] = ':';
+    s->key_len[i] = pos - s->key_off[i];
+  }
+  return NB_OK;
+}
+
+/* ------------------------------------------------------------------------
+ * The vtable
+ * ------------------------------------------------------------------------ */
+
+int json_dest_open(const NbHostApi *host, const NbOpenArgs *args, void **dest,
+                   NbError *err) {
+  const char *path, *compression;
+  int format;
+  int64_t level;
+  bool escape;
+  int rc;
+
+  *dest = NULL;
+  rc = nb_setting_string(args->settings, "path", NULL, &path, err);
+  if (rc != NB_OK) return rc;
+  if (path == NULL || path[0] == '\0')
+    return nb_error_set(err, NB_INVALID, "setting \"path\" of the json destination is required");
+  rc = nb_setting_enum(args->settings, "format", "auto|lines|array", JSON_FORMAT_LINES, &format, err);
+  if (rc != NB_OK) return rc;
+  if (format == JSON_FORMAT_AUTO) {
+    nb_error_set(err, NB_INVALID, "invalid value \"auto\" for setting \"format\" of the json destination");
+    nb_error_hint(err, "Use \"lines\" (JSON Lines, the default) or \"array\".");
+    return NB_INVALID;
+  }
+  rc = nb_setting_enum(args->settings, "compression", "none|gzip|zstd|lz4|snappy|auto", 5,
+                       &(int){0}, err);
+  if (rc != NB_OK) return rc;
+  rc = nb_setting_string(args->settings, "compression", "auto", &compression, err);
+  if (rc != NB_OK) return rc;
+  rc = nb_setting_int(args->settings, "compression_level", 0, &level, err);
+  if (rc != NB_OK) return rc;
+  if (level < INT32_MIN || level > INT32_MAX)
+    return nb_error_set(err, NB_INVALID, "invalid value %lld for setting \"compression_level\"",
+                        (long long)level);
+  rc = nb_setting_bool(args->settings, "escape_unicode_separators", false, &escape, err);
+  if (rc != NB_OK) return rc;
+
+  JsonDest *d = calloc(1, sizeof *d);
+  if (d == NULL) return nb_error_set(err, NB_NOMEM, "out of memory opening the json destination");
+  d->host = host;
+  d->format = (JsonFormat)format;
+  d->level = (int32_t)level;
+  d->escape_separators = escape;
+  d->path = strdup(path);
+  d->compression = strdup(compression);
+  d->per_stream = strstr(path, "{stream}") != NULL;
+  if (d->path == NULL || d->compression == NULL || !json_parser_init(&d->validator, UINT32_MAX)) {
+    json_dest_close(d);
+    return nb_error_set(err, NB_NOMEM, "out of memory opening the json destination");
+  }
+  if (args->state != NULL) {
+    rc = parse_state(d, args->state, args->state_len, err);
+    if (rc != NB_OK) {
+      json_dest_close(d);
+      return rc;
+    }
+  }
+  if (!d->per_stream) {
+    size_t index;
+    rc = open_file(d, d->path, &index, err);
+    if (rc != NB_OK) {
+      json_dest_close(d);
+      return rc;
+    }
+  }
+  *dest = d;
+  return NB_OK;
+}
+
+int json_dest_prepare(void *dest, const char *stream_name,
+                      const struct ArrowSchema *schema, uint32_t *dest_stream,
+                      NbError *err) {
+  JsonDest *d = dest;
+  size_t i;
+  for (i = 0; i < d->n_streams; i++)
+    if (strcmp(d->streams[i].name, stream_name) == 0) break;
+  if (i == d->n_streams) {
+    DestStream *v = realloc(d->streams, (d->n_streams + 1) * sizeof *v);
+    if (v == NULL) return nb_error_set(err, NB_NOMEM, "out of memory preparing stream \"%s\"", stream_name);
+    d->streams = v;
+    DestStream *s = &v[i];
+    memset(s, 0, sizeof *s);
+    s->name = strdup(stream_name);
+    char *path = d->per_stream ? stream_path(d->path, stream_name) : strdup(d->path);
+    if (s->name == NULL || path == NULL) {
+      free(s->name);
+      free(path);
+      return nb_error_set(err, NB_NOMEM, "out of memory preparing stream \"%s\"", stream_name);
+    }
+    int rc = open_file(d, path, &s->out, err);
+    free(path);
+    if (rc != NB_OK) {
+      free(s->name);
+      return rc;
+    }
+    d->n_streams++;
+  }
+  int rc = stream_set_schema(d, &d->streams[i], schema, err);
+  if (rc != NB_OK) return rc;
+  *dest_stream = (uint32_t)i;
+  return NB_OK;
+}
+
+int json_dest_write(void *dest, uint32_t dest_stream,
+                    const struct ArrowArray *batch, NbError *err) {
+  JsonDest *d = dest;
+  if (dest_stream >= d->n_streams)
+    return nb_error_set(err, NB_INVALID, "destination stream %u was not prepared", dest_stream);
+  DestStream *s = &d->streams[dest_stream];
+  OutFile *f = &d->files[s->out];
+  NbColumnView *views = NULL;
+  size_t n_views = 0;
+  int rc;
+
+  if (s->n_fields > 0) {
+    rc = nb_batch_views(&s->schema, batch, &views, &n_views, err);
+    if (rc != NB_OK) return rc;
+  }
+  size_t mark = f->buf.len;
+  bool any_row = f->any_row;
+  rc = write_rows(d, f, s, views, batch->length, err);
+  free(views);
+  if (rc != NB_OK) {
+    /* All or nothing: forget the rows of this batch. */
+    f->buf.len = mark;
+    f->any_row = any_row;
+    return rc;
+  }
+  if (f->buf.len >= JSON_IO_SIZE) return flush(d, f, err);
+  return NB_OK;
+}
+
+int json_dest_commit(void *dest, const void **state, size_t *state_len,
+                     NbError *err) {
+  JsonDest *d = dest;
+  for (size_t i = 0; i < d->n_files; i++) {
+    OutFile *f = &d->files[i];
+    uint64_t length = 0;
+    int rc = flush(d, f, err);
+    if (rc != NB_OK) return rc;
+    rc = d->host->file_commit(f->file, &length, err);
+    if (rc != NB_OK) return rc;
+    if (saved_set(d, f->path, length, f->any_row) != NB_OK)
+      return nb_error_set(err, NB_NOMEM, "out of memory committing file \"%s\"", f->path);
+  }
+  if (build_state(d) != NB_OK)
+    return nb_error_set(err, NB_NOMEM, "out of memory committing the json destination");
+  *state = d->state.data;
+  *state_len = d->state.len;
+  return NB_OK;
+}
+
+void json_dest_close(void *dest) {
+  JsonDest *d = dest;
+  if (d == NULL) return;
+  for (size_t i = 0; i < d->n_files; i++) {
+    OutFile *f = &d->files[i];
+    NbError e;
+    nb_error_init(&e);
+    int rc = NB_OK;
+    if (d->format == JSON_FORMAT_ARRAY && json_buf_reserve(&f->buf, 4)) {
+      if (f->any_row) json_buf_put(&f->buf, "\n]\n", 3);
+      else json_buf_put(&f->buf, "[]\n", 3);
+    }
+    rc = flush(d, f, &e);
+    if (rc == NB_OK) rc = d->host->file_close(f->file, &e);
+    else d->host->file_close(f->file, NULL);
+    if (rc != NB_OK)
+      nb_log(d->host, NB_LOG_ERROR, "could not finish file \"%s\": %s", f->path,
+             e.message ? e.message : nb_status_name(rc));
+    nb_error_release(&e);
+    json_buf_free(&f->buf);
+    free(f->path);
+  }
+  for (size_t i = 0; i < d->n_streams; i++) {
+    stream_clear_schema(&d->streams[i]);
+    free(d->streams[i].name);
+  }
+  for (size_t i = 0; i < d->n_saved; i++) free(d->saved[i].path);
+  free(d->saved);
+  free(d->files);
+  free(d->streams);
+  json_parser_free(&d->validator);
+  json_buf_free(&d->scratch);
+  json_buf_free(&d->state);
+  free(d->path);
+  free(d->compression);
+  free(d);
+}

@@ -1,0 +1,767 @@
+/*
+ * json_source.c - the json source: files (a glob pattern gives one stream
+ * per file) read as JSON Lines or as one array of records, turned into
+ * Arrow batches.
+ *
+ * Records and columns.  An object's members become columns, in the order
+ * they are first seen.  A string is UTF8 (decoded), a number NUMBER (the
+ * text as written), true/false BOOL, an object or array JSON (its text
+ * without insignificant whitespace), null or a missing member an Arrow
+ * null.  A record that is not an object (a bare number, string, array)
+ * goes into a column named "value".  A member name holding U+0000 cannot be
+ * a column name (names are C strings): the column is named with the six
+ * characters "\u0000" in its place.  Duplicate member names are accepted
+ * (RFC 8259 only says SHOULD be unique); the last value wins, as in
+ * JavaScript, Python and jq, and a warning is logged once per stream.
+ *
+ * Schema.  The schema is learned from the records in the first read buffer
+ * (up to batch_rows).  A column seen only as null so far is exported as
+ * UTF8.  A later record that does not fit (a new member, or a value of
+ * another kind) ends the batch; the next call returns NB_SCHEMA_CHANGED
+ * with the schema widened: new columns are appended; a column that held
+ * only nulls takes the new value's type; conflicting kinds widen to JSON,
+ * where every value is stored as the JSON text it was written as (a string
+ * keeps its quotes and escapes).  No value is ever changed or dropped.
+ *
+ * Bad records.  In JSON Lines a syntax error is NB_DATA naming the file,
+ * line, byte column and the raw line; the next call continues with the
+ * next line.  In an array document it is NB_DATA, then NB_END: the next
+ * element of a broken document cannot be found.  Good rows before a bad
+ * record are returned first.
+ *
+ * Positions: (byte offset after the last record, line, record number, line
+ * start offset, format, array state), so both formats are resumable.
+ */
+#include <glob.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "json_connector.h"
+#include "json_reader.h"
+
+/* How a column stores its values; COL_NULL: only nulls seen so far. */
+typedef enum ColumnKind {
+  COL_NULL = 0,
+  COL_UTF8,
+  COL_NUMBER,
+  COL_BOOL,
+  COL_JSON
+} ColumnKind;
+
+typedef struct Column {
+  char *name;               /* column name, NUL-terminated */
+  size_t name_len;
+  ColumnKind kind;
+  uint64_t stamp;           /* record that set value */
+  const JsonValue *value;   /* its value in that record */
+} Column;
+
+/* The columns of a stream, with a hash index on their names. */
+typedef struct Columns {
+  Column *v;
+  size_t n;
+  size_t cap;
+  uint32_t *slots;          /* index + 1, 0 = empty; n_slots a power of 2 */
+  size_t n_slots;
+} Columns;
+
+struct JsonSource;
+
+typedef struct Stream {
+  struct JsonSource *src;
+  char *path;
+  int64_t size;
+  NbFile *file;
+  JsonReader reader;
+  bool open;                /* file and reader ready */
+  bool ended;               /* NB_END returned; file closed */
+  Columns cols;
+  bool cols_known;          /* schema learned */
+  NbBatchBuilder *builder;  /* for cols as they were when built */
+  size_t builder_columns;   /* cols.n when built; 0 with builder NULL */
+  bool builder_stale;       /* the schema changed since */
+  size_t zero_column_rows;  /* rows of a batch without columns */
+  size_t *member_col;       /* column of each member of the record */
+  size_t member_col_cap;
+  uint64_t stamp;
+  bool duplicate_logged;
+  uint8_t position[NB_POSITION_MAX_BYTES];
+  size_t position_len;
+} Stream;
+
+typedef struct JsonSource {
+  const NbHostApi *host;
+  JsonFormat format;
+  uint32_t max_depth;
+  uint64_t batch_rows;
+  uint64_t batch_bytes;
+  Stream *streams;
+  uint32_t n_streams;
+} JsonSource;
+
+/* ------------------------------------------------------------------------
+ * Columns
+ * ------------------------------------------------------------------------ */
+
+static uint32_t name_hash(const char *s, size_t n) {
+  uint32_t h = 2166136261u;
+  for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 16777619u;
+  return h;
+}
+
+static void columns_free(Columns *c) {
+  for (size_t i = 0; i < c->n; i++) free(c->v[i].name);
+  free(c->v);
+  free(c->slots);
+  memset(c, 0, sizeof *c);
+}
+
+/* The column named name[0..len) (no NUL bytes), or SIZE_MAX. */
+static size_t columns_lookup(const Columns *c, const char *name, size_t len) {
+  if (c->n_slots == 0) return SIZE_MAX;
+  size_t mask = c->n_slots - 1;
+  for (size_t i = name_hash(name, len) & mask;; i = (i + 1) & mask) {
+    uint32_t s = c->slots[i];
+    if (s == 0) return SIZE_MAX;
+    const Column *col = &c->v[s - 1];
+    if (col->name_len == len && memcmp(col->name, name, len) == 0) return s - 1;
+  }
+}
+
+static bool columns_index(Columns *c, size_t n_slots) {
+  uint32_t *slots = calloc(n_slots, sizeof *slots);
+  if (slots == NULL) return false;
+  free(c->slots);
+  c->slots = slots;
+  c->n_slots = n_slots;
+  for (size_t k = 0; k < c->n; k++) {
+    size_t i = name_hash(c->v[k].name, c->v[k].name_len) & (n_slots - 1);
+    while (slots[i] != 0) i = (i + 1) & (n_slots - 1);
+    slots[i] = (uint32_t)(k + 1);
+  }
+  return true;
+}
+
+/* A member name as a column name: U+0000 becomes the text "\u0000".
+ * Returns a malloc'ed NUL-terminated string, or NULL. */
+static char *column_name(const char *key, size_t len, size_t *out_len) {
+  size_t nuls = 0;
+  for (size_t i = 0; i < len; i++) nuls += key[i] == '\0';
+  char *name = malloc(len + 5 * nuls + 1);
+  if (name == NULL) return NULL;
+  char *o = name;
+  for (size_t i = 0; i < len; i++) {
+    if (key[i] == '\0') {
+      memcpy(o, "\\u0000", 6);
+      o += 6;
+    } else {
+      *o++ = key[i];
+    }
+  }
+  *o = '\0';
+  *out_len = (size_t)(o - name);
+  return name;
+}
+
+/* The column of a member name, or SIZE_MAX. */
+static size_t columns_find(const Columns *c, const char *key, size_t len) {
+  if (memchr(key, '\0', len) == NULL) return columns_lookup(c, key, len);
+  size_t n;
+  char *name = column_name(key, len, &n);
+  if (name == NULL) return SIZE_MAX;
+  size_t i = columns_lookup(c, name, n);
+  free(name);
+  return i;
+}
+
+static int columns_add(Columns *c, const char *key, size_t len,
+                       size_t *index) {
+  if (c->n == c->cap) {
+    size_t cap = c->cap ? c->cap * 2 : 16;
+    Column *v = realloc(c->v, cap * sizeof *v);
+    if (v == NULL) return NB_NOMEM;
+    c->v = v;
+    c->cap = cap;
+  }
+  Column *col = &c->v[c->n];
+  memset(col, 0, sizeof *col);
+  col->name = column_name(key, len, &col->name_len);
+  if (col->name == NULL) return NB_NOMEM;
+  c->n++;
+  if (c->n * 2 > c->n_slots) {
+    if (!columns_index(c, c->n_slots ? c->n_slots * 2 : 64)) {
+      free(col->name);
+      c->n--;
+      return NB_NOMEM;
+    }
+  } else {
+    size_t mask = c->n_slots - 1;
+    size_t i = name_hash(col->name, col->name_len) & mask;
+    while (c->slots[i] != 0) i = (i + 1) & mask;
+    c->slots[i] = (uint32_t)c->n;
+  }
+  *index = c->n - 1;
+  return NB_OK;
+}
+
+static ColumnKind kind_of(JsonKind k) {
+  switch (k) {
+    case JSON_NULL: return COL_NULL;
+    case JSON_TRUE:
+    case JSON_FALSE: return COL_BOOL;
+    case JSON_NUMBER: return COL_NUMBER;
+    case JSON_STRING: return COL_UTF8;
+    default: return COL_JSON;
+  }
+}
+
+static NbType type_of(ColumnKind k) {
+  switch (k) {
+    case COL_NUMBER: return NB_TYPE_NUMBER;
+    case COL_BOOL: return NB_TYPE_BOOL;
+    case COL_JSON: return NB_TYPE_JSON;
+    default: return NB_TYPE_UTF8;
+  }
+}
+
+/* Map the members of a record to columns (s->member_col).  *fits is false
+ * when the record needs a schema change; with apply the change is made. */
+static int map_record(Stream *s, const JsonMember *m, size_t n, bool apply,
+                      bool *fits) {
+  Columns *cols = &s->cols;
+  *fits = true;
+  if (n > s->member_col_cap) {
+    size_t cap = s->member_col_cap ? s->member_col_cap : 16;
+    while (cap < n) cap *= 2;
+    size_t *mc = realloc(s->member_col, cap * sizeof *mc);
+    if (mc == NULL) return NB_NOMEM;
+    s->member_col = mc;
+    s->member_col_cap = cap;
+  }
+  size_t expect = 0;
+  for (size_t i = 0; i < n; i++) {
+    size_t idx;
+    /* Records usually list their members in the columns' order. */
+    if (expect < cols->n && cols->v[expect].name_len == m[i].key_len &&
+        memcmp(cols->v[expect].name, m[i].key, m[i].key_len) == 0) {
+      idx = expect;
+    } else {
+      idx = columns_find(cols, m[i].key, m[i].key_len);
+      if (idx == SIZE_MAX) {
+        if (!apply) {
+          *fits = false;
+          return NB_OK;
+        }
+        int rc = columns_add(cols, m[i].key, m[i].key_len, &idx);
+        if (rc != NB_OK) return rc;
+      }
+    }
+    Column *col = &cols->v[idx];
+    ColumnKind vk = kind_of(m[i].value.kind);
+    if (vk != COL_NULL && vk != col->kind && col->kind != COL_JSON) {
+      if (col->kind == COL_NULL && vk == COL_UTF8) {
+        col->kind = COL_UTF8; /* exported as UTF8 already */
+      } else if (!apply) {
+        *fits = false;
+        return NB_OK;
+      } else {
+        col->kind = col->kind == COL_NULL ? vk : COL_JSON;
+      }
+    }
+    s->member_col[i] = idx;
+    expect = idx + 1;
+  }
+  return NB_OK;
+}
+
+/* The members of a record; a non-object record is one member "value". */
+static const JsonMember *record_members(const Stream *s, const JsonValue *v,
+                                        JsonMember *single, size_t *n) {
+  if (v->kind == JSON_OBJECT) {
+    *n = s->reader.parser.n_members;
+    return s->reader.parser.members;
+  }
+  single->key = "value";
+  single->key_len = 5;
+  single->value = *v;
+  *n = 1;
+  return single;
+}
+
+/* ------------------------------------------------------------------------
+ * Batches
+ * ------------------------------------------------------------------------ */
+
+static int build_fields(const Stream *s, NbField **out) {
+  size_t n = s->cols.n;
+  NbField *f = calloc(n ? n : 1, sizeof *f);
+  if (f == NULL) return NB_NOMEM;
+  for (size_t i = 0; i < n; i++) {
+    f[i].name = s->cols.v[i].name;
+    f[i].type = type_of(s->cols.v[i].kind);
+    f[i].nullable = true;
+  }
+  *out = f;
+  return NB_OK;
+}
+
+static int ensure_builder(Stream *s, NbError *err) {
+  if (s->builder != NULL && !s->builder_stale) return NB_OK;
+  nb_batch_builder_free(s->builder);
+  s->builder = NULL;
+  s->builder_columns = 0;
+  s->builder_stale = false;
+  s->zero_column_rows = 0;
+  if (s->cols.n == 0) return NB_OK;
+  NbField *fields;
+  if (build_fields(s, &fields) != NB_OK)
+    return nb_error_set(err, NB_NOMEM, "out of memory reading file \"%s\"", s->path);
+  uint64_t hint = s->src->batch_rows < 65536 ? s->src->batch_rows : 65536;
+  int rc = nb_batch_builder_new(fields, s->cols.n, (size_t)hint, &s->builder, err);
+  free(fields);
+  if (rc != NB_OK) return rc;
+  s->builder_columns = s->cols.n;
+  return NB_OK;
+}
+
+/* Append the record (mapped by map_record) as one row. */
+static int append_record(Stream *s, const JsonMember *m, size_t n) {
+  Columns *cols = &s->cols;
+  uint64_t stamp = ++s->stamp;
+  bool duplicate = false;
+  for (size_t i = 0; i < n; i++) {
+    Column *col = &cols->v[s->member_col[i]];
+    duplicate |= col->stamp == stamp;
+    col->stamp = stamp;
+    col->value = &m[i].value;
+  }
+  if (duplicate && !s->duplicate_logged) {
+    s->duplicate_logged = true;
+    nb_log(s->src->host, NB_LOG_WARN,
+           "file \"%s\" has objects with duplicate member names (first at record %llu): the last value of each name is kept",
+           s->path, (unsigned long long)s->reader.cur.record + 1);
+  }
+  if (s->builder == NULL) {
+    s->zero_column_rows++;
+    return NB_OK;
+  }
+  for (size_t j = 0; j < cols->n; j++) {
+    NbColumnBuilder *cb = nb_batch_builder_column(s->builder, j);
+    const Column *col = &cols->v[j];
+    const JsonValue *v = col->value;
+    int rc;
+    if (col->stamp != stamp || v->kind == JSON_NULL) {
+      rc = nb_column_append_null(cb);
+    } else {
+      switch (col->kind) {
+        case COL_UTF8:
+          rc = nb_column_append_utf8(cb, v->text, v->len);
+          break;
+        case COL_BOOL:
+          rc = nb_column_append_bool(cb, v->kind == JSON_TRUE);
+          break;
+        case COL_JSON:
+          /* A string keeps its quotes and escapes: JSON text. */
+          if (v->kind == JSON_STRING) rc = nb_column_append_utf8(cb, v->raw, v->raw_len);
+          else rc = nb_column_append_utf8(cb, v->text, v->len);
+          break;
+        case COL_NUMBER:
+        default:
+          rc = nb_column_append_utf8(cb, v->text, v->len);
+          break;
+      }
+    }
+    if (rc != NB_OK) return rc;
+  }
+  return NB_OK;
+}
+
+/* ------------------------------------------------------------------------
+ * Streams
+ * ------------------------------------------------------------------------ */
+
+static int read_file(void *ctx, void *buf, size_t cap, size_t *n_read,
+                     NbError *err) {
+  Stream *s = ctx;
+  return s->src->host->file_read(s->file, buf, cap, n_read, err);
+}
+
+static void stream_close_file(Stream *s) {
+  if (s->open) json_reader_free(&s->reader);
+  if (s->file != NULL) s->src->host->file_close(s->file, NULL);
+  s->file = NULL;
+  s->open = false;
+}
+
+static int stream_open(Stream *s, NbError *err) {
+  const NbHostApi *host = s->src->host;
+  if (s->open) return NB_OK;
+  int rc = host->file_open_read(host->host_data, s->path, &s->file, err);
+  if (rc != NB_OK) return rc;
+  rc = json_reader_init(&s->reader, s->src->format, s->src->max_depth,
+                        JSON_IO_SIZE, read_file, s, s->path, err);
+  if (rc != NB_OK) {
+    host->file_close(s->file, NULL);
+    s->file = NULL;
+    return rc;
+  }
+  s->open = true;
+  s->ended = false;
+  return NB_OK;
+}
+
+/* Learn the columns from the records already in the first read buffer. */
+static int learn_schema(Stream *s, NbError *err) {
+  JsonValue v;
+  JsonMember single;
+  NbError e;
+  int rc = NB_OK;
+
+  nb_error_init(&e);
+  rc = json_reader_begin(&s->reader, err);
+  if (rc != NB_OK) return rc;
+  JsonCursor saved = s->reader.cur;
+  s->reader.no_refill = true;
+  for (uint64_t i = 0; i < s->src->batch_rows; i++) {
+    rc = json_reader_peek(&s->reader, &v, &e);
+    if (rc == NB_END) break;
+    if (rc == NB_DATA) {
+      nb_error_release(&e);
+      json_reader_accept(&s->reader);
+      continue;
+    }
+    if (rc != NB_OK) break;
+    size_t n;
+    bool fits;
+    const JsonMember *m = record_members(s, &v, &single, &n);
+    rc = map_record(s, m, n, true, &fits);
+    if (rc != NB_OK) {
+      nb_error_set(&e, rc, "out of memory reading file \"%s\"", s->path);
+      break;
+    }
+    json_reader_accept(&s->reader);
+  }
+  s->reader.no_refill = false;
+  s->reader.cur = saved;
+  s->reader.next = saved;
+  if (rc == NB_END || rc == NB_OK) {
+    s->cols_known = true;
+    s->builder_stale = true;
+    return NB_OK;
+  }
+  if (err != NULL) {
+    uint32_t size = err->struct_size;
+    *err = e;
+    err->struct_size = size;
+  } else {
+    nb_error_release(&e);
+  }
+  return rc;
+}
+
+static int stream_ready(JsonSource *src, uint32_t index, Stream **out,
+                        NbError *err) {
+  *out = NULL;
+  if (index >= src->n_streams)
+    return nb_error_set(err, NB_INVALID, "stream index %u is out of range: the source has %u streams",
+                        index, src->n_streams);
+  Stream *s = &src->streams[index];
+  *out = s;
+  if (s->ended) return NB_OK;
+  int rc = stream_open(s, err);
+  if (rc != NB_OK) return rc;
+  if (!s->cols_known) return learn_schema(s, err);
+  return NB_OK;
+}
+
+static void set_position(Stream *s, NbBatchInfo *info) {
+  uint64_t values[JSON_POSITION_VALUES];
+  json_reader_position(&s->reader, values);
+  s->position_len = nb_position_encode(s->position, sizeof s->position, values,
+                                       JSON_POSITION_VALUES);
+  if (info == NULL) return;
+  info->position = s->position;
+  info->position_len = s->position_len;
+  info->bytes_read = (int64_t)values[0];
+}
+
+/* Move a local error into the caller's. */
+static int pass_error(NbError *local, NbError *err, int rc) {
+  if (err != NULL) {
+    uint32_t size = err->struct_size;
+    *err = *local;
+    err->struct_size = size;
+  } else {
+    nb_error_release(local);
+  }
+  return rc;
+}
+
+/* ------------------------------------------------------------------------
+ * The vtable
+ * ------------------------------------------------------------------------ */
+
+static bool has_glob_magic(const char *path) {
+  return strpbrk(path, "*?[") != NULL;
+}
+
+static int add_stream(JsonSource *src, const char *path, NbError *err) {
+  Stream *v = realloc(src->streams, (src->n_streams + 1) * sizeof *v);
+  if (v == NULL) return nb_error_set(err, NB_NOMEM, "out of memory opening the json source");
+  src->streams = v;
+  Stream *s = &v[src->n_streams];
+  memset(s, 0, sizeof *s);
+  s->src = src;
+  s->path = strdup(path);
+  if (s->path == NULL) return nb_error_set(err, NB_NOMEM, "out of memory opening the json source");
+  struct stat st;
+  s->size = strcmp(path, "-") != 0 && stat(path, &st) == 0 ? (int64_t)st.st_size : -1;
+  src->n_streams++;
+  return NB_OK;
+}
+
+static int expand_paths(JsonSource *src, const char *pattern, NbError *err) {
+  if (strcmp(pattern, "-") == 0 || !has_glob_magic(pattern))
+    return add_stream(src, pattern, err);
+  glob_t g;
+  int grc = glob(pattern, 0, NULL, &g);
+  if (grc == GLOB_NOMATCH) {
+    globfree(&g);
+    nb_error_set(err, NB_NOT_FOUND, "no file matches the pattern \"%s\"", pattern);
+    nb_error_hint(err, "Check the setting \"path\".");
+    return NB_NOT_FOUND;
+  }
+  if (grc != 0) {
+    globfree(&g);
+    return nb_error_set(err, grc == GLOB_NOSPACE ? NB_NOMEM : NB_IO,
+                        "could not expand the pattern \"%s\"", pattern);
+  }
+  int rc = NB_OK;
+  for (size_t i = 0; i < g.gl_pathc && rc == NB_OK; i++)
+    rc = add_stream(src, g.gl_pathv[i], err);
+  globfree(&g);
+  return rc;
+}
+
+int json_source_open(const NbHostApi *host, const NbOpenArgs *args,
+                     void **source, NbError *err) {
+  const char *path;
+  int format;
+  int64_t max_depth;
+  int rc;
+
+  *source = NULL;
+  rc = nb_setting_string(args->settings, "path", NULL, &path, err);
+  if (rc != NB_OK) return rc;
+  if (path == NULL || path[0] == '\0')
+    return nb_error_set(err, NB_INVALID, "setting \"path\" of the json source is required");
+  rc = nb_setting_enum(args->settings, "format", "auto|lines|array", 0, &format, err);
+  if (rc != NB_OK) return rc;
+  rc = nb_setting_int(args->settings, "max_depth", JSON_DEFAULT_MAX_DEPTH, &max_depth, err);
+  if (rc != NB_OK) return rc;
+  if (max_depth < 1 || max_depth > INT32_MAX) {
+    nb_error_set(err, NB_INVALID, "invalid value %lld for setting \"max_depth\"", (long long)max_depth);
+    nb_error_hint(err, "Give a nesting depth between 1 and %d.", INT32_MAX);
+    return NB_INVALID;
+  }
+
+  JsonSource *src = calloc(1, sizeof *src);
+  if (src == NULL) return nb_error_set(err, NB_NOMEM, "out of memory opening the json source");
+  src->host = host;
+  src->format = (JsonFormat)format; /* enum order matches JsonFormat */
+  src->max_depth = (uint32_t)max_depth;
+  src->batch_rows = args->batch_rows ? args->batch_rows : 65536;
+  src->batch_bytes = args->batch_bytes ? args->batch_bytes : (16u << 20);
+  rc = expand_paths(src, path, err);
+  if (rc != NB_OK) {
+    json_source_close(src);
+    return rc;
+  }
+  *source = src;
+  return NB_OK;
+}
+
+int json_source_stream_count(void *source, uint32_t *count, NbError *err) {
+  (void)err;
+  *count = ((JsonSource *)source)->n_streams;
+  return NB_OK;
+}
+
+int json_source_stream_info(void *source, uint32_t index, NbStreamInfo *out,
+                            NbError *err) {
+  JsonSource *src = source;
+  if (index >= src->n_streams)
+    return nb_error_set(err, NB_INVALID, "stream index %u is out of range: the source has %u streams",
+                        index, src->n_streams);
+  out->name = src->streams[index].path;
+  if (out->struct_size > offsetof(NbStreamInfo, size_bytes))
+    out->size_bytes = src->streams[index].size;
+  return NB_OK;
+}
+
+int json_source_schema(void *source, uint32_t index, struct ArrowSchema *out,
+                       NbError *err) {
+  Stream *s;
+  int rc = stream_ready(source, index, &s, err);
+  if (rc != NB_OK) return rc;
+  NbField *fields;
+  if (build_fields(s, &fields) != NB_OK)
+    return nb_error_set(err, NB_NOMEM, "out of memory reading file \"%s\"", s->path);
+  rc = nb_schema_export(fields, s->cols.n, out, err);
+  free(fields);
+  return rc;
+}
+
+int json_source_seek(void *source, uint32_t index, const void *position,
+                     size_t position_len, NbError *err) {
+  JsonSource *src = source;
+  uint64_t v[JSON_POSITION_VALUES];
+  if (index >= src->n_streams)
+    return nb_error_set(err, NB_INVALID, "stream index %u is out of range: the source has %u streams",
+                        index, src->n_streams);
+  Stream *s = &src->streams[index];
+  int rc = nb_position_decode(position, position_len, v, JSON_POSITION_VALUES, err);
+  if (rc != NB_OK) return rc;
+  if ((v[4] != JSON_FORMAT_LINES && v[4] != JSON_FORMAT_ARRAY) ||
+      v[5] > JSON_ARRAY_FAILED || v[1] == 0 || v[3] > v[0])
+    return nb_error_set(err, NB_INVALID, "saved position for file \"%s\" is not a json source position",
+                        s->path);
+  if (src->format != JSON_FORMAT_AUTO && (uint64_t)src->format != v[4]) {
+    nb_error_set(err, NB_INVALID, "saved position for file \"%s\" was made with format \"%s\"",
+                 s->path, v[4] == JSON_FORMAT_LINES ? "lines" : "array");
+    nb_error_hint(err, "Resume with the same setting \"format\", or start afresh.");
+    return NB_INVALID;
+  }
+  const NbHostApi *host = src->host;
+  if (host->struct_size <= offsetof(NbHostApi, file_skip) || host->file_skip == NULL)
+    return nb_error_set(err, NB_NOT_IMPLEMENTED, "the host cannot skip in files: cannot resume file \"%s\"",
+                        s->path);
+  stream_close_file(s);
+  rc = stream_open(s, err);
+  if (rc != NB_OK) return rc;
+  if (v[0] > 0) {
+    rc = host->file_skip(s->file, v[0], err);
+    if (rc == NB_END) {
+      nb_error_release(err);
+      stream_close_file(s);
+      nb_error_set(err, NB_INVALID, "cannot resume file \"%s\": it is shorter than the saved offset %llu",
+                   s->path, (unsigned long long)v[0]);
+      nb_error_hint(err, "The file changed since the position was saved; start afresh.");
+      return NB_INVALID;
+    }
+    if (rc != NB_OK) {
+      stream_close_file(s);
+      return rc;
+    }
+  }
+  json_reader_resume(&s->reader, v[0], v[1], v[3], v[2], (JsonFormat)v[4],
+                     (JsonArrayState)v[5]);
+  return NB_OK;
+}
+
+int json_source_next(void *source, uint32_t index, struct ArrowArray *out,
+                     NbBatchInfo *info, NbError *err) {
+  JsonSource *src = source;
+  const NbHostApi *host = src->host;
+  Stream *s;
+  NbError e;
+  JsonValue v;
+  JsonMember single;
+  int rc;
+
+  rc = stream_ready(src, index, &s, err);
+  if (rc != NB_OK) return rc;
+  if (s->ended) return NB_END;
+  if (host->is_cancelled != NULL && host->is_cancelled(host->host_data))
+    return nb_error_set(err, NB_CANCELLED, "reading file \"%s\" was cancelled", s->path);
+  rc = ensure_builder(s, err);
+  if (rc != NB_OK) return rc;
+
+  nb_error_init(&e);
+  uint64_t first_offset = json_reader_offset(&s->reader);
+  size_t rows = 0;
+  for (;;) {
+    if (rows >= src->batch_rows ||
+        json_reader_offset(&s->reader) - first_offset >= src->batch_bytes)
+      break;
+    rc = json_reader_peek(&s->reader, &v, &e);
+    if (rc == NB_END) {
+      if (rows > 0) break;
+      set_position(s, info);
+      stream_close_file(s);
+      s->ended = true;
+      return NB_END;
+    }
+    if (rc == NB_DATA) {
+      if (rows > 0) {
+        /* Return the good rows first; the bad record comes next call. */
+        nb_error_release(&e);
+        break;
+      }
+      json_reader_accept(&s->reader);
+      set_position(s, info);
+      return pass_error(&e, err, NB_DATA);
+    }
+    if (rc != NB_OK) {
+      if (s->builder) nb_batch_builder_reset(s->builder);
+      s->zero_column_rows = 0;
+      return pass_error(&e, err, rc);
+    }
+    size_t n;
+    bool fits;
+    const JsonMember *m = record_members(s, &v, &single, &n);
+    rc = map_record(s, m, n, false, &fits);
+    if (rc == NB_OK && !fits) {
+      if (rows > 0) break;
+      rc = map_record(s, m, n, true, &fits);
+      if (rc == NB_OK) {
+        s->builder_stale = true;
+        return NB_SCHEMA_CHANGED;
+      }
+    }
+    if (rc == NB_OK) rc = append_record(s, m, n);
+    if (rc != NB_OK) {
+      if (s->builder) nb_batch_builder_reset(s->builder);
+      s->zero_column_rows = 0;
+      return nb_error_set(err, NB_NOMEM, "out of memory reading file \"%s\"", s->path);
+    }
+    json_reader_accept(&s->reader);
+    rows++;
+  }
+
+  if (s->builder != NULL) {
+    rc = nb_batch_builder_finish(s->builder, out, err);
+    if (rc != NB_OK) return rc;
+  } else {
+    /* No columns (records like {}): a struct array of rows only. */
+    NbField none;
+    memset(&none, 0, sizeof none);
+    NbBatchBuilder *b;
+    rc = nb_batch_builder_new(&none, 0, 1, &b, err);
+    if (rc != NB_OK) return rc;
+    rc = nb_batch_builder_finish(b, out, err);
+    nb_batch_builder_free(b);
+    if (rc != NB_OK) return rc;
+    out->length = (int64_t)s->zero_column_rows;
+    s->zero_column_rows = 0;
+  }
+  set_position(s, info);
+  return NB_OK;
+}
+
+void json_source_close(void *source) {
+  JsonSource *src = source;
+  if (src == NULL) return;
+  for (uint32_t i = 0; i < src->n_streams; i++) {
+    Stream *s = &src->streams[i];
+    stream_close_file(s);
+    columns_free(&s->cols);
+    nb_batch_builder_free(s->builder);
+    free(s->member_col);
+    free(s->path);
+  }
+  free(src->streams);
+  free(src);
+}

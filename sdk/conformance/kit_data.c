@@ -1,0 +1,422 @@
+/*
+ * kit_data.c - conformance checks that move data: open the source with the
+ * -s settings and read every stream to its end, validating each batch
+ * against the exported schema; resume from a saved position when the
+ * source is RESUMABLE; open the destination, write a generated batch and
+ * commit it.
+ */
+#define _GNU_SOURCE 1
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kit.h"
+
+/* A source that keeps returning empty batches would loop forever. */
+#define MAX_EMPTY_BATCHES 10000
+
+static bool open_side(Kit *kit, uint32_t side, KitHost *host, void **handle) {
+  const NbConnector *c = &kit->conn;
+  KitSettings ks;
+  NbOpenArgs args;
+  NbError err;
+  int rc;
+  kit_host_init(host);
+  kit_settings_build(kit, side, &ks, NULL, NULL, NULL);
+  memset(&args, 0, sizeof args);
+  args.struct_size = sizeof args;
+  args.settings = &ks.s;
+  args.batch_rows = kit->opt->batch_rows;
+  args.batch_bytes = kit->opt->batch_bytes;
+  nb_error_init(&err);
+  if (side == NB_SETTING_SOURCE)
+    rc = c->source_open(&host->api, &args, handle, &err);
+  else
+    rc = c->dest_open(&host->api, &args, handle, &err);
+  tap_result(kit->tap, rc == NB_OK, "%s opens with the given settings (%s)",
+             side == NB_SETTING_SOURCE ? "source" : "destination",
+             nb_status_name(rc));
+  if (rc != NB_OK) tap_error(&err);
+  return rc == NB_OK;
+}
+
+/* ------------------------------------------------------------------------
+ * Source
+ * ------------------------------------------------------------------------ */
+
+typedef struct StreamTotals {
+  int64_t rows;
+  int64_t batches;
+  int64_t bad_records;
+  bool failed;
+  unsigned char first_position[NB_POSITION_MAX_BYTES * 4];
+  size_t first_position_len;  /* 0 if none was saved */
+  int64_t rows_after_first;
+} StreamTotals;
+
+static bool fetch_schema(Kit *kit, void *src, uint32_t index,
+                         struct ArrowSchema *schema, const char *name) {
+  NbError err;
+  NbField *fields = NULL;
+  size_t n = 0;
+  int rc;
+  memset(schema, 0, sizeof *schema);
+  nb_error_init(&err);
+  rc = kit->conn.source_schema(src, index, schema, &err);
+  tap_result(kit->tap, rc == NB_OK && schema->release != NULL,
+             "stream \"%s\": source_schema exports a schema (%s)", name,
+             nb_status_name(rc));
+  if (rc != NB_OK || schema->release == NULL) {
+    tap_error(&err);
+    return false;
+  }
+  rc = nb_schema_fields(schema, &fields, &n, &err);
+  tap_result(kit->tap, rc == NB_OK,
+             "stream \"%s\": the schema is a struct of supported types (%zu "
+             "columns)",
+             name, n);
+  if (rc != NB_OK) tap_error(&err);
+  free(fields);
+  return rc == NB_OK;
+}
+
+/* Read stream index to its end; every batch is validated; failures are
+ * reported once per kind so a long stream does not print thousands of
+ * lines. */
+static void read_stream(Kit *kit, void *src, uint32_t index, const char *name,
+                        StreamTotals *t) {
+  const NbConnector *c = &kit->conn;
+  struct ArrowSchema schema;
+  bool invalid_seen = false, release_bad = false, too_long = false;
+  bool position_missing = false;
+  int64_t empty_in_a_row = 0;
+  int rc;
+  if (!fetch_schema(kit, src, index, &schema, name)) {
+    if (schema.release != NULL) schema.release(&schema);
+    t->failed = true;
+    return;
+  }
+  for (;;) {
+    struct ArrowArray batch;
+    NbBatchInfo info;
+    NbError err;
+    memset(&batch, 0, sizeof batch);
+    memset(&info, 0, sizeof info);
+    info.struct_size = sizeof info;
+    nb_error_init(&err);
+    rc = c->source_next(src, index, &batch, &info, &err);
+    if (rc == NB_END) {
+      tap_result(kit->tap, batch.release == NULL,
+                 "stream \"%s\": NB_END leaves the array released", name);
+      break;
+    }
+    if (rc == NB_SCHEMA_CHANGED) {
+      schema.release(&schema);
+      if (!fetch_schema(kit, src, index, &schema, name)) {
+        t->failed = true;
+        return;
+      }
+      continue;
+    }
+    if (rc == NB_DATA) {
+      /* A bad record: reported, and reading continues after it. */
+      t->bad_records++;
+      if (t->bad_records <= 3) {
+        tap_diag("stream \"%s\": bad record (NB_DATA)", name);
+        tap_error(&err);
+      } else {
+        nb_error_release(&err);
+      }
+      if (batch.release != NULL) {
+        tap_result(kit->tap, false, "stream \"%s\": NB_DATA leaves the array released",
+                   name);
+        batch.release(&batch);
+      }
+      continue;
+    }
+    if (rc != NB_OK) {
+      tap_result(kit->tap, false, "stream \"%s\": source_next fails with %s", name,
+                 nb_status_name(rc));
+      tap_error(&err);
+      if (batch.release != NULL) batch.release(&batch);
+      t->failed = true;
+      break;
+    }
+    if (batch.release == NULL) {
+      tap_result(kit->tap, false, "stream \"%s\": NB_OK comes with a batch", name);
+      t->failed = true;
+      break;
+    }
+    if (nb_arrow_validate(&schema, &batch, &err) != NB_OK && !invalid_seen) {
+      invalid_seen = true;
+      tap_diag("stream \"%s\", batch %" PRId64 ":", name, t->batches + 1);
+      tap_error(&err);
+    }
+    nb_error_release(&err);
+    if ((uint64_t)batch.length > kit->opt->batch_rows) too_long = true;
+    if (info.position == NULL || info.position_len == 0) {
+      position_missing = true;
+    } else if (t->batches == 0 && batch.length > 0 &&
+               info.position_len <= sizeof t->first_position) {
+      memcpy(t->first_position, info.position, info.position_len);
+      t->first_position_len = info.position_len;
+    }
+    if (t->first_position_len > 0 && t->batches > 0)
+      t->rows_after_first += batch.length;
+    t->rows += batch.length;
+    t->batches++;
+    empty_in_a_row = batch.length == 0 ? empty_in_a_row + 1 : 0;
+    batch.release(&batch);
+    if (batch.release != NULL) release_bad = true;
+    if (empty_in_a_row > MAX_EMPTY_BATCHES) {
+      tap_result(kit->tap, false,
+                 "stream \"%s\": more than %d empty batches in a row", name,
+                 MAX_EMPTY_BATCHES);
+      t->failed = true;
+      break;
+    }
+  }
+  tap_result(kit->tap, !invalid_seen,
+             "stream \"%s\": every batch is valid Arrow data for its schema "
+             "(%" PRId64 " batches, %" PRId64 " rows, %" PRId64 " bad records)",
+             name, t->batches, t->rows, t->bad_records);
+  tap_result(kit->tap, !release_bad,
+             "stream \"%s\": each batch's release sets release to NULL", name);
+  tap_result(kit->tap, !too_long, "stream \"%s\": no batch exceeds batch_rows %" PRIu64,
+             name, kit->opt->batch_rows);
+  if (c->capabilities & NB_CAP_RESUMABLE)
+    tap_result(kit->tap, !position_missing,
+               "stream \"%s\": every batch reports a position", name);
+  if (invalid_seen || release_bad || too_long) t->failed = true;
+  schema.release(&schema);
+}
+
+/* Reopen, seek to the position after the first batch, and count the rows
+ * that follow: they must be exactly the rows read after that batch. */
+static void check_resume(Kit *kit, uint32_t index, const char *name,
+                         const StreamTotals *t) {
+  const NbConnector *c = &kit->conn;
+  KitHost host;
+  void *src = NULL;
+  struct ArrowSchema schema;
+  NbError err;
+  int64_t rows = 0;
+  int rc;
+  if (!open_side(kit, NB_SETTING_SOURCE, &host, &src)) return;
+  nb_error_init(&err);
+  rc = c->source_seek(src, index, "not a position", 14, &err);
+  tap_result(kit->tap, rc == NB_INVALID,
+             "stream \"%s\": source_seek refuses a foreign position with "
+             "NB_INVALID (got %s)",
+             name, nb_status_name(rc));
+  nb_error_release(&err);
+  c->source_close(src);
+
+  if (!open_side(kit, NB_SETTING_SOURCE, &host, &src)) return;
+  memset(&schema, 0, sizeof schema);
+  rc = c->source_schema(src, index, &schema, &err);
+  if (rc == NB_OK) schema.release(&schema);
+  nb_error_release(&err);
+  rc = c->source_seek(src, index, t->first_position, t->first_position_len, &err);
+  tap_result(kit->tap, rc == NB_OK,
+             "stream \"%s\": source_seek accepts the position after batch 1 (%s)",
+             name, nb_status_name(rc));
+  if (rc != NB_OK) {
+    tap_error(&err);
+    c->source_close(src);
+    return;
+  }
+  for (;;) {
+    struct ArrowArray batch;
+    NbBatchInfo info;
+    memset(&batch, 0, sizeof batch);
+    memset(&info, 0, sizeof info);
+    info.struct_size = sizeof info;
+    rc = c->source_next(src, index, &batch, &info, &err);
+    nb_error_release(&err);
+    if (rc == NB_OK) {
+      rows += batch.length;
+      batch.release(&batch);
+    } else if (rc != NB_DATA && rc != NB_SCHEMA_CHANGED) {
+      break;
+    }
+  }
+  tap_result(kit->tap, rc == NB_END && rows == t->rows_after_first,
+             "stream \"%s\": after resuming it yields the %" PRId64
+             " remaining rows (got %" PRId64 ", %s)",
+             name, t->rows_after_first, rows, nb_status_name(rc));
+  c->source_close(src);
+  tap_result(kit->tap, host.open_files == 0,
+             "source_close closes every file it opened");
+}
+
+void kit_check_source(Kit *kit) {
+  const NbConnector *c = &kit->conn;
+  KitHost host;
+  void *src = NULL;
+  uint32_t count = 0;
+  NbError err;
+  int rc;
+  bool failed = false;
+  char **names;
+  if (!open_side(kit, NB_SETTING_SOURCE, &host, &src)) return;
+  nb_error_init(&err);
+  rc = c->source_stream_count(src, &count, &err);
+  tap_result(kit->tap, rc == NB_OK, "source_stream_count answers (%u streams)",
+             count);
+  if (rc != NB_OK) {
+    tap_error(&err);
+    c->source_close(src);
+    return;
+  }
+  names = calloc(count > 0 ? count : 1, sizeof *names);
+  if (names == NULL) {
+    tap_result(kit->tap, false, "out of memory");
+    c->source_close(src);
+    return;
+  }
+  for (uint32_t i = 0; i < count; i++) {
+    NbStreamInfo info;
+    StreamTotals totals;
+    bool unique = true;
+    memset(&info, 0, sizeof info);
+    info.struct_size = sizeof info;
+    rc = c->source_stream_info(src, i, &info, &err);
+    tap_result(kit->tap, rc == NB_OK && info.name != NULL && info.name[0] != '\0',
+               "stream %u: source_stream_info gives a name (\"%s\")", i,
+               rc == NB_OK && info.name != NULL ? info.name : "");
+    if (rc != NB_OK || info.name == NULL) {
+      tap_error(&err);
+      failed = true;
+      continue;
+    }
+    names[i] = strdup(info.name);
+    for (uint32_t j = 0; j < i; j++)
+      if (names[j] != NULL && names[i] != NULL && strcmp(names[j], names[i]) == 0)
+        unique = false;
+    tap_result(kit->tap, unique, "stream %u: name \"%s\" is unique", i, info.name);
+    memset(&totals, 0, sizeof totals);
+    read_stream(kit, src, i, names[i] != NULL ? names[i] : "?", &totals);
+    failed |= totals.failed;
+    if ((c->capabilities & NB_CAP_RESUMABLE) && totals.first_position_len > 0 &&
+        !totals.failed)
+      check_resume(kit, i, names[i] != NULL ? names[i] : "?", &totals);
+  }
+  for (uint32_t i = 0; i < count; i++) free(names[i]);
+  free(names);
+  c->source_close(src);
+  tap_result(kit->tap, host.open_files == 0,
+             "source_close closes every file it opened (%d left open)",
+             host.open_files);
+  (void)failed;
+}
+
+/* ------------------------------------------------------------------------
+ * Destination
+ * ------------------------------------------------------------------------ */
+
+/* A batch of a few rows with several types and a null in each column. */
+static int make_batch(const NbField *fields, size_t n, struct ArrowSchema *schema,
+                      struct ArrowArray *batch) {
+  static const char *const texts[][4] = {
+      {"a", "b,c", "d \"quoted\"", "é\n"},
+      {"1", "-2", "9223372036854775807", "0"},
+      {"0.5", "-1e10", "3.25", "0"},
+      {"true", "false", "true", "false"},
+      {"501", "1.5e3", "-0", "12"},
+  };
+  NbBatchBuilder *b;
+  int rc = nb_batch_builder_new(fields, n, 8, &b, NULL);
+  if (rc != NB_OK) return rc;
+  for (int row = 0; row < 5 && rc == NB_OK; row++) {
+    for (size_t col = 0; col < n && rc == NB_OK; col++) {
+      NbColumnBuilder *c = nb_batch_builder_column(b, col);
+      if (row == 4)
+        rc = nb_column_append_null(c);
+      else
+        rc = nb_column_append_text(c, texts[col][row], strlen(texts[col][row]),
+                                   NULL);
+    }
+  }
+  if (rc == NB_OK) rc = nb_batch_builder_finish(b, batch, NULL);
+  nb_batch_builder_free(b);
+  if (rc == NB_OK) rc = nb_schema_export(fields, n, schema, NULL);
+  if (rc != NB_OK && batch->release != NULL) batch->release(batch);
+  return rc;
+}
+
+void kit_check_dest(Kit *kit) {
+  static const NbField typed[] = {
+      {"text", NB_TYPE_UTF8, true, 0, 0, NULL},
+      {"count", NB_TYPE_INT64, true, 0, 0, NULL},
+      {"ratio", NB_TYPE_FLOAT64, true, 0, 0, NULL},
+      {"flag", NB_TYPE_BOOL, true, 0, 0, NULL},
+      {"amount", NB_TYPE_NUMBER, true, 0, 0, NULL},
+  };
+  static const NbField plain[] = {
+      {"text", NB_TYPE_UTF8, true, 0, 0, NULL},
+      {"count", NB_TYPE_UTF8, true, 0, 0, NULL},
+  };
+  const NbConnector *c = &kit->conn;
+  KitHost host;
+  void *dest = NULL;
+  struct ArrowSchema schema;
+  struct ArrowArray batch;
+  uint32_t stream = 0;
+  NbError err;
+  const void *state = NULL;
+  size_t state_len = 0;
+  const NbField *fields = typed;
+  size_t n = sizeof typed / sizeof typed[0];
+  int rc;
+  if (!open_side(kit, NB_SETTING_DEST, &host, &dest)) return;
+  nb_error_init(&err);
+  memset(&batch, 0, sizeof batch);
+  rc = make_batch(fields, n, &schema, &batch);
+  if (rc != NB_OK) {
+    tap_result(kit->tap, false, "the kit builds a test batch (%s)", nb_status_name(rc));
+    c->dest_close(dest);
+    return;
+  }
+  rc = c->dest_prepare(dest, "nebula_kit_stream", &schema, &stream, &err);
+  if (rc == NB_INVALID) {
+    /* The destination may not store every type: retry with text only. */
+    tap_diag("dest_prepare refused the typed schema; retrying with text columns");
+    tap_error(&err);
+    schema.release(&schema);
+    batch.release(&batch);
+    fields = plain;
+    n = sizeof plain / sizeof plain[0];
+    if (make_batch(fields, n, &schema, &batch) != NB_OK) {
+      c->dest_close(dest);
+      return;
+    }
+    rc = c->dest_prepare(dest, "nebula_kit_stream", &schema, &stream, &err);
+  }
+  tap_result(kit->tap, rc == NB_OK, "dest_prepare accepts a schema (%s)",
+             nb_status_name(rc));
+  if (rc != NB_OK) {
+    tap_error(&err);
+    goto out;
+  }
+  rc = c->dest_write(dest, stream, &batch, &err);
+  tap_result(kit->tap, rc == NB_OK, "dest_write writes a batch of %" PRId64
+             " rows (%s)", batch.length, nb_status_name(rc));
+  if (rc != NB_OK) tap_error(&err);
+  tap_result(kit->tap, batch.release != NULL,
+             "dest_write leaves the borrowed batch to its owner");
+  rc = c->dest_commit(dest, &state, &state_len, &err);
+  tap_result(kit->tap, rc == NB_OK, "dest_commit succeeds (%s, state of %zu bytes)",
+             nb_status_name(rc), state_len);
+  if (rc != NB_OK) tap_error(&err);
+  tap_result(kit->tap, state_len == 0 || state != NULL,
+             "dest_commit's state pointer is set when its length is not 0");
+out:
+  c->dest_close(dest);
+  tap_result(kit->tap, host.open_files == 0,
+             "dest_close closes every file it opened (%d left open)",
+             host.open_files);
+  if (batch.release != NULL) batch.release(&batch);
+  if (schema.release != NULL) schema.release(&schema);
+}

@@ -1,0 +1,95 @@
+#!/bin/sh
+# sdk_out_of_tree.sh - the SDK as a third party uses it: install this
+# build's SDK (library, headers, nebula-sdk.pc, nebula.m4, the conformance
+# kit) into a temporary prefix, copy examples/connector-hello out of the
+# tree, autoreconf + configure + build it against that prefix only, and run
+# the conformance kit on the result, both sides.
+#
+# Needs autoconf, automake, libtool and pkg-config (as any connector
+# author does).
+set -u
+: "${NEBULA_TOP_BUILDDIR:?set by make check}" "${top_srcdir:?}"
+make=${MAKE:-make}
+top_src=$(cd "$top_srcdir" && pwd)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/nebula-oot.XXXXXX") || exit 99
+trap 'chmod -R u+w "$tmp" 2>/dev/null; rm -rf "$tmp"' EXIT INT TERM
+prefix=$tmp/prefix
+log=$tmp/log
+
+fail() {
+  echo "FAIL: $*"
+  [ -f "$log" ] && tail -n 40 "$log"
+  exit 1
+}
+
+for tool in autoreconf aclocal libtoolize pkg-config; do
+  command -v "$tool" >/dev/null 2>&1 ||
+    fail "$tool is not installed (Debian: autoconf automake libtool pkg-config)"
+done
+
+# 1. Install only the SDK's parts: no recursion into the rest of the tree.
+$make -s -C "$NEBULA_TOP_BUILDDIR/sdk" install prefix="$prefix" >"$log" 2>&1 ||
+  fail "installing sdk/ into $prefix"
+$make -s -C "$NEBULA_TOP_BUILDDIR" install-nebulaincludeHEADERS \
+  install-dist_aclocalDATA prefix="$prefix" >>"$log" 2>&1 ||
+  fail "installing the headers and nebula.m4 into $prefix"
+for f in lib/pkgconfig/nebula-sdk.pc share/aclocal/nebula.m4 \
+  include/nebula/sdk.h bin/nebula-connector-test; do
+  [ -e "$prefix/$f" ] || fail "$prefix/$f was not installed"
+done
+echo "PASS: SDK installed into a temporary prefix"
+
+# 2. The example, outside the tree, sees nothing but that prefix.
+cp -R "$top_src/examples/connector-hello" "$tmp/hello" || fail "copying the example"
+chmod -R u+w "$tmp/hello"
+cd "$tmp/hello" || exit 99
+mkdir -p m4
+PKG_CONFIG_PATH=$prefix/lib/pkgconfig
+ACLOCAL_PATH=$prefix/share/aclocal
+# nebula-sdk.pc was written for this build's configured prefix; make
+# pkg-config relocate it to where it was installed instead.
+PKG_CONFIG="pkg-config --define-prefix"
+export PKG_CONFIG_PATH ACLOCAL_PATH PKG_CONFIG
+autoreconf -fi >"$log" 2>&1 || fail "autoreconf of the example"
+./configure --prefix="$tmp/hello-prefix" >"$log" 2>&1 ||
+  fail "configure of the example"
+grep -q "^nebula_connectordir = $prefix/lib/nebula/connectors\$" Makefile ||
+  fail "nebula_connectordir is not taken from nebula-sdk.pc"
+echo "PASS: the example configures with NEBULA_CONNECTOR"
+
+# A wrong ABI major is refused at configure time.
+sed 's/NEBULA_CONNECTOR(\[1:/NEBULA_CONNECTOR([99:/' configure.ac >configure.ac.new &&
+  mv configure.ac.new configure.ac
+autoreconf -fi >"$log" 2>&1 || fail "autoreconf of the example (ABI 99)"
+if ./configure >"$log" 2>&1; then
+  fail "configure accepted an SDK of another ABI major"
+fi
+grep -q "written for connector ABI 99" "$log" ||
+  fail "configure's refusal does not name the ABI"
+echo "PASS: configure refuses an SDK of another ABI major"
+sed 's/NEBULA_CONNECTOR(\[99:/NEBULA_CONNECTOR([1:/' configure.ac >configure.ac.new &&
+  mv configure.ac.new configure.ac
+autoreconf -fi >"$log" 2>&1 && ./configure --prefix="$tmp/hello-prefix" \
+  --with-nebula-connectordir="$tmp/connectors" >"$log" 2>&1 ||
+  fail "configure of the example (second time)"
+
+$make >"$log" 2>&1 || fail "build of the example"
+$make install >"$log" 2>&1 || fail "install of the example"
+so=$tmp/connectors/hello.so
+[ -f "$so" ] || fail "hello.so was not installed into --with-nebula-connectordir"
+exported=$(nm -D --defined-only "$so" | awk '$2 == "T" {print $3}')
+[ "$exported" = nebula_connector_entry ] ||
+  fail "hello.so exports more than the entry: $exported"
+echo "PASS: the example builds and installs one exported symbol"
+
+# 3. The conformance kit, as installed.
+kit=$prefix/bin/nebula-connector-test
+LD_LIBRARY_PATH=$prefix/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+export LD_LIBRARY_PATH
+"$kit" "$so" --source --batch-rows 3 -s rows=10 >"$log" 2>&1 ||
+  fail "conformance kit, hello source"
+echo "PASS: conformance kit, hello source ($(grep -c '^ok' "$log") checks)"
+"$kit" "$so" --dest -s path="$tmp/out.txt" >"$log" 2>&1 ||
+  fail "conformance kit, hello destination"
+echo "PASS: conformance kit, hello destination ($(grep -c '^ok' "$log") checks)"
+exit 0

@@ -1,0 +1,310 @@
+/*
+ * test_sdk_abi.c - the ABI guard.
+ *
+ * 1. Every field of every struct of include/nebula/abi.h sits at the offset
+ *    and has the size the frozen ABI 1.0 header (abi/nebula_abi_1_0.h)
+ *    gives it, and no struct shrank: moving, removing or retyping a field
+ *    fails here.  On LP64 systems the sizes are also checked against
+ *    numbers recorded when 1.0 was released.
+ * 2. A connector built against the frozen header only
+ *    (abi/connector_v1_0.c) is accepted by the host's loader
+ *    (nbh_plugin_load_file), and its source and destination work through
+ *    the current structs.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "abi/nebula_abi_1_0.h"
+#include "loader.h"
+#include "nebula/sdk.h"
+
+#define SAME(cur, old, field)                                              \
+  do {                                                                     \
+    assert_int_equal(offsetof(cur, field), offsetof(old, field));          \
+    assert_int_equal(sizeof(((cur *)0)->field), sizeof(((old *)0)->field)); \
+  } while (0)
+
+static void error_layout(void **state) {
+  (void)state;
+  SAME(NbError, NbError_v1_0, struct_size);
+  SAME(NbError, NbError_v1_0, code);
+  SAME(NbError, NbError_v1_0, message);
+  SAME(NbError, NbError_v1_0, detail);
+  SAME(NbError, NbError_v1_0, hint);
+  SAME(NbError, NbError_v1_0, location);
+  SAME(NbError, NbError_v1_0, line);
+  SAME(NbError, NbError_v1_0, column);
+  SAME(NbError, NbError_v1_0, record);
+  SAME(NbError, NbError_v1_0, record_len);
+  SAME(NbError, NbError_v1_0, release);
+  SAME(NbError, NbError_v1_0, private_data);
+  assert_true(sizeof(NbError) >= sizeof(NbError_v1_0));
+}
+
+static void settings_layout(void **state) {
+  (void)state;
+  SAME(NbSettingSpec, NbSettingSpec_v1_0, struct_size);
+  SAME(NbSettingSpec, NbSettingSpec_v1_0, type);
+  SAME(NbSettingSpec, NbSettingSpec_v1_0, flags);
+  SAME(NbSettingSpec, NbSettingSpec_v1_0, name);
+  SAME(NbSettingSpec, NbSettingSpec_v1_0, default_value);
+  SAME(NbSettingSpec, NbSettingSpec_v1_0, choices);
+  SAME(NbSettingSpec, NbSettingSpec_v1_0, doc);
+  assert_true(sizeof(NbSettingSpec) >= sizeof(NbSettingSpec_v1_0));
+  SAME(NbSettings, NbSettings_v1_0, struct_size);
+  SAME(NbSettings, NbSettings_v1_0, count);
+  SAME(NbSettings, NbSettings_v1_0, names);
+  SAME(NbSettings, NbSettings_v1_0, values);
+  assert_true(sizeof(NbSettings) >= sizeof(NbSettings_v1_0));
+  /* The values of 1.0's constants never change. */
+  assert_int_equal(NB_SETTING_STRING, NB10_SETTING_STRING);
+  assert_int_equal(NB_SETTING_INT, NB10_SETTING_INT);
+  assert_int_equal(NB_SETTING_DOUBLE, NB10_SETTING_DOUBLE);
+  assert_int_equal(NB_SETTING_BOOL, NB10_SETTING_BOOL);
+  assert_int_equal(NB_SETTING_ENUM, NB10_SETTING_ENUM);
+  assert_int_equal(NB_SETTING_REQUIRED, NB10_SETTING_REQUIRED);
+  assert_int_equal(NB_SETTING_SECRET, NB10_SETTING_SECRET);
+  assert_int_equal(NB_SETTING_SOURCE, NB10_SETTING_SOURCE);
+  assert_int_equal(NB_SETTING_DEST, NB10_SETTING_DEST);
+}
+
+static void constants(void **state) {
+  (void)state;
+  assert_int_equal(NB_ABI_MAJOR_OF(NB_ABI_CURRENT), 1);
+  assert_int_equal(NB_ABI_VERSION(1, 0), NB10_ABI_VERSION);
+  assert_string_equal(NB_CONNECTOR_ENTRY_SYMBOL, NB10_ENTRY_SYMBOL);
+  assert_int_equal(NB_OK, NB10_OK);
+  assert_int_equal(NB_END, NB10_END);
+  assert_int_equal(NB_SCHEMA_CHANGED, NB10_SCHEMA_CHANGED);
+  assert_int_equal(NB_INVALID, NB10_INVALID);
+  assert_int_equal(NB_IO, NB10_IO);
+  assert_int_equal(NB_UNAVAILABLE, NB10_UNAVAILABLE);
+  assert_int_equal(NB_DATA, NB10_DATA);
+  assert_int_equal(NB_CANCELLED, NB10_CANCELLED);
+  assert_int_equal(NB_NOT_IMPLEMENTED, NB10_NOT_IMPLEMENTED);
+  assert_int_equal(NB_INTERNAL, NB10_INTERNAL);
+  assert_int_equal(NB_NOMEM, NB10_NOMEM);
+  assert_int_equal(NB_ABI_MISMATCH, NB10_ABI_MISMATCH);
+  assert_int_equal(NB_NOT_FOUND, NB10_NOT_FOUND);
+  assert_int_equal(NB_CAP_SOURCE, NB10_CAP_SOURCE);
+  assert_int_equal(NB_CAP_DESTINATION, NB10_CAP_DESTINATION);
+  assert_int_equal(NB_CAP_RESUMABLE, NB10_CAP_RESUMABLE);
+}
+
+static void host_api_layout(void **state) {
+  (void)state;
+  SAME(NbWriteOptions, NbWriteOptions_v1_0, struct_size);
+  SAME(NbWriteOptions, NbWriteOptions_v1_0, compression);
+  SAME(NbWriteOptions, NbWriteOptions_v1_0, level);
+  SAME(NbWriteOptions, NbWriteOptions_v1_0, threads);
+  SAME(NbWriteOptions, NbWriteOptions_v1_0, resume_length);
+  assert_true(sizeof(NbWriteOptions) >= sizeof(NbWriteOptions_v1_0));
+  SAME(NbHostApi, NbHostApi_v1_0, struct_size);
+  SAME(NbHostApi, NbHostApi_v1_0, abi_version);
+  SAME(NbHostApi, NbHostApi_v1_0, host_data);
+  SAME(NbHostApi, NbHostApi_v1_0, log);
+  SAME(NbHostApi, NbHostApi_v1_0, is_cancelled);
+  SAME(NbHostApi, NbHostApi_v1_0, counter_add);
+  SAME(NbHostApi, NbHostApi_v1_0, file_open_read);
+  SAME(NbHostApi, NbHostApi_v1_0, file_read);
+  SAME(NbHostApi, NbHostApi_v1_0, file_open_write);
+  SAME(NbHostApi, NbHostApi_v1_0, file_write);
+  SAME(NbHostApi, NbHostApi_v1_0, file_commit);
+  SAME(NbHostApi, NbHostApi_v1_0, file_close);
+  SAME(NbHostApi, NbHostApi_v1_0, file_skip);
+  assert_true(sizeof(NbHostApi) >= sizeof(NbHostApi_v1_0));
+}
+
+static void call_args_layout(void **state) {
+  (void)state;
+  SAME(NbOpenArgs, NbOpenArgs_v1_0, struct_size);
+  SAME(NbOpenArgs, NbOpenArgs_v1_0, settings);
+  SAME(NbOpenArgs, NbOpenArgs_v1_0, batch_rows);
+  SAME(NbOpenArgs, NbOpenArgs_v1_0, batch_bytes);
+  SAME(NbOpenArgs, NbOpenArgs_v1_0, state);
+  SAME(NbOpenArgs, NbOpenArgs_v1_0, state_len);
+  assert_true(sizeof(NbOpenArgs) >= sizeof(NbOpenArgs_v1_0));
+  SAME(NbStreamInfo, NbStreamInfo_v1_0, struct_size);
+  SAME(NbStreamInfo, NbStreamInfo_v1_0, name);
+  SAME(NbStreamInfo, NbStreamInfo_v1_0, size_bytes);
+  assert_true(sizeof(NbStreamInfo) >= sizeof(NbStreamInfo_v1_0));
+  SAME(NbBatchInfo, NbBatchInfo_v1_0, struct_size);
+  SAME(NbBatchInfo, NbBatchInfo_v1_0, position);
+  SAME(NbBatchInfo, NbBatchInfo_v1_0, position_len);
+  SAME(NbBatchInfo, NbBatchInfo_v1_0, bytes_read);
+  assert_true(sizeof(NbBatchInfo) >= sizeof(NbBatchInfo_v1_0));
+}
+
+static void connector_layout(void **state) {
+  (void)state;
+  SAME(NbConnector, NbConnector_v1_0, struct_size);
+  SAME(NbConnector, NbConnector_v1_0, abi_version);
+  SAME(NbConnector, NbConnector_v1_0, name);
+  SAME(NbConnector, NbConnector_v1_0, version);
+  SAME(NbConnector, NbConnector_v1_0, description);
+  SAME(NbConnector, NbConnector_v1_0, capabilities);
+  SAME(NbConnector, NbConnector_v1_0, settings);
+  SAME(NbConnector, NbConnector_v1_0, n_settings);
+  SAME(NbConnector, NbConnector_v1_0, source_open);
+  SAME(NbConnector, NbConnector_v1_0, source_stream_count);
+  SAME(NbConnector, NbConnector_v1_0, source_stream_info);
+  SAME(NbConnector, NbConnector_v1_0, source_schema);
+  SAME(NbConnector, NbConnector_v1_0, source_seek);
+  SAME(NbConnector, NbConnector_v1_0, source_next);
+  SAME(NbConnector, NbConnector_v1_0, source_close);
+  SAME(NbConnector, NbConnector_v1_0, dest_open);
+  SAME(NbConnector, NbConnector_v1_0, dest_prepare);
+  SAME(NbConnector, NbConnector_v1_0, dest_write);
+  SAME(NbConnector, NbConnector_v1_0, dest_commit);
+  SAME(NbConnector, NbConnector_v1_0, dest_close);
+  assert_true(sizeof(NbConnector) >= sizeof(NbConnector_v1_0));
+  /* struct_size and abi_version stay at 0 and 4 in every major. */
+  assert_int_equal(offsetof(NbConnector, struct_size), 0);
+  assert_int_equal(offsetof(NbConnector, abi_version), 4);
+  assert_int_equal(NB_CONNECTOR_SIZE_1_0, sizeof(NbConnector_v1_0));
+}
+
+/* Recorded when ABI 1.0 was released, for LP64 (x86_64, aarch64, ...). */
+static void recorded_lp64_sizes(void **state) {
+  (void)state;
+#if UINTPTR_MAX == UINT64_MAX && SIZE_MAX == UINT64_MAX
+  assert_int_equal(sizeof(NbError_v1_0), 88);
+  assert_int_equal(sizeof(NbSettingSpec_v1_0), 48);
+  assert_int_equal(sizeof(NbSettings_v1_0), 24);
+  assert_int_equal(sizeof(NbWriteOptions_v1_0), 32);
+  assert_int_equal(sizeof(NbHostApi_v1_0), 96);
+  assert_int_equal(sizeof(NbOpenArgs_v1_0), 48);
+  assert_int_equal(sizeof(NbStreamInfo_v1_0), 24);
+  assert_int_equal(sizeof(NbBatchInfo_v1_0), 32);
+  assert_int_equal(sizeof(NbConnector_v1_0), 152);
+  assert_int_equal(offsetof(NbConnector_v1_0, source_open), 56);
+  assert_int_equal(offsetof(NbConnector_v1_0, dest_open), 112);
+#else
+  assert_true(sizeof(NbConnector_v1_0) > 0); /* other data models: part 1 only */
+#endif
+}
+
+/* ------------------------------------------------------------------------
+ * The old connector through the current loader
+ * ------------------------------------------------------------------------ */
+
+static const char *module_path(void) {
+  return TOP_BUILDDIR "/tests/abi/.libs/connector_v1_0.so";
+}
+
+static void old_connector_loads(void **state) {
+  NbhPluginSet set;
+  const NbhPlugin *p;
+  (void)state;
+  nbh_plugins_init(&set);
+  if (nbh_plugin_load_file(module_path(), &set) != 0) {
+    for (size_t i = 0; i < set.n_errors; i++)
+      print_error("%s: %s %s\n", set.errors[i].path, set.errors[i].message,
+                  set.errors[i].detail != NULL ? set.errors[i].detail : "");
+    fail_msg("the loader refused the ABI 1.0 connector");
+  }
+  p = nbh_plugins_find(&set, "numbers_v1_0");
+  assert_non_null(p);
+  assert_int_equal(p->abi_version, NB_ABI_VERSION(1, 0));
+  assert_int_equal(p->vtable.struct_size, sizeof(NbConnector_v1_0));
+  assert_string_equal(p->vtable.version, "1.0.0");
+  assert_non_null(p->vtable.source_next);
+  assert_non_null(p->vtable.dest_close);
+  assert_int_equal(p->vtable.n_settings, 1);
+  assert_string_equal(nbh_connector_setting(&p->vtable, 0)->name, "rows");
+  nbh_plugins_free(&set);
+}
+
+static void old_connector_moves_data(void **state) {
+  NbhPluginSet set;
+  const NbhPlugin *p;
+  const NbConnector *c;
+  const char *names[1] = {"rows"}, *values[1] = {"25"};
+  NbSettings settings = {sizeof settings, 1, names, values};
+  NbOpenArgs args;
+  NbHostApi host;
+  void *src = NULL, *dest = NULL;
+  struct ArrowSchema schema;
+  uint32_t stream;
+  int64_t rows = 0, batches = 0;
+  const void *dstate;
+  size_t dstate_len;
+  uint64_t committed;
+  NbError err;
+  (void)state;
+  nbh_plugins_init(&set);
+  assert_int_equal(nbh_plugin_load_file(module_path(), &set), 0);
+  p = nbh_plugins_find(&set, "numbers_v1_0");
+  assert_non_null(p);
+  c = &p->vtable;
+  memset(&host, 0, sizeof host);
+  host.struct_size = sizeof host;
+  host.abi_version = NB_ABI_CURRENT;
+  memset(&args, 0, sizeof args);
+  args.struct_size = sizeof args;
+  args.settings = &settings;
+  args.batch_rows = 10;
+  args.batch_bytes = 1 << 20;
+  nb_error_init(&err);
+  assert_int_equal(c->source_open(&host, &args, &src, &err), NB_OK);
+  assert_int_equal(c->source_schema(src, 0, &schema, &err), NB_OK);
+  assert_int_equal(c->dest_open(&host, &args, &dest, &err), NB_OK);
+  assert_int_equal(c->dest_prepare(dest, "numbers", &schema, &stream, &err), NB_OK);
+  for (;;) {
+    struct ArrowArray batch;
+    NbBatchInfo info;
+    int rc;
+    memset(&batch, 0, sizeof batch);
+    memset(&info, 0, sizeof info);
+    info.struct_size = sizeof info;
+    rc = c->source_next(src, 0, &batch, &info, &err);
+    if (rc == NB_END) break;
+    assert_int_equal(rc, NB_OK);
+    assert_int_equal(nb_arrow_validate(&schema, &batch, &err), NB_OK);
+    assert_int_equal(((const int64_t *)batch.children[0]->buffers[1])[0], rows);
+    assert_int_equal(c->dest_write(dest, stream, &batch, &err), NB_OK);
+    rows += batch.length;
+    batches++;
+    batch.release(&batch);
+    assert_null(batch.release);
+  }
+  assert_int_equal(rows, 25);
+  assert_int_equal(batches, 3);
+  assert_int_equal(c->dest_commit(dest, &dstate, &dstate_len, &err), NB_OK);
+  assert_int_equal(dstate_len, sizeof committed);
+  memcpy(&committed, dstate, sizeof committed);
+  assert_int_equal(committed, 25);
+  c->dest_close(dest);
+  c->source_close(src);
+  schema.release(&schema);
+
+  /* An unrecognized setting comes back as an error the host can read with
+   * the current NbError. */
+  names[0] = "rowz";
+  assert_int_equal(c->source_open(&host, &args, &src, &err), NB_INVALID);
+  assert_string_equal(err.message, "unrecognized setting \"rowz\"");
+  assert_int_equal(err.code, NB_INVALID);
+  nb_error_release(&err);
+  nbh_plugins_free(&set);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(error_layout),
+      cmocka_unit_test(settings_layout),
+      cmocka_unit_test(constants),
+      cmocka_unit_test(host_api_layout),
+      cmocka_unit_test(call_args_layout),
+      cmocka_unit_test(connector_layout),
+      cmocka_unit_test(recorded_lp64_sizes),
+      cmocka_unit_test(old_connector_loads),
+      cmocka_unit_test(old_connector_moves_data),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

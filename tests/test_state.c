@@ -1,0 +1,325 @@
+/*
+ * test_state.c - the state file (format, strict parsing, checksum, identity,
+ * atomic replacement), the JSON reader under it, and the dead-letter file.
+ */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "deadletter.h"
+#include "jsonread.h"
+#include "nebula/sdk.h"
+#include "state.h"
+
+static void make_state(NbhState *st, NbhStreamState *streams) {
+  static char pos0[] = {1, 2, 3, 0, (char)0xff};
+  static char blob[] = "dest-state";
+  memset(st, 0, sizeof *st);
+  memset(streams, 0, 2 * sizeof *streams);
+  streams[0].name = "data/a \"quoted\".csv";
+  streams[0].position = pos0;
+  streams[0].position_len = sizeof pos0;
+  streams[0].finished = true;
+  streams[0].records = 12345678901ull;
+  streams[0].rejected = 2;
+  streams[1].name = "caf\xe9.csv"; /* Latin-1: not UTF-8 */
+  st->source_connector = "csv";
+  st->dest_connector = "json";
+  st->streams = streams;
+  st->n_streams = 2;
+  st->dest_state = blob;
+  st->dest_state_len = sizeof blob - 1;
+  st->has_dead_letter = true;
+  st->dead_letter_length = 77;
+  st->committed_at = 1700000000;
+  st->commits = 9;
+}
+
+static char *formatted(const NbhState *st, size_t *len) {
+  char *text;
+  NbError err;
+  nb_error_init(&err);
+  assert_int_equal(nbh_state_format(st, &text, len, &err), NB_OK);
+  return text;
+}
+
+static int parse(const char *text, NbhState *out, NbError *err) {
+  nb_error_init(err);
+  return nbh_state_parse("s.json", text, strlen(text), out, err);
+}
+
+static void test_round_trip(void **state) {
+  NbhState st, back;
+  NbhStreamState streams[2];
+  NbError err;
+  size_t len;
+  char *text;
+  (void)state;
+  make_state(&st, streams);
+  text = formatted(&st, &len);
+  assert_int_equal(parse(text, &back, &err), NB_OK);
+  assert_string_equal(back.source_connector, "csv");
+  assert_string_equal(back.dest_connector, "json");
+  assert_int_equal(back.n_streams, 2);
+  assert_string_equal(back.streams[0].name, "data/a \"quoted\".csv");
+  assert_string_equal(back.streams[1].name, "caf\xe9.csv");
+  assert_non_null(strstr(text, "\"name_hex\": \"636166e92e637376\""));
+  assert_int_equal(back.streams[0].position_len, 5);
+  assert_memory_equal(back.streams[0].position, streams[0].position, 5);
+  assert_null(back.streams[1].position);
+  assert_true(back.streams[0].finished);
+  assert_false(back.streams[1].finished);
+  assert_int_equal(back.streams[0].records, 12345678901ull);
+  assert_int_equal(back.streams[0].rejected, 2);
+  assert_int_equal(back.dest_state_len, 10);
+  assert_memory_equal(back.dest_state, "dest-state", 10);
+  assert_true(back.has_dead_letter);
+  assert_int_equal(back.dead_letter_length, 77);
+  assert_int_equal(back.committed_at, 1700000000);
+  assert_int_equal(back.commits, 9);
+  nbh_state_free(&back);
+  free(text);
+}
+
+static void test_copy(void **state) {
+  NbhState st, copy;
+  NbhStreamState streams[2];
+  NbError err;
+  (void)state;
+  make_state(&st, streams);
+  nb_error_init(&err);
+  assert_int_equal(nbh_state_copy(&copy, &st, &err), NB_OK);
+  assert_string_equal(copy.streams[1].name, streams[1].name);
+  assert_ptr_not_equal(copy.streams[0].position, streams[0].position);
+  nbh_state_free(&copy);
+}
+
+static void expect_damaged(const char *text, const char *why) {
+  NbhState st;
+  NbError err;
+  assert_int_equal(parse(text, &st, &err), NB_INVALID);
+  assert_non_null(err.message);
+  if (strstr(err.message, why) == NULL) fail_msg("message \"%s\" lacks \"%s\"", err.message, why);
+  nb_error_release(&err);
+}
+
+static void test_any_changed_byte_is_caught(void **state) {
+  NbhState st;
+  NbhStreamState streams[2];
+  size_t len, i;
+  char *text;
+  (void)state;
+  make_state(&st, streams);
+  text = formatted(&st, &len);
+  /* Change each digit of the body: every change is refused. */
+  for (i = 0; i < len; i++) {
+    NbhState back;
+    NbError err;
+    char saved = text[i];
+    if (strncmp(text + i, "\"checksum\"", 10) == 0) break;
+    if (saved < '0' || saved > '8') continue;
+    text[i] = (char)(saved + 1);
+    assert_int_not_equal(parse(text, &back, &err), NB_OK);
+    nb_error_release(&err);
+    text[i] = saved;
+  }
+  free(text);
+}
+
+static void test_refusals(void **state) {
+  NbhState st;
+  NbError err;
+  (void)state;
+  expect_damaged("{\"format\": \"nebula-state\", \"version\": 1, ", "expected a key at line 1, column 42");
+  expect_damaged("{\"format\": \"nebula-state\", \"version\": 1,}", "expected a key");
+  expect_damaged("{\"format\": \"nebula-state\", \"version\": 1, \"version\": 1}", "duplicate key");
+  expect_damaged("{\"format\": \"nebula-state\", \"version\": 1, \"bogus\": 1}", "unrecognized key \"bogus\"");
+  expect_damaged("{\"format\": \"nebula-state\", \"version\": 1}", "missing");
+
+  assert_int_equal(parse("{\"format\": \"nebula-state\", \"version\": 2}", &st, &err), NB_INVALID);
+  assert_non_null(strstr(err.message, "unsupported version 2"));
+  nb_error_release(&err);
+  assert_int_equal(parse("{\"format\": \"other\"}", &st, &err), NB_INVALID);
+  assert_non_null(strstr(err.message, "is not a Nebula state file"));
+  nb_error_release(&err);
+  assert_int_equal(parse("[1, 2]", &st, &err), NB_INVALID);
+  assert_non_null(strstr(err.message, "is not a Nebula state file"));
+  nb_error_release(&err);
+  assert_int_equal(parse("", &st, &err), NB_INVALID);
+  nb_error_release(&err);
+}
+
+static void test_identity(void **state) {
+  NbhState st;
+  NbhStreamState streams[2];
+  NbError err;
+  const char *same[] = {"data/a \"quoted\".csv", "caf\xe9.csv"};
+  const char *other[] = {"data/a \"quoted\".csv", "b.csv"};
+  (void)state;
+  make_state(&st, streams);
+  nb_error_init(&err);
+  assert_int_equal(nbh_state_check_identity(&st, "s", "csv", "json", same, 2, &err), NB_OK);
+  assert_int_equal(nbh_state_check_identity(&st, "s", "csv", "json", other, 2, &err), NB_INVALID);
+  assert_non_null(strstr(err.message, "belongs to another pipeline"));
+  assert_non_null(strstr(err.detail, "\"b.csv\""));
+  nb_error_release(&err);
+  assert_int_equal(nbh_state_check_identity(&st, "s", "csv", "json", same, 1, &err), NB_INVALID);
+  assert_non_null(strstr(err.detail, "lists 2 streams; the source offers 1"));
+  nb_error_release(&err);
+  assert_int_equal(nbh_state_check_identity(&st, "s", "json", "json", same, 2, &err), NB_INVALID);
+  assert_non_null(strstr(err.detail, "source connector \"csv\""));
+  nb_error_release(&err);
+  assert_int_equal(nbh_state_check_identity(&st, "s", "csv", "csv", same, 2, &err), NB_INVALID);
+  assert_non_null(strstr(err.detail, "destination connector \"json\""));
+  nb_error_release(&err);
+}
+
+static void test_write_and_read_file(void **state) {
+  char dir[] = "/tmp/nebula-state-XXXXXX", path[64], tmp[80];
+  NbhState st, back;
+  NbhStreamState streams[2];
+  NbError err;
+  (void)state;
+  assert_non_null(mkdtemp(dir));
+  snprintf(path, sizeof path, "%s/state.json", dir);
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  make_state(&st, streams);
+  nb_error_init(&err);
+  assert_int_equal(nbh_state_read(path, &back, &err), NB_NOT_FOUND);
+  assert_int_equal(nbh_state_write(path, &st, &err), NB_OK);
+  st.commits = 10;
+  assert_int_equal(nbh_state_write(path, &st, &err), NB_OK);
+  assert_int_equal(access(tmp, F_OK), -1);
+  assert_int_equal(nbh_state_read(path, &back, &err), NB_OK);
+  assert_int_equal(back.commits, 10);
+  nbh_state_free(&back);
+  unlink(path);
+  /* An unwritable place is an I/O error naming the file. */
+  assert_int_equal(nbh_state_write("/nonexistent-dir/state.json", &st, &err), NB_IO);
+  assert_non_null(strstr(err.message, "/nonexistent-dir/state.json.tmp"));
+  nb_error_release(&err);
+  rmdir(dir);
+}
+
+static void test_json_reader(void **state) {
+  NbhJson v;
+  char why[128];
+  const NbhJson *s;
+  (void)state;
+
+  const char *text = "{\"a\": [1, true, null, \"x\\u00e9\\ud83d\\ude00\\n\"]}";
+  assert_int_equal(nbh_json_parse(text, strlen(text), &v, why, sizeof why), 0);
+  s = nbh_json_get(&v, "a");
+  assert_non_null(s);
+  assert_int_equal(s->n, 4);
+  assert_int_equal(s->items[0].uint, 1);
+  assert_true(s->items[1].boolean);
+  assert_int_equal(s->items[2].kind, NBH_JSON_NULL);
+  assert_string_equal(s->items[3].string, "x\xc3\xa9\xf0\x9f\x98\x80\n");
+  nbh_json_free(&v);
+
+  assert_int_equal(nbh_json_parse("{\"a\": 01}", 9, &v, why, sizeof why), -1);
+  assert_string_equal(why, "leading zero in number at line 1, column 7");
+  assert_int_equal(nbh_json_parse("\n  [1.5]", 8, &v, why, sizeof why), -1);
+  assert_string_equal(why, "expected an integer at line 2, column 5");
+  assert_int_equal(nbh_json_parse("\"\\ud800\"", 8, &v, why, sizeof why), -1);
+  assert_int_equal(nbh_json_parse("18446744073709551616", 20, &v, why, sizeof why), -1);
+  assert_int_equal(nbh_json_parse("\"a\x01\"", 4, &v, why, sizeof why), -1);
+  assert_int_equal(nbh_json_parse("[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]", 39, &v, why, sizeof why), -1);
+  assert_string_equal(nbh_utf8_valid("caf\xc3\xa9", 5) ? "ok" : "bad", "ok");
+  assert_false(nbh_utf8_valid("caf\xe9", 4));
+  assert_false(nbh_utf8_valid("\xc0\xaf", 2));       /* overlong */
+  assert_false(nbh_utf8_valid("\xed\xa0\x80", 3));   /* surrogate */
+  assert_false(nbh_utf8_valid("\xe2\x82", 2));       /* truncated */
+}
+
+static void test_dead_letter_format(void **state) {
+  NbError err;
+  char *line;
+  size_t len;
+  (void)state;
+  nb_error_init(&err);
+  nb_error_set(&err, NB_DATA, "wrong number of fields");
+  nb_error_detail(&err, "Expected 3, found 2.");
+  nb_error_locate(&err, "in.csv", 3, 2);
+  nb_error_record(&err, "a,\"b\"\n", 6);
+  line = nbh_dead_letter_format("in.csv", &err, &len);
+  assert_string_equal(line,
+                      "{\"stream\":\"in.csv\",\"location\":\"in.csv\",\"line\":3,\"column\":2,"
+                      "\"reason\":\"wrong number of fields\",\"detail\":\"Expected 3, found 2.\","
+                      "\"record\":\"a,\\\"b\\\"\\n\"}\n");
+  assert_int_equal(len, strlen(line));
+  free(line);
+  nb_error_record(&err, "\xff\x00z", 3);
+  line = nbh_dead_letter_format("in.csv", &err, &len);
+  assert_non_null(strstr(line, "\"record\":null,\"record_base64\":\"/wB6\"}\n"));
+  free(line);
+  nb_error_release(&err);
+
+  nb_error_set(&err, NB_DATA, "bad");
+  line = nbh_dead_letter_format("s", &err, &len);
+  assert_string_equal(line, "{\"stream\":\"s\",\"location\":null,\"line\":null,\"column\":null,"
+                            "\"reason\":\"bad\",\"record\":null}\n");
+  free(line);
+  nb_error_release(&err);
+}
+
+static void test_dead_letter_file_resume(void **state) {
+  char path[] = "/tmp/nebula-dead-XXXXXX";
+  NbhDeadLetter *dl;
+  NbError err;
+  uint64_t length;
+  FILE *fp;
+  char buf[64];
+  int fd;
+  (void)state;
+  fd = mkstemp(path);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, "old\n", 4), 4);
+  close(fd);
+  nb_error_init(&err);
+  /* A fresh run starts an empty file. */
+  assert_int_equal(nbh_dead_letter_open(path, -1, &dl, &err), NB_OK);
+  assert_int_equal(nbh_dead_letter_append(dl, "one\n", 4, &err), NB_OK);
+  assert_int_equal(nbh_dead_letter_sync(dl, &length, &err), NB_OK);
+  assert_int_equal(length, 4);
+  assert_int_equal(nbh_dead_letter_append(dl, "uncommitted\n", 12, &err), NB_OK);
+  nbh_dead_letter_close(dl);
+  /* A resumed run cuts what the last commit did not cover. */
+  assert_int_equal(nbh_dead_letter_open(path, 4, &dl, &err), NB_OK);
+  assert_int_equal(nbh_dead_letter_append(dl, "two\n", 4, &err), NB_OK);
+  assert_int_equal(nbh_dead_letter_sync(dl, &length, &err), NB_OK);
+  assert_int_equal(length, 8);
+  nbh_dead_letter_close(dl);
+  fp = fopen(path, "r");
+  assert_int_equal(fread(buf, 1, sizeof buf, fp), 8);
+  assert_memory_equal(buf, "one\ntwo\n", 8);
+  fclose(fp);
+  /* Shorter than the state says: someone else changed it. */
+  assert_int_equal(nbh_dead_letter_open(path, 100, &dl, &err), NB_INVALID);
+  assert_non_null(strstr(err.message, "shorter than the state file says"));
+  nb_error_release(&err);
+  unlink(path);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_round_trip),
+      cmocka_unit_test(test_copy),
+      cmocka_unit_test(test_any_changed_byte_is_caught),
+      cmocka_unit_test(test_refusals),
+      cmocka_unit_test(test_identity),
+      cmocka_unit_test(test_write_and_read_file),
+      cmocka_unit_test(test_json_reader),
+      cmocka_unit_test(test_dead_letter_format),
+      cmocka_unit_test(test_dead_letter_file_resume),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
