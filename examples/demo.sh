@@ -3,8 +3,9 @@
 # CSV to JSON Lines, and show the first records.  Runs from the build tree.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
-host="$top/host/nebula-host"
-plugins="$top/plugins"
+build=${NEBULA_BUILD:-$top}   # the build tree (the source tree unless built elsewhere)
+host="$build/host/nebula-host"
+plugins="$build/plugins"
 out=${DEMO_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/nebula-demo.XXXXXX")}
 
 echo "$ nebula-host list"

@@ -23,6 +23,10 @@ typedef struct NbhCli {
   bool quiet;                       /* -q: errors only, no progress line */
   bool log_level_given;             /* --log-level overrides -q */
   volatile sig_atomic_t *stop_signal; /* main()'s flag, set by the handler */
+  /* Install main()'s SIGINT/SIGTERM handlers.  Called just before a
+   * pipeline runs: until then the default action (terminate) is what a
+   * user expects from a command that has nothing to save. */
+  int (*arm_signals)(void);
 } NbhCli;
 
 /* Long-only option codes shared by the commands. */

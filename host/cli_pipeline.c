@@ -240,6 +240,17 @@ static int want_config(NbhCli *cli, const Args *args) {
  * validate
  * ------------------------------------------------------------------------ */
 
+/* Strings and enums are printed quoted, as in a configuration file. */
+static bool is_text_setting(const NbConnector *c, const char *name) {
+  uint32_t i;
+  for (i = 0; i < c->n_settings; i++) {
+    const NbSettingSpec *s = nbh_connector_setting(c, i);
+    if (strcmp(s->name, name) == 0)
+      return s->type == NB_SETTING_STRING || s->type == NB_SETTING_ENUM;
+  }
+  return true;
+}
+
 static void print_side(const NbhConfig *cfg, const NbhConfigSide *side) {
   uint32_t i;
   printf("%s: %s %s (%s)\n", nbh_config_side_name(cfg, side), side->plugin->vtable.name,
@@ -248,8 +259,10 @@ static void print_side(const NbhConfig *cfg, const NbhConfigSide *side) {
     printf("  %s = ", side->names[i]);
     if (side->secret[i])
       fputs("[REDACTED]", stdout);
-    else
+    else if (is_text_setting(&side->plugin->vtable, side->names[i]))
       nbh_json_write_string(stdout, side->texts[i]);
+    else
+      fputs(side->texts[i], stdout);
     fputs(side->defaulted[i] ? " (default)\n" : "\n", stdout);
   }
 }
@@ -501,6 +514,11 @@ static int run_engine(NbhCli *cli, Pipeline *p) {
   /* A closed pipe downstream is a write error of the destination, which
    * the engine reports, rather than a silent death by SIGPIPE. */
   signal(SIGPIPE, SIG_IGN);
+  if (cli->arm_signals() != 0) {
+    nbh_log_report(cli->logger, NB_LOG_ERROR, "host", "could not install signal handlers", NULL,
+                   NULL);
+    return NBH_EXIT_FAILED;
+  }
   return nbh_engine_run(&source, &dest, &p->cfg.engine, cli->logger, cli->stop_signal, &summary);
 }
 

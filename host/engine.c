@@ -1161,7 +1161,6 @@ static void *dest_main(void *arg) {
     }
     kind = item->kind;
     ok = apply(e, item);
-    fprintf(stderr, "DBG kind=%d ok=%d rows=%llu\n", (int)kind, ok, (unsigned long long)item->rows);
     nbh_item_free(item);
     if (!ok) break;
     if (kind == NBH_ITEM_INPUT_END) {

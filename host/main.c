@@ -3,9 +3,11 @@
  * dispatch to the commands (cli_*.c).
  *
  * The one piece of global mutable state of the host lives here: the flag
- * the SIGINT/SIGTERM handler sets.  The first signal asks the pipeline to
- * stop cleanly (drain, commit, write state, exit 130/143); a second one
- * aborts at once with _exit(128 + signal).
+ * the SIGINT/SIGTERM handler sets.  The handlers are installed only when a
+ * pipeline is about to run (run, pipeline); the first signal then asks it
+ * to stop cleanly (drain, commit, write state, exit 130/143) and a second
+ * one aborts at once with _exit(128 + signal).  Other commands keep the
+ * default action: they have nothing to save.
  */
 #include <getopt.h>
 #include <signal.h>
@@ -131,8 +133,9 @@ int main(int argc, char **argv) {
   memset(&cli, 0, sizeof cli);
   cli.logger = &logger;
   cli.stop_signal = &stop_signal;
+  cli.arm_signals = install_signal_handlers;
   cli.plugin_dirs = calloc((size_t)argc + 1, sizeof *cli.plugin_dirs);
-  if (cli.plugin_dirs == NULL || install_signal_handlers() != 0) {
+  if (cli.plugin_dirs == NULL) {
     fputs("nebula-host: out of memory\n", stderr);
     nbh_logger_destroy(&logger);
     return NBH_EXIT_FAILED;
