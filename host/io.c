@@ -826,6 +826,9 @@ static int open_for_write(NbFile *f, int64_t resume_length, NbError *err) {
       return NB_INVALID;
     }
     f->fd = STDOUT_FILENO;
+    /* Redirected to a file, standard output is synced like one. */
+    struct stat out;
+    w->regular = fstat(f->fd, &out) == 0 && S_ISREG(out.st_mode);
     return NB_OK;
   }
   int flags = O_WRONLY | O_CLOEXEC;

@@ -671,7 +671,10 @@ void nbh_plugins_free(NbhPluginSet *set) {
   free(set->plugins);
   free(set->errors);
   free(set->searched);
-  /* Resident modules survive lt_dlexit: only the reference is dropped. */
-  if (set->ltdl_ready) lt_dlexit();
+  /* No lt_dlexit: when its count reaches zero, libltdl drops resident
+   * handles from its list (ltdl.c skips them at the head of `handles`),
+   * orphaning memory that LeakSanitizer and valgrind rightly report, and
+   * the modules stay mapped anyway (they are never unloaded).  The
+   * lt_dlinit reference of this set is kept for the life of the process. */
   memset(set, 0, sizeof *set);
 }

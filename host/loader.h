@@ -44,7 +44,9 @@ typedef struct NbhPluginSet {
                               each followed by where it came from, e.g.
                               "/opt/nb (NEBULA_PLUGIN_PATH)" */
   size_t n_searched;
-  int ltdl_ready;          /* this set holds one lt_dlinit reference */
+  int ltdl_ready;          /* lt_dlinit was called for this set (its
+                              reference is never dropped, see
+                              nbh_plugins_free) */
 } NbhPluginSet;
 
 /* Zero a set before the first nbh_plugin_load_file on it (nbh_plugins_load
@@ -62,8 +64,8 @@ int nbh_plugins_load(const char *const *dirs, size_t n_dirs, NbhPluginSet *set);
 int nbh_plugin_load_file(const char *path, NbhPluginSet *set);
 
 const NbhPlugin *nbh_plugins_find(const NbhPluginSet *set, const char *name);
-/* Free the set and release its lt_dlinit reference.  The modules stay
- * mapped (resident): function pointers copied from them remain valid. */
+/* Free the set.  The modules stay mapped (resident), and libltdl stays
+ * initialised: function pointers copied from them remain valid. */
 void nbh_plugins_free(NbhPluginSet *set);
 
 /* Entry i (< c->n_settings) of a connector's settings table.  Steps by the
