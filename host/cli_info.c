@@ -167,7 +167,10 @@ static void describe_human(const NbhPlugin *p) {
     const NbSettingSpec *s = nbh_connector_setting(c, (uint32_t)i);
     printf("%-*s  %-11s  %-6s  %-10s  %-8s  %-6s  %s\n", (int)w_name, s->name, setting_side(s),
            setting_type(s),
-           s->default_value == NULL ? "-" : (s->default_value[0] ? s->default_value : "\"\""),
+           s->default_value == NULL          ? "-"
+           : (s->flags & NB_SETTING_SECRET) ? "[REDACTED]"
+           : s->default_value[0]            ? s->default_value
+                                            : "\"\"",
            s->flags & NB_SETTING_REQUIRED ? "yes" : "no",
            s->flags & NB_SETTING_SECRET ? "yes" : "no", text_or(s->doc, ""));
     if (s->type == NB_SETTING_ENUM && s->choices != NULL) {
@@ -204,7 +207,10 @@ static void describe_json(const NbhPlugin *p) {
     json_member("name", s->name, false);
     json_member("side", setting_side(s), true);
     json_member("type", setting_type(s), true);
-    json_member("default", s->default_value, true);
+    json_member("default",
+                s->default_value != NULL && (s->flags & NB_SETTING_SECRET) ? "[REDACTED]"
+                                                                           : s->default_value,
+                true);
     printf(",\"required\":%s,\"secret\":%s", s->flags & NB_SETTING_REQUIRED ? "true" : "false",
            s->flags & NB_SETTING_SECRET ? "true" : "false");
     json_member("choices", s->type == NB_SETTING_ENUM ? s->choices : NULL, true);

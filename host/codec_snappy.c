@@ -94,14 +94,17 @@ static int start_chunk(SnappyDecoder *d, char *msg) {
   d->in_chunk = true;
   switch (d->type) {
     case CHUNK_STREAM_ID:
-      if (d->chunk_len != 6) return bad(msg, "stream identifier chunk of length %u", (unsigned)d->chunk_len);
+      if (d->chunk_len != 6)
+        return bad(msg, "stream identifier chunk of length %u", (unsigned)d->chunk_len);
       return NBH_CODEC_OK;
     case CHUNK_COMPRESSED:
     case CHUNK_STORED:
       if (d->chunk_len < 4) return bad(msg, "data chunk of length %u has no checksum",
                                      (unsigned)d->chunk_len);
-      if (d->chunk_len > d->payload_max || (d->type == CHUNK_STORED && d->chunk_len > 4 + BLOCK_MAX))
-        return bad(msg, "data chunk of length %u exceeds the format's limit", (unsigned)d->chunk_len);
+      if (d->chunk_len > d->payload_max ||
+          (d->type == CHUNK_STORED && d->chunk_len > 4 + BLOCK_MAX))
+        return bad(msg, "data chunk of length %u exceeds the format's limit",
+                   (unsigned)d->chunk_len);
       return NBH_CODEC_OK;
     default:
       if (d->type < 0x80) return bad(msg, "reserved unskippable chunk type 0x%02x", d->type);

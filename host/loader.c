@@ -14,6 +14,7 @@
 #include "loader.h"
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <ltdl.h>
@@ -346,11 +347,34 @@ static int check_path(NbhPluginSet *set, const char *path) {
   return 0;
 }
 
+/* Open path.  The dynamic linker does it first, with RTLD_NOW | RTLD_LOCAL,
+ * for two reasons: libltdl binds lazily and cannot be told otherwise (a
+ * missing symbol would surface as a crash mid-run, apache/arrow-adbc#4663),
+ * and for a file that is not a libtool archive it replaces the linker's
+ * message with its own "file not found", which for a file we have just
+ * stat'ed is wrong and hides the real cause (a missing dependency, a wrong
+ * architecture).  libltdl then finds the object already loaded and gives
+ * us the handle we mark resident and look the entry up in. */
 static lt_dlhandle open_module(NbhPluginSet *set, const char *path) {
   lt_dladvise advise;
   lt_dlhandle handle = NULL;
   const char *why;
   char *why_copy;
+  void *direct;
+
+  dlerror();
+  direct = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+  if (direct == NULL) {
+    why = dlerror();
+    refuse(set, path, format("could not load library \"%s\": %s", path,
+                             why != NULL ? why : "unknown error"),
+           NULL,
+           format("The most common cause is a library the connector depends on that cannot be "
+                  "found; run \"ldd %s\" to list its dependencies.", path));
+    return NULL;
+  }
+  /* `direct` is deliberately never closed: modules are never unloaded. */
+
   lt_dlerror();
   /* Local symbols (RTLD_LOCAL): two connectors may define the same names.
    * Resident: never unloaded.  No extension search: we pass the exact
@@ -364,15 +388,14 @@ static lt_dlhandle open_module(NbhPluginSet *set, const char *path) {
   lt_dladvise_destroy(&advise);
   if (handle != NULL) {
     free(why_copy);
-    /* Belt and braces: older libltdl ignored the resident advice for a
-     * module that was already open. */
+    /* Belt and braces: the resident advice is ignored for a module that
+     * libltdl had already opened. */
     if (!lt_dlisresident(handle)) lt_dlmakeresident(handle);
     return handle;
   }
-  refuse(set, path, format("could not load library \"%s\": %s", path, why_copy ? why_copy : "?"),
-         NULL,
-         format("The most common cause is a library the connector depends on that cannot be "
-                "found; run \"ldd %s\" to list its dependencies.", path));
+  refuse(set, path, format("could not load library \"%s\" with libltdl: %s", path,
+                           why_copy ? why_copy : "?"),
+         strdup("The dynamic linker loaded the file, but libltdl did not."), NULL);
   free(why_copy);
   return NULL;
 }
@@ -609,7 +632,7 @@ static void search_directory(NbhPluginSet *set, const char *dir, const char *ori
   }
   note_searched(set, resolved, origin);
   collect_tree(resolved, &found);
-  qsort(found.items, found.n, sizeof *found.items, compare_paths);
+  if (found.n > 1) qsort(found.items, found.n, sizeof *found.items, compare_paths);
   for (i = 0; i < found.n; i++) {
     char real[PATH_MAX];
     bool duplicate = false;

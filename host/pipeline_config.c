@@ -51,6 +51,8 @@ static char *format(const char *fmt, ...) {
 static char *where(const NbhConfig *cfg, int line, const char *option) {
   if (option != NULL) return format(" given by option %s", option);
   if (cfg->path == NULL) return strdup("");
+  if (strcmp(cfg->path, "-") == 0)
+    return line > 0 ? format(" in standard input line %d", line) : strdup(" in standard input");
   if (line > 0) return format(" in file \"%s\" line %d", cfg->path, line);
   return format(" in file \"%s\"", cfg->path);
 }

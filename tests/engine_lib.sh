@@ -43,7 +43,8 @@ wait_exit() {
     sleep 0.1
   done
   exit_code=0
-  wait "$_pid" || exit_code=$?
+  # (braces: so that bash's "Killed" job notice goes to /dev/null too)
+  { wait "$_pid" || exit_code=$?; } 2> /dev/null
 }
 
 # Wait until file $1 contains text $2, at most $3 seconds.
@@ -64,6 +65,9 @@ flaky_expected() {
         printf "flaky-%d,%d,s%d-r%d\n", s, r, s, r
   }'
 }
+
+# Milliseconds since the epoch.
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # The value of "key": N for stream $2 (0-based) in state file $1.
 state_stream_field() {

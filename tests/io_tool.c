@@ -125,7 +125,8 @@ static int do_write(const char *path, const Options *o) {
       return 1;
     }
     if (n == 0) break;
-    if (o->produce_passes > 0 && produce(buf, (size_t)n, o->produce_passes) == 42) fputc('.', stderr);
+    if (o->produce_passes > 0 && produce(buf, (size_t)n, o->produce_passes) == 42)
+      fputc('.', stderr);
     rc = nbh_file_write(f, buf, (size_t)n, &err);
     if (rc == NB_OK && o->commit_every > 0 && (since_commit += (uint64_t)n) >= o->commit_every) {
       since_commit = 0;

@@ -27,6 +27,23 @@ const NbSettingSpec json_settings[] = {
 };
 const uint32_t json_n_settings = sizeof json_settings / sizeof json_settings[0];
 
+/* The host checks settings before opening, but another host (or the
+ * conformance kit) may not: refuse unrecognized or ill-typed settings here
+ * too, before anything is opened. */
+static int json_checked_source_open(const NbHostApi *host, const NbOpenArgs *args,
+                                    void **source, NbError *err) {
+  int rc = nb_settings_check(args->settings, json_settings, json_n_settings,
+                             NB_SETTING_SOURCE, err);
+  return rc != NB_OK ? rc : json_source_open(host, args, source, err);
+}
+
+static int json_checked_dest_open(const NbHostApi *host, const NbOpenArgs *args,
+                                  void **dest, NbError *err) {
+  int rc = nb_settings_check(args->settings, json_settings, json_n_settings,
+                             NB_SETTING_DEST, err);
+  return rc != NB_OK ? rc : json_dest_open(host, args, dest, err);
+}
+
 void json_describe(NbConnector *c) {
   c->name = "json";
   c->version = "1.0.0";
@@ -34,14 +51,14 @@ void json_describe(NbConnector *c) {
   c->capabilities = NB_CAP_SOURCE | NB_CAP_DESTINATION | NB_CAP_RESUMABLE;
   c->settings = json_settings;
   c->n_settings = json_n_settings;
-  c->source_open = json_source_open;
+  c->source_open = json_checked_source_open;
   c->source_stream_count = json_source_stream_count;
   c->source_stream_info = json_source_stream_info;
   c->source_schema = json_source_schema;
   c->source_seek = json_source_seek;
   c->source_next = json_source_next;
   c->source_close = json_source_close;
-  c->dest_open = json_dest_open;
+  c->dest_open = json_checked_dest_open;
   c->dest_prepare = json_dest_prepare;
   c->dest_write = json_dest_write;
   c->dest_commit = json_dest_commit;
