@@ -64,7 +64,6 @@ static const NbField taxi_fields[] = {
     TEXT_COLUMN("passenger_count", true),
     TEXT_COLUMN("trip_distance", false),
     TEXT_COLUMN("rate_code", true),
-    TEXT_COLUMN("store_and_fwd_flag", false),
     TEXT_COLUMN("pu_location_id", false),
     TEXT_COLUMN("do_location_id", false),
     TEXT_COLUMN("payment_type", false),
@@ -74,7 +73,7 @@ static const NbField taxi_fields[] = {
     TEXT_COLUMN("pickup_zone", false),
     TEXT_COLUMN("note", false),
 };
-#define TAXI_COLUMNS 15
+#define TAXI_COLUMNS 14
 
 static const NbField simple_fields[] = {
     TEXT_COLUMN("id", false),
@@ -439,17 +438,15 @@ static void taxi_row(uint64_t key, uint64_t row, RowSink *sink) {
   end = put_cents(buf, distance);
   emit_formatted(sink, 4, buf, end);
 
-  emit(sink, 6, chance(chunk16(&r, R_FLAG), 10) ? "Y" : "N", 1);
-
   pu = 1 + below16(chunk16(&r, R_PICKUP_LOCATION), 265);
   dropoff_loc = 1 + below16(chunk16(&r, R_DROPOFF_LOCATION), 265);
   end = put_small_uint(buf, pu);
-  emit_formatted(sink, 7, buf, end);
+  emit_formatted(sink, 6, buf, end);
   end = put_small_uint(buf, dropoff_loc);
-  emit_formatted(sink, 8, buf, end);
+  emit_formatted(sink, 7, buf, end);
 
   payment = 1 + pick(chunk16(&r, R_PAYMENT), payment_thresholds, 4);
-  emit(sink, 9, single_digits + payment, 1);
+  emit(sink, 8, single_digits + payment, 1);
 
   fare = 300 + (int64_t)distance * 5 / 2 + duration / 6 +
          below16(chunk16(&r, R_FARE_EXTRA), 300);
@@ -461,18 +458,18 @@ static void taxi_row(uint64_t key, uint64_t row, RowSink *sink) {
     total = fare - 350;
   }
   end = put_cents(buf, fare);
-  emit_formatted(sink, 10, buf, end);
+  emit_formatted(sink, 9, buf, end);
   end = put_cents(buf, tip);
-  emit_formatted(sink, 11, buf, end);
+  emit_formatted(sink, 10, buf, end);
   end = put_cents(buf, total);
-  emit_formatted(sink, 12, buf, end);
+  emit_formatted(sink, 11, buf, end);
 
-  emit_static(sink, 13, zones[(pu - 1) % 20]);
+  emit_static(sink, 12, zones[(pu - 1) % 20]);
 
   if (chance(chunk16(&r, R_HAS_NOTE), 300))
-    emit_static(sink, 14, notes[below16(chunk16(&r, R_NOTE), 10)]);
+    emit_static(sink, 13, notes[below16(chunk16(&r, R_NOTE), 10)]);
   else
-    emit(sink, 14, "", 0);
+    emit(sink, 13, "", 0);
 }
 
 static void simple_row(uint64_t key, uint64_t row, RowSink *sink) {
@@ -579,6 +576,12 @@ static int source_open(const NbHostApi *host, const NbOpenArgs *args,
   if (out == NULL || args == NULL || args->settings == NULL)
     return nb_error_set(err, NB_INVALID, "generate source opened without arguments");
   *out = NULL;
+  /* The host checks settings before opening, but another host (or the
+   * conformance kit) may not: refuse unrecognized ones here too. */
+  rc = nb_settings_check(args->settings, generate_settings,
+                         (uint32_t)(sizeof generate_settings / sizeof generate_settings[0]),
+                         NB_SETTING_SOURCE, err);
+  if (rc != NB_OK) return rc;
   rc = read_settings(args->settings, &rows, &seed, &schema, &streams, err);
   if (rc != NB_OK) return rc;
 
