@@ -2,8 +2,9 @@
  * builder.c - building Arrow struct arrays column by column (the batch
  * builder of sdk.h), and exporting them with release callbacks.
  *
- * Speed matters here: nb_column_append_utf8 runs once per CSV field.  Its
- * common case is one capacity test, a memcpy and an offset store; growth is
+ * Speed matters here: nb_column_append_utf8 (or, a row at a time,
+ * nb_batch_builder_append_strings) runs once per CSV field.  Its common
+ * case is one capacity test, a short copy and an offset store; growth is
  * geometric and lives in an out-of-line slow path.  The validity bitmap is
  * only allocated when the first null arrives, and buffer sizes of the next
  * batch start at the sizes the previous batch needed.
@@ -144,12 +145,37 @@ static int append_utf8_slow(NbColumnBuilder *c, const char *data, size_t len) {
   return NB_OK;
 }
 
-int nb_column_append_utf8(NbColumnBuilder *c, const char *data, size_t len) {
+/* Copy a value of len bytes.  Up to 16 bytes (most CSV and JSON values)
+ * it takes two possibly overlapping loads and stores, never reading outside
+ * [src, src + len): cheaper than a call to memcpy per value. */
+static inline void copy_value(char *dst, const char *src, size_t len) {
+  if (len > 16) {
+    memcpy(dst, src, len);
+  } else if (len >= 8) {
+    uint64_t head, tail;
+    memcpy(&head, src, 8);
+    memcpy(&tail, src + len - 8, 8);
+    memcpy(dst, &head, 8);
+    memcpy(dst + len - 8, &tail, 8);
+  } else if (len >= 4) {
+    uint32_t head, tail;
+    memcpy(&head, src, 4);
+    memcpy(&tail, src + len - 4, 4);
+    memcpy(dst, &head, 4);
+    memcpy(dst + len - 4, &tail, 4);
+  } else if (len > 0) {
+    dst[0] = src[0];
+    dst[len / 2] = src[len / 2];
+    dst[len - 1] = src[len - 1];
+  }
+}
+
+static inline int append_string(NbColumnBuilder *c, const char *data, size_t len) {
   /* Fast path: an int32-offset column with room for the row and the bytes.
    * data_cap never exceeds INT32_MAX for such columns, so the offset fits. */
   if (c->kind == KIND_STR32 && c->length < c->row_cap &&
       len <= c->data_cap - c->data_len) {
-    memcpy(c->data + c->data_len, data, len);
+    copy_value(c->data + c->data_len, data, len);
     c->data_len += len;
     ((int32_t *)c->values)[c->length + 1] = (int32_t)c->data_len;
     set_valid(c, c->length);
@@ -157,6 +183,23 @@ int nb_column_append_utf8(NbColumnBuilder *c, const char *data, size_t len) {
     return NB_OK;
   }
   return append_utf8_slow(c, data, len);
+}
+
+int nb_column_append_utf8(NbColumnBuilder *c, const char *data, size_t len) {
+  return append_string(c, data, len);
+}
+
+int nb_batch_builder_append_strings(NbBatchBuilder *b, const NbStringRef *values, size_t n) {
+  if (b == NULL || n != b->n_columns || (n > 0 && values == NULL)) return NB_INVALID;
+  for (size_t i = 0; i < n; i++) {
+    int rc = append_string(&b->columns[i], values[i].data, values[i].len);
+    if (rc != NB_OK) {
+      /* Nothing of the row is kept. */
+      while (i-- > 0) nb_column_truncate(&b->columns[i], b->columns[i].length - 1);
+      return rc;
+    }
+  }
+  return NB_OK;
 }
 
 int nb_column_append_null(NbColumnBuilder *c) {

@@ -91,6 +91,7 @@ static int teardown(void **state) {
   Fx *f = *state;
   nbh_logger_destroy(&f->logger);
   fclose(f->log);
+  /* KEEP_TEST_DIR=1 keeps the files (logs, state) for a look after a failure. */
   if (getenv("KEEP_TEST_DIR") == NULL) nftw(f->dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
   free(f);
   return 0;

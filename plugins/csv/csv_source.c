@@ -44,6 +44,7 @@ typedef struct CsvStream {
   ColumnMode *modes;
   NbBatchBuilder *builder;
   NbColumnBuilder **columns; /* the builder's columns, looked up once */
+  NbStringRef *row;          /* a record's values, for the plain-text path */
   uint64_t data_offset; /* first byte after the header */
   int64_t data_line;
 
@@ -138,6 +139,8 @@ static void stream_free_schema(CsvStream *s) {
   free(s->modes);
   free(s->columns);
   s->columns = NULL;
+  free(s->row);
+  s->row = NULL;
   nb_batch_builder_free(s->builder);
   s->names = NULL;
   s->fields = NULL;
@@ -331,6 +334,8 @@ static int make_builder(CsvStream *s, NbError *err) {
   if (s->columns == NULL && (s->columns = calloc(s->n_columns ? s->n_columns : 1,
                                                  sizeof *s->columns)) == NULL)
     return nb_error_set(err, NB_NOMEM, "out of memory");
+  if (s->row == NULL && (s->row = calloc(s->n_columns ? s->n_columns : 1, sizeof *s->row)) == NULL)
+    return nb_error_set(err, NB_NOMEM, "out of memory");
   rc = nb_batch_builder_new(s->fields, s->n_columns, (size_t)hint, &s->builder, err);
   if (rc != NB_OK) return rc;
   for (i = 0; i < s->n_columns; i++) s->columns[i] = nb_batch_builder_column(s->builder, i);
@@ -416,6 +421,21 @@ static int type_error(const CsvStream *s, const CsvRecord *rec, size_t col, NbEr
 /* Result of appending one record. */
 enum { ROW_OK, ROW_BAD, ROW_WIDEN, ROW_NOMEM };
 
+/* The common case: every column is text and there is no null string, so
+ * the record's fields go to the builder as they are, in one call. */
+static int append_plain_record(CsvStream *s, const CsvRecord *rec, NbError *rerr) {
+  size_t i;
+  int rc;
+  for (i = 0; i < s->n_columns; i++) {
+    s->row[i].data = rec->fields[i].data;
+    s->row[i].len = rec->fields[i].len;
+  }
+  rc = nb_batch_builder_append_strings(s->builder, s->row, s->n_columns);
+  if (rc == NB_OK) return ROW_OK;
+  nb_error_set(rerr, rc, "could not append a value: %s", nb_status_name(rc));
+  return ROW_NOMEM;
+}
+
 static int append_record(CsvStream *s, const CsvRecord *rec, size_t rows, NbError *rerr) {
   const CsvSource *src = s->source;
   size_t i;
@@ -469,6 +489,15 @@ static bool any_inferred(const CsvStream *s) {
   return false;
 }
 
+/* Every value is appended as it is: no null string, every column text. */
+static bool all_plain_text(const CsvStream *s) {
+  size_t i;
+  if (s->source->format.null_string != NULL) return false;
+  for (i = 0; i < s->n_columns; i++)
+    if (s->modes[i] != MODE_TEXT) return false;
+  return true;
+}
+
 static int finish_batch(CsvStream *s, struct ArrowArray *out, NbBatchInfo *info,
                         uint64_t offset, int64_t line, uint64_t records, NbError *err) {
   size_t len;
@@ -499,7 +528,7 @@ int csv_source_next(void *source, uint32_t index, struct ArrowArray *out, NbBatc
   CsvStream *s = stream_at(src, index, err);
   size_t rows = 0;
   uint64_t bytes = 0;
-  bool inferred;
+  bool inferred, plain;
   int rc;
 
   if (s == NULL) return NB_INVALID;
@@ -515,6 +544,7 @@ int csv_source_next(void *source, uint32_t index, struct ArrowArray *out, NbBatc
   if (s->at_end || s->n_columns == 0) return end_stream(s);
 
   inferred = any_inferred(s);
+  plain = all_plain_text(s);
   if (inferred) {
     csv_reader_mark(s->reader);
     s->mark_records = s->records;
@@ -532,7 +562,7 @@ int csv_source_next(void *source, uint32_t index, struct ArrowArray *out, NbBatc
     if (rc == NB_OK && rec.n_fields != s->n_columns) {
       rc = ragged_error(s, &rec, &rerr);
     } else if (rc == NB_OK) {
-      row = append_record(s, &rec, rows, &rerr);
+      row = plain ? append_plain_record(s, &rec, &rerr) : append_record(s, &rec, rows, &rerr);
       if (row == ROW_WIDEN) {
         csv_reader_rewind(s->reader);
         csv_reader_unmark(s->reader);

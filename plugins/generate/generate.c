@@ -45,7 +45,7 @@ static const NbSettingSpec generate_settings[] = {
                "Seed of the pseudo-random values: the same seed and rows give the same output"),
     NB_SETTING(NB_SETTING_ENUM, NB_SETTING_SOURCE, "schema", "taxi",
                SCHEMA_CHOICES,
-               "Shape of the rows: taxi (15 columns of NYC-taxi-like trips) or simple (id, name, value)"),
+               "Shape of the rows: taxi (14 columns of NYC-taxi-like trips) or simple (id, name, value)"),
     NB_SETTING(NB_SETTING_INT, NB_SETTING_SOURCE, "streams", "1", NULL,
                "Number of streams, named generate-0 to generate-N-1, each with its own seed"),
 };

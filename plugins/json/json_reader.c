@@ -213,7 +213,9 @@ static int bad_record(JsonReader *r, const char *start, NbError *err) {
 
 int json_reader_begin(JsonReader *r, NbError *err) {
   if (!r->started) return start(r, err);
-  if (r->cur.pos == r->len && !r->eof) return refill(r, err);
+  /* Sampling (no_refill) must not move the buffer: the caller rewinds to
+   * a cursor that points into the data buffered now. */
+  if (r->cur.pos == r->len && !r->eof && !r->no_refill) return refill(r, err);
   return NB_OK;
 }
 
