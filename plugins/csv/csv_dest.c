@@ -378,15 +378,34 @@ done:
   return rc;
 }
 
+/* The end of the bytes a string column's child array uses (its data
+ * buffer holds at least that many), or NULL for other types. */
+static const char *text_end(const NbColumnView *v) {
+  int64_t last = v->array->offset + v->array->length;
+  if (v->field.type == NB_TYPE_UTF8 || v->field.type == NB_TYPE_NUMBER ||
+      v->field.type == NB_TYPE_JSON)
+    return (const char *)v->data + ((const int32_t *)v->offsets)[last];
+  if (v->field.type == NB_TYPE_LARGE_UTF8)
+    return (const char *)v->data + ((const int64_t *)v->offsets)[last];
+  return NULL;
+}
+
+/* Rows go to the writer a record at a time (csv_writer_row).  Values of
+ * int32-offset string columns are taken straight from the Arrow buffers,
+ * with the end of the column's data as the limit the writer may read up
+ * to; other types are formatted by nb_view_text into one scratch slot per
+ * column. */
 int csv_dest_write(void *dest, uint32_t dest_stream, const struct ArrowArray *batch,
                    NbError *err) {
   CsvDest *d = dest;
   OutStream *s;
   CsvWriter *w;
   NbColumnView *views = NULL;
+  CsvOutValue *row_values = NULL;
+  const char **ends = NULL;
+  char (*scratch)[NB_TEXT_SCRATCH] = NULL;
   size_t n = 0, c;
   int64_t row;
-  char scratch[NB_TEXT_SCRATCH];
   int rc;
 
   if (dest_stream >= d->n_streams)
@@ -398,21 +417,37 @@ int csv_dest_write(void *dest, uint32_t dest_stream, const struct ArrowArray *ba
     free(views);
     return NB_OK;
   }
+  row_values = calloc(n, sizeof *row_values);
+  ends = calloc(n, sizeof *ends);
+  scratch = calloc(n, sizeof *scratch);
+  if (row_values == NULL || ends == NULL || scratch == NULL) {
+    rc = nb_error_set(err, NB_NOMEM, "out of memory");
+    goto done;
+  }
+  for (c = 0; c < n; c++) ends[c] = text_end(&views[c]);
   for (row = 0; row < batch->length; row++) {
     for (c = 0; c < n; c++) {
       const NbColumnView *v = &views[c];
+      CsvOutValue *out = &row_values[c];
       if (nb_view_is_null(v, row)) {
-        rc = csv_writer_null(w, err);
+        out->data = NULL;
+      } else if (v->field.type != NB_TYPE_LARGE_UTF8 && ends[c] != NULL) {
+        const int32_t *o = v->offsets;
+        int64_t i = row + v->offset;
+        out->data = (const char *)v->data + o[i];
+        out->len = (size_t)(o[i + 1] - o[i]);
+        out->readable = ends[c];
       } else {
-        const char *text;
-        size_t len = nb_view_text(v, row, scratch, &text);
-        rc = csv_writer_value(w, text, len, err);
+        out->len = nb_view_text(v, row, scratch[c], &out->data);
+        out->readable = out->data + out->len;
       }
-      if (rc != NB_OK) goto done;
     }
-    if ((rc = csv_writer_end_record(w, err)) != NB_OK) goto done;
+    if ((rc = csv_writer_row(w, row_values, n, err)) != NB_OK) goto done;
   }
 done:
+  free(row_values);
+  free(ends);
+  free(scratch);
   free(views);
   return rc;
 }

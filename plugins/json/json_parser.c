@@ -53,16 +53,54 @@ bool json_parser_reserve(JsonParser *p, size_t input_len) {
  * Errors
  * ------------------------------------------------------------------------ */
 
-/* How a byte is named in messages: "x" when printable, else its code. */
+/* The code point of the valid UTF-8 sequence of n bytes at s. */
+static uint32_t utf8_decode(const unsigned char *s, size_t n) {
+  static const unsigned char lead_mask[5] = {0, 0x7F, 0x1F, 0x0F, 0x07};
+  uint32_t cp = s[0] & lead_mask[n];
+  for (size_t i = 1; i < n; i++) cp = (cp << 6) | (s[i] & 0x3F);
+  return cp;
+}
+
+/* How the text at c is named in messages: "x" when printable ASCII, a
+ * character's code point when it is valid UTF-8, else the byte's code. */
 static void describe_byte(const char *c, const char *end, char *buf,
                           size_t cap) {
   unsigned char ch = (unsigned char)*c;
+  size_t bad, n;
   if (c >= end) snprintf(buf, cap, "the end of the data");
   else if (ch == '"') snprintf(buf, cap, "'\"'");
   else if (ch > 0x20 && ch < 0x7F) snprintf(buf, cap, "\"%c\"", ch);
   else if (ch < 0x20) snprintf(buf, cap, "control character U+%04X", ch);
   else if (ch == ' ') snprintf(buf, cap, "a space");
+  else if (ch >= 0x80 &&
+           (n = json_utf8_sequence((const unsigned char *)c, (size_t)(end - c), &bad)) > 0)
+    snprintf(buf, cap, "character U+%04X", (unsigned)utf8_decode((const unsigned char *)c, n));
   else snprintf(buf, cap, "byte 0x%02X", ch);
+}
+
+/* An invalid UTF-8 sequence at s, whose byte s[bad] is wrong (see
+ * json_utf8_sequence): say exactly what is wrong with it. */
+static JsonResult invalid_utf8(JsonParser *p, const char *at, size_t bad) {
+  const unsigned char *s = (const unsigned char *)at;
+  unsigned char lead = s[0], next = s[bad];
+  if (bad == 0) {
+    if (lead >= 0x80 && lead <= 0xBF)
+      return syntax(p, at, "invalid UTF-8 in string: byte 0x%02X is a continuation byte without a leading byte",
+                    lead);
+    return syntax(p, at, "invalid UTF-8 in string: byte 0x%02X never appears in UTF-8", lead);
+  }
+  if ((next & 0xC0) != 0x80)
+    return syntax(p, at, "invalid UTF-8 in string: byte 0x%02X starts a %d-byte sequence but is followed by byte 0x%02X",
+                  lead, lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2, next);
+  /* A continuation byte out of the range allowed after this lead byte. */
+  if (lead == 0xED)
+    return syntax(p, at, "invalid UTF-8 in string: bytes 0x%02X 0x%02X start the encoding of a UTF-16 surrogate (U+D800 to U+DFFF)",
+                  lead, next);
+  if (lead == 0xF4)
+    return syntax(p, at, "invalid UTF-8 in string: bytes 0x%02X 0x%02X start the encoding of a value above U+10FFFF",
+                  lead, next);
+  return syntax(p, at, "invalid UTF-8 in string: bytes 0x%02X 0x%02X start an overlong encoding", lead,
+                next);
 }
 
 static JsonResult syntax(JsonParser *p, const char *at, const char *fmt, ...)
@@ -278,9 +316,7 @@ static JsonResult scan_string(JsonParser *p, const char **pc,
         if (!eof) return JSON_NEED_MORE;
         return syntax(p, c, "invalid UTF-8 in string: truncated sequence at the end of the data");
       }
-      return syntax(p, c, "invalid UTF-8 in string: byte 0x%02X %s", ch,
-                    bad_index == 0 ? "cannot start a character"
-                                   : "starts an invalid sequence (overlong form, surrogate, value above U+10FFFF or missing continuation byte)");
+      return invalid_utf8(p, c, bad_index);
     }
     c += n;
   }
