@@ -92,4 +92,17 @@ echo "PASS: conformance kit, hello source ($(grep -c '^ok' "$log") checks)"
 "$kit" "$so" --dest -s path="$tmp/out.txt" >"$log" 2>&1 ||
   fail "conformance kit, hello destination"
 echo "PASS: conformance kit, hello destination ($(grep -c '^ok' "$log") checks)"
+# 4. A pipeline with it through nebula-host, next to the in-tree connectors.
+if [ -n "${NEBULA_HOST:-}" ] && [ -n "${PLUGIN_DIR:-}" ]; then
+  "$NEBULA_HOST" --quiet --plugin-dir "$tmp/connectors" --plugin-dir "$PLUGIN_DIR" \
+    pipeline hello csv -s rows=7 --dest-path "$tmp/hello.csv" >"$log" 2>&1 ||
+    fail "nebula-host pipeline hello -> csv"
+  [ "$(wc -l <"$tmp/hello.csv")" -eq 8 ] || fail "hello -> csv: expected a header and 7 rows"
+  "$NEBULA_HOST" --quiet --plugin-dir "$tmp/connectors" --plugin-dir "$PLUGIN_DIR" \
+    pipeline csv hello --source-path "$tmp/hello.csv" --dest-path "$tmp/hello.out" >"$log" 2>&1 ||
+    fail "nebula-host pipeline csv -> hello"
+  echo "PASS: nebula-host runs hello -> csv -> hello"
+else
+  fail "NEBULA_HOST and PLUGIN_DIR must be set (make check sets them)"
+fi
 exit 0

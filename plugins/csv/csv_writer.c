@@ -4,8 +4,8 @@
  * Every value is copied once, into the output buffer.  Whether it needs
  * quotes is decided by csv_scan_special (16 bytes per step), so a typical
  * value costs one vector scan and one memcpy; csv_writer_row goes further
- * for values under 16 bytes that may be over-read: one 16-byte load gives
- * both the test and the copy.  The buffer keeps ROW_SLACK spare bytes for
+ * for values of up to 32 bytes: one or two 16-byte loads give both the
+ * test and the copy.  The buffer keeps ROW_SLACK spare bytes for
  * those 16-byte stores.
  */
 #include "csv_writer.h"
@@ -144,25 +144,39 @@ int csv_writer_value(CsvWriter *w, const char *data, size_t len, NbError *err) {
   return NB_OK;
 }
 
-/* A value of 1 to 15 bytes that may be loaded as 16: when it needs no
- * quotes, copy it with one store and return the end; else NULL. */
+/* A value of 1 to 32 bytes that needs no quotes is tested and copied in
+ * one or two 16-byte blocks (the second overlapping the first); under 16
+ * bytes that needs the value to be readable as 16.  Returns the end of the
+ * copy, or NULL for the general path. */
 static inline char *put_short_plain(const CsvWriter *w, char *out, const CsvOutValue *v) {
 #if defined(__SSE2__)
-  if (v->len - 1 < 15 && v->readable - v->data >= 16 && !w->quote_all) {
-    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)v->data);
-    if ((csv_scan_mask16(&w->scan, v->data) & ((1u << v->len) - 1)) != 0) return NULL;
-    if (w->has_null_string && v->len == w->null_len &&
-        memcmp(v->data, w->null_string, v->len) == 0)
-      return NULL;
-    _mm_storeu_si128((__m128i *)(void *)out, x);
-    return out + v->len;
+  const char *p = v->data;
+  size_t len = v->len;
+  unsigned special;
+  __m128i head, tail;
+  if (len == 0 || len > 32 || w->quote_all) return NULL;
+  if (len < 16) {
+    if (v->readable - p < 16) return NULL;
+    special = csv_scan_mask16(&w->scan, p) & ((1u << len) - 1);
+  } else {
+    special = csv_scan_mask16(&w->scan, p) | csv_scan_mask16(&w->scan, p + len - 16);
   }
+  if (special != 0) return NULL;
+  if (w->has_null_string && len == w->null_len && memcmp(p, w->null_string, len) == 0)
+    return NULL;
+  head = _mm_loadu_si128((const __m128i *)(const void *)p);
+  _mm_storeu_si128((__m128i *)(void *)out, head);
+  if (len > 16) {
+    tail = _mm_loadu_si128((const __m128i *)(const void *)(p + len - 16));
+    _mm_storeu_si128((__m128i *)(void *)(out + len - 16), tail);
+  }
+  return out + len;
 #else
   (void)w;
   (void)out;
   (void)v;
-#endif
   return NULL;
+#endif
 }
 
 int csv_writer_row(CsvWriter *w, const CsvOutValue *values, size_t n, NbError *err) {

@@ -56,7 +56,8 @@ typedef struct CsvOutValue {
 /* Write a whole record: the n values and the line end, exactly as
  * csv_writer_value / csv_writer_null / csv_writer_end_record would.  The
  * hot path of the destination: one capacity check per record, and a value
- * under 16 bytes that needs no quotes costs one vector test and one copy. */
+ * of up to 32 bytes that needs no quotes costs one or two vector tests and
+ * copies. */
 int csv_writer_row(CsvWriter *writer, const CsvOutValue *values, size_t n, NbError *err);
 
 /* Hand every buffered byte to the sink. */

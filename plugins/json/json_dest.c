@@ -441,14 +441,6 @@ static int write_value(JsonDest *d, OutFile *f, const NbColumnView *v, int64_t r
 /* Rows formatted per capacity check. */
 #define ROWS_PER_STEP 64
 
-static inline char *put_key(char *out, const DestStream *s, size_t c) {
-  const char *key = s->keys + s->key_off[c];
-  size_t n = s->key_len[c];
-  if (n <= KEY_BLOCK) memcpy(out, key, KEY_BLOCK);
-  else memcpy(out, key, n);
-  return out + n;
-}
-
 /* Room rows [first, end) may need: per row the keys and brackets, per
  * value its fixed bound (stream_set_schema) plus, for strings, six bytes
  * per byte of text (every byte escaped), and the slack of the block
@@ -462,10 +454,43 @@ static size_t rows_bound(const DestStream *s, const NbColumnView *views, int64_t
   return bound;
 }
 
+/* What write_row needs of a column, gathered once per batch so the row
+ * loop reads one small struct per value.  offsets is set only for UTF8
+ * columns (int32 offsets), whose values take the fast string path and may
+ * be read up to `readable`, the end of the column's data. */
+typedef struct ColumnPlan {
+  const char *key;
+  size_t key_len;
+  const int32_t *offsets;
+  const char *data;
+  const char *readable;
+  const uint8_t *validity;
+  int64_t offset;
+  const NbColumnView *view;
+} ColumnPlan;
+
+static void plan_columns(const DestStream *s, const NbColumnView *views, ColumnPlan *plan) {
+  for (size_t c = 0; c < s->n_fields; c++) {
+    const NbColumnView *v = &views[c];
+    ColumnPlan *p = &plan[c];
+    memset(p, 0, sizeof *p);
+    p->key = s->keys + s->key_off[c];
+    p->key_len = s->key_len[c];
+    p->validity = v->validity;
+    p->offset = v->offset;
+    p->view = v;
+    if (v->field.type == NB_TYPE_UTF8) {
+      p->offsets = v->offsets;
+      p->data = (const char *)v->data;
+      p->readable = string_data_end(v);
+    }
+  }
+}
+
 /* One row, into room reserved by the caller.  Plain ASCII strings are
  * copied by json_put_plain_string; everything else takes write_value. */
-static int write_row(JsonDest *d, OutFile *f, const DestStream *s, const NbColumnView *views,
-                     const char *const *readable, int64_t row) {
+static int write_row(JsonDest *d, OutFile *f, const DestStream *s, const ColumnPlan *plan,
+                     int64_t row) {
   char *out = f->buf.data + f->buf.len;
   if (d->format != JSON_FORMAT_LINES) {
     memcpy(out, f->any_row ? ",\n" : "[\n", 2);
@@ -474,24 +499,26 @@ static int write_row(JsonDest *d, OutFile *f, const DestStream *s, const NbColum
   }
   if (s->n_fields == 0) *out++ = '{';
   for (size_t c = 0; c < s->n_fields; c++) {
-    const NbColumnView *v = &views[c];
-    out = put_key(out, s, c);
-    if (nb_view_is_null(v, row)) {
+    const ColumnPlan *p = &plan[c];
+    int64_t i = row + p->offset;
+    if (p->key_len <= KEY_BLOCK) memcpy(out, p->key, KEY_BLOCK);
+    else memcpy(out, p->key, p->key_len);
+    out += p->key_len;
+    if (p->validity != NULL && !((p->validity[i >> 3] >> (i & 7)) & 1)) {
       memcpy(out, "null", 4);
       out += 4;
       continue;
     }
-    if (readable[c] != NULL) {
-      size_t len;
-      const char *text = string_at(v, row, &len);
-      char *end = json_put_plain_string(out, text, len, readable[c]);
+    if (p->offsets != NULL) {
+      char *end = json_put_plain_string(out, p->data + p->offsets[i],
+                                        (size_t)(p->offsets[i + 1] - p->offsets[i]), p->readable);
       if (end != NULL) {
         out = end;
         continue;
       }
     }
     f->buf.len = (size_t)(out - f->buf.data);
-    int rc = write_value(d, f, v, row);
+    int rc = write_value(d, f, p->view, row);
     if (rc != NB_OK) return rc;
     out = f->buf.data + f->buf.len;
   }
@@ -502,12 +529,10 @@ static int write_row(JsonDest *d, OutFile *f, const DestStream *s, const NbColum
 }
 
 /* Phase two: format the rows, flushing whenever a megabyte is ready, so
- * the buffer stays small whatever the batch size.  readable[c] is the end
- * of the data of text column c (NULL for other columns): the fast string
- * path may read up to it. */
+ * the buffer stays small whatever the batch size. */
 static int write_rows(JsonDest *d, OutFile *f, const DestStream *s,
-                      const NbColumnView *views, const char *const *readable,
-                      int64_t length, NbError *err) {
+                      const NbColumnView *views, const ColumnPlan *plan, int64_t length,
+                      NbError *err) {
   for (int64_t first = 0; first < length; first += ROWS_PER_STEP) {
     int64_t end = length - first < ROWS_PER_STEP ? length : first + ROWS_PER_STEP;
     if (f->buf.len >= JSON_IO_SIZE) {
@@ -517,7 +542,7 @@ static int write_rows(JsonDest *d, OutFile *f, const DestStream *s,
     if (!json_buf_reserve(&f->buf, rows_bound(s, views, first, end)))
       return nb_error_set(err, NB_NOMEM, "out of memory writing file \"%s\"", f->path);
     for (int64_t row = first; row < end; row++) {
-      if (write_row(d, f, s, views, readable, row) != NB_OK)
+      if (write_row(d, f, s, plan, row) != NB_OK)
         return nb_error_set(err, NB_NOMEM, "out of memory writing file \"%s\"", f->path);
     }
   }
@@ -722,18 +747,15 @@ int json_dest_write(void *dest, uint32_t dest_stream,
     rc = nb_batch_views(&s->schema, batch, &views, &n_views, err);
     if (rc != NB_OK) return rc;
   }
-  const char **readable = calloc(s->n_fields + 1, sizeof *readable);
-  if (readable == NULL) {
+  ColumnPlan *plan = calloc(s->n_fields + 1, sizeof *plan);
+  if (plan == NULL) {
     free(views);
     return nb_error_set(err, NB_NOMEM, "out of memory writing file \"%s\"", f->path);
   }
-  for (size_t c = 0; c < s->n_fields; c++) {
-    NbType type = views[c].field.type;
-    if (type == NB_TYPE_UTF8 || type == NB_TYPE_LARGE_UTF8) readable[c] = string_data_end(&views[c]);
-  }
+  plan_columns(s, views, plan);
   rc = check_batch(d, f, s, views, batch->length, err);
-  if (rc == NB_OK) rc = write_rows(d, f, s, views, readable, batch->length, err);
-  free(readable);
+  if (rc == NB_OK) rc = write_rows(d, f, s, views, plan, batch->length, err);
+  free(plan);
   free(views);
   if (rc != NB_OK) return rc;
   if (f->buf.len >= JSON_IO_SIZE) return flush(d, f, err);

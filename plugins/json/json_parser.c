@@ -78,31 +78,6 @@ static void describe_byte(const char *c, const char *end, char *buf,
   else snprintf(buf, cap, "byte 0x%02X", ch);
 }
 
-/* An invalid UTF-8 sequence at s, whose byte s[bad] is wrong (see
- * json_utf8_sequence): say exactly what is wrong with it. */
-static JsonResult invalid_utf8(JsonParser *p, const char *at, size_t bad) {
-  const unsigned char *s = (const unsigned char *)at;
-  unsigned char lead = s[0], next = s[bad];
-  if (bad == 0) {
-    if (lead >= 0x80 && lead <= 0xBF)
-      return syntax(p, at, "invalid UTF-8 in string: byte 0x%02X is a continuation byte without a leading byte",
-                    lead);
-    return syntax(p, at, "invalid UTF-8 in string: byte 0x%02X never appears in UTF-8", lead);
-  }
-  if ((next & 0xC0) != 0x80)
-    return syntax(p, at, "invalid UTF-8 in string: byte 0x%02X starts a %d-byte sequence but is followed by byte 0x%02X",
-                  lead, lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2, next);
-  /* A continuation byte out of the range allowed after this lead byte. */
-  if (lead == 0xED)
-    return syntax(p, at, "invalid UTF-8 in string: bytes 0x%02X 0x%02X start the encoding of a UTF-16 surrogate (U+D800 to U+DFFF)",
-                  lead, next);
-  if (lead == 0xF4)
-    return syntax(p, at, "invalid UTF-8 in string: bytes 0x%02X 0x%02X start the encoding of a value above U+10FFFF",
-                  lead, next);
-  return syntax(p, at, "invalid UTF-8 in string: bytes 0x%02X 0x%02X start an overlong encoding", lead,
-                next);
-}
-
 static JsonResult syntax(JsonParser *p, const char *at, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static JsonResult syntax(JsonParser *p, const char *at, const char *fmt, ...) {
@@ -122,6 +97,31 @@ static JsonResult unexpected(JsonParser *p, const char *c, const char *end,
   if (c == end && !eof) return JSON_NEED_MORE;
   describe_byte(c, end, found, sizeof found);
   return syntax(p, c, "%s but found %s", what, found);
+}
+
+/* An invalid UTF-8 sequence at s, whose byte s[bad] is wrong (see
+ * json_utf8_sequence): say exactly what is wrong with it. */
+static JsonResult invalid_utf8(JsonParser *p, const char *at, size_t bad) {
+  const unsigned char *s = (const unsigned char *)at;
+  unsigned char lead = s[0], next = s[bad];
+  if (bad == 0) {
+    if (lead >= 0x80 && lead <= 0xBF)
+      return syntax(p, at, "invalid UTF-8 in string: byte 0x%02X is a continuation byte without a leading byte",
+                    lead);
+    return syntax(p, at, "invalid UTF-8 in string: byte 0x%02X never appears in UTF-8", lead);
+  }
+  if ((next & 0xC0) != 0x80)
+    return syntax(p, at, "invalid UTF-8 in string: byte 0x%02X starts a %d-byte sequence, but byte 0x%02X is not a continuation byte",
+                  lead, lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2, next);
+  /* A continuation byte out of the range allowed after this lead byte. */
+  if (lead == 0xED)
+    return syntax(p, at, "invalid UTF-8 in string: bytes 0x%02X 0x%02X start the encoding of a UTF-16 surrogate (U+D800 to U+DFFF)",
+                  lead, next);
+  if (lead == 0xF4)
+    return syntax(p, at, "invalid UTF-8 in string: bytes 0x%02X 0x%02X start the encoding of a value above U+10FFFF",
+                  lead, next);
+  return syntax(p, at, "invalid UTF-8 in string: bytes 0x%02X 0x%02X start an overlong encoding", lead,
+                next);
 }
 
 /* ------------------------------------------------------------------------

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_utf8.h"
+
 int json_reader_init(JsonReader *r, JsonFormat format, uint32_t max_depth,
                      size_t buf_size, JsonReadFn read, void *read_ctx,
                      const char *path, NbError *err) {
@@ -162,6 +164,25 @@ static const char *bad_line_end(const JsonReader *r) {
   return from < end ? memchr(from, '\n', (size_t)(end - from)) : NULL;
 }
 
+/* A hint for a syntax error at `at` that comes from text in another
+ * encoding than UTF-8: UTF-16 or UTF-32 (a byte-order mark or a NUL byte
+ * in the first two bytes of the file, RFC 4627 section 3) or bytes that
+ * are not UTF-8 (often Latin-1 or Windows-1252). */
+static void encoding_hint(const JsonReader *r, const char *at, NbError *err) {
+  const unsigned char *b = (const unsigned char *)r->buf;
+  const char *end = r->buf + r->len;
+  size_t bad;
+  if (r->base == 0 && r->len >= 2 && at - r->buf < 4 &&
+      ((b[0] == 0xFF && b[1] == 0xFE) || (b[0] == 0xFE && b[1] == 0xFF) ||
+       b[0] == 0 || b[1] == 0)) {
+    nb_error_hint(err, "The file seems to be in UTF-16 or UTF-32, but JSON text must be UTF-8 (RFC 8259, section 8.1): convert it first, for example with iconv.");
+    return;
+  }
+  if (at < end && (unsigned char)*at >= 0x80 &&
+      json_utf8_sequence((const unsigned char *)at, (size_t)(end - at), &bad) == 0)
+    nb_error_hint(err, "JSON text must be UTF-8 (RFC 8259, section 8.1): if the file is in another encoding, such as Latin-1 or Windows-1252, convert it first, for example with iconv.");
+}
+
 /* Fill err for the syntax error the parser reported, and set r->next
  * after the bad record. */
 static int bad_record(JsonReader *r, const char *start, NbError *err) {
@@ -186,6 +207,7 @@ static int bad_record(JsonReader *r, const char *start, NbError *err) {
                p->error);
   nb_error_locate(err, r->path, (int64_t)line, (int64_t)column);
   nb_error_record(err, rec, (size_t)(rec_end - rec));
+  encoding_hint(r, at, err);
 
   r->next = r->cur;
   r->next.record++;

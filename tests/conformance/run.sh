@@ -157,6 +157,17 @@ for path in "$cases"/[ni]_*.json; do
   esac
 done
 
+# Text in another encoding than UTF-8 gets a hint that says so.
+for hint in "i_string_UTF-16LE_with_BOM.json:UTF-16" "i_string_utf16BE_no_BOM.json:UTF-16" \
+    "i_string_utf16LE_no_BOM.json:UTF-16" "i_string_iso_latin_1.json:Latin-1"; do
+  name=${hint%%:*}
+  if grep -q "^HINT: .*${hint#*:}" "$work/out/$name.err"; then
+    pass
+  else
+    fail "$name: no hint that names ${hint#*:}: $(head -c 400 "$work/out/$name.err")"
+  fi
+done
+
 # The same files in format lines, in one run that goes on after bad
 # records: its dead-letter file must name exactly the files rejected above,
 # each with a line and a column.
