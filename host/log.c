@@ -3,6 +3,8 @@
  * JSON objects, with every registered secret value redacted.  Every thread
  * shares one logger; a mutex keeps lines whole and the secret list stable.
  */
+#include <unistd.h>
+
 #include "log.h"
 
 #include <stdlib.h>
@@ -20,6 +22,7 @@ int nbh_logger_init(NbhLogger *logger, NbhLogFormat format, int level, FILE *out
   logger->format = format;
   logger->level = level;
   logger->out = out != NULL ? out : stderr;
+  logger->out_is_tty = isatty(fileno(logger->out)) == 1;
   if (pthread_mutex_init(&logger->lock, NULL) != 0) return -1;
   return 0;
 }
@@ -180,6 +183,9 @@ static void format_event(const NbhLogger *logger, NbhBuf *out, int level,
 static void write_line(NbhLogger *logger, NbhBuf *line) {
   const char *text = nbh_buf_text(line);
   if (text == NULL) text = "level=error component=host msg=\"out of memory while logging\"\n";
+  /* The progress line leaves the cursor at column 0; erase it so a shorter
+   * log line does not leave its tail on screen.  It is redrawn below. */
+  if (logger->out_is_tty) fputs("\033[K", logger->out);
   fputs(text, logger->out);
   fflush(logger->out);
 }

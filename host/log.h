@@ -10,6 +10,7 @@
 #define NBH_LOG_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -19,6 +20,8 @@ typedef struct NbhLogger {
   NbhLogFormat format;
   int level;               /* NB_LOG_ERROR .. NB_LOG_DEBUG; lines above are dropped */
   FILE *out;               /* stderr unless a test says otherwise */
+  bool out_is_tty;         /* out is a terminal: a line first erases the
+                              progress line the engine may have drawn */
   pthread_mutex_t lock;
   char **secrets;          /* owned copies */
   size_t n_secrets;

