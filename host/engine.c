@@ -131,10 +131,15 @@ struct Engine {
 
 void nbh_engine_options_init(NbhEngineOptions *o) {
   memset(o, 0, sizeof *o);
-  o->batch_rows = 65536;
-  o->batch_bytes = 8 * MIB;
+  /* Small batches win: a batch of ~4k rows (~0.5 MiB of taxi data) stays in
+   * L2 between the source that builds it and the destination that reads
+   * it, and its buffers stay below the mmap threshold.  Measured on 1M taxi
+   * rows, csv -> json lines: 4096-row batches take 0.6x the wall time and
+   * 0.4x the peak RSS of 65536-row batches (bench/RESULTS.md). */
+  o->batch_rows = 4096;
+  o->batch_bytes = 1 * MIB;
   o->buffer_bytes = 64 * MIB;
-  o->buffer_batches = 8;
+  o->buffer_batches = 16;
   o->commit_seconds = 5.0;
   o->on_error = NBH_ON_ERROR_FAIL;
   o->max_retries = 5;

@@ -29,10 +29,10 @@ typedef struct NbhEndpoint {
 } NbhEndpoint;
 
 typedef struct NbhEngineOptions {
-  uint64_t batch_rows;        /* default 65536 */
-  uint64_t batch_bytes;       /* default 8 MiB */
+  uint64_t batch_rows;        /* default 4096 */
+  uint64_t batch_bytes;       /* default 1 MiB */
   uint64_t buffer_bytes;      /* queue bound, default 64 MiB */
-  uint32_t buffer_batches;    /* queue bound in batches, default 8 */
+  uint32_t buffer_batches;    /* queue bound in batches, default 16 */
   uint64_t commit_rows;       /* commit after this many rows, 0 = never by rows */
   uint64_t commit_bytes;      /* ... bytes */
   double commit_seconds;      /* ... seconds, default 5 */
