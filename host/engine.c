@@ -741,7 +741,11 @@ static int push_batch(Engine *e, uint32_t index, const NbhSchemaRef *schema,
 static void describe_bad_record(char *buf, size_t cap, const char *stream,
                                 const NbError *err) {
   const char *why = err->message != NULL ? err->message : "bad record";
-  if (err->location != NULL && err->line > 0 && err->column > 0)
+  /* Our connectors already name file, line and column in the message;
+   * others may only fill the fields.  Say the location once either way. */
+  if (err->location != NULL && err->message != NULL && strstr(why, err->location) != NULL)
+    snprintf(buf, cap, "bad record: %s", why);
+  else if (err->location != NULL && err->line > 0 && err->column > 0)
     snprintf(buf, cap, "bad record in \"%s\", line %" PRId64 ", column %" PRId64 ": %s",
              err->location, err->line, err->column, why);
   else if (err->location != NULL && err->line > 0)
