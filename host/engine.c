@@ -44,6 +44,7 @@
 
 #define POLL_MS 100                      /* signals and watchdog */
 #define STALL_GRACE_NS 2000000000ull     /* after cancelling a stuck call */
+#define STOP_GRACE_NS 1000000000ull      /* a signal waits this long for the source */
 #define MAX_LOGGED_REJECTS 10            /* then only the count */
 #define MIB (1024ull * 1024ull)
 
@@ -92,6 +93,7 @@ struct Engine {
 
   volatile sig_atomic_t no_signal;  /* stands in for a NULL stop_signal */
   atomic_int stop_reading;   /* graceful: the source stops, the rest drains */
+  atomic_int dest_started;   /* the destination took the first item */
   atomic_int source_failed;  /* the source stops, the rest drains, exit 1 */
   atomic_int cancelled;      /* fatal: everything stops, nothing commits */
   int stop_signo;            /* supervisor only */
@@ -1155,6 +1157,7 @@ static void *dest_main(void *arg) {
    * identity: a foreign state must never reach dest_open. */
   if (nbh_queue_pop(&e->queue, -1, &item) != NBH_QUEUE_OK) goto done;
   nbh_item_free(item);
+  atomic_store(&e->dest_started, 1);
   if (!open_destination(e)) goto done;
   e->last_commit_ns = nbh_monotonic_ns();
   for (;;) {
@@ -1311,9 +1314,36 @@ static void abandon_stuck_run(Engine *e, NbhRunSummary *summary, uint64_t start_
   _exit(NBH_EXIT_FAILED);
 }
 
+/* After a stop signal the source is still blocked in a call (typically a
+ * read from a pipe whose writer is idle: `sleep 100 | nebula-host ...`).
+ * Stopping must not wait for input that may never come: end the input for
+ * the destination, which commits what it has and writes the state; then
+ * leave without touching the blocked source (see abandon_stuck_run). */
+static void abandon_blocked_source(Engine *e, NbhRunSummary *summary, uint64_t start_ns) {
+  int code = e->stop_signo == SIGINT ? NBH_EXIT_SIGINT
+             : e->stop_signo == SIGTERM ? NBH_EXIT_SIGTERM
+                                        : 128 + e->stop_signo;
+  nbh_log(e->logger, NB_LOG_INFO, "engine",
+          "source connector \"%s\" is still blocked in %s; exiting without closing it "
+          "(the state file keeps the last commit)",
+          e->source.connector, atomic_load(&e->source.call_name));
+  fill_summary(e, summary, start_ns);
+  log_summary(e->logger, summary, code);
+  fflush(stderr);
+  _exit(code);
+}
+
+/* Called by the supervisor while a stop signal waits for the source.
+ * Returns 1 when the input was ended for the destination. */
+static int end_input_for_blocked_source(Engine *e, NbhRunSummary *summary, uint64_t start_ns) {
+  if (!atomic_load(&e->dest_started)) abandon_blocked_source(e, summary, start_ns);
+  return push_marker(e, NBH_ITEM_INPUT_END, 0);
+}
+
 static void supervise(Engine *e, NbhRunSummary *summary, uint64_t start_ns) {
   NbhProgress progress;
-  uint64_t stall_seen_ns = 0;
+  uint64_t stall_seen_ns = 0, stop_seen_ns = 0;
+  int input_ended = 0;
 
   nbh_progress_init(&progress, stderr, e->opt->progress, start_ns);
   while (!both_done(e)) {
@@ -1326,6 +1356,15 @@ static void supervise(Engine *e, NbhRunSummary *summary, uint64_t start_ns) {
     if (stall_seen_ns != 0 && !both_done(e) && now - stall_seen_ns > STALL_GRACE_NS) {
       nbh_progress_finish(&progress);
       abandon_stuck_run(e, summary, start_ns);
+    }
+    if (atomic_load(&e->stop_reading) && !atomic_load(&e->source.done)) {
+      if (stop_seen_ns == 0) stop_seen_ns = now;
+      if (!input_ended && now - stop_seen_ns > STOP_GRACE_NS &&
+          atomic_load(&e->source.call_started_ns) != 0) {
+        nbh_progress_finish(&progress);
+        input_ended = end_input_for_blocked_source(e, summary, start_ns);
+      }
+      if (input_ended && atomic_load(&e->dest.done)) abandon_blocked_source(e, summary, start_ns);
     }
     update_gauges(e, &progress, now);
   }

@@ -35,4 +35,18 @@ sed -i 's/ delay_ms = 20;//' "$work/p.cfg"
 nebula --quiet run "$work/p.cfg" --state "$work/state.json"
 flaky_expected 1 200000 > "$work/expected.txt"
 cmp "$work/expected.txt" "$work/out.txt" || fail "resumed output differs"
+# A source blocked reading a pipe whose writer is idle does not hold up a
+# stop: the destination commits what it has and the run exits 143 at once.
+mkfifo "$work/in.csv"
+(printf 'a,b\n1,2\n'; exec sleep 30) > "$work/in.csv" 2>/dev/null &
+writer=$!
+rm -f "$work/log"
+nebula_bg "$work/log" pipeline csv json --source-path "$work/in.csv" --dest-path "$work/out.jsonl"
+wait_for_text "$work/log" 'pipeline: source' 20
+sleep 0.5
+kill -TERM "$pid"
+wait_exit "$pid" 10
+kill "$writer" 2>/dev/null || true
+[ "$exit_code" -eq 143 ] || { cat "$work/log"; fail "blocked source: exit $exit_code, expected 143"; }
+grep -q 'still blocked in' "$work/log" || fail "blocked source: not logged"
 echo "signals ok"
