@@ -639,16 +639,21 @@ static int list_streams(Engine *e) {
   return 1;
 }
 
+/* The arguments both open calls share: settings and the batch limits. */
+static void init_open_args(const Engine *e, NbOpenArgs *args, const NbSettings *settings) {
+  memset(args, 0, sizeof *args);
+  args->struct_size = (uint32_t)sizeof *args;
+  args->settings = settings;
+  args->batch_rows = e->opt->batch_rows;
+  args->batch_bytes = e->opt->batch_bytes;
+}
+
 static int open_source(Engine *e) {
   NbOpenArgs args;
   NbError err;
   int rc;
 
-  memset(&args, 0, sizeof args);
-  args.struct_size = (uint32_t)sizeof args;
-  args.settings = e->source_ep->settings;
-  args.batch_rows = e->opt->batch_rows;
-  args.batch_bytes = e->opt->batch_bytes;
+  init_open_args(e, &args, e->source_ep->settings);
   rc = call_connector(&e->source, "source_open", do_source_open, &args, &err);
   if (rc != NB_OK) {
     e->source.handle = NULL;
@@ -920,11 +925,7 @@ static int open_destination(Engine *e) {
   NbError err;
   int rc;
 
-  memset(&args, 0, sizeof args);
-  args.struct_size = (uint32_t)sizeof args;
-  args.settings = e->dest_ep->settings;
-  args.batch_rows = e->opt->batch_rows;
-  args.batch_bytes = e->opt->batch_bytes;
+  init_open_args(e, &args, e->dest_ep->settings);
   if (e->have_saved && e->saved.dest_state != NULL) {
     args.state = e->saved.dest_state;
     args.state_len = e->saved.dest_state_len;
