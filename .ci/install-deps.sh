@@ -1,5 +1,6 @@
 #!/bin/sh
-# Install everything Nebula needs to build, test and benchmark on Debian 12.
+# Install everything Nebula needs to build, test, benchmark and package
+# (.ci/debian-packages.sh) on Debian 12.
 # Runs apt-get as root (directly, or through sudo when not root).
 set -eu
 if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
@@ -9,7 +10,8 @@ $SUDO apt-get install -y -q --no-install-recommends \
   build-essential autoconf automake libtool libtool-bin pkg-config \
   libltdl-dev libconfig-dev libzstd-dev liblz4-dev libsnappy-dev zlib1g-dev \
   libmicrohttpd-dev libcmocka-dev \
-  zstd lz4 gzip curl ca-certificates valgrind python3 abigail-tools miller time
+  zstd lz4 gzip curl ca-certificates valgrind python3 abigail-tools miller time \
+  debhelper dpkg-dev fakeroot lintian
 # Node.js and npm run test-only tools.  Debian's own packages unless a
 # Node.js with npm is already installed (another vendor's nodejs package
 # conflicts with Debian's npm).
