@@ -41,6 +41,24 @@ pass() {
   echo "PASS: $* ($(($(date +%s) - start)) s)"
 }
 
+# The output that the guide shows under "$ COMMAND", with the names of
+# amd64 made this machine's.
+guide_output() {
+  awk -v cmd="    \$ $1" '
+    $0 == cmd { on = 1; next }
+    on && (/^    \$ / || !/^    /) { exit }
+    on { print substr($0, 5) }
+  ' "$guide" | sed -e "s/x86_64-linux-gnu/$multiarch/g" -e "s/_amd64\\./_$arch./g"
+}
+
+# COMMAND's output (in $work/out) is what the guide shows for it.
+same_as_guide() {
+  guide_output "$1" >"$work/shown"
+  [ -s "$work/shown" ] || fail "docs/writing-a-connector.md does not show \"\$ $1\" and its output"
+  diff -u "$work/shown" "$work/out" >"$log" ||
+    fail "\"$1\" prints something else than docs/writing-a-connector.md shows"
+}
+
 # Packages of ours that dpkg knows in any state but "not installed".
 installed_packages() {
   # shellcheck disable=SC2086
@@ -78,6 +96,7 @@ log=$work/log
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+trap 'exit 129' HUP
 export DEBIAN_FRONTEND=noninteractive
 # Only what the packages install may be found.
 unset NEBULA_PLUGIN_PATH PKG_CONFIG_PATH ACLOCAL_PATH PKG_CONFIG || true
@@ -140,12 +159,15 @@ purge || fail "purging packages left by an earlier run"
 # ---------------------------------------------------------------------------
 src=$work/nebula
 mkdir "$src"
+git -C "$top" rev-parse --git-dir >/dev/null 2>&1 ||
+  fail "$top is not a git checkout that git can read: the copy takes the files git tracks"
 (
   cd "$top"
   { git ls-files -z -c; git ls-files -z -o --exclude-standard -- debian examples/connector-hello/debian; } |
     tar --null -T - --ignore-failed-read -cf - 2>/dev/null
 ) | tar -C "$src" -xf - || fail "copying the tree (needs a git checkout)"
 [ -x "$src/debian/rules" ] || fail "debian/rules is missing or not executable in the copy"
+cp -R "$src/debian" "$work/debian.pristine"
 options=parallel=2
 [ "${NEBULA_DEB_NOCHECK:-0}" = 1 ] && options="nocheck $options"
 (cd "$src" && DEB_BUILD_OPTIONS=$options dpkg-buildpackage -us -uc -b) \
@@ -200,6 +222,22 @@ lintian --fail-on error --suppress-tags initial-upload-closes-no-bugs \
   "$work/nebula_${version}_$arch.changes" >"$log" 2>&1 || fail "lintian on the nebula packages"
 pass "lintian: no errors on the nebula packages ($(grep -c '^[WI]:' "$log" || true) warnings and notes)"
 
+# The source package: the tarball that `make dist` makes, which has no
+# debian/, with debian/ added on top (format 3.0 (quilt)).
+(cd "$src" && make dist) >"$log" 2>&1 || fail "make dist in the package build tree"
+tarball=$src/nebula-$upstream.tar.gz
+[ -f "$tarball" ] || fail "make dist made no nebula-$upstream.tar.gz: AC_INIT and debian/changelog disagree"
+! tar -tzf "$tarball" | grep -q '^[^/]*/debian/' ||
+  fail "nebula-$upstream.tar.gz contains debian/: a 3.0 (quilt) package adds it on top"
+mkdir "$work/source"
+cp "$tarball" "$work/source/nebula_$upstream.orig.tar.gz"
+tar -C "$work/source" -xzf "$tarball"
+cp -R "$work/debian.pristine" "$work/source/nebula-$upstream/debian"
+(cd "$work/source" && dpkg-source -b "nebula-$upstream") >"$log" 2>&1 ||
+  fail "dpkg-source -b of make dist's tarball with debian/ added"
+[ -f "$work/source/nebula_$version.dsc" ] || fail "nebula_$version.dsc was not made"
+pass "source package nebula_$version.dsc from make dist's tarball and debian/"
+
 # ---------------------------------------------------------------------------
 # 3. Install them and use them as a user would.
 # ---------------------------------------------------------------------------
@@ -233,7 +271,8 @@ gzip -dc gen.jsonl.gz | head -n 1 | grep -q '^{"id":.*"name":.*"value":.*}$' ||
   fail "csv -> json: unexpected first record: $(gzip -dc gen.jsonl.gz | head -n 1)"
 pass "pipeline generate -> csv -> json (gzip) carries 1000 records"
 
-cflags_libs=$(pkg-config --cflags --libs nebula-sdk 2>"$log") || fail "pkg-config --cflags --libs nebula-sdk"
+pkg-config --cflags --libs nebula-sdk >"$work/out" 2>"$log" || fail "pkg-config --cflags --libs nebula-sdk"
+cflags_libs=$(sed 's/ *$//' "$work/out")
 case " $cflags_libs " in *" -lnebula-sdk "*) ;; *) fail "pkg-config --libs nebula-sdk: $cflags_libs" ;; esac
 [ "$(pkg-config --variable=pcfiledir nebula-sdk)" = "/usr/lib/$multiarch/pkgconfig" ] ||
   fail "pkg-config does not read the packaged nebula-sdk.pc"
@@ -277,6 +316,8 @@ make dist >"$log" 2>&1 || fail "make dist of the example"
 if ! grep -q '^ok ' "$log" || grep -q '^not ok' "$log"; then
   fail "the conformance kit did not run in nebula-connector-hello's build"
 fi
+(cd "$work/pkg" && LC_ALL=C ls) >"$work/out"
+same_as_guide "ls .."
 hello_deb=$work/pkg/nebula-connector-hello_${hello_version}_$arch.deb
 for f in "$hello_deb" "$work/pkg/nebula-connector-hello_$hello_version.dsc" \
   "$work/pkg/nebula-connector-hello_$hello_version.debian.tar.xz"; do
@@ -300,12 +341,17 @@ apt-get install -y -q --no-install-recommends "$hello_deb" >"$log" 2>&1 ||
 nebula-host list >"$work/list" 2>"$log" || fail "nebula-host list"
 awk -v so="$connectordir/hello.so" '$1 == "hello" && $NF == so { found = 1 } END { exit !found }' \
   "$work/list" || { cat "$work/list"; fail "nebula-host list does not show hello from $connectordir"; }
+cp "$work/list" "$work/out"
+same_as_guide "nebula-host list"
 cd "$work/run"
+nebula-host --quiet pipeline hello csv -s rows=3 --dest-path - >"$work/out" 2>"$log" ||
+  fail "nebula-host --quiet pipeline hello csv -s rows=3 --dest-path -"
+same_as_guide "nebula-host --quiet pipeline hello csv -s rows=3 --dest-path -"
 nebula-host --quiet pipeline hello csv -s rows=7 --dest-path hello.csv >"$log" 2>&1 ||
   fail "pipeline hello -> csv"
 [ "$(wc -l <hello.csv)" -eq 8 ] || fail "hello -> csv: expected a header and 7 rows"
 grep -qx '6,hello 6' hello.csv || fail "hello -> csv: no row \"6,hello 6\""
-pass "nebula-host list shows hello; pipeline hello -> csv carries 7 records"
+pass "nebula-host list shows hello; pipeline hello -> csv carries 7 records; outputs as the guide shows"
 
 # ---------------------------------------------------------------------------
 # 5. Leave the machine as it was.

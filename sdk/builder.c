@@ -56,17 +56,14 @@ static size_t values_bytes(const NbColumnBuilder *c, size_t rows) {
   return (rows + 1) * c->width;
 }
 
-static void *grow_zeroed(void *p, size_t old_bytes, size_t new_bytes) {
-  unsigned char *q = realloc(p, new_bytes > 0 ? new_bytes : 1);
-  if (q == NULL) return NULL;
-  if (new_bytes > old_bytes) memset(q + old_bytes, 0, new_bytes - old_bytes);
-  return q;
-}
-
-/* Make room for at least `rows` rows. */
+/* Make room for at least `rows` rows.  New room is not zeroed: every
+ * value is written when appended, and a string column's offsets[0] is set
+ * once, when its buffer is first allocated.  Only bool values are cleared
+ * (append_bool sets single bits).  New validity bytes are all ones: see
+ * start_validity. */
 static int reserve_rows(NbColumnBuilder *c, size_t rows) {
   size_t cap, old_bytes, new_bytes;
-  void *values;
+  uint8_t *values;
   if (rows <= c->row_cap && c->values != NULL) return NB_OK;
   cap = c->row_cap > 0 ? c->row_cap : c->next_rows;
   if (cap < 64) cap = 64;
@@ -77,13 +74,17 @@ static int reserve_rows(NbColumnBuilder *c, size_t rows) {
   if (c->kind == KIND_STR32 && cap > (size_t)INT32_MAX) return NB_NOMEM;
   old_bytes = c->values != NULL ? values_bytes(c, c->row_cap) : 0;
   new_bytes = values_bytes(c, cap);
-  values = grow_zeroed(c->values, old_bytes, new_bytes);
+  values = realloc(c->values, new_bytes);
   if (values == NULL) return NB_NOMEM;
+  if (old_bytes == 0 && (c->kind == KIND_STR32 || c->kind == KIND_STR64))
+    memset(values, 0, c->width); /* offsets[0] */
+  if (c->kind == KIND_BITS) memset(values + old_bytes, 0, new_bytes - old_bytes);
   c->values = values;
   if (c->validity != NULL) {
-    uint8_t *v = grow_zeroed(c->validity, bitmap_bytes(c->row_cap),
-                             bitmap_bytes(cap));
+    size_t old_bits = bitmap_bytes(c->row_cap), new_bits = bitmap_bytes(cap);
+    uint8_t *v = realloc(c->validity, new_bits);
     if (v == NULL) return NB_NOMEM; /* values grew; row_cap stays: fine */
+    memset(v + old_bits, 0xff, new_bits - old_bits);
     c->validity = v;
   }
   c->row_cap = cap;
@@ -108,21 +109,16 @@ static int reserve_bytes(NbColumnBuilder *c, size_t more) {
   return NB_OK;
 }
 
+/* The validity bitmap, allocated at the first null, holds a one for every
+ * row that is not a null, appended or not yet: appending a value never
+ * touches it, a null clears its bit, and nb_column_truncate sets the bits
+ * of the rows it drops again. */
 static int start_validity(NbColumnBuilder *c) {
   size_t bytes = bitmap_bytes(c->row_cap > 0 ? c->row_cap : 64);
   c->validity = malloc(bytes);
   if (c->validity == NULL) return NB_NOMEM;
-  /* Every row so far is valid. */
-  memset(c->validity, 0xff, bitmap_bytes(c->length));
-  memset(c->validity + bitmap_bytes(c->length), 0,
-         bytes - bitmap_bytes(c->length));
-  if (c->length % 8 != 0)
-    c->validity[c->length / 8] = (uint8_t)((1u << (c->length % 8)) - 1);
+  memset(c->validity, 0xff, bytes);
   return NB_OK;
-}
-
-static inline void set_valid(NbColumnBuilder *c, size_t i) {
-  if (c->validity != NULL) c->validity[i >> 3] |= (uint8_t)(1u << (i & 7));
 }
 
 /* ------------------------------------------------------------------------
@@ -140,29 +136,34 @@ static int append_utf8_slow(NbColumnBuilder *c, const char *data, size_t len) {
     ((int32_t *)c->values)[c->length + 1] = (int32_t)c->data_len;
   else
     ((int64_t *)c->values)[c->length + 1] = (int64_t)c->data_len;
-  set_valid(c, c->length);
   c->length++;
   return NB_OK;
 }
 
-/* Copy a value of len bytes.  Up to 16 bytes (most CSV and JSON values)
- * it takes two possibly overlapping loads and stores, never reading outside
- * [src, src + len): cheaper than a call to memcpy per value. */
-static inline void copy_value(char *dst, const char *src, size_t len) {
-  if (len > 16) {
-    memcpy(dst, src, len);
+/* Copy a value of len bytes.  Up to 64 bytes (most CSV and JSON values)
+ * it takes a few possibly overlapping fixed-size loads and stores, never
+ * reading outside [src, src + len): cheaper than a call to memcpy per
+ * value. */
+static inline __attribute__((always_inline)) void copy_value(char *dst, const char *src,
+                                                             size_t len) {
+  if (len >= 16) {
+    if (len > 64) {
+      memcpy(dst, src, len);
+      return;
+    }
+    if (len > 32) {
+      memcpy(dst, src, 32);
+      memcpy(dst + len - 32, src + len - 32, 32);
+    } else {
+      memcpy(dst, src, 16);
+      memcpy(dst + len - 16, src + len - 16, 16);
+    }
   } else if (len >= 8) {
-    uint64_t head, tail;
-    memcpy(&head, src, 8);
-    memcpy(&tail, src + len - 8, 8);
-    memcpy(dst, &head, 8);
-    memcpy(dst + len - 8, &tail, 8);
+    memcpy(dst, src, 8);
+    memcpy(dst + len - 8, src + len - 8, 8);
   } else if (len >= 4) {
-    uint32_t head, tail;
-    memcpy(&head, src, 4);
-    memcpy(&tail, src + len - 4, 4);
-    memcpy(dst, &head, 4);
-    memcpy(dst + len - 4, &tail, 4);
+    memcpy(dst, src, 4);
+    memcpy(dst + len - 4, src + len - 4, 4);
   } else if (len > 0) {
     dst[0] = src[0];
     dst[len / 2] = src[len / 2];
@@ -170,16 +171,20 @@ static inline void copy_value(char *dst, const char *src, size_t len) {
   }
 }
 
-static inline int append_string(NbColumnBuilder *c, const char *data, size_t len) {
+/* Always inlined: a call per value costs as much as the append itself. */
+static inline __attribute__((always_inline)) int append_string(NbColumnBuilder *c,
+                                                               const char *data,
+                                                               size_t len) {
   /* Fast path: an int32-offset column with room for the row and the bytes.
-   * data_cap never exceeds INT32_MAX for such columns, so the offset fits. */
-  if (c->kind == KIND_STR32 && c->length < c->row_cap &&
-      len <= c->data_cap - c->data_len) {
-    copy_value(c->data + c->data_len, data, len);
-    c->data_len += len;
-    ((int32_t *)c->values)[c->length + 1] = (int32_t)c->data_len;
-    set_valid(c, c->length);
-    c->length++;
+   * data_cap never exceeds INT32_MAX for such columns, so the offset fits.
+   * The validity bitmap, if any, already says "valid" (start_validity). */
+  size_t row = c->length, used = c->data_len;
+  if (c->kind == KIND_STR32 && row < c->row_cap && len <= c->data_cap - used) {
+    copy_value(c->data + used, data, len);
+    used += len;
+    c->data_len = used;
+    ((int32_t *)c->values)[row + 1] = (int32_t)used;
+    c->length = row + 1;
     return NB_OK;
   }
   return append_utf8_slow(c, data, len);
@@ -189,17 +194,105 @@ int nb_column_append_utf8(NbColumnBuilder *c, const char *data, size_t len) {
   return append_string(c, data, len);
 }
 
-int nb_batch_builder_append_strings(NbBatchBuilder *b, const NbStringRef *values, size_t n) {
+static int append_string_null(NbColumnBuilder *c) {
+  if (c->kind != KIND_STR32 && c->kind != KIND_STR64) return NB_INVALID;
+  return nb_column_append_null(c);
+}
+
+/* One row of string values (NULL data = null when nulls is set), all or
+ * nothing. */
+static inline __attribute__((always_inline)) int append_row(NbBatchBuilder *b,
+                                                            const NbStringRef *values,
+                                                            size_t n, bool nulls) {
+  NbColumnBuilder *columns;
   if (b == NULL || n != b->n_columns || (n > 0 && values == NULL)) return NB_INVALID;
+  columns = b->columns;
   for (size_t i = 0; i < n; i++) {
-    int rc = append_string(&b->columns[i], values[i].data, values[i].len);
+    int rc;
+    if (nulls && values[i].data == NULL)
+      rc = append_string_null(&columns[i]);
+    else
+      rc = append_string(&columns[i], values[i].data, values[i].len);
     if (rc != NB_OK) {
       /* Nothing of the row is kept. */
-      while (i-- > 0) nb_column_truncate(&b->columns[i], b->columns[i].length - 1);
+      while (i-- > 0) nb_column_truncate(&columns[i], columns[i].length - 1);
       return rc;
     }
   }
   return NB_OK;
+}
+
+int nb_batch_builder_append_strings(NbBatchBuilder *b, const NbStringRef *values, size_t n) {
+  return append_row(b, values, n, false);
+}
+
+int nb_batch_builder_append_nullable_strings(NbBatchBuilder *b,
+                                             const NbStringRef *values, size_t n) {
+  return append_row(b, values, n, true);
+}
+
+/* nb_column_append_nullable_strings for a column without int32 offsets:
+ * value by value. */
+static int append_strings_slow(NbColumnBuilder *c, const NbStringRef *values,
+                               size_t n) {
+  size_t start = c->length;
+  for (size_t i = 0; i < n; i++) {
+    int rc = values[i].data != NULL ? append_utf8_slow(c, values[i].data, values[i].len)
+                                    : append_string_null(c);
+    if (rc != NB_OK) {
+      nb_column_truncate(c, start);
+      return rc;
+    }
+  }
+  return NB_OK;
+}
+
+/* The loop keeps the column's state in locals: the value copies store
+ * bytes, which could alias the builder's fields, so working on c->... would
+ * reload every field after every value. */
+int nb_column_append_nullable_strings(NbColumnBuilder *c, const NbStringRef *values,
+                                      size_t n) {
+  size_t start, row, used, cap;
+  int32_t *offsets;
+  char *data;
+  int rc;
+  if (c == NULL || (n > 0 && values == NULL)) return NB_INVALID;
+  if (c->kind != KIND_STR32) return append_strings_slow(c, values, n);
+  start = c->length;
+  if (n > SIZE_MAX / 2 - start) return NB_NOMEM;
+  if ((rc = reserve_rows(c, start + n)) != NB_OK) return rc;
+  if (c->data == NULL && (rc = reserve_bytes(c, 0)) != NB_OK) return rc;
+  offsets = (int32_t *)c->values;
+  data = c->data;
+  cap = c->data_cap;
+  used = c->data_len;
+  row = start;
+  for (size_t i = 0; i < n; i++) {
+    const char *src = values[i].data;
+    size_t len = values[i].len;
+    if (src == NULL) {
+      if (c->validity == NULL && (rc = start_validity(c)) != NB_OK) goto fail;
+      c->validity[row >> 3] &= (uint8_t)~(1u << (row & 7));
+      c->null_count++;
+      len = 0;
+    } else if (len > cap - used) {
+      c->data_len = used;
+      if ((rc = reserve_bytes(c, len)) != NB_OK) goto fail;
+      data = c->data;
+      cap = c->data_cap;
+    }
+    copy_value(data + used, src, len);
+    used += len;
+    offsets[++row] = (int32_t)used;
+  }
+  c->data_len = used;
+  c->length = row;
+  return NB_OK;
+fail:
+  c->data_len = used;
+  c->length = row;
+  nb_column_truncate(c, start);
+  return rc;
 }
 
 int nb_column_append_null(NbColumnBuilder *c) {
@@ -238,7 +331,6 @@ static int append_fixed(NbColumnBuilder *c, NbType type, const void *value) {
   if (c->length >= c->row_cap && (rc = reserve_rows(c, c->length + 1)) != NB_OK)
     return rc;
   memcpy(c->values + c->length * c->width, value, c->width);
-  set_valid(c, c->length);
   c->length++;
   return NB_OK;
 }
@@ -280,7 +372,6 @@ int nb_column_append_bool(NbColumnBuilder *c, bool value) {
     c->values[i >> 3] |= (uint8_t)(1u << (i & 7));
   else
     c->values[i >> 3] &= (uint8_t)~(1u << (i & 7));
-  set_valid(c, i);
   c->length++;
   return NB_OK;
 }
@@ -389,8 +480,13 @@ size_t nb_column_length(const NbColumnBuilder *c) {
 void nb_column_truncate(NbColumnBuilder *c, size_t length) {
   if (c == NULL || length >= c->length) return;
   if (c->validity != NULL) {
-    for (size_t i = length; i < c->length; i++)
-      if (!((c->validity[i >> 3] >> (i & 7)) & 1)) c->null_count--;
+    /* The dropped rows are "valid" again for the values appended next. */
+    for (size_t i = length; i < c->length && c->null_count > 0; i++) {
+      if (!((c->validity[i >> 3] >> (i & 7)) & 1)) {
+        c->null_count--;
+        c->validity[i >> 3] |= (uint8_t)(1u << (i & 7));
+      }
+    }
   }
   if (c->kind == KIND_STR32)
     c->data_len = (size_t)((int32_t *)c->values)[length];

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -742,14 +743,30 @@ static void test_datetime_edges(void **state) {
       {366u * 86400 - 1, "2024-12-31 23:59:59"},
       {366u * 86400, "2025-01-01 00:00:00"},
       {(366u + 59) * 86400, "2025-03-01 00:00:00"},
+      {731u * 86400 - 1, "2025-12-31 23:59:59"},
   };
+  TextTables *t = malloc(sizeof *t);
   (void)state;
+  assert_non_null(t);
+  text_tables_init(t);
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     char buf[32];
-    char *end = put_datetime(buf, cases[i].secs);
+    char *end = put_datetime(buf, t, cases[i].secs);
     *end = '\0';
     assert_string_equal(buf, cases[i].text);
   }
+  /* Every day and many times of day, against the C library's calendar
+   * (2024-01-01 00:00:00 UTC is 1704067200 seconds after the epoch). */
+  for (uint32_t secs = 0; secs < 731u * 86400; secs += 7919) {
+    char buf[32], want[32];
+    struct tm tm;
+    time_t when = (time_t)1704067200 + (time_t)secs;
+    assert_non_null(gmtime_r(&when, &tm));
+    assert_int_equal(strftime(want, sizeof want, "%Y-%m-%d %H:%M:%S", &tm), 19);
+    *put_datetime(buf, t, secs) = '\0';
+    assert_string_equal(buf, want);
+  }
+  free(t);
 }
 
 static void test_number_formatting(void **state) {
@@ -785,6 +802,38 @@ static void test_number_formatting(void **state) {
   }
 }
 
+/* The table-driven formatters write what the general ones write, around
+ * every change of digit count and on both sides of the table's end. */
+static void test_table_formatting(void **state) {
+  TextTables *t = malloc(sizeof *t);
+  (void)state;
+  assert_non_null(t);
+  text_tables_init(t);
+  for (int64_t cents = -250000; cents <= 250000; cents++) {
+    char fast[48], slow[48];
+    *put_amount(fast, t, cents) = '\0';
+    *put_cents(slow, cents) = '\0';
+    assert_string_equal(fast, slow);
+  }
+  {
+    static const int64_t extremes[] = {INT64_MIN, INT64_MIN + 1, INT64_MAX,
+                                       99999, 100000, -99999, -100000};
+    for (size_t i = 0; i < sizeof extremes / sizeof extremes[0]; i++) {
+      char fast[48], slow[48];
+      *put_amount(fast, t, extremes[i]) = '\0';
+      *put_cents(slow, extremes[i]) = '\0';
+      assert_string_equal(fast, slow);
+    }
+  }
+  for (uint32_t v = 0; v < 20000; v++) {
+    char fast[32], slow[32];
+    *put_id(fast, t, v) = '\0';
+    snprintf(slow, sizeof slow, "%u", v);
+    assert_string_equal(fast, slow);
+  }
+  free(t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_entry_describes_a_resumable_source),
@@ -805,6 +854,7 @@ int main(void) {
       cmocka_unit_test(test_taxi_values_and_frequencies),
       cmocka_unit_test(test_datetime_edges),
       cmocka_unit_test(test_number_formatting),
+      cmocka_unit_test(test_table_formatting),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -340,6 +340,23 @@ typedef struct NbStringRef {
 int nb_batch_builder_append_strings(NbBatchBuilder *builder,
                                     const NbStringRef *values, size_t n);
 
+/* As nb_batch_builder_append_strings, except that here a value whose data
+ * is NULL is appended as a null (its len is ignored): a whole row, nulls
+ * included, in one call.  Same return values; on failure nothing of the
+ * row is kept. */
+int nb_batch_builder_append_nullable_strings(NbBatchBuilder *builder,
+                                             const NbStringRef *values,
+                                             size_t n);
+
+/* Append n values to one string column (UTF8, LARGE_UTF8, NUMBER or JSON)
+ * as nb_column_append_utf8 would, a value whose data is NULL as a null.
+ * The hot path of sources that make many rows at once: the column's
+ * buffers are checked once per value, not looked up.  Returns NB_OK,
+ * NB_INVALID (not a string column) or NB_NOMEM; on failure none of the n
+ * values is kept. */
+int nb_column_append_nullable_strings(NbColumnBuilder *column,
+                                      const NbStringRef *values, size_t n);
+
 /* ------------------------------------------------------------------------
  * Reading batches (destinations)
  * ------------------------------------------------------------------------ */

@@ -286,64 +286,137 @@ static inline char *put_cents(char *p, int64_t cents) {
   return put_2digits(p, (uint32_t)(magnitude % 100));
 }
 
-/* "YYYY-MM-DD HH:MM:SS" for `secs` seconds after 2024-01-01 00:00:00, up to
- * the end of 2025. */
-static char *put_datetime(char *p, uint32_t secs) {
-  uint32_t day = secs / 86400, sod = secs % 86400;
-  uint32_t year = 2024, month;
-  const uint16_t *start = month_start_leap;
-  if (day >= 366) {
-    year = 2025;
-    day -= 366;
-    start = month_start_common;
+/* Text tables built once per source, so the hot path formats a datetime
+ * with one table copy and three pairs of digits, and a number below 1000
+ * with one copy:
+ *   day[d]     "YYYY-MM-DD " of day d of 2024 and 2025 (from 2024-01-01);
+ *   number[n]  the digits of n (< 1000) then '.', and in byte 7 the length
+ *              of both. */
+#define CALENDAR_DAYS (366 + 365)
+#define SMALL_NUMBERS 1000
+typedef struct TextTables {
+  char day[CALENDAR_DAYS][16];
+  char number[SMALL_NUMBERS][8];
+} TextTables;
+
+static void text_tables_init(TextTables *t) {
+  uint32_t d = 0;
+  memset(t, 0, sizeof *t);
+  for (uint32_t year = 2024; year <= 2025; year++) {
+    const uint16_t *start = year == 2024 ? month_start_leap : month_start_common;
+    for (uint32_t month = 0; month < 12; month++) {
+      for (uint32_t mday = 1; mday <= (uint32_t)(start[month + 1] - start[month]); mday++) {
+        char *p = t->day[d++];
+        p = put_2digits(p, year / 100);
+        p = put_2digits(p, year % 100);
+        *p++ = '-';
+        p = put_2digits(p, month + 1);
+        *p++ = '-';
+        p = put_2digits(p, mday);
+        *p = ' ';
+      }
+    }
   }
-  month = day / 32; /* never past the right month: months have >= 28 days */
-  while (day >= start[month + 1]) month++;
-  p = put_2digits(p, year / 100);
-  p = put_2digits(p, year % 100);
-  *p++ = '-';
-  p = put_2digits(p, month + 1);
-  *p++ = '-';
-  p = put_2digits(p, day - start[month] + 1);
-  *p++ = ' ';
-  p = put_2digits(p, sod / 3600);
-  *p++ = ':';
-  p = put_2digits(p, sod / 60 % 60);
-  *p++ = ':';
-  return put_2digits(p, sod % 60);
+  for (uint32_t n = 0; n < SMALL_NUMBERS; n++) {
+    char *end = put_small_uint(t->number[n], n);
+    *end++ = '.';
+    t->number[n][7] = (char)(end - t->number[n]);
+  }
+}
+
+/* "YYYY-MM-DD HH:MM:SS" for `secs` seconds after 2024-01-01 00:00:00, up to
+ * the end of 2025.  Writes 16 bytes at p before the time: p needs room for
+ * 19 bytes and stays within a buffer with at least 16 bytes after p. */
+static inline char *put_datetime(char *p, const TextTables *t, uint32_t secs) {
+  uint32_t day = secs / 86400, sod = secs - day * 86400;
+  uint32_t hour = sod / 3600, rest = sod - hour * 3600;
+  uint32_t minute = rest / 60, second = rest - minute * 60;
+  memcpy(p, t->day[day], 16);
+  put_2digits(p + 11, hour);
+  p[13] = ':';
+  put_2digits(p + 14, minute);
+  p[16] = ':';
+  put_2digits(p + 17, second);
+  return p + 19;
+}
+
+/* Decimal text of v, as put_small_uint; writes up to 8 bytes at p. */
+static inline char *put_id(char *p, const TextTables *t, uint32_t v) {
+  if (v >= SMALL_NUMBERS) return put_small_uint(p, v);
+  memcpy(p, t->number[v], 8);
+  return p + t->number[v][7] - 1;
+}
+
+/* An amount in cents as put_cents writes it; writes up to 8 bytes past
+ * the sign and the integer part. */
+static inline char *put_amount(char *p, const TextTables *t, int64_t cents) {
+  uint64_t magnitude, units;
+  uint32_t hundredths;
+  if (cents < 0) {
+    *p++ = '-';
+    magnitude = (uint64_t)0 - (uint64_t)cents;
+  } else {
+    magnitude = (uint64_t)cents;
+  }
+  units = magnitude / 100;
+  hundredths = (uint32_t)(magnitude - units * 100);
+  if (units >= SMALL_NUMBERS) {
+    p = put_uint(p, units);
+    *p++ = '.';
+  } else {
+    memcpy(p, t->number[units], 8);
+    p += t->number[units][7];
+  }
+  return put_2digits(p, hundredths);
 }
 
 /* ------------------------------------------------------------------------
  * Rows
  * ------------------------------------------------------------------------ */
 
-/* Where a row goes: straight into the batch's column builders.  Failures
- * are OR-ed into rc (NB_OK is 0) and checked once per row; bytes counts
- * the batch's size for batch_bytes (string bytes plus 4-byte offsets). */
-typedef struct RowSink {
-  NbColumnBuilder *const *columns;
-  int rc;
+/* Rows are made CHUNK_ROWS at a time into a Chunk, then appended column
+ * by column (nb_column_append_nullable_strings): the builder then walks
+ * each column's buffers in a tight loop instead of switching columns at
+ * every value.  Formatted values point into the chunk's text, static ones
+ * at their constant; a NULL data is a null.  A chunk stays well within L1
+ * and L2. */
+#define CHUNK_ROWS 64
+/* Room for one row's formatted text: the taxi schema formats fewer than
+ * 100 bytes (the simple one fewer than 50), plus the 16 bytes the
+ * formatters' block copies may store past a value. */
+#define ROW_TEXT_BYTES 128
+typedef struct Chunk {
+  NbStringRef values[MAX_COLUMNS][CHUNK_ROWS];
+  char text[CHUNK_ROWS * ROW_TEXT_BYTES];
+} Chunk;
+
+/* Where one row goes: value col at values[col * CHUNK_ROWS], its text at
+ * text; bytes sums the values' lengths for batch_bytes. */
+typedef struct RowOut {
+  NbStringRef *values;
+  char *text;
   size_t bytes;
-} RowSink;
+} RowOut;
 
-static inline void emit(RowSink *sink, int col, const char *text, size_t len) {
-  sink->rc |= nb_column_append_utf8(sink->columns[col], text, len);
-  sink->bytes += len + 4;
+static inline void set_value(RowOut *out, int col, const char *text, size_t len) {
+  out->values[col * CHUNK_ROWS].data = text;
+  out->values[col * CHUNK_ROWS].len = len;
+  out->bytes += len;
 }
 
-static inline void emit_static(RowSink *sink, int col, Text text) {
-  emit(sink, col, text.s, text.len);
+static inline void set_static(RowOut *out, int col, Text text) {
+  set_value(out, col, text.s, text.len);
 }
 
-static inline void emit_null(RowSink *sink, int col) {
-  sink->rc |= nb_column_append_null(sink->columns[col]);
-  sink->bytes += 4;
+static inline void set_null(RowOut *out, int col) {
+  out->values[col * CHUNK_ROWS].data = NULL;
+  out->values[col * CHUNK_ROWS].len = 0;
 }
 
-/* Emit the text formatted in [start, end). */
-static inline void emit_formatted(RowSink *sink, int col, const char *start,
-                                  const char *end) {
-  emit(sink, col, start, (size_t)(end - start));
+/* Set column col to the text formatted in [start, end). */
+static inline void set_formatted(RowOut *out, int col, const char *start,
+                                 const char *end) {
+  set_value(out, col, start, (size_t)(end - start));
 }
 
 /* One-digit values point into this. */
@@ -401,52 +474,62 @@ enum {
   R_TAXI_CHUNKS
 };
 
-static void taxi_row(uint64_t key, uint64_t row, RowSink *sink) {
+/* Row `row` of a taxi stream.  Formatted values are written one after the
+ * other into out->text. */
+static void taxi_row(const TextTables *t, uint64_t key, uint64_t row, RowOut *row_out) {
+  /* A local copy: stores of values through row_out->values could alias
+   * row_out->bytes, which would then be reloaded after each value. */
+  RowOut local = *row_out, *out = &local;
   RowRandom r;
-  char buf[32], *end;
+  char *p = out->text, *start;
   uint32_t pickup, duration, distance, pu, dropoff_loc, payment, u;
   int64_t fare, tip, total;
 
   row_random(&r, key, row, (R_TAXI_CHUNKS + 3) / 4);
 
   u = chunk16(&r, R_VENDOR);
-  emit(sink, 0, u < 19661 ? "1" : (u < 64881 ? "2" : "6"), 1);
+  set_value(out, 0, single_digits + (u < 19661 ? 1 : (u < 64881 ? 2 : 6)), 1);
 
   pickup = below32(chunk32(&r, R_PICKUP), 366u * 86400u);
   duration = 120 + below16(chunk16(&r, R_DURATION), 2400);
   if (chance(chunk16(&r, R_LONG_TRIP), 100))
     duration += below16(chunk16(&r, R_LONG_TRIP_EXTRA), 5400);
-  end = put_datetime(buf, pickup);
-  emit_formatted(sink, 1, buf, end);
-  end = put_datetime(buf, pickup + duration);
-  emit_formatted(sink, 2, buf, end);
+  start = p;
+  p = put_datetime(p, t, pickup);
+  set_formatted(out, 1, start, p);
+  start = p;
+  p = put_datetime(p, t, pickup + duration);
+  set_formatted(out, 2, start, p);
 
   /* About 5% of trips lack the dispatch fields, as in the real data. */
   if (chance(chunk16(&r, R_NO_DISPATCH), 50)) {
-    emit_null(sink, 3);
-    emit_null(sink, 5);
+    set_null(out, 3);
+    set_null(out, 5);
   } else {
-    emit(sink, 3,
-         single_digits + pick(chunk16(&r, R_PASSENGERS), passenger_thresholds, 7),
-         1);
-    emit_static(sink, 5, rate_codes[pick(chunk16(&r, R_RATE), rate_thresholds, 6)]);
+    set_value(out, 3,
+              single_digits + pick(chunk16(&r, R_PASSENGERS), passenger_thresholds, 7),
+              1);
+    set_static(out, 5, rate_codes[pick(chunk16(&r, R_RATE), rate_thresholds, 6)]);
   }
 
   distance = 30 + below16(chunk16(&r, R_DISTANCE), 1200);
   if (chance(chunk16(&r, R_LONG_DISTANCE), 100))
     distance += below16(chunk16(&r, R_LONG_DISTANCE_EXTRA), 2500);
-  end = put_cents(buf, distance);
-  emit_formatted(sink, 4, buf, end);
+  start = p;
+  p = put_amount(p, t, distance);
+  set_formatted(out, 4, start, p);
 
   pu = 1 + below16(chunk16(&r, R_PICKUP_LOCATION), 265);
   dropoff_loc = 1 + below16(chunk16(&r, R_DROPOFF_LOCATION), 265);
-  end = put_small_uint(buf, pu);
-  emit_formatted(sink, 6, buf, end);
-  end = put_small_uint(buf, dropoff_loc);
-  emit_formatted(sink, 7, buf, end);
+  start = p;
+  p = put_id(p, t, pu);
+  set_formatted(out, 6, start, p);
+  start = p;
+  p = put_id(p, t, dropoff_loc);
+  set_formatted(out, 7, start, p);
 
   payment = 1 + pick(chunk16(&r, R_PAYMENT), payment_thresholds, 4);
-  emit(sink, 8, single_digits + payment, 1);
+  set_value(out, 8, single_digits + payment, 1);
 
   fare = 300 + (int64_t)distance * 5 / 2 + duration / 6 +
          below16(chunk16(&r, R_FARE_EXTRA), 300);
@@ -457,33 +540,40 @@ static void taxi_row(uint64_t key, uint64_t row, RowSink *sink) {
     tip = 0;
     total = fare - 350;
   }
-  end = put_cents(buf, fare);
-  emit_formatted(sink, 9, buf, end);
-  end = put_cents(buf, tip);
-  emit_formatted(sink, 10, buf, end);
-  end = put_cents(buf, total);
-  emit_formatted(sink, 11, buf, end);
+  start = p;
+  p = put_amount(p, t, fare);
+  set_formatted(out, 9, start, p);
+  start = p;
+  p = put_amount(p, t, tip);
+  set_formatted(out, 10, start, p);
+  start = p;
+  p = put_amount(p, t, total);
+  set_formatted(out, 11, start, p);
 
-  emit_static(sink, 12, zones[(pu - 1) % 20]);
+  set_static(out, 12, zones[(pu - 1) % 20]);
 
   if (chance(chunk16(&r, R_HAS_NOTE), 300))
-    emit_static(sink, 13, notes[below16(chunk16(&r, R_NOTE), 10)]);
+    set_static(out, 13, notes[below16(chunk16(&r, R_NOTE), 10)]);
   else
-    emit(sink, 13, "", 0);
+    set_value(out, 13, "", 0);
+  row_out->bytes = local.bytes;
 }
 
-static void simple_row(uint64_t key, uint64_t row, RowSink *sink) {
+static void simple_row(const TextTables *t, uint64_t key, uint64_t row, RowOut *row_out) {
+  RowOut local = *row_out, *out = &local;
   RowRandom r;
-  char buf[32], *end;
+  char *p = out->text, *start;
   int64_t cents;
 
   row_random(&r, key, row, 1);
-  end = put_small_uint(buf, row);
-  emit_formatted(sink, 0, buf, end);
-  emit_static(sink, 1, words[below16(chunk16(&r, 0), 16)]);
+  p = put_small_uint(p, row);
+  set_formatted(out, 0, out->text, p);
+  set_static(out, 1, words[below16(chunk16(&r, 0), 16)]);
   cents = (int64_t)below32(chunk32(&r, 2), 2000000) - 1000000;
-  end = put_cents(buf, cents);
-  emit_formatted(sink, 2, buf, end);
+  start = p;
+  p = put_amount(p, t, cents);
+  set_formatted(out, 2, start, p);
+  row_out->bytes = local.bytes;
 }
 
 /* ------------------------------------------------------------------------
@@ -503,7 +593,7 @@ typedef struct GenSource {
   int schema;
   const NbField *fields;
   size_t n_fields;
-  void (*make_row)(uint64_t key, uint64_t row, RowSink *sink);
+  void (*make_row)(const TextTables *t, uint64_t key, uint64_t row, RowOut *out);
   uint64_t batch_rows;
   uint64_t batch_bytes;
   uint32_t n_streams;
@@ -511,6 +601,8 @@ typedef struct GenSource {
   NbBatchBuilder *builder;
   NbColumnBuilder *columns[MAX_COLUMNS];
   unsigned char position[NB_POSITION_MAX_BYTES];
+  TextTables tables;
+  Chunk chunk;
 } GenSource;
 
 /* True when a struct of declared size `size` has room for `field`. */
@@ -612,6 +704,7 @@ static int source_open(const NbHostApi *host, const NbOpenArgs *args,
   }
   for (size_t c = 0; c < src->n_fields; c++)
     src->columns[c] = nb_batch_builder_column(src->builder, c);
+  text_tables_init(&src->tables);
   *out = src;
   return NB_OK;
 }
@@ -713,8 +806,8 @@ static int source_next(void *handle, uint32_t index, struct ArrowArray *out,
                        NbBatchInfo *info, NbError *err) {
   GenSource *src = handle;
   GenStream *s;
-  uint64_t limit, row;
-  RowSink sink;
+  Chunk *chunk = &src->chunk;
+  uint64_t limit, end, row, bytes = 0, row_overhead;
   int rc = check_index(src, index, err);
   if (rc != NB_OK) return rc;
   s = &src->streams[index];
@@ -726,18 +819,27 @@ static int source_next(void *handle, uint32_t index, struct ArrowArray *out,
 
   limit = src->rows - s->next_row;
   if (limit > src->batch_rows) limit = src->batch_rows;
+  end = s->next_row + limit;
   row = s->next_row;
-  sink.columns = src->columns;
-  sink.rc = NB_OK;
-  sink.bytes = 0;
-  for (uint64_t n = 0; n < limit && sink.bytes < src->batch_bytes; n++, row++) {
-    src->make_row(s->key, row, &sink);
-    if (sink.rc != NB_OK) {
-      nb_batch_builder_reset(src->builder);
-      return nb_error_set(err, NB_NOMEM,
-                          "out of memory while generating row %" PRIu64
-                          " of stream \"%s\"",
-                          row, s->name);
+  /* batch_bytes counts string bytes plus a 4-byte offset per value. */
+  row_overhead = 4 * src->n_fields;
+  while (row < end && bytes < src->batch_bytes) {
+    uint64_t first = row;
+    size_t k;
+    for (k = 0; k < CHUNK_ROWS && row < end && bytes < src->batch_bytes; k++, row++) {
+      RowOut o = {&chunk->values[0][k], chunk->text + k * ROW_TEXT_BYTES, 0};
+      src->make_row(&src->tables, s->key, row, &o);
+      bytes += o.bytes + row_overhead;
+    }
+    for (size_t c = 0; c < src->n_fields; c++) {
+      rc = nb_column_append_nullable_strings(src->columns[c], chunk->values[c], k);
+      if (rc != NB_OK) {
+        nb_batch_builder_reset(src->builder);
+        return nb_error_set(err, NB_NOMEM,
+                            "out of memory while generating rows %" PRIu64 " to %" PRIu64
+                            " of stream \"%s\"",
+                            first, row - 1, s->name);
+      }
     }
   }
   rc = nb_batch_builder_finish(src->builder, out, err);

@@ -34,7 +34,71 @@ void json_parser_free(JsonParser *p) {
   free(p->scratch);
   free(p->members);
   free(p->stack);
+  free(p->keys);
+  free(p->key_bytes);
   memset(p, 0, sizeof *p);
+}
+
+/* True when name[0..len) is written in JSON as itself between quotes:
+ * valid UTF-8 without quote, backslash or control characters. */
+static bool needs_no_escape(const char *name, size_t len) {
+  for (size_t i = 0; i < len; i++) {
+    unsigned char ch = (unsigned char)name[i];
+    if (ch < 0x20 || ch == '"' || ch == '\\') return false;
+  }
+  return json_utf8_check(name, len) == len;
+}
+
+bool json_parser_expect_key(JsonParser *p, const char *name, size_t len) {
+  if (p->n_keys >= JSON_NO_HINT) return false;
+  if (p->n_keys == p->keys_cap) {
+    size_t cap = p->keys_cap ? p->keys_cap * 2 : 16;
+    JsonKeyHint *k = realloc(p->keys, cap * sizeof *k);
+    if (k == NULL) return false;
+    p->keys = k;
+    p->keys_cap = cap;
+  }
+  /* A name that cannot be matched gets a one-byte pattern "\0" at offset
+   * 0: the input at a name is a quote, never that byte.  The member loop
+   * then needs no test for it. */
+  JsonKeyHint hint = {0, 1, 1};
+  if (p->key_bytes == NULL) {
+    p->key_bytes = calloc(256, 1);
+    if (p->key_bytes == NULL) return false;
+    p->key_bytes_cap = 256;
+    p->key_bytes_len = 16; /* the "\0" pattern */
+  }
+  if (needs_no_escape(name, len) && len <= SIZE_MAX / 2) {
+    /* Quoted and followed by the colon, then zeros up to a multiple of
+     * 16 (see JsonParser). */
+    size_t quoted = len + 3;
+    size_t slot = (quoted + 15) & ~(size_t)15;
+    if (p->key_bytes_len + slot > p->key_bytes_cap) {
+      size_t cap = p->key_bytes_cap ? p->key_bytes_cap : 256;
+      while (cap < p->key_bytes_len + slot) cap *= 2;
+      char *b = realloc(p->key_bytes, cap);
+      if (b == NULL) return false;
+      p->key_bytes = b;
+      p->key_bytes_cap = cap;
+    }
+    char *q = p->key_bytes + p->key_bytes_len;
+    memset(q, 0, slot);
+    q[0] = '"';
+    memcpy(q + 1, name, len);
+    q[len + 1] = '"';
+    q[len + 2] = ':';
+    hint.offset = p->key_bytes_len;
+    hint.len = quoted;
+    hint.need = quoted >= 32 ? UINT32_MAX : (UINT32_C(1) << quoted) - 1;
+    p->key_bytes_len += slot;
+  }
+  p->keys[p->n_keys++] = hint;
+  return true;
+}
+
+void json_parser_clear_keys(JsonParser *p) {
+  p->n_keys = 0;
+  if (p->key_bytes != NULL) p->key_bytes_len = 16; /* keep "\0" */
 }
 
 bool json_parser_reserve(JsonParser *p, size_t input_len) {
@@ -150,26 +214,6 @@ static inline const char *skip_space(JsonParser *p, const char *c,
   }
 }
 
-/* Bytes that stop the scan of a string: '"', '\\', controls, non-ASCII. */
-static const uint8_t string_stop[256] = {
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x00 */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x10 */
-    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x20 '"' */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, /* 0x5C '\\' */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x80.. */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-};
-
 static inline int hex_value(unsigned char ch) {
   if (ch >= '0' && ch <= '9') return ch - '0';
   ch |= 0x20;
@@ -192,23 +236,20 @@ static int32_t hex4(const char *s, const char **bad) {
   return v;
 }
 
-/* Scan a string whose opening quote is at *pc.  With out == NULL the
- * string is only validated; otherwise its decoded bytes are written to out
- * unless it holds no escape, in which case *text points into the input.
- * On JSON_OK *pc is after the closing quote. */
-static JsonResult scan_string(JsonParser *p, const char **pc,
-                              const char *end, bool eof, char *out,
-                              const char **text, size_t *text_len) {
+/* The rest of a string whose opening quote is at *pc, from c, its first
+ * special byte that is not the closing quote: escapes, non-ASCII bytes,
+ * errors.  Arguments and result as for scan_string.  Kept out of line so
+ * that the plain-string path of scan_string stays small enough to inline. */
+static JsonResult __attribute__((noinline))
+scan_string_special(JsonParser *p, const char **pc, const char *end, bool eof,
+                    char *out, const char **text, size_t *text_len,
+                    const char *c) {
   const char *quote = *pc;
-  const char *c = quote + 1;
-  const char *run = c; /* start of bytes not yet copied to out */
+  const char *run = quote + 1; /* start of bytes not yet copied to out */
   char *o = out;
   bool escaped = false;
 
   for (;;) {
-    /* The sentinel at end is special, so this never passes it. */
-    while (json_word_special(json_load64(c)) == 0) c += 8;
-    while (!string_stop[(unsigned char)*c]) c++;
     unsigned char ch = (unsigned char)*c;
 
     if (ch == '"') {
@@ -260,6 +301,7 @@ static JsonResult scan_string(JsonParser *p, const char **pc,
         if (out != NULL) *o++ = dec;
         c += 2;
         run = c;
+        c = json_skip_plain(c);
         continue;
       }
       const char *bad = NULL;
@@ -295,6 +337,7 @@ static JsonResult scan_string(JsonParser *p, const char **pc,
       }
       if (out != NULL) o += json_utf8_encode((uint32_t)cp, o);
       run = c;
+      c = json_skip_plain(c);
       continue;
     }
 
@@ -318,8 +361,33 @@ static JsonResult scan_string(JsonParser *p, const char **pc,
       }
       return invalid_utf8(p, c, bad_index);
     }
-    c += n;
+    c = json_skip_plain(c + n);
   }
+}
+
+/* Scan a string whose opening quote is at *pc.  With out == NULL the
+ * string is only validated; otherwise its decoded bytes are written to out
+ * unless it holds no escape, in which case *text points into the input.
+ * On JSON_OK *pc is after the closing quote.
+ *
+ * Most strings are plain (printable ASCII up to the closing quote): that
+ * case is one json_skip_plain and a test, inlined where strings are
+ * scanned; anything else continues in scan_string_special. */
+static inline JsonResult scan_string(JsonParser *p, const char **pc,
+                                     const char *end, bool eof, char *out,
+                                     const char **text, size_t *text_len) {
+  const char *quote = *pc;
+  /* The sentinel at end is special, so this never passes it. */
+  const char *c = json_skip_plain(quote + 1);
+  if (__builtin_expect(*c == '"', 1)) {
+    if (out != NULL) {
+      *text = quote + 1;
+      *text_len = (size_t)(c - quote - 1);
+    }
+    *pc = c + 1;
+    return JSON_OK;
+  }
+  return scan_string_special(p, pc, end, eof, out, text, text_len, c);
 }
 
 static inline bool is_digit(char ch) { return ch >= '0' && ch <= '9'; }
@@ -538,18 +606,80 @@ static JsonResult parse_value(JsonParser *p, const char **pc, const char *end,
   return JSON_OK;
 }
 
-static JsonMember *push_member(JsonParser *p) {
-  if (p->n_members == p->members_cap) {
-    size_t cap = p->members_cap ? p->members_cap * 2 : 16;
-    JsonMember *m = realloc(p->members, cap * sizeof *m);
-    if (m == NULL) return NULL;
-    p->members = m;
-    p->members_cap = cap;
-  }
+static bool grow_members(JsonParser *p) {
+  size_t cap = p->members_cap ? p->members_cap * 2 : 16;
+  JsonMember *m = realloc(p->members, cap * sizeof *m);
+  if (m == NULL) return false;
+  p->members = m;
+  p->members_cap = cap;
+  return true;
+}
+
+static inline JsonMember *push_member(JsonParser *p) {
+  if (p->n_members == p->members_cap && !grow_members(p)) return NULL;
   return &p->members[p->n_members++];
 }
 
-/* A record: like parse_value, but an object's members are collected. */
+/* Machine-written JSON rarely has whitespace between tokens: one test
+ * before entering the loop of skip_space. */
+static inline const char *skip_space_fast(JsonParser *p, const char *c,
+                                          bool *space) {
+  if ((unsigned char)*c > ' ') return c;
+  return skip_space(p, c, space);
+}
+
+/* True when the input at c (an opening quote) starts with the expected
+ * name h: both quotes and the colon after the name.
+ *
+ * Compared 16 bytes at a time under a mask of the bytes that count
+ * (h->need): a name of up to 29 bytes, that is nearly all of them, costs
+ * one or two loads, compares and mask tests, without a loop.  The loads
+ * stay inside the buffers: the stored name is zero-padded to 16 bytes, and
+ * the input's second block is loaded only when the first equalled 16 bytes
+ * of the name, none of which is the '\0' sentinel, so the first block
+ * ended before `end` (JSON_PADDING covers the second). */
+static inline bool key_matches(const char *key_bytes, const JsonKeyHint *h,
+                               const char *c) {
+  const char *q = key_bytes + h->offset;
+#if defined(__SSE2__)
+  __m128i in = _mm_loadu_si128((const __m128i *)(const void *)c);
+  __m128i want = _mm_loadu_si128((const __m128i *)(const void *)q);
+  uint32_t eq = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(in, want));
+  if (h->len <= 16) return (eq & h->need) == h->need;
+  if (eq != 0xFFFF) return false;
+  if (h->len <= 32) {
+    in = _mm_loadu_si128((const __m128i *)(const void *)(c + 16));
+    want = _mm_loadu_si128((const __m128i *)(const void *)(q + 16));
+    eq |= (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(in, want)) << 16;
+    return (eq & h->need) == h->need;
+  }
+  /* Longer names: compared a byte at a time, stopping at the first
+   * difference, at the latest at the sentinel. */
+  for (size_t i = 16; i < h->len; i++)
+    if (c[i] != q[i]) return false;
+  return true;
+#else
+  for (size_t i = 0; i < h->len; i++)
+    if (c[i] != q[i]) return false;
+  return true;
+#endif
+}
+
+/* A record: like parse_value, but an object's members are collected.
+ *
+ * The member loop is the hot path of the json source (one pass per member
+ * of every record), so it is written out here rather than through the
+ * general scanners:
+ *   - a name is first compared with the expected name (or the one after,
+ *     for a missing member), colon included, and only scanned when it
+ *     differs;
+ *   - strings and numbers are scanned inline, other values call
+ *     parse_value;
+ *   - the expected punctuation is tested before whitespace is skipped,
+ *     since machine-written JSON rarely has any;
+ *   - the parser's hot fields live in locals: stores to the members could
+ *     alias them as far as the compiler knows, which would reload them for
+ *     each member. */
 static JsonResult parse_record_value(JsonParser *p, const char **pc,
                                      const char *end, bool eof,
                                      uint32_t depth, JsonValue *v) {
@@ -563,26 +693,85 @@ static JsonResult parse_record_value(JsonParser *p, const char **pc,
   if (depth + 1 > p->max_depth)
     return syntax(p, c, "nesting depth exceeds the limit of %u (setting \"max_depth\")",
                   p->max_depth);
-  c = skip_space(p, c + 1, &space);
+  c = skip_space_fast(p, c + 1, &space);
+
+  const char *key_bytes = p->key_bytes;
+  const JsonKeyHint *keys = p->keys;
+  size_t n_keys = p->n_keys;
+  size_t expect = 0; /* expected name of the next member */
+  JsonMember *members = p->members;
+  size_t n = 0, cap = p->members_cap;
+
   if (*c != '}') {
     for (;;) {
       if (*c != '"') return unexpected(p, c, end, eof, "expected a member name (a string)");
-      JsonMember *m = push_member(p);
-      if (m == NULL) return JSON_NOMEM;
-      r = scan_string(p, &c, end, eof, p->scratch + p->scratch_len, &m->key,
-                      &m->key_len);
-      if (r != JSON_OK) return r;
-      if (m->key == p->scratch + p->scratch_len) p->scratch_len += m->key_len;
-      c = skip_space(p, c, &space);
-      if (*c != ':') return unexpected(p, c, end, eof, "expected \":\" after the member name");
-      c = skip_space(p, c + 1, &space);
-      /* m stays valid: parse_value does not add members. */
-      r = parse_value(p, &c, end, eof, depth + 1, &m->value);
-      if (r != JSON_OK) return r;
-      c = skip_space(p, c, &space);
+      if (n == cap) {
+        if (!grow_members(p)) return JSON_NOMEM;
+        members = p->members;
+        cap = p->members_cap;
+      }
+      JsonMember *m = &members[n++];
+
+      /* The name, with its colon. */
+      size_t k = expect;
+      bool known = k < n_keys && key_matches(key_bytes, &keys[k], c);
+      if (!known && ++k < n_keys) known = key_matches(key_bytes, &keys[k], c);
+      if (known) {
+        m->key = c + 1;
+        m->key_len = keys[k].len - 3;
+        m->hint = (uint32_t)k;
+        c += keys[k].len;
+        expect = k + 1;
+      } else {
+        char *out = p->scratch + p->scratch_len;
+        const char *t = c;
+        r = scan_string(p, &t, end, eof, out, &m->key, &m->key_len);
+        if (r != JSON_OK) return r;
+        if (m->key == out) p->scratch_len += m->key_len;
+        m->hint = JSON_NO_HINT;
+        c = skip_space_fast(p, t, &space);
+        if (*c != ':') return unexpected(p, c, end, eof, "expected \":\" after the member name");
+        c++;
+      }
+
+      /* The value. */
+      c = skip_space_fast(p, c, &space);
+      JsonValue *mv = &m->value;
+      const char *t = c; /* c itself stays in a register: no &c */
+      if (*c == '"') {
+        const char *stop = json_skip_plain(c + 1);
+        mv->kind = JSON_STRING;
+        mv->raw = c;
+        if (*stop == '"') {
+          mv->text = c + 1;
+          mv->len = (size_t)(stop - c - 1);
+          t = stop + 1;
+        } else {
+          char *out = p->scratch + p->scratch_len;
+          r = scan_string_special(p, &t, end, eof, out, &mv->text, &mv->len, stop);
+          if (r != JSON_OK) return r;
+          if (mv->text == out) p->scratch_len += mv->len;
+        }
+        mv->raw_len = (size_t)(t - c);
+      } else if (*c == '-' || is_digit(*c)) {
+        r = scan_number(p, &t, end, eof);
+        if (r != JSON_OK) return r;
+        mv->kind = JSON_NUMBER;
+        mv->raw = mv->text = c;
+        mv->raw_len = mv->len = (size_t)(t - c);
+      } else {
+        /* m stays valid: parse_value does not add members. */
+        r = parse_value(p, &t, end, eof, depth + 1, mv);
+        if (r != JSON_OK) return r;
+      }
+      c = t;
+
+      /* A comma and the next name, or the end of the object. */
+      if (*c != ',' && *c != '}') c = skip_space(p, c, &space);
       if (*c == ',') {
-        const char *comma = c;
-        c = skip_space(p, c + 1, &space);
+        const char *comma = c++;
+        if (*c == '"') continue;
+        c = skip_space(p, c, &space);
         if (*c == '}') return syntax(p, comma, "trailing comma in object");
         continue;
       }
@@ -591,6 +780,7 @@ static JsonResult parse_record_value(JsonParser *p, const char **pc,
     }
   }
   c++;
+  p->n_members = n;
   v->kind = JSON_OBJECT;
   v->raw = v->text = start;
   v->raw_len = v->len = (size_t)(c - start);

@@ -58,12 +58,26 @@ typedef struct JsonValue {
   size_t raw_len;
 } JsonValue;
 
+/* JsonMember.hint of a member whose name matched no expected name. */
+#define JSON_NO_HINT UINT32_MAX
+
 /* One member of a top-level object record. */
 typedef struct JsonMember {
   const char *key; /* decoded name, valid UTF-8, may hold NUL */
   size_t key_len;
+  /* Index of the expected name (json_parser_expect_key) this member's
+   * name matched, or JSON_NO_HINT; a name may match although its hint is
+   * JSON_NO_HINT (for example when written with escapes). */
+  uint32_t hint;
   JsonValue value;
 } JsonMember;
+
+/* An expected member name: a JSON string without escapes and a colon. */
+typedef struct JsonKeyHint {
+  size_t offset;  /* of the opening quote in JsonParser.key_bytes */
+  size_t len;     /* bytes from the opening quote to the colon included */
+  uint32_t need;  /* len <= 32: one bit per byte compared, of two blocks */
+} JsonKeyHint;
 
 /* State of the top level of an array document. */
 typedef enum JsonArrayState {
@@ -92,6 +106,18 @@ typedef struct JsonParser {
   uint8_t *stack;
   size_t stack_bytes;
 
+  /* Expected member names of object records, in their usual order: the
+   * fast path for records of one shape (see json_parser_expect_key).
+   * Each name is stored quoted and followed by its colon at a 16-byte
+   * aligned offset of key_bytes, then zeros up to the next multiple of 16,
+   * so it can be compared with the input a block at a time. */
+  JsonKeyHint *keys;
+  size_t n_keys;
+  size_t keys_cap;
+  char *key_bytes;
+  size_t key_bytes_len;
+  size_t key_bytes_cap;
+
   /* Where the current record starts (after leading whitespace). */
   const char *record_start;
 
@@ -113,6 +139,20 @@ void json_parser_free(JsonParser *p);
  * of JSON (it never exceeds the input).  Returns false on allocation
  * failure. */
 bool json_parser_reserve(JsonParser *p, size_t input_len);
+
+/* Add name[0..len) to the expected member names of object records; its
+ * index is the number of names added before.  When the members of a record
+ * come in the order of the names (one may be missing here and there), a
+ * member whose name is written as expected, without escapes and directly
+ * followed by its colon, is recognised by comparing bytes: its name is
+ * neither scanned nor decoded, and JsonMember.hint gives the index.  A
+ * name that JSON must escape (quote, backslash, control character) or that
+ * is not UTF-8 keeps its index but is never matched.  Returns false on
+ * allocation failure (the name is then not added). */
+bool json_parser_expect_key(JsonParser *p, const char *name, size_t len);
+
+/* Forget the expected member names. */
+void json_parser_clear_keys(JsonParser *p);
 
 /* JSON Lines: skip blank lines, parse one value and the rest of its line
  * (only spaces, tabs and '\r' may follow it), consuming the '\n'.

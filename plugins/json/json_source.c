@@ -85,6 +85,10 @@ typedef struct Stream {
   size_t zero_column_rows;  /* rows of a batch without columns */
   size_t *member_col;       /* column of each member of the record */
   size_t member_col_cap;
+  size_t hinted_columns;    /* columns given to the parser as expected
+                             * member names (json_parser_expect_key) */
+  NbStringRef *row;         /* values of a row for the one-call append */
+  size_t row_cap;
   uint64_t stamp;
   bool duplicate_logged;
   uint8_t position[NB_POSITION_MAX_BYTES];
@@ -243,9 +247,13 @@ static int map_record(Stream *s, const JsonMember *m, size_t n, bool apply,
   size_t expect = 0;
   for (size_t i = 0; i < n; i++) {
     size_t idx;
-    /* Records usually list their members in the columns' order. */
-    if (expect < cols->n && cols->v[expect].name_len == m[i].key_len &&
-        memcmp(cols->v[expect].name, m[i].key, m[i].key_len) == 0) {
+    /* The parser recognised the name as column hint's (see
+     * update_key_hints); otherwise records usually list their members in
+     * the columns' order. */
+    if (m[i].hint != JSON_NO_HINT) {
+      idx = m[i].hint;
+    } else if (expect < cols->n && cols->v[expect].name_len == m[i].key_len &&
+               memcmp(cols->v[expect].name, m[i].key, m[i].key_len) == 0) {
       idx = expect;
     } else {
       idx = columns_find(cols, m[i].key, m[i].key_len);
@@ -276,6 +284,21 @@ static int map_record(Stream *s, const JsonMember *m, size_t n, bool apply,
   return NB_OK;
 }
 
+/* Give the parser the names of columns added since the last call, as the
+ * member names it should expect, so that it recognises them by comparing
+ * bytes: hint k is column k (columns are only ever appended).  Out of
+ * memory only loses speed, so it is not an error. */
+static void update_key_hints(Stream *s) {
+  JsonParser *p = &s->reader.parser;
+  while (s->hinted_columns < s->cols.n) {
+    /* A name renamed for U+0000 ("\u0000", column_name) holds a
+     * backslash: the parser keeps its index but never matches it. */
+    const Column *col = &s->cols.v[s->hinted_columns];
+    if (!json_parser_expect_key(p, col->name, col->name_len)) return;
+    s->hinted_columns++;
+  }
+}
+
 /* The members of a record; a non-object record is one member "value". */
 static const JsonMember *record_members(const Stream *s, const JsonValue *v,
                                         JsonMember *single, size_t *n) {
@@ -285,6 +308,7 @@ static const JsonMember *record_members(const Stream *s, const JsonValue *v,
   }
   single->key = "value";
   single->key_len = 5;
+  single->hint = JSON_NO_HINT;
   single->value = *v;
   *n = 1;
   return single;
@@ -323,7 +347,59 @@ static int ensure_builder(Stream *s, NbError *err) {
   free(fields);
   if (rc != NB_OK) return rc;
   s->builder_columns = s->cols.n;
+  if (s->row_cap < s->cols.n) {
+    NbStringRef *row = realloc(s->row, s->cols.n * sizeof *row);
+    if (row == NULL) {
+      nb_batch_builder_free(s->builder);
+      s->builder = NULL;
+      s->builder_columns = 0;
+      return nb_error_set(err, NB_NOMEM, "out of memory reading file \"%s\"", s->path);
+    }
+    s->row = row;
+    s->row_cap = s->cols.n;
+  }
   return NB_OK;
+}
+
+/* How a value goes into a column on the one-call path of append_row:
+ * STORE_TEXT its text (decoded string, number, minified nested value),
+ * STORE_RAW its JSON text (a string in a JSON column keeps its quotes and
+ * escapes), STORE_NO not at all: the record takes the general path (a
+ * null, a bool, or a value that changes the column's type). */
+enum { STORE_NO = 0, STORE_TEXT, STORE_RAW };
+static const uint8_t row_store[COL_JSON + 1][JSON_OBJECT + 1] = {
+    /* JSON_NULL, FALSE, TRUE, NUMBER, STRING, ARRAY, OBJECT */
+    [COL_NULL] = {0, 0, 0, 0, 0, 0, 0},
+    [COL_UTF8] = {0, 0, 0, 0, STORE_TEXT, 0, 0},
+    [COL_NUMBER] = {0, 0, 0, STORE_TEXT, 0, 0, 0},
+    [COL_BOOL] = {0, 0, 0, 0, 0, 0, 0},
+    [COL_JSON] = {0, STORE_TEXT, STORE_TEXT, STORE_TEXT, STORE_RAW,
+                  STORE_TEXT, STORE_TEXT},
+};
+
+/* The common record, appended with one call: an object whose members are
+ * exactly the columns in their order, each recognised by the parser from
+ * its expected name (hint i is column i), with a value stored as text.
+ * That is most records of JSON Lines written by one producer, and for them
+ * the general path (map_record, then append_record column by column) is
+ * skipped: no name is looked up or compared, no duplicate is possible, and
+ * the builder takes the row at once.  Returns false, having appended
+ * nothing, for any other record. */
+static bool append_row(Stream *s, const JsonMember *m, size_t n, int *rc) {
+  const Column *cols = s->cols.v;
+  NbStringRef *row = s->row;
+  if (s->builder == NULL || n != s->builder_columns || n != s->cols.n)
+    return false;
+  /* One pass, a table lookup per member: this loop runs for every value. */
+  for (size_t i = 0; i < n; i++) {
+    const JsonValue *v = &m[i].value;
+    unsigned how = row_store[cols[i].kind][v->kind];
+    if (m[i].hint != i || how == STORE_NO) return false;
+    row[i].data = how == STORE_RAW ? v->raw : v->text;
+    row[i].len = how == STORE_RAW ? v->raw_len : v->len;
+  }
+  *rc = nb_batch_builder_append_strings(s->builder, row, n);
+  return true;
 }
 
 /* Append the record (mapped by map_record) as one row. */
@@ -409,6 +485,7 @@ static int stream_open(Stream *s, NbError *err) {
   }
   s->open = true;
   s->ended = false;
+  s->hinted_columns = 0; /* a new parser expects no names yet */
   return NB_OK;
 }
 
@@ -441,6 +518,7 @@ static int learn_schema(Stream *s, NbError *err) {
       nb_error_set(&e, rc, "out of memory reading file \"%s\"", s->path);
       break;
     }
+    update_key_hints(s);
     json_reader_accept(&s->reader);
   }
   s->reader.no_refill = false;
@@ -678,6 +756,7 @@ int json_source_next(void *source, uint32_t index, struct ArrowArray *out,
     return nb_error_set(err, NB_CANCELLED, "reading file \"%s\" was cancelled", s->path);
   rc = ensure_builder(s, err);
   if (rc != NB_OK) return rc;
+  update_key_hints(s);
 
   nb_error_init(&e);
   uint64_t first_offset = json_reader_offset(&s->reader);
@@ -712,6 +791,16 @@ int json_source_next(void *source, uint32_t index, struct ArrowArray *out,
     size_t n;
     bool fits;
     const JsonMember *m = record_members(s, &v, &single, &n);
+    if (v.kind == JSON_OBJECT && append_row(s, m, n, &rc)) {
+      if (rc != NB_OK) {
+        s->zero_column_rows = 0;
+        nb_batch_builder_reset(s->builder);
+        return nb_error_set(err, NB_NOMEM, "out of memory reading file \"%s\"", s->path);
+      }
+      json_reader_accept(&s->reader);
+      rows++;
+      continue;
+    }
     rc = map_record(s, m, n, false, &fits);
     if (rc == NB_OK && !fits) {
       if (rows > 0) break;
@@ -760,6 +849,7 @@ void json_source_close(void *source) {
     columns_free(&s->cols);
     nb_batch_builder_free(s->builder);
     free(s->member_col);
+    free(s->row);
     free(s->path);
   }
   free(src->streams);

@@ -4,8 +4,9 @@
  *
  * Validation follows RFC 3629 (table 3-7 of the Unicode standard): no
  * overlong forms, no encoded surrogates (U+D800..U+DFFF), nothing above
- * U+10FFFF, no truncated sequences.  Only the slow path for bytes >= 0x80
- * lives here; callers skip ASCII runs themselves, a word at a time.
+ * U+10FFFF, no truncated sequences.  ASCII runs are skipped 16 bytes at a
+ * time (json_skip_plain, json_utf8_check); json_utf8_sequence is the path
+ * for one sequence of bytes >= 0x80.
  */
 #ifndef JSON_UTF8_H
 #define JSON_UTF8_H
@@ -13,6 +14,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 /* Length of the valid multi-byte sequence starting at s (s[0] >= 0x80),
  * given that `avail` bytes are readable from s.  Returns 2..4, or 0 if the
@@ -109,12 +114,53 @@ static inline uint64_t json_word_special(uint64_t w) {
          json_has_zero(w ^ (JSON_ONES * '\\')) | (w & JSON_HIGHS);
 }
 
+/* The first byte at or after c that is special inside a JSON string
+ * ('"', '\\', a control character or a non-ASCII byte).  One must come
+ * (the '\0' sentinel of a buffer does), and the 15 bytes after it must be
+ * readable: blocks are loaded whole.
+ *
+ * Shaped for short strings, which most JSON names and values are: with
+ * SSE2 (every x86-64) one 16-byte block costs five vector operations and a
+ * bit scan, so a string under 16 bytes is crossed without a loop.  A
+ * signed compare with 0x20 catches the controls and, as bytes >= 0x80 are
+ * negative when signed, the non-ASCII bytes too.  Elsewhere the words of
+ * json_word_special are used, 8 bytes at a time. */
+static inline const char *json_skip_plain(const char *c) {
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i backslash = _mm_set1_epi8('\\');
+  const __m128i space = _mm_set1_epi8(0x20);
+  for (;;) {
+    __m128i b = _mm_loadu_si128((const __m128i *)(const void *)c);
+    __m128i stop = _mm_or_si128(
+        _mm_or_si128(_mm_cmpeq_epi8(b, quote), _mm_cmpeq_epi8(b, backslash)),
+        _mm_cmpgt_epi8(space, b));
+    unsigned mask = (unsigned)_mm_movemask_epi8(stop);
+    if (mask != 0) return c + __builtin_ctz(mask);
+    c += 16;
+  }
+#else
+  while (json_word_special(json_load64(c)) == 0) c += 8;
+  for (;;) {
+    unsigned char ch = (unsigned char)*c;
+    if (ch < 0x20 || ch >= 0x80 || ch == '"' || ch == '\\') return c;
+    c++;
+  }
+#endif
+}
+
 /* Position of the first invalid byte of s[0..len), or len if it is all
  * valid UTF-8. */
 static inline size_t json_utf8_check(const char *str, size_t len) {
   const unsigned char *s = (const unsigned char *)str;
   size_t i = 0, bad;
   while (i < len) {
+#if defined(__SSE2__)
+    /* An ASCII run: the sign bits of 16 bytes at once. */
+    while (i + 16 <= len &&
+           _mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(const void *)(s + i))) == 0)
+      i += 16;
+#endif
     while (i + 8 <= len && (json_load64(s + i) & JSON_HIGHS) == 0) i += 8;
     if (i >= len) break;
     if (s[i] < 0x80) {
