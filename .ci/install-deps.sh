@@ -7,7 +7,7 @@ if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends \
-  build-essential autoconf automake libtool libtool-bin pkg-config \
+  build-essential autoconf automake libtool libtool-bin pkg-config git \
   libltdl-dev libconfig-dev libzstd-dev liblz4-dev libsnappy-dev zlib1g-dev \
   libmicrohttpd-dev libcmocka-dev \
   zstd lz4 gzip curl ca-certificates valgrind python3 abigail-tools miller time \
