@@ -2,12 +2,18 @@
  * builder.c - building Arrow struct arrays column by column (the batch
  * builder of sdk.h), and exporting them with release callbacks.
  *
- * Speed matters here: nb_column_append_utf8 (or, a row at a time,
- * nb_batch_builder_append_strings) runs once per CSV field.  Its common
- * case is one capacity test, a short copy and an offset store; growth is
- * geometric and lives in an out-of-line slow path.  The validity bitmap is
- * only allocated when the first null arrives, and buffer sizes of the next
- * batch start at the sizes the previous batch needed.
+ * Speed matters here: appending a string runs once per CSV field or
+ * generated value.  Its common case is one capacity test, a short copy
+ * with fixed-size moves and an offset store; growth is geometric and lives
+ * in out-of-line slow paths.  nb_column_append_nullable_strings appends a
+ * run of values to one column with the column's state in registers (the
+ * cheapest form, for sources that make many rows at once);
+ * nb_batch_builder_append_strings and _nullable_strings a row at a time.
+ * The validity bitmap is only allocated when the first null arrives and
+ * holds ones ahead of the rows, so appending a value never touches it.
+ * New buffer space is not zeroed (only a string column's first offset and
+ * bool values need it), and buffer sizes of the next batch start at the
+ * sizes the previous batch needed.
  *
  * Text parsing for nb_column_append_text is in parse.c.
  */

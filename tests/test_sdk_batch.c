@@ -299,6 +299,199 @@ static void wrong_kind_is_invalid(void **state) {
 }
 
 /* ------------------------------------------------------------------------
+ * Appending many strings at once, nulls included
+ * ------------------------------------------------------------------------ */
+
+static const NbField string_fields[] = {
+    {"u", NB_TYPE_UTF8, true, 0, 0, NULL},
+    {"lu", NB_TYPE_LARGE_UTF8, true, 0, 0, NULL},
+    {"n", NB_TYPE_NUMBER, true, 0, 0, NULL},
+    {"j", NB_TYPE_JSON, true, 0, 0, NULL},
+};
+#define N_STRING (sizeof string_fields / sizeof string_fields[0])
+
+/* Value i of the tests below: NULL (a null) when i % 5 == 3, else "i:"
+ * followed by a run of letters whose length cycles through every short
+ * length the builder copies differently (0..70), into buf. */
+static const char *nth_value(size_t i, char *buf, size_t *len) {
+  size_t run = i % 71, n;
+  if (i % 5 == 3) {
+    *len = 0;
+    return NULL;
+  }
+  n = (size_t)snprintf(buf, 32, "%zu:", i);
+  for (size_t k = 0; k < run; k++) buf[n + k] = (char)('a' + (i + k) % 26);
+  *len = n + run;
+  return buf;
+}
+
+/* Column `col` of a finished batch holds values first .. first + rows - 1. */
+static void assert_column_values(const struct ArrowSchema *schema, const struct ArrowArray *batch,
+                                 size_t col, size_t first, size_t rows) {
+  NbColumnView *views;
+  size_t n, nulls = 0;
+  char scratch[NB_TEXT_SCRATCH];
+  assert_int_equal(nb_batch_views(schema, batch, &views, &n, NULL), NB_OK);
+  assert_int_equal(batch->length, (int64_t)rows);
+  for (size_t r = 0; r < rows; r++) {
+    char buf[128];
+    size_t len;
+    const char *want = nth_value(first + r, buf, &len);
+    if (want == NULL) {
+      assert_true(nb_view_is_null(&views[col], (int64_t)r));
+      nulls++;
+    } else {
+      const char *got;
+      assert_false(nb_view_is_null(&views[col], (int64_t)r));
+      assert_int_equal(nb_view_text(&views[col], (int64_t)r, scratch, &got), len);
+      assert_memory_equal(got, want, len);
+    }
+  }
+  assert_int_equal(batch->children[col]->null_count, (int64_t)nulls);
+  free(views);
+}
+
+static void append_nullable_strings_by_row(void **state) {
+  NbBatchBuilder *b;
+  struct ArrowArray batch;
+  struct ArrowSchema schema;
+  (void)state;
+  assert_int_equal(nb_schema_export(string_fields, N_STRING, &schema, NULL), NB_OK);
+  assert_int_equal(nb_batch_builder_new(string_fields, N_STRING, 1, &b, NULL), NB_OK);
+  for (int round = 0; round < 2; round++) {
+    for (size_t r = 0; r < 1000; r++) {
+      char bufs[N_STRING][128];
+      NbStringRef row[N_STRING];
+      for (size_t c = 0; c < N_STRING; c++)
+        row[c].data = nth_value(r + c, bufs[c], &row[c].len);
+      assert_int_equal(nb_batch_builder_append_nullable_strings(b, row, N_STRING), NB_OK);
+    }
+    assert_int_equal(nb_batch_builder_finish(b, &batch, NULL), NB_OK);
+    assert_int_equal(nb_arrow_validate(&schema, &batch, NULL), NB_OK);
+    for (size_t c = 0; c < N_STRING; c++) assert_column_values(&schema, &batch, c, c, 1000);
+    batch.release(&batch);
+  }
+  /* The column count must match, values must be given. */
+  assert_int_equal(nb_batch_builder_append_nullable_strings(b, NULL, N_STRING), NB_INVALID);
+  {
+    NbStringRef row[N_STRING] = {{"x", 1}, {"x", 1}, {"x", 1}, {"x", 1}};
+    assert_int_equal(nb_batch_builder_append_nullable_strings(b, row, N_STRING - 1), NB_INVALID);
+    assert_int_equal(nb_batch_builder_append_nullable_strings(NULL, row, N_STRING), NB_INVALID);
+  }
+  assert_int_equal(nb_batch_builder_rows(b), 0);
+  schema.release(&schema);
+  nb_batch_builder_free(b);
+}
+
+/* A value for a column that is not a string column fails the row, and the
+ * columns before it give their value back. */
+static void append_nullable_strings_all_or_nothing(void **state) {
+  NbField f[3] = {{"a", NB_TYPE_UTF8, true, 0, 0, NULL},
+                  {"b", NB_TYPE_INT64, true, 0, 0, NULL},
+                  {"c", NB_TYPE_UTF8, true, 0, 0, NULL}};
+  NbStringRef with_null[3] = {{NULL, 0}, {NULL, 0}, {"z", 1}};
+  NbStringRef with_text[3] = {{"x", 1}, {"1", 1}, {"z", 1}};
+  NbBatchBuilder *b;
+  struct ArrowArray batch;
+  (void)state;
+  assert_int_equal(nb_batch_builder_new(f, 3, 4, &b, NULL), NB_OK);
+  assert_int_equal(nb_batch_builder_append_nullable_strings(b, with_null, 3), NB_INVALID);
+  assert_int_equal(nb_batch_builder_append_nullable_strings(b, with_text, 3), NB_INVALID);
+  for (size_t c = 0; c < 3; c++)
+    assert_int_equal(nb_column_length(nb_batch_builder_column(b, c)), 0);
+  assert_int_equal(nb_column_append_nullable_strings(nb_batch_builder_column(b, 1), with_text, 1),
+                   NB_INVALID);
+  assert_int_equal(nb_column_append_nullable_strings(nb_batch_builder_column(b, 1), with_null, 1),
+                   NB_INVALID);
+  assert_int_equal(nb_column_append_nullable_strings(NULL, with_text, 1), NB_INVALID);
+  assert_int_equal(nb_column_append_nullable_strings(nb_batch_builder_column(b, 0), NULL, 1),
+                   NB_INVALID);
+  /* The rolled back null leaves no trace: the batch has no validity. */
+  assert_int_equal(nb_column_append_utf8(nb_batch_builder_column(b, 0), "ok", 2), NB_OK);
+  assert_int_equal(nb_column_append_int64(nb_batch_builder_column(b, 1), 7), NB_OK);
+  assert_int_equal(nb_column_append_utf8(nb_batch_builder_column(b, 2), "ok", 2), NB_OK);
+  assert_int_equal(nb_batch_builder_finish(b, &batch, NULL), NB_OK);
+  assert_int_equal(batch.children[0]->null_count, 0);
+  assert_null(batch.children[0]->buffers[0]);
+  batch.release(&batch);
+  nb_batch_builder_free(b);
+}
+
+static void append_nullable_strings_by_column(void **state) {
+  NbBatchBuilder *b;
+  struct ArrowArray batch;
+  struct ArrowSchema schema;
+  enum { ROWS = 20000, CHUNK = 333 };
+  NbStringRef *values = malloc(CHUNK * sizeof *values);
+  char (*bufs)[128] = malloc(CHUNK * sizeof *bufs);
+  (void)state;
+  assert_non_null(values);
+  assert_non_null(bufs);
+  assert_int_equal(nb_schema_export(string_fields, N_STRING, &schema, NULL), NB_OK);
+  assert_int_equal(nb_batch_builder_new(string_fields, N_STRING, 1, &b, NULL), NB_OK);
+  for (int round = 0; round < 2; round++) {
+    for (size_t first = 0; first < ROWS; first += CHUNK) {
+      size_t n = ROWS - first < CHUNK ? ROWS - first : CHUNK;
+      for (size_t c = 0; c < N_STRING; c++) {
+        for (size_t k = 0; k < n; k++)
+          values[k].data = nth_value(first + k + c, bufs[k], &values[k].len);
+        assert_int_equal(nb_column_append_nullable_strings(nb_batch_builder_column(b, c), values, n),
+                         NB_OK);
+      }
+    }
+    assert_int_equal(nb_column_append_nullable_strings(nb_batch_builder_column(b, 0), values, 0),
+                     NB_OK);
+    assert_int_equal(nb_batch_builder_rows(b), ROWS);
+    assert_int_equal(nb_batch_builder_finish(b, &batch, NULL), NB_OK);
+    assert_int_equal(nb_arrow_validate(&schema, &batch, NULL), NB_OK);
+    for (size_t c = 0; c < N_STRING; c++) assert_column_values(&schema, &batch, c, c, ROWS);
+    batch.release(&batch);
+  }
+  schema.release(&schema);
+  nb_batch_builder_free(b);
+  free(values);
+  free(bufs);
+}
+
+/* Nulls, truncation, then values: a truncated null does not stay a null,
+ * and values appended one at a time, by row or by column agree. */
+static void nulls_survive_only_where_appended(void **state) {
+  NbField f = {"s", NB_TYPE_UTF8, true, 0, 0, NULL};
+  NbStringRef two[2] = {{NULL, 0}, {"b", 1}};
+  NbBatchBuilder *b;
+  NbColumnBuilder *c;
+  struct ArrowArray batch;
+  const uint8_t *validity;
+  (void)state;
+  assert_int_equal(nb_batch_builder_new(&f, 1, 4, &b, NULL), NB_OK);
+  c = nb_batch_builder_column(b, 0);
+  for (int i = 0; i < 20; i++) assert_int_equal(nb_column_append_null(c), NB_OK);
+  nb_column_truncate(c, 3);                                     /* rows 0-2: null */
+  assert_int_equal(nb_column_append_utf8(c, "a", 1), NB_OK);     /* row 3 */
+  assert_int_equal(nb_column_append_nullable_strings(c, two, 2), NB_OK); /* 4 null, 5 */
+  assert_int_equal(nb_batch_builder_append_nullable_strings(b, two + 1, 1), NB_OK); /* 6 */
+  assert_int_equal(nb_batch_builder_append_strings(b, two + 1, 1), NB_OK);          /* 7 */
+  for (int i = 8; i < 100; i++) assert_int_equal(nb_column_append_utf8(c, "c", 1), NB_OK);
+  assert_int_equal(nb_batch_builder_finish(b, &batch, NULL), NB_OK);
+  assert_int_equal(batch.length, 100);
+  assert_int_equal(batch.children[0]->null_count, 4);
+  validity = batch.children[0]->buffers[0];
+  assert_non_null(validity);
+  for (int i = 0; i < 100; i++) {
+    bool valid = (validity[i / 8] >> (i % 8)) & 1;
+    assert_int_equal(valid, !(i < 3 || i == 4));
+  }
+  batch.release(&batch);
+  /* The next batch starts without nulls. */
+  assert_int_equal(nb_column_append_utf8(c, "d", 1), NB_OK);
+  assert_int_equal(nb_batch_builder_finish(b, &batch, NULL), NB_OK);
+  assert_int_equal(batch.children[0]->null_count, 0);
+  assert_null(batch.children[0]->buffers[0]);
+  batch.release(&batch);
+  nb_batch_builder_free(b);
+}
+
+/* ------------------------------------------------------------------------
  * Text parsing: accepted and rejected values per type
  * ------------------------------------------------------------------------ */
 
@@ -609,6 +802,10 @@ int main(void) {
       cmocka_unit_test(truncate_drops_rows),
       cmocka_unit_test(empty_batch_has_buffers),
       cmocka_unit_test(wrong_kind_is_invalid),
+      cmocka_unit_test(append_nullable_strings_by_row),
+      cmocka_unit_test(append_nullable_strings_all_or_nothing),
+      cmocka_unit_test(append_nullable_strings_by_column),
+      cmocka_unit_test(nulls_survive_only_where_appended),
       cmocka_unit_test(append_text_cases),
       cmocka_unit_test(float_shortest_round_trip),
       cmocka_unit_test(decimal_extremes),

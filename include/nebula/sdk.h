@@ -349,11 +349,11 @@ int nb_batch_builder_append_nullable_strings(NbBatchBuilder *builder,
                                              size_t n);
 
 /* Append n values to one string column (UTF8, LARGE_UTF8, NUMBER or JSON)
- * as nb_column_append_utf8 would, a value whose data is NULL as a null.
- * The hot path of sources that make many rows at once: the column's
- * buffers are checked once per value, not looked up.  Returns NB_OK,
- * NB_INVALID (not a string column) or NB_NOMEM; on failure none of the n
- * values is kept. */
+ * as nb_column_append_utf8 would, a value whose data is NULL as a null
+ * (its len is ignored).  The fastest way in for sources that make many
+ * rows at once: the column's state stays in registers from one value to
+ * the next.  Returns NB_OK, NB_INVALID (not a string column, column or
+ * values NULL) or NB_NOMEM; on failure none of the n values is kept. */
 int nb_column_append_nullable_strings(NbColumnBuilder *column,
                                       const NbStringRef *values, size_t n);
 

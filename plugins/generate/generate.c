@@ -5,11 +5,14 @@
  * Every value of row r of a stream is derived from hash(stream seed, r), so
  * the same settings give byte-identical rows on every run and platform, and
  * resuming at any row is O(1): the position is just the row number.  The
- * hot path formats integers by hand (no printf): the source has to outrun
- * every destination it is used to measure.
+ * source has to outrun every destination it is used to measure, so the hot
+ * path formats by hand (no printf) with tables built at open (dates,
+ * numbers below 1000), makes rows 64 at a time into a chunk and hands them
+ * to the batch builder one column at a time
+ * (nb_column_append_nullable_strings).
  *
  * Schemas:
- *   taxi    15 text columns modelled on NYC taxi trips (about 128 bytes a
+ *   taxi    14 text columns modelled on NYC taxi trips (about 128 bytes a
  *           row as CSV): nulls, negative amounts, zone names with commas,
  *           free-text notes with commas, double quotes and UTF-8.
  *   simple  id (the 0-based row number), name (a word), value (2-decimal).

@@ -3,11 +3,14 @@
  * json_parser.h for the buffer contract).
  *
  * Speed: the '\0' sentinel at `end` stops every scanning loop, so the hot
- * loops test no bounds; strings are skipped 8 bytes at a time while they
- * hold no quote, backslash, control or non-ASCII byte; nested values are
- * validated by an iterative loop with one bit of stack per level (no
- * recursion, so max_depth is limited by the setting only); nothing is
- * allocated per value.
+ * loops test no bounds; strings are skipped 16 bytes at a time (SSE2)
+ * while they hold no quote, backslash, control or non-ASCII byte, and the
+ * plain string, the common case, is handled inline; members of a record
+ * whose names come as expected (json_parser_expect_key) are recognised by
+ * a block compare instead of being scanned; nested values are validated by
+ * an iterative loop with one bit of stack per level (no recursion, so
+ * max_depth is limited by the setting only); nothing is allocated per
+ * value.
  */
 #include "json_parser.h"
 
@@ -34,8 +37,8 @@ void json_parser_free(JsonParser *p) {
   free(p->scratch);
   free(p->members);
   free(p->stack);
+  json_parser_clear_keys(p);
   free(p->keys);
-  free(p->key_bytes);
   memset(p, 0, sizeof *p);
 }
 
@@ -58,47 +61,45 @@ bool json_parser_expect_key(JsonParser *p, const char *name, size_t len) {
     p->keys = k;
     p->keys_cap = cap;
   }
-  /* A name that cannot be matched gets a one-byte pattern "\0" at offset
-   * 0: the input at a name is a quote, never that byte.  The member loop
-   * then needs no test for it. */
-  JsonKeyHint hint = {0, 1, 1};
-  if (p->key_bytes == NULL) {
-    p->key_bytes = calloc(256, 1);
-    if (p->key_bytes == NULL) return false;
-    p->key_bytes_cap = 256;
-    p->key_bytes_len = 16; /* the "\0" pattern */
-  }
+  JsonKeyHint *h = &p->keys[p->n_keys];
+  memset(h, 0, sizeof *h);
+  /* A name that cannot match gets the one-byte pattern "\0": the input at
+   * a name is a quote, never that byte, and the member loop needs no test
+   * for this case. */
+  h->len = 1;
+  h->need = 1;
   if (needs_no_escape(name, len) && len <= SIZE_MAX / 2) {
-    /* Quoted and followed by the colon, then zeros up to a multiple of
-     * 16 (see JsonParser). */
-    size_t quoted = len + 3;
-    size_t slot = (quoted + 15) & ~(size_t)15;
-    if (p->key_bytes_len + slot > p->key_bytes_cap) {
-      size_t cap = p->key_bytes_cap ? p->key_bytes_cap : 256;
-      while (cap < p->key_bytes_len + slot) cap *= 2;
-      char *b = realloc(p->key_bytes, cap);
-      if (b == NULL) return false;
-      p->key_bytes = b;
-      p->key_bytes_cap = cap;
+    size_t quoted = len + 3; /* quotes and colon */
+    if (quoted > sizeof h->head) {
+      h->whole = malloc(quoted);
+      if (h->whole == NULL) return false;
+      h->whole[0] = '"';
+      memcpy(h->whole + 1, name, len);
+      h->whole[len + 1] = '"';
+      h->whole[len + 2] = ':';
+      memcpy(h->head, h->whole, sizeof h->head);
+    } else {
+      h->head[0] = '"';
+      memcpy(h->head + 1, name, len);
+      h->head[len + 1] = '"';
+      h->head[len + 2] = ':';
     }
-    char *q = p->key_bytes + p->key_bytes_len;
-    memset(q, 0, slot);
-    q[0] = '"';
-    memcpy(q + 1, name, len);
-    q[len + 1] = '"';
-    q[len + 2] = ':';
-    hint.offset = p->key_bytes_len;
-    hint.len = quoted;
-    hint.need = quoted >= 32 ? UINT32_MAX : (UINT32_C(1) << quoted) - 1;
-    p->key_bytes_len += slot;
+    h->len = quoted;
+    h->need = quoted >= 32 ? UINT32_MAX : (UINT32_C(1) << quoted) - 1;
   }
-  p->keys[p->n_keys++] = hint;
+  p->n_keys++;
   return true;
 }
 
 void json_parser_clear_keys(JsonParser *p) {
+  for (size_t i = 0; i < p->n_keys; i++) free(p->keys[i].whole);
   p->n_keys = 0;
-  if (p->key_bytes != NULL) p->key_bytes_len = 16; /* keep "\0" */
+}
+
+/* The common case of json_parser_reserve, inline: room already. */
+static inline bool reserve(JsonParser *p, size_t input_len) {
+  return (p->scratch_cap >= input_len && p->scratch != NULL) ||
+         json_parser_reserve(p, input_len);
 }
 
 bool json_parser_reserve(JsonParser *p, size_t input_len) {
@@ -633,36 +634,59 @@ static inline const char *skip_space_fast(JsonParser *p, const char *c,
  *
  * Compared 16 bytes at a time under a mask of the bytes that count
  * (h->need): a name of up to 29 bytes, that is nearly all of them, costs
- * one or two loads, compares and mask tests, without a loop.  The loads
- * stay inside the buffers: the stored name is zero-padded to 16 bytes, and
- * the input's second block is loaded only when the first equalled 16 bytes
- * of the name, none of which is the '\0' sentinel, so the first block
- * ended before `end` (JSON_PADDING covers the second). */
-static inline bool key_matches(const char *key_bytes, const JsonKeyHint *h,
-                               const char *c) {
-  const char *q = key_bytes + h->offset;
+ * one or two loads, compares and mask tests, without a loop.  The input's
+ * loads stay inside the buffer: its second block (and anything after) is
+ * read only when the first equalled 16 bytes of the name, none of which is
+ * the '\0' sentinel, so the first block ended before `end` (JSON_PADDING
+ * covers the second). */
+static inline bool key_matches(const JsonKeyHint *h, const char *c) {
 #if defined(__SSE2__)
   __m128i in = _mm_loadu_si128((const __m128i *)(const void *)c);
-  __m128i want = _mm_loadu_si128((const __m128i *)(const void *)q);
+  __m128i want = _mm_loadu_si128((const __m128i *)(const void *)h->head);
   uint32_t eq = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(in, want));
   if (h->len <= 16) return (eq & h->need) == h->need;
   if (eq != 0xFFFF) return false;
-  if (h->len <= 32) {
-    in = _mm_loadu_si128((const __m128i *)(const void *)(c + 16));
-    want = _mm_loadu_si128((const __m128i *)(const void *)(q + 16));
-    eq |= (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(in, want)) << 16;
-    return (eq & h->need) == h->need;
-  }
-  /* Longer names: compared a byte at a time, stopping at the first
+  in = _mm_loadu_si128((const __m128i *)(const void *)(c + 16));
+  want = _mm_loadu_si128((const __m128i *)(const void *)(h->head + 16));
+  eq |= (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(in, want)) << 16;
+  if ((eq & h->need) != h->need) return false;
+  if (h->len <= 32) return true;
+  /* Longer names: the rest a byte at a time, stopping at the first
    * difference, at the latest at the sentinel. */
-  for (size_t i = 16; i < h->len; i++)
-    if (c[i] != q[i]) return false;
+  for (size_t i = 32; i < h->len; i++)
+    if (c[i] != h->whole[i]) return false;
   return true;
 #else
+  const char *want = h->whole != NULL ? h->whole : h->head;
   for (size_t i = 0; i < h->len; i++)
-    if (c[i] != q[i]) return false;
+    if (c[i] != want[i]) return false;
   return true;
 #endif
+}
+
+/* Where the number at c ends, when it is written the common way: an
+ * optional minus, an integer part, an optional fraction, no exponent, and
+ * it ends before `end`.  NULL otherwise (exponents, errors, the end of the
+ * data): scan_number then decides, with its messages.  Inline in the
+ * member loop, digits tested with one subtraction and compare each. */
+static inline const char *plain_number_end(const char *c, const char *end) {
+  if (*c == '-') c++;
+  if (*c == '0') {
+    c++;
+  } else if ((unsigned char)(*c - '1') < 9) {
+    do c++;
+    while ((unsigned char)(*c - '0') < 10);
+  } else {
+    return NULL;
+  }
+  if (*c == '.') {
+    c++;
+    if ((unsigned char)(*c - '0') >= 10) return NULL;
+    do c++;
+    while ((unsigned char)(*c - '0') < 10);
+  }
+  if (*c == 'e' || *c == 'E' || (unsigned char)(*c - '0') < 10 || c == end) return NULL;
+  return c;
 }
 
 /* A record: like parse_value, but an object's members are collected.
@@ -695,27 +719,26 @@ static JsonResult parse_record_value(JsonParser *p, const char **pc,
                   p->max_depth);
   c = skip_space_fast(p, c + 1, &space);
 
-  const char *key_bytes = p->key_bytes;
+  if (p->members_cap == 0 && !grow_members(p)) return JSON_NOMEM;
   const JsonKeyHint *keys = p->keys;
   size_t n_keys = p->n_keys;
   size_t expect = 0; /* expected name of the next member */
-  JsonMember *members = p->members;
-  size_t n = 0, cap = p->members_cap;
+  JsonMember *m = p->members, *m_end = p->members + p->members_cap;
 
   if (*c != '}') {
-    for (;;) {
+    for (;; m++) {
       if (*c != '"') return unexpected(p, c, end, eof, "expected a member name (a string)");
-      if (n == cap) {
+      if (m == m_end) {
+        size_t n = (size_t)(m - p->members);
         if (!grow_members(p)) return JSON_NOMEM;
-        members = p->members;
-        cap = p->members_cap;
+        m = p->members + n;
+        m_end = p->members + p->members_cap;
       }
-      JsonMember *m = &members[n++];
 
       /* The name, with its colon. */
       size_t k = expect;
-      bool known = k < n_keys && key_matches(key_bytes, &keys[k], c);
-      if (!known && ++k < n_keys) known = key_matches(key_bytes, &keys[k], c);
+      bool known = k < n_keys && key_matches(&keys[k], c);
+      if (!known && k + 1 < n_keys) known = key_matches(&keys[++k], c);
       if (known) {
         m->key = c + 1;
         m->key_len = keys[k].len - 3;
@@ -734,10 +757,11 @@ static JsonResult parse_record_value(JsonParser *p, const char **pc,
         c++;
       }
 
-      /* The value. */
+      /* The value.  The scanners that move a pointer through its address
+       * get a copy (slow), so that c and t can stay in registers. */
       c = skip_space_fast(p, c, &space);
       JsonValue *mv = &m->value;
-      const char *t = c; /* c itself stays in a register: no &c */
+      const char *t, *slow;
       if (*c == '"') {
         const char *stop = json_skip_plain(c + 1);
         mv->kind = JSON_STRING;
@@ -748,21 +772,30 @@ static JsonResult parse_record_value(JsonParser *p, const char **pc,
           t = stop + 1;
         } else {
           char *out = p->scratch + p->scratch_len;
-          r = scan_string_special(p, &t, end, eof, out, &mv->text, &mv->len, stop);
+          slow = c;
+          r = scan_string_special(p, &slow, end, eof, out, &mv->text, &mv->len, stop);
           if (r != JSON_OK) return r;
           if (mv->text == out) p->scratch_len += mv->len;
+          t = slow;
         }
         mv->raw_len = (size_t)(t - c);
       } else if (*c == '-' || is_digit(*c)) {
-        r = scan_number(p, &t, end, eof);
-        if (r != JSON_OK) return r;
+        t = plain_number_end(c, end);
+        if (t == NULL) {
+          slow = c;
+          r = scan_number(p, &slow, end, eof);
+          if (r != JSON_OK) return r;
+          t = slow;
+        }
         mv->kind = JSON_NUMBER;
         mv->raw = mv->text = c;
         mv->raw_len = mv->len = (size_t)(t - c);
       } else {
         /* m stays valid: parse_value does not add members. */
-        r = parse_value(p, &t, end, eof, depth + 1, mv);
+        slow = c;
+        r = parse_value(p, &slow, end, eof, depth + 1, mv);
         if (r != JSON_OK) return r;
+        t = slow;
       }
       c = t;
 
@@ -775,12 +808,15 @@ static JsonResult parse_record_value(JsonParser *p, const char **pc,
         if (*c == '}') return syntax(p, comma, "trailing comma in object");
         continue;
       }
-      if (*c == '}') break;
+      if (*c == '}') {
+        m++;
+        break;
+      }
       return unexpected(p, c, end, eof, "expected \",\" or \"}\" after an object member");
     }
   }
   c++;
-  p->n_members = n;
+  p->n_members = (size_t)(m - p->members);
   v->kind = JSON_OBJECT;
   v->raw = v->text = start;
   v->raw_len = v->len = (size_t)(c - start);
@@ -809,8 +845,8 @@ JsonResult json_parse_line(JsonParser *p, const char *start, const char *end,
   JsonResult r;
 
   reset(p, start);
-  if (!json_parser_reserve(p, (size_t)(end - start))) return JSON_NOMEM;
-  c = skip_space(p, start, &space);
+  if (!reserve(p, (size_t)(end - start))) return JSON_NOMEM;
+  c = skip_space_fast(p, start, &space);
   if (c == end) {
     /* Only blank lines: the caller consumes them and reads on. */
     *next = c;
@@ -845,7 +881,7 @@ JsonResult json_parse_array_step(JsonParser *p, JsonArrayState *state,
   JsonResult r;
 
   reset(p, start);
-  if (!json_parser_reserve(p, (size_t)(end - start))) return JSON_NOMEM;
+  if (!reserve(p, (size_t)(end - start))) return JSON_NOMEM;
   switch (*state) {
     case JSON_ARRAY_START:
       c = skip_space(p, c, &space);

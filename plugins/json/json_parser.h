@@ -72,11 +72,16 @@ typedef struct JsonMember {
   JsonValue value;
 } JsonMember;
 
-/* An expected member name: a JSON string without escapes and a colon. */
+/* An expected member name, as the input has it: a JSON string without
+ * escapes, then a colon. */
 typedef struct JsonKeyHint {
-  size_t offset;  /* of the opening quote in JsonParser.key_bytes */
-  size_t len;     /* bytes from the opening quote to the colon included */
-  uint32_t need;  /* len <= 32: one bit per byte compared, of two blocks */
+  /* Its first 32 bytes, zero-padded, compared with the input a 16-byte
+   * block at a time: inline, so the comparison follows no pointer. */
+  char head[32];
+  uint32_t need;  /* one bit per byte of head that counts */
+  size_t len;     /* bytes from the opening quote to the colon included;
+                   * a name that cannot match has len 1 and head "\0" */
+  char *whole;    /* len > 32: all len bytes (malloc'ed); else NULL */
 } JsonKeyHint;
 
 /* State of the top level of an array document. */
@@ -107,16 +112,10 @@ typedef struct JsonParser {
   size_t stack_bytes;
 
   /* Expected member names of object records, in their usual order: the
-   * fast path for records of one shape (see json_parser_expect_key).
-   * Each name is stored quoted and followed by its colon at a 16-byte
-   * aligned offset of key_bytes, then zeros up to the next multiple of 16,
-   * so it can be compared with the input a block at a time. */
+   * fast path for records of one shape (see json_parser_expect_key). */
   JsonKeyHint *keys;
   size_t n_keys;
   size_t keys_cap;
-  char *key_bytes;
-  size_t key_bytes_len;
-  size_t key_bytes_cap;
 
   /* Where the current record starts (after leading whitespace). */
   const char *record_start;

@@ -71,6 +71,10 @@ void json_reader_position(const JsonReader *r,
 /* Keep the data from the cursor on, grow the buffer when that data fills
  * it, and read until the buffer is full or the file ends. */
 static int refill(JsonReader *r, NbError *err) {
+  if (r->before_refill != NULL) {
+    int rc = r->before_refill(r->before_refill_ctx, err);
+    if (rc != NB_OK) return rc;
+  }
   if (r->cur.pos > 0) {
     memmove(r->buf, r->buf + r->cur.pos, r->len - r->cur.pos);
     r->base += r->cur.pos;
@@ -242,8 +246,13 @@ int json_reader_begin(JsonReader *r, NbError *err) {
 }
 
 int json_reader_peek(JsonReader *r, JsonValue *value, NbError *err) {
-  int rc = json_reader_begin(r, err);
-  if (rc != NB_OK) return rc;
+  int rc;
+  /* Nearly always data is buffered: json_reader_begin is called only when
+   * it may have something to do (its own tests, without the call). */
+  if (!r->started || (r->cur.pos == r->len && !r->eof && !r->no_refill)) {
+    rc = json_reader_begin(r, err);
+    if (rc != NB_OK) return rc;
+  }
   for (;;) {
     const char *s = r->buf + r->cur.pos;
     const char *end = r->buf + r->len;
@@ -295,5 +304,3 @@ int json_reader_peek(JsonReader *r, JsonValue *value, NbError *err) {
     if (rc != NB_OK) return rc;
   }
 }
-
-void json_reader_accept(JsonReader *r) { r->cur = r->next; }

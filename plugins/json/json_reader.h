@@ -56,6 +56,13 @@ typedef struct JsonReader {
 
   bool no_refill;          /* sampling: stop (JSON_END) instead of reading */
   JsonParser parser;
+
+  /* Called, when set, before the buffered data moves or is dropped (a
+   * refill), while records peeked and accepted so far still point into
+   * it: a caller holding on to their values takes them now.  A status
+   * other than NB_OK stops the read with that status. */
+  int (*before_refill)(void *ctx, NbError *err);
+  void *before_refill_ctx;
 } JsonReader;
 
 /* buf_size: bytes per read (>= 1).  Returns NB_OK or NB_NOMEM. */
@@ -84,8 +91,9 @@ int json_reader_begin(JsonReader *r, NbError *err);
  * callback, NB_NOMEM. */
 int json_reader_peek(JsonReader *r, JsonValue *value, NbError *err);
 
-/* Consume the record the last peek returned (good or bad). */
-void json_reader_accept(JsonReader *r);
+/* Consume the record the last peek returned (good or bad).  Inline: it
+ * runs once per record. */
+static inline void json_reader_accept(JsonReader *r) { r->cur = r->next; }
 
 /* File offset (decompressed bytes) of the cursor. */
 static inline uint64_t json_reader_offset(const JsonReader *r) {

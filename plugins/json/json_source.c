@@ -31,6 +31,15 @@
  *
  * Positions: (byte offset after the last record, line, record number, line
  * start offset, format, array state), so both formats are resumable.
+ *
+ * Speed.  Records of JSON Lines usually all have one shape.  The parser is
+ * told the column names as the member names to expect (update_key_hints),
+ * so it recognises them by comparing bytes, and a record whose members
+ * come in the columns' order with string, number, nested or null values
+ * (append_row) becomes a pending row of references into the read buffer,
+ * given to the builder a column at a time (flush_pending).  Any other
+ * record takes the general path (map_record, append_record), which looks
+ * names up in a hash index.
  */
 #include <glob.h>
 #include <stdio.h>
@@ -49,6 +58,10 @@ typedef enum ColumnKind {
   COL_BOOL,
   COL_JSON
 } ColumnKind;
+
+/* Bounds of the rows pending for the builder (see Stream.pending). */
+#define PENDING_ROWS 256
+#define PENDING_VALUES 65536
 
 typedef struct Column {
   char *name;               /* column name, NUL-terminated */
@@ -87,8 +100,14 @@ typedef struct Stream {
   size_t member_col_cap;
   size_t hinted_columns;    /* columns given to the parser as expected
                              * member names (json_parser_expect_key) */
-  NbStringRef *row;         /* values of a row for the one-call append */
-  size_t row_cap;
+  /* Rows taken by append_row and not yet given to the builder, column
+   * by column: value r of column j is pending[j * pending_cap + r].  They
+   * point into the read buffer, so they are flushed before it moves
+   * (reader.before_refill), and before any other row is appended. */
+  NbStringRef *pending;
+  size_t pending_cap;       /* rows per column */
+  size_t pending_rows;
+  bool text_only;           /* the builder has string columns only */
   uint64_t stamp;
   bool duplicate_logged;
   uint8_t position[NB_POSITION_MAX_BYTES];
@@ -347,58 +366,120 @@ static int ensure_builder(Stream *s, NbError *err) {
   free(fields);
   if (rc != NB_OK) return rc;
   s->builder_columns = s->cols.n;
-  if (s->row_cap < s->cols.n) {
-    NbStringRef *row = realloc(s->row, s->cols.n * sizeof *row);
-    if (row == NULL) {
-      nb_batch_builder_free(s->builder);
-      s->builder = NULL;
-      s->builder_columns = 0;
-      return nb_error_set(err, NB_NOMEM, "out of memory reading file \"%s\"", s->path);
-    }
-    s->row = row;
-    s->row_cap = s->cols.n;
+  /* Kinds change without a new builder only from COL_NULL to COL_UTF8,
+   * both strings: text_only holds while the builder does. */
+  s->text_only = true;
+  for (size_t i = 0; i < s->cols.n; i++)
+    if (s->cols.v[i].kind == COL_BOOL) s->text_only = false;
+  /* About 64K values pending at most (1 MiB), 256 rows when they fit. */
+  size_t rows = PENDING_VALUES / s->cols.n;
+  rows = rows > PENDING_ROWS ? PENDING_ROWS : rows ? rows : 1;
+  free(s->pending);
+  s->pending = malloc(rows * s->cols.n * sizeof *s->pending);
+  s->pending_cap = rows;
+  s->pending_rows = 0;
+  if (s->pending == NULL) {
+    nb_batch_builder_free(s->builder);
+    s->builder = NULL;
+    s->builder_columns = 0;
+    return nb_error_set(err, NB_NOMEM, "out of memory reading file \"%s\"", s->path);
   }
   return NB_OK;
 }
 
-/* How a value goes into a column on the one-call path of append_row:
+/* Give the pending rows to the builder, a column at a time: one call per
+ * column, whose loop keeps the column's state in registers, costs about
+ * half as much per value as appending row by row.  On failure the
+ * columns may differ in length: the caller resets the builder. */
+static int flush_pending(Stream *s) {
+  size_t rows = s->pending_rows;
+  s->pending_rows = 0;
+  if (rows == 0) return NB_OK;
+  for (size_t j = 0; j < s->builder_columns; j++) {
+    int rc = nb_column_append_nullable_strings(nb_batch_builder_column(s->builder, j),
+                                               s->pending + j * s->pending_cap, rows);
+    if (rc != NB_OK) return rc;
+  }
+  return NB_OK;
+}
+
+/* Forget the rows of the batch being built (after an error). */
+static void drop_rows(Stream *s) {
+  if (s->builder != NULL) nb_batch_builder_reset(s->builder);
+  s->pending_rows = 0;
+  s->zero_column_rows = 0;
+}
+
+/* reader.before_refill: the pending rows point into the buffer. */
+static int flush_before_refill(void *ctx, NbError *err) {
+  Stream *s = ctx;
+  if (flush_pending(s) != NB_OK)
+    return nb_error_set(err, NB_NOMEM, "out of memory reading file \"%s\"", s->path);
+  return NB_OK;
+}
+
+/* How a value goes into a column on the fast path of append_row:
  * STORE_TEXT its text (decoded string, number, minified nested value),
  * STORE_RAW its JSON text (a string in a JSON column keeps its quotes and
- * escapes), STORE_NO not at all: the record takes the general path (a
- * null, a bool, or a value that changes the column's type). */
-enum { STORE_NO = 0, STORE_TEXT, STORE_RAW };
+ * escapes), STORE_NULL as a null, STORE_NO not at all: the record takes
+ * the general path (a bool, or a value that changes the column's type). */
+enum { STORE_NO = 0, STORE_TEXT, STORE_RAW, STORE_NULL };
 static const uint8_t row_store[COL_JSON + 1][JSON_OBJECT + 1] = {
     /* JSON_NULL, FALSE, TRUE, NUMBER, STRING, ARRAY, OBJECT */
-    [COL_NULL] = {0, 0, 0, 0, 0, 0, 0},
-    [COL_UTF8] = {0, 0, 0, 0, STORE_TEXT, 0, 0},
-    [COL_NUMBER] = {0, 0, 0, STORE_TEXT, 0, 0, 0},
+    [COL_NULL] = {STORE_NULL, 0, 0, 0, 0, 0, 0},
+    [COL_UTF8] = {STORE_NULL, 0, 0, 0, STORE_TEXT, 0, 0},
+    [COL_NUMBER] = {STORE_NULL, 0, 0, STORE_TEXT, 0, 0, 0},
     [COL_BOOL] = {0, 0, 0, 0, 0, 0, 0},
-    [COL_JSON] = {0, STORE_TEXT, STORE_TEXT, STORE_TEXT, STORE_RAW,
+    [COL_JSON] = {STORE_NULL, STORE_TEXT, STORE_TEXT, STORE_TEXT, STORE_RAW,
                   STORE_TEXT, STORE_TEXT},
 };
 
-/* The common record, appended with one call: an object whose members are
- * exactly the columns in their order, each recognised by the parser from
- * its expected name (hint i is column i), with a value stored as text.
- * That is most records of JSON Lines written by one producer, and for them
- * the general path (map_record, then append_record column by column) is
- * skipped: no name is looked up or compared, no duplicate is possible, and
- * the builder takes the row at once.  Returns false, having appended
- * nothing, for any other record. */
+/* The common record, taken as a pending row: an object whose members
+ * come in the order of the columns (some may be missing: null), each
+ * recognised by the parser from its expected name (hint k is column k),
+ * with a value stored as text or null.  That is most records of JSON
+ * Lines written by one producer, and for them the general path
+ * (map_record, then append_record value by value) is skipped: no name is
+ * looked up or compared, no duplicate is possible (hints only grow), and
+ * the builder takes the values a column at a time (flush_pending).  Needs
+ * a builder of string columns only (s->text_only).  Returns false, having
+ * taken nothing, for any other record; *rc is set when it returns true. */
 static bool append_row(Stream *s, const JsonMember *m, size_t n, int *rc) {
   const Column *cols = s->cols.v;
-  NbStringRef *row = s->row;
-  if (s->builder == NULL || n != s->builder_columns || n != s->cols.n)
-    return false;
-  /* One pass, a table lookup per member: this loop runs for every value. */
+  NbStringRef *row = s->pending + s->pending_rows; /* column 0 */
+  size_t stride = s->pending_cap;
+  size_t n_cols = s->builder_columns;
+  size_t next = 0; /* first column not filled yet */
+  if (!s->text_only || n > n_cols) return false;
+  /* This loop runs for every value: one pass, a table lookup, and
+   * branches that go the same way for a column from row to row. */
   for (size_t i = 0; i < n; i++) {
+    size_t k = m[i].hint;
+    if (k < next || k >= n_cols) return false; /* also JSON_NO_HINT */
+    for (; next < k; next++) row[next * stride].data = NULL; /* missing */
     const JsonValue *v = &m[i].value;
-    unsigned how = row_store[cols[i].kind][v->kind];
-    if (m[i].hint != i || how == STORE_NO) return false;
-    row[i].data = how == STORE_RAW ? v->raw : v->text;
-    row[i].len = how == STORE_RAW ? v->raw_len : v->len;
+    NbStringRef *ref = &row[k * stride];
+    unsigned how = row_store[cols[k].kind][v->kind];
+    if (how == STORE_TEXT) {
+      ref->data = v->text;
+      ref->len = v->len;
+    } else if (how == STORE_NULL) {
+      ref->data = NULL;
+    } else if (how == STORE_RAW) {
+      ref->data = v->raw;
+      ref->len = v->raw_len;
+    } else {
+      return false;
+    }
+    next = k + 1;
   }
-  *rc = nb_batch_builder_append_strings(s->builder, row, n);
+  for (; next < n_cols; next++) row[next * stride].data = NULL;
+  s->pending_rows++;
+  /* Decoded strings and minified values live in the parser's scratch
+   * area, which the next record reuses: such a row goes at once. */
+  *rc = NB_OK;
+  if (s->pending_rows == s->pending_cap || s->reader.parser.scratch_len > 0)
+    *rc = flush_pending(s);
   return true;
 }
 
@@ -486,6 +567,8 @@ static int stream_open(Stream *s, NbError *err) {
   s->open = true;
   s->ended = false;
   s->hinted_columns = 0; /* a new parser expects no names yet */
+  s->reader.before_refill = flush_before_refill;
+  s->reader.before_refill_ctx = s;
   return NB_OK;
 }
 
@@ -784,17 +867,15 @@ int json_source_next(void *source, uint32_t index, struct ArrowArray *out,
       return pass_error(&e, err, NB_DATA);
     }
     if (rc != NB_OK) {
-      if (s->builder) nb_batch_builder_reset(s->builder);
-      s->zero_column_rows = 0;
+      drop_rows(s);
       return pass_error(&e, err, rc);
     }
     size_t n;
     bool fits;
     const JsonMember *m = record_members(s, &v, &single, &n);
-    if (v.kind == JSON_OBJECT && append_row(s, m, n, &rc)) {
+    if (v.kind == JSON_OBJECT && s->builder != NULL && append_row(s, m, n, &rc)) {
       if (rc != NB_OK) {
-        s->zero_column_rows = 0;
-        nb_batch_builder_reset(s->builder);
+        drop_rows(s);
         return nb_error_set(err, NB_NOMEM, "out of memory reading file \"%s\"", s->path);
       }
       json_reader_accept(&s->reader);
@@ -810,10 +891,11 @@ int json_source_next(void *source, uint32_t index, struct ArrowArray *out,
         return NB_SCHEMA_CHANGED;
       }
     }
+    /* Rows keep their order: the pending ones go first. */
+    if (rc == NB_OK) rc = flush_pending(s);
     if (rc == NB_OK) rc = append_record(s, m, n);
     if (rc != NB_OK) {
-      if (s->builder) nb_batch_builder_reset(s->builder);
-      s->zero_column_rows = 0;
+      drop_rows(s);
       return nb_error_set(err, NB_NOMEM, "out of memory reading file \"%s\"", s->path);
     }
     json_reader_accept(&s->reader);
@@ -821,6 +903,10 @@ int json_source_next(void *source, uint32_t index, struct ArrowArray *out,
   }
 
   if (s->builder != NULL) {
+    if (flush_pending(s) != NB_OK) {
+      drop_rows(s);
+      return nb_error_set(err, NB_NOMEM, "out of memory reading file \"%s\"", s->path);
+    }
     rc = nb_batch_builder_finish(s->builder, out, err);
     if (rc != NB_OK) return rc;
   } else {
@@ -849,7 +935,7 @@ void json_source_close(void *source) {
     columns_free(&s->cols);
     nb_batch_builder_free(s->builder);
     free(s->member_col);
-    free(s->row);
+    free(s->pending);
     free(s->path);
   }
   free(src->streams);

@@ -120,23 +120,24 @@ static inline uint64_t json_word_special(uint64_t w) {
  * readable: blocks are loaded whole.
  *
  * Shaped for short strings, which most JSON names and values are: with
- * SSE2 (every x86-64) one 16-byte block costs five vector operations and a
- * bit scan, so a string under 16 bytes is crossed without a loop.  A
- * signed compare with 0x20 catches the controls and, as bytes >= 0x80 are
- * negative when signed, the non-ASCII bytes too.  Elsewhere the words of
- * json_word_special are used, 8 bytes at a time. */
+ * SSE2 (every x86-64) a 16-byte block costs six vector operations and a
+ * bit scan, so a string under 16 bytes is crossed without looping.  The
+ * plain bytes are computed rather than the special ones, because a signed
+ * "greater than 0x1F" is one instruction and rules out both the controls
+ * and, as bytes >= 0x80 are negative when signed, the non-ASCII bytes.
+ * Elsewhere the words of json_word_special are used, 8 bytes at a time. */
 static inline const char *json_skip_plain(const char *c) {
 #if defined(__SSE2__)
   const __m128i quote = _mm_set1_epi8('"');
   const __m128i backslash = _mm_set1_epi8('\\');
-  const __m128i space = _mm_set1_epi8(0x20);
+  const __m128i below_space = _mm_set1_epi8(0x1F);
   for (;;) {
     __m128i b = _mm_loadu_si128((const __m128i *)(const void *)c);
-    __m128i stop = _mm_or_si128(
+    __m128i plain = _mm_andnot_si128(
         _mm_or_si128(_mm_cmpeq_epi8(b, quote), _mm_cmpeq_epi8(b, backslash)),
-        _mm_cmpgt_epi8(space, b));
-    unsigned mask = (unsigned)_mm_movemask_epi8(stop);
-    if (mask != 0) return c + __builtin_ctz(mask);
+        _mm_cmpgt_epi8(b, below_space));
+    unsigned special = (unsigned)_mm_movemask_epi8(plain) ^ 0xFFFFu;
+    if (special != 0) return c + __builtin_ctz(special);
     c += 16;
   }
 #else
