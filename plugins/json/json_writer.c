@@ -100,22 +100,6 @@ size_t json_escape_string(char *dst, const char *str, size_t len,
   return (size_t)(d - dst);
 }
 
-bool json_all_ascii(const char *s, size_t len) {
-  size_t i = 0;
-#if defined(__SSE2__)
-  /* OR the blocks together: one sign-bit test at the end. */
-  __m128i acc = _mm_setzero_si128();
-  for (; i + 16 <= len; i += 16)
-    acc = _mm_or_si128(acc, _mm_loadu_si128((const __m128i *)(const void *)(s + i)));
-  if (_mm_movemask_epi8(acc) != 0) return false;
-#endif
-  for (; i + 8 <= len; i += 8)
-    if (json_load64(s + i) & JSON_HIGHS) return false;
-  for (; i < len; i++)
-    if ((unsigned char)s[i] >= 0x80) return false;
-  return true;
-}
-
 bool json_buf_reserve(JsonBuf *b, size_t more) {
   if (b->cap - b->len >= more) return true;
   size_t cap = b->cap ? b->cap : 4096;

@@ -31,9 +31,6 @@
 size_t json_escape_string(char *dst, const char *s, size_t len,
                           bool escape_separators, size_t *bad);
 
-/* True when s[0..len) holds only ASCII bytes (so it is valid UTF-8). */
-bool json_all_ascii(const char *s, size_t len);
-
 #if defined(__SSE2__)
 /* Bit i set when byte i of x needs json_escape_string: '"', '\\', a
  * control character, or a byte >= 0x80 (negative as a signed byte). */
