@@ -643,9 +643,118 @@ static void test_escape_matches_reference(void **state) {
   }
 }
 
+/* ------------------------------------------------------------------------
+ * Expected member names (json_parser_expect_key): the fast path must give
+ * exactly what the general scanner gives, and say which names it matched
+ * ------------------------------------------------------------------------ */
+
+/* Parse doc with and without expected names; the members, values, errors
+ * and positions must be the same.  Returns the hint of each member. */
+static JsonResult parse_with_hints(const char *doc, size_t len, bool eof,
+                                   const char *const *names, size_t n_names,
+                                   uint32_t *hints, size_t *n_members) {
+  JsonParser plain, hinted;
+  JsonValue va, vb;
+  const char *na = NULL, *nb = NULL;
+  char *a = calloc(len + 1 + JSON_PADDING, 1), *b = calloc(len + 1 + JSON_PADDING, 1);
+  assert_non_null(a);
+  assert_non_null(b);
+  memcpy(a, doc, len);
+  memcpy(b, doc, len);
+  assert_true(json_parser_init(&plain, 16));
+  assert_true(json_parser_init(&hinted, 16));
+  for (size_t i = 0; i < n_names; i++)
+    assert_true(json_parser_expect_key(&hinted, names[i], strlen(names[i])));
+  JsonResult ra = json_parse_line(&plain, a, a + len, eof, &va, &na);
+  JsonResult rb = json_parse_line(&hinted, b, b + len, eof, &vb, &nb);
+  assert_int_equal(ra, rb);
+  if (ra == JSON_SYNTAX) {
+    assert_string_equal(plain.error, hinted.error);
+    assert_int_equal(plain.error_at - a, hinted.error_at - b);
+  }
+  *n_members = 0;
+  if (ra == JSON_OK) {
+    assert_int_equal(na - a, nb - b);
+    assert_int_equal(plain.n_members, hinted.n_members);
+    for (size_t i = 0; i < plain.n_members; i++) {
+      const JsonMember *ma = &plain.members[i], *mb = &hinted.members[i];
+      assert_int_equal(ma->hint, JSON_NO_HINT);
+      assert_int_equal(ma->key_len, mb->key_len);
+      assert_memory_equal(ma->key, mb->key, ma->key_len);
+      assert_int_equal(ma->value.kind, mb->value.kind);
+      assert_int_equal(ma->value.len, mb->value.len);
+      assert_memory_equal(ma->value.text, mb->value.text, ma->value.len);
+      assert_int_equal(ma->value.raw - a, mb->value.raw - b);
+      assert_int_equal(ma->value.raw_len, mb->value.raw_len);
+      if (i < 16) hints[i] = mb->hint;
+    }
+    *n_members = plain.n_members;
+  }
+  json_parser_free(&plain);
+  json_parser_free(&hinted);
+  free(a);
+  free(b);
+  return ra;
+}
+
+static void test_expected_names(void **state) {
+  (void)state;
+  static const char long_name[] = "a_member_name_longer_than_thirty_two_bytes";
+  const char *names[] = {"id", "name", "pickup_datetime", long_name,
+                         "q\"uote", "k\xc3\xa9y", "last"};
+  uint32_t h[16];
+  size_t n;
+  const size_t nn = sizeof names / sizeof names[0];
+
+  /* In order: every name recognised, including 16+ and 32+ byte ones. */
+  const char all[] = "{\"id\":1,\"name\":\"x\",\"pickup_datetime\":\"t\","
+                     "\"a_member_name_longer_than_thirty_two_bytes\":[1, 2],"
+                     "\"k\xc3\xa9y\":null,\"last\":true}";
+  assert_int_equal(parse_with_hints(all, sizeof all - 1, true, names, nn, h, &n), JSON_OK);
+  assert_int_equal(n, 6);
+  assert_int_equal(h[0], 0);
+  assert_int_equal(h[1], 1);
+  assert_int_equal(h[2], 2);
+  assert_int_equal(h[3], 3);
+  assert_int_equal(h[4], 5); /* "q\"uote" (index 4) is missing */
+  assert_int_equal(h[5], 6);
+
+  /* A name that JSON must escape is never matched, only decoded. */
+  const char quoted[] = "{\"id\":1,\"name\":2,\"pickup_datetime\":3,"
+                        "\"a_member_name_longer_than_thirty_two_bytes\":4,\"q\\\"uote\":5}";
+  assert_int_equal(parse_with_hints(quoted, sizeof quoted - 1, true, names, nn, h, &n), JSON_OK);
+  assert_int_equal(h[4], JSON_NO_HINT);
+
+  /* Escaped, prefixed, extended or spaced names fall back, and so does a
+   * name far from where it is expected; a name matched again (the
+   * duplicate "id", expected first) gets its index again. */
+  const char odd[] = "{\"i\\u0064\":1,\"nam\":2,\"names\":3,\"id\" :4,\"last\":5,\"id\":6}";
+  assert_int_equal(parse_with_hints(odd, sizeof odd - 1, true, names, nn, h, &n), JSON_OK);
+  assert_int_equal(n, 6);
+  assert_int_equal(h[0], JSON_NO_HINT);
+  assert_int_equal(h[1], JSON_NO_HINT);
+  assert_int_equal(h[2], JSON_NO_HINT);
+  assert_int_equal(h[3], JSON_NO_HINT);
+  assert_int_equal(h[4], JSON_NO_HINT);
+  assert_int_equal(h[5], 0);
+
+  /* Every prefix of a record, as a read boundary would cut it: the same
+   * JSON_NEED_MORE or error with and without expected names. */
+  for (size_t cut = 0; cut < sizeof all - 1; cut++) {
+    parse_with_hints(all, cut, false, names, nn, h, &n);
+    parse_with_hints(all, cut, true, names, nn, h, &n);
+  }
+  /* Errors right after a recognised name. */
+  const char bad[] = "{\"id\":,\"name\":\"x\"}";
+  assert_int_equal(parse_with_hints(bad, sizeof bad - 1, true, names, nn, h, &n), JSON_SYNTAX);
+  const char bad2[] = "{\"id\":1,\"name\":\"x\",}";
+  assert_int_equal(parse_with_hints(bad2, sizeof bad2 - 1, true, names, nn, h, &n), JSON_SYNTAX);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_valid_documents),
+      cmocka_unit_test(test_expected_names),
       cmocka_unit_test(test_invalid_documents),
       cmocka_unit_test(test_nul_bytes_in_input),
       cmocka_unit_test(test_bad_line_record_and_continue),
