@@ -9,6 +9,6 @@
 NB_EXPORT int nebula_connector_entry(uint32_t host_abi, NbConnector *out, NbError *err);
 NB_EXPORT int nebula_connector_entry(uint32_t host_abi, NbConnector *out, NbError *err) {
   (void)host_abi, (void)err;
-  stub_fill(out, "testgood", NB_ABI_CURRENT);
+  inert_fill(out, "testgood", NB_ABI_CURRENT);
   return NB_OK;
 }

@@ -12,7 +12,7 @@ static const NbSettingSpec bad_settings[] = {
 NB_EXPORT int nebula_connector_entry(uint32_t host_abi, NbConnector *out, NbError *err);
 NB_EXPORT int nebula_connector_entry(uint32_t host_abi, NbConnector *out, NbError *err) {
   (void)host_abi, (void)err;
-  stub_fill(out, "brokensettings", NB_ABI_CURRENT);
+  inert_fill(out, "brokensettings", NB_ABI_CURRENT);
   out->settings = bad_settings;
   out->n_settings = 2;
   return NB_OK;

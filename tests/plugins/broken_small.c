@@ -7,7 +7,7 @@
 NB_EXPORT int nebula_connector_entry(uint32_t host_abi, NbConnector *out, NbError *err);
 NB_EXPORT int nebula_connector_entry(uint32_t host_abi, NbConnector *out, NbError *err) {
   (void)host_abi, (void)err;
-  stub_fill(out, "brokensmall", NB_ABI_CURRENT);
+  inert_fill(out, "brokensmall", NB_ABI_CURRENT);
   out->struct_size = 40;
   return NB_OK;
 }
