@@ -30,10 +30,10 @@ expect 2 "help of an unrecognized command" host help frobnicate
 contains "$err" "unrecognized command \"frobnicate\"" "help frobnicate"
 
 expect 0 "version" host version
-if ! grep -E -q '^nebula-host [0-9]+\.[0-9]+\.[0-9]+ \(connector ABI 1\.0\)$' "$out"; then
+if ! grep -E -q '^nebula-host [0-9]+\.[0-9]+\.[0-9]+ \(connector ABI 1\.1\)$' "$out"; then
   report_failure "version output format"
 fi
 expect 0 "--version" host --version
-contains "$out" "(connector ABI 1.0)" "--version"
+contains "$out" "(connector ABI 1.1)" "--version"
 
 finish

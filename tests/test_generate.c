@@ -263,6 +263,11 @@ static void test_entry_refuses_another_major(void **state) {
   assert_int_equal(nebula_connector_entry(NB_ABI_VERSION(2, 0), &c, &err),
                    NB_ABI_MISMATCH);
   assert_int_equal(c.abi_version, NB_ABI_CURRENT);
+  /* The SDK's entry helper says why (since ABI 1.1). */
+  assert_int_equal(err.code, NB_ABI_MISMATCH);
+  assert_non_null(err.message);
+  assert_non_null(strstr(err.message, "the host provides ABI 2.0"));
+  nb_error_release(&err);
 }
 
 static void test_taxi_schema_columns(void **state) {

@@ -170,6 +170,36 @@ static void connector_layout(void **state) {
   assert_int_equal(NB_CONNECTOR_SIZE_1_0, sizeof(NbConnector_v1_0));
 }
 
+/* ABI 1.1 appends dest_finish right after the last 1.0 slot, and nothing
+ * else: every 1.0 offset above is unchanged. */
+static void connector_1_1_appends_dest_finish(void **state) {
+  (void)state;
+  assert_int_equal(NB_ABI_CURRENT, NB_ABI_VERSION(1, 1));
+  assert_int_equal(NB_ABI_MINOR_OF(NB_ABI_CURRENT), 1);
+  assert_int_equal(offsetof(NbConnector, dest_finish), NB_CONNECTOR_SIZE_1_0);
+  assert_int_equal(NB_CONNECTOR_SIZE_1_1, sizeof(NbConnector));
+  assert_int_equal(NB_SETTING_SPEC_SIZE_1_0, sizeof(NbSettingSpec_v1_0));
+}
+
+/* NB_STRUCT_HAS compares the end of a field with struct_size: a struct_size
+ * that cuts a field in half does not hold it (the 1.0 header's example
+ * compared with the field's offset and accepted that). */
+static void struct_has_needs_the_whole_field(void **state) {
+  NbHostApi host;
+  (void)state;
+  memset(&host, 0, sizeof host);
+  host.file_skip = NULL;
+  host.struct_size = (uint32_t)sizeof host;
+  assert_true(NB_STRUCT_HAS(NbHostApi, &host, file_skip));
+  assert_false(NB_HOST_HAS(&host, file_skip)); /* covered but NULL */
+  host.struct_size = (uint32_t)(offsetof(NbHostApi, file_skip) + 1);
+  assert_false(NB_STRUCT_HAS(NbHostApi, &host, file_skip));
+  host.struct_size = (uint32_t)offsetof(NbHostApi, file_skip);
+  assert_false(NB_STRUCT_HAS(NbHostApi, &host, file_skip));
+  assert_true(NB_STRUCT_HAS(NbHostApi, &host, file_close));
+  assert_false(NB_HOST_HAS((const NbHostApi *)NULL, log));
+}
+
 /* Recorded when ABI 1.0 was released, for LP64 (x86_64, aarch64, ...). */
 static void recorded_lp64_sizes(void **state) {
   (void)state;
@@ -213,6 +243,7 @@ static void old_connector_loads(void **state) {
   assert_non_null(p);
   assert_int_equal(p->abi_version, NB_ABI_VERSION(1, 0));
   assert_int_equal(p->vtable.struct_size, sizeof(NbConnector_v1_0));
+  assert_null(p->vtable.dest_finish); /* beyond its struct_size: zero */
   assert_string_equal(p->vtable.version, "1.0.0");
   assert_non_null(p->vtable.source_next);
   assert_non_null(p->vtable.dest_close);
@@ -303,6 +334,8 @@ int main(void) {
       cmocka_unit_test(call_args_layout),
       cmocka_unit_test(connector_layout),
       cmocka_unit_test(recorded_lp64_sizes),
+      cmocka_unit_test(connector_1_1_appends_dest_finish),
+      cmocka_unit_test(struct_has_needs_the_whole_field),
       cmocka_unit_test(old_connector_loads),
       cmocka_unit_test(old_connector_moves_data),
   };

@@ -1,5 +1,5 @@
 /*
- * nebula/abi.h - the connector ABI of Nebula, version 1.
+ * nebula/abi.h - the connector ABI of Nebula, version 1.1.
  *
  * This header is the specification of the boundary between nebula-host and
  * a connector (a shared object loaded at run time).  It is the only header a
@@ -16,12 +16,35 @@
  *     and capability bits may be added in a minor; readers treat unknown ones
  *     as documented at each place.
  *   - Every struct that crosses the boundary begins with uint32_t struct_size
- *     (the writer's sizeof).  A reader never touches a field at or beyond the
- *     struct_size the writer declared; such fields read as zero / NULL.
+ *     (the writer's sizeof).  A reader uses a field only when the writer's
+ *     struct_size covers the whole field, i.e.
+ *         struct_size >= offsetof(T, field) + sizeof(field)
+ *     (NB_STRUCT_HAS below); other fields read as zero / NULL.  Comparing
+ *     against offsetof alone is wrong: it accepts a field cut in half.
  *   - The caller allocates and zeroes every struct it passes and sets its
  *     struct_size to its own sizeof.  A callee writes no field beyond that.
  *   - Anything else (removing a field, changing a signature, changing the
  *     meaning of a status code) needs a new major.
+ *
+ * ARRAYS OF STRUCTS (the stride rule)
+ *   An array of ABI structs (today only NbConnector.settings) is laid out
+ *   with the writer's sizeof, which may be larger than the reader's (a
+ *   connector built against a later minor).  The reader therefore steps
+ *   through it by element[0].struct_size, never by its own sizeof:
+ *       const NbSettingSpec *s_i =
+ *           (const NbSettingSpec *)((const char *)array + i * stride);
+ *   with stride = array[0].struct_size.  Every element carries the same
+ *   struct_size; the stride is at least the ABI 1.0 size of the element
+ *   (NB_SETTING_SPEC_SIZE_1_0) and a multiple of the element's alignment
+ *   (alignof(void *)).  A reader refuses an array that breaks these rules,
+ *   and reads only the fields the stride covers.
+ *
+ * WHAT CHANGED IN EACH MINOR
+ *   1.0  the first release.
+ *   1.1  NbConnector.dest_finish (optional; a destination's end of run).
+ *        The rest of 1.1 writes down rules 1.0 already followed (the stride
+ *        rule, the slots a host fills, every slot's return codes, the entry
+ *        prototype): a 1.0 connector loads unchanged.
  *
  * THREADS
  *   A source handle is used by one thread at a time, and so is a destination
@@ -59,7 +82,7 @@ extern "C" {
 #define NB_ABI_MINOR_OF(version) (((uint32_t)(version) / 1000u) % 1000u)
 
 #define NB_ABI_MAJOR 1
-#define NB_ABI_MINOR 0
+#define NB_ABI_MINOR 1
 /* The version this header describes. */
 #define NB_ABI_CURRENT NB_ABI_VERSION(NB_ABI_MAJOR, NB_ABI_MINOR)
 
@@ -75,6 +98,12 @@ extern "C" {
 #else
 #define NB_EXPORT
 #endif
+
+/* Non-zero when the struct at p (of type T, whose writer set struct_size)
+ * holds the whole of field: its end, not its start, is compared with
+ * struct_size.  p must not be NULL. */
+#define NB_STRUCT_HAS(T, p, field) \
+  ((size_t)(p)->struct_size >= offsetof(T, field) + sizeof(((T *)0)->field))
 
 /* ------------------------------------------------------------------------
  * Status codes
@@ -174,6 +203,11 @@ typedef struct NbSettingSpec {
   const char *doc;             /* one line, no final period */
 } NbSettingSpec;
 
+/* The size of NbSettingSpec as ABI 1.0 defined it: the smallest stride of a
+ * settings array (see "the stride rule" above). */
+#define NB_SETTING_SPEC_SIZE_1_0 \
+  (offsetof(NbSettingSpec, doc) + sizeof(const char *))
+
 /* The values a connector is opened with.  Owned by the host and valid only
  * during the open call: copy what you keep.  names[i] is a declared setting,
  * values[i] its text, already checked against the declared type ("true" /
@@ -190,8 +224,14 @@ typedef struct NbSettings {
  * The host API: what the host offers to a connector.
  *
  * Passed to source_open / dest_open; valid until the handle is closed.
- * Fields beyond host->struct_size are absent: check before use, e.g.
- * `host->struct_size > offsetof(NbHostApi, file_skip)`.
+ *
+ * Which slots are there: a host of ABI 1.0 or later always fills every
+ * slot below up to and including file_skip (all of ABI 1.0), never NULL.
+ * A slot added in a later minor is present only when the host's
+ * struct_size covers it and it is not NULL; test both before use:
+ *     if (NB_HOST_HAS(host, some_later_slot)) host->some_later_slot(...);
+ * (NB_HOST_HAS compares offset + size with struct_size, see above.)  ABI
+ * 1.1 adds no host slot.
  * ------------------------------------------------------------------------ */
 
 /* Log levels. */
@@ -250,7 +290,9 @@ typedef struct NbHostApi {
                          const NbWriteOptions *options, NbFile **out,
                          NbError *err);
 
-  /* Write len bytes (they may stay buffered until file_commit). */
+  /* Write len bytes (they may stay buffered until file_commit).  Returns
+   * NB_OK, NB_IO (err names the file), NB_INVALID (file not opened for
+   * writing). */
   int (*file_write)(NbFile *file, const void *buf, size_t len, NbError *err);
 
   /* Make everything written so far durable: flush buffers, end the
@@ -269,6 +311,13 @@ typedef struct NbHostApi {
    * file is shorter than n. */
   int (*file_skip)(NbFile *file, uint64_t n, NbError *err);
 } NbHostApi;
+
+/* Non-zero when host (may be NULL) provides slot: its struct_size covers
+ * the whole slot and the slot is set.  For the 1.0 slots this is always
+ * true of a real host; use it for slots of later minors. */
+#define NB_HOST_HAS(host, slot) \
+  ((host) != NULL && NB_STRUCT_HAS(NbHostApi, (host), slot) && \
+   (host)->slot != NULL)
 
 /* ------------------------------------------------------------------------
  * Arguments of source_open and dest_open.
@@ -322,7 +371,14 @@ typedef struct NbBatchInfo {
  * source_stream_info, source_schema, source_next, source_close; for
  * NB_CAP_DESTINATION, dest_open, dest_prepare, dest_write, dest_commit,
  * dest_close.  source_seek is required with NB_CAP_RESUMABLE.  The host
- * refuses a connector that lacks a required slot, naming it.
+ * refuses a connector that lacks a required slot, naming it.  Optional
+ * slots (dest_finish) are used only when the connector's struct_size
+ * covers them (NB_STRUCT_HAS) and they are set.
+ *
+ * Return codes: each slot lists the codes it may return.  NB_INTERNAL and
+ * NB_NOMEM may come from any slot returning int.  Returning a code a slot
+ * does not list is a bug in the connector; the host may treat it as
+ * NB_INTERNAL.
  * ------------------------------------------------------------------------ */
 typedef struct NbConnector {
   uint32_t struct_size;    /* offset 0, forever */
@@ -344,17 +400,26 @@ typedef struct NbConnector {
   int (*source_open)(const NbHostApi *host, const NbOpenArgs *args,
                      void **source, NbError *err);
 
-  /* Number of streams (files, tables) the source offers. */
+  /* Number of streams (files, tables) the source offers; 0 is allowed (the
+   * run then moves nothing).  Returns NB_OK, NB_IO, NB_UNAVAILABLE (listing
+   * the streams needs a server), NB_NOMEM. */
   int (*source_stream_count)(void *source, uint32_t *count, NbError *err);
 
   /* Name and size of stream index (0 <= index < count).  The caller zeroes
-   * *out and sets out->struct_size. */
+   * *out and sets out->struct_size; the callee writes no field beyond it.
+   * Returns NB_OK, NB_INVALID (index out of range), NB_IO, NB_UNAVAILABLE,
+   * NB_NOMEM. */
   int (*source_stream_info)(void *source, uint32_t index, NbStreamInfo *out,
                             NbError *err);
 
   /* Export the schema of the stream as an Arrow struct ("+s") whose
-   * children are the columns.  The caller owns *out and releases it.  May
-   * read the start of the stream to learn it (CSV header, JSON keys). */
+   * children are the columns.  The caller owns *out and releases it; on
+   * failure *out is left released.  May read the start of the stream to
+   * learn it (CSV header, JSON keys).  Returns NB_OK, NB_INVALID (index out
+   * of range, or settings that contradict the data), NB_NOT_FOUND (the
+   * stream's file or table is gone), NB_IO, NB_DATA (the start of the
+   * stream cannot be read as the format: e.g. a malformed CSV header; err
+   * names the location), NB_UNAVAILABLE, NB_CANCELLED, NB_NOMEM. */
   int (*source_schema)(void *source, uint32_t index, struct ArrowSchema *out,
                        NbError *err);
 
@@ -411,27 +476,55 @@ typedef struct NbConnector {
   /* Free everything.  Data written after the last dest_commit may or may
    * not be kept.  NULL is a no-op. */
   void (*dest_close)(void *dest);
+
+  /* --- Added in ABI 1.1 (append-only from here) ----------------------- */
+
+  /* \since ABI 1.1.  Optional (NULL: nothing to finish).  End the output
+   * of a run that completed: write what closes the output (the "]" of a
+   * JSON array, a file footer, an index) and make it durable.
+   *
+   * Contract:
+   *   - called at most once per handle, after the last dest_commit of a
+   *     run in which every stream reached its end, and before dest_close;
+   *   - not called when the run fails or is stopped (signal, error in the
+   *     other stage, watchdog): dest_close alone follows, and a later run
+   *     resumes from the last dest_commit's state, so the closing bytes
+   *     must not be part of any committed state;
+   *   - a status other than NB_OK fails the run (the host reports err and
+   *     exits non-zero), as a failed dest_commit would; dest_close follows.
+   * Returns NB_OK, NB_IO, NB_UNAVAILABLE, NB_NOMEM. */
+  int (*dest_finish)(void *dest, NbError *err);
 } NbConnector;
 
-/* The size of NbConnector as ABI 1.0 defined it. */
+/* The size of NbConnector as ABI 1.0 defined it (up to dest_close). */
 #define NB_CONNECTOR_SIZE_1_0 (offsetof(NbConnector, dest_close) + sizeof(void (*)(void *)))
+/* The size of NbConnector as ABI 1.1 defines it (up to dest_finish). */
+#define NB_CONNECTOR_SIZE_1_1 \
+  (offsetof(NbConnector, dest_finish) + sizeof(int (*)(void *, NbError *)))
 
 /* ------------------------------------------------------------------------
  * The entry point.
  *
- * int nebula_connector_entry(uint32_t host_abi, NbConnector *out,
- *                            NbError *err);
- *
  * The host zeroes *out, sets out->struct_size = sizeof(NbConnector) (its
- * own), and calls the entry.  The connector:
+ * own), and calls the entry with its NB_ABI_CURRENT as host_abi and err
+ * either NULL or a zeroed NbError with struct_size set.  The connector:
  *   1. writes out->abi_version = the NB_ABI_CURRENT it was built with and
- *      out->struct_size = min(host's struct_size, its own sizeof);
+ *      out->struct_size = min(host's struct_size, its own sizeof); it
+ *      writes no byte of *out beyond that size;
  *   2. returns NB_ABI_MISMATCH if NB_ABI_MAJOR_OF(host_abi) differs from its
- *      major (the host reads abi_version either way to name both versions);
- *   3. otherwise fills the rest of *out with static data and returns NB_OK.
- * It must not allocate, open files or start threads.  NB_CONNECTOR_ENTRY in
+ *      major, filling err when given (the host reads abi_version either way
+ *      to name both versions);
+ *   3. returns NB_INVALID if out is NULL or out->struct_size < 8 (the host
+ *      is broken: abi_version would not fit);
+ *   4. otherwise fills the rest of *out with static data and returns NB_OK.
+ * It must not allocate (other than for err), open files or start threads.
+ * Returns NB_OK, NB_ABI_MISMATCH, NB_INVALID.  NB_CONNECTOR_ENTRY in
  * nebula/sdk.h writes this function.
  * ------------------------------------------------------------------------ */
+NB_EXPORT int nebula_connector_entry(uint32_t host_abi, NbConnector *out,
+                                     NbError *err);
+
+/* The type of nebula_connector_entry, for a host that looks it up. */
 typedef int (*NbConnectorEntryFn)(uint32_t host_abi, NbConnector *out,
                                   NbError *err);
 

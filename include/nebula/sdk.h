@@ -43,36 +43,52 @@ extern "C" {
  * Entry point
  * ------------------------------------------------------------------------ */
 
+/* (Documented with the errors below; needed by the inline entry helper.) */
+int nb_error_set(NbError *err, int code, const char *fmt, ...) NB_PRINTF(3, 4);
+
 /* Fill *out per the entry protocol of nebula/abi.h, from a connector
  * description `desc` built against this header.  Inline so that sizeof
- * (NbConnector) is the connector's own. */
+ * (NbConnector) is the connector's own.  Returns NB_OK; NB_ABI_MISMATCH
+ * when host_abi's major is not NB_ABI_MAJOR (err says both versions);
+ * NB_INVALID when out or desc is NULL or out->struct_size < 8.
+ * \since libnebula-sdk 0.1.0 (err filled since ABI 1.1). */
 static inline int nb_connector_entry_fill(uint32_t host_abi, NbConnector *out,
                                           const NbConnector *desc,
                                           NbError *err) {
   uint32_t host_size;
-  (void)err;
-  if (out == NULL || desc == NULL) return NB_INVALID;
+  if (out == NULL || desc == NULL)
+    return nb_error_set(err, NB_INVALID,
+                        "nebula_connector_entry called with a NULL %s",
+                        out == NULL ? "vtable" : "description");
   host_size = out->struct_size;
-  if (host_size < 8) return NB_INVALID;
+  if (host_size < 8)
+    return nb_error_set(err, NB_INVALID,
+                        "the host's NbConnector struct_size %u is smaller than "
+                        "8 bytes", (unsigned)host_size);
   out->abi_version = NB_ABI_CURRENT;
   out->struct_size = host_size < (uint32_t)sizeof(NbConnector)
                          ? host_size
                          : (uint32_t)sizeof(NbConnector);
-  if (NB_ABI_MAJOR_OF(host_abi) != NB_ABI_MAJOR) return NB_ABI_MISMATCH;
+  if (NB_ABI_MAJOR_OF(host_abi) != NB_ABI_MAJOR)
+    return nb_error_set(err, NB_ABI_MISMATCH,
+                        "connector \"%s\" is built for ABI %u.%u, the host "
+                        "provides ABI %u.%u",
+                        desc->name != NULL ? desc->name : "(unnamed)",
+                        (unsigned)NB_ABI_MAJOR, (unsigned)NB_ABI_MINOR,
+                        (unsigned)NB_ABI_MAJOR_OF(host_abi),
+                        (unsigned)NB_ABI_MINOR_OF(host_abi));
   memcpy((char *)out + 8, (const char *)desc + 8, out->struct_size - 8);
   return NB_OK;
 }
 
-/* Writes the exported entry function.  `describe` is a function
- * `void describe(NbConnector *c)` that fills name, version, settings and
- * slots of a zeroed NbConnector (struct_size and abi_version are set for
- * you).  Use once per connector:
+/* Writes the exported entry function (declared in nebula/abi.h).
+ * `describe` is a function `void describe(NbConnector *c)` that fills
+ * name, version, settings and slots of a zeroed NbConnector (struct_size
+ * and abi_version are set for you).  Use once per connector:
  *
  *   NB_CONNECTOR_ENTRY(csv_describe)
  */
 #define NB_CONNECTOR_ENTRY(describe)                                      \
-  NB_EXPORT int nebula_connector_entry(uint32_t host_abi, NbConnector *out, \
-                                       NbError *err);                     \
   NB_EXPORT int nebula_connector_entry(uint32_t host_abi, NbConnector *out, \
                                        NbError *err) {                    \
     NbConnector desc;                                                     \

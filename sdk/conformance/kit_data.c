@@ -412,6 +412,13 @@ void kit_check_dest(Kit *kit) {
   if (rc != NB_OK) tap_error(&err);
   tap_result(kit->tap, state_len == 0 || state != NULL,
              "dest_commit's state pointer is set when its length is not 0");
+  /* ABI 1.1: the run completed, so the host would now call dest_finish. */
+  if (NB_STRUCT_HAS(NbConnector, c, dest_finish) && c->dest_finish != NULL) {
+    rc = c->dest_finish(dest, &err);
+    tap_result(kit->tap, rc == NB_OK, "dest_finish ends the output (%s)",
+               nb_status_name(rc));
+    if (rc != NB_OK) tap_error(&err);
+  }
 out:
   c->dest_close(dest);
   tap_result(kit->tap, host.open_files == 0,
