@@ -41,6 +41,7 @@
 #include "report.h"
 #include "retry.h"
 #include "state.h"
+#include "watchdog.h"
 
 #define POLL_MS 100                      /* signals and watchdog */
 #define STALL_GRACE_NS 2000000000ull     /* after cancelling a stuck call */
@@ -1263,20 +1264,24 @@ static void notice_signal(Engine *e) {
           signo == SIGINT ? "SIGINT" : signo == SIGTERM ? "SIGTERM" : "a signal");
 }
 
-/* The watchdog: a connector call lasting longer than stall_timeout. */
-static int stalled(Engine *e, Side *side, uint64_t now) {
+/* The watchdog: a connector call lasting longer than stall_timeout.  The
+ * call's start is read before the clock, so that a call starting meanwhile
+ * looks just begun (nbh_call_stalled also says so if it does not). */
+static int stalled(Engine *e, Side *side) {
   uint64_t started = atomic_load(&side->call_started_ns);
+  uint64_t now = nbh_monotonic_ns();
   double limit = e->opt->stall_timeout_seconds;
+  uint64_t elapsed;
   char hint[256];
 
-  if (limit <= 0 || started == 0 || atomic_load(&side->done)) return 0;
-  if (now - started < (uint64_t)(limit * 1e9)) return 0;
+  if (limit <= 0 || atomic_load(&side->done)) return 0;
+  if (!nbh_call_stalled(started, now, (uint64_t)(limit * 1e9), &elapsed)) return 0;
   snprintf(hint, sizeof hint,
            "Raise the engine's stall_timeout (now %g s) if the %s is only slow.",
            limit, side->role);
   fail_with(e, NBH_EXIT_FAILED, FATAL, NB_UNAVAILABLE, NULL, hint,
             "%s connector \"%s\" made no progress for %.0f seconds in %s",
-            side->role, side->connector, nbh_ns_to_seconds(now - started),
+            side->role, side->connector, nbh_ns_to_seconds(elapsed),
             atomic_load(&side->call_name));
   return 1;
 }
@@ -1352,7 +1357,7 @@ static void supervise(Engine *e, NbhRunSummary *summary, uint64_t start_ns) {
     wait_a_moment(e, (uint64_t)POLL_MS * 1000000ull);
     now = nbh_monotonic_ns();
     notice_signal(e);
-    if (stall_seen_ns == 0 && (stalled(e, &e->source, now) || stalled(e, &e->dest, now)))
+    if (stall_seen_ns == 0 && (stalled(e, &e->source) || stalled(e, &e->dest)))
       stall_seen_ns = now;
     if (stall_seen_ns != 0 && !both_done(e) && now - stall_seen_ns > STALL_GRACE_NS) {
       nbh_progress_finish(&progress);
