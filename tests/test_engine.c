@@ -625,6 +625,89 @@ static void test_zero_streams(void **state) {
   nbh_state_free(&st);
 }
 
+/* A source returning empty batches that do not move it, forever: the run
+ * fails naming the connector and the stream (it used to hang), after
+ * writing what was read before. */
+static void test_empty_batches_without_progress_fail(void **state) {
+  Fx *f = *state;
+  char *log;
+  NbhState st;
+  src(f, "rows", "1000");
+  src(f, "spin_at_row", "100");
+  assert_int_equal(run(f), NBH_EXIT_FAILED);
+  log = log_text(f);
+  assert_non_null(strstr(log, "source connector \"flaky\" made no progress in stream "
+                              "\"flaky-0\": 10000 empty batches in a row"));
+  free(log);
+  assert_output(f, 1, 100, NULL, 0);
+  read_state(f, &st);
+  assert_int_equal(st.streams[0].records, 100);
+  assert_false(st.streams[0].finished);
+  nbh_state_free(&st);
+}
+
+static void test_empty_batch_limit_is_a_setting(void **state) {
+  Fx *f = *state;
+  char *log;
+  src(f, "rows", "1000");
+  src(f, "spin_at_row", "10");
+  f->opt.max_empty_batches = 7;
+  assert_int_equal(run(f), NBH_EXIT_FAILED);
+  log = log_text(f);
+  assert_non_null(strstr(log, "7 empty batches in a row without moving (max_empty_batches = 7)"));
+  free(log);
+}
+
+/* A source that reports a bad record without moving is stuck at a corrupt
+ * stream: even with on_error = skip or dead_letter the stream ends with
+ * the error (it used to be retried forever), after what came before. */
+static void stuck_source_ends_stream(Fx *f, NbhOnError policy) {
+  char *log;
+  src(f, "rows", "1000");
+  src(f, "stuck_bad_at_row", "50");
+  f->opt.on_error = policy;
+  f->opt.dead_letter_path = f->dead;
+  assert_int_equal(run(f), NBH_EXIT_FAILED);
+  log = log_text(f);
+  /* With fail, the first report already ends the run, as a bad record. */
+  assert_non_null(strstr(log, policy == NBH_ON_ERROR_FAIL
+                                  ? "bad record in stream \"flaky-0\": corrupt input at row 50"
+                                  : "cannot go on reading stream \"flaky-0\": corrupt input at "
+                                    "row 50"));
+  free(log);
+  assert_output(f, 1, 50, NULL, 0);
+  assert_true(f->summary.records_rejected <= 1);
+}
+
+static void test_stuck_source_fail(void **state) {
+  stuck_source_ends_stream(*state, NBH_ON_ERROR_FAIL);
+}
+
+static void test_stuck_source_skip(void **state) {
+  stuck_source_ends_stream(*state, NBH_ON_ERROR_SKIP);
+}
+
+static void test_stuck_source_dead_letter(void **state) {
+  Fx *f = *state;
+  char *dead;
+  stuck_source_ends_stream(f, NBH_ON_ERROR_DEAD_LETTER);
+  dead = slurp(f->dead, NULL);
+  if (dead != NULL) assert_true(count_lines(dead) <= 1);
+  free(dead);
+}
+
+/* Bad records one after the other, each moving the source: all skipped. */
+static void test_consecutive_bad_records_are_skipped(void **state) {
+  Fx *f = *state;
+  static const int bad[] = {5, 6, 7, 8};
+  src(f, "rows", "100");
+  src(f, "bad_rows", "5,6,7,8");
+  f->opt.on_error = NBH_ON_ERROR_SKIP;
+  assert_int_equal(run(f), NBH_EXIT_OK);
+  assert_output(f, 1, 100, bad, 4);
+  assert_int_equal(f->summary.records_rejected, 4);
+}
+
 static void test_small_queue_bounds_do_not_deadlock(void **state) {
   Fx *f = *state;
   src(f, "streams", "2");
@@ -660,6 +743,12 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_invalid_options, setup, teardown),
       cmocka_unit_test_setup_teardown(test_zero_streams, setup, teardown),
       cmocka_unit_test_setup_teardown(test_small_queue_bounds_do_not_deadlock, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_empty_batches_without_progress_fail, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_empty_batch_limit_is_a_setting, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_stuck_source_fail, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_stuck_source_skip, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_stuck_source_dead_letter, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_consecutive_bad_records_are_skipped, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

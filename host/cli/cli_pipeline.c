@@ -284,6 +284,7 @@ static void print_engine(const NbhEngineOptions *e) {
   printf("  max_retries = %u\n", (unsigned)e->max_retries);
   printf("  retry_deadline = %g\n", e->retry_deadline_seconds);
   printf("  stall_timeout = %g\n", e->stall_timeout_seconds);
+  printf("  max_empty_batches = %llu\n", (unsigned long long)e->max_empty_batches);
   printf("  metrics_addr = %s\n", e->metrics_addr ? e->metrics_addr : "(none)");
 }
 

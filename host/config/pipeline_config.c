@@ -324,6 +324,7 @@ static const EngineSetting engine_settings[] = {
     ENGINE("max_retries", E_U32, max_retries, 0),
     ENGINE("retry_deadline", E_SECONDS, retry_deadline_seconds, 0),
     ENGINE("stall_timeout", E_SECONDS, stall_timeout_seconds, 0),
+    ENGINE("max_empty_batches", E_U64, max_empty_batches, 0),
     ENGINE("metrics_addr", E_STRING, metrics_addr, 0),
     ENGINE("progress", E_BOOL, progress, 0),
 };

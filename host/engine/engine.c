@@ -29,8 +29,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "advance.h"
 #include "arrow_bytes.h"
 #include "clock.h"
+#include "connection.h"
 #include "deadletter.h"
 #include "engine.h"
 #include "io.h"
@@ -51,21 +53,16 @@
 
 typedef struct Engine Engine;
 
-/* One stage: a connector side with its own host API table, random
- * generator and heartbeat. */
+/* One stage: a connection (connector, handle, host API, heartbeat) with
+ * its random generator for retries and its thread. */
 typedef struct Side {
   Engine *engine;
-  NbHostApi api;
-  const NbConnector *vt;
-  const char *connector;               /* name, the log component */
+  NbhConnection conn;
   const char *role;                    /* "source" or "destination" */
   NbhRng rng;
-  _Atomic uint64_t call_started_ns;    /* 0 when not inside a call */
-  _Atomic(const char *) call_name;
   atomic_int done;
   pthread_t thread;
   int started;
-  void *handle;
 } Side;
 
 typedef struct StreamRun {
@@ -147,6 +144,10 @@ void nbh_engine_options_init(NbhEngineOptions *o) {
   o->on_error = NBH_ON_ERROR_FAIL;
   o->max_retries = 5;
   o->retry_deadline_seconds = 300.0;
+  /* A source that spins calls source_next millions of times a second; one
+   * that polls an idle input typically waits in the call.  Ten thousand
+   * empty batches without moving is a spin, not a wait. */
+  o->max_empty_batches = 10000;
 }
 
 static int invalid_option(NbhLogger *logger, const char *fmt, ...)
@@ -275,54 +276,39 @@ static void connector_failed(Engine *e, Side *side, const char *what, int rc,
                              NbError *err) {
   if (rc == NB_CANCELLED && stopping(e, side)) return;
   nbh_log(e->logger, NB_LOG_DEBUG, "engine", "%s connector \"%s\": %s returned %s",
-          side->role, side->connector, what, nb_status_name(rc));
+          side->role, side->conn.name, what, nb_status_name(rc));
   if (err->message == NULL) {
     fail_with(e, NBH_EXIT_FAILED, reach_of(e, side), rc, NULL, NULL,
               "%s connector \"%s\" failed in %s with %s", side->role,
-              side->connector, what, nb_status_name(rc));
+              side->conn.name, what, nb_status_name(rc));
     return;
   }
-  fail_run(e, NBH_EXIT_FAILED, reach_of(e, side), side->connector, err);
+  fail_run(e, NBH_EXIT_FAILED, reach_of(e, side), side->conn.name, err);
 }
 
 /* ------------------------------------------------------------------------
  * The host API given to connectors
  * ------------------------------------------------------------------------ */
 
-static void host_log(void *host_data, int level, const char *message) {
-  Side *side = host_data;
-  if (level < NB_LOG_ERROR) level = NB_LOG_ERROR;
-  if (level > NB_LOG_DEBUG) level = NB_LOG_DEBUG;
-  nbh_log(side->engine->logger, level, side->connector, "%s",
-          message != NULL ? message : "");
-}
-
-static int host_is_cancelled(void *host_data) {
-  Side *side = host_data;
+static int side_is_cancelled(void *owner) {
+  Side *side = owner;
   return stopping(side->engine, side);
 }
 
-static void host_counter_add(void *host_data, const char *name, int64_t delta) {
-  Side *side = host_data;
-  nbh_metrics_connector_add(side->engine->metrics, side->connector, side->role,
-                            name != NULL ? name : "unnamed", delta);
+static void side_counter_add(void *owner, const char *name, int64_t delta) {
+  Side *side = owner;
+  nbh_metrics_connector_add(side->engine->metrics, side->conn.name, side->role, name, delta);
 }
 
 static void side_init(Engine *e, Side *side, const NbhEndpoint *ep,
                       const char *role, uint64_t salt) {
   side->engine = e;
-  side->vt = &ep->plugin->vtable;
-  side->connector = side->vt->name != NULL ? side->vt->name : "(unnamed)";
   side->role = role;
   nbh_rng_seed(&side->rng, salt);
-  memset(&side->api, 0, sizeof side->api);
-  side->api.struct_size = (uint32_t)sizeof side->api;
-  side->api.abi_version = NB_ABI_CURRENT;
-  side->api.host_data = side;
-  side->api.log = host_log;
-  side->api.is_cancelled = host_is_cancelled;
-  side->api.counter_add = host_counter_add;
-  nbh_io_install(&side->api);
+  nbh_connection_init(&side->conn, &ep->plugin->vtable, role, e->logger);
+  side->conn.is_cancelled = side_is_cancelled;
+  side->conn.counter_add = side_counter_add;
+  side->conn.owner = side;
 }
 
 /* ------------------------------------------------------------------------
@@ -362,7 +348,7 @@ static int wait_before_retry(Side *side, const char *what, NbhRetry *retry,
             "%s connector \"%s\": giving up on %s after %" PRIu32
             " retries in %.1f seconds (max_retries = %" PRIu32
             ", retry_deadline = %g s)",
-            side->role, side->connector, what, retry->retries,
+            side->role, side->conn.name, what, retry->retries,
             nbh_ns_to_seconds(nbh_monotonic_ns() - retry->first_failure_ns),
             e->retry_policy.max_retries, e->retry_policy.deadline_seconds);
     return 0;
@@ -370,7 +356,7 @@ static int wait_before_retry(Side *side, const char *what, NbhRetry *retry,
   nbh_log(e->logger, NB_LOG_WARN, "engine",
           "%s connector \"%s\": %s failed transiently (%s); retry %" PRIu32
           " of %" PRIu32 " in %.3f s",
-          side->role, side->connector, what,
+          side->role, side->conn.name, what,
           err->message != NULL ? err->message : "NB_UNAVAILABLE",
           retry->retries, e->retry_policy.max_retries, delay);
   atomic_fetch_add(&e->retries, 1);
@@ -391,21 +377,20 @@ static int call_connector(Side *side, const char *what, CallFn fn, void *ctx,
   for (;;) {
     int rc;
     nb_error_init(err);
-    atomic_store(&side->call_name, what);
-    atomic_store(&side->call_started_ns, nbh_monotonic_ns());
+    nbh_connection_call_begin(&side->conn, what);
     rc = fn(side, ctx, err);
-    atomic_store(&side->call_started_ns, 0);
+    nbh_connection_call_end(&side->conn);
     if (rc != NB_UNAVAILABLE) return rc;
     if (!wait_before_retry(side, what, &retry, err, &rc)) return rc;
   }
 }
 
 static int do_source_open(Side *s, void *ctx, NbError *err) {
-  return s->vt->source_open(&s->api, ctx, &s->handle, err);
+  return s->conn.vt->source_open(&s->conn.api, ctx, &s->conn.handle, err);
 }
 
 static int do_stream_count(Side *s, void *ctx, NbError *err) {
-  return s->vt->source_stream_count(s->handle, ctx, err);
+  return s->conn.vt->source_stream_count(s->conn.handle, ctx, err);
 }
 
 typedef struct InfoCall {
@@ -418,7 +403,7 @@ static int do_stream_info(Side *s, void *ctx, NbError *err) {
   memset(&c->info, 0, sizeof c->info);
   c->info.struct_size = (uint32_t)sizeof c->info;
   c->info.size_bytes = -1;
-  return s->vt->source_stream_info(s->handle, c->index, &c->info, err);
+  return s->conn.vt->source_stream_info(s->conn.handle, c->index, &c->info, err);
 }
 
 typedef struct SchemaCall {
@@ -430,7 +415,7 @@ static int do_schema(Side *s, void *ctx, NbError *err) {
   SchemaCall *c = ctx;
   if (c->schema.release != NULL) c->schema.release(&c->schema);
   memset(&c->schema, 0, sizeof c->schema);
-  return s->vt->source_schema(s->handle, c->index, &c->schema, err);
+  return s->conn.vt->source_schema(s->conn.handle, c->index, &c->schema, err);
 }
 
 typedef struct SeekCall {
@@ -441,7 +426,7 @@ typedef struct SeekCall {
 
 static int do_seek(Side *s, void *ctx, NbError *err) {
   SeekCall *c = ctx;
-  return s->vt->source_seek(s->handle, c->index, c->position, c->position_len, err);
+  return s->conn.vt->source_seek(s->conn.handle, c->index, c->position, c->position_len, err);
 }
 
 typedef struct NextCall {
@@ -457,11 +442,11 @@ static int do_next(Side *s, void *ctx, NbError *err) {
   memset(&c->info, 0, sizeof c->info);
   c->info.struct_size = (uint32_t)sizeof c->info;
   c->info.bytes_read = -1;
-  return s->vt->source_next(s->handle, c->index, &c->array, &c->info, err);
+  return s->conn.vt->source_next(s->conn.handle, c->index, &c->array, &c->info, err);
 }
 
 static int do_dest_open(Side *s, void *ctx, NbError *err) {
-  return s->vt->dest_open(&s->api, ctx, &s->handle, err);
+  return s->conn.vt->dest_open(&s->conn.api, ctx, &s->conn.handle, err);
 }
 
 typedef struct PrepareCall {
@@ -472,7 +457,7 @@ typedef struct PrepareCall {
 
 static int do_prepare(Side *s, void *ctx, NbError *err) {
   PrepareCall *c = ctx;
-  return s->vt->dest_prepare(s->handle, c->name, c->schema, &c->dest_index, err);
+  return s->conn.vt->dest_prepare(s->conn.handle, c->name, c->schema, &c->dest_index, err);
 }
 
 typedef struct WriteCall {
@@ -482,7 +467,7 @@ typedef struct WriteCall {
 
 static int do_write(Side *s, void *ctx, NbError *err) {
   WriteCall *c = ctx;
-  return s->vt->dest_write(s->handle, c->dest_index, c->array, err);
+  return s->conn.vt->dest_write(s->conn.handle, c->dest_index, c->array, err);
 }
 
 typedef struct CommitCall {
@@ -494,7 +479,7 @@ static int do_commit(Side *s, void *ctx, NbError *err) {
   CommitCall *c = ctx;
   c->state = NULL;
   c->state_len = 0;
-  return s->vt->dest_commit(s->handle, &c->state, &c->state_len, err);
+  return s->conn.vt->dest_commit(s->conn.handle, &c->state, &c->state_len, err);
 }
 
 /* ------------------------------------------------------------------------
@@ -544,8 +529,8 @@ static int check_resumable(Engine *e) {
   for (i = 0; i < e->n_streams; i++) {
     const NbhStreamState *s = &e->saved.streams[i];
     if (s->finished || s->position == NULL) continue;
-    if ((e->source.vt->capabilities & NB_CAP_RESUMABLE) &&
-        e->source.vt->source_seek != NULL)
+    if ((e->source.conn.vt->capabilities & NB_CAP_RESUMABLE) &&
+        e->source.conn.vt->source_seek != NULL)
       continue;
     {
       char detail[512];
@@ -556,7 +541,7 @@ static int check_resumable(Engine *e) {
       fail_with(e, NBH_EXIT_USAGE, SOURCE_ONLY, NB_INVALID, detail,
                 "Delete the state file to run the pipeline from the start.",
                 "source connector \"%s\" cannot resume from state file \"%s\"",
-                e->source.connector, e->opt->state_file);
+                e->source.conn.name, e->opt->state_file);
     }
     return 0;
   }
@@ -614,7 +599,7 @@ static int list_streams(Engine *e) {
 
   if (e->have_saved) {
     rc = nbh_state_check_identity(&e->saved, e->opt->state_file,
-                                  e->source.connector, e->dest.connector,
+                                  e->source.conn.name, e->dest.conn.name,
                                   names, count, &err);
     free(names);
     if (rc != NB_OK) {
@@ -657,7 +642,7 @@ static int open_source(Engine *e) {
   init_open_args(e, &args, e->source_ep->settings);
   rc = call_connector(&e->source, "source_open", do_source_open, &args, &err);
   if (rc != NB_OK) {
-    e->source.handle = NULL;
+    e->source.conn.handle = NULL;
     connector_failed(e, &e->source, "source_open", rc, &err);
     nb_error_release(&err);
     return 0;
@@ -678,7 +663,7 @@ static NbhSchemaRef *fetch_schema(Engine *e, uint32_t index) {
     if (rc == NB_OK)
       fail_with(e, NBH_EXIT_FAILED, SOURCE_ONLY, NB_INTERNAL, NULL, NULL,
                 "source connector \"%s\" returned no schema for stream \"%s\"",
-                e->source.connector, e->streams[index].name);
+                e->source.conn.name, e->streams[index].name);
     else
       connector_failed(e, &e->source, "source_schema", rc, &err);
     if (c.schema.release != NULL) c.schema.release(&c.schema);
@@ -713,7 +698,7 @@ static int push_batch(Engine *e, uint32_t index, const NbhSchemaRef *schema,
   if (c->array.release == NULL) {
     fail_with(e, NBH_EXIT_FAILED, SOURCE_ONLY, NB_INTERNAL, NULL, NULL,
               "source connector \"%s\" returned NB_OK without a batch in stream \"%s\"",
-              e->source.connector, st->name);
+              e->source.conn.name, st->name);
     return 0;
   }
   rows = c->array.length > 0 ? (uint64_t)c->array.length : 0;
@@ -784,7 +769,7 @@ static int reject_record(Engine *e, uint32_t index, NextCall *c, NbError *err) {
                       ? err->hint
                       : "Fix the record, or set the engine's on_error to \"skip\" or "
                         "\"dead_letter\" to go on without it.");
-    fail_run(e, NBH_EXIT_FAILED, SOURCE_ONLY, e->source.connector, &copy);
+    fail_run(e, NBH_EXIT_FAILED, SOURCE_ONLY, e->source.conn.name, &copy);
     nb_error_release(&copy);
     return 0;
   }
@@ -823,12 +808,69 @@ static int reject_record(Engine *e, uint32_t index, NextCall *c, NbError *err) {
   return push(e, item);
 }
 
+/* NB_DATA from source_next after the file layer reported corrupt or
+ * truncated input, or a rejected record that leaves the source where it
+ * was, twice in a row: the stream is broken, the source is not looking at
+ * one bad record after another.  on_error cannot skip that; the stream ends
+ * with the error, after what was read before it is written. */
+static void stream_broken(Engine *e, uint32_t index, const NbError *err) {
+  NbError copy;
+  nb_error_init(&copy);
+  nb_error_set(&copy, NB_DATA, "source connector \"%s\" cannot go on reading stream \"%s\": %s",
+               e->source.conn.name, e->streams[index].name,
+               err->message != NULL ? err->message : "bad data");
+  nb_error_detail(&copy, "%s%sThe input is corrupt or truncated (the source cannot move past "
+                  "it), which on_error cannot skip.  Records read before it are written and "
+                  "committed.",
+                  err->detail != NULL ? err->detail : "", err->detail != NULL ? "  " : "");
+  nb_error_hint(&copy, "%s", err->hint != NULL ? err->hint : "Repair or replace the input.");
+  fail_run(e, NBH_EXIT_FAILED, SOURCE_ONLY, e->source.conn.name, &copy);
+  nb_error_release(&copy);
+}
+
+/* Note what source_next reported (rc is NB_OK or NB_DATA) and apply the
+ * rules of advance.h.  Returns 1 to go on, 0 after failing the run. */
+static int check_advance(Engine *e, uint32_t index, NbhAdvance *adv, int rc,
+                         const NextCall *c, const NbError *err) {
+  const NbhEngineOptions *o = e->opt;
+  int moved = nbh_advance_note(adv, c->info.position, c->info.position_len,
+                               c->info.bytes_read);
+  if (moved < 0) {
+    fail_with(e, NBH_EXIT_FAILED, SOURCE_ONLY, NB_NOMEM, NULL, NULL, "out of memory");
+    return 0;
+  }
+  if (rc == NB_DATA) {
+    adv->idle = 0;
+    adv->stuck = moved ? 0 : adv->stuck + 1;
+    if (adv->stuck < 2 && !nbh_connection_input_broken(&e->source.conn)) return 1;
+    stream_broken(e, index, err);
+    return 0;
+  }
+  adv->stuck = 0;
+  if (c->array.release != NULL && c->array.length > 0) {
+    adv->idle = 0;
+    return 1;
+  }
+  adv->idle = moved ? 0 : adv->idle + 1;
+  if (o->max_empty_batches == 0 || adv->idle < o->max_empty_batches) return 1;
+  fail_with(e, NBH_EXIT_FAILED, SOURCE_ONLY, NB_INTERNAL,
+            "An empty batch that does not move the source's position or bytes_read is no "
+            "progress; a source that returns nothing else never ends.",
+            "Report the problem to the connector's author; the engine's max_empty_batches "
+            "(0 for no limit) allows a source that polls an idle input.",
+            "source connector \"%s\" made no progress in stream \"%s\": %" PRIu64
+            " empty batches in a row without moving (max_empty_batches = %" PRIu64 ")",
+            e->source.conn.name, e->streams[index].name, adv->idle, o->max_empty_batches);
+  return 0;
+}
+
 /* Read one stream to its end.  Returns 1 when it ended (or was already
  * finished), 0 when the source stopped or failed. */
 static int read_stream(Engine *e, uint32_t index) {
   StreamRun *st = &e->streams[index];
   NbhSchemaRef *schema;
   NextCall c;
+  NbhAdvance adv;
   NbError err;
   uint64_t input_base = atomic_load(&e->input_done);
   int rc, ok = 0;
@@ -862,9 +904,16 @@ static int read_stream(Engine *e, uint32_t index) {
 
   memset(&c, 0, sizeof c);
   c.index = index;
+  nbh_connection_clear_input_broken(&e->source.conn);
+  if (nbh_advance_init(&adv, st->pending.position, st->pending.position_len) != 0) {
+    fail_with(e, NBH_EXIT_FAILED, SOURCE_ONLY, NB_NOMEM, NULL, NULL, "out of memory");
+    nbh_schema_ref_put(schema);
+    return 0;
+  }
   for (;;) {
     if (stopping(e, &e->source)) break;
     rc = call_connector(&e->source, "source_next", do_next, &c, &err);
+    if ((rc == NB_OK || rc == NB_DATA) && !check_advance(e, index, &adv, rc, &c, &err)) break;
     if (rc == NB_OK) {
       if (!push_batch(e, index, schema, &c, input_base)) break;
     } else if (rc == NB_END) {
@@ -887,6 +936,7 @@ static int read_stream(Engine *e, uint32_t index) {
     nb_error_release(&err);
   }
   nb_error_release(&err);
+  nbh_advance_free(&adv);
   if (c.array.release != NULL) c.array.release(&c.array);
   nbh_schema_ref_put(schema);
   return ok;
@@ -933,7 +983,7 @@ static int open_destination(Engine *e) {
   }
   rc = call_connector(&e->dest, "dest_open", do_dest_open, &args, &err);
   if (rc != NB_OK) {
-    e->dest.handle = NULL;
+    e->dest.conn.handle = NULL;
     connector_failed(e, &e->dest, "dest_open", rc, &err);
     nb_error_release(&err);
     return 0;
@@ -966,8 +1016,8 @@ static int save_state(Engine *e, uint64_t dead_letter_length) {
   int rc;
 
   memset(&state, 0, sizeof state);
-  state.source_connector = (char *)e->source.connector;
-  state.dest_connector = (char *)e->dest.connector;
+  state.source_connector = (char *)e->source.conn.name;
+  state.dest_connector = (char *)e->dest.conn.name;
   for (i = 0; i < e->n_streams; i++) e->commit_streams[i] = e->streams[i].pending;
   state.streams = e->commit_streams;
   state.n_streams = e->n_streams;
@@ -1090,7 +1140,7 @@ static int apply_batch(Engine *e, NbhItem *item) {
     if (err.detail != NULL) nb_error_detail(&copy, "%s", err.detail);
     nb_error_detail(&copy, "A value the destination cannot store stops the run whatever on_error says, because the batch may be partly written.");
     if (err.hint != NULL) nb_error_hint(&copy, "%s", err.hint);
-    fail_run(e, NBH_EXIT_FAILED, FATAL, e->dest.connector, &copy);
+    fail_run(e, NBH_EXIT_FAILED, FATAL, e->dest.conn.name, &copy);
     nb_error_release(&copy);
     nb_error_release(&err);
     return 0;
@@ -1268,7 +1318,7 @@ static void notice_signal(Engine *e) {
  * call's start is read before the clock, so that a call starting meanwhile
  * looks just begun (nbh_call_stalled also says so if it does not). */
 static int stalled(Engine *e, Side *side) {
-  uint64_t started = atomic_load(&side->call_started_ns);
+  uint64_t started = atomic_load(&side->conn.call_started_ns);
   uint64_t now = nbh_monotonic_ns();
   double limit = e->opt->stall_timeout_seconds;
   uint64_t elapsed;
@@ -1281,8 +1331,8 @@ static int stalled(Engine *e, Side *side) {
            limit, side->role);
   fail_with(e, NBH_EXIT_FAILED, FATAL, NB_UNAVAILABLE, NULL, hint,
             "%s connector \"%s\" made no progress for %.0f seconds in %s",
-            side->role, side->connector, nbh_ns_to_seconds(elapsed),
-            atomic_load(&side->call_name));
+            side->role, side->conn.name, nbh_ns_to_seconds(elapsed),
+            atomic_load(&side->conn.call_name));
   return 1;
 }
 
@@ -1313,7 +1363,7 @@ static void abandon_stuck_run(Engine *e, NbhRunSummary *summary, uint64_t start_
   nbh_log(e->logger, NB_LOG_ERROR, "engine",
           "%s connector \"%s\" did not return from %s after cancellation; "
           "exiting without closing it (the state file keeps the last commit)",
-          stuck->role, stuck->connector, atomic_load(&stuck->call_name));
+          stuck->role, stuck->conn.name, atomic_load(&stuck->conn.call_name));
   fill_summary(e, summary, start_ns);
   log_summary(e->logger, summary, NBH_EXIT_FAILED);
   fflush(stderr);
@@ -1332,7 +1382,7 @@ static void abandon_blocked_source(Engine *e, NbhRunSummary *summary, uint64_t s
   nbh_log(e->logger, NB_LOG_INFO, "engine",
           "source connector \"%s\" is still blocked in %s; exiting without closing it "
           "(the state file keeps the last commit)",
-          e->source.connector, atomic_load(&e->source.call_name));
+          e->source.conn.name, atomic_load(&e->source.conn.call_name));
   fill_summary(e, summary, start_ns);
   log_summary(e->logger, summary, code);
   fflush(stderr);
@@ -1366,7 +1416,7 @@ static void supervise(Engine *e, NbhRunSummary *summary, uint64_t start_ns) {
     if (atomic_load(&e->stop_reading) && !atomic_load(&e->source.done)) {
       if (stop_seen_ns == 0) stop_seen_ns = now;
       if (!input_ended && now - stop_seen_ns > STOP_GRACE_NS &&
-          atomic_load(&e->source.call_started_ns) != 0) {
+          atomic_load(&e->source.conn.call_started_ns) != 0) {
         nbh_progress_finish(&progress);
         input_ended = end_input_for_blocked_source(e, summary, start_ns);
       }
@@ -1401,10 +1451,10 @@ static int read_saved_state(Engine *e) {
   }
   /* The connectors can be checked now; the streams once the source is
    * open. */
-  if (strcmp(e->saved.source_connector, e->source.connector) != 0 ||
-      strcmp(e->saved.dest_connector, e->dest.connector) != 0) {
-    nbh_state_check_identity(&e->saved, path, e->source.connector,
-                             e->dest.connector, NULL, 0, &err);
+  if (strcmp(e->saved.source_connector, e->source.conn.name) != 0 ||
+      strcmp(e->saved.dest_connector, e->dest.conn.name) != 0) {
+    nbh_state_check_identity(&e->saved, path, e->source.conn.name,
+                             e->dest.conn.name, NULL, 0, &err);
     log_error(e, "engine", &err);
     nb_error_release(&err);
     return NBH_EXIT_USAGE;
@@ -1552,7 +1602,7 @@ int nbh_engine_run(const NbhEndpoint *source, const NbhEndpoint *dest,
     return code;
   }
   nbh_log(logger, NB_LOG_INFO, "engine", "pipeline: source \"%s\" -> destination \"%s\"",
-          e->source.connector, e->dest.connector);
+          e->source.conn.name, e->dest.conn.name);
 
   if (start_thread(e, &e->dest, dest_main)) start_thread(e, &e->source, source_main);
   if (!e->source.started) stage_done(e, &e->source);
@@ -1560,8 +1610,8 @@ int nbh_engine_run(const NbhEndpoint *source, const NbhEndpoint *dest,
   if (e->source.started) pthread_join(e->source.thread, NULL);
   if (e->dest.started) pthread_join(e->dest.thread, NULL);
 
-  if (e->source.handle != NULL) e->source.vt->source_close(e->source.handle);
-  if (e->dest.handle != NULL) e->dest.vt->dest_close(e->dest.handle);
+  nbh_connection_close(&e->source.conn);
+  nbh_connection_close(&e->dest.conn);
   code = exit_code_of(e);
   fill_summary(e, summary, start_ns);
   log_summary(logger, summary, code);

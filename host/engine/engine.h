@@ -43,6 +43,10 @@ typedef struct NbhEngineOptions {
   uint32_t max_retries;       /* default 5 */
   double retry_deadline_seconds; /* default 300 */
   double stall_timeout_seconds;  /* 0 = no watchdog */
+  uint64_t max_empty_batches; /* empty batches in a row that do not move
+                                 the source forward before the run fails
+                                 (a source spinning without progress),
+                                 default 10000, 0 = no limit */
   bool progress;              /* live progress line on stderr */
   const char *metrics_addr;   /* "127.0.0.1:9108" or NULL */
 } NbhEngineOptions;
@@ -96,7 +100,11 @@ typedef struct NbhRunSummary {
  * to copy everything again.  On resume each unfinished stream gets
  * source_schema, then source_seek to its saved position, then dest_prepare.
  *
- * Bad records (NB_DATA from source_next) follow on_error; with
+ * A broken stream (NB_DATA after the file layer reported corrupt or
+ * truncated input, or twice in a row without the source moving) fails the
+ * run whatever on_error says, after what was read before it is committed;
+ * so do max_empty_batches empty batches in a row that do not move the
+ * source.  Other bad records (NB_DATA from source_next) follow on_error; with
  * "dead_letter" each becomes a JSON Lines record in dead_letter_path,
  * appended in order with the batches and synced at each commit (its length
  * is saved in the state, so a resumed run never repeats one).  NB_DATA from

@@ -128,7 +128,10 @@ typedef enum NbStatus {
   NB_DATA = 6,             /* bad data: one record cannot be read or
                               written.  From source_next the stream can go
                               on: the next call continues after the bad
-                              record.  Not a programming error. */
+                              record, which must move the reported
+                              position (and bytes_read, when known) past
+                              it; see source_next for a broken stream.
+                              Not a programming error. */
   NB_CANCELLED = 7,        /* the host asked to stop (is_cancelled) */
   NB_NOT_IMPLEMENTED = 8,  /* the function or option is not supported */
   NB_INTERNAL = 9,         /* a bug or a broken invariant */
@@ -435,7 +438,16 @@ typedef struct NbConnector {
    * Returns NB_OK (a batch, possibly of 0 rows), NB_END (no more; *out left
    * released), NB_SCHEMA_CHANGED, NB_DATA (a bad record described in *err,
    * *out released, info->position after it: calling again continues),
-   * NB_IO, NB_UNAVAILABLE, NB_CANCELLED, NB_NOMEM. */
+   * NB_IO, NB_UNAVAILABLE, NB_CANCELLED, NB_NOMEM.
+   *
+   * A bad record is not a broken stream.  The host ends the stream with
+   * the error, whatever its on_error setting, when source_next returns
+   * NB_DATA after the host's file layer reported corrupt or truncated input
+   * (NB_DATA from file_read or file_skip: pass it on as is), or twice in a
+   * row without moving (neither position nor, when both reports give it,
+   * bytes_read advanced).  An empty batch that does not move is no
+   * progress: the host fails the run after the engine's max_empty_batches
+   * of them in a row (default 10000). */
   int (*source_next)(void *source, uint32_t index, struct ArrowArray *out,
                      NbBatchInfo *info, NbError *err);
 

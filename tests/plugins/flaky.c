@@ -13,7 +13,11 @@
  *   - sleep `delay_ms` before each batch (polling is_cancelled), so a run
  *     lasts long enough to be signalled or scraped;
  *   - change its schema at row `schema_change_at_row` (a third column
- *     "extra" appears).
+ *     "extra" appears);
+ *   - spin at row `spin_at_row`: return empty batches forever, without
+ *     moving its position (a source that makes no progress);
+ *   - get stuck at row `stuck_bad_at_row`: report a bad record there
+ *     forever, without moving its position (a corrupt stream).
  * These apply to every stream, or only to stream `only_stream` when set.
  * Positions are nb_position values (next row).  It is resumable.
  *
@@ -52,6 +56,10 @@ static const NbSettingSpec flaky_settings[] = {
                "sleep before each batch, in milliseconds"),
     NB_SETTING(NB_SETTING_INT, NB_SETTING_SOURCE, "schema_change_at_row", "-1", NULL,
                "row from which a third column appears"),
+    NB_SETTING(NB_SETTING_INT, NB_SETTING_SOURCE, "spin_at_row", "-1", NULL,
+               "row at which source_next returns empty batches forever"),
+    NB_SETTING(NB_SETTING_INT, NB_SETTING_SOURCE, "stuck_bad_at_row", "-1", NULL,
+               "row at which source_next reports the same bad record forever"),
     NB_SETTING(NB_SETTING_INT, NB_SETTING_SOURCE, "only_stream", "-1", NULL,
                "stream the misbehaviour applies to, -1 for all"),
     NB_SETTING(NB_SETTING_STRING, NB_SETTING_DEST, "path", NULL, NULL,
@@ -72,7 +80,7 @@ static const NbSettingSpec flaky_settings[] = {
 typedef struct Source {
   const NbHostApi *host;
   int64_t rows, streams, unavailable_at, unavailable_left, stall_at,
-      delay_ms, schema_change_at, only_stream;
+      delay_ms, schema_change_at, only_stream, spin_at, stuck_bad_at;
   double stall_seconds;
   bool stall_polls_cancel;
   int64_t *bad_rows;
@@ -155,6 +163,8 @@ static int source_open(const NbHostApi *host, const NbOpenArgs *args, void **out
       (rc = nb_setting_int(st, "delay_ms", 0, &s->delay_ms, err)) ||
       (rc = nb_setting_int(st, "schema_change_at_row", -1, &s->schema_change_at, err)) ||
       (rc = nb_setting_int(st, "only_stream", -1, &s->only_stream, err)) ||
+      (rc = nb_setting_int(st, "spin_at_row", -1, &s->spin_at, err)) ||
+      (rc = nb_setting_int(st, "stuck_bad_at_row", -1, &s->stuck_bad_at, err)) ||
       (rc = parse_bad_rows(s, bad, err))) {
     source_close(s);
     return rc;
@@ -251,6 +261,14 @@ static bool unavailable_here(const Source *s) {
   return targeted(s) && s->next_row == s->unavailable_at && s->unavailable_left > 0;
 }
 
+static bool spins_here(const Source *s) {
+  return targeted(s) && s->next_row == s->spin_at;
+}
+
+static bool stuck_here(const Source *s) {
+  return targeted(s) && s->next_row == s->stuck_bad_at;
+}
+
 static bool changes_schema_here(const Source *s) {
   return targeted(s) && !s->wide && s->schema_change_at >= 0 &&
          s->next_row >= s->schema_change_at;
@@ -268,7 +286,7 @@ static int build_batch(Source *s, uint32_t index, struct ArrowArray *out, NbErro
   }
   while (nb_batch_builder_rows(s->builder) < s->batch_rows && s->next_row < s->rows &&
          !is_bad(s, s->next_row) && !stalls_here(s) && !unavailable_here(s) &&
-         !changes_schema_here(s)) {
+         !changes_schema_here(s) && !spins_here(s) && !stuck_here(s)) {
     int n = snprintf(text, sizeof text, "s%u-r%" PRId64, index, s->next_row);
     if ((rc = nb_column_append_int64(nb_batch_builder_column(s->builder, 0), s->next_row)) ||
         (rc = nb_column_append_utf8(nb_batch_builder_column(s->builder, 1), text, (size_t)n)))
@@ -305,6 +323,11 @@ static int source_next(void *handle, uint32_t index, struct ArrowArray *out,
       return nb_error_set(err, NB_CANCELLED, "cancelled while stalled");
   }
   if (changes_schema_here(s)) return NB_SCHEMA_CHANGED;
+  if (stuck_here(s)) {
+    nb_error_set(err, NB_DATA, "corrupt input at row %" PRId64, s->next_row);
+    report(s, info);
+    return NB_DATA;
+  }
   if (is_bad(s, s->next_row)) {
     n = snprintf(record, sizeof record, "%" PRId64 ",\"bad\x01value\"", s->next_row);
     nb_error_set(err, NB_DATA, "invalid value \"bad\" in column \"name\"");
