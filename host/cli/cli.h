@@ -86,20 +86,6 @@ void nbh_cli_report_refusals(NbhCli *cli, const NbhPluginSet *set, int level);
  * for an unrecognised command. */
 int nbh_cli_print_help(const char *command);
 
-/* The host API given to connectors opened by check and discover: logging
- * through the logger (component = connector name), cancellation from the
- * signal flag, no metrics, the file layer of io.c.  When dry_write is set,
- * file_open_write only proves that the file could be opened for writing
- * (without truncating or creating it) and hands back a handle on
- * /dev/null.  host_data points at *ctx, which must outlive the handles. */
-typedef struct NbhCliHost {
-  NbhLogger *logger;
-  const char *component;
-  volatile sig_atomic_t *stop_signal;
-  bool dry_write;
-} NbhCliHost;
-void nbh_cli_host_api(NbhCliHost *ctx, NbHostApi *api);
-
 /* Commands: argc/argv start at the command name.  Return an exit code. */
 int nbh_cmd_list(NbhCli *cli, int argc, char **argv);
 int nbh_cmd_describe(NbhCli *cli, int argc, char **argv);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "connection.h"
 #include "engine.h"
 #include "nebula/sdk.h"
 #include "report.h"
@@ -314,45 +315,43 @@ int nbh_cmd_validate(NbhCli *cli, int argc, char **argv) {
  * check and discover: opening the connectors
  * ------------------------------------------------------------------------ */
 
-static NbOpenArgs open_args(const NbhConfig *cfg, const NbhConfigSide *side) {
+/* A connection for one side of the pipeline: cancelled by a signal, no
+ * metrics, no retries (nothing is being copied: a transient failure is
+ * reported as it is).  `check` gives its destination the dry write. */
+static int cli_cancelled(void *owner) {
+  NbhCli *cli = owner;
+  return *cli->stop_signal != 0;
+}
+
+static void connect_side(NbhCli *cli, NbhConnection *c, const NbhConfigSide *side,
+                         const char *role, bool dry_write) {
+  nbh_connection_init(c, &side->plugin->vtable, role, cli->logger);
+  c->is_cancelled = cli_cancelled;
+  c->owner = cli;
+  c->dry_write = dry_write;
+}
+
+/* Open one side; returns -1 or an exit code (already reported). */
+static int open_side(NbhCli *cli, const Pipeline *p, NbhConnection *c,
+                     const NbhConfigSide *side) {
   NbOpenArgs a;
-  memset(&a, 0, sizeof a);
-  a.struct_size = (uint32_t)sizeof a;
-  a.settings = &side->settings;
-  a.batch_rows = cfg->engine.batch_rows;
-  a.batch_bytes = cfg->engine.batch_bytes;
-  return a;
-}
-
-/* A connector's error, reported under its name, then released. */
-static void report_connector_error(NbhCli *cli, const char *connector, NbError *err, int rc) {
-  const char *message = err->message != NULL ? err->message : nb_status_name(rc);
-  nbh_log_report(cli->logger, NB_LOG_ERROR, connector, message, err->detail, err->hint);
-  if (err->release != NULL) err->release(err);
-}
-
-static int open_source(NbhCli *cli, Pipeline *p, const NbHostApi *api, void **handle) {
-  const NbConnector *c = &p->cfg.source.plugin->vtable;
-  NbOpenArgs a = open_args(&p->cfg, &p->cfg.source);
   NbError err;
+  bool source = strcmp(c->role, "source") == 0;
   int rc;
-  nb_error_init(&err);
-  *handle = NULL;
-  rc = c->source_open(api, &a, handle, &err);
+  nbh_open_args_init(&a, &side->settings, p->cfg.engine.batch_rows, p->cfg.engine.batch_bytes);
+  rc = source ? nbh_connection_source_open(c, &a, &err) : nbh_connection_dest_open(c, &a, &err);
   if (rc != NB_OK) {
-    report_connector_error(cli, c->name, &err, rc);
+    nbh_connection_report(c, source ? "source_open" : "dest_open", rc, &err);
     return *cli->stop_signal ? 128 + *cli->stop_signal : NBH_EXIT_FAILED;
   }
   return -1;
 }
 
-static int source_stream_count(NbhCli *cli, const NbConnector *c, void *handle, uint32_t *n) {
+static int stream_count(NbhConnection *c, uint32_t *n) {
   NbError err;
-  int rc;
-  nb_error_init(&err);
-  rc = c->source_stream_count(handle, n, &err);
+  int rc = nbh_connection_stream_count(c, n, &err);
   if (rc != NB_OK) {
-    report_connector_error(cli, c->name, &err, rc);
+    nbh_connection_report(c, "source_stream_count", rc, &err);
     return NBH_EXIT_FAILED;
   }
   return -1;
@@ -361,9 +360,7 @@ static int source_stream_count(NbhCli *cli, const NbConnector *c, void *handle, 
 int nbh_cmd_check(NbhCli *cli, int argc, char **argv) {
   Args args;
   Pipeline p;
-  NbhCliHost ctx_source, ctx_dest;
-  NbHostApi api_source, api_dest;
-  void *source = NULL, *dest = NULL;
+  NbhConnection source, dest;
   uint32_t streams = 0;
   int code = parse_args(cli, "check", argc, argv, &args);
   if (code < 0) code = want_config(cli, &args);
@@ -373,32 +370,21 @@ int nbh_cmd_check(NbhCli *cli, int argc, char **argv) {
   }
   code = prepare_from_file(cli, &p, &args, args.positional[0]);
   if (code < 0) {
-    const NbConnector *sc = &p.cfg.source.plugin->vtable;
-    const NbConnector *dc = &p.cfg.destination.plugin->vtable;
-    ctx_source = (NbhCliHost){cli->logger, sc->name, cli->stop_signal, false};
-    ctx_dest = (NbhCliHost){cli->logger, dc->name, cli->stop_signal, true};
-    nbh_cli_host_api(&ctx_source, &api_source);
-    nbh_cli_host_api(&ctx_dest, &api_dest);
-    code = open_source(cli, &p, &api_source, &source);
-    if (code < 0) code = source_stream_count(cli, sc, source, &streams);
-    if (source != NULL) sc->source_close(source);
+    connect_side(cli, &source, &p.cfg.source, "source", false);
+    connect_side(cli, &dest, &p.cfg.destination, "destination", true);
+    code = open_side(cli, &p, &source, &p.cfg.source);
+    if (code < 0) code = stream_count(&source, &streams);
+    nbh_connection_close(&source);
     if (code < 0) {
-      NbOpenArgs a = open_args(&p.cfg, &p.cfg.destination);
-      NbError err;
-      int rc;
-      printf("source: %s: opened, %u stream%s\n", sc->name, (unsigned)streams,
+      printf("source: %s: opened, %u stream%s\n", source.name, (unsigned)streams,
              streams == 1 ? "" : "s");
-      nb_error_init(&err);
-      rc = dc->dest_open(&api_dest, &a, &dest, &err);
-      if (rc != NB_OK) {
-        report_connector_error(cli, dc->name, &err, rc);
-        code = NBH_EXIT_FAILED;
-      } else {
-        dc->dest_close(dest);
-        printf("destination: %s: opened\n", dc->name);
-        printf("check of \"%s\" passed\n", p.cfg.path);
-        code = NBH_EXIT_OK;
-      }
+      code = open_side(cli, &p, &dest, &p.cfg.destination);
+    }
+    if (code < 0) {
+      nbh_connection_close(&dest);
+      printf("destination: %s: opened\n", dest.name);
+      printf("check of \"%s\" passed\n", p.cfg.path);
+      code = NBH_EXIT_OK;
     }
   }
   pipeline_free(&p);
@@ -411,27 +397,28 @@ int nbh_cmd_check(NbhCli *cli, int argc, char **argv) {
  * ------------------------------------------------------------------------ */
 
 /* Print one stream; returns -1 or an exit code. */
-static int discover_stream(NbhCli *cli, const NbConnector *c, void *handle, uint32_t index,
-                           bool json) {
+static int discover_stream(NbhConnection *c, uint32_t index, bool json) {
   NbStreamInfo info;
   struct ArrowSchema schema;
   NbField *fields = NULL;
   size_t n = 0, i;
   NbError err;
   int rc;
-  memset(&info, 0, sizeof info);
-  info.struct_size = (uint32_t)sizeof info;
   memset(&schema, 0, sizeof schema);
-  nb_error_init(&err);
-  rc = c->source_stream_info(handle, index, &info, &err);
-  if (rc == NB_OK) rc = c->source_schema(handle, index, &schema, &err);
+  rc = nbh_connection_stream_info(c, index, &info, &err);
   if (rc != NB_OK) {
-    report_connector_error(cli, c->name, &err, rc);
+    nbh_connection_report(c, "source_stream_info", rc, &err);
+    return NBH_EXIT_FAILED;
+  }
+  rc = nbh_connection_schema(c, index, &schema, &err);
+  if (rc != NB_OK) {
+    nbh_connection_report(c, "source_schema", rc, &err);
+    if (schema.release != NULL) schema.release(&schema);
     return NBH_EXIT_FAILED;
   }
   rc = nb_schema_fields(&schema, &fields, &n, &err);
   if (rc != NB_OK) {
-    report_connector_error(cli, c->name, &err, rc);
+    nbh_connection_report(c, "source_schema", rc, &err);
     if (schema.release != NULL) schema.release(&schema);
     return NBH_EXIT_FAILED;
   }
@@ -469,9 +456,7 @@ static int discover_stream(NbhCli *cli, const NbConnector *c, void *handle, uint
 int nbh_cmd_discover(NbhCli *cli, int argc, char **argv) {
   Args args;
   Pipeline p;
-  NbhCliHost ctx;
-  NbHostApi api;
-  void *source = NULL;
+  NbhConnection source;
   uint32_t streams = 0, i;
   int code = parse_args(cli, "discover", argc, argv, &args);
   if (code < 0) code = want_config(cli, &args);
@@ -481,18 +466,16 @@ int nbh_cmd_discover(NbhCli *cli, int argc, char **argv) {
   }
   code = prepare_from_file(cli, &p, &args, args.positional[0]);
   if (code < 0) {
-    const NbConnector *sc = &p.cfg.source.plugin->vtable;
-    ctx = (NbhCliHost){cli->logger, sc->name, cli->stop_signal, false};
-    nbh_cli_host_api(&ctx, &api);
-    code = open_source(cli, &p, &api, &source);
-    if (code < 0) code = source_stream_count(cli, sc, source, &streams);
+    connect_side(cli, &source, &p.cfg.source, "source", false);
+    code = open_side(cli, &p, &source, &p.cfg.source);
+    if (code < 0) code = stream_count(&source, &streams);
     if (code < 0 && args.json) fputs("{\"streams\":[", stdout);
     for (i = 0; code < 0 && i < streams; i++) {
       if (*cli->stop_signal) code = 128 + *cli->stop_signal;
-      if (code < 0) code = discover_stream(cli, sc, source, i, args.json);
+      if (code < 0) code = discover_stream(&source, i, args.json);
     }
     if (code < 0 && args.json) fputs("]}\n", stdout);
-    if (source != NULL) sc->source_close(source);
+    nbh_connection_close(&source);
     if (code < 0) code = NBH_EXIT_OK;
   }
   pipeline_free(&p);

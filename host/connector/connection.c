@@ -4,6 +4,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -13,6 +15,7 @@
 #include "connection.h"
 #include "io.h"
 #include "nebula/sdk.h"
+#include "report.h"
 
 /* ------------------------------------------------------------------------
  * Logging, cancellation, counters
@@ -180,6 +183,262 @@ void nbh_connection_call_begin(NbhConnection *c, const char *slot) {
 
 void nbh_connection_call_end(NbhConnection *c) {
   atomic_store(&c->call_started_ns, 0);
+}
+
+/* ------------------------------------------------------------------------
+ * Calling: heartbeat and retries
+ * ------------------------------------------------------------------------ */
+
+typedef int (*CallFn)(NbhConnection *c, void *ctx, NbError *err);
+
+static bool cancelled(NbhConnection *c) {
+  return c->is_cancelled != NULL && c->is_cancelled(c->owner);
+}
+
+/* Sleep up to seconds in slices, waking early when cancelled.  Returns
+ * false when woken for that reason. */
+static bool pause_for(NbhConnection *c, double seconds) {
+  uint64_t end = nbh_monotonic_ns() + (uint64_t)(seconds * 1e9);
+  for (;;) {
+    uint64_t now = nbh_monotonic_ns(), slice;
+    struct timespec ts;
+    if (cancelled(c)) return false;
+    if (now >= end) return true;
+    slice = end - now < 50000000ull ? end - now : 50000000ull;
+    ts.tv_sec = 0;
+    ts.tv_nsec = (long)slice;
+    nanosleep(&ts, NULL);
+  }
+}
+
+/* After NB_UNAVAILABLE: log, count, wait.  Returns true to try again;
+ * false when the retries are used up (err kept for the caller) or the
+ * wait was cancelled (err released, *rc = NB_CANCELLED). */
+static bool wait_before_retry(NbhConnection *c, const char *slot, NbhRetry *retry,
+                              NbError *err, int *rc) {
+  const NbhRetryPolicy *p = c->retry_policy;
+  double delay = nbh_retry_next_delay(retry, nbh_monotonic_ns());
+  if (delay < 0) {
+    nbh_log(c->logger, NB_LOG_ERROR, "engine",
+            "%s connector \"%s\": giving up on %s after %" PRIu32
+            " retries in %.1f seconds (max_retries = %" PRIu32 ", retry_deadline = %g s)",
+            c->role, c->name, slot, retry->retries,
+            nbh_ns_to_seconds(nbh_monotonic_ns() - retry->first_failure_ns), p->max_retries,
+            p->deadline_seconds);
+    return false;
+  }
+  nbh_log(c->logger, NB_LOG_WARN, "engine",
+          "%s connector \"%s\": %s failed transiently (%s); retry %" PRIu32 " of %" PRIu32
+          " in %.3f s",
+          c->role, c->name, slot, err->message != NULL ? err->message : "NB_UNAVAILABLE",
+          retry->retries, p->max_retries, delay);
+  if (c->on_retry != NULL) c->on_retry(c->owner);
+  nb_error_release(err);
+  if (!pause_for(c, delay)) {
+    *rc = NB_CANCELLED;
+    return false;
+  }
+  return true;
+}
+
+static int call(NbhConnection *c, const char *slot, CallFn fn, void *ctx, NbError *err) {
+  NbhRetry retry;
+  if (c->retry_policy != NULL) nbh_retry_start(&retry, c->retry_policy, &c->rng);
+  for (;;) {
+    int rc;
+    nb_error_init(err);
+    nbh_connection_call_begin(c, slot);
+    rc = fn(c, ctx, err);
+    nbh_connection_call_end(c);
+    if (rc != NB_UNAVAILABLE || c->retry_policy == NULL) return rc;
+    if (!wait_before_retry(c, slot, &retry, err, &rc)) return rc;
+  }
+}
+
+/* ------------------------------------------------------------------------
+ * One function per slot
+ * ------------------------------------------------------------------------ */
+
+void nbh_open_args_init(NbOpenArgs *args, const NbSettings *settings, uint64_t batch_rows,
+                        uint64_t batch_bytes) {
+  memset(args, 0, sizeof *args);
+  args->struct_size = (uint32_t)sizeof *args;
+  args->settings = settings;
+  args->batch_rows = batch_rows;
+  args->batch_bytes = batch_bytes;
+}
+
+static int do_source_open(NbhConnection *c, void *ctx, NbError *err) {
+  c->handle = NULL;
+  return c->vt->source_open(&c->api, ctx, &c->handle, err);
+}
+
+int nbh_connection_source_open(NbhConnection *c, const NbOpenArgs *args, NbError *err) {
+  int rc = call(c, "source_open", do_source_open, (void *)args, err);
+  if (rc != NB_OK) c->handle = NULL;
+  return rc;
+}
+
+static int do_stream_count(NbhConnection *c, void *ctx, NbError *err) {
+  return c->vt->source_stream_count(c->handle, ctx, err);
+}
+
+int nbh_connection_stream_count(NbhConnection *c, uint32_t *count, NbError *err) {
+  *count = 0;
+  return call(c, "source_stream_count", do_stream_count, count, err);
+}
+
+typedef struct InfoCall {
+  uint32_t index;
+  NbStreamInfo *info;
+} InfoCall;
+
+static int do_stream_info(NbhConnection *c, void *ctx, NbError *err) {
+  InfoCall *a = ctx;
+  memset(a->info, 0, sizeof *a->info);
+  a->info->struct_size = (uint32_t)sizeof *a->info;
+  a->info->size_bytes = -1;
+  return c->vt->source_stream_info(c->handle, a->index, a->info, err);
+}
+
+int nbh_connection_stream_info(NbhConnection *c, uint32_t index, NbStreamInfo *info,
+                               NbError *err) {
+  InfoCall a = {index, info};
+  return call(c, "source_stream_info", do_stream_info, &a, err);
+}
+
+typedef struct SchemaCall {
+  uint32_t index;
+  struct ArrowSchema *out;
+} SchemaCall;
+
+static int do_schema(NbhConnection *c, void *ctx, NbError *err) {
+  SchemaCall *a = ctx;
+  if (a->out->release != NULL) a->out->release(a->out);
+  memset(a->out, 0, sizeof *a->out);
+  return c->vt->source_schema(c->handle, a->index, a->out, err);
+}
+
+int nbh_connection_schema(NbhConnection *c, uint32_t index, struct ArrowSchema *out,
+                          NbError *err) {
+  SchemaCall a = {index, out};
+  return call(c, "source_schema", do_schema, &a, err);
+}
+
+typedef struct SeekCall {
+  uint32_t index;
+  const void *position;
+  size_t position_len;
+} SeekCall;
+
+static int do_seek(NbhConnection *c, void *ctx, NbError *err) {
+  SeekCall *a = ctx;
+  return c->vt->source_seek(c->handle, a->index, a->position, a->position_len, err);
+}
+
+int nbh_connection_seek(NbhConnection *c, uint32_t index, const void *position,
+                        size_t position_len, NbError *err) {
+  SeekCall a = {index, position, position_len};
+  return call(c, "source_seek", do_seek, &a, err);
+}
+
+typedef struct NextCall {
+  uint32_t index;
+  struct ArrowArray *out;
+  NbBatchInfo *info;
+} NextCall;
+
+static int do_next(NbhConnection *c, void *ctx, NbError *err) {
+  NextCall *a = ctx;
+  if (a->out->release != NULL) a->out->release(a->out);
+  memset(a->out, 0, sizeof *a->out);
+  memset(a->info, 0, sizeof *a->info);
+  a->info->struct_size = (uint32_t)sizeof *a->info;
+  a->info->bytes_read = -1;
+  return c->vt->source_next(c->handle, a->index, a->out, a->info, err);
+}
+
+int nbh_connection_next(NbhConnection *c, uint32_t index, struct ArrowArray *out,
+                        NbBatchInfo *info, NbError *err) {
+  NextCall a = {index, out, info};
+  return call(c, "source_next", do_next, &a, err);
+}
+
+static int do_dest_open(NbhConnection *c, void *ctx, NbError *err) {
+  c->handle = NULL;
+  return c->vt->dest_open(&c->api, ctx, &c->handle, err);
+}
+
+int nbh_connection_dest_open(NbhConnection *c, const NbOpenArgs *args, NbError *err) {
+  int rc = call(c, "dest_open", do_dest_open, (void *)args, err);
+  if (rc != NB_OK) c->handle = NULL;
+  return rc;
+}
+
+typedef struct PrepareCall {
+  const char *name;
+  const struct ArrowSchema *schema;
+  uint32_t *dest_stream;
+} PrepareCall;
+
+static int do_prepare(NbhConnection *c, void *ctx, NbError *err) {
+  PrepareCall *a = ctx;
+  return c->vt->dest_prepare(c->handle, a->name, a->schema, a->dest_stream, err);
+}
+
+int nbh_connection_prepare(NbhConnection *c, const char *stream_name,
+                           const struct ArrowSchema *schema, uint32_t *dest_stream,
+                           NbError *err) {
+  PrepareCall a = {stream_name, schema, dest_stream};
+  return call(c, "dest_prepare", do_prepare, &a, err);
+}
+
+typedef struct WriteCall {
+  uint32_t dest_stream;
+  const struct ArrowArray *batch;
+} WriteCall;
+
+static int do_write(NbhConnection *c, void *ctx, NbError *err) {
+  WriteCall *a = ctx;
+  return c->vt->dest_write(c->handle, a->dest_stream, a->batch, err);
+}
+
+int nbh_connection_write(NbhConnection *c, uint32_t dest_stream, const struct ArrowArray *batch,
+                         NbError *err) {
+  WriteCall a = {dest_stream, batch};
+  return call(c, "dest_write", do_write, &a, err);
+}
+
+typedef struct CommitCall {
+  const void **state;
+  size_t *state_len;
+} CommitCall;
+
+static int do_commit(NbhConnection *c, void *ctx, NbError *err) {
+  CommitCall *a = ctx;
+  *a->state = NULL;
+  *a->state_len = 0;
+  return c->vt->dest_commit(c->handle, a->state, a->state_len, err);
+}
+
+int nbh_connection_commit(NbhConnection *c, const void **state, size_t *state_len,
+                          NbError *err) {
+  CommitCall a = {state, state_len};
+  return call(c, "dest_commit", do_commit, &a, err);
+}
+
+void nbh_connection_explain(const NbhConnection *c, const char *slot, int rc, NbError *err) {
+  if (err->message != NULL) return;
+  nb_error_set(err, rc, "%s connector \"%s\" failed in %s with %s", c->role, c->name, slot,
+               nb_status_name(rc));
+}
+
+void nbh_connection_report(const NbhConnection *c, const char *slot, int rc, NbError *err) {
+  nbh_connection_explain(c, slot, rc, err);
+  nbh_log_report(c->logger, NB_LOG_ERROR, c->name,
+                 err->message != NULL ? err->message : nb_status_name(rc), err->detail,
+                 err->hint);
+  nb_error_release(err);
 }
 
 void nbh_connection_close(NbhConnection *c) {

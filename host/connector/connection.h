@@ -18,6 +18,12 @@
  *     opened for writing (neither truncating nor leaving it created) and
  *     hands back a handle writing to /dev/null (`check`).
  *
+ * Calls: one function per vtable slot.  Each marks the heartbeat around
+ * the call and, with a retry policy, retries NB_UNAVAILABLE with backoff
+ * (logging each retry, waiting in slices that end early when is_cancelled
+ * says so: then the call returns NB_CANCELLED).  Each returns the slot's
+ * status with err filled as the connector left it (initialised first).
+ *
  * Threads: one thread calls the connector; the heartbeat fields and the
  * input-broken mark are atomics that another thread may read.
  */
@@ -30,6 +36,7 @@
 
 #include "log.h"
 #include "nebula/abi.h"
+#include "retry.h"
 
 typedef struct NbhConnection {
   const NbConnector *vt;        /* borrowed: the loaded connector */
@@ -45,6 +52,12 @@ typedef struct NbhConnection {
   void (*counter_add)(void *owner, const char *name, int64_t delta);
   void *owner;
   bool dry_write;
+
+  /* Retries of NB_UNAVAILABLE: policy NULL means none.  on_retry (may be
+   * NULL) is told of each retry, before its wait. */
+  const NbhRetryPolicy *retry_policy;
+  NbhRng rng;
+  void (*on_retry)(void *owner);
 
   /* Heartbeat: when the current call started (0: not inside a call) and
    * which slot it is. */
@@ -68,7 +81,47 @@ void nbh_connection_clear_input_broken(NbhConnection *c);
 void nbh_connection_call_begin(NbhConnection *c, const char *slot);
 void nbh_connection_call_end(NbhConnection *c);
 
+/* The open arguments every caller builds the same way: settings (borrowed)
+ * and the batch limits; no saved state. */
+void nbh_open_args_init(NbOpenArgs *args, const NbSettings *settings, uint64_t batch_rows,
+                        uint64_t batch_bytes);
+
+/* The slots.  source_open / dest_open set c->handle (NULL on failure). */
+int nbh_connection_source_open(NbhConnection *c, const NbOpenArgs *args, NbError *err);
+int nbh_connection_stream_count(NbhConnection *c, uint32_t *count, NbError *err);
+/* info is initialised (struct_size, size_bytes = -1) before the call. */
+int nbh_connection_stream_info(NbhConnection *c, uint32_t index, NbStreamInfo *info,
+                               NbError *err);
+/* *out is released if set, then zeroed, before each attempt; the caller
+ * owns the result. */
+int nbh_connection_schema(NbhConnection *c, uint32_t index, struct ArrowSchema *out,
+                          NbError *err);
+int nbh_connection_seek(NbhConnection *c, uint32_t index, const void *position,
+                        size_t position_len, NbError *err);
+/* *out is released if set and zeroed, info initialised (bytes_read = -1),
+ * before each attempt. */
+int nbh_connection_next(NbhConnection *c, uint32_t index, struct ArrowArray *out,
+                        NbBatchInfo *info, NbError *err);
+int nbh_connection_dest_open(NbhConnection *c, const NbOpenArgs *args, NbError *err);
+int nbh_connection_prepare(NbhConnection *c, const char *stream_name,
+                           const struct ArrowSchema *schema, uint32_t *dest_stream,
+                           NbError *err);
+int nbh_connection_write(NbhConnection *c, uint32_t dest_stream, const struct ArrowArray *batch,
+                         NbError *err);
+/* *state / *state_len: the connector's blob, valid until its next call. */
+int nbh_connection_commit(NbhConnection *c, const void **state, size_t *state_len,
+                          NbError *err);
+
 /* Close the handle (source_close or dest_close by role) if there is one. */
 void nbh_connection_close(NbhConnection *c);
+
+/* After a failed call: make sure err has a message (a connector may return
+ * a status without one), "<role> connector "<name>" failed in <slot> with
+ * <STATUS>", so every caller reports the same text. */
+void nbh_connection_explain(const NbhConnection *c, const char *slot, int rc, NbError *err);
+
+/* Report a failed call's error at NB_LOG_ERROR under the connector's name
+ * (after nbh_connection_explain) and release it. */
+void nbh_connection_report(const NbhConnection *c, const char *slot, int rc, NbError *err);
 
 #endif /* NBH_CONNECTION_H */

@@ -59,7 +59,6 @@ typedef struct Side {
   Engine *engine;
   NbhConnection conn;
   const char *role;                    /* "source" or "destination" */
-  NbhRng rng;
   atomic_int done;
   pthread_t thread;
   int started;
@@ -277,12 +276,7 @@ static void connector_failed(Engine *e, Side *side, const char *what, int rc,
   if (rc == NB_CANCELLED && stopping(e, side)) return;
   nbh_log(e->logger, NB_LOG_DEBUG, "engine", "%s connector \"%s\": %s returned %s",
           side->role, side->conn.name, what, nb_status_name(rc));
-  if (err->message == NULL) {
-    fail_with(e, NBH_EXIT_FAILED, reach_of(e, side), rc, NULL, NULL,
-              "%s connector \"%s\" failed in %s with %s", side->role,
-              side->conn.name, what, nb_status_name(rc));
-    return;
-  }
+  nbh_connection_explain(&side->conn, what, rc, err);
   fail_run(e, NBH_EXIT_FAILED, reach_of(e, side), side->conn.name, err);
 }
 
@@ -300,191 +294,37 @@ static void side_counter_add(void *owner, const char *name, int64_t delta) {
   nbh_metrics_connector_add(side->engine->metrics, side->conn.name, side->role, name, delta);
 }
 
+static void side_on_retry(void *owner) {
+  Side *side = owner;
+  char labels[64];
+  const char *pairs[2] = {"side", side->role};
+  atomic_fetch_add(&side->engine->retries, 1);
+  nbh_metrics_labels(labels, sizeof labels, pairs, 1);
+  nbh_metrics_add(side->engine->metrics, "nebula_retries_total", labels, 1);
+}
+
 static void side_init(Engine *e, Side *side, const NbhEndpoint *ep,
                       const char *role, uint64_t salt) {
   side->engine = e;
   side->role = role;
-  nbh_rng_seed(&side->rng, salt);
   nbh_connection_init(&side->conn, &ep->plugin->vtable, role, e->logger);
   side->conn.is_cancelled = side_is_cancelled;
   side->conn.counter_add = side_counter_add;
+  side->conn.on_retry = side_on_retry;
   side->conn.owner = side;
-}
-
-/* ------------------------------------------------------------------------
- * Calling connectors: heartbeat for the watchdog, retries with backoff
- * ------------------------------------------------------------------------ */
-
-typedef int (*CallFn)(Side *side, void *ctx, NbError *err);
-
-/* Sleep up to seconds, waking early when the stage must stop.  Returns 0
- * when woken for that reason. */
-static int pause_stage(Engine *e, Side *side, double seconds) {
-  uint64_t end = nbh_monotonic_ns() + (uint64_t)(seconds * 1e9);
-  for (;;) {
-    uint64_t now = nbh_monotonic_ns(), slice;
-    struct timespec ts;
-    if (stopping(e, side)) return 0;
-    if (now >= end) return 1;
-    slice = end - now < 50000000ull ? end - now : 50000000ull;
-    ts.tv_sec = 0;
-    ts.tv_nsec = (long)slice;
-    nanosleep(&ts, NULL);
-  }
-}
-
-/* After a transient failure: log, count, wait.  Returns 1 to try again;
- * 0 when the retries are used up (err kept for the final message) or the
- * stage must stop (err released, *rc set to NB_CANCELLED). */
-static int wait_before_retry(Side *side, const char *what, NbhRetry *retry,
-                             NbError *err, int *rc) {
-  Engine *e = side->engine;
-  char labels[64];
-  const char *pairs[2] = {"side", side->role};
-  double delay = nbh_retry_next_delay(retry, nbh_monotonic_ns());
-
-  if (delay < 0) {
-    nbh_log(e->logger, NB_LOG_ERROR, "engine",
-            "%s connector \"%s\": giving up on %s after %" PRIu32
-            " retries in %.1f seconds (max_retries = %" PRIu32
-            ", retry_deadline = %g s)",
-            side->role, side->conn.name, what, retry->retries,
-            nbh_ns_to_seconds(nbh_monotonic_ns() - retry->first_failure_ns),
-            e->retry_policy.max_retries, e->retry_policy.deadline_seconds);
-    return 0;
-  }
-  nbh_log(e->logger, NB_LOG_WARN, "engine",
-          "%s connector \"%s\": %s failed transiently (%s); retry %" PRIu32
-          " of %" PRIu32 " in %.3f s",
-          side->role, side->conn.name, what,
-          err->message != NULL ? err->message : "NB_UNAVAILABLE",
-          retry->retries, e->retry_policy.max_retries, delay);
-  atomic_fetch_add(&e->retries, 1);
-  nbh_metrics_labels(labels, sizeof labels, pairs, 1);
-  nbh_metrics_add(e->metrics, "nebula_retries_total", labels, 1);
-  nb_error_release(err);
-  if (!pause_stage(e, side, delay)) {
-    *rc = NB_CANCELLED;
-    return 0;
-  }
-  return 1;
-}
-
-static int call_connector(Side *side, const char *what, CallFn fn, void *ctx,
-                          NbError *err) {
-  NbhRetry retry;
-  nbh_retry_start(&retry, &side->engine->retry_policy, &side->rng);
-  for (;;) {
-    int rc;
-    nb_error_init(err);
-    nbh_connection_call_begin(&side->conn, what);
-    rc = fn(side, ctx, err);
-    nbh_connection_call_end(&side->conn);
-    if (rc != NB_UNAVAILABLE) return rc;
-    if (!wait_before_retry(side, what, &retry, err, &rc)) return rc;
-  }
-}
-
-static int do_source_open(Side *s, void *ctx, NbError *err) {
-  return s->conn.vt->source_open(&s->conn.api, ctx, &s->conn.handle, err);
-}
-
-static int do_stream_count(Side *s, void *ctx, NbError *err) {
-  return s->conn.vt->source_stream_count(s->conn.handle, ctx, err);
-}
-
-typedef struct InfoCall {
-  uint32_t index;
-  NbStreamInfo info;
-} InfoCall;
-
-static int do_stream_info(Side *s, void *ctx, NbError *err) {
-  InfoCall *c = ctx;
-  memset(&c->info, 0, sizeof c->info);
-  c->info.struct_size = (uint32_t)sizeof c->info;
-  c->info.size_bytes = -1;
-  return s->conn.vt->source_stream_info(s->conn.handle, c->index, &c->info, err);
-}
-
-typedef struct SchemaCall {
-  uint32_t index;
-  struct ArrowSchema schema;
-} SchemaCall;
-
-static int do_schema(Side *s, void *ctx, NbError *err) {
-  SchemaCall *c = ctx;
-  if (c->schema.release != NULL) c->schema.release(&c->schema);
-  memset(&c->schema, 0, sizeof c->schema);
-  return s->conn.vt->source_schema(s->conn.handle, c->index, &c->schema, err);
-}
-
-typedef struct SeekCall {
-  uint32_t index;
-  const void *position;
-  size_t position_len;
-} SeekCall;
-
-static int do_seek(Side *s, void *ctx, NbError *err) {
-  SeekCall *c = ctx;
-  return s->conn.vt->source_seek(s->conn.handle, c->index, c->position, c->position_len, err);
-}
-
-typedef struct NextCall {
-  uint32_t index;
-  struct ArrowArray array;
-  NbBatchInfo info;
-} NextCall;
-
-static int do_next(Side *s, void *ctx, NbError *err) {
-  NextCall *c = ctx;
-  if (c->array.release != NULL) c->array.release(&c->array);
-  memset(&c->array, 0, sizeof c->array);
-  memset(&c->info, 0, sizeof c->info);
-  c->info.struct_size = (uint32_t)sizeof c->info;
-  c->info.bytes_read = -1;
-  return s->conn.vt->source_next(s->conn.handle, c->index, &c->array, &c->info, err);
-}
-
-static int do_dest_open(Side *s, void *ctx, NbError *err) {
-  return s->conn.vt->dest_open(&s->conn.api, ctx, &s->conn.handle, err);
-}
-
-typedef struct PrepareCall {
-  const char *name;
-  const struct ArrowSchema *schema;
-  uint32_t dest_index;
-} PrepareCall;
-
-static int do_prepare(Side *s, void *ctx, NbError *err) {
-  PrepareCall *c = ctx;
-  return s->conn.vt->dest_prepare(s->conn.handle, c->name, c->schema, &c->dest_index, err);
-}
-
-typedef struct WriteCall {
-  uint32_t dest_index;
-  const struct ArrowArray *array;
-} WriteCall;
-
-static int do_write(Side *s, void *ctx, NbError *err) {
-  WriteCall *c = ctx;
-  return s->conn.vt->dest_write(s->conn.handle, c->dest_index, c->array, err);
-}
-
-typedef struct CommitCall {
-  const void *state;
-  size_t state_len;
-} CommitCall;
-
-static int do_commit(Side *s, void *ctx, NbError *err) {
-  CommitCall *c = ctx;
-  c->state = NULL;
-  c->state_len = 0;
-  return s->conn.vt->dest_commit(s->conn.handle, &c->state, &c->state_len, err);
+  side->conn.retry_policy = &e->retry_policy;
+  nbh_rng_seed(&side->conn.rng, salt);
 }
 
 /* ------------------------------------------------------------------------
  * Source thread
  * ------------------------------------------------------------------------ */
+
+/* What one source_next produced. */
+typedef struct NextCall {
+  struct ArrowArray array;
+  NbBatchInfo info;
+} NextCall;
 
 static int push(Engine *e, NbhItem *item) {
   if (nbh_queue_push(&e->queue, item) == NBH_QUEUE_OK) return 1;
@@ -556,7 +396,7 @@ static int list_streams(Engine *e) {
   int rc;
   int64_t total = 0;
 
-  rc = call_connector(&e->source, "source_stream_count", do_stream_count, &count, &err);
+  rc = nbh_connection_stream_count(&e->source.conn, &count, &err);
   if (rc != NB_OK) {
     connector_failed(e, &e->source, "source_stream_count", rc, &err);
     nb_error_release(&err);
@@ -570,27 +410,27 @@ static int list_streams(Engine *e) {
     return 0;
   }
   for (i = 0; i < count; i++) {
-    InfoCall c = {i, {0}};
-    rc = call_connector(&e->source, "source_stream_info", do_stream_info, &c, &err);
+    NbStreamInfo info;
+    rc = nbh_connection_stream_info(&e->source.conn, i, &info, &err);
     if (rc != NB_OK) {
       connector_failed(e, &e->source, "source_stream_info", rc, &err);
       nb_error_release(&err);
       free(names);
       return 0;
     }
-    e->streams[i].name = strdup(c.info.name != NULL ? c.info.name : "");
+    e->streams[i].name = strdup(info.name != NULL ? info.name : "");
     if (e->streams[i].name == NULL) {
       free(names);
       fail_with(e, NBH_EXIT_FAILED, SOURCE_ONLY, NB_NOMEM, NULL, NULL, "out of memory");
       return 0;
     }
     e->n_streams = i + 1;
-    e->streams[i].size_bytes = c.info.size_bytes;
+    e->streams[i].size_bytes = info.size_bytes;
     e->streams[i].pending.name = e->streams[i].name;
     names[i] = e->streams[i].name;
     label_stream(&e->streams[i]);
-    if (total >= 0 && c.info.size_bytes >= 0)
-      total += c.info.size_bytes;
+    if (total >= 0 && info.size_bytes >= 0)
+      total += info.size_bytes;
     else
       total = -1;
   }
@@ -625,24 +465,14 @@ static int list_streams(Engine *e) {
   return 1;
 }
 
-/* The arguments both open calls share: settings and the batch limits. */
-static void init_open_args(const Engine *e, NbOpenArgs *args, const NbSettings *settings) {
-  memset(args, 0, sizeof *args);
-  args->struct_size = (uint32_t)sizeof *args;
-  args->settings = settings;
-  args->batch_rows = e->opt->batch_rows;
-  args->batch_bytes = e->opt->batch_bytes;
-}
-
 static int open_source(Engine *e) {
   NbOpenArgs args;
   NbError err;
   int rc;
 
-  init_open_args(e, &args, e->source_ep->settings);
-  rc = call_connector(&e->source, "source_open", do_source_open, &args, &err);
+  nbh_open_args_init(&args, e->source_ep->settings, e->opt->batch_rows, e->opt->batch_bytes);
+  rc = nbh_connection_source_open(&e->source.conn, &args, &err);
   if (rc != NB_OK) {
-    e->source.conn.handle = NULL;
     connector_failed(e, &e->source, "source_open", rc, &err);
     nb_error_release(&err);
     return 0;
@@ -651,14 +481,15 @@ static int open_source(Engine *e) {
 }
 
 static NbhSchemaRef *fetch_schema(Engine *e, uint32_t index) {
-  SchemaCall c;
+  struct {
+    struct ArrowSchema schema;
+  } c;
   NbError err;
   NbhSchemaRef *ref;
   int rc;
 
   memset(&c, 0, sizeof c);
-  c.index = index;
-  rc = call_connector(&e->source, "source_schema", do_schema, &c, &err);
+  rc = nbh_connection_schema(&e->source.conn, index, &c.schema, &err);
   if (rc != NB_OK || c.schema.release == NULL) {
     if (rc == NB_OK)
       fail_with(e, NBH_EXIT_FAILED, SOURCE_ONLY, NB_INTERNAL, NULL, NULL,
@@ -885,8 +716,8 @@ static int read_stream(Engine *e, uint32_t index) {
   schema = fetch_schema(e, index);
   if (schema == NULL) return 0;
   if (st->pending.position != NULL) {
-    SeekCall seek = {index, st->pending.position, st->pending.position_len};
-    rc = call_connector(&e->source, "source_seek", do_seek, &seek, &err);
+    rc = nbh_connection_seek(&e->source.conn, index, st->pending.position,
+                             st->pending.position_len, &err);
     if (rc != NB_OK) {
       connector_failed(e, &e->source, "source_seek", rc, &err);
       nb_error_release(&err);
@@ -903,7 +734,6 @@ static int read_stream(Engine *e, uint32_t index) {
   }
 
   memset(&c, 0, sizeof c);
-  c.index = index;
   nbh_connection_clear_input_broken(&e->source.conn);
   if (nbh_advance_init(&adv, st->pending.position, st->pending.position_len) != 0) {
     fail_with(e, NBH_EXIT_FAILED, SOURCE_ONLY, NB_NOMEM, NULL, NULL, "out of memory");
@@ -912,7 +742,7 @@ static int read_stream(Engine *e, uint32_t index) {
   }
   for (;;) {
     if (stopping(e, &e->source)) break;
-    rc = call_connector(&e->source, "source_next", do_next, &c, &err);
+    rc = nbh_connection_next(&e->source.conn, index, &c.array, &c.info, &err);
     if ((rc == NB_OK || rc == NB_DATA) && !check_advance(e, index, &adv, rc, &c, &err)) break;
     if (rc == NB_OK) {
       if (!push_batch(e, index, schema, &c, input_base)) break;
@@ -976,14 +806,13 @@ static int open_destination(Engine *e) {
   NbError err;
   int rc;
 
-  init_open_args(e, &args, e->dest_ep->settings);
+  nbh_open_args_init(&args, e->dest_ep->settings, e->opt->batch_rows, e->opt->batch_bytes);
   if (e->have_saved && e->saved.dest_state != NULL) {
     args.state = e->saved.dest_state;
     args.state_len = e->saved.dest_state_len;
   }
-  rc = call_connector(&e->dest, "dest_open", do_dest_open, &args, &err);
+  rc = nbh_connection_dest_open(&e->dest.conn, &args, &err);
   if (rc != NB_OK) {
-    e->dest.conn.handle = NULL;
     connector_failed(e, &e->dest, "dest_open", rc, &err);
     nb_error_release(&err);
     return 0;
@@ -1039,7 +868,10 @@ static int save_state(Engine *e, uint64_t dead_letter_length) {
 
 /* Make everything written durable, then record it in the state file. */
 static int commit(Engine *e) {
-  CommitCall c = {NULL, 0};
+  struct {
+    const void *state;
+    size_t state_len;
+  } c = {NULL, 0};
   NbError err;
   uint64_t dead_letter_length = 0;
   int rc;
@@ -1052,7 +884,7 @@ static int commit(Engine *e) {
       return 0;
     }
   }
-  rc = call_connector(&e->dest, "dest_commit", do_commit, &c, &err);
+  rc = nbh_connection_commit(&e->dest.conn, &c.state, &c.state_len, &err);
   if (rc != NB_OK) {
     connector_failed(e, &e->dest, "dest_commit", rc, &err);
     nb_error_release(&err);
@@ -1106,22 +938,22 @@ static void set_position(StreamRun *st, NbhItem *item) {
 
 static int apply_schema(Engine *e, NbhItem *item) {
   StreamRun *st = &e->streams[item->stream];
-  PrepareCall c = {st->name, &item->schema->schema, 0};
+  uint32_t dest_index = 0;
   NbError err;
-  int rc = call_connector(&e->dest, "dest_prepare", do_prepare, &c, &err);
+  int rc = nbh_connection_prepare(&e->dest.conn, st->name, &item->schema->schema, &dest_index,
+                                  &err);
   if (rc != NB_OK) {
     connector_failed(e, &e->dest, "dest_prepare", rc, &err);
     nb_error_release(&err);
     return 0;
   }
-  st->dest_index = c.dest_index;
+  st->dest_index = dest_index;
   st->prepared = 1;
   return 1;
 }
 
 static int apply_batch(Engine *e, NbhItem *item) {
   StreamRun *st = &e->streams[item->stream];
-  WriteCall c = {st->dest_index, &item->array};
   NbError err;
   int rc;
 
@@ -1130,7 +962,7 @@ static int apply_batch(Engine *e, NbhItem *item) {
               "batch for stream \"%s\" before its schema", st->name);
     return 0;
   }
-  rc = call_connector(&e->dest, "dest_write", do_write, &c, &err);
+  rc = nbh_connection_write(&e->dest.conn, st->dest_index, &item->array, &err);
   if (rc == NB_DATA) {
     NbError copy;
     nb_error_init(&copy);
