@@ -708,6 +708,60 @@ static void test_consecutive_bad_records_are_skipped(void **state) {
   assert_int_equal(f->summary.records_rejected, 4);
 }
 
+/* dest_finish (ABI 1.1): called after the last commit of a complete run. */
+static void test_dest_finish_after_complete_run(void **state) {
+  Fx *f = *state;
+  char *want, *got;
+  src(f, "rows", "100");
+  dst(f, "finish_line", "END");
+  assert_int_equal(run(f), NBH_EXIT_OK);
+  want = expected(1, 100, NULL, 0);
+  got = slurp(f->out, NULL);
+  assert_non_null(got);
+  assert_int_equal(strlen(got), strlen(want) + 4);
+  assert_memory_equal(got, want, strlen(want));
+  assert_string_equal(got + strlen(want), "END\n");
+  free(want);
+  free(got);
+}
+
+/* A failing dest_finish fails the run with its error. */
+static void test_dest_finish_failure_fails_run(void **state) {
+  Fx *f = *state;
+  char *log;
+  src(f, "rows", "100");
+  dst(f, "finish_fails", "true");
+  assert_int_equal(run(f), NBH_EXIT_FAILED);
+  log = log_text(f);
+  assert_non_null(strstr(log, "flaky destination cannot finish"));
+  free(log);
+}
+
+/* Not after a failure: the output stays open for the resumed run. */
+static void test_dest_finish_not_after_failure(void **state) {
+  Fx *f = *state;
+  src(f, "rows", "100");
+  src(f, "bad_rows", "50");
+  dst(f, "finish_line", "END");
+  assert_int_equal(run(f), NBH_EXIT_FAILED);
+  assert_output(f, 1, 50, NULL, 0);
+}
+
+/* A 1.0 connector (struct_size short of the slot) has nothing to finish. */
+static void test_dest_finish_absent_in_1_0(void **state) {
+  Fx *f = *state;
+  NbhPlugin old = f->plugin;
+  volatile sig_atomic_t stop = 0;
+  old.vtable.struct_size = (uint32_t)NB_CONNECTOR_SIZE_1_0;
+  src(f, "rows", "100");
+  dst(f, "finish_fails", "true");
+  assert_int_equal(run_with(f, &old, &stop), NBH_EXIT_OK);
+  old.vtable.struct_size = (uint32_t)sizeof old.vtable;
+  old.vtable.dest_finish = NULL;
+  unlink(f->state);
+  assert_int_equal(run_with(f, &old, &stop), NBH_EXIT_OK);
+}
+
 static void test_small_queue_bounds_do_not_deadlock(void **state) {
   Fx *f = *state;
   src(f, "streams", "2");
@@ -749,6 +803,10 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_stuck_source_skip, setup, teardown),
       cmocka_unit_test_setup_teardown(test_stuck_source_dead_letter, setup, teardown),
       cmocka_unit_test_setup_teardown(test_consecutive_bad_records_are_skipped, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_dest_finish_after_complete_run, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_dest_finish_failure_fails_run, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_dest_finish_not_after_failure, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_dest_finish_absent_in_1_0, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

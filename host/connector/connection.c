@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <time.h>
 #include <stdlib.h>
 #include <string.h>
@@ -425,6 +426,20 @@ int nbh_connection_commit(NbhConnection *c, const void **state, size_t *state_le
                           NbError *err) {
   CommitCall a = {state, state_len};
   return call(c, "dest_commit", do_commit, &a, err);
+}
+
+static int do_finish(NbhConnection *c, void *ctx, NbError *err) {
+  (void)ctx;
+  return c->vt->dest_finish(c->handle, err);
+}
+
+int nbh_connection_finish(NbhConnection *c, NbError *err) {
+  size_t end = offsetof(NbConnector, dest_finish) + sizeof c->vt->dest_finish;
+  if (c->vt->struct_size < end || c->vt->dest_finish == NULL) {
+    nb_error_init(err);
+    return NB_OK;
+  }
+  return call(c, "dest_finish", do_finish, NULL, err);
 }
 
 void nbh_connection_explain(const NbhConnection *c, const char *slot, int rc, NbError *err) {

@@ -112,6 +112,9 @@ int nbh_connection_write(NbhConnection *c, uint32_t dest_stream, const struct Ar
 int nbh_connection_commit(NbhConnection *c, const void **state, size_t *state_len,
                           NbError *err);
 
+/* dest_finish when the connector has it (ABI 1.1); NB_OK when it has not. */
+int nbh_connection_finish(NbhConnection *c, NbError *err);
+
 /* Close the handle (source_close or dest_close by role) if there is one. */
 void nbh_connection_close(NbhConnection *c);
 

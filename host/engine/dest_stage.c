@@ -241,6 +241,20 @@ static int apply(Engine *e, NbhItem *item) {
   return 1;
 }
 
+/* After the last commit of a complete run: let the destination end its
+ * output (dest_finish).  Not after a stop signal or a failure: the output
+ * stays open for the run that resumes it. */
+static void finish(Engine *e) {
+  NbError err;
+  int rc;
+  if (!atomic_load(&e->source_complete) || atomic_load(&e->source_failed) ||
+      atomic_load(&e->cancelled))
+    return;
+  rc = nbh_connection_finish(&e->dest.conn, &err);
+  if (rc != NB_OK) eng_connector_failed(e, &e->dest, "dest_finish", rc, &err);
+  nb_error_release(&err);
+}
+
 void *eng_dest_main(void *arg) {
   Engine *e = arg;
   NbhItem *item = NULL;
@@ -269,7 +283,8 @@ void *eng_dest_main(void *arg) {
     nbh_item_free(item);
     if (!ok) break;
     if (kind == NBH_ITEM_INPUT_END) {
-      if (e->dirty || e->commits_this_run == 0) commit(e);
+      if ((e->dirty || e->commits_this_run == 0) && !commit(e)) break;
+      finish(e);
       break;
     }
     if (commit_due(e) && !commit(e)) break;

@@ -25,7 +25,9 @@
  * through the host's file layer, fails `write_unavailable_times` writes
  * once it has written `write_unavailable_at_row` rows, and the first
  * `commit_unavailable_times` commits, with NB_UNAVAILABLE,
- * and keeps the committed file length as its state.
+ * and keeps the committed file length as its state.  Its dest_finish
+ * (ABI 1.1) writes `finish_line` (if any) and commits it, or fails with
+ * NB_IO when `finish_fails` is true.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -70,6 +72,10 @@ static const NbSettingSpec flaky_settings[] = {
                "rows written before dest_write starts failing"),
     NB_SETTING(NB_SETTING_INT, NB_SETTING_DEST, "commit_unavailable_times", "0", NULL,
                "first dest_commit calls that fail transiently"),
+    NB_SETTING(NB_SETTING_STRING, NB_SETTING_DEST, "finish_line", "", NULL,
+               "line dest_finish writes at the end of a complete run"),
+    NB_SETTING(NB_SETTING_BOOL, NB_SETTING_DEST, "finish_fails", "false", NULL,
+               "whether dest_finish fails"),
 };
 #define N_SETTINGS (sizeof flaky_settings / sizeof flaky_settings[0])
 
@@ -359,6 +365,9 @@ typedef struct Dest {
   NbFile *file;
   int64_t write_unavailable_left, write_unavailable_at, commit_unavailable_left;
   int64_t rows_written;
+  const char *finish_line;   /* borrowed from the settings: copied below */
+  char *finish_copy;
+  bool finish_fails;
   DestStream *streams;
   uint32_t n_streams;
   uint8_t state[NB_POSITION_MAX_BYTES];
@@ -377,6 +386,7 @@ static void dest_close(void *handle) {
   }
   free(d->streams);
   free(d->line);
+  free(d->finish_copy);
   free(d);
 }
 
@@ -396,13 +406,21 @@ static int dest_open(const NbHostApi *host, const NbOpenArgs *args, void **out,
       (rc = nb_setting_int(args->settings, "write_unavailable_at_row", 0,
                            &d->write_unavailable_at, err)) ||
       (rc = nb_setting_int(args->settings, "commit_unavailable_times", 0,
-                           &d->commit_unavailable_left, err))) {
+                           &d->commit_unavailable_left, err)) ||
+      (rc = nb_setting_string(args->settings, "finish_line", "", &d->finish_line, err)) ||
+      (rc = nb_setting_bool(args->settings, "finish_fails", false, &d->finish_fails, err))) {
     dest_close(d);
     return rc;
   }
   if (path == NULL) {
     dest_close(d);
     return nb_error_set(err, NB_INVALID, "setting \"path\" is required");
+  }
+  /* The settings are borrowed for the open call only. */
+  d->finish_copy = strdup(d->finish_line);
+  if (d->finish_copy == NULL) {
+    dest_close(d);
+    return nb_error_set(err, NB_NOMEM, "out of memory");
   }
   memset(&wo, 0, sizeof wo);
   wo.struct_size = (uint32_t)sizeof wo;
@@ -524,6 +542,18 @@ static int dest_commit(void *handle, const void **state, size_t *state_len, NbEr
   return NB_OK;
 }
 
+static int dest_finish(void *handle, NbError *err) {
+  Dest *d = handle;
+  uint64_t length;
+  int rc;
+  if (d->finish_fails) return nb_error_set(err, NB_IO, "flaky destination cannot finish");
+  if (d->finish_copy[0] == '\0') return NB_OK;
+  rc = d->host->file_write(d->file, d->finish_copy, strlen(d->finish_copy), err);
+  if (rc == NB_OK) rc = d->host->file_write(d->file, "\n", 1, err);
+  if (rc == NB_OK) rc = d->host->file_commit(d->file, &length, err);
+  return rc;
+}
+
 static void flaky_describe(NbConnector *c) {
   c->name = "flaky";
   c->version = "1.0.0";
@@ -543,6 +573,7 @@ static void flaky_describe(NbConnector *c) {
   c->dest_write = dest_write;
   c->dest_commit = dest_commit;
   c->dest_close = dest_close;
+  c->dest_finish = dest_finish;
 }
 
 NB_CONNECTOR_ENTRY(flaky_describe)
