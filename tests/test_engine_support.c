@@ -22,6 +22,10 @@
 #include "progress.h"
 #include "retry.h"
 #include "watchdog.h"
+#include "invariant.h"
+
+#include <signal.h>
+#include <sys/wait.h>
 
 static NbhRetryPolicy policy(uint32_t max_retries, double deadline) {
   NbhRetryPolicy p = {max_retries, deadline, NBH_RETRY_BASE_SECONDS, NBH_RETRY_CAP_SECONDS};
@@ -247,10 +251,32 @@ static void test_watchdog_rule(void **state) {
   assert_false(nbh_call_stalled(1, UINT64_MAX, 0, &elapsed));
 }
 
+/* NBH_ALWAYS / NBH_NEVER: the plain condition when it holds; a broken one
+ * aborts in a checked build (this test program is built without NDEBUG). */
+static void test_invariants(void **state) {
+  pid_t pid;
+  int status = 0;
+  (void)state;
+  assert_int_equal(NBH_ALWAYS(3 > 2), 1);
+  assert_int_equal(NBH_NEVER(3 < 2), 0);
+  pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    int broken = 1;
+    (void)!freopen("/dev/null", "w", stderr);
+    if (NBH_NEVER(broken)) _exit(3);
+    _exit(0);
+  }
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFSIGNALED(status));
+  assert_int_equal(WTERMSIG(status), SIGABRT);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_backoff_bounds),
       cmocka_unit_test(test_watchdog_rule),
+      cmocka_unit_test(test_invariants),
       cmocka_unit_test(test_full_jitter_stays_within_bound),
       cmocka_unit_test(test_two_generators_differ),
       cmocka_unit_test(test_deadline_limits_retries),

@@ -14,6 +14,7 @@
 
 #include "clock.h"
 #include "connection.h"
+#include "invariant.h"
 #include "io.h"
 #include "nebula/sdk.h"
 #include "report.h"
@@ -460,8 +461,10 @@ void nbh_connection_close(NbhConnection *c) {
   void *handle = c->handle;
   if (handle == NULL) return;
   c->handle = NULL;
-  if (c->role != NULL && strcmp(c->role, "source") == 0)
+  if (strcmp(c->role, "source") == 0) {
     c->vt->source_close(handle);
-  else
-    c->vt->dest_close(handle);
+    return;
+  }
+  /* A connection is for a source or a destination (nbh_connection_init). */
+  if (NBH_ALWAYS(strcmp(c->role, "destination") == 0)) c->vt->dest_close(handle);
 }

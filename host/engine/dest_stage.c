@@ -165,9 +165,10 @@ static int apply_batch(Engine *e, NbhItem *item) {
   NbError err;
   int rc;
 
-  if (!st->prepared) {
+  /* The source pushes a stream's schema before its first batch. */
+  if (NBH_NEVER(!st->prepared)) {
     eng_fail_with(e, NBH_EXIT_FAILED, FATAL, NB_INTERNAL, NULL, NULL,
-              "batch for stream \"%s\" before its schema", st->name);
+                  "batch for stream \"%s\" before its schema", st->name);
     return 0;
   }
   rc = nbh_connection_write(&e->dest.conn, st->dest_index, &item->array, &err);
@@ -224,6 +225,13 @@ static int apply_reject(Engine *e, NbhItem *item) {
 }
 
 static int apply(Engine *e, NbhItem *item) {
+  /* Items about a stream come from the source's own stream list. */
+  if (NBH_NEVER(item->kind != NBH_ITEM_OPEN && item->kind != NBH_ITEM_INPUT_END &&
+                item->stream >= e->n_streams)) {
+    eng_fail_with(e, NBH_EXIT_FAILED, FATAL, NB_INTERNAL, NULL, NULL,
+                  "queue item for stream %" PRIu32 " of %" PRIu32, item->stream, e->n_streams);
+    return 0;
+  }
   switch (item->kind) {
     case NBH_ITEM_SCHEMA: return apply_schema(e, item);
     case NBH_ITEM_BATCH: return apply_batch(e, item);
@@ -238,7 +246,8 @@ static int apply(Engine *e, NbhItem *item) {
     case NBH_ITEM_INPUT_END:
       return 1;
   }
-  return 1;
+  /* Every kind is handled above. */
+  return !NBH_NEVER(1);
 }
 
 /* After the last commit of a complete run: let the destination end its
