@@ -435,8 +435,7 @@ static int do_finish(NbhConnection *c, void *ctx, NbError *err) {
 }
 
 int nbh_connection_finish(NbhConnection *c, NbError *err) {
-  size_t end = offsetof(NbConnector, dest_finish) + sizeof c->vt->dest_finish;
-  if (c->vt->struct_size < end || c->vt->dest_finish == NULL) {
+  if (!NB_STRUCT_HAS(NbConnector, c->vt, dest_finish) || c->vt->dest_finish == NULL) {
     nb_error_init(err);
     return NB_OK;
   }
