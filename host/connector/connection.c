@@ -74,8 +74,9 @@ static int noticed(ConnFile *f, int rc) {
 }
 
 static int conn_open_read(void *host_data, const char *path, NbFile **out, NbError *err) {
+  NbhConnection *c = host_data;
   NbFile *inner = NULL;
-  int rc = nbh_file_open_read(NULL, path, &inner, err);
+  int rc = nbh_file_open_read_in(c->files, path, &inner, err);
   if (rc != NB_OK) {
     *out = NULL;
     return rc;
@@ -121,7 +122,7 @@ static int conn_open_write(void *host_data, const char *path, const NbWriteOptio
     /* Compression and the other options are checked by a real open. */
     if (rc == NB_OK) rc = nbh_file_open_write(NULL, "/dev/null", options, &inner, err);
   } else {
-    rc = nbh_file_open_write(NULL, path, options, &inner, err);
+    rc = nbh_file_open_write_in(c->files, path, options, &inner, err);
   }
   if (rc != NB_OK) return rc;
   return wrap(c, inner, out, err);

@@ -13,7 +13,8 @@
  *   - the file layer of io.c, each handle wrapped so that the connection
  *     learns when the layer reported corrupt or truncated input (NB_DATA
  *     from file_read or file_skip): that is a broken stream, never a bad
- *     record (see nbh_connection_input_broken);
+ *     record (see nbh_connection_input_broken); with `files` set, every
+ *     open is checked against the run's files first (run_files.h);
  *   - with dry_write, file_open_write only proves that the file could be
  *     opened for writing (neither truncating nor leaving it created) and
  *     hands back a handle writing to /dev/null (`check`).
@@ -37,6 +38,7 @@
 #include "log.h"
 #include "nebula/abi.h"
 #include "retry.h"
+#include "run_files.h"
 
 typedef struct NbhConnection {
   const NbConnector *vt;        /* borrowed: the loaded connector */
@@ -52,6 +54,9 @@ typedef struct NbhConnection {
   void (*counter_add)(void *owner, const char *name, int64_t delta);
   void *owner;
   bool dry_write;
+  /* The files of the pipeline run (run_files.h, borrowed), checked at
+   * every open; NULL: no checks (commands that run no pipeline). */
+  NbhRunFiles *files;
 
   /* Retries of NB_UNAVAILABLE: policy NULL means none.  on_retry (may be
    * NULL) is told of each retry, before its wait. */

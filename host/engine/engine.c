@@ -142,6 +142,27 @@ void eng_stage_done(Engine *e, Side *side) {
  * Set-up and tear-down
  * ------------------------------------------------------------------------ */
 
+/* Before anything is opened: the state directory, the state lock, the
+ * host's files (run_guard.h); then every file a connector opens is checked
+ * against the run's files.  A lock held by another run is exit 1 (try
+ * again later); a missing or read-only directory is exit 2 (fix it). */
+static int start_guard(Engine *e) {
+  NbError err;
+  const char *dead_letter =
+      e->opt->on_error == NBH_ON_ERROR_DEAD_LETTER ? e->opt->dead_letter_path : NULL;
+  nb_error_init(&err);
+  int rc = nbh_run_guard_start(e->opt->state_file, dead_letter, e->dest_ep->settings,
+                               &e->guard, &err);
+  if (rc == NB_OK) {
+    e->source.conn.files = nbh_run_guard_files(e->guard);
+    e->dest.conn.files = nbh_run_guard_files(e->guard);
+    return NBH_EXIT_OK;
+  }
+  eng_log_error(e, "engine", &err);
+  nb_error_release(&err);
+  return rc == NB_INVALID ? NBH_EXIT_USAGE : NBH_EXIT_FAILED;
+}
+
 static int read_saved_state(Engine *e) {
   NbError err;
   int rc;
@@ -226,6 +247,7 @@ static void engine_free(Engine *e) {
   free(e->dest_state);
   nbh_dead_letter_close(e->dead_letter);
   nbh_state_free(&e->saved);
+  nbh_run_guard_end(e->guard);
   pthread_cond_destroy(&e->wake);
   pthread_mutex_destroy(&e->lock);
   free(e);
@@ -306,7 +328,8 @@ int nbh_engine_run(const NbhEndpoint *source, const NbhEndpoint *dest,
     if (e != NULL) engine_free(e);
     return NBH_EXIT_FAILED;
   }
-  code = read_saved_state(e);
+  code = start_guard(e);
+  if (code == NBH_EXIT_OK) code = read_saved_state(e);
   if (code == NBH_EXIT_OK) code = start_metrics(e);
   if (code != NBH_EXIT_OK) {
     engine_free(e);

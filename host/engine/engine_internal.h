@@ -39,6 +39,7 @@
 #include "queue.h"
 #include "report.h"
 #include "retry.h"
+#include "run_guard.h"
 #include "state.h"
 #include "watchdog.h"
 
@@ -84,6 +85,7 @@ struct Engine {
   NbhRetryPolicy retry_policy;
   Side source;
   Side dest;
+  NbhRunGuard *guard;        /* state lock and the run's files (run_guard.h) */
 
   volatile sig_atomic_t no_signal;  /* stands in for a NULL stop_signal */
   atomic_int stop_reading;   /* graceful: the source stops, the rest drains */

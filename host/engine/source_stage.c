@@ -126,6 +126,16 @@ static int list_streams(Engine *e) {
   }
   e->input_total = count > 0 ? total : -1;
   atomic_store(&e->streams_listed, 1);
+  /* Before the destination opens anything: the source's files. */
+  nb_error_init(&err);
+  rc = nbh_run_guard_add_inputs(e->guard, e->source_ep->settings, names, count, &err);
+  if (rc != NB_OK) {
+    free(names);
+    eng_fail_run(e, rc == NB_INVALID ? NBH_EXIT_USAGE : NBH_EXIT_FAILED, SOURCE_ONLY, "engine",
+                 &err);
+    nb_error_release(&err);
+    return 0;
+  }
 
   if (e->have_saved) {
     rc = nbh_state_check_identity(&e->saved, e->opt->state_file,

@@ -27,6 +27,7 @@
 
 #include "codec.h"
 #include "nebula/sdk.h"
+#include "run_files.h"
 
 /* Read size from the file: large reads keep syscalls off the profile. */
 #define RAW_BUF_SIZE ((size_t)1 << 20)
@@ -270,6 +271,10 @@ static int detect_codec(NbFile *f, NbError *err) {
 
 int nbh_file_open_read(void *host_data, const char *path, NbFile **out, NbError *err) {
   (void)host_data;
+  return nbh_file_open_read_in(NULL, path, out, err);
+}
+
+int nbh_file_open_read_in(NbhRunFiles *files, const char *path, NbFile **out, NbError *err) {
   if (out == NULL || path == NULL)
     return nb_error_set(err, NB_INVALID, "file_open_read: path and out must not be NULL");
   *out = NULL;
@@ -295,6 +300,14 @@ int nbh_file_open_read(void *host_data, const char *path, NbFile **out, NbError 
   if (S_ISDIR(st.st_mode)) {
     file_free(f);
     return open_error(err, path, EISDIR);
+  }
+  /* Opening for reading changes nothing: check the descriptor itself. */
+  if (files != NULL) {
+    int rc = nbh_run_files_opened_read(files, path, &st, err);
+    if (rc != NB_OK) {
+      file_free(f);
+      return rc;
+    }
   }
   f->r.seekable = S_ISREG(st.st_mode);
   f->r.raw = malloc(RAW_BUF_SIZE);
@@ -814,8 +827,20 @@ int nbh_file_close(NbFile *file, NbError *err) {
  * Writing: open
  * ------------------------------------------------------------------------ */
 
-/* Open (and for a resume, truncate) the descriptor. */
-static int open_for_write(NbFile *f, int64_t resume_length, NbError *err) {
+/* The descriptor just opened for writing is a file of the run that must
+ * not be written (found by device and inode: it may have appeared after
+ * the check by name): forget it, removing it if this open created it. */
+static int check_opened(NbFile *f, NbhRunFiles *files, const struct stat *st, NbError *err) {
+  if (files == NULL) return NB_OK;
+  int rc = nbh_run_files_opened_write(files, f->path, st, err);
+  if (rc != NB_OK && f->w.created) unlink(f->path);
+  return rc;
+}
+
+/* Open (and for a resume, truncate) the descriptor.  Not with O_TRUNC: the
+ * file is emptied only after its identity was checked against the run's
+ * files, so an input or the state is never destroyed by the open. */
+static int open_for_write(NbFile *f, int64_t resume_length, NbhRunFiles *files, NbError *err) {
   WriteSide *w = &f->w;
   if (strcmp(f->path, "-") == 0) {
     if (resume_length > 0) {
@@ -828,12 +853,13 @@ static int open_for_write(NbFile *f, int64_t resume_length, NbError *err) {
     f->fd = STDOUT_FILENO;
     /* Redirected to a file, standard output is synced like one. */
     struct stat out;
-    w->regular = fstat(f->fd, &out) == 0 && S_ISREG(out.st_mode);
-    return NB_OK;
+    if (fstat(f->fd, &out) != 0)
+      return nb_error_set(err, NB_IO, "could not inspect standard output: %s", strerror(errno));
+    w->regular = S_ISREG(out.st_mode);
+    return check_opened(f, files, &out, err);
   }
   int flags = O_WRONLY | O_CLOEXEC;
-  if (resume_length < 0) flags |= O_CREAT | O_TRUNC;
-  else if (resume_length == 0) flags |= O_CREAT;
+  if (resume_length <= 0) flags |= O_CREAT;
   struct stat before;
   bool existed = stat(f->path, &before) == 0;
   f->fd = open(f->path, flags, 0666);
@@ -844,7 +870,15 @@ static int open_for_write(NbFile *f, int64_t resume_length, NbError *err) {
   if (fstat(f->fd, &st) != 0) return open_error(err, f->path, errno);
   if (S_ISDIR(st.st_mode)) return open_error(err, f->path, EISDIR);
   w->regular = S_ISREG(st.st_mode);
-  if (resume_length < 0 || !w->regular) return NB_OK;
+  int rc = check_opened(f, files, &st, err);
+  if (rc != NB_OK) return rc;
+  if (!w->regular) return NB_OK;
+  if (resume_length < 0) {
+    if (st.st_size > 0 && ftruncate(f->fd, 0) != 0)
+      return nb_error_set(err, NB_IO, "could not truncate file \"%s\": %s", f->path,
+                          strerror(errno));
+    return NB_OK;
+  }
   if ((uint64_t)resume_length > (uint64_t)st.st_size) {
     nb_error_set(err, NB_INVALID, "cannot resume writing file \"%s\" at byte %" PRId64
                  ": the file has only %" PRIu64 " bytes", f->path, resume_length,
@@ -907,8 +941,9 @@ static int setup_writer(NbFile *f, const NbhEncoderOps *ops, int level, int thre
   return NB_OK;
 }
 
-int nbh_file_open_write_ex(const char *path, const NbWriteOptions *options, int threading,
-                           NbFile **out, NbError *err) {
+static int open_write_common(NbhRunFiles *files, const char *path,
+                             const NbWriteOptions *options, int threading, NbFile **out,
+                             NbError *err) {
   if (out == NULL || path == NULL)
     return nb_error_set(err, NB_INVALID, "file_open_write: path and out must not be NULL");
   *out = NULL;
@@ -934,9 +969,10 @@ int nbh_file_open_write_ex(const char *path, const NbWriteOptions *options, int 
   if (threads < 0)
     return nb_error_set(err, NB_INVALID, "negative thread count %d for file \"%s\"", threads,
                         path);
+  if (files != NULL && (rc = nbh_run_files_check_write(files, path, err)) != NB_OK) return rc;
   NbFile *f = file_new(path, MODE_WRITE);
   if (f == NULL) return nb_error_set(err, NB_NOMEM, "out of memory opening file \"%s\"", path);
-  rc = open_for_write(f, resume_length, err);
+  rc = open_for_write(f, resume_length, files, err);
   bool threaded = threading != NBH_THREAD_NEVER;
   if (rc == NB_OK) rc = setup_writer(f, ops, level, threads, threaded, err);
   if (rc != NB_OK) {
@@ -947,10 +983,20 @@ int nbh_file_open_write_ex(const char *path, const NbWriteOptions *options, int 
   return NB_OK;
 }
 
+int nbh_file_open_write_ex(const char *path, const NbWriteOptions *options, int threading,
+                           NbFile **out, NbError *err) {
+  return open_write_common(NULL, path, options, threading, out, err);
+}
+
 int nbh_file_open_write(void *host_data, const char *path, const NbWriteOptions *options,
                         NbFile **out, NbError *err) {
   (void)host_data;
-  return nbh_file_open_write_ex(path, options, NBH_THREAD_AUTO, out, err);
+  return open_write_common(NULL, path, options, NBH_THREAD_AUTO, out, err);
+}
+
+int nbh_file_open_write_in(NbhRunFiles *files, const char *path, const NbWriteOptions *options,
+                           NbFile **out, NbError *err) {
+  return open_write_common(files, path, options, NBH_THREAD_AUTO, out, err);
 }
 
 void nbh_io_install(NbHostApi *api) {

@@ -10,10 +10,22 @@
 #include <stdint.h>
 
 #include "nebula/abi.h"
+#include "run_files.h"
 
 /* Fill the file_* slots of api (file_open_read .. file_skip).  The
- * functions ignore host_data. */
+ * functions ignore host_data and check no run registry: for commands that
+ * run no pipeline.  A pipeline run installs nbh_io_install, then replaces
+ * the two open slots with functions that find its NbhRunFiles from their
+ * host_data and call the _in variants below. */
 void nbh_io_install(NbHostApi *api);
+
+/* The open functions checked against the files of a run (run_files.h):
+ * refused with NB_INVALID, before anything is created or truncated, when
+ * the file is one the run must not read or write; registered otherwise.
+ * files NULL: no check.  Otherwise as nbh_file_open_read / _write. */
+int nbh_file_open_read_in(NbhRunFiles *files, const char *path, NbFile **out, NbError *err);
+int nbh_file_open_write_in(NbhRunFiles *files, const char *path, const NbWriteOptions *options,
+                           NbFile **out, NbError *err);
 
 /* The functions installed, also callable directly by the host and tests. */
 int nbh_file_open_read(void *host_data, const char *path, NbFile **out, NbError *err);
