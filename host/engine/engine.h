@@ -87,10 +87,15 @@ typedef struct NbhRunSummary {
  *        source failed, what it read before the failure is still written
  *        and committed (a new run resumes right at the failure); when the
  *        destination failed or a call stalled, nothing more is committed.
- *        Either way the state file describes exactly what is durable;
- *   2    the run could not start: invalid engine options, or a state file
- *        that is damaged, of another format or version, or written by
- *        another pipeline (never silently ignored);
+ *        Either way the state file describes exactly what is durable.
+ *        Also: the state file is locked by another run (run_guard.h; the
+ *        same command succeeds later, so not a usage error), or a
+ *        connector opened a file the run must not read or write
+ *        (run_files.h);
+ *   2    the run could not start: invalid engine options, a missing or
+ *        read-only state directory, or a state file that is damaged, of
+ *        another format or version, or written by another pipeline (never
+ *        silently ignored);
  *   130, 143  stopped by SIGINT / SIGTERM after a final commit.
  *
  * State file: written after every destination commit (commit_rows,
