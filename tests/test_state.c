@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "deadletter.h"
+#include "io.h"
+#include "run_files.h"
 #include "jsonread.h"
 #include "nebula/sdk.h"
 #include "state.h"
@@ -309,6 +311,162 @@ static void test_dead_letter_file_resume(void **state) {
   unlink(path);
 }
 
+/* text with its checksum recomputed (the tests below change a state file
+ * on purpose and want the field checks, not the checksum, to catch it). */
+static char *resigned(const char *text) {
+  const char *key = strstr(text, "\"checksum\"");
+  uint64_t h = 0xcbf29ce484222325ull;
+  char *out = NULL;
+  assert_non_null(key);
+  for (const char *p = text; p < key; p++) {
+    h ^= (unsigned char)*p;
+    h *= 0x100000001b3ull;
+  }
+  assert_true(asprintf(&out, "%.*s\"checksum\": \"fnv1a64:%016llx\"\n}\n", (int)(key - text),
+                       text, (unsigned long long)h) > 0);
+  return out;
+}
+
+/* text with the first `from` replaced by `to`, re-signed. */
+static char *edited(const char *text, const char *from, const char *to) {
+  const char *at = strstr(text, from);
+  char *raw = NULL, *out;
+  assert_non_null(at);
+  assert_true(asprintf(&raw, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from)) > 0);
+  out = resigned(raw);
+  free(raw);
+  return out;
+}
+
+static void expect_files_damaged(const char *text, const char *from, const char *to,
+                                 const char *why) {
+  NbhState st;
+  NbError err;
+  char *bad = edited(text, from, to);
+  assert_int_equal(parse(bad, &st, &err), NB_INVALID);
+  if (strstr(err.message, why) == NULL) fail_msg("\"%s\" not in \"%s\"", why, err.message);
+  nb_error_release(&err);
+  free(bad);
+}
+
+static void test_files_round_trip_and_refusals(void **state) {
+  NbhState st, back;
+  NbhStreamState streams[2];
+  NbhFileMark marks[3] = {
+      {false, "/data/in.csv", 4096, 5000, 1700000000123456789ll, 0x0123456789abcdefull},
+      {true, "/out/a \"b\".json", 77, 77, 5, 0xfedcba9876543210ull},
+      {true, "/out/caf\xe9.json", 1, 1, 1, 1}};   /* not UTF-8: not recorded */
+  NbError err;
+  size_t len;
+  char *text;
+  (void)state;
+  make_state(&st, streams);
+  st.files = marks;
+  st.n_files = 3;
+  text = formatted(&st, &len);
+  assert_int_equal(parse(text, &back, &err), NB_OK);
+  assert_int_equal(back.n_files, 2);
+  assert_false(back.files[0].output);
+  assert_string_equal(back.files[0].path, "/data/in.csv");
+  assert_int_equal(back.files[0].length, 4096);
+  assert_int_equal(back.files[0].size, 5000);
+  assert_int_equal(back.files[0].mtime_ns, 1700000000123456789ll);
+  assert_int_equal(back.files[0].window_hash, 0x0123456789abcdefull);
+  assert_true(back.files[1].output);
+  assert_string_equal(back.files[1].path, "/out/a \"b\".json");
+  assert_int_equal(back.files[1].window_hash, 0xfedcba9876543210ull);
+  nbh_state_free(&back);
+
+  expect_files_damaged(text, "\"role\": \"input\"", "\"role\": \"inputs\"", "has role");
+  expect_files_damaged(text, "\"role\": \"input\", ", "", "lacks a field");
+  expect_files_damaged(text, "\"size\": 5000", "\"size\": \"5000\"", "lacks a field");
+  expect_files_damaged(text, "\"size\": 5000", "\"size\": 5000, \"extra\": 1",
+                       "unrecognized key \"extra\"");
+  expect_files_damaged(text, "fnv1a64:0123456789abcdef", "fnv1a64:0123456789ABCDEF",
+                       "invalid window_hash");
+  expect_files_damaged(text, "fnv1a64:0123456789abcdef", "md5:0123456789abcdef",
+                       "invalid window_hash");
+  expect_files_damaged(text, "\"path\": \"/data/in.csv\"", "\"path\": \"\"", "invalid path");
+  expect_files_damaged(text, "\"path\": \"/data/in.csv\"", "\"path\": \"a\\u0000b\"",
+                       "invalid path");
+  expect_files_damaged(text, "\"files\": [", "\"files\": {\"a\": [", "");
+
+  free(text);
+}
+
+/* A state file of an earlier release has no "files": still read. */
+static void test_files_absent(void **state) {
+  NbhState st, back;
+  NbhStreamState streams[2];
+  NbError err;
+  size_t len;
+  (void)state;
+  make_state(&st, streams);
+  char *text = formatted(&st, &len);
+  char *old = edited(text, "  \"files\": [\n  ],\n", "");
+  assert_int_equal(parse(old, &back, &err), NB_OK);
+  assert_int_equal(back.n_files, 0);
+  nbh_state_free(&back);
+  free(old);
+  free(text);
+}
+
+/* The fingerprint of an input read through the file layer, checked after
+ * the file changed in the ways a resume must refuse or accept. */
+static void test_file_mark_check(void **state) {
+  char path[] = "/tmp/nb-mark-XXXXXX";
+  char buf[8192];
+  NbhRunFiles *files = NULL;
+  NbFile *f = NULL;
+  NbhFileMark *marks = NULL;
+  size_t n = 0, got = 0;
+  NbError err;
+  FILE *w;
+  (void)state;
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  close(fd);
+  w = fopen(path, "wb");
+  for (int i = 0; i < 2000; i++) fprintf(w, "%d,row %d\n", i, i);
+  fclose(w);
+  nb_error_init(&err);
+  assert_int_equal(nbh_run_files_new(&files, &err), NB_OK);
+  assert_int_equal(nbh_file_open_read_in(files, path, &f, &err), NB_OK);
+  assert_int_equal(nbh_file_read(f, buf, 6000, &got, &err), NB_OK);
+  assert_int_equal(got, 6000);
+  assert_int_equal(nbh_run_files_marks(files, &marks, &n, &err), NB_OK);
+  assert_int_equal(n, 1);
+  assert_int_equal(marks[0].length, 6000);
+  assert_false(marks[0].output);
+  assert_int_equal(nbh_file_mark_check(&marks[0], "s.json", &err), NB_OK);
+
+  /* Grown: fine.  One byte changed inside the window: refused. */
+  w = fopen(path, "ab");
+  fputs("more\n", w);
+  fclose(w);
+  assert_int_equal(nbh_file_mark_check(&marks[0], "s.json", &err), NB_OK);
+  w = fopen(path, "r+b");
+  fseek(w, 5000, SEEK_SET);
+  fputc('#', w);
+  fclose(w);
+  assert_int_equal(nbh_file_mark_check(&marks[0], "s.json", &err), NB_INVALID);
+  assert_non_null(strstr(err.message, "changed before the saved position"));
+  assert_non_null(strstr(err.hint, "delete the state file \"s.json\""));
+  nb_error_release(&err);
+  /* Shorter than what was read: refused.  Gone: refused. */
+  assert_int_equal(truncate(path, 5999), 0);
+  assert_int_equal(nbh_file_mark_check(&marks[0], "s.json", &err), NB_INVALID);
+  assert_non_null(strstr(err.message, "fewer than the 6000 bytes read"));
+  nb_error_release(&err);
+  nbh_file_close(f, NULL);
+  unlink(path);
+  assert_int_equal(nbh_file_mark_check(&marks[0], "s.json", &err), NB_INVALID);
+  assert_non_null(strstr(err.message, "no longer exists"));
+  nb_error_release(&err);
+  nbh_file_marks_free(marks, n);
+  nbh_run_files_free(files);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_round_trip),
@@ -320,6 +478,9 @@ int main(void) {
       cmocka_unit_test(test_json_reader),
       cmocka_unit_test(test_dead_letter_format),
       cmocka_unit_test(test_dead_letter_file_resume),
+      cmocka_unit_test(test_files_round_trip_and_refusals),
+      cmocka_unit_test(test_files_absent),
+      cmocka_unit_test(test_file_mark_check),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

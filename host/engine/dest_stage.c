@@ -65,7 +65,13 @@ static int save_state(Engine *e, uint64_t dead_letter_length) {
   state.committed_at = (int64_t)time(NULL);
   state.commits = e->saved.commits + e->commits_this_run;
   nb_error_init(&err);
-  rc = nbh_state_write(e->opt->state_file, &state, &err);
+  /* Fingerprints of the files, for the next run to check (run_files.h). */
+  rc = nbh_run_files_marks(nbh_run_guard_files(e->guard), &state.files, &state.n_files, &err);
+  if (rc == NB_OK)
+    rc = nbh_file_marks_merge(&state.files, &state.n_files, e->saved.files, e->saved.n_files,
+                              &err);
+  if (rc == NB_OK) rc = nbh_state_write(e->opt->state_file, &state, &err);
+  nbh_file_marks_free(state.files, state.n_files);
   if (rc != NB_OK) {
     eng_fail_run(e, NBH_EXIT_FAILED, FATAL, "engine", &err);
     nb_error_release(&err);

@@ -191,6 +191,13 @@ static int read_saved_state(Engine *e) {
     nb_error_release(&err);
     return NBH_EXIT_USAGE;
   }
+  /* The files must still be what the state describes. */
+  rc = nbh_state_check_files(&e->saved, path, &err);
+  if (rc != NB_OK) {
+    eng_log_error(e, "engine", &err);
+    nb_error_release(&err);
+    return rc == NB_INVALID ? NBH_EXIT_USAGE : NBH_EXIT_FAILED;
+  }
   e->have_saved = 1;
   nbh_log(e->logger, NB_LOG_INFO, "engine",
           "resuming from state file \"%s\" (commit %" PRIu64 ")", path, e->saved.commits);

@@ -30,7 +30,9 @@
 
 static const char *const TOP_KEYS[] = {
     "format", "version", "source", "destination", "committed_at", "commits",
-    "dead_letter_length", "destination_state", "streams", "checksum"};
+    "dead_letter_length", "destination_state", "streams", "files", "checksum"};
+static const char *const FILE_KEYS[] = {"role", "path", "length", "size", "mtime_ns",
+                                        "window_hash"};
 static const char *const STREAM_KEYS[] = {"name", "name_hex", "finished",
                                           "records", "rejected", "position"};
 
@@ -59,6 +61,7 @@ void nbh_state_free(NbhState *state) {
   free(state->source_connector);
   free(state->dest_connector);
   free(state->dest_state);
+  nbh_file_marks_free(state->files, state->n_files);
   memset(state, 0, sizeof *state);
 }
 
@@ -79,6 +82,18 @@ int nbh_state_copy(NbhState *dst, const NbhState *src, NbError *err) {
   dst->streams = NULL;
   dst->dest_state = NULL;
   dst->n_streams = 0;
+  dst->files = NULL;
+  dst->n_files = 0;
+  if (src->n_files > 0) {
+    dst->files = calloc(src->n_files, sizeof *dst->files);
+    if (dst->files == NULL) goto nomem;
+    for (i = 0; i < src->n_files; i++) {
+      dst->files[i] = src->files[i];
+      dst->files[i].path = strdup(src->files[i].path);
+      if (dst->files[i].path == NULL) goto nomem;
+      dst->n_files = i + 1;
+    }
+  }
   if ((src->source_connector &&
        !(dst->source_connector = strdup(src->source_connector))) ||
       (src->dest_connector &&
@@ -156,6 +171,20 @@ static void put_stream(NbhBuf *buf, const NbhStreamState *s, int last) {
   nbh_buf_puts(buf, last ? "}\n" : "},\n");
 }
 
+/* A path that is not UTF-8 cannot be a JSON string without loss: such a
+ * file is not recorded (and so not checked on resume). */
+static void put_file(NbhBuf *buf, const NbhFileMark *m, bool *first) {
+  if (!nbh_utf8_valid(m->path, strlen(m->path))) return;
+  nbh_buf_puts(buf, *first ? "    " : ",\n    ");
+  *first = false;
+  nbh_buf_printf(buf, "{\"role\": \"%s\", \"path\": ", m->output ? "output" : "input");
+  put_string(buf, m->path);
+  nbh_buf_printf(buf, ", \"length\": %" PRIu64 ", \"size\": %" PRIu64 ", \"mtime_ns\": %" PRIu64
+                 ", \"window_hash\": \"" CHECKSUM_PREFIX "%016" PRIx64 "\"}",
+                 m->length, m->size, (uint64_t)(m->mtime_ns > 0 ? m->mtime_ns : 0),
+                 m->window_hash);
+}
+
 int nbh_state_format(const NbhState *state, char **out, size_t *out_len,
                      NbError *err) {
   NbhBuf buf = NBH_BUF_INIT;
@@ -187,7 +216,10 @@ int nbh_state_format(const NbhState *state, char **out, size_t *out_len,
   nbh_buf_puts(&buf, ",\n  \"streams\": [\n");
   for (i = 0; i < state->n_streams; i++)
     put_stream(&buf, &state->streams[i], i + 1 == state->n_streams);
-  nbh_buf_puts(&buf, "  ],\n  ");
+  nbh_buf_puts(&buf, "  ],\n  \"files\": [\n");
+  bool first = true;
+  for (i = 0; i < state->n_files; i++) put_file(&buf, &state->files[i], &first);
+  nbh_buf_puts(&buf, first ? "  ],\n  " : "\n  ],\n  ");
   if (buf.failed) {
     nbh_buf_free(&buf);
     return nb_error_set(err, NB_NOMEM, "out of memory formatting the pipeline state");
@@ -399,6 +431,58 @@ static int parse_stream(const char *path, size_t index, const NbhJson *v,
   return NB_OK;
 }
 
+static int parse_file(const char *path, size_t index, const NbhJson *v, NbhFileMark *out,
+                      NbError *err) {
+  const NbhJson *role = nbh_json_get(v, "role"), *file = nbh_json_get(v, "path");
+  const NbhJson *length = nbh_json_get(v, "length"), *size = nbh_json_get(v, "size");
+  const NbhJson *mtime = nbh_json_get(v, "mtime_ns"), *hash = nbh_json_get(v, "window_hash");
+  const char *extra;
+  char *end = NULL;
+
+  if (v->kind != NBH_JSON_OBJECT)
+    return damaged(err, path, "file %zu is not an object", index + 1);
+  if ((extra = unexpected_key(v, FILE_KEYS, sizeof FILE_KEYS / sizeof FILE_KEYS[0])) != NULL)
+    return damaged(err, path, "file %zu has an unrecognized key \"%s\"", index + 1, extra);
+  if (role == NULL || role->kind != NBH_JSON_STRING || file == NULL ||
+      file->kind != NBH_JSON_STRING || length == NULL || length->kind != NBH_JSON_UINT ||
+      size == NULL || size->kind != NBH_JSON_UINT || mtime == NULL ||
+      mtime->kind != NBH_JSON_UINT || mtime->uint > INT64_MAX || hash == NULL ||
+      hash->kind != NBH_JSON_STRING)
+    return damaged(err, path, "file %zu lacks a field or has one of the wrong type", index + 1);
+  if (strcmp(role->string, "input") != 0 && strcmp(role->string, "output") != 0)
+    return damaged(err, path, "file %zu has role \"%s\", not \"input\" or \"output\"",
+                   index + 1, role->string);
+  if (file->len == 0 || memchr(file->string, 0, file->len) != NULL)
+    return damaged(err, path, "file %zu has an invalid path", index + 1);
+  size_t prefix = strlen(CHECKSUM_PREFIX);
+  if (hash->len != prefix + 16 || strncmp(hash->string, CHECKSUM_PREFIX, prefix) != 0 ||
+      strspn(hash->string + prefix, "0123456789abcdef") != 16)
+    return damaged(err, path, "file %zu has an invalid window_hash", index + 1);
+  out->window_hash = strtoull(hash->string + prefix, &end, 16);
+  out->output = role->string[0] == 'o';
+  out->length = length->uint;
+  out->size = size->uint;
+  out->mtime_ns = (int64_t)mtime->uint;
+  out->path = strdup(file->string);
+  if (out->path == NULL) return nb_error_set(err, NB_NOMEM, "out of memory");
+  return NB_OK;
+}
+
+static int parse_files(const char *path, const NbhJson *root, NbhState *out, NbError *err) {
+  const NbhJson *files = nbh_json_get(root, "files");
+  int rc = NB_OK;
+  if (files == NULL) return NB_OK;   /* written by an earlier release */
+  if (files->kind != NBH_JSON_ARRAY) return damaged(err, path, "\"files\" is not an array");
+  if (files->n == 0) return NB_OK;
+  out->files = calloc(files->n, sizeof *out->files);
+  if (out->files == NULL) return nb_error_set(err, NB_NOMEM, "out of memory");
+  for (size_t i = 0; rc == NB_OK && i < files->n; i++) {
+    rc = parse_file(path, i, &files->items[i], &out->files[i], err);
+    if (rc == NB_OK) out->n_files = i + 1;
+  }
+  return rc;
+}
+
 static int check_checksum(const char *path, const char *text,
                           const NbhJson *root, NbError *err) {
   const NbhJson *sum = nbh_json_get(root, "checksum");
@@ -511,6 +595,7 @@ int nbh_state_parse(const char *path, const char *text, size_t len,
       }
     }
   }
+  if (rc == NB_OK) rc = parse_files(path, &root, out, err);
   nbh_json_free(&root);
   if (rc != NB_OK) nbh_state_free(out);
   return rc;
@@ -608,6 +693,14 @@ int nbh_state_check_identity(const NbhState *state, const char *path,
     nb_error_detail(err, "It lists %zu streams; the source offers %zu.",
                     state->n_streams, n_streams);
     return NB_INVALID;
+  }
+  return NB_OK;
+}
+
+int nbh_state_check_files(const NbhState *state, const char *path, NbError *err) {
+  for (size_t i = 0; i < state->n_files; i++) {
+    int rc = nbh_file_mark_check(&state->files[i], path, err);
+    if (rc != NB_OK) return rc;
   }
   return NB_OK;
 }

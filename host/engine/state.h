@@ -8,6 +8,10 @@
  * another pipeline is reported, never ignored.  It is replaced atomically
  * (temporary file, fsync, rename, fsync of the directory), so a kill at any
  * moment leaves either the old or the new checkpoint.
+ *
+ * Since this release it also holds fingerprints of the run's files
+ * ("files": see NbhFileMark in run_files.h), checked before a resume;
+ * the key is optional so that earlier state files are still read.
  */
 #ifndef NBH_STATE_H
 #define NBH_STATE_H
@@ -17,6 +21,7 @@
 #include <stdint.h>
 
 #include "nebula/abi.h"
+#include "run_files.h"
 
 #define NBH_STATE_FORMAT "nebula-state"
 #define NBH_STATE_VERSION 1
@@ -41,6 +46,10 @@ typedef struct NbhState {
   uint64_t dead_letter_length; /* durable length of the dead-letter file */
   int64_t committed_at;        /* Unix time of the commit, seconds */
   uint64_t commits;            /* commits made by every run so far */
+  NbhFileMark *files;          /* owned: fingerprints of the inputs read and
+                                  the outputs committed (run_files.h); absent
+                                  in files of earlier releases */
+  size_t n_files;
 } NbhState;
 
 void nbh_state_free(NbhState *state);
@@ -66,6 +75,11 @@ int nbh_state_format(const NbhState *state, char **out, size_t *out_len,
 
 /* Replace the file at path atomically with state.  NB_OK or NB_IO. */
 int nbh_state_write(const char *path, const NbhState *state, NbError *err);
+
+/* Check every file fingerprint of state against the files as they are
+ * now (nbh_file_mark_check).  NB_OK, NB_INVALID naming the first file
+ * that changed, NB_IO. */
+int nbh_state_check_files(const NbhState *state, const char *path, NbError *err);
 
 /* Check that state belongs to this pipeline: same source and destination
  * connectors, same streams in the same order.  NB_OK or NB_INVALID with a

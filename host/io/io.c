@@ -89,6 +89,7 @@ struct NbFile {
   bool owns_fd;       /* false for stdin / stdout */
   char *path;
   char *what;         /* "file \"x\"" or "standard input" for messages */
+  NbhRunFile *entry;  /* the run's record of it (run_files.h), or NULL */
   ReadSide r;
   WriteSide w;
 };
@@ -303,7 +304,7 @@ int nbh_file_open_read_in(NbhRunFiles *files, const char *path, NbFile **out, Nb
   }
   /* Opening for reading changes nothing: check the descriptor itself. */
   if (files != NULL) {
-    int rc = nbh_run_files_opened_read(files, path, &st, err);
+    int rc = nbh_run_files_opened_read(files, path, &st, &f->entry, err);
     if (rc != NB_OK) {
       file_free(f);
       return rc;
@@ -440,7 +441,15 @@ static int read_decoded(NbFile *f, uint8_t *out, size_t cap, size_t *n_read, NbE
   return NB_OK;
 }
 
+static int read_any(NbFile *file, void *buf, size_t capacity, size_t *n_read, NbError *err);
+
 int nbh_file_read(NbFile *file, void *buf, size_t capacity, size_t *n_read, NbError *err) {
+  int rc = read_any(file, buf, capacity, n_read, err);
+  if (file != NULL && file->mode == MODE_READ) nbh_run_file_read_to(file->entry, file->r.consumed);
+  return rc;
+}
+
+static int read_any(NbFile *file, void *buf, size_t capacity, size_t *n_read, NbError *err) {
   if (n_read) *n_read = 0;
   if (file == NULL || file->mode != MODE_READ || n_read == NULL || (buf == NULL && capacity))
     return nb_error_set(err, NB_INVALID, "file_read: not a file opened for reading");
@@ -489,7 +498,15 @@ static int skip_seek(NbFile *f, uint64_t n, NbError *err) {
   return NB_OK;
 }
 
+static int skip_any(NbFile *file, uint64_t n, NbError *err);
+
 int nbh_file_skip(NbFile *file, uint64_t n, NbError *err) {
+  int rc = skip_any(file, n, err);
+  if (file != NULL && file->mode == MODE_READ) nbh_run_file_read_to(file->entry, file->r.consumed);
+  return rc;
+}
+
+static int skip_any(NbFile *file, uint64_t n, NbError *err) {
   if (file == NULL || file->mode != MODE_READ)
     return nb_error_set(err, NB_INVALID, "file_skip: not a file opened for reading");
   ReadSide *r = &file->r;
@@ -793,6 +810,7 @@ int nbh_file_commit(NbFile *file, uint64_t *durable_length, NbError *err) {
     w->dir_synced = true;
   }
   if (durable_length) *durable_length = w->length;
+  nbh_run_file_committed(file->entry, w->length);
   return NB_OK;
 }
 
@@ -832,7 +850,7 @@ int nbh_file_close(NbFile *file, NbError *err) {
  * the check by name): forget it, removing it if this open created it. */
 static int check_opened(NbFile *f, NbhRunFiles *files, const struct stat *st, NbError *err) {
   if (files == NULL) return NB_OK;
-  int rc = nbh_run_files_opened_write(files, f->path, st, err);
+  int rc = nbh_run_files_opened_write(files, f->path, st, &f->entry, err);
   if (rc != NB_OK && f->w.created) unlink(f->path);
   return rc;
 }

@@ -10,7 +10,10 @@
 #include "run_files.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <libgen.h>
+#include <stdatomic.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -36,16 +39,21 @@ typedef struct FileId {
   bool special;       /* exists and is not a regular file: never in conflict */
 } FileId;
 
-typedef struct Entry {
+typedef struct NbhRunFile {
   enum Role role;
   char *path;         /* as given */
   char *what;         /* ROLE_HOST: "the state file", ... */
   FileId id;
+  /* Input: on-disk bytes read; output: durable length (0: never
+   * committed).  Written by the thread using the file, read at commits. */
+  _Atomic uint64_t progress;
+  bool marked;        /* `mark` holds the fingerprint at mark.length */
+  NbhFileMark mark;   /* its path borrowed from `path` */
 } Entry;
 
 struct NbhRunFiles {
   pthread_mutex_t mu;
-  Entry *entries;
+  Entry **entries;
   size_t n_entries;
   size_t cap_entries;
   char *pattern;      /* the destination's path setting, or NULL */
@@ -158,9 +166,10 @@ int nbh_run_files_new(NbhRunFiles **out, NbError *err) {
 void nbh_run_files_free(NbhRunFiles *files) {
   if (files == NULL) return;
   for (size_t i = 0; i < files->n_entries; i++) {
-    free(files->entries[i].path);
-    free(files->entries[i].what);
-    id_release(&files->entries[i].id);
+    free(files->entries[i]->path);
+    free(files->entries[i]->what);
+    id_release(&files->entries[i]->id);
+    free(files->entries[i]);
   }
   free(files->entries);
   free(files->pattern);
@@ -183,35 +192,39 @@ int nbh_run_files_set_output_pattern(NbhRunFiles *files, const char *pattern, Nb
  * is in the mask (1 << role), or NULL. */
 static const Entry *find_conflict(const NbhRunFiles *files, const FileId *id, unsigned roles) {
   for (size_t i = 0; i < files->n_entries; i++) {
-    const Entry *e = &files->entries[i];
+    const Entry *e = files->entries[i];
     if ((roles & (1u << e->role)) && same_file(&e->id, id)) return e;
   }
   return NULL;
 }
 
-/* With mu held: append an entry, taking over *id. */
+/* With mu held: append an entry, taking over *id; *added (may be NULL)
+ * receives it.  Entries are separate allocations: the file layer keeps
+ * pointers to them. */
 static int add_entry(NbhRunFiles *files, enum Role role, const char *path, const char *what,
-                     FileId *id, NbError *err) {
+                     FileId *id, Entry **added, NbError *err) {
   if (files->n_entries == files->cap_entries) {
     size_t cap = files->cap_entries ? files->cap_entries * 2 : 8;
-    Entry *grown = realloc(files->entries, cap * sizeof *grown);
+    Entry **grown = realloc(files->entries, cap * sizeof *grown);
     if (grown == NULL) return nb_error_set(err, NB_NOMEM, "out of memory");
     files->entries = grown;
     files->cap_entries = cap;
   }
-  Entry *e = &files->entries[files->n_entries];
-  memset(e, 0, sizeof *e);
+  Entry *e = calloc(1, sizeof *e);
+  if (e == NULL) return nb_error_set(err, NB_NOMEM, "out of memory");
   e->role = role;
   e->path = strdup(path);
   e->what = what != NULL ? strdup(what) : NULL;
   if (e->path == NULL || (what != NULL && e->what == NULL)) {
     free(e->path);
     free(e->what);
+    free(e);
     return nb_error_set(err, NB_NOMEM, "out of memory");
   }
   e->id = *id;
   memset(id, 0, sizeof *id);
-  files->n_entries++;
+  files->entries[files->n_entries++] = e;
+  if (added != NULL) *added = e;
   return NB_OK;
 }
 
@@ -289,7 +302,7 @@ int nbh_run_files_add_host(NbhRunFiles *files, const char *path, const char *wha
     nb_error_hint(err, "Give the state file and the dead-letter file names of their own.");
     rc = NB_INVALID;
   } else {
-    rc = add_entry(files, ROLE_HOST, path, what, &id, err);
+    rc = add_entry(files, ROLE_HOST, path, what, &id, NULL, err);
   }
   pthread_mutex_unlock(&files->mu);
   id_release(&id);
@@ -299,12 +312,13 @@ int nbh_run_files_add_host(NbhRunFiles *files, const char *path, const char *wha
 int nbh_run_files_add_input(NbhRunFiles *files, const char *path, NbError *err) {
   struct stat st;
   if (strcmp(path, "-") == 0 || stat(path, &st) != 0 || !S_ISREG(st.st_mode)) return NB_OK;
-  return nbh_run_files_opened_read(files, path, &st, err);
+  return nbh_run_files_opened_read(files, path, &st, NULL, err);
 }
 
 int nbh_run_files_opened_read(NbhRunFiles *files, const char *path, const struct stat *st,
-                              NbError *err) {
+                              NbhRunFile **entry, NbError *err) {
   FileId id;
+  if (entry != NULL) *entry = NULL;
   int rc = id_from_stat(path, st, &id, err);
   if (rc != NB_OK || id.special) {
     id_release(&id);
@@ -312,11 +326,13 @@ int nbh_run_files_opened_read(NbhRunFiles *files, const char *path, const struct
   }
   pthread_mutex_lock(&files->mu);
   const Entry *e = find_conflict(files, &id, 1u << ROLE_OUTPUT | 1u << ROLE_HOST);
-  if (e != NULL) {
+  const Entry *known = e == NULL ? find_conflict(files, &id, 1u << ROLE_INPUT) : NULL;
+  if (e != NULL)
     rc = refuse_read(path, e, &id, err);
-  } else if (find_conflict(files, &id, 1u << ROLE_INPUT) == NULL) {
-    rc = add_entry(files, ROLE_INPUT, path, NULL, &id, err);
-  }
+  else if (known == NULL || strcmp(known->path, path) != 0)
+    rc = add_entry(files, ROLE_INPUT, path, NULL, &id, entry, err);
+  else if (entry != NULL)
+    *entry = (Entry *)known;
   pthread_mutex_unlock(&files->mu);
   id_release(&id);
   return rc;
@@ -428,8 +444,9 @@ int nbh_run_files_check_write(NbhRunFiles *files, const char *path, NbError *err
 }
 
 int nbh_run_files_opened_write(NbhRunFiles *files, const char *path, const struct stat *st,
-                               NbError *err) {
+                               NbhRunFile **entry, NbError *err) {
   FileId id;
+  if (entry != NULL) *entry = NULL;
   int rc = id_from_stat(path, st, &id, err);
   if (rc != NB_OK || id.special) {
     id_release(&id);
@@ -440,8 +457,184 @@ int nbh_run_files_opened_write(NbhRunFiles *files, const char *path, const struc
   if (e != NULL)
     rc = refuse_write(path, e, &id, err);
   else
-    rc = add_entry(files, ROLE_OUTPUT, path, NULL, &id, err);
+    rc = add_entry(files, ROLE_OUTPUT, path, NULL, &id, entry, err);
   pthread_mutex_unlock(&files->mu);
   id_release(&id);
   return rc;
+}
+
+/* ------------------------------------------------------------------------
+ * Fingerprints
+ * ------------------------------------------------------------------------ */
+
+void nbh_run_file_read_to(NbhRunFile *file, uint64_t offset) {
+  if (file == NULL) return;
+  /* Several handles may read one input: keep the furthest. */
+  uint64_t seen = atomic_load(&file->progress);
+  while (offset > seen && !atomic_compare_exchange_weak(&file->progress, &seen, offset)) {
+  }
+}
+
+void nbh_run_file_committed(NbhRunFile *file, uint64_t length) {
+  if (file != NULL) atomic_store(&file->progress, length);
+}
+
+static uint64_t fnv1a64(const unsigned char *p, size_t len) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (size_t i = 0; i < len; i++) {
+    h ^= p[i];
+    h *= 0x100000001b3ull;
+  }
+  return h;
+}
+
+/* Size, time and window hash of the open file fd before length.  -1 when
+ * it cannot be read (errno set). */
+static int measure(int fd, uint64_t length, NbhFileMark *m) {
+  struct stat st;
+  unsigned char buf[NBH_MARK_WINDOW];
+  if (fstat(fd, &st) != 0) return -1;
+  m->size = (uint64_t)st.st_size;
+  m->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+  uint64_t end = length < m->size ? length : m->size;
+  size_t want = end < NBH_MARK_WINDOW ? (size_t)end : NBH_MARK_WINDOW;
+  size_t got = 0;
+  while (got < want) {
+    ssize_t n = pread(fd, buf + got, want - got, (off_t)(end - want + got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return -1;
+    got += (size_t)n;
+  }
+  m->window_hash = fnv1a64(buf, want);
+  return 0;
+}
+
+/* With mu held: refresh e's fingerprint if its progress moved. */
+static void refresh_mark(Entry *e) {
+  uint64_t length = atomic_load(&e->progress);
+  if (e->marked && e->mark.length == length) return;
+  int fd = open(e->path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  NbhFileMark m = {0};
+  m.output = e->role == ROLE_OUTPUT;
+  m.length = length;
+  if (measure(fd, length, &m) == 0) {
+    m.path = e->path;
+    e->mark = m;
+    e->marked = true;
+  }
+  close(fd);
+}
+
+void nbh_file_marks_free(NbhFileMark *marks, size_t n) {
+  if (marks == NULL) return;
+  for (size_t i = 0; i < n; i++) free(marks[i].path);
+  free(marks);
+}
+
+int nbh_run_files_marks(NbhRunFiles *files, NbhFileMark **out, size_t *n_out, NbError *err) {
+  *out = NULL;
+  *n_out = 0;
+  pthread_mutex_lock(&files->mu);
+  NbhFileMark *marks = calloc(files->n_entries ? files->n_entries : 1, sizeof *marks);
+  size_t n = 0;
+  int rc = marks != NULL ? NB_OK : NB_NOMEM;
+  for (size_t i = 0; rc == NB_OK && i < files->n_entries; i++) {
+    Entry *e = files->entries[i];
+    if (e->role == ROLE_HOST || strcmp(e->path, "-") == 0 || e->id.special ||
+        atomic_load(&e->progress) == 0)
+      continue;
+    refresh_mark(e);
+    if (!e->marked) continue;
+    marks[n] = e->mark;
+    /* Absolute: a resumed run may start in another directory. */
+    marks[n].path = strdup(e->id.resolved != NULL ? e->id.resolved : e->path);
+    if (marks[n].path == NULL) rc = NB_NOMEM;
+    else n++;
+  }
+  pthread_mutex_unlock(&files->mu);
+  if (rc != NB_OK) {
+    nbh_file_marks_free(marks, n);
+    return nb_error_set(err, NB_NOMEM, "out of memory recording the run's files");
+  }
+  *out = marks;
+  *n_out = n;
+  return NB_OK;
+}
+
+static int changed(const NbhFileMark *m, const char *state_path, NbError *err) {
+  nb_error_hint(err, "Restore the file, or delete the state file \"%s\" to start over.",
+                state_path);
+  (void)m;
+  return NB_INVALID;
+}
+
+int nbh_file_mark_check(const NbhFileMark *m, const char *state_path, NbError *err) {
+  const char *kind = m->output ? "output" : "input";
+  int fd = open(m->path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    nb_error_set(err, NB_INVALID, "cannot resume from state file \"%s\": %s file \"%s\" %s",
+                 state_path, kind, m->path, errno == ENOENT ? "no longer exists"
+                                                             : "cannot be opened");
+    nb_error_detail(err, "%s", strerror(errno));
+    return changed(m, state_path, err);
+  }
+  NbhFileMark now = {0};
+  int rc = measure(fd, m->length, &now);
+  int e = errno;
+  close(fd);
+  if (now.size < m->length) {
+    nb_error_set(err, NB_INVALID, "cannot resume from state file \"%s\": %s file \"%s\" has "
+                 "%" PRIu64 " bytes, fewer than the %" PRIu64 " bytes %s", state_path, kind,
+                 m->path, now.size, m->length,
+                 m->output ? "committed to it" : "read from it by the last commit");
+    nb_error_detail(err, "It had %" PRIu64 " bytes then: it was shortened or replaced since.",
+                    m->size);
+    return changed(m, state_path, err);
+  }
+  if (rc != 0) {
+    nb_error_set(err, NB_IO, "could not read %s file \"%s\" to check it against state file "
+                 "\"%s\": %s", kind, m->path, state_path, strerror(e));
+    return NB_IO;
+  }
+  if (now.window_hash != m->window_hash) {
+    uint64_t from = m->length > NBH_MARK_WINDOW ? m->length - NBH_MARK_WINDOW : 0;
+    nb_error_set(err, NB_INVALID, "cannot resume from state file \"%s\": %s file \"%s\" "
+                 "changed %s", state_path, kind, m->path,
+                 m->output ? "since the last commit" : "before the saved position");
+    nb_error_detail(err, "Bytes %" PRIu64 " to %" PRIu64 " differ from when the state was "
+                    "written (size then %" PRIu64 ", now %" PRIu64 "; %s).", from, m->length,
+                    m->size, now.size,
+                    now.mtime_ns == m->mtime_ns ? "same modification time"
+                                                : "modified since");
+    return changed(m, state_path, err);
+  }
+  return NB_OK;
+}
+
+static bool has_mark(const NbhFileMark *marks, size_t n, const NbhFileMark *m) {
+  for (size_t i = 0; i < n; i++)
+    if (marks[i].output == m->output && strcmp(marks[i].path, m->path) == 0) return true;
+  return false;
+}
+
+int nbh_file_marks_merge(NbhFileMark **marks, size_t *n, const NbhFileMark *old, size_t n_old,
+                         NbError *err) {
+  if (n_old == 0) return NB_OK;
+  NbhFileMark *all = realloc(*marks, (*n + n_old) * sizeof *all);
+  if (all == NULL) return nb_error_set(err, NB_NOMEM, "out of memory recording the run's files");
+  *marks = all;
+  size_t k = *n;
+  for (size_t i = 0; i < n_old; i++) {
+    if (has_mark(all, *n, &old[i])) continue;
+    all[k] = old[i];
+    all[k].path = strdup(old[i].path);
+    if (all[k].path == NULL) {
+      for (size_t j = *n; j < k; j++) free(all[j].path);
+      return nb_error_set(err, NB_NOMEM, "out of memory recording the run's files");
+    }
+    k++;
+  }
+  *n = k;
+  return NB_OK;
 }

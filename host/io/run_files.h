@@ -27,6 +27,7 @@
 #define NBH_RUN_FILES_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
 
@@ -55,6 +56,57 @@ int nbh_run_files_add_host(NbhRunFiles *files, const char *path, const char *wha
  * when it is an output or a host file. */
 int nbh_run_files_add_input(NbhRunFiles *files, const char *path, NbError *err);
 
+/* ------------------------------------------------------------------------
+ * Fingerprints of the run's files, for the state file: what a resumed run
+ * checks so that it never continues from a position that no longer
+ * describes the files (issue: an input edited or an output shortened
+ * between a crash and the resume).
+ * ------------------------------------------------------------------------ */
+
+/* Bytes hashed before a file's recorded length. */
+#define NBH_MARK_WINDOW 4096
+
+typedef struct NbhFileMark {
+  bool output;            /* false: an input */
+  char *path;             /* owned; as the connector named it */
+  uint64_t length;        /* input: on-disk bytes read by the last commit;
+                             output: its committed length */
+  uint64_t size;          /* the file's size then */
+  int64_t mtime_ns;       /* its modification time then */
+  uint64_t window_hash;   /* FNV-1a 64 of the NBH_MARK_WINDOW bytes (fewer
+                             at the start) before `length` */
+} NbhFileMark;
+
+/* Free marks[0..n) and the array.  Accepts NULL. */
+void nbh_file_marks_free(NbhFileMark *marks, size_t n);
+
+/* A fingerprint of every input read so far and every output committed so
+ * far (standard input and output excluded): a new malloc'ed array in
+ * *out.  Called by the thread that commits, after the destination's
+ * commit.  NB_OK or NB_NOMEM. */
+int nbh_run_files_marks(NbhRunFiles *files, NbhFileMark **out, size_t *n_out, NbError *err);
+
+/* Add to *marks (n) each of old[0..n_old) whose file is not in it (the
+ * fingerprints of files this run did not touch carry over).  NB_OK or
+ * NB_NOMEM (then *marks is unchanged). */
+int nbh_file_marks_merge(NbhFileMark **marks, size_t *n, const NbhFileMark *old, size_t n_old,
+                         NbError *err);
+
+/* Whether the file of mark still is what a state file saved by the
+ * previous run describes: it exists, has at least `length` bytes, and the
+ * window before `length` is unchanged (an input may have grown since, as
+ * a log does).  NB_OK, or NB_INVALID naming the file and what differs,
+ * with the hint to delete state_path to start over. */
+int nbh_file_mark_check(const NbhFileMark *mark, const char *state_path, NbError *err);
+
+/* The registry's record of one open file (owned by the registry). */
+typedef struct NbhRunFile NbhRunFile;
+
+/* The file layer reports progress: an input's on-disk read offset, an
+ * output's durable length after a commit.  Accept NULL. */
+void nbh_run_file_read_to(NbhRunFile *file, uint64_t offset);
+void nbh_run_file_committed(NbhRunFile *file, uint64_t length);
+
 /* Used by the file layer (io.c). */
 
 /* Before opening path for writing (nothing is created yet): the stream
@@ -63,14 +115,16 @@ int nbh_run_files_check_write(NbhRunFiles *files, const char *path, NbError *err
 
 /* path ("-": standard output) was opened for writing and st is fstat of
  * its descriptor: check again by device and inode (the file may have
- * appeared since the check) and register it as an output. */
+ * appeared since the check) and register it as an output; *entry as
+ * below. */
 int nbh_run_files_opened_write(NbhRunFiles *files, const char *path, const struct stat *st,
-                               NbError *err);
+                               NbhRunFile **entry, NbError *err);
 
 /* path ("-": standard input) was opened for reading and st is fstat of its
  * descriptor: refused when it is an output or a host file; registered as
- * an input otherwise. */
+ * an input otherwise.  *entry (may be NULL) receives the registry's
+ * record of it, for the progress reports above (NULL for a device). */
 int nbh_run_files_opened_read(NbhRunFiles *files, const char *path, const struct stat *st,
-                              NbError *err);
+                              NbhRunFile **entry, NbError *err);
 
 #endif /* NBH_RUN_FILES_H */
