@@ -49,9 +49,10 @@
  *     within it.
  * What cannot be checked: the C Data Interface carries no buffer sizes,
  * so a data buffer shorter than the last offset (or a values buffer
- * shorter than length) is not detected.  Only the offsets from
- * array->offset to array->offset + length are read, and data buffers are
- * never read at all.
+ * shorter than length) is not detected.  The check itself reads only
+ * offsets, validity bits and dictionary indices of the rows from
+ * array->offset to array->offset + length; never string data or other
+ * values.
  *
  * Cost: O(columns) plus one pass over each offsets buffer, validity
  * bitmap and dictionary index buffer.  Memory: none allocated.
