@@ -48,8 +48,13 @@ flaky_expected 1 6000 > "$work/expected.txt"
 cmp -s "$work/out.txt" "$work/expected.txt" || fail "output differs from the expected rows"
 
 # Other methods: 405; a request larger than the per-connection memory: refused.
+cat > "$work/p2.cfg" <<CFG
+source = { connector = "flaky"; rows = 100000; delay_ms = 30; };
+destination = { connector = "flaky"; path = "$work/out2.txt"; };
+engine = { batch_rows = 50; };
+CFG
 "$NEBULA_HOST" --plugin-dir "$PLUGIN_DIR" --plugin-dir "$TEST_PLUGIN_DIR" \
-  run "$work/p.cfg" --metrics-addr :0 2> "$work/log2" &
+  run "$work/p2.cfg" --metrics-addr :0 2> "$work/log2" &
 pid=$!
 wait_for_text "$work/log2" 'serving metrics at' 20
 port=$(sed -n 's|.*serving metrics at http://[^:]*:\([0-9]*\)/metrics.*|\1|p' "$work/log2" | head -n 1)
