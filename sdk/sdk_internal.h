@@ -37,6 +37,13 @@
 bool nbsdk_field_from_schema(const struct ArrowSchema *schema, NbField *field,
                             char *why, size_t why_cap);
 
+/* The shortest text that strtod reads back as exactly v, in printf %g
+ * syntax ("0.1", "1e+21", "5e-324", "-0"; "nan", "inf" as printf writes
+ * them), NUL-terminated in out.  Returns its length, or 0 (out empty)
+ * when cap < NBSDK_DOUBLE_CHARS.  See format_double.c for the proof. */
+#define NBSDK_DOUBLE_CHARS 32
+size_t nbsdk_format_double(double v, char *out, size_t cap);
+
 /* At most `cap - 1` bytes of text, with "..." when cut, for quoting a value
  * in a message without passing a truncated value off as the whole. */
 const char *nbsdk_quote(const char *text, size_t len, char *buf, size_t cap);

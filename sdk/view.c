@@ -111,15 +111,6 @@ static size_t format_decimal(const uint8_t *bytes, int32_t scale,
   return (size_t)(q - scratch);
 }
 
-static size_t format_double(double v, char *scratch) {
-  int n = 0;
-  for (int precision = 15; precision <= 17; precision++) {
-    n = snprintf(scratch, NB_TEXT_SCRATCH, "%.*g", precision, v);
-    if (strtod(scratch, NULL) == v || v != v) break;
-  }
-  return (size_t)n;
-}
-
 static size_t format_date(int64_t days, char *scratch) {
   int64_t y;
   unsigned m, d;
@@ -212,7 +203,7 @@ size_t nb_view_text(const NbColumnView *v, int64_t row, char *scratch,
     case NB_TYPE_FLOAT64: {
       double x;
       memcpy(&x, v->data + 8 * i, 8);
-      return format_double(x, scratch);
+      return nbsdk_format_double(x, scratch, NB_TEXT_SCRATCH);
     }
     case NB_TYPE_BOOL:
       *text = (v->data[i >> 3] >> (i & 7)) & 1 ? "true" : "false";

@@ -173,7 +173,7 @@ static void test_http_endpoint(void **state) {
   char *reply;
   (void)state;
   nb_error_init(&err);
-  assert_int_equal(nbh_metrics_serve(m, "127.0.0.1:0", &port, &err), NB_OK);
+  assert_int_equal(nbh_metrics_serve(m, "127.0.0.1:0", NULL, &port, &err), NB_OK);
   assert_true(port > 0);
   reply = http_get(port, "GET /metrics HTTP/1.0\r\n\r\n");
   assert_non_null(strstr(reply, " 200 OK\r\n"));
@@ -193,10 +193,10 @@ static void test_bad_addresses(void **state) {
   (void)state;
   nb_error_init(&err);
   assert_int_equal(nbh_metrics_new(&m, &err), NB_OK);
-  assert_int_equal(nbh_metrics_serve(m, "9108", &port, &err), NB_INVALID);
+  assert_int_equal(nbh_metrics_serve(m, "9108", NULL, &port, &err), NB_INVALID);
   assert_non_null(strstr(err.message, "invalid metrics address \"9108\""));
-  assert_int_equal(nbh_metrics_serve(m, "127.0.0.1:notaport", &port, &err), NB_INVALID);
-  assert_int_equal(nbh_metrics_serve(m, "[::1:80", &port, &err), NB_INVALID);
+  assert_int_equal(nbh_metrics_serve(m, "127.0.0.1:notaport", NULL, &port, &err), NB_INVALID);
+  assert_int_equal(nbh_metrics_serve(m, "[::1:80", NULL, &port, &err), NB_INVALID);
   nb_error_release(&err);
   nbh_metrics_free(m);
 }

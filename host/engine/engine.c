@@ -267,7 +267,7 @@ static int start_metrics(Engine *e) {
   if (e->opt->metrics_addr == NULL || e->opt->metrics_addr[0] == '\0')
     return NBH_EXIT_OK;
   nb_error_init(&err);
-  rc = nbh_metrics_serve(e->metrics, e->opt->metrics_addr, &port, &err);
+  rc = nbh_metrics_serve(e->metrics, e->opt->metrics_addr, e->logger, &port, &err);
   if (rc != NB_OK) {
     eng_log_error(e, "engine", &err);
     nb_error_release(&err);

@@ -10,8 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
+#include "log.h"
 #include "metrics.h"
 #include "nebula/sdk.h"
 #include "textutil.h"
@@ -21,6 +25,15 @@ typedef enum MHD_Result MhdResult;
 #else
 typedef int MhdResult;
 #endif
+
+/* Bounds of the HTTP server (issue 9, item 11: ~1100 idle connections used
+ * up the process's descriptors and the pipeline failed at its next
+ * commit).  A scraper needs one connection; these leave room for a few
+ * and keep the rest of the descriptors for the pipeline. */
+#define MAX_CONNECTIONS 16         /* at most; fewer under a low fd limit */
+#define MAX_CONNECTIONS_PER_IP 4
+#define CONNECTION_TIMEOUT_S 5     /* an idle or slow connection is closed */
+#define CONNECTION_MEMORY 16384    /* request line + headers, per connection */
 
 /* Upper bounds of the latency histogram's buckets, in seconds. */
 static const double LATENCY_BUCKETS[] = {0.001, 0.005, 0.01, 0.05, 0.1,
@@ -340,7 +353,7 @@ static MhdResult handle_request(void *cls, struct MHD_Connection *connection,
   return send_text(connection, MHD_HTTP_OK, body, len);
 }
 
-/* Split "host:port" or "[v6]:port". */
+/* Split "host:port", "[v6]:port" or ":port" (host left empty). */
 static int split_addr(const char *addr, char *host, size_t host_cap,
                       const char **port) {
   const char *colon;
@@ -357,7 +370,7 @@ static int split_addr(const char *addr, char *host, size_t host_cap,
     colon = strrchr(addr, ':');
     if (colon == NULL) return -1;
     n = (size_t)(colon - addr);
-    if (n == 0 || n >= host_cap) return -1;
+    if (n >= host_cap) return -1;
     memcpy(host, addr, n);
     host[n] = '\0';
     *port = colon + 1;
@@ -365,36 +378,86 @@ static int split_addr(const char *addr, char *host, size_t host_cap,
   return **port != '\0' ? 0 : -1;
 }
 
-int nbh_metrics_serve(NbhMetrics *m, const char *addr, uint16_t *bound_port,
-                      NbError *err) {
+static bool is_loopback(const struct sockaddr *sa) {
+  if (sa->sa_family == AF_INET) {
+    const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+    return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+  }
+  if (sa->sa_family == AF_INET6) {
+    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+    return IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr) ||
+           (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr) && in6->sin6_addr.s6_addr[12] == 127);
+  }
+  return false;
+}
+
+/* How many connections the server may hold: MAX_CONNECTIONS, but never
+ * more than an eighth of the descriptor limit, so the pipeline's files,
+ * state and connectors keep the rest.  The soft limit is raised to the
+ * hard one first (as a server would at start): more room for everyone. */
+static unsigned connection_limit(NbhLogger *logger) {
+  struct rlimit rl;
+  rlim_t soft;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 4;
+  if (rl.rlim_cur < rl.rlim_max) {
+    struct rlimit raised = rl;
+    raised.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) {
+      if (logger != NULL)
+        nbh_log(logger, NB_LOG_DEBUG, "metrics",
+                "raised the open file limit from %llu to %llu",
+                (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max);
+      rl.rlim_cur = rl.rlim_max;
+    }
+  }
+  soft = rl.rlim_cur;
+  if (soft == RLIM_INFINITY || soft / 8 >= MAX_CONNECTIONS) return MAX_CONNECTIONS;
+  return soft / 8 > 1 ? (unsigned)(soft / 8) : 1;
+}
+
+static int bad_address(NbError *err, const char *addr, const char *why) {
+  if (why != NULL)
+    nb_error_set(err, NB_INVALID, "invalid metrics address \"%s\": %s", addr, why);
+  else
+    nb_error_set(err, NB_INVALID, "invalid metrics address \"%s\"", addr);
+  nb_error_hint(err, "Give HOST:PORT, for example 127.0.0.1:9108 or [::1]:9108 "
+                     "(:PORT alone listens on 127.0.0.1).");
+  return NB_INVALID;
+}
+
+int nbh_metrics_serve(NbhMetrics *m, const char *addr, NbhLogger *logger,
+                      uint16_t *bound_port, NbError *err) {
   char host[256];
   const char *port;
   struct addrinfo hints, *res = NULL;
-  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD;
+  /* poll(), not select(): select cannot watch descriptors >= FD_SETSIZE,
+   * which a raised limit makes possible. */
+  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL;
+  unsigned limit;
   const union MHD_DaemonInfo *info;
   int gai;
 
-  if (split_addr(addr, host, sizeof host, &port) != 0) {
-    nb_error_set(err, NB_INVALID, "invalid metrics address \"%s\"", addr);
-    nb_error_hint(err, "Give HOST:PORT, for example 127.0.0.1:9108 or [::1]:9108.");
-    return NB_INVALID;
-  }
+  if (split_addr(addr, host, sizeof host, &port) != 0) return bad_address(err, addr, NULL);
+  if (host[0] == '\0') snprintf(host, sizeof host, "127.0.0.1");
   memset(&hints, 0, sizeof hints);
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = AI_NUMERICSERV | AI_PASSIVE;
   gai = getaddrinfo(host, port, &hints, &res);
-  if (gai != 0 || res == NULL) {
-    nb_error_set(err, NB_INVALID, "invalid metrics address \"%s\": %s", addr,
-                 gai_strerror(gai));
-    nb_error_hint(err, "Give HOST:PORT, for example 127.0.0.1:9108 or [::1]:9108.");
-    return NB_INVALID;
-  }
+  if (gai != 0 || res == NULL) return bad_address(err, addr, gai_strerror(gai));
   if (res->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
-  m->daemon = MHD_start_daemon(flags, 0, NULL, NULL, handle_request, m,
-                               MHD_OPTION_SOCK_ADDR, res->ai_addr,
-                               MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
-                               MHD_OPTION_END);
+  if (!is_loopback(res->ai_addr) && logger != NULL)
+    nbh_log(logger, NB_LOG_WARN, "metrics",
+            "serving metrics on \"%s\", which is not a loopback address: anyone who can "
+            "reach this machine can read them (use 127.0.0.1:PORT to keep them local)",
+            addr);
+  limit = connection_limit(logger);
+  m->daemon = MHD_start_daemon(
+      flags, 0, NULL, NULL, handle_request, m, MHD_OPTION_SOCK_ADDR, res->ai_addr,
+      MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+      limit < MAX_CONNECTIONS_PER_IP ? limit : (unsigned)MAX_CONNECTIONS_PER_IP,
+      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
+      MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY, MHD_OPTION_END);
   freeaddrinfo(res);
   if (m->daemon == NULL) {
     nb_error_set(err, NB_IO, "could not serve metrics on \"%s\"", addr);

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "log.h"
 #include "nebula/abi.h"
 
 typedef struct NbhMetrics NbhMetrics;
@@ -61,11 +62,17 @@ void nbh_metrics_labels(char *buf, size_t cap, const char *const *pairs,
  * NULL when out of memory. */
 char *nbh_metrics_render(NbhMetrics *metrics, size_t *len);
 
-/* Serve GET /metrics on addr ("HOST:PORT", "[v6]:PORT"; PORT 0 picks a free
- * port) from libmicrohttpd's own thread.  *bound_port receives the port.
- * Returns NB_OK, NB_INVALID (address not understood), NB_IO (cannot
+/* Serve GET /metrics on addr ("HOST:PORT", "[v6]:PORT", or ":PORT" for
+ * 127.0.0.1; PORT 0 picks a free port) from libmicrohttpd's own thread.
+ * *bound_port receives the port.  A non-loopback address is served with
+ * a warning in logger (which may be NULL; borrowed for this call only).
+ * Bounds: at most 16 connections (fewer when the descriptor limit is
+ * below 128: an eighth of it), 4 per client address, 5 s per idle
+ * connection, 16 KiB of request per connection; the soft descriptor
+ * limit is raised to the hard one.  Other paths get 404, other methods
+ * 405.  Returns NB_OK, NB_INVALID (address not understood), NB_IO (cannot
  * listen). */
-int nbh_metrics_serve(NbhMetrics *metrics, const char *addr,
+int nbh_metrics_serve(NbhMetrics *metrics, const char *addr, NbhLogger *logger,
                       uint16_t *bound_port, NbError *err);
 
 #endif /* NBH_METRICS_H */

@@ -4,6 +4,7 @@
  * schemas, batches, rejected records and stream ends into the queue.
  * Also the rules that no source can make the engine loop on (advance.h).
  */
+#include "batch_check.h"
 #include "engine_internal.h"
 
 /* ------------------------------------------------------------------------
@@ -231,6 +232,18 @@ static int push_batch(Engine *e, uint32_t index, const NbhSchemaRef *schema,
               "source connector \"%s\" returned NB_OK without a batch in stream \"%s\"",
               e->source.conn.name, st->name);
     return 0;
+  }
+  {
+    /* Nothing reads the batch before this check (issue 9, item 14). */
+    char why[768];
+    if (nbh_batch_check(&schema->schema, &c->array, why, sizeof why) != NB_OK) {
+      eng_fail_with(e, NBH_EXIT_FAILED, SOURCE_ONLY, NB_INVALID, NULL,
+                    "This is a defect of the connector: report it to its authors.",
+                    "source connector \"%s\" returned an invalid batch in stream \"%s\": %s",
+                    e->source.conn.name, st->name, why);
+      c->array.release(&c->array);
+      return 0;
+    }
   }
   rows = c->array.length > 0 ? (uint64_t)c->array.length : 0;
   if (c->info.bytes_read >= 0)

@@ -409,9 +409,16 @@ size_t nb_view_text(const NbColumnView *v, int64_t row, char *scratch,
                     const char **text);
 
 /* ------------------------------------------------------------------------
- * Validation of Arrow data (used by the conformance kit and the host's
- * debug checks): buffer counts per type, offsets monotonic and within the
- * data buffer, lengths of children, null counts, release set.
+ * Validation of Arrow data (used by the conformance kit): buffer counts per
+ * type, offsets non-negative and non-decreasing, lengths of children, null
+ * counts, release set.
+ *
+ * The host checks every batch a source returns the same way before it
+ * reads it, and fails the run naming the connector, stream and column.
+ * What neither can check: the C Data Interface carries no buffer sizes, so
+ * a values or data buffer shorter than the array's length or last offset
+ * claims is not detected (run the connector's tests under ASan or
+ * valgrind).  The source must get those sizes right.
  * ------------------------------------------------------------------------ */
 int nb_arrow_validate(const struct ArrowSchema *schema,
                       const struct ArrowArray *array, NbError *err);

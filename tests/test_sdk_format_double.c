@@ -1,0 +1,255 @@
+/*
+ * test_sdk_format_double.c - doubles are written in the shortest form that
+ * reads back as the same value (sdk/format_double.c, used by nb_view_text):
+ * known values, every power of two, subnormals, and a million random bit
+ * patterns, each checked against strtod: the text reads back bit for bit,
+ * it is JSON number syntax, and no decimal with one digit fewer reads back.
+ */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <float.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sdk_internal.h"
+
+static uint64_t bits_of(double v) {
+  uint64_t b;
+  memcpy(&b, &v, sizeof b);
+  return b;
+}
+
+static double double_of(uint64_t b) {
+  double v;
+  memcpy(&v, &b, sizeof v);
+  return v;
+}
+
+/* The text nb_view_text gives for v (the path destinations use). */
+static size_t view_text(double v, char *scratch, const char **text) {
+  NbColumnView view;
+  memset(&view, 0, sizeof view);
+  view.field.type = NB_TYPE_FLOAT64;
+  view.data = (const uint8_t *)&v;
+  return nb_view_text(&view, 0, scratch, text);
+}
+
+/* JSON's number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
+static bool json_number(const char *s) {
+  if (*s == '-') s++;
+  if (*s == '0') s++;
+  else if (*s >= '1' && *s <= '9') while (*s >= '0' && *s <= '9') s++;
+  else return false;
+  if (*s == '.') {
+    s++;
+    if (!(*s >= '0' && *s <= '9')) return false;
+    while (*s >= '0' && *s <= '9') s++;
+  }
+  if (*s == 'e' || *s == 'E') {
+    s++;
+    if (*s == '+' || *s == '-') s++;
+    if (!(*s >= '0' && *s <= '9')) return false;
+    while (*s >= '0' && *s <= '9') s++;
+  }
+  return *s == '\0';
+}
+
+/* Significant digits of a decimal text: leading zeros and the exponent
+ * not counted, trailing zeros of the mantissa not counted. */
+static int significant_digits(const char *s) {
+  char digits[64];
+  int n = 0;
+  for (; *s != '\0' && *s != 'e' && *s != 'E'; s++)
+    if (*s >= '0' && *s <= '9' && (n > 0 || *s != '0')) digits[n++] = *s;
+  while (n > 1 && digits[n - 1] == '0') n--;
+  return n;
+}
+
+/* No decimal of `digits` significant digits reads back as v.  Those that
+ * could are the two around |v| (reading is monotonic): the nearest one,
+ * printed by %e, and its neighbours one unit in the last place away. */
+static void assert_no_shorter(double v, int digits) {
+  char text[64], candidate[64];
+  uint64_t mantissa = 0;
+  int exp10, i;
+  const char *p;
+  if (digits < 1) return;
+  snprintf(text, sizeof text, "%.*e", digits - 1, fabs(v));
+  for (p = text; *p != 'e'; p++)
+    if (*p >= '0' && *p <= '9') mantissa = mantissa * 10 + (uint64_t)(*p - '0');
+  exp10 = atoi(p + 1) - (digits - 1);
+  for (i = -1; i <= 1; i++) {
+    snprintf(candidate, sizeof candidate, "%s%" PRIu64 "e%d", v < 0 ? "-" : "",
+             mantissa + (uint64_t)(int64_t)i, exp10);
+    if (bits_of(strtod(candidate, NULL)) == bits_of(v))
+      fail_msg("%.17g: \"%s\" (%d digits) also reads back", v, candidate, digits);
+  }
+}
+
+/* The full property for one finite value; returns the text's digits. */
+static int check_value(double v) {
+  char out[NBSDK_DOUBLE_CHARS], scratch[NB_TEXT_SCRATCH];
+  const char *text;
+  size_t len = nbsdk_format_double(v, out, sizeof out);
+  int digits;
+  if (len != strlen(out) || len == 0) fail_msg("%.17g: length %zu for \"%s\"", v, len, out);
+  if (bits_of(strtod(out, NULL)) != bits_of(v))
+    fail_msg("%.17g (bits %016" PRIx64 "): \"%s\" reads back as %.17g", v, bits_of(v), out,
+             strtod(out, NULL));
+  if (!json_number(out)) fail_msg("%.17g: \"%s\" is not a JSON number", v, out);
+  digits = significant_digits(out);
+  if (v != 0) assert_no_shorter(v, digits - 1);
+  len = view_text(v, scratch, &text);
+  if (len != strlen(out) || memcmp(text, out, len) != 0)
+    fail_msg("%.17g: nb_view_text says \"%.*s\", the formatter \"%s\"", v, (int)len, text, out);
+  return digits;
+}
+
+static void expect(double v, const char *want) {
+  char scratch[NB_TEXT_SCRATCH];
+  const char *text;
+  size_t len = view_text(v, scratch, &text);
+  if (len != strlen(want) || memcmp(text, want, len) != 0)
+    fail_msg("%.17g: got \"%.*s\", want \"%s\"", v, (int)len, text, want);
+  if (isfinite(v)) check_value(v);
+}
+
+static void test_known_values(void **state) {
+  (void)state;
+  expect(5e-324, "5e-324");          /* the example */
+  expect(-5e-324, "-5e-324");
+  expect(1e-323, "1e-323");
+  expect(2.2250738585072009e-308, "2.225073858507201e-308"); /* largest subnormal */
+  expect(DBL_MIN, "2.2250738585072014e-308");
+  expect(DBL_MAX, "1.7976931348623157e+308");
+  expect(-DBL_MAX, "-1.7976931348623157e+308");
+  expect(0.0, "0");
+  expect(-0.0, "-0");
+  expect(0.1, "0.1");
+  expect(0.3, "0.3");
+  expect(0.1 + 0.2, "0.30000000000000004");
+  expect(1.0, "1");
+  expect(100.0, "100");
+  expect(11.31, "11.31");
+  expect(-2.5, "-2.5");
+  expect(1e21, "1e+21");
+  expect(1e-7, "1e-07");
+  expect(123456789012345680.0, "1.2345678901234568e+17");
+  expect(9007199254740993.0, "9007199254740992"); /* 2^53 + 1 rounds to 2^53 */
+  expect(5e-324 * 3, "1.5e-323");
+  expect(1.0 / 3.0, "0.3333333333333333");
+  expect(2.0 / 3.0, "0.6666666666666666");
+}
+
+static void test_nan_and_infinity_unchanged(void **state) {
+  char scratch[NB_TEXT_SCRATCH];
+  const char *text;
+  size_t len;
+  (void)state;
+  len = view_text(INFINITY, scratch, &text);
+  assert_int_equal(len, 3);
+  assert_memory_equal(text, "inf", 3);
+  len = view_text(-INFINITY, scratch, &text);
+  assert_memory_equal(text, "-inf", len);
+  len = view_text(NAN, scratch, &text);
+  assert_true(strstr(text, "nan") != NULL);
+}
+
+static void test_powers_of_two(void **state) {
+  int e;
+  (void)state;
+  for (e = -1074; e <= 1023; e++) {
+    check_value(ldexp(1.0, e));
+    check_value(-ldexp(1.0, e));
+  }
+}
+
+static void test_subnormals(void **state) {
+  uint64_t b;
+  (void)state;
+  for (b = 1; b < 5000; b++) check_value(double_of(b));
+  for (b = 0x000fffffffffffffULL; b > 0x000fffffffffffffULL - 5000; b--)
+    check_value(double_of(b));
+  for (b = 1; b < (1ULL << 52); b = b * 3 + 1) check_value(double_of(b));
+}
+
+static void test_neighbours_of_powers_of_ten(void **state) {
+  int e;
+  (void)state;
+  for (e = -323; e <= 308; e++) {
+    double v = pow(10.0, e);
+    if (!isfinite(v) || v == 0) continue;
+    check_value(v);
+    check_value(nextafter(v, 0));
+    check_value(nextafter(v, INFINITY));
+  }
+}
+
+/* xorshift64*: a fixed sequence, so a failure can be reproduced. */
+static uint64_t next_random(uint64_t *s) {
+  *s ^= *s >> 12;
+  *s ^= *s << 25;
+  *s ^= *s >> 27;
+  return *s * 2685821657736338717ULL;
+}
+
+static void test_random_bit_patterns(void **state) {
+  uint64_t seed = 0x9e3779b97f4a7c15ULL, i, checked = 0;
+  int lengths[18] = {0};
+  (void)state;
+  for (i = 0; i < 1000000; i++) {
+    double v = double_of(next_random(&seed));
+    if (!isfinite(v)) continue;
+    lengths[check_value(v)]++;
+    checked++;
+  }
+  assert_true(checked > 990000);
+  /* Random bits mostly need 16 or 17 digits: the slow paths ran. */
+  assert_true(lengths[16] > 0 && lengths[17] > 0);
+}
+
+/* Short decimals as data has them: the fast path. */
+static void test_short_decimals(void **state) {
+  uint64_t seed = 12345, i;
+  char text[64];
+  (void)state;
+  for (i = 0; i < 200000; i++) {
+    uint64_t r = next_random(&seed);
+    int exp10 = (int)((r >> 8) % 40) - 20;
+    uint64_t m = (r >> 16) % 1000000000000000ULL;
+    double v;
+    snprintf(text, sizeof text, "%" PRIu64 "e%d", m, exp10);
+    v = strtod(text, NULL);
+    if (v != 0) assert_true(check_value(v) <= 15);
+  }
+}
+
+static void test_small_buffer(void **state) {
+  char out[8];
+  (void)state;
+  memset(out, 'x', sizeof out);
+  assert_int_equal(nbsdk_format_double(1.5, out, sizeof out), 0);
+  assert_string_equal(out, "");
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_known_values),
+      cmocka_unit_test(test_nan_and_infinity_unchanged),
+      cmocka_unit_test(test_powers_of_two),
+      cmocka_unit_test(test_subnormals),
+      cmocka_unit_test(test_neighbours_of_powers_of_ten),
+      cmocka_unit_test(test_random_bit_patterns),
+      cmocka_unit_test(test_short_decimals),
+      cmocka_unit_test(test_small_buffer),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
