@@ -381,6 +381,95 @@ static void test_read_error(void **state) {
   csv_reader_free(r);
 }
 
+/* Input that gives its bytes, then fails the way the host's file layer
+ * reports corrupt compressed data (NB_DATA), counting the reads. */
+typedef struct CorruptInput {
+  const char *data;
+  size_t len;
+  size_t pos;
+  int reads_after_failure;
+  bool failed;
+} CorruptInput;
+
+static int corrupt_read(void *ctx, char *buf, size_t cap, size_t *n_read, NbError *err) {
+  CorruptInput *c = ctx;
+  size_t n = c->len - c->pos;
+  *n_read = 0;
+  if (n == 0) {
+    if (c->failed) c->reads_after_failure++;
+    c->failed = true;
+    nb_error_set(err, NB_DATA, "corrupt gzip data in file \"x.gz\" at byte 7");
+    nb_error_locate(err, "x.gz", 3, 2);
+    return NB_DATA;
+  }
+  if (n > cap) n = cap;
+  if (n > 4) n = 4;
+  memcpy(buf, c->data + c->pos, n);
+  c->pos += n;
+  *n_read = n;
+  return NB_OK;
+}
+
+static int corrupt_skip(void *ctx, uint64_t n, NbError *err) {
+  (void)ctx;
+  (void)n;
+  return nb_error_set(err, NB_DATA, "corrupt gzip data in file \"x.gz\" at byte 7");
+}
+
+/* A failing input ends the stream: the records before the failure come
+ * out, then NB_IO (never NB_DATA, which would mean "a bad record, go on")
+ * with the input's message and no line, and again NB_IO on every later
+ * call, without reading again: a caller that skips bad records must not
+ * spin at the failure. */
+static void test_input_failure_ends_stream(void **state) {
+  static const char text[] = "a,b\nc,d\ne,"; /* the last record is cut */
+  CorruptInput in = {text, sizeof text - 1, 0, 0, false};
+  CsvInput input = {corrupt_read, corrupt_skip, &in};
+  CsvReaderOptions opt;
+  CsvReader *r = NULL;
+  CsvRecord rec;
+  NbError err;
+  int i;
+  (void)state;
+  memset(&opt, 0, sizeof opt);
+  opt.delimiter = ',';
+  opt.quote = '"';
+  opt.block_size = 2;
+  assert_int_equal(csv_reader_new(&opt, &input, "x.gz", &r, NULL), NB_OK);
+  csv_reader_mark(r);
+  expect_field(r, "a", 1);
+  expect_field(r, "c", 2);
+  for (i = 0; i < 3; i++) {
+    nb_error_init(&err);
+    assert_int_equal(csv_reader_next(r, &rec, &err), NB_IO);
+    assert_int_equal(err.code, NB_IO);
+    assert_non_null(strstr(err.message, "corrupt gzip data"));
+    assert_int_equal(err.line, 0);
+    nb_error_release(&err);
+  }
+  assert_int_equal(in.reads_after_failure, 0);
+  /* Records buffered before the failure are still there after a rewind. */
+  csv_reader_rewind(r);
+  expect_field(r, "a", 1);
+  expect_field(r, "c", 2);
+  assert_int_equal(csv_reader_next(r, &rec, NULL), NB_IO);
+  nb_error_init(&err);
+  assert_int_equal(csv_reader_skip_to(r, 100, 9, &err), NB_IO);
+  nb_error_release(&err);
+  assert_int_equal(in.reads_after_failure, 0);
+  csv_reader_free(r);
+
+  /* A skip that fails is a failure of the stream too. */
+  in.pos = 0;
+  in.failed = false;
+  assert_int_equal(csv_reader_new(&opt, &input, "x.gz", &r, NULL), NB_OK);
+  nb_error_init(&err);
+  assert_int_equal(csv_reader_skip_to(r, 100, 9, &err), NB_IO);
+  nb_error_release(&err);
+  assert_int_equal(csv_reader_next(r, &rec, NULL), NB_IO);
+  csv_reader_free(r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_simple),
@@ -398,6 +487,7 @@ int main(void) {
       cmocka_unit_test(test_unread_mark_rewind),
       cmocka_unit_test(test_skip_to),
       cmocka_unit_test(test_read_error),
+      cmocka_unit_test(test_input_failure_ends_stream),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -59,6 +59,8 @@ struct CsvReader {
   size_t block;
   size_t max_record;
   bool eof;
+  bool failed;         /* the input failed: every later read fails too */
+  char *fail_message;  /* the failure's message, repeated later (owned) */
   bool bom_checked;
   bool discard_pending; /* drop the rest of an over-long line first */
   uint64_t base;       /* input offset of buf[0] */
@@ -123,6 +125,7 @@ int csv_reader_new(const CsvReaderOptions *options, const CsvInput *input,
 void csv_reader_free(CsvReader *r) {
   if (r == NULL) return;
   free(r->name);
+  free(r->fail_message);
   free(r->buf);
   free(r->fields);
   free(r->scratch);
@@ -159,6 +162,46 @@ void csv_reader_unmark(CsvReader *r) { r->marked = false; }
  * Input
  * ------------------------------------------------------------------------ */
 
+/* The input failed (a read error, or corrupt or truncated compressed data,
+ * which the host's file_read reports as NB_DATA): that is the end of the
+ * stream, not a bad record.  NB_DATA would tell the caller that the reader
+ * is past a bad record and can go on, and a caller that skips bad records
+ * would ask again at the same place forever.  So the failure becomes NB_IO
+ * (its message kept, any line or column dropped) and the reader stays
+ * failed: every later attempt to read returns NB_IO again without calling
+ * the input (records already in the buffer, after a rewind, are still
+ * returned first). */
+static int input_failed(CsvReader *r, int rc, NbError *err) {
+  r->failed = true;
+  if (rc == NB_NOMEM || rc == NB_CANCELLED) return rc;
+  if (err != NULL && err->message == NULL)
+    nb_error_set(err, NB_IO, "could not read file \"%s\" (%s)", r->name, nb_status_name(rc));
+  if (err != NULL && err->struct_size >= offsetof(NbError, column) + sizeof err->column) {
+    err->code = NB_IO;
+    err->line = 0;
+    err->column = 0;
+  }
+  if (err != NULL && err->message != NULL && r->fail_message == NULL)
+    r->fail_message = strdup(err->message);
+  return NB_IO;
+}
+
+static int input_read(CsvReader *r, char *buf, size_t cap, size_t *n, NbError *err) {
+  int rc = r->in.read(r->in.ctx, buf, cap, n, err);
+  return rc == NB_OK ? NB_OK : input_failed(r, rc, err);
+}
+
+/* A read after the input failed: the same failure again. */
+static int report_failed(const CsvReader *r, NbError *err) {
+  if (r->fail_message != NULL)
+    nb_error_set(err, NB_IO, "%s", r->fail_message);
+  else
+    nb_error_set(err, NB_IO, "could not read file \"%s\"", r->name);
+  nb_error_detail(err, "Reading stopped at byte %llu, where an earlier read of the file failed.",
+                  (unsigned long long)(r->base + r->len));
+  return NB_IO;
+}
+
 /* Move the bytes still needed (from the record start, or from the mark) to
  * the front, make room for at least half a block, and read once. */
 static int refill(CsvReader *r, NbError *err) {
@@ -167,6 +210,7 @@ static int refill(CsvReader *r, NbError *err) {
   size_t n = 0;
   int rc;
 
+  if (r->failed) return report_failed(r, err);
   if (r->marked && r->mark_offset - r->base < keep)
     keep = (size_t)(r->mark_offset - r->base);
   if (keep > 0) {
@@ -186,7 +230,7 @@ static int refill(CsvReader *r, NbError *err) {
     r->buf = grown;
     r->cap = want;
   }
-  rc = r->in.read(r->in.ctx, r->buf + r->len, r->cap - r->len, &n, err);
+  rc = input_read(r, r->buf + r->len, r->cap - r->len, &n, err);
   if (rc != NB_OK) return rc;
   if (n == 0)
     r->eof = true;
@@ -650,11 +694,15 @@ int csv_reader_skip_to(CsvReader *r, uint64_t offset, int64_t line, NbError *err
     r->win_len = 0;
     memset(r->buf, 0, WINDOW_PAD);
     if (r->eof) return NB_END;
-    if (r->in.skip != NULL) return r->in.skip(r->in.ctx, n, err);
+    if (r->failed) return report_failed(r, err);
+    if (r->in.skip != NULL) {
+      int rc = r->in.skip(r->in.ctx, n, err);
+      return rc == NB_OK || rc == NB_END ? rc : input_failed(r, rc, err);
+    }
     while (n > 0) {
       size_t got = 0;
       size_t want = n < r->cap ? (size_t)n : r->cap;
-      int rc = r->in.read(r->in.ctx, r->buf, want, &got, err);
+      int rc = input_read(r, r->buf, want, &got, err);
       if (rc != NB_OK) return rc;
       if (got == 0) {
         r->eof = true;

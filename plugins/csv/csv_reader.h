@@ -80,7 +80,15 @@ void csv_reader_skip_blank_lines(CsvReader *reader, bool skip);
 /* The next record, valid until the next call on the reader.  Returns NB_OK,
  * NB_END (no more records), NB_DATA (a bad record: err has the location,
  * column and raw bytes, and the reader is already past it), NB_NOMEM, or
- * what the input's read returned. */
+ * NB_IO when the input failed.  NB_DATA always means a bad record: when the
+ * input's read fails, even with NB_DATA (corrupt or truncated compressed
+ * data), the reader returns NB_IO with the read's message and no line or
+ * column, and every later call that needs more input (csv_reader_skip_to
+ * too) returns NB_IO again without reading: a failed stream ends, it is
+ * never skipped over.  Records already buffered (after csv_reader_rewind)
+ * are still returned before it.
+ * (NB_NOMEM and NB_CANCELLED from the read are returned as they are, and
+ * also end the reader.) */
 int csv_reader_next(CsvReader *reader, CsvRecord *record, NbError *err);
 
 /* Go back to the start of the record last returned with NB_OK, so the next

@@ -51,9 +51,10 @@ typedef struct CsvStream {
   uint64_t records; /* records read (good and bad) so far */
   uint64_t mark_records;
 
-  /* A bad record found after good rows of the same batch: reported by the
-   * next call. */
+  /* A bad record (NB_DATA), or the failure that ends the stream (NB_IO),
+   * found after good rows of the same batch: reported by the next call. */
   bool has_pending;
+  int pending_rc;
   NbError pending;
   uint8_t pending_position[NB_POSITION_MAX_BYTES];
   size_t pending_position_len;
@@ -297,6 +298,13 @@ static int infer_types(CsvStream *s, NbError *err) {
       rc = NB_OK;
       break;
     }
+    if (rc == NB_IO) {
+      /* The input failed: infer from the records before the failure;
+       * source_next delivers them and then reports it. */
+      nb_error_release(&rerr);
+      rc = NB_OK;
+      break;
+    }
     if (rc != NB_OK) {
       csv_error_move(err, &rerr);
       break;
@@ -535,6 +543,8 @@ int csv_source_next(void *source, uint32_t index, struct ArrowArray *out, NbBatc
   if (s->has_pending) {
     s->has_pending = false;
     csv_error_move(err, &s->pending);
+    /* A stream failure has no position: nothing after it can be read. */
+    if (s->pending_rc != NB_DATA) return s->pending_rc;
     set_info(s, info, s->pending_position, s->pending_position_len,
              s->reader != NULL ? csv_reader_offset(s->reader) : 0);
     return NB_DATA;
@@ -590,6 +600,7 @@ int csv_source_next(void *source, uint32_t index, struct ArrowArray *out, NbBatc
         return NB_DATA;
       }
       s->has_pending = true;
+      s->pending_rc = NB_DATA;
       s->pending = rerr;
       s->pending_position_len = encode_position(s->pending_position, after, after_line, s->records);
       if (inferred) csv_reader_unmark(s->reader);
@@ -597,8 +608,18 @@ int csv_source_next(void *source, uint32_t index, struct ArrowArray *out, NbBatc
       return finish_batch(s, out, info, csv_reader_record_offset(s->reader), rec.line, before,
                           err);
     }
+    if (rc == NB_IO && rows > 0) {
+      /* The input failed: deliver the rows decoded before the failure,
+       * then end the stream with it (the reader fails again anyway). */
+      s->has_pending = true;
+      s->pending_rc = rc;
+      s->pending = rerr;
+      if (inferred) csv_reader_unmark(s->reader);
+      break;
+    }
     if (rc != NB_OK) {
       nb_batch_builder_reset(s->builder);
+      if (inferred) csv_reader_unmark(s->reader);
       csv_error_move(err, &rerr);
       return rc;
     }
