@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "csv_reader.h"
+#include "csv_utf8.h"
 
 typedef struct MemInput {
   const char *data;
@@ -470,6 +471,85 @@ static void test_input_failure_ends_stream(void **state) {
   csv_reader_free(r);
 }
 
+/* csv_utf8_check: the offset of the first bad byte, at every alignment
+ * (the ASCII fast paths take 32 and 8 bytes at a time). */
+static void expect_utf8(const char *text, size_t len, size_t want) {
+  char buf[200];
+  size_t pad;
+  for (pad = 0; pad < 70; pad++) {
+    memset(buf, 'a', pad);
+    memcpy(buf + pad, text, len);
+    assert_int_equal(csv_utf8_check(buf, pad + len), want == len ? pad + len : pad + want);
+  }
+}
+#define UTF8_OK(t) expect_utf8((t), sizeof(t) - 1, sizeof(t) - 1)
+#define UTF8_BAD(t, at) expect_utf8((t), sizeof(t) - 1, (at))
+
+static void test_utf8_check(void **state) {
+  (void)state;
+  UTF8_OK("");
+  UTF8_OK("plain ascii, \"quoted\"\r\n");
+  UTF8_OK("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80 \xF4\x8F\xBF\xBF \xEF\xBF\xBF");
+  UTF8_OK("\xE0\xA0\x80\xED\x9F\xBF\xEE\x80\x80\xF0\x90\x80\x80");
+  UTF8_BAD("caf\xE9", 3);                 /* Latin-1 */
+  UTF8_BAD("ab\x80", 2);                  /* continuation without lead */
+  UTF8_BAD("\xC0\x80", 0);               /* overlong NUL */
+  UTF8_BAD("\xC1\xBF", 0);               /* overlong */
+  UTF8_BAD("\xE0\x9F\xBF", 0);           /* overlong 3-byte */
+  UTF8_BAD("\xF0\x8F\xBF\xBF", 0);       /* overlong 4-byte */
+  UTF8_BAD("x\xED\xA0\x80", 1);          /* surrogate U+D800 */
+  UTF8_BAD("\xF4\x90\x80\x80", 0);       /* above U+10FFFF */
+  UTF8_BAD("\xF5\x80\x80\x80", 0);
+  UTF8_BAD("\xFF", 0);
+  UTF8_BAD("ok\xE2\x82", 2);              /* truncated at the end */
+  UTF8_BAD("ok\xE2\x82,", 2);             /* truncated before a delimiter */
+  UTF8_BAD("\xC3\xA9\xC3", 2);
+  UTF8_BAD("0123456789012345678901234567890123456789\xC3(", 40);
+}
+
+/* The parser's flag: ascii is true only when every byte of the raw record
+ * is ASCII, whatever the buffer and read sizes. */
+static void test_ascii_flag(void **state) {
+  static const char text[] =
+      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa,b\n"
+      "caf\xC3\xA9,x\n"
+      "plain,y\n"
+      "\"q\xFF\",z\n"
+      "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\xE2\x82\xAC\n";
+  static const bool want[] = {true, false, true, false, false};
+  static const size_t chunks[] = {1, 3, 64, 1000};
+  size_t c;
+  (void)state;
+  for (c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
+    MemInput in = {text, sizeof text - 1, 0, chunks[c]};
+    CsvReader *r = open_mem(&in, c == 0 ? 2 : 0);
+    CsvRecord rec;
+    size_t i;
+    for (i = 0; i < sizeof want / sizeof want[0]; i++) {
+      assert_int_equal(csv_reader_next(r, &rec, NULL), NB_OK);
+      /* Never "ASCII" for a record that is not; "unknown" is allowed for
+       * an ASCII record next to a non-ASCII one. */
+      if (!want[i]) assert_false(rec.ascii);
+    }
+    assert_int_equal(csv_reader_next(r, &rec, NULL), NB_END);
+    csv_reader_free(r);
+  }
+  /* An ASCII file: every record is known to be ASCII. */
+  for (c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
+    static const char ascii[] = "a,b\n\"x\ny\",\"\"\"\"\nlast";
+    MemInput in = {ascii, sizeof ascii - 1, 0, chunks[c]};
+    CsvReader *r = open_mem(&in, c == 0 ? 2 : 0);
+    CsvRecord rec;
+    int n = 0;
+    while (csv_reader_next(r, &rec, NULL) == NB_OK) {
+      assert_true(rec.ascii);
+      n++;
+    }
+    assert_int_equal(n, 3);
+    csv_reader_free(r);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_simple),
@@ -488,6 +568,8 @@ int main(void) {
       cmocka_unit_test(test_skip_to),
       cmocka_unit_test(test_read_error),
       cmocka_unit_test(test_input_failure_ends_stream),
+      cmocka_unit_test(test_utf8_check),
+      cmocka_unit_test(test_ascii_flag),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -72,6 +72,7 @@ struct CsvReader {
   size_t win_off;
   size_t win_len;
   uint64_t win_mask;
+  bool win_non_ascii;  /* the window's bytes include one >= 0x80 */
 
   uint64_t last_offset; /* start of the record last returned */
   int64_t last_line;
@@ -93,6 +94,7 @@ struct CsvReader {
   size_t rec_next;
   int64_t rec_lines;
   bool rec_decode;
+  bool rec_non_ascii;
 };
 
 int csv_reader_new(const CsvReaderOptions *options, const CsvInput *input,
@@ -309,6 +311,9 @@ typedef struct Window {
   const char *start;
   size_t len;
   uint64_t mask;
+  bool non_ascii;      /* this window has a byte >= 0x80 */
+  bool seen_non_ascii; /* so had a window built for this record, or the
+                          one it starts in */
 } Window;
 
 /* The first special byte in [p, end), or end; end is buf + len.  Moves the
@@ -325,7 +330,8 @@ static inline __attribute__((always_inline)) const char *next_special(
     if (p >= end) return end;
     w->start = p;
     w->len = (size_t)(end - p) < WINDOW ? (size_t)(end - p) : WINDOW;
-    w->mask = csv_scan_mask64(scan, p, w->len);
+    w->mask = csv_scan_mask64_ascii(scan, p, w->len, &w->non_ascii);
+    w->seen_non_ascii |= w->non_ascii;
   }
 }
 
@@ -481,11 +487,14 @@ static int parse_fields(CsvReader *r, Window *w) {
 
 /* parse_fields with the reader's scan window, kept for the next record. */
 static int parse_record(CsvReader *r) {
-  Window w = {r->buf + r->win_off, r->win_len, r->win_mask};
+  Window w = {r->buf + r->win_off, r->win_len, r->win_mask, r->win_non_ascii,
+              r->win_len > 0 && r->win_non_ascii};
   int rc = parse_fields(r, &w);
   r->win_off = (size_t)(w.start - r->buf);
   r->win_len = w.len;
   r->win_mask = w.mask;
+  r->win_non_ascii = w.non_ascii;
+  r->rec_non_ascii = w.seen_non_ascii;
   return rc;
 }
 
@@ -545,6 +554,7 @@ static void fill_record(CsvReader *r, CsvRecord *rec, const char *raw,
   rec->raw = raw;
   rec->raw_len = raw_len;
   rec->line = line;
+  rec->ascii = false;
 }
 
 /* A quote opened and never closed: report the record's first physical line
@@ -664,6 +674,7 @@ int csv_reader_next(CsvReader *r, CsvRecord *rec, NbError *err) {
     r->last_offset = r->base + r->pos;
     r->last_line = r->line;
     fill_record(r, rec, r->buf + r->pos, r->rec_raw_len, r->line);
+    rec->ascii = !r->rec_non_ascii;
     r->pos = r->rec_next;
     r->line += r->rec_lines;
     if (r->skip_blank && rec->n_fields == 1 && rec->raw_len == 0) continue;

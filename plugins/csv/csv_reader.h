@@ -64,6 +64,10 @@ typedef struct CsvRecord {
   const char *raw;  /* the record as in the input, without its line end */
   size_t raw_len;
   int64_t line;     /* physical line where the record starts */
+  bool ascii;       /* true: every byte of raw is below 0x80 (so the record
+                       is valid UTF-8); false: unknown.  Found by the scan
+                       the parser does anyway, so a UTF-8 check costs nothing
+                       for the (usual) ASCII records. */
 } CsvRecord;
 
 typedef struct CsvReader CsvReader;

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 
 #include "csv_reader.h"
+#include "csv_utf8.h"
 
 #define POSITION_VALUES 3
 
@@ -68,6 +69,7 @@ struct CsvSource {
   CsvFormat format;
   bool strict;
   bool infer;
+  bool ascii_syntax; /* delimiter and quote are ASCII (see record_utf8_ok) */
   CsvDeclaredColumn *declared;
   size_t n_declared;
   uint64_t batch_rows;
@@ -169,6 +171,29 @@ static int alloc_columns(CsvStream *s, size_t n, NbError *err) {
   return NB_OK;
 }
 
+/* A header whose names are not UTF-8: they would become keys and names
+ * downstream.  Not a skippable record: the stream cannot be read. */
+static int check_header_utf8(const CsvStream *s, const CsvRecord *rec, NbError *err) {
+  size_t i;
+  for (i = 0; i < rec->n_fields; i++) {
+    const CsvField *f = &rec->fields[i];
+    size_t bad = csv_utf8_check(f->data, f->len);
+    if (bad == f->len) continue;
+    nb_error_set(err, NB_INVALID,
+                 "the name of column %zu at line %lld of file \"%s\" is not valid UTF-8", i + 1,
+                 (long long)rec->line, s->path);
+    nb_error_detail(err, "Byte %zu of the name (0x%02X) is not part of a valid UTF-8 sequence.",
+                    bad + 1, (unsigned)(unsigned char)f->data[bad]);
+    nb_error_hint(err,
+                  "If the file is in another encoding, such as Latin-1 or Windows-1252, "
+                  "convert it to UTF-8 first, for example with iconv -f LATIN1 -t UTF-8.");
+    nb_error_locate(err, s->path, rec->line, (int64_t)i + 1);
+    nb_error_record(err, rec->raw, rec->raw_len);
+    return NB_INVALID;
+  }
+  return NB_OK;
+}
+
 /* Column names from the header record, or column1..N. */
 static int read_column_names(CsvStream *s, NbError *err) {
   const CsvSource *src = s->source;
@@ -196,8 +221,11 @@ static int read_column_names(CsvStream *s, NbError *err) {
   }
   if (rc != NB_OK) {
     csv_error_move(err, &rerr);
-    return rc;
+    /* A bad header is not a record the engine may skip. */
+    if (rc == NB_DATA && err != NULL) err->code = NB_INVALID;
+    return rc == NB_DATA ? NB_INVALID : rc;
   }
+  if (src->format.header && (rc = check_header_utf8(s, &rec, err)) != NB_OK) return rc;
   if ((rc = alloc_columns(s, rec.n_fields, err)) != NB_OK) return rc;
   for (i = 0; i < rec.n_fields; i++) {
     if (src->format.header) {
@@ -426,6 +454,40 @@ static int type_error(const CsvStream *s, const CsvRecord *rec, size_t col, NbEr
   return NB_DATA;
 }
 
+/* The first value of rec that is not valid UTF-8, as a bad record naming
+ * file, line, column and byte; NB_OK when every value is valid.  Called
+ * when the record's raw bytes are not valid UTF-8 (with an ASCII delimiter
+ * and quote the values then hold the bad bytes too), or for every record
+ * when the delimiter or the quote is not ASCII. */
+static int utf8_error(const CsvStream *s, const CsvRecord *rec, NbError *err) {
+  size_t col;
+  for (col = 0; col < rec->n_fields && col < s->n_columns; col++) {
+    const CsvField *f = &rec->fields[col];
+    size_t bad = csv_utf8_check(f->data, f->len);
+    if (bad == f->len) continue;
+    nb_error_set(err, NB_DATA, "invalid UTF-8 in column \"%s\" at line %lld of file \"%s\"",
+                 s->names[col], (long long)rec->line, s->path);
+    nb_error_detail(err,
+                    "Byte %zu of the value (0x%02X) is not part of a valid UTF-8 sequence; "
+                    "text values must be UTF-8.",
+                    bad + 1, (unsigned)(unsigned char)f->data[bad]);
+    nb_error_hint(err,
+                  "If the file is in another encoding, such as Latin-1 or Windows-1252, "
+                  "convert it to UTF-8 first, for example with iconv -f LATIN1 -t UTF-8.");
+    nb_error_locate(err, s->path, rec->line, (int64_t)col + 1);
+    nb_error_record(err, rec->raw, rec->raw_len);
+    return NB_DATA;
+  }
+  return NB_OK;
+}
+
+static bool record_utf8_ok(const CsvStream *s, const CsvRecord *rec) {
+  if (rec->ascii) return true;
+  if (s->source->ascii_syntax && csv_utf8_check(rec->raw, rec->raw_len) == rec->raw_len)
+    return true;
+  return utf8_error(s, rec, NULL) == NB_OK;
+}
+
 /* Result of appending one record. */
 enum { ROW_OK, ROW_BAD, ROW_WIDEN, ROW_NOMEM };
 
@@ -571,6 +633,8 @@ int csv_source_next(void *source, uint32_t index, struct ArrowArray *out, NbBatc
     }
     if (rc == NB_OK && rec.n_fields != s->n_columns) {
       rc = ragged_error(s, &rec, &rerr);
+    } else if (rc == NB_OK && !rec.ascii && !record_utf8_ok(s, &rec)) {
+      rc = utf8_error(s, &rec, &rerr);
     } else if (rc == NB_OK) {
       row = plain ? append_plain_record(s, &rec, &rerr) : append_record(s, &rec, rows, &rerr);
       if (row == ROW_WIDEN) {
@@ -777,6 +841,8 @@ int csv_source_open(const NbHostApi *host, const NbOpenArgs *args, void **source
   src->batch_rows = args->batch_rows ? args->batch_rows : 65536;
   src->batch_bytes = args->batch_bytes ? args->batch_bytes : ((uint64_t)16 << 20);
   if ((rc = csv_format_from_settings(args->settings, &src->format, err)) != NB_OK) goto fail;
+  src->ascii_syntax = (unsigned char)src->format.delimiter < 0x80 &&
+                      (unsigned char)src->format.quote < 0x80;
   if ((rc = nb_setting_bool(args->settings, "strict", false, &src->strict, err)) != NB_OK)
     goto fail;
   if ((rc = nb_setting_bool(args->settings, "infer_types", false, &src->infer, err)) != NB_OK)
