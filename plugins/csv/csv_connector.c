@@ -24,6 +24,10 @@ static const NbSettingSpec csv_settings[] = {
                "other columns are strings"),
     NB_SETTING(NB_SETTING_BOOL, SRC, "infer_types", "false", NULL,
                "Infer int64 and exact numbers from the first batch, never losing text"),
+    NB_SETTING(NB_SETTING_ENUM, SRC, "header_names", "dedupe", "dedupe|strict",
+               "Empty or repeated header names: dedupe renames them (empty: column_N, N the "
+               "1-based position; a repeat of NAME: NAME_2, NAME_3, ..., skipping names "
+               "the header has); strict refuses the file"),
     NB_SETTING(NB_SETTING_BOOL, SRC, "strict", "false", NULL,
                "Reject quotes inside unquoted fields and text after a closing quote"),
     NB_SETTING(NB_SETTING_ENUM, DST, "compression", "auto", "none|gzip|zstd|lz4|snappy|auto",

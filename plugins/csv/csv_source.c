@@ -70,6 +70,7 @@ struct CsvSource {
   bool strict;
   bool infer;
   bool ascii_syntax; /* delimiter and quote are ASCII (see record_utf8_ok) */
+  CsvHeaderNames header_names;
   CsvDeclaredColumn *declared;
   size_t n_declared;
   uint64_t batch_rows;
@@ -235,8 +236,12 @@ static int read_column_names(CsvStream *s, NbError *err) {
       if (s->names[i] != NULL) snprintf(s->names[i], 32, "column%zu", i + 1);
     }
     if (s->names[i] == NULL) return nb_error_set(err, NB_NOMEM, "out of memory");
-    s->fields[i].name = s->names[i];
   }
+  if (src->format.header &&
+      (rc = csv_unique_names(s->names, s->n_columns, src->header_names, s->path, rec.line,
+                             err)) != NB_OK)
+    return rc;
+  for (i = 0; i < s->n_columns; i++) s->fields[i].name = s->names[i];
   if (src->format.header)
     csv_reader_unmark(s->reader);
   else
@@ -832,6 +837,7 @@ int csv_source_open(const NbHostApi *host, const NbOpenArgs *args, void **source
   CsvSource *src;
   const char *path;
   const char *columns;
+  int choice = 0;
   int rc;
 
   *source = NULL;
@@ -847,6 +853,10 @@ int csv_source_open(const NbHostApi *host, const NbOpenArgs *args, void **source
     goto fail;
   if ((rc = nb_setting_bool(args->settings, "infer_types", false, &src->infer, err)) != NB_OK)
     goto fail;
+  if ((rc = nb_setting_enum(args->settings, "header_names", "dedupe|strict", CSV_NAMES_DEDUPE,
+                            &choice, err)) != NB_OK)
+    goto fail;
+  src->header_names = (CsvHeaderNames)choice;
   columns = nb_settings_find(args->settings, "columns");
   if ((rc = csv_declared_columns_parse(columns, &src->declared, &src->n_declared, err)) != NB_OK)
     goto fail;
