@@ -550,6 +550,43 @@ static void test_ascii_flag(void **state) {
   }
 }
 
+/* max_fields: a record with more fields is a bad record (its fields are
+ * never all stored), and reading goes on at the next line. */
+static void test_max_fields(void **state) {
+  static const char text[] = "a,b,c\n1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20\n\"x\",y\n";
+  static const size_t chunks[] = {1, 3, 7, 1000};
+  size_t c;
+  (void)state;
+  for (c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
+    MemInput in = {text, sizeof text - 1, 0, chunks[c]};
+    CsvInput input = {mem_read, mem_skip, &in};
+    CsvReaderOptions opt;
+    CsvReader *r = NULL;
+    CsvRecord rec;
+    NbError err;
+    memset(&opt, 0, sizeof opt);
+    opt.delimiter = ',';
+    opt.quote = '"';
+    opt.block_size = c == 0 ? 2 : 0;
+    opt.max_fields = 3;
+    assert_int_equal(csv_reader_new(&opt, &input, "mem.csv", &r, NULL), NB_OK);
+    assert_int_equal(csv_reader_next(r, &rec, NULL), NB_OK);
+    assert_int_equal(rec.n_fields, 3);
+    nb_error_init(&err);
+    assert_int_equal(csv_reader_next(r, &rec, &err), NB_DATA);
+    assert_non_null(strstr(err.message, "line 2 of file \"mem.csv\" has more than 3 fields"));
+    assert_non_null(strstr(err.hint, "max_columns"));
+    assert_int_equal(err.line, 2);
+    assert_int_equal(err.column, 4);
+    nb_error_release(&err);
+    assert_int_equal(csv_reader_next(r, &rec, NULL), NB_OK);
+    assert_int_equal(rec.line, 3);
+    assert_int_equal(rec.n_fields, 2);
+    assert_int_equal(csv_reader_next(r, &rec, NULL), NB_END);
+    csv_reader_free(r);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_simple),
@@ -570,6 +607,7 @@ int main(void) {
       cmocka_unit_test(test_input_failure_ends_stream),
       cmocka_unit_test(test_utf8_check),
       cmocka_unit_test(test_ascii_flag),
+      cmocka_unit_test(test_max_fields),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

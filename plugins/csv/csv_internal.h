@@ -66,6 +66,14 @@ int csv_dest_write(void *dest, uint32_t dest_stream, const struct ArrowArray *ba
 int csv_dest_commit(void *dest, const void **state, size_t *state_len, NbError *err);
 void csv_dest_close(void *dest);
 
+/* Limits of the source (settings max_columns and max_record_bytes): the
+ * defaults, and the largest values accepted.  16384 columns is what
+ * spreadsheets allow; 64 MiB per record was the fixed limit before. */
+#define CSV_DEFAULT_MAX_COLUMNS 16384
+#define CSV_LIMIT_MAX_COLUMNS (1 << 20)
+#define CSV_DEFAULT_MAX_RECORD_BYTES ((int64_t)64 << 20)
+#define CSV_LIMIT_MAX_RECORD_BYTES ((int64_t)1 << 30)
+
 /* What to do with empty or repeated names in a CSV header (setting
  * header_names). */
 typedef enum CsvHeaderNames { CSV_NAMES_DEDUPE = 0, CSV_NAMES_STRICT = 1 } CsvHeaderNames;

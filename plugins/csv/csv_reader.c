@@ -32,6 +32,7 @@
 #define WINDOW 64
 #define WINDOW_PAD WINDOW
 #define DEFAULT_MAX_RECORD ((size_t)64 << 20)
+#define DEFAULT_MAX_FIELDS ((size_t)16384)
 /* The most raw bytes of an over-long record attached to its error. */
 #define MAX_ERROR_RECORD ((size_t)64 << 10)
 
@@ -40,7 +41,7 @@
  * including the opening quote until decode_fields runs. */
 #define FIELD_DECODE 0x100u
 
-enum { PARSE_OK, PARSE_MORE, PARSE_BAD, PARSE_NOMEM };
+enum { PARSE_OK, PARSE_MORE, PARSE_BAD, PARSE_NOMEM, PARSE_WIDE };
 enum { BAD_NONE, BAD_UNTERMINATED, BAD_STRAY_QUOTE, BAD_AFTER_QUOTE };
 
 struct CsvReader {
@@ -58,6 +59,7 @@ struct CsvReader {
   size_t pos;          /* start of the next record in buf */
   size_t block;
   size_t max_record;
+  size_t max_fields;
   bool eof;
   bool failed;         /* the input failed: every later read fails too */
   char *fail_message;  /* the failure's message, repeated later (owned) */
@@ -109,12 +111,13 @@ int csv_reader_new(const CsvReaderOptions *options, const CsvInput *input,
   r->block = options->block_size ? options->block_size : DEFAULT_BLOCK;
   r->max_record = options->max_record_bytes ? options->max_record_bytes
                                             : DEFAULT_MAX_RECORD;
+  r->max_fields = options->max_fields ? options->max_fields : DEFAULT_MAX_FIELDS;
   r->line = 1;
   csv_scanner_init(&r->scan, r->delim, r->quote);
   r->name = strdup(name != NULL ? name : "");
   r->cap = r->block;
   r->buf = calloc(1, r->cap + WINDOW_PAD);
-  r->fields_cap = 16;
+  r->fields_cap = r->max_fields < 16 ? r->max_fields : 16;
   r->fields = malloc(r->fields_cap * sizeof *r->fields);
   if (r->name == NULL || r->buf == NULL || r->fields == NULL) {
     csv_reader_free(r);
@@ -296,9 +299,15 @@ static int discard_line(CsvReader *r, NbError *err) {
  * Parsing
  * ------------------------------------------------------------------------ */
 
+/* Room for more fields, up to max_fields: the fields array costs 24 bytes
+ * per field, and a line of commas must not cost 24 bytes per byte.
+ * Returns 0, -1 (out of memory) or 1 (the record has too many fields). */
 static int grow_fields(CsvReader *r) {
   size_t cap = r->fields_cap * 2;
-  CsvField *f = realloc(r->fields, cap * sizeof *f);
+  CsvField *f;
+  if (r->fields_cap >= r->max_fields) return 1;
+  if (cap > r->max_fields) cap = r->max_fields;
+  f = realloc(r->fields, cap * sizeof *f);
   if (f == NULL) return -1;
   r->fields = f;
   r->fields_cap = cap;
@@ -389,7 +398,8 @@ static int parse_fields(CsvReader *r, Window *w) {
       }
     }
     if (nf == fields_cap) {
-      if (grow_fields(r) != 0) return PARSE_NOMEM;
+      int grown = grow_fields(r);
+      if (grown != 0) return grown > 0 ? PARSE_WIDE : PARSE_NOMEM;
       fields = r->fields;
       fields_cap = r->fields_cap;
     }
@@ -584,9 +594,10 @@ static int report_unterminated(CsvReader *r, CsvRecord *rec, NbError *err) {
   return NB_DATA;
 }
 
-/* A record longer than max_record: report its start and resume after the
- * line break that ends its first physical line. */
-static int report_oversize(CsvReader *r, CsvRecord *rec, NbError *err) {
+/* A record longer than max_record bytes, or with more than max_fields
+ * fields: report its start and resume after the line break that ends its
+ * first physical line. */
+static int report_too_big(CsvReader *r, CsvRecord *rec, bool too_many_fields, NbError *err) {
   const char *start = r->buf + r->pos;
   const char *end = r->buf + r->len;
   const char *brk = find_line_break(start, end);
@@ -601,14 +612,26 @@ static int report_oversize(CsvReader *r, CsvRecord *rec, NbError *err) {
   r->last_line = line;
   fill_record(r, rec, start, shown, line);
   rec->n_fields = 0;
-  nb_error_set(err, NB_DATA, "record at line %lld of file \"%s\" is longer than %zu bytes",
-               (long long)line, r->name, r->max_record);
+  if (too_many_fields) {
+    nb_error_set(err, NB_DATA, "record at line %lld of file \"%s\" has more than %zu fields",
+                 (long long)line, r->name, r->max_fields);
+    nb_error_hint(err,
+                  "Raise the setting max_columns (now %zu) if the file really has that many "
+                  "columns: each column costs memory.",
+                  r->max_fields);
+  } else {
+    nb_error_set(err, NB_DATA, "record at line %lld of file \"%s\" is longer than %zu bytes",
+                 (long long)line, r->name, r->max_record);
+    nb_error_hint(err,
+                  "Check the file for an unterminated quoted field, or raise the setting "
+                  "max_record_bytes (now %zu).",
+                  r->max_record);
+  }
   nb_error_detail(err,
                   "The record is skipped up to the end of line %lld; the first %zu bytes "
                   "are attached.",
                   (long long)line, shown);
-  nb_error_hint(err, "Check the file for an unterminated quoted field.");
-  nb_error_locate(err, r->name, line, 0);
+  nb_error_locate(err, r->name, line, too_many_fields ? (int64_t)r->max_fields + 1 : 0);
   nb_error_record(err, start, shown);
   if (brk != NULL) {
     r->pos = after_line_break(r, brk);
@@ -618,6 +641,10 @@ static int report_oversize(CsvReader *r, CsvRecord *rec, NbError *err) {
   }
   r->line = line + 1;
   return NB_DATA;
+}
+
+static int report_oversize(CsvReader *r, CsvRecord *rec, NbError *err) {
+  return report_too_big(r, rec, false, err);
 }
 
 static int report_strict(CsvReader *r, const CsvRecord *rec, NbError *err) {
@@ -665,6 +692,7 @@ int csv_reader_next(CsvReader *r, CsvRecord *rec, NbError *err) {
       continue;
     }
     if (parsed == PARSE_NOMEM) return nb_error_set(err, NB_NOMEM, "out of memory");
+    if (parsed == PARSE_WIDE) return report_too_big(r, rec, true, err);
     if (parsed == PARSE_BAD) {
       if (r->len - r->pos > r->max_record) return report_oversize(r, rec, err);
       return report_unterminated(r, rec, err);

@@ -19,9 +19,13 @@
  * Bad records (NB_DATA): an unterminated quoted field (the reader resumes at
  * the physical line after the record's first line, so one stray quote does
  * not swallow the rest of the file), a strict-mode violation (resumes after
- * the record), a record longer than max_record_bytes (resumes after the
- * next line end).  Line numbers are 1-based physical lines; offsets are
- * bytes of the (decompressed) input from its start, BOM included.
+ * the record), a record longer than max_record_bytes or with more than
+ * max_fields fields (resumes after the next line end).
+ * Memory: the buffer holds at most max_record_bytes plus one block (plus a
+ * marked stretch while a mark is set), the fields array max_fields * 24
+ * bytes, the decoding scratch at most max_record_bytes.
+ * Line numbers are 1-based physical lines; offsets are bytes of the
+ * (decompressed) input from its start, BOM included.
  */
 #ifndef CSV_READER_H
 #define CSV_READER_H
@@ -48,6 +52,7 @@ typedef struct CsvReaderOptions {
   bool strict;
   size_t block_size;       /* bytes per read; 0 means 1 MiB */
   size_t max_record_bytes; /* 0 means 64 MiB */
+  size_t max_fields;       /* most fields per record; 0 means 16384 */
 } CsvReaderOptions;
 
 #define CSV_FIELD_QUOTED 0x1u /* the field was written in quotes */

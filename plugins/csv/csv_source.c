@@ -71,6 +71,8 @@ struct CsvSource {
   bool infer;
   bool ascii_syntax; /* delimiter and quote are ASCII (see record_utf8_ok) */
   CsvHeaderNames header_names;
+  size_t max_columns;
+  size_t max_record_bytes;
   CsvDeclaredColumn *declared;
   size_t n_declared;
   uint64_t batch_rows;
@@ -117,6 +119,8 @@ static int stream_open_file(CsvStream *s, NbError *err) {
   options.delimiter = src->format.delimiter;
   options.quote = src->format.quote;
   options.strict = src->strict;
+  options.max_fields = src->max_columns;
+  options.max_record_bytes = src->max_record_bytes;
   input.read = host_read;
   input.skip = src->host->struct_size > offsetof(NbHostApi, file_skip) &&
                        src->host->file_skip != NULL
@@ -305,7 +309,7 @@ static int infer_types(CsvStream *s, NbError *err) {
   const CsvSource *src = s->source;
   CsvKind *kinds;
   bool *seen;
-  uint64_t rows = 0, bytes = 0;
+  uint64_t rows = 0, bytes = 0, start;
   size_t i;
   int rc = NB_OK;
 
@@ -317,11 +321,15 @@ static int infer_types(CsvStream *s, NbError *err) {
     return nb_error_set(err, NB_NOMEM, "out of memory");
   }
   csv_reader_mark(s->reader);
+  start = csv_reader_offset(s->reader);
+  /* The sample stays in memory until the rewind: bound it by the bytes
+   * read, bad records included, not only by the good rows. */
   while (rows < src->batch_rows && bytes < src->batch_bytes) {
     CsvRecord rec;
     NbError rerr;
     nb_error_init(&rerr);
     rc = csv_reader_next(s->reader, &rec, &rerr);
+    bytes = csv_reader_offset(s->reader) - start;
     if (rc == NB_DATA) {
       nb_error_release(&rerr);
       rc = NB_OK;
@@ -343,7 +351,6 @@ static int infer_types(CsvStream *s, NbError *err) {
       break;
     }
     rows++;
-    bytes += rec.raw_len;
     if (rec.n_fields != s->n_columns) continue;
     for (i = 0; i < s->n_columns; i++) {
       CsvKind k;
@@ -366,8 +373,21 @@ static int infer_types(CsvStream *s, NbError *err) {
   return rc;
 }
 
+/* Rows the builder reserves room for up front.  Every column reserves
+ * about 20 bytes per hinted row (offsets and text), so the hint is kept
+ * to what batch_bytes allows for this many columns: a file of 10^5
+ * columns must not reserve 10^5 times a batch of rows (issue 9, item 13).
+ * Columns grow past the hint as data arrives, in proportion to it. */
+static size_t builder_row_hint(const CsvStream *s) {
+  const CsvSource *src = s->source;
+  uint64_t hint = src->batch_rows < 65536 ? src->batch_rows : 65536;
+  uint64_t per_row = (uint64_t)(s->n_columns ? s->n_columns : 1) * 20;
+  if (hint > src->batch_bytes / per_row) hint = src->batch_bytes / per_row;
+  return hint > 0 ? (size_t)hint : 1;
+}
+
 static int make_builder(CsvStream *s, NbError *err) {
-  uint64_t hint = s->source->batch_rows < 65536 ? s->source->batch_rows : 65536;
+  size_t hint = builder_row_hint(s);
   size_t i;
   int rc;
   nb_batch_builder_free(s->builder);
@@ -377,7 +397,7 @@ static int make_builder(CsvStream *s, NbError *err) {
     return nb_error_set(err, NB_NOMEM, "out of memory");
   if (s->row == NULL && (s->row = calloc(s->n_columns ? s->n_columns : 1, sizeof *s->row)) == NULL)
     return nb_error_set(err, NB_NOMEM, "out of memory");
-  rc = nb_batch_builder_new(s->fields, s->n_columns, (size_t)hint, &s->builder, err);
+  rc = nb_batch_builder_new(s->fields, s->n_columns, hint, &s->builder, err);
   if (rc != NB_OK) return rc;
   for (i = 0; i < s->n_columns; i++) s->columns[i] = nb_batch_builder_column(s->builder, i);
   return NB_OK;
@@ -832,6 +852,22 @@ static int find_streams(CsvSource *src, const char *path, NbError *err) {
   return rc;
 }
 
+/* A positive size setting no larger than limit. */
+static int limit_setting(const NbSettings *settings, const char *name, int64_t fallback,
+                         int64_t limit, size_t *out, NbError *err) {
+  int64_t value;
+  int rc = nb_setting_int(settings, name, fallback, &value, err);
+  if (rc != NB_OK) return rc;
+  if (value < 1 || value > limit) {
+    nb_error_set(err, NB_INVALID, "invalid value for setting \"%s\": %lld", name,
+                 (long long)value);
+    nb_error_detail(err, "The value must be between 1 and %lld.", (long long)limit);
+    return NB_INVALID;
+  }
+  *out = (size_t)value;
+  return NB_OK;
+}
+
 int csv_source_open(const NbHostApi *host, const NbOpenArgs *args, void **source,
                     NbError *err) {
   CsvSource *src;
@@ -857,6 +893,12 @@ int csv_source_open(const NbHostApi *host, const NbOpenArgs *args, void **source
                             &choice, err)) != NB_OK)
     goto fail;
   src->header_names = (CsvHeaderNames)choice;
+  if ((rc = limit_setting(args->settings, "max_columns", CSV_DEFAULT_MAX_COLUMNS,
+                          CSV_LIMIT_MAX_COLUMNS, &src->max_columns, err)) != NB_OK)
+    goto fail;
+  if ((rc = limit_setting(args->settings, "max_record_bytes", CSV_DEFAULT_MAX_RECORD_BYTES,
+                          CSV_LIMIT_MAX_RECORD_BYTES, &src->max_record_bytes, err)) != NB_OK)
+    goto fail;
   columns = nb_settings_find(args->settings, "columns");
   if ((rc = csv_declared_columns_parse(columns, &src->declared, &src->n_declared, err)) != NB_OK)
     goto fail;
