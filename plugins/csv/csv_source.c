@@ -177,14 +177,15 @@ static int alloc_columns(CsvStream *s, size_t n, NbError *err) {
 }
 
 /* A header whose names are not UTF-8: they would become keys and names
- * downstream.  Not a skippable record: the stream cannot be read. */
+ * downstream.  NB_DATA as abi.h says for a malformed start of the stream
+ * (from source_schema; see schema_for_next for source_next). */
 static int check_header_utf8(const CsvStream *s, const CsvRecord *rec, NbError *err) {
   size_t i;
   for (i = 0; i < rec->n_fields; i++) {
     const CsvField *f = &rec->fields[i];
     size_t bad = csv_utf8_check(f->data, f->len);
     if (bad == f->len) continue;
-    nb_error_set(err, NB_INVALID,
+    nb_error_set(err, NB_DATA,
                  "the name of column %zu at line %lld of file \"%s\" is not valid UTF-8", i + 1,
                  (long long)rec->line, s->path);
     nb_error_detail(err, "Byte %zu of the name (0x%02X) is not part of a valid UTF-8 sequence.",
@@ -194,7 +195,7 @@ static int check_header_utf8(const CsvStream *s, const CsvRecord *rec, NbError *
                   "convert it to UTF-8 first, for example with iconv -f LATIN1 -t UTF-8.");
     nb_error_locate(err, s->path, rec->line, (int64_t)i + 1);
     nb_error_record(err, rec->raw, rec->raw_len);
-    return NB_INVALID;
+    return NB_DATA;
   }
   return NB_OK;
 }
@@ -226,9 +227,7 @@ static int read_column_names(CsvStream *s, NbError *err) {
   }
   if (rc != NB_OK) {
     csv_error_move(err, &rerr);
-    /* A bad header is not a record the engine may skip. */
-    if (rc == NB_DATA && err != NULL) err->code = NB_INVALID;
-    return rc == NB_DATA ? NB_INVALID : rc;
+    return rc;
   }
   if (src->format.header && (rc = check_header_utf8(s, &rec, err)) != NB_OK) return rc;
   if ((rc = alloc_columns(s, rec.n_fields, err)) != NB_OK) return rc;
@@ -422,6 +421,17 @@ fail:
   stream_free_schema(s);
   stream_close_file(s);
   return rc;
+}
+
+/* ensure_schema for source_next and source_seek.  A header that cannot be
+ * read is NB_DATA from source_schema, but from source_next NB_DATA means
+ * "a bad record, call again to go on", and a caller that skips it would
+ * ask for the same header forever: there it is NB_INVALID. */
+static int schema_for_next(CsvStream *s, NbError *err) {
+  int rc = ensure_schema(s, err);
+  if (rc != NB_DATA) return rc;
+  if (err != NULL) err->code = NB_INVALID;
+  return NB_INVALID;
 }
 
 /* ------------------------------------------------------------------------
@@ -637,7 +647,7 @@ int csv_source_next(void *source, uint32_t index, struct ArrowArray *out, NbBatc
     return NB_DATA;
   }
   if (s->finished) return NB_END;
-  if ((rc = ensure_schema(s, err)) != NB_OK) return rc;
+  if ((rc = schema_for_next(s, err)) != NB_OK) return rc;
   if (s->at_end || s->n_columns == 0) return end_stream(s);
 
   inferred = any_inferred(s);
@@ -746,7 +756,7 @@ int csv_source_seek(void *source, uint32_t index, const void *position, size_t p
   if (s == NULL) return NB_INVALID;
   if ((rc = nb_position_decode(position, position_len, values, POSITION_VALUES, err)) != NB_OK)
     return rc;
-  if ((rc = ensure_schema(s, err)) != NB_OK) return rc;
+  if ((rc = schema_for_next(s, err)) != NB_OK) return rc;
   if (values[0] < s->data_offset || values[1] < (uint64_t)s->data_line) {
     nb_error_set(err, NB_INVALID, "invalid saved position for file \"%s\"", s->path);
     nb_error_detail(err, "The position (offset %llu, line %llu) lies before the first record.",
