@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "csv_reader.h"
+#include "csv_utf8.h"
 
 typedef struct MemInput {
   const char *data;
@@ -381,6 +382,211 @@ static void test_read_error(void **state) {
   csv_reader_free(r);
 }
 
+/* Input that gives its bytes, then fails the way the host's file layer
+ * reports corrupt compressed data (NB_DATA), counting the reads. */
+typedef struct CorruptInput {
+  const char *data;
+  size_t len;
+  size_t pos;
+  int reads_after_failure;
+  bool failed;
+} CorruptInput;
+
+static int corrupt_read(void *ctx, char *buf, size_t cap, size_t *n_read, NbError *err) {
+  CorruptInput *c = ctx;
+  size_t n = c->len - c->pos;
+  *n_read = 0;
+  if (n == 0) {
+    if (c->failed) c->reads_after_failure++;
+    c->failed = true;
+    nb_error_set(err, NB_DATA, "corrupt gzip data in file \"x.gz\" at byte 7");
+    nb_error_locate(err, "x.gz", 3, 2);
+    return NB_DATA;
+  }
+  if (n > cap) n = cap;
+  if (n > 4) n = 4;
+  memcpy(buf, c->data + c->pos, n);
+  c->pos += n;
+  *n_read = n;
+  return NB_OK;
+}
+
+static int corrupt_skip(void *ctx, uint64_t n, NbError *err) {
+  (void)ctx;
+  (void)n;
+  return nb_error_set(err, NB_DATA, "corrupt gzip data in file \"x.gz\" at byte 7");
+}
+
+/* A failing input ends the stream: the records before the failure come
+ * out, then NB_IO (never NB_DATA, which would mean "a bad record, go on")
+ * with the input's message and no line, and again NB_IO on every later
+ * call, without reading again: a caller that skips bad records must not
+ * spin at the failure. */
+static void test_input_failure_ends_stream(void **state) {
+  static const char text[] = "a,b\nc,d\ne,"; /* the last record is cut */
+  CorruptInput in = {text, sizeof text - 1, 0, 0, false};
+  CsvInput input = {corrupt_read, corrupt_skip, &in};
+  CsvReaderOptions opt;
+  CsvReader *r = NULL;
+  CsvRecord rec;
+  NbError err;
+  int i;
+  (void)state;
+  memset(&opt, 0, sizeof opt);
+  opt.delimiter = ',';
+  opt.quote = '"';
+  opt.block_size = 2;
+  assert_int_equal(csv_reader_new(&opt, &input, "x.gz", &r, NULL), NB_OK);
+  csv_reader_mark(r);
+  expect_field(r, "a", 1);
+  expect_field(r, "c", 2);
+  for (i = 0; i < 3; i++) {
+    nb_error_init(&err);
+    assert_int_equal(csv_reader_next(r, &rec, &err), NB_IO);
+    assert_int_equal(err.code, NB_IO);
+    assert_non_null(strstr(err.message, "corrupt gzip data"));
+    assert_int_equal(err.line, 0);
+    nb_error_release(&err);
+  }
+  assert_int_equal(in.reads_after_failure, 0);
+  /* Records buffered before the failure are still there after a rewind. */
+  csv_reader_rewind(r);
+  expect_field(r, "a", 1);
+  expect_field(r, "c", 2);
+  assert_int_equal(csv_reader_next(r, &rec, NULL), NB_IO);
+  nb_error_init(&err);
+  assert_int_equal(csv_reader_skip_to(r, 100, 9, &err), NB_IO);
+  nb_error_release(&err);
+  assert_int_equal(in.reads_after_failure, 0);
+  csv_reader_free(r);
+
+  /* A skip that fails is a failure of the stream too. */
+  in.pos = 0;
+  in.failed = false;
+  assert_int_equal(csv_reader_new(&opt, &input, "x.gz", &r, NULL), NB_OK);
+  nb_error_init(&err);
+  assert_int_equal(csv_reader_skip_to(r, 100, 9, &err), NB_IO);
+  nb_error_release(&err);
+  assert_int_equal(csv_reader_next(r, &rec, NULL), NB_IO);
+  csv_reader_free(r);
+}
+
+/* csv_utf8_check: the offset of the first bad byte, at every alignment
+ * (the ASCII fast paths take 32 and 8 bytes at a time). */
+static void expect_utf8(const char *text, size_t len, size_t want) {
+  char buf[200];
+  size_t pad;
+  for (pad = 0; pad < 70; pad++) {
+    memset(buf, 'a', pad);
+    memcpy(buf + pad, text, len);
+    assert_int_equal(csv_utf8_check(buf, pad + len), want == len ? pad + len : pad + want);
+  }
+}
+#define UTF8_OK(t) expect_utf8((t), sizeof(t) - 1, sizeof(t) - 1)
+#define UTF8_BAD(t, at) expect_utf8((t), sizeof(t) - 1, (at))
+
+static void test_utf8_check(void **state) {
+  (void)state;
+  UTF8_OK("");
+  UTF8_OK("plain ascii, \"quoted\"\r\n");
+  UTF8_OK("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80 \xF4\x8F\xBF\xBF \xEF\xBF\xBF");
+  UTF8_OK("\xE0\xA0\x80\xED\x9F\xBF\xEE\x80\x80\xF0\x90\x80\x80");
+  UTF8_BAD("caf\xE9", 3);                 /* Latin-1 */
+  UTF8_BAD("ab\x80", 2);                  /* continuation without lead */
+  UTF8_BAD("\xC0\x80", 0);               /* overlong NUL */
+  UTF8_BAD("\xC1\xBF", 0);               /* overlong */
+  UTF8_BAD("\xE0\x9F\xBF", 0);           /* overlong 3-byte */
+  UTF8_BAD("\xF0\x8F\xBF\xBF", 0);       /* overlong 4-byte */
+  UTF8_BAD("x\xED\xA0\x80", 1);          /* surrogate U+D800 */
+  UTF8_BAD("\xF4\x90\x80\x80", 0);       /* above U+10FFFF */
+  UTF8_BAD("\xF5\x80\x80\x80", 0);
+  UTF8_BAD("\xFF", 0);
+  UTF8_BAD("ok\xE2\x82", 2);              /* truncated at the end */
+  UTF8_BAD("ok\xE2\x82,", 2);             /* truncated before a delimiter */
+  UTF8_BAD("\xC3\xA9\xC3", 2);
+  UTF8_BAD("0123456789012345678901234567890123456789\xC3(", 40);
+}
+
+/* The parser's flag: ascii is true only when every byte of the raw record
+ * is ASCII, whatever the buffer and read sizes. */
+static void test_ascii_flag(void **state) {
+  static const char text[] =
+      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa,b\n"
+      "caf\xC3\xA9,x\n"
+      "plain,y\n"
+      "\"q\xFF\",z\n"
+      "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\xE2\x82\xAC\n";
+  static const bool want[] = {true, false, true, false, false};
+  static const size_t chunks[] = {1, 3, 64, 1000};
+  size_t c;
+  (void)state;
+  for (c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
+    MemInput in = {text, sizeof text - 1, 0, chunks[c]};
+    CsvReader *r = open_mem(&in, c == 0 ? 2 : 0);
+    CsvRecord rec;
+    size_t i;
+    for (i = 0; i < sizeof want / sizeof want[0]; i++) {
+      assert_int_equal(csv_reader_next(r, &rec, NULL), NB_OK);
+      /* Never "ASCII" for a record that is not; "unknown" is allowed for
+       * an ASCII record next to a non-ASCII one. */
+      if (!want[i]) assert_false(rec.ascii);
+    }
+    assert_int_equal(csv_reader_next(r, &rec, NULL), NB_END);
+    csv_reader_free(r);
+  }
+  /* An ASCII file: every record is known to be ASCII. */
+  for (c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
+    static const char ascii[] = "a,b\n\"x\ny\",\"\"\"\"\nlast";
+    MemInput in = {ascii, sizeof ascii - 1, 0, chunks[c]};
+    CsvReader *r = open_mem(&in, c == 0 ? 2 : 0);
+    CsvRecord rec;
+    int n = 0;
+    while (csv_reader_next(r, &rec, NULL) == NB_OK) {
+      assert_true(rec.ascii);
+      n++;
+    }
+    assert_int_equal(n, 3);
+    csv_reader_free(r);
+  }
+}
+
+/* max_fields: a record with more fields is a bad record (its fields are
+ * never all stored), and reading goes on at the next line. */
+static void test_max_fields(void **state) {
+  static const char text[] = "a,b,c\n1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20\n\"x\",y\n";
+  static const size_t chunks[] = {1, 3, 7, 1000};
+  size_t c;
+  (void)state;
+  for (c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
+    MemInput in = {text, sizeof text - 1, 0, chunks[c]};
+    CsvInput input = {mem_read, mem_skip, &in};
+    CsvReaderOptions opt;
+    CsvReader *r = NULL;
+    CsvRecord rec;
+    NbError err;
+    memset(&opt, 0, sizeof opt);
+    opt.delimiter = ',';
+    opt.quote = '"';
+    opt.block_size = c == 0 ? 2 : 0;
+    opt.max_fields = 3;
+    assert_int_equal(csv_reader_new(&opt, &input, "mem.csv", &r, NULL), NB_OK);
+    assert_int_equal(csv_reader_next(r, &rec, NULL), NB_OK);
+    assert_int_equal(rec.n_fields, 3);
+    nb_error_init(&err);
+    assert_int_equal(csv_reader_next(r, &rec, &err), NB_DATA);
+    assert_non_null(strstr(err.message, "line 2 of file \"mem.csv\" has more than 3 fields"));
+    assert_non_null(strstr(err.hint, "max_columns"));
+    assert_int_equal(err.line, 2);
+    assert_int_equal(err.column, 4);
+    nb_error_release(&err);
+    assert_int_equal(csv_reader_next(r, &rec, NULL), NB_OK);
+    assert_int_equal(rec.line, 3);
+    assert_int_equal(rec.n_fields, 2);
+    assert_int_equal(csv_reader_next(r, &rec, NULL), NB_END);
+    csv_reader_free(r);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_simple),
@@ -398,6 +604,10 @@ int main(void) {
       cmocka_unit_test(test_unread_mark_rewind),
       cmocka_unit_test(test_skip_to),
       cmocka_unit_test(test_read_error),
+      cmocka_unit_test(test_input_failure_ends_stream),
+      cmocka_unit_test(test_utf8_check),
+      cmocka_unit_test(test_ascii_flag),
+      cmocka_unit_test(test_max_fields),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,6 +24,16 @@ static const NbSettingSpec csv_settings[] = {
                "other columns are strings"),
     NB_SETTING(NB_SETTING_BOOL, SRC, "infer_types", "false", NULL,
                "Infer int64 and exact numbers from the first batch, never losing text"),
+    NB_SETTING(NB_SETTING_ENUM, SRC, "header_names", "dedupe", "dedupe|strict",
+               "Empty or repeated header names: dedupe renames them (empty: column_N, N the "
+               "1-based position; a repeat of NAME: NAME_2, NAME_3, ..., skipping names "
+               "the header has); strict refuses the file"),
+    NB_SETTING(NB_SETTING_INT, SRC, "max_columns", "16384", NULL,
+               "Most fields per record (1 to 1048576); a longer record is a bad record, a "
+               "longer header an error.  Memory: about 0.5 KB per column (see README)"),
+    NB_SETTING(NB_SETTING_INT, SRC, "max_record_bytes", "67108864", NULL,
+               "Longest record in bytes (1 to 1073741824); a longer one is a bad record.  "
+               "Memory: the reader holds up to twice this (see README)"),
     NB_SETTING(NB_SETTING_BOOL, SRC, "strict", "false", NULL,
                "Reject quotes inside unquoted fields and text after a closing quote"),
     NB_SETTING(NB_SETTING_ENUM, DST, "compression", "auto", "none|gzip|zstd|lz4|snappy|auto",

@@ -66,6 +66,27 @@ int csv_dest_write(void *dest, uint32_t dest_stream, const struct ArrowArray *ba
 int csv_dest_commit(void *dest, const void **state, size_t *state_len, NbError *err);
 void csv_dest_close(void *dest);
 
+/* Limits of the source (settings max_columns and max_record_bytes): the
+ * defaults, and the largest values accepted.  16384 columns is what
+ * spreadsheets allow; 64 MiB per record was the fixed limit before. */
+#define CSV_DEFAULT_MAX_COLUMNS 16384
+#define CSV_LIMIT_MAX_COLUMNS (1 << 20)
+#define CSV_DEFAULT_MAX_RECORD_BYTES ((int64_t)64 << 20)
+#define CSV_LIMIT_MAX_RECORD_BYTES ((int64_t)1 << 30)
+
+/* What to do with empty or repeated names in a CSV header (setting
+ * header_names). */
+typedef enum CsvHeaderNames { CSV_NAMES_DEDUPE = 0, CSV_NAMES_STRICT = 1 } CsvHeaderNames;
+
+/* Make names[0..n) unique in place by the rule of csv_names.c (dedupe), or
+ * refuse an empty or repeated one (strict).  names are malloc'ed strings
+ * owned by the caller; a renamed entry's old string is freed and replaced
+ * by a new malloc'ed one.  path and line name the header in errors.
+ * Returns NB_OK, NB_INVALID (strict: err names the file, the line and both
+ * columns) or NB_NOMEM (names stay valid and owned by the caller). */
+int csv_unique_names(char **names, size_t n, CsvHeaderNames mode, const char *path,
+                     int64_t line, NbError *err);
+
 /* Move an error set by a callee into the caller's err (which may be NULL). */
 void csv_error_move(NbError *dst, NbError *src);
 

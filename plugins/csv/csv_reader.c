@@ -32,6 +32,7 @@
 #define WINDOW 64
 #define WINDOW_PAD WINDOW
 #define DEFAULT_MAX_RECORD ((size_t)64 << 20)
+#define DEFAULT_MAX_FIELDS ((size_t)16384)
 /* The most raw bytes of an over-long record attached to its error. */
 #define MAX_ERROR_RECORD ((size_t)64 << 10)
 
@@ -40,7 +41,7 @@
  * including the opening quote until decode_fields runs. */
 #define FIELD_DECODE 0x100u
 
-enum { PARSE_OK, PARSE_MORE, PARSE_BAD, PARSE_NOMEM };
+enum { PARSE_OK, PARSE_MORE, PARSE_BAD, PARSE_NOMEM, PARSE_WIDE };
 enum { BAD_NONE, BAD_UNTERMINATED, BAD_STRAY_QUOTE, BAD_AFTER_QUOTE };
 
 struct CsvReader {
@@ -58,7 +59,10 @@ struct CsvReader {
   size_t pos;          /* start of the next record in buf */
   size_t block;
   size_t max_record;
+  size_t max_fields;
   bool eof;
+  bool failed;         /* the input failed: every later read fails too */
+  char *fail_message;  /* the failure's message, repeated later (owned) */
   bool bom_checked;
   bool discard_pending; /* drop the rest of an over-long line first */
   uint64_t base;       /* input offset of buf[0] */
@@ -70,6 +74,7 @@ struct CsvReader {
   size_t win_off;
   size_t win_len;
   uint64_t win_mask;
+  bool win_non_ascii;  /* the window's bytes include one >= 0x80 */
 
   uint64_t last_offset; /* start of the record last returned */
   int64_t last_line;
@@ -91,6 +96,7 @@ struct CsvReader {
   size_t rec_next;
   int64_t rec_lines;
   bool rec_decode;
+  bool rec_non_ascii;
 };
 
 int csv_reader_new(const CsvReaderOptions *options, const CsvInput *input,
@@ -105,12 +111,13 @@ int csv_reader_new(const CsvReaderOptions *options, const CsvInput *input,
   r->block = options->block_size ? options->block_size : DEFAULT_BLOCK;
   r->max_record = options->max_record_bytes ? options->max_record_bytes
                                             : DEFAULT_MAX_RECORD;
+  r->max_fields = options->max_fields ? options->max_fields : DEFAULT_MAX_FIELDS;
   r->line = 1;
   csv_scanner_init(&r->scan, r->delim, r->quote);
   r->name = strdup(name != NULL ? name : "");
   r->cap = r->block;
   r->buf = calloc(1, r->cap + WINDOW_PAD);
-  r->fields_cap = 16;
+  r->fields_cap = r->max_fields < 16 ? r->max_fields : 16;
   r->fields = malloc(r->fields_cap * sizeof *r->fields);
   if (r->name == NULL || r->buf == NULL || r->fields == NULL) {
     csv_reader_free(r);
@@ -123,6 +130,7 @@ int csv_reader_new(const CsvReaderOptions *options, const CsvInput *input,
 void csv_reader_free(CsvReader *r) {
   if (r == NULL) return;
   free(r->name);
+  free(r->fail_message);
   free(r->buf);
   free(r->fields);
   free(r->scratch);
@@ -159,6 +167,46 @@ void csv_reader_unmark(CsvReader *r) { r->marked = false; }
  * Input
  * ------------------------------------------------------------------------ */
 
+/* The input failed (a read error, or corrupt or truncated compressed data,
+ * which the host's file_read reports as NB_DATA): that is the end of the
+ * stream, not a bad record.  NB_DATA would tell the caller that the reader
+ * is past a bad record and can go on, and a caller that skips bad records
+ * would ask again at the same place forever.  So the failure becomes NB_IO
+ * (its message kept, any line or column dropped) and the reader stays
+ * failed: every later attempt to read returns NB_IO again without calling
+ * the input (records already in the buffer, after a rewind, are still
+ * returned first). */
+static int input_failed(CsvReader *r, int rc, NbError *err) {
+  r->failed = true;
+  if (rc == NB_NOMEM || rc == NB_CANCELLED) return rc;
+  if (err != NULL && err->message == NULL)
+    nb_error_set(err, NB_IO, "could not read file \"%s\" (%s)", r->name, nb_status_name(rc));
+  if (err != NULL && err->struct_size >= offsetof(NbError, column) + sizeof err->column) {
+    err->code = NB_IO;
+    err->line = 0;
+    err->column = 0;
+  }
+  if (err != NULL && err->message != NULL && r->fail_message == NULL)
+    r->fail_message = strdup(err->message);
+  return NB_IO;
+}
+
+static int input_read(CsvReader *r, char *buf, size_t cap, size_t *n, NbError *err) {
+  int rc = r->in.read(r->in.ctx, buf, cap, n, err);
+  return rc == NB_OK ? NB_OK : input_failed(r, rc, err);
+}
+
+/* A read after the input failed: the same failure again. */
+static int report_failed(const CsvReader *r, NbError *err) {
+  if (r->fail_message != NULL)
+    nb_error_set(err, NB_IO, "%s", r->fail_message);
+  else
+    nb_error_set(err, NB_IO, "could not read file \"%s\"", r->name);
+  nb_error_detail(err, "Reading stopped at byte %llu, where an earlier read of the file failed.",
+                  (unsigned long long)(r->base + r->len));
+  return NB_IO;
+}
+
 /* Move the bytes still needed (from the record start, or from the mark) to
  * the front, make room for at least half a block, and read once. */
 static int refill(CsvReader *r, NbError *err) {
@@ -167,6 +215,7 @@ static int refill(CsvReader *r, NbError *err) {
   size_t n = 0;
   int rc;
 
+  if (r->failed) return report_failed(r, err);
   if (r->marked && r->mark_offset - r->base < keep)
     keep = (size_t)(r->mark_offset - r->base);
   if (keep > 0) {
@@ -186,7 +235,7 @@ static int refill(CsvReader *r, NbError *err) {
     r->buf = grown;
     r->cap = want;
   }
-  rc = r->in.read(r->in.ctx, r->buf + r->len, r->cap - r->len, &n, err);
+  rc = input_read(r, r->buf + r->len, r->cap - r->len, &n, err);
   if (rc != NB_OK) return rc;
   if (n == 0)
     r->eof = true;
@@ -250,9 +299,15 @@ static int discard_line(CsvReader *r, NbError *err) {
  * Parsing
  * ------------------------------------------------------------------------ */
 
+/* Room for more fields, up to max_fields: the fields array costs 24 bytes
+ * per field, and a line of commas must not cost 24 bytes per byte.
+ * Returns 0, -1 (out of memory) or 1 (the record has too many fields). */
 static int grow_fields(CsvReader *r) {
   size_t cap = r->fields_cap * 2;
-  CsvField *f = realloc(r->fields, cap * sizeof *f);
+  CsvField *f;
+  if (r->fields_cap >= r->max_fields) return 1;
+  if (cap > r->max_fields) cap = r->max_fields;
+  f = realloc(r->fields, cap * sizeof *f);
   if (f == NULL) return -1;
   r->fields = f;
   r->fields_cap = cap;
@@ -265,6 +320,9 @@ typedef struct Window {
   const char *start;
   size_t len;
   uint64_t mask;
+  bool non_ascii;      /* this window has a byte >= 0x80 */
+  bool seen_non_ascii; /* so had a window built for this record, or the
+                          one it starts in */
 } Window;
 
 /* The first special byte in [p, end), or end; end is buf + len.  Moves the
@@ -281,7 +339,8 @@ static inline __attribute__((always_inline)) const char *next_special(
     if (p >= end) return end;
     w->start = p;
     w->len = (size_t)(end - p) < WINDOW ? (size_t)(end - p) : WINDOW;
-    w->mask = csv_scan_mask64(scan, p, w->len);
+    w->mask = csv_scan_mask64_ascii(scan, p, w->len, &w->non_ascii);
+    w->seen_non_ascii |= w->non_ascii;
   }
 }
 
@@ -339,7 +398,8 @@ static int parse_fields(CsvReader *r, Window *w) {
       }
     }
     if (nf == fields_cap) {
-      if (grow_fields(r) != 0) return PARSE_NOMEM;
+      int grown = grow_fields(r);
+      if (grown != 0) return grown > 0 ? PARSE_WIDE : PARSE_NOMEM;
       fields = r->fields;
       fields_cap = r->fields_cap;
     }
@@ -437,11 +497,14 @@ static int parse_fields(CsvReader *r, Window *w) {
 
 /* parse_fields with the reader's scan window, kept for the next record. */
 static int parse_record(CsvReader *r) {
-  Window w = {r->buf + r->win_off, r->win_len, r->win_mask};
+  Window w = {r->buf + r->win_off, r->win_len, r->win_mask, r->win_non_ascii,
+              r->win_len > 0 && r->win_non_ascii};
   int rc = parse_fields(r, &w);
   r->win_off = (size_t)(w.start - r->buf);
   r->win_len = w.len;
   r->win_mask = w.mask;
+  r->win_non_ascii = w.non_ascii;
+  r->rec_non_ascii = w.seen_non_ascii;
   return rc;
 }
 
@@ -501,6 +564,7 @@ static void fill_record(CsvReader *r, CsvRecord *rec, const char *raw,
   rec->raw = raw;
   rec->raw_len = raw_len;
   rec->line = line;
+  rec->ascii = false;
 }
 
 /* A quote opened and never closed: report the record's first physical line
@@ -530,9 +594,10 @@ static int report_unterminated(CsvReader *r, CsvRecord *rec, NbError *err) {
   return NB_DATA;
 }
 
-/* A record longer than max_record: report its start and resume after the
- * line break that ends its first physical line. */
-static int report_oversize(CsvReader *r, CsvRecord *rec, NbError *err) {
+/* A record longer than max_record bytes, or with more than max_fields
+ * fields: report its start and resume after the line break that ends its
+ * first physical line. */
+static int report_too_big(CsvReader *r, CsvRecord *rec, bool too_many_fields, NbError *err) {
   const char *start = r->buf + r->pos;
   const char *end = r->buf + r->len;
   const char *brk = find_line_break(start, end);
@@ -547,14 +612,26 @@ static int report_oversize(CsvReader *r, CsvRecord *rec, NbError *err) {
   r->last_line = line;
   fill_record(r, rec, start, shown, line);
   rec->n_fields = 0;
-  nb_error_set(err, NB_DATA, "record at line %lld of file \"%s\" is longer than %zu bytes",
-               (long long)line, r->name, r->max_record);
+  if (too_many_fields) {
+    nb_error_set(err, NB_DATA, "record at line %lld of file \"%s\" has more than %zu fields",
+                 (long long)line, r->name, r->max_fields);
+    nb_error_hint(err,
+                  "Raise the setting max_columns (now %zu) if the file really has that many "
+                  "columns: each column costs memory.",
+                  r->max_fields);
+  } else {
+    nb_error_set(err, NB_DATA, "record at line %lld of file \"%s\" is longer than %zu bytes",
+                 (long long)line, r->name, r->max_record);
+    nb_error_hint(err,
+                  "Check the file for an unterminated quoted field, or raise the setting "
+                  "max_record_bytes (now %zu).",
+                  r->max_record);
+  }
   nb_error_detail(err,
                   "The record is skipped up to the end of line %lld; the first %zu bytes "
                   "are attached.",
                   (long long)line, shown);
-  nb_error_hint(err, "Check the file for an unterminated quoted field.");
-  nb_error_locate(err, r->name, line, 0);
+  nb_error_locate(err, r->name, line, too_many_fields ? (int64_t)r->max_fields + 1 : 0);
   nb_error_record(err, start, shown);
   if (brk != NULL) {
     r->pos = after_line_break(r, brk);
@@ -564,6 +641,10 @@ static int report_oversize(CsvReader *r, CsvRecord *rec, NbError *err) {
   }
   r->line = line + 1;
   return NB_DATA;
+}
+
+static int report_oversize(CsvReader *r, CsvRecord *rec, NbError *err) {
+  return report_too_big(r, rec, false, err);
 }
 
 static int report_strict(CsvReader *r, const CsvRecord *rec, NbError *err) {
@@ -611,6 +692,7 @@ int csv_reader_next(CsvReader *r, CsvRecord *rec, NbError *err) {
       continue;
     }
     if (parsed == PARSE_NOMEM) return nb_error_set(err, NB_NOMEM, "out of memory");
+    if (parsed == PARSE_WIDE) return report_too_big(r, rec, true, err);
     if (parsed == PARSE_BAD) {
       if (r->len - r->pos > r->max_record) return report_oversize(r, rec, err);
       return report_unterminated(r, rec, err);
@@ -620,6 +702,7 @@ int csv_reader_next(CsvReader *r, CsvRecord *rec, NbError *err) {
     r->last_offset = r->base + r->pos;
     r->last_line = r->line;
     fill_record(r, rec, r->buf + r->pos, r->rec_raw_len, r->line);
+    rec->ascii = !r->rec_non_ascii;
     r->pos = r->rec_next;
     r->line += r->rec_lines;
     if (r->skip_blank && rec->n_fields == 1 && rec->raw_len == 0) continue;
@@ -650,11 +733,15 @@ int csv_reader_skip_to(CsvReader *r, uint64_t offset, int64_t line, NbError *err
     r->win_len = 0;
     memset(r->buf, 0, WINDOW_PAD);
     if (r->eof) return NB_END;
-    if (r->in.skip != NULL) return r->in.skip(r->in.ctx, n, err);
+    if (r->failed) return report_failed(r, err);
+    if (r->in.skip != NULL) {
+      int rc = r->in.skip(r->in.ctx, n, err);
+      return rc == NB_OK || rc == NB_END ? rc : input_failed(r, rc, err);
+    }
     while (n > 0) {
       size_t got = 0;
       size_t want = n < r->cap ? (size_t)n : r->cap;
-      int rc = r->in.read(r->in.ctx, r->buf, want, &got, err);
+      int rc = input_read(r, r->buf, want, &got, err);
       if (rc != NB_OK) return rc;
       if (got == 0) {
         r->eof = true;

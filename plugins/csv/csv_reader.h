@@ -19,9 +19,13 @@
  * Bad records (NB_DATA): an unterminated quoted field (the reader resumes at
  * the physical line after the record's first line, so one stray quote does
  * not swallow the rest of the file), a strict-mode violation (resumes after
- * the record), a record longer than max_record_bytes (resumes after the
- * next line end).  Line numbers are 1-based physical lines; offsets are
- * bytes of the (decompressed) input from its start, BOM included.
+ * the record), a record longer than max_record_bytes or with more than
+ * max_fields fields (resumes after the next line end).
+ * Memory: the buffer holds at most max_record_bytes plus one block (plus a
+ * marked stretch while a mark is set), the fields array max_fields * 24
+ * bytes, the decoding scratch at most max_record_bytes.
+ * Line numbers are 1-based physical lines; offsets are bytes of the
+ * (decompressed) input from its start, BOM included.
  */
 #ifndef CSV_READER_H
 #define CSV_READER_H
@@ -48,6 +52,7 @@ typedef struct CsvReaderOptions {
   bool strict;
   size_t block_size;       /* bytes per read; 0 means 1 MiB */
   size_t max_record_bytes; /* 0 means 64 MiB */
+  size_t max_fields;       /* most fields per record; 0 means 16384 */
 } CsvReaderOptions;
 
 #define CSV_FIELD_QUOTED 0x1u /* the field was written in quotes */
@@ -64,6 +69,10 @@ typedef struct CsvRecord {
   const char *raw;  /* the record as in the input, without its line end */
   size_t raw_len;
   int64_t line;     /* physical line where the record starts */
+  bool ascii;       /* true: every byte of raw is below 0x80 (so the record
+                       is valid UTF-8); false: unknown.  Found by the scan
+                       the parser does anyway, so a UTF-8 check costs nothing
+                       for the (usual) ASCII records. */
 } CsvRecord;
 
 typedef struct CsvReader CsvReader;
@@ -80,7 +89,15 @@ void csv_reader_skip_blank_lines(CsvReader *reader, bool skip);
 /* The next record, valid until the next call on the reader.  Returns NB_OK,
  * NB_END (no more records), NB_DATA (a bad record: err has the location,
  * column and raw bytes, and the reader is already past it), NB_NOMEM, or
- * what the input's read returned. */
+ * NB_IO when the input failed.  NB_DATA always means a bad record: when the
+ * input's read fails, even with NB_DATA (corrupt or truncated compressed
+ * data), the reader returns NB_IO with the read's message and no line or
+ * column, and every later call that needs more input (csv_reader_skip_to
+ * too) returns NB_IO again without reading: a failed stream ends, it is
+ * never skipped over.  Records already buffered (after csv_reader_rewind)
+ * are still returned before it.
+ * (NB_NOMEM and NB_CANCELLED from the read are returned as they are, and
+ * also end the reader.) */
 int csv_reader_next(CsvReader *reader, CsvRecord *record, NbError *err);
 
 /* Go back to the start of the record last returned with NB_OK, so the next

@@ -69,6 +69,33 @@ static inline uint64_t csv_scan_mask64(const CsvScanner *s, const char *p, size_
   return m;
 }
 
+/* csv_scan_mask64, and *non_ascii set to whether any of the 64 bytes at p
+ * has its high bit set.  The reader zeroes the bytes after its data, so
+ * bytes past avail count only where they are data (a false "non-ASCII"
+ * merely costs the caller a full UTF-8 check). */
+static inline __attribute__((always_inline)) uint64_t csv_scan_mask64_ascii(const CsvScanner *s, const char *p, size_t avail,
+                                             bool *non_ascii) {
+  uint64_t m = 0;
+#if defined(__SSE2__)
+  __m128i x0 = _mm_loadu_si128((const __m128i *)(const void *)p);
+  __m128i x1 = _mm_loadu_si128((const __m128i *)(const void *)(p + 16));
+  __m128i x2 = _mm_loadu_si128((const __m128i *)(const void *)(p + 32));
+  __m128i x3 = _mm_loadu_si128((const __m128i *)(const void *)(p + 48));
+  *non_ascii = _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(x0, x1), _mm_or_si128(x2, x3))) != 0;
+  m = (uint64_t)csv_scan_mask16(s, p) | (uint64_t)csv_scan_mask16(s, p + 16) << 16 |
+      (uint64_t)csv_scan_mask16(s, p + 32) << 32 | (uint64_t)csv_scan_mask16(s, p + 48) << 48;
+#else
+  unsigned high = 0;
+  for (unsigned i = 0; i < 64; i++) {
+    m |= (uint64_t)s->special[(unsigned char)p[i]] << i;
+    high |= (unsigned char)p[i] & 0x80u;
+  }
+  *non_ascii = high != 0;
+#endif
+  if (avail < 64) m &= ((uint64_t)1 << avail) - 1;
+  return m;
+}
+
 /* The first special byte in [p, end), or end if there is none. */
 static inline const char *csv_scan_special(const CsvScanner *s, const char *p,
                                            const char *end) {

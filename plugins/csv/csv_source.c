@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 
 #include "csv_reader.h"
+#include "csv_utf8.h"
 
 #define POSITION_VALUES 3
 
@@ -51,9 +52,10 @@ typedef struct CsvStream {
   uint64_t records; /* records read (good and bad) so far */
   uint64_t mark_records;
 
-  /* A bad record found after good rows of the same batch: reported by the
-   * next call. */
+  /* A bad record (NB_DATA), or the failure that ends the stream (NB_IO),
+   * found after good rows of the same batch: reported by the next call. */
   bool has_pending;
+  int pending_rc;
   NbError pending;
   uint8_t pending_position[NB_POSITION_MAX_BYTES];
   size_t pending_position_len;
@@ -67,6 +69,10 @@ struct CsvSource {
   CsvFormat format;
   bool strict;
   bool infer;
+  bool ascii_syntax; /* delimiter and quote are ASCII (see record_utf8_ok) */
+  CsvHeaderNames header_names;
+  size_t max_columns;
+  size_t max_record_bytes;
   CsvDeclaredColumn *declared;
   size_t n_declared;
   uint64_t batch_rows;
@@ -113,6 +119,8 @@ static int stream_open_file(CsvStream *s, NbError *err) {
   options.delimiter = src->format.delimiter;
   options.quote = src->format.quote;
   options.strict = src->strict;
+  options.max_fields = src->max_columns;
+  options.max_record_bytes = src->max_record_bytes;
   input.read = host_read;
   input.skip = src->host->struct_size > offsetof(NbHostApi, file_skip) &&
                        src->host->file_skip != NULL
@@ -168,6 +176,30 @@ static int alloc_columns(CsvStream *s, size_t n, NbError *err) {
   return NB_OK;
 }
 
+/* A header whose names are not UTF-8: they would become keys and names
+ * downstream.  NB_DATA as abi.h says for a malformed start of the stream
+ * (from source_schema; see schema_for_next for source_next). */
+static int check_header_utf8(const CsvStream *s, const CsvRecord *rec, NbError *err) {
+  size_t i;
+  for (i = 0; i < rec->n_fields; i++) {
+    const CsvField *f = &rec->fields[i];
+    size_t bad = csv_utf8_check(f->data, f->len);
+    if (bad == f->len) continue;
+    nb_error_set(err, NB_DATA,
+                 "the name of column %zu at line %lld of file \"%s\" is not valid UTF-8", i + 1,
+                 (long long)rec->line, s->path);
+    nb_error_detail(err, "Byte %zu of the name (0x%02X) is not part of a valid UTF-8 sequence.",
+                    bad + 1, (unsigned)(unsigned char)f->data[bad]);
+    nb_error_hint(err,
+                  "If the file is in another encoding, such as Latin-1 or Windows-1252, "
+                  "convert it to UTF-8 first, for example with iconv -f LATIN1 -t UTF-8.");
+    nb_error_locate(err, s->path, rec->line, (int64_t)i + 1);
+    nb_error_record(err, rec->raw, rec->raw_len);
+    return NB_DATA;
+  }
+  return NB_OK;
+}
+
 /* Column names from the header record, or column1..N. */
 static int read_column_names(CsvStream *s, NbError *err) {
   const CsvSource *src = s->source;
@@ -197,6 +229,7 @@ static int read_column_names(CsvStream *s, NbError *err) {
     csv_error_move(err, &rerr);
     return rc;
   }
+  if (src->format.header && (rc = check_header_utf8(s, &rec, err)) != NB_OK) return rc;
   if ((rc = alloc_columns(s, rec.n_fields, err)) != NB_OK) return rc;
   for (i = 0; i < rec.n_fields; i++) {
     if (src->format.header) {
@@ -206,8 +239,12 @@ static int read_column_names(CsvStream *s, NbError *err) {
       if (s->names[i] != NULL) snprintf(s->names[i], 32, "column%zu", i + 1);
     }
     if (s->names[i] == NULL) return nb_error_set(err, NB_NOMEM, "out of memory");
-    s->fields[i].name = s->names[i];
   }
+  if (src->format.header &&
+      (rc = csv_unique_names(s->names, s->n_columns, src->header_names, s->path, rec.line,
+                             err)) != NB_OK)
+    return rc;
+  for (i = 0; i < s->n_columns; i++) s->fields[i].name = s->names[i];
   if (src->format.header)
     csv_reader_unmark(s->reader);
   else
@@ -271,7 +308,7 @@ static int infer_types(CsvStream *s, NbError *err) {
   const CsvSource *src = s->source;
   CsvKind *kinds;
   bool *seen;
-  uint64_t rows = 0, bytes = 0;
+  uint64_t rows = 0, bytes = 0, start;
   size_t i;
   int rc = NB_OK;
 
@@ -283,11 +320,15 @@ static int infer_types(CsvStream *s, NbError *err) {
     return nb_error_set(err, NB_NOMEM, "out of memory");
   }
   csv_reader_mark(s->reader);
+  start = csv_reader_offset(s->reader);
+  /* The sample stays in memory until the rewind: bound it by the bytes
+   * read, bad records included, not only by the good rows. */
   while (rows < src->batch_rows && bytes < src->batch_bytes) {
     CsvRecord rec;
     NbError rerr;
     nb_error_init(&rerr);
     rc = csv_reader_next(s->reader, &rec, &rerr);
+    bytes = csv_reader_offset(s->reader) - start;
     if (rc == NB_DATA) {
       nb_error_release(&rerr);
       rc = NB_OK;
@@ -297,12 +338,18 @@ static int infer_types(CsvStream *s, NbError *err) {
       rc = NB_OK;
       break;
     }
+    if (rc == NB_IO) {
+      /* The input failed: infer from the records before the failure;
+       * source_next delivers them and then reports it. */
+      nb_error_release(&rerr);
+      rc = NB_OK;
+      break;
+    }
     if (rc != NB_OK) {
       csv_error_move(err, &rerr);
       break;
     }
     rows++;
-    bytes += rec.raw_len;
     if (rec.n_fields != s->n_columns) continue;
     for (i = 0; i < s->n_columns; i++) {
       CsvKind k;
@@ -325,8 +372,21 @@ static int infer_types(CsvStream *s, NbError *err) {
   return rc;
 }
 
+/* Rows the builder reserves room for up front.  Every column reserves
+ * about 20 bytes per hinted row (offsets and text), so the hint is kept
+ * to what batch_bytes allows for this many columns: a file of 10^5
+ * columns must not reserve 10^5 times a batch of rows (issue 9, item 13).
+ * Columns grow past the hint as data arrives, in proportion to it. */
+static size_t builder_row_hint(const CsvStream *s) {
+  const CsvSource *src = s->source;
+  uint64_t hint = src->batch_rows < 65536 ? src->batch_rows : 65536;
+  uint64_t per_row = (uint64_t)(s->n_columns ? s->n_columns : 1) * 20;
+  if (hint > src->batch_bytes / per_row) hint = src->batch_bytes / per_row;
+  return hint > 0 ? (size_t)hint : 1;
+}
+
 static int make_builder(CsvStream *s, NbError *err) {
-  uint64_t hint = s->source->batch_rows < 65536 ? s->source->batch_rows : 65536;
+  size_t hint = builder_row_hint(s);
   size_t i;
   int rc;
   nb_batch_builder_free(s->builder);
@@ -336,7 +396,7 @@ static int make_builder(CsvStream *s, NbError *err) {
     return nb_error_set(err, NB_NOMEM, "out of memory");
   if (s->row == NULL && (s->row = calloc(s->n_columns ? s->n_columns : 1, sizeof *s->row)) == NULL)
     return nb_error_set(err, NB_NOMEM, "out of memory");
-  rc = nb_batch_builder_new(s->fields, s->n_columns, (size_t)hint, &s->builder, err);
+  rc = nb_batch_builder_new(s->fields, s->n_columns, hint, &s->builder, err);
   if (rc != NB_OK) return rc;
   for (i = 0; i < s->n_columns; i++) s->columns[i] = nb_batch_builder_column(s->builder, i);
   return NB_OK;
@@ -361,6 +421,17 @@ fail:
   stream_free_schema(s);
   stream_close_file(s);
   return rc;
+}
+
+/* ensure_schema for source_next and source_seek.  A header that cannot be
+ * read is NB_DATA from source_schema, but from source_next NB_DATA means
+ * "a bad record, call again to go on", and a caller that skips it would
+ * ask for the same header forever: there it is NB_INVALID. */
+static int schema_for_next(CsvStream *s, NbError *err) {
+  int rc = ensure_schema(s, err);
+  if (rc != NB_DATA) return rc;
+  if (err != NULL) err->code = NB_INVALID;
+  return NB_INVALID;
 }
 
 /* ------------------------------------------------------------------------
@@ -416,6 +487,40 @@ static int type_error(const CsvStream *s, const CsvRecord *rec, size_t col, NbEr
   nb_error_record(err, rec->raw, rec->raw_len);
   nb_error_release(why);
   return NB_DATA;
+}
+
+/* The first value of rec that is not valid UTF-8, as a bad record naming
+ * file, line, column and byte; NB_OK when every value is valid.  Called
+ * when the record's raw bytes are not valid UTF-8 (with an ASCII delimiter
+ * and quote the values then hold the bad bytes too), or for every record
+ * when the delimiter or the quote is not ASCII. */
+static int utf8_error(const CsvStream *s, const CsvRecord *rec, NbError *err) {
+  size_t col;
+  for (col = 0; col < rec->n_fields && col < s->n_columns; col++) {
+    const CsvField *f = &rec->fields[col];
+    size_t bad = csv_utf8_check(f->data, f->len);
+    if (bad == f->len) continue;
+    nb_error_set(err, NB_DATA, "invalid UTF-8 in column \"%s\" at line %lld of file \"%s\"",
+                 s->names[col], (long long)rec->line, s->path);
+    nb_error_detail(err,
+                    "Byte %zu of the value (0x%02X) is not part of a valid UTF-8 sequence; "
+                    "text values must be UTF-8.",
+                    bad + 1, (unsigned)(unsigned char)f->data[bad]);
+    nb_error_hint(err,
+                  "If the file is in another encoding, such as Latin-1 or Windows-1252, "
+                  "convert it to UTF-8 first, for example with iconv -f LATIN1 -t UTF-8.");
+    nb_error_locate(err, s->path, rec->line, (int64_t)col + 1);
+    nb_error_record(err, rec->raw, rec->raw_len);
+    return NB_DATA;
+  }
+  return NB_OK;
+}
+
+static bool record_utf8_ok(const CsvStream *s, const CsvRecord *rec) {
+  if (rec->ascii) return true;
+  if (s->source->ascii_syntax && csv_utf8_check(rec->raw, rec->raw_len) == rec->raw_len)
+    return true;
+  return utf8_error(s, rec, NULL) == NB_OK;
 }
 
 /* Result of appending one record. */
@@ -535,12 +640,14 @@ int csv_source_next(void *source, uint32_t index, struct ArrowArray *out, NbBatc
   if (s->has_pending) {
     s->has_pending = false;
     csv_error_move(err, &s->pending);
+    /* A stream failure has no position: nothing after it can be read. */
+    if (s->pending_rc != NB_DATA) return s->pending_rc;
     set_info(s, info, s->pending_position, s->pending_position_len,
              s->reader != NULL ? csv_reader_offset(s->reader) : 0);
     return NB_DATA;
   }
   if (s->finished) return NB_END;
-  if ((rc = ensure_schema(s, err)) != NB_OK) return rc;
+  if ((rc = schema_for_next(s, err)) != NB_OK) return rc;
   if (s->at_end || s->n_columns == 0) return end_stream(s);
 
   inferred = any_inferred(s);
@@ -561,6 +668,8 @@ int csv_source_next(void *source, uint32_t index, struct ArrowArray *out, NbBatc
     }
     if (rc == NB_OK && rec.n_fields != s->n_columns) {
       rc = ragged_error(s, &rec, &rerr);
+    } else if (rc == NB_OK && !rec.ascii && !record_utf8_ok(s, &rec)) {
+      rc = utf8_error(s, &rec, &rerr);
     } else if (rc == NB_OK) {
       row = plain ? append_plain_record(s, &rec, &rerr) : append_record(s, &rec, rows, &rerr);
       if (row == ROW_WIDEN) {
@@ -590,6 +699,7 @@ int csv_source_next(void *source, uint32_t index, struct ArrowArray *out, NbBatc
         return NB_DATA;
       }
       s->has_pending = true;
+      s->pending_rc = NB_DATA;
       s->pending = rerr;
       s->pending_position_len = encode_position(s->pending_position, after, after_line, s->records);
       if (inferred) csv_reader_unmark(s->reader);
@@ -597,8 +707,18 @@ int csv_source_next(void *source, uint32_t index, struct ArrowArray *out, NbBatc
       return finish_batch(s, out, info, csv_reader_record_offset(s->reader), rec.line, before,
                           err);
     }
+    if (rc == NB_IO && rows > 0) {
+      /* The input failed: deliver the rows decoded before the failure,
+       * then end the stream with it (the reader fails again anyway). */
+      s->has_pending = true;
+      s->pending_rc = rc;
+      s->pending = rerr;
+      if (inferred) csv_reader_unmark(s->reader);
+      break;
+    }
     if (rc != NB_OK) {
       nb_batch_builder_reset(s->builder);
+      if (inferred) csv_reader_unmark(s->reader);
       csv_error_move(err, &rerr);
       return rc;
     }
@@ -636,7 +756,7 @@ int csv_source_seek(void *source, uint32_t index, const void *position, size_t p
   if (s == NULL) return NB_INVALID;
   if ((rc = nb_position_decode(position, position_len, values, POSITION_VALUES, err)) != NB_OK)
     return rc;
-  if ((rc = ensure_schema(s, err)) != NB_OK) return rc;
+  if ((rc = schema_for_next(s, err)) != NB_OK) return rc;
   if (values[0] < s->data_offset || values[1] < (uint64_t)s->data_line) {
     nb_error_set(err, NB_INVALID, "invalid saved position for file \"%s\"", s->path);
     nb_error_detail(err, "The position (offset %llu, line %llu) lies before the first record.",
@@ -742,11 +862,28 @@ static int find_streams(CsvSource *src, const char *path, NbError *err) {
   return rc;
 }
 
+/* A positive size setting no larger than limit. */
+static int limit_setting(const NbSettings *settings, const char *name, int64_t fallback,
+                         int64_t limit, size_t *out, NbError *err) {
+  int64_t value;
+  int rc = nb_setting_int(settings, name, fallback, &value, err);
+  if (rc != NB_OK) return rc;
+  if (value < 1 || value > limit) {
+    nb_error_set(err, NB_INVALID, "invalid value for setting \"%s\": %lld", name,
+                 (long long)value);
+    nb_error_detail(err, "The value must be between 1 and %lld.", (long long)limit);
+    return NB_INVALID;
+  }
+  *out = (size_t)value;
+  return NB_OK;
+}
+
 int csv_source_open(const NbHostApi *host, const NbOpenArgs *args, void **source,
                     NbError *err) {
   CsvSource *src;
   const char *path;
   const char *columns;
+  int choice = 0;
   int rc;
 
   *source = NULL;
@@ -756,9 +893,21 @@ int csv_source_open(const NbHostApi *host, const NbOpenArgs *args, void **source
   src->batch_rows = args->batch_rows ? args->batch_rows : 65536;
   src->batch_bytes = args->batch_bytes ? args->batch_bytes : ((uint64_t)16 << 20);
   if ((rc = csv_format_from_settings(args->settings, &src->format, err)) != NB_OK) goto fail;
+  src->ascii_syntax = (unsigned char)src->format.delimiter < 0x80 &&
+                      (unsigned char)src->format.quote < 0x80;
   if ((rc = nb_setting_bool(args->settings, "strict", false, &src->strict, err)) != NB_OK)
     goto fail;
   if ((rc = nb_setting_bool(args->settings, "infer_types", false, &src->infer, err)) != NB_OK)
+    goto fail;
+  if ((rc = nb_setting_enum(args->settings, "header_names", "dedupe|strict", CSV_NAMES_DEDUPE,
+                            &choice, err)) != NB_OK)
+    goto fail;
+  src->header_names = (CsvHeaderNames)choice;
+  if ((rc = limit_setting(args->settings, "max_columns", CSV_DEFAULT_MAX_COLUMNS,
+                          CSV_LIMIT_MAX_COLUMNS, &src->max_columns, err)) != NB_OK)
+    goto fail;
+  if ((rc = limit_setting(args->settings, "max_record_bytes", CSV_DEFAULT_MAX_RECORD_BYTES,
+                          CSV_LIMIT_MAX_RECORD_BYTES, &src->max_record_bytes, err)) != NB_OK)
     goto fail;
   columns = nb_settings_find(args->settings, "columns");
   if ((rc = csv_declared_columns_parse(columns, &src->declared, &src->n_declared, err)) != NB_OK)
