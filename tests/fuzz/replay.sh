@@ -11,7 +11,9 @@ fuzz="$srcdir/fuzz"
 LSAN_OPTIONS="suppressions=$fuzz/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 export LSAN_OPTIONS
 status=0
-for name in csv json io state config; do
+# FUZZ_HARNESSES comes from fuzz.am: the programs built.
+for prog in ${FUZZ_HARNESSES:-fuzz_csv fuzz_json fuzz_io fuzz_state fuzz_config}; do
+  name=${prog#fuzz_}
   set --
   for dir in "$fuzz/corpus/$name" "$fuzz/regress/$name"; do
     [ -d "$dir" ] && set -- "$@" "$dir"

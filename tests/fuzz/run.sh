@@ -7,7 +7,7 @@
 # BUILD: a directory for objects, binaries, working corpora and logs
 # (created; `make fuzz` uses build-fuzz in the build tree).  SECONDS per
 # harness: default $FUZZ_SECONDS, else 60.  NAME: some harnesses (csv json
-# io config state batch_check); default all that exist.
+# io config state batch_check); default all of tests/fuzz/fuzz_*.c.
 # Each run starts from a copy of tests/fuzz/corpus/NAME plus the regression
 # inputs tests/fuzz/regress/NAME, and grows BUILD/corpus/NAME (never the
 # source tree).  Exits 1 when any harness finds a crash, a leak, undefined
@@ -62,6 +62,12 @@ status=0
 for name in "${names[@]}"; do
   src="$here/fuzz_$name.c"
   [ -e "$src" ] || { echo "$0: no harness $src" >&2; exit 2; }
+  # A harness may name a source file it needs that is not in the tree yet.
+  req=$(sed -n 's/.*fuzz-requires: \([^ ]*\).*/\1/p' "$src")
+  if [ -n "$req" ] && [ ! -e "$top/$req" ]; then
+    echo "== fuzz $name: skipped, $req is not in the tree"
+    continue
+  fi
   bin="$build/bin/fuzz_$name"
   $CC $cflags -fsanitize=fuzzer "$src" "$build/obj/libfuzztarget.a" $deps_libs -o "$bin"
   corpus="$build/corpus/$name"
