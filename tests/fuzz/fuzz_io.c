@@ -37,8 +37,17 @@ static const struct {
     {"\x04\x22\x4d\x18\x64\x40\xa7", 7}, /* lz4 frame, a valid header */
 };
 
+static void read_pieces(NbFile *f, uint8_t *buf, size_t piece, bool skips);
+
 static void read_all(NbFile *f, size_t piece, bool skips) {
-  uint8_t buf[4096];
+  /* Exactly piece bytes, so a read past what was asked is caught. */
+  uint8_t *buf = malloc(piece);
+  if (buf == NULL) return;
+  read_pieces(f, buf, piece, skips);
+  free(buf);
+}
+
+static void read_pieces(NbFile *f, uint8_t *buf, size_t piece, bool skips) {
   size_t total = 0;
   int failed = NB_OK;
   for (unsigned calls = 0;; calls++) {
