@@ -11,7 +11,8 @@ $SUDO apt-get install -y -q --no-install-recommends \
   libltdl-dev libconfig-dev libzstd-dev liblz4-dev libsnappy-dev zlib1g-dev \
   libmicrohttpd-dev libcmocka-dev \
   zstd lz4 gzip curl ca-certificates valgrind python3 abigail-tools miller time \
-  debhelper dpkg-dev fakeroot lintian
+  debhelper dpkg-dev fakeroot lintian \
+  clang libclang-rt-14-dev
 # Node.js and npm run test-only tools.  Debian's own packages unless a
 # Node.js with npm is already installed (another vendor's nodejs package
 # conflicts with Debian's npm).

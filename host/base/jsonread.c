@@ -173,6 +173,13 @@ static int read_string(Reader *r, char **out, size_t *out_len) {
       r->pos++;
     }
   }
+  /* RFC 8259 text is UTF-8: a string of other bytes is refused here, not
+   * carried into names and messages (found by tests/fuzz/fuzz_state.c). */
+  if (!nbh_utf8_valid(s, n)) {
+    free(s);
+    r->pos = start - 1;
+    return fail(r, "invalid UTF-8 in string");
+  }
   r->pos = end + 1;
   s[n] = '\0';
   *out = s;

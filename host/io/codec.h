@@ -35,6 +35,17 @@ typedef struct NbhSink {
   void *owner;
 } NbhSink;
 
+/* p + n without undefined behaviour when p is NULL and n is 0 (an empty
+ * input may be given as NULL, and C does not define NULL + 0; clang's
+ * UBSan reports it).  Every codec offsets its input and output pointers
+ * with this. */
+static inline const uint8_t *nbh_at(const uint8_t *p, size_t n) {
+  return n == 0 ? p : p + n;
+}
+static inline uint8_t *nbh_at_mut(uint8_t *p, size_t n) {
+  return n == 0 ? p : p + n;
+}
+
 /* Make sure the sink has at least `room` free bytes (room <= cap). */
 static inline int nbh_sink_reserve(NbhSink *sink, size_t room) {
   if (sink->cap - sink->len >= room) return 0;
@@ -50,15 +61,21 @@ typedef struct NbhDecoderOps {
   /* Decode from in[0..in_len) into out[0..out_cap).  *in_used and
    * *out_made say how much was consumed and produced.  A call with input
    * and room for output always consumes or produces something, so the
-   * caller never has to offer the same bytes twice; in_len may be 0 to
-   * drain output still held inside the decoder.  Returns NBH_CODEC_OK,
-   * NBH_CODEC_CORRUPT or NBH_CODEC_NOMEM with msg filled. */
+   * caller never has to offer the same bytes twice; in_len may be 0 (and
+   * in NULL) to drain output still held inside the decoder.  Returns
+   * NBH_CODEC_OK, NBH_CODEC_CORRUPT or NBH_CODEC_NOMEM with msg filled. */
   int (*decode)(void *dec, const uint8_t *in, size_t in_len, size_t *in_used,
                 uint8_t *out, size_t out_cap, size_t *out_made, char *msg);
 
   /* True when the input consumed so far ends exactly after a complete
    * frame and no output is pending: the place where end of file is clean. */
   bool (*at_frame_end)(const void *dec);
+
+  /* Optional (NULL: the error is where decoding stopped).  After
+   * NBH_CODEC_CORRUPT, the offset of the bad byte counted from the first
+   * byte ever given to this decoder, for codecs whose library stops before
+   * the bytes it refuses (lz4 frame headers). */
+  uint64_t (*error_offset)(const void *dec);
 
   void (*destroy)(void *dec);
 } NbhDecoderOps;

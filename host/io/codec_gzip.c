@@ -37,9 +37,9 @@ static int gzip_decode(void *state, const uint8_t *in, size_t in_len, size_t *in
   size_t used = 0, made = 0;
   int rc = NBH_CODEC_OK;
   while (made < out_cap) {
-    d->zs.next_in = (Bytef *)(in + used);
+    d->zs.next_in = (Bytef *)nbh_at(in, used);
     d->zs.avail_in = ZCHUNK(in_len - used);
-    d->zs.next_out = out + made;
+    d->zs.next_out = nbh_at_mut(out, made);
     d->zs.avail_out = ZCHUNK(out_cap - made);
     uInt in_before = d->zs.avail_in, out_before = d->zs.avail_out;
     int zrc = inflate(&d->zs, Z_NO_FLUSH);
@@ -123,12 +123,13 @@ static int deflate_into(GzipEncoder *e, const uint8_t *in, size_t len, int flush
     uInt chunk = ZCHUNK(len);
     e->zs.next_in = (Bytef *)in;
     e->zs.avail_in = chunk;
-    e->zs.next_out = sink->buf + sink->len;
+    e->zs.next_out = nbh_at_mut(sink->buf, sink->len);
     e->zs.avail_out = ZCHUNK(sink->cap - sink->len);
     uInt out_before = e->zs.avail_out;
     int zrc = deflate(&e->zs, flush);
     sink->len += out_before - e->zs.avail_out;
-    in += chunk - e->zs.avail_in;
+    /* in is NULL when a member is finished (Z_FINISH with no input). */
+    in = nbh_at(in, chunk - e->zs.avail_in);
     len -= chunk - e->zs.avail_in;
     if (zrc == Z_STREAM_END) return NBH_CODEC_OK;
     if (zrc != Z_OK && zrc != Z_BUF_ERROR) {

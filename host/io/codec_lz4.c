@@ -14,9 +14,22 @@
  * under the sink's size. */
 #define LZ4_FEED ((size_t)64 << 10)
 
+/* The longest lz4 frame header: magic, FLG, BD, content size, dictionary
+ * id, header checksum. */
+#define LZ4_HEADER_MAX 19
+
 typedef struct Lz4Decoder {
   LZ4F_dctx *dctx;
   bool frame_done;
+  uint64_t total;       /* input bytes consumed so far */
+  uint64_t frame_start; /* where the current frame began */
+  /* The first bytes of the current frame: LZ4F keeps a header split
+   * across calls inside, and reports a bad header before consuming it, so
+   * the header's bytes are kept here to say which one is wrong. */
+  uint8_t head[LZ4_HEADER_MAX];
+  size_t head_len;
+  uint64_t error_at;    /* offset of the last error */
+  const char *why;      /* readable reason of the last header error */
 } Lz4Decoder;
 
 static void *lz4_decoder_create(void) {
@@ -30,27 +43,97 @@ static void *lz4_decoder_create(void) {
   return d;
 }
 
+/* Keep the first bytes of the frame consumed by one call. */
+static void keep_header_bytes(Lz4Decoder *d, const uint8_t *in, size_t n) {
+  size_t room = LZ4_HEADER_MAX - d->head_len;
+  if (n > room) n = room;
+  if (n > 0) memcpy(d->head + d->head_len, in, n);
+  d->head_len += n;
+}
+
+/* Offset inside the frame header of the field an LZ4F header error is
+ * about, with a readable reason; false for an error that is not about the
+ * header (it is then where decoding stopped).  rest is the input LZ4F was
+ * given and did not consume: the header's bytes not yet kept. */
+static bool header_error(Lz4Decoder *d, const char *name, const uint8_t *rest, size_t rest_len,
+                         uint64_t *offset) {
+  uint8_t h[LZ4_HEADER_MAX];
+  size_t n = d->head_len;
+  memcpy(h, d->head, n);
+  size_t more = LZ4_HEADER_MAX - n < rest_len ? LZ4_HEADER_MAX - n : rest_len;
+  if (more > 0) memcpy(h + n, rest, more);
+  n += more;
+  uint8_t flg = n > 4 ? h[4] : 0;
+  if (strcmp(name, "ERROR_frameType_unknown") == 0) {
+    d->why = "not an lz4 frame (unknown magic number)";
+    *offset = 0;
+  } else if (strcmp(name, "ERROR_headerVersion_wrong") == 0) {
+    d->why = "frame header: unsupported version in the FLG byte";
+    *offset = 4;
+  } else if (strcmp(name, "ERROR_reservedFlag_set") == 0) {
+    d->why = "frame header: a reserved bit is set";
+    *offset = (flg & 0x02) ? 4 : 5;
+  } else if (strcmp(name, "ERROR_maxBlockSize_invalid") == 0) {
+    d->why = "frame header: invalid block maximum size in the BD byte";
+    *offset = 5;
+  } else if (strcmp(name, "ERROR_headerChecksum_invalid") == 0) {
+    d->why = "frame header: header checksum mismatch";
+    *offset = 6 + ((flg & 0x08) ? 8 : 0) + ((flg & 0x01) ? 4 : 0);
+  } else {
+    if (strcmp(name, "ERROR_decompressionFailed") == 0) d->why = "corrupt block";
+    else if (strcmp(name, "ERROR_blockChecksum_invalid") == 0) d->why = "block checksum mismatch";
+    else if (strcmp(name, "ERROR_contentChecksum_invalid") == 0)
+      d->why = "content checksum mismatch";
+    else if (strcmp(name, "ERROR_frameSize_wrong") == 0)
+      d->why = "content size differs from the frame header";
+    return false;
+  }
+  return true;
+}
+
 static int lz4_decode(void *state, const uint8_t *in, size_t in_len, size_t *in_used,
                       uint8_t *out, size_t out_cap, size_t *out_made, char *msg) {
   Lz4Decoder *d = state;
   size_t used = 0, made = 0;
+  int rc = NBH_CODEC_OK;
   while (made < out_cap) {
+    if (d->frame_done && used < in_len) {
+      /* The next byte begins a new frame. */
+      d->frame_start = d->total + used;
+      d->head_len = 0;
+    }
+    const uint8_t *src_at = nbh_at(in, used);
     size_t src = in_len - used, dst = out_cap - made;
-    size_t hint = LZ4F_decompress(d->dctx, out + made, &dst, in + used, &src, NULL);
+    size_t hint = LZ4F_decompress(d->dctx, nbh_at_mut(out, made), &dst, src_at, &src, NULL);
+    if (LZ4F_isError(hint)) {
+      const char *name = LZ4F_getErrorName(hint);
+      uint64_t in_header;
+      d->why = NULL;
+      if (header_error(d, name, nbh_at(src_at, src), in_len - used - src, &in_header))
+        d->error_at = d->frame_start + in_header;
+      else
+        d->error_at = d->total + used + src;
+      used += src;
+      made += dst;
+      snprintf(msg, NBH_CODEC_MSG_SIZE, "%s (%s)", d->why ? d->why : "invalid data", name);
+      rc = NBH_CODEC_CORRUPT;
+      break;
+    }
+    keep_header_bytes(d, src_at, src);
     used += src;
     made += dst;
-    if (LZ4F_isError(hint)) {
-      snprintf(msg, NBH_CODEC_MSG_SIZE, "%s", LZ4F_getErrorName(hint));
-      *in_used = used;
-      *out_made = made;
-      return NBH_CODEC_CORRUPT;
-    }
     if (src != 0 || dst != 0 || hint == 0) d->frame_done = hint == 0;
     if (src == 0 && dst == 0) break;
   }
+  d->total += used;
   *in_used = used;
   *out_made = made;
-  return NBH_CODEC_OK;
+  return rc;
+}
+
+static uint64_t lz4_error_offset(const void *state) {
+  const Lz4Decoder *d = state;
+  return d->error_at;
 }
 
 static bool lz4_at_frame_end(const void *state) {
@@ -70,6 +153,7 @@ const NbhDecoderOps nbh_lz4_decoder = {
     .create = lz4_decoder_create,
     .decode = lz4_decode,
     .at_frame_end = lz4_at_frame_end,
+    .error_offset = lz4_error_offset,
     .destroy = lz4_decoder_destroy,
 };
 

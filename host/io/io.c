@@ -29,13 +29,14 @@
 #include "nebula/sdk.h"
 #include "run_files.h"
 
-/* Read size from the file: large reads keep syscalls off the profile. */
-#define RAW_BUF_SIZE ((size_t)1 << 20)
-/* Caller-side fill buffer when writing (two of them with the thread). */
-#define WRITE_BUF_SIZE ((size_t)1 << 20)
-/* Compressed output gathered before a write(2). */
-#define SINK_SIZE ((size_t)1 << 20)
-/* Scratch buffer for skipping compressed input. */
+/* Buffer sizes are in NbhIoSizes (io.h): by default 1 MiB read from the
+ * file at once and 1 MiB filled by the caller before compression, large
+ * enough to keep syscalls off the profile. */
+/* Compressed output gathered before a write(2): at least the write buffer,
+ * and never under what one encoder step may reserve (lz4 and snappy
+ * reserve a little over 64 KiB). */
+#define SINK_MIN ((size_t)256 << 10)
+/* Scratch buffer for skipping compressed input (at most). */
 #define SKIP_BUF_SIZE ((size_t)64 << 10)
 /* Enough leading bytes to recognise every magic (snappy's is 10). */
 #define MAGIC_PEEK 10
@@ -46,8 +47,11 @@ typedef struct ReadSide {
   const NbhDecoderOps *ops; /* NULL: plain */
   void *dec;
   uint8_t *raw;
+  size_t raw_cap;
   size_t raw_pos;
   size_t raw_len;
+  uint64_t dec_start; /* consumed when the decoder began (after skipped frames) */
+  bool only_skippable; /* the file is skippable frames only: no data */
   bool eof;           /* read(2) returned 0 */
   bool seekable;      /* a regular file: plain skips use lseek */
   uint64_t consumed;  /* raw bytes consumed (decoded or returned) */
@@ -61,6 +65,7 @@ typedef struct WriteSide {
   void *enc;
   uint8_t *fill;      /* the buffer the caller's bytes go to */
   size_t fill_len;
+  size_t fill_cap;    /* size of fill (and of spare) */
   NbhSink sink;       /* compressed bytes waiting for write(2) */
   /* Bytes in the file: resume length + written.  Atomic because the writer
    * thread adds to it while nbh_file_raw_offset may read it. */
@@ -210,12 +215,19 @@ static bool is_skippable_magic(const uint8_t *p) {
   return (le32(p) & 0xFFFFFFF0u) == 0x184D2A50u;
 }
 
-/* Read more into the raw buffer after what it holds, until it holds at
- * least `want` bytes or the file ends.  Used only before decoding starts. */
-static int raw_peek(NbFile *f, size_t want, NbError *err) {
+/* Make raw[raw_pos..raw_len) hold at least `want` (<= raw_cap) bytes,
+ * unless the file ends first.  Used before decoding starts, so errors are
+ * not sticky: they fail the open. */
+static int raw_want(NbFile *f, size_t want, NbError *err) {
   ReadSide *r = &f->r;
+  if (r->raw_len - r->raw_pos >= want) return NB_OK;
+  if (r->raw_pos > 0) {
+    memmove(r->raw, r->raw + r->raw_pos, r->raw_len - r->raw_pos);
+    r->raw_len -= r->raw_pos;
+    r->raw_pos = 0;
+  }
   while (r->raw_len < want && !r->eof) {
-    ssize_t n = read_retry(f->fd, r->raw + r->raw_len, RAW_BUF_SIZE - r->raw_len);
+    ssize_t n = read_retry(f->fd, r->raw + r->raw_len, r->raw_cap - r->raw_len);
     if (n < 0)
       return nb_error_set(err, NB_IO, "could not read %s: %s", f->what, strerror(errno));
     if (n == 0) r->eof = true;
@@ -224,23 +236,90 @@ static int raw_peek(NbFile *f, size_t want, NbError *err) {
   return NB_OK;
 }
 
-/* zstd and lz4 share the skippable frame magic: look past the skippable
- * frames in the first buffer for the magic that decides.  A file that is
- * skippable frames only decodes to nothing with either; call it zstd. */
-static const NbhDecoderOps *detect_after_skippable(const uint8_t *p, size_t len) {
-  size_t at = 0;
-  while (at + 8 <= len && is_skippable_magic(p + at)) {
-    uint64_t size = le32(p + at + 4);
-    if (size > len - at - 8) return &nbh_zstd_decoder;
-    at += 8 + (size_t)size;
+/* Consume up to n raw bytes; *left is what the file lacked. */
+static int raw_discard(NbFile *f, uint64_t n, uint64_t *left, NbError *err) {
+  ReadSide *r = &f->r;
+  while (n > 0) {
+    int rc = raw_want(f, 1, err);
+    if (rc != NB_OK) return rc;
+    size_t have = r->raw_len - r->raw_pos;
+    if (have == 0) break;
+    size_t k = n < have ? (size_t)n : have;
+    r->raw_pos += k;
+    r->consumed += k;
+    n -= k;
   }
-  if (at + 4 <= len && le32(p + at) == 0x184D2204u) return &nbh_lz4_decoder;
-  return &nbh_zstd_decoder;
+  *left = n;
+  return NB_OK;
+}
+
+/* A data error found while opening: kept (sticky) and returned by the
+ * first read, as a decoder's would be, after an open that succeeds. */
+static void open_data_error(NbFile *f, const char *fmt, ...) NB_PRINTF(2, 3);
+static void open_data_error(NbFile *f, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  char *msg = format_message(fmt, ap);
+  va_end(ap);
+  free(f->r.message);
+  f->r.message = msg;
+  f->r.status = NB_DATA;
+}
+
+/* The file begins with a skippable frame, which zstd and lz4 share: step
+ * over the skippable frames (any number, any size, across buffer refills)
+ * to the first real frame, whose magic decides.  A file of skippable
+ * frames only holds no data. */
+static int skip_leading_frames(NbFile *f, NbError *err) {
+  ReadSide *r = &f->r;
+  for (;;) {
+    int rc = raw_want(f, 8, err);
+    if (rc != NB_OK) return rc;
+    const uint8_t *p = r->raw + r->raw_pos;
+    size_t have = r->raw_len - r->raw_pos;
+    if (have == 0) {
+      r->only_skippable = true;
+      return NB_OK;
+    }
+    if (have >= 4 && !is_skippable_magic(p)) break;
+    uint64_t frame_at = r->consumed;
+    if (have < 4) {
+      open_data_error(f, "truncated zstd or lz4 data in %s: unexpected end of file after byte "
+                      "%" PRIu64 ", inside the magic number of the frame at byte %" PRIu64,
+                      f->what, r->consumed + have, frame_at);
+      return NB_OK;
+    }
+    if (have < 8) {
+      open_data_error(f, "truncated skippable frame (zstd or lz4) in %s: unexpected end of file "
+                      "after byte %" PRIu64 ", inside the frame header at byte %" PRIu64,
+                      f->what, r->consumed + have, frame_at);
+      return NB_OK;
+    }
+    uint64_t size = le32(p + 4), left = 0;
+    r->raw_pos += 8;
+    r->consumed += 8;
+    rc = raw_discard(f, size, &left, err);
+    if (rc != NB_OK) return rc;
+    if (left > 0) {
+      open_data_error(f, "truncated skippable frame (zstd or lz4) in %s: unexpected end of file "
+                      "after byte %" PRIu64 "; the frame at byte %" PRIu64 " declares %" PRIu64
+                      " bytes of content", f->what, r->consumed, frame_at, size);
+      return NB_OK;
+    }
+  }
+  uint32_t magic = le32(r->raw + r->raw_pos);
+  if (magic == 0xFD2FB528u) r->ops = &nbh_zstd_decoder;
+  else if (magic == 0x184D2204u) r->ops = &nbh_lz4_decoder;
+  else
+    open_data_error(f, "corrupt data in %s at byte %" PRIu64 ": after skippable frames (zstd "
+                    "or lz4), neither a zstd nor an lz4 frame begins (magic number 0x%08" PRIx32
+                    ")", f->what, r->consumed, magic);
+  return NB_OK;
 }
 
 static int detect_codec(NbFile *f, NbError *err) {
   ReadSide *r = &f->r;
-  int rc = raw_peek(f, MAGIC_PEEK, err);
+  int rc = raw_want(f, MAGIC_PEEK, err);
   if (rc != NB_OK) return rc;
   const uint8_t *p = r->raw;
   size_t n = r->raw_len;
@@ -254,10 +333,9 @@ static int detect_codec(NbFile *f, NbError *err) {
   } else if (n >= NBH_SNAPPY_STREAM_ID_LEN &&
              memcmp(p, NBH_SNAPPY_STREAM_ID, NBH_SNAPPY_STREAM_ID_LEN) == 0) {
     r->ops = &nbh_snappy_decoder;
-  } else if (n >= 8 && is_skippable_magic(p)) {
-    rc = raw_peek(f, RAW_BUF_SIZE, err);
+  } else if (n >= 4 && is_skippable_magic(p)) {
+    rc = skip_leading_frames(f, err);
     if (rc != NB_OK) return rc;
-    r->ops = detect_after_skippable(r->raw, r->raw_len);
   } else if (n >= 4 && le32(p) == 0x184C2102u) {
     nb_error_set(err, NB_INVALID, "%s uses the legacy lz4 format, which is not supported",
                  f->what);
@@ -265,20 +343,50 @@ static int detect_codec(NbFile *f, NbError *err) {
     return NB_INVALID;
   }
   if (r->ops == NULL) return NB_OK;
+  r->dec_start = r->consumed;
   r->dec = r->ops->create();
   if (r->dec == NULL) return nb_error_set(err, NB_NOMEM, "out of memory opening %s", f->what);
   return NB_OK;
 }
 
+/* Check sizes (NULL: the defaults) and fill *read_size / *write_size. */
+static int resolve_sizes(const NbhIoSizes *sizes, const char *path, size_t *read_size,
+                         size_t *write_size, NbError *err) {
+  *read_size = sizes && sizes->read_buffer ? sizes->read_buffer : NBH_IO_DEFAULT_BUFFER;
+  *write_size = sizes && sizes->write_buffer ? sizes->write_buffer : NBH_IO_DEFAULT_BUFFER;
+  if (*read_size < NBH_IO_MIN_BUFFER || *write_size < NBH_IO_MIN_BUFFER)
+    return nb_error_set(err, NB_INVALID, "buffer size under %zu bytes for file \"%s\"",
+                        NBH_IO_MIN_BUFFER, path);
+  return NB_OK;
+}
+
+static int open_read_common(NbhRunFiles *files, const char *path, const NbhIoSizes *sizes,
+                            NbFile **out, NbError *err);
+
 int nbh_file_open_read(void *host_data, const char *path, NbFile **out, NbError *err) {
   (void)host_data;
-  return nbh_file_open_read_in(NULL, path, out, err);
+  return open_read_common(NULL, path, NULL, out, err);
 }
 
 int nbh_file_open_read_in(NbhRunFiles *files, const char *path, NbFile **out, NbError *err) {
+  return open_read_common(files, path, NULL, out, err);
+}
+
+int nbh_file_open_read_ex(const char *path, const NbhIoSizes *sizes, NbFile **out,
+                          NbError *err) {
+  return open_read_common(NULL, path, sizes, out, err);
+}
+
+/* Open path for reading with the given buffer sizes, checked against the
+ * run's files when files is not NULL. */
+static int open_read_common(NbhRunFiles *files, const char *path, const NbhIoSizes *sizes,
+                            NbFile **out, NbError *err) {
   if (out == NULL || path == NULL)
     return nb_error_set(err, NB_INVALID, "file_open_read: path and out must not be NULL");
   *out = NULL;
+  size_t read_size = 0, write_size = 0;
+  int rc = resolve_sizes(sizes, path, &read_size, &write_size, err);
+  if (rc != NB_OK) return rc;
   NbFile *f = file_new(path, MODE_READ);
   if (f == NULL) return nb_error_set(err, NB_NOMEM, "out of memory opening file \"%s\"", path);
   if (strcmp(path, "-") == 0) {
@@ -304,19 +412,20 @@ int nbh_file_open_read_in(NbhRunFiles *files, const char *path, NbFile **out, Nb
   }
   /* Opening for reading changes nothing: check the descriptor itself. */
   if (files != NULL) {
-    int rc = nbh_run_files_opened_read(files, path, &st, &f->entry, err);
+    rc = nbh_run_files_opened_read(files, path, &st, &f->entry, err);
     if (rc != NB_OK) {
       file_free(f);
       return rc;
     }
   }
   f->r.seekable = S_ISREG(st.st_mode);
-  f->r.raw = malloc(RAW_BUF_SIZE);
+  f->r.raw_cap = read_size;
+  f->r.raw = malloc(read_size);
   if (f->r.raw == NULL) {
     file_free(f);
     return nb_error_set(err, NB_NOMEM, "out of memory opening file \"%s\"", path);
   }
-  int rc = detect_codec(f, err);
+  rc = detect_codec(f, err);
   if (rc != NB_OK) {
     file_free(f);
     return rc;
@@ -328,7 +437,7 @@ int nbh_file_open_read_in(NbhRunFiles *files, const char *path, NbFile **out, Nb
 /* Refill the (empty) raw buffer. */
 static int raw_refill(NbFile *f, NbError *err) {
   ReadSide *r = &f->r;
-  ssize_t n = read_retry(f->fd, r->raw, RAW_BUF_SIZE);
+  ssize_t n = read_retry(f->fd, r->raw, r->raw_cap);
   if (n < 0)
     return sticky_fail(&r->status, &r->message, err, NB_IO, "could not read %s: %s", f->what,
                        strerror(errno));
@@ -351,7 +460,7 @@ static int read_plain(NbFile *f, uint8_t *out, size_t cap, size_t *made, NbError
       continue;
     }
     if (r->eof) break;
-    if (cap - total >= RAW_BUF_SIZE) {
+    if (cap - total >= r->raw_cap) {
       /* Large reads go straight to the caller's buffer. */
       ssize_t n = read_retry(f->fd, out + total, cap - total);
       if (n < 0) {
@@ -380,9 +489,13 @@ static int corrupt(NbFile *f, NbError *err, int rc, const char *msg) {
   if (rc == NBH_CODEC_NOMEM)
     return sticky_fail(&r->status, &r->message, err, NB_NOMEM,
                        "out of memory decoding %s data in %s", r->ops->name, f->what);
+  /* Where the bad byte is: where decoding stopped, unless the codec knows
+   * better (lz4 refuses a frame header before consuming it). */
+  uint64_t at = r->consumed;
+  if (r->ops->error_offset != NULL) at = r->dec_start + r->ops->error_offset(r->dec);
   return sticky_fail(&r->status, &r->message, err, NB_DATA,
-                     "corrupt %s data in %s at byte %" PRIu64 ": %s", r->ops->name, f->what,
-                     r->consumed, msg);
+                     "corrupt %s data in %s at byte %" PRIu64 ": %s", r->ops->name, f->what, at,
+                     msg);
 }
 
 /* One step of decoding into out: refill if needed, decode once.  *made is
@@ -512,14 +625,15 @@ static int skip_any(NbFile *file, uint64_t n, NbError *err) {
   ReadSide *r = &file->r;
   if (r->status != NB_OK) return sticky_repeat(r->status, r->message, err);
   if (r->ops == NULL && r->seekable) return skip_seek(file, n, err);
+  size_t scratch_size = r->raw_cap < SKIP_BUF_SIZE ? r->raw_cap : SKIP_BUF_SIZE;
   if (r->scratch == NULL) {
-    r->scratch = malloc(SKIP_BUF_SIZE);
+    r->scratch = malloc(scratch_size);
     if (r->scratch == NULL)
       return nb_error_set(err, NB_NOMEM, "out of memory skipping in %s", file->what);
   }
   uint64_t done = 0;
   while (done < n) {
-    size_t want = n - done < SKIP_BUF_SIZE ? (size_t)(n - done) : SKIP_BUF_SIZE;
+    size_t want = n - done < scratch_size ? (size_t)(n - done) : scratch_size;
     size_t got = 0;
     int rc = nbh_file_read(file, r->scratch, want, &got, err);
     if (rc != NB_OK) return rc;
@@ -537,7 +651,8 @@ uint64_t nbh_file_raw_offset(const NbFile *file) {
 
 const char *nbh_file_codec(const NbFile *file) {
   if (file == NULL) return "none";
-  if (file->mode == MODE_READ) return codec_name_of(file->r.ops);
+  if (file->mode == MODE_READ)
+    return file->r.only_skippable ? "skippable" : codec_name_of(file->r.ops);
   return file->w.ops ? file->w.ops->name : "none";
 }
 
@@ -763,13 +878,13 @@ int nbh_file_write(NbFile *file, const void *buf, size_t len, NbError *err) {
   if (rc != NB_OK) return rc;
   const uint8_t *p = buf;
   while (len > 0) {
-    size_t room = WRITE_BUF_SIZE - w->fill_len;
+    size_t room = w->fill_cap - w->fill_len;
     size_t n = len < room ? len : room;
     memcpy(w->fill + w->fill_len, p, n);
     w->fill_len += n;
     p += n;
     len -= n;
-    if (w->fill_len == WRITE_BUF_SIZE) {
+    if (w->fill_len == w->fill_cap) {
       submit_fill(file);
       rc = write_status(file, err);
       if (rc != NB_OK) return rc;
@@ -917,17 +1032,19 @@ static int open_for_write(NbFile *f, int64_t resume_length, NbhRunFiles *files, 
 }
 
 static int setup_writer(NbFile *f, const NbhEncoderOps *ops, int level, int threads,
-                        bool threaded, NbError *err) {
+                        bool threaded, size_t write_size, NbError *err) {
   WriteSide *w = &f->w;
   char msg[NBH_CODEC_MSG_SIZE] = "";
+  size_t sink_size = write_size > SINK_MIN ? write_size : SINK_MIN;
   w->ops = ops;
-  w->fill = malloc(WRITE_BUF_SIZE);
+  w->fill_cap = write_size;
+  w->fill = malloc(write_size);
   if (w->fill == NULL) return nb_error_set(err, NB_NOMEM, "out of memory opening %s", f->what);
   if (ops != NULL) {
-    w->sink.buf = malloc(SINK_SIZE);
+    w->sink.buf = malloc(sink_size);
     if (w->sink.buf == NULL)
       return nb_error_set(err, NB_NOMEM, "out of memory opening %s", f->what);
-    w->sink.cap = SINK_SIZE;
+    w->sink.cap = sink_size;
     w->sink.flush = sink_flush;
     w->sink.owner = f;
     w->enc = ops->create(level, threads, msg);
@@ -940,7 +1057,7 @@ static int setup_writer(NbFile *f, const NbhEncoderOps *ops, int level, int thre
     }
   }
   if (!threaded) return NB_OK;
-  w->spare = malloc(WRITE_BUF_SIZE);
+  w->spare = malloc(write_size);
   if (w->spare == NULL) return nb_error_set(err, NB_NOMEM, "out of memory opening %s", f->what);
   if (pthread_mutex_init(&w->mu, NULL) != 0)
     return nb_error_set(err, NB_INTERNAL, "could not create a mutex for %s", f->what);
@@ -960,11 +1077,14 @@ static int setup_writer(NbFile *f, const NbhEncoderOps *ops, int level, int thre
 }
 
 static int open_write_common(NbhRunFiles *files, const char *path,
-                             const NbWriteOptions *options, int threading, NbFile **out,
-                             NbError *err) {
+                             const NbWriteOptions *options, int threading,
+                             const NbhIoSizes *sizes, NbFile **out, NbError *err) {
   if (out == NULL || path == NULL)
     return nb_error_set(err, NB_INVALID, "file_open_write: path and out must not be NULL");
   *out = NULL;
+  size_t read_size = 0, write_size = 0;
+  int rc = resolve_sizes(sizes, path, &read_size, &write_size, err);
+  if (rc != NB_OK) return rc;
   const char *compression = NULL;
   int level = 0, threads = 0;
   int64_t resume_length = -1;
@@ -980,7 +1100,7 @@ static int open_write_common(NbhRunFiles *files, const char *path,
       resume_length = options->resume_length;
   }
   const NbhEncoderOps *ops = NULL;
-  int rc = choose_encoder(path, compression, &ops, err);
+  rc = choose_encoder(path, compression, &ops, err);
   if (rc != NB_OK) return rc;
   rc = check_level(path, ops, level, err);
   if (rc != NB_OK) return rc;
@@ -992,7 +1112,7 @@ static int open_write_common(NbhRunFiles *files, const char *path,
   if (f == NULL) return nb_error_set(err, NB_NOMEM, "out of memory opening file \"%s\"", path);
   rc = open_for_write(f, resume_length, files, err);
   bool threaded = threading != NBH_THREAD_NEVER;
-  if (rc == NB_OK) rc = setup_writer(f, ops, level, threads, threaded, err);
+  if (rc == NB_OK) rc = setup_writer(f, ops, level, threads, threaded, write_size, err);
   if (rc != NB_OK) {
     file_free(f);
     return rc;
@@ -1003,18 +1123,23 @@ static int open_write_common(NbhRunFiles *files, const char *path,
 
 int nbh_file_open_write_ex(const char *path, const NbWriteOptions *options, int threading,
                            NbFile **out, NbError *err) {
-  return open_write_common(NULL, path, options, threading, out, err);
+  return open_write_common(NULL, path, options, threading, NULL, out, err);
+}
+
+int nbh_file_open_write_sized(const char *path, const NbWriteOptions *options, int threading,
+                              const NbhIoSizes *sizes, NbFile **out, NbError *err) {
+  return open_write_common(NULL, path, options, threading, sizes, out, err);
 }
 
 int nbh_file_open_write(void *host_data, const char *path, const NbWriteOptions *options,
                         NbFile **out, NbError *err) {
   (void)host_data;
-  return open_write_common(NULL, path, options, NBH_THREAD_AUTO, out, err);
+  return open_write_common(NULL, path, options, NBH_THREAD_AUTO, NULL, out, err);
 }
 
 int nbh_file_open_write_in(NbhRunFiles *files, const char *path, const NbWriteOptions *options,
                            NbFile **out, NbError *err) {
-  return open_write_common(files, path, options, NBH_THREAD_AUTO, out, err);
+  return open_write_common(files, path, options, NBH_THREAD_AUTO, NULL, out, err);
 }
 
 void nbh_io_install(NbHostApi *api) {

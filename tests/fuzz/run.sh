@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# tests/fuzz/run.sh - build the libFuzzer harnesses with clang under
+# AddressSanitizer + UndefinedBehaviorSanitizer and run each for a set time.
+#
+#   tests/fuzz/run.sh BUILD [SECONDS] [NAME...]
+#
+# BUILD: a directory for objects, binaries, working corpora and logs
+# (created; `make fuzz` uses build-fuzz in the build tree).  SECONDS per
+# harness: default $FUZZ_SECONDS, else 60.  NAME: some harnesses (csv json
+# io config state batch_check); default all of tests/fuzz/fuzz_*.c.
+# Each run starts from a copy of tests/fuzz/corpus/NAME plus the regression
+# inputs tests/fuzz/regress/NAME, and grows BUILD/corpus/NAME (never the
+# source tree).  Exits 1 when any harness finds a crash, a leak, undefined
+# behaviour or a timeout; the input is in BUILD/findings/NAME/ and the
+# report in BUILD/logs/NAME.log.  Add each finding, once fixed, to
+# tests/fuzz/regress/NAME/ so `make check` replays it.
+# Needs clang and its runtime libraries (Debian 12: clang libclang-rt-14-dev).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+[ $# -ge 1 ] || { echo "usage: $0 BUILD [SECONDS] [NAME...]" >&2; exit 2; }
+build=$1; shift
+seconds=${FUZZ_SECONDS:-60}
+if [ $# -ge 1 ]; then seconds=$1; shift; fi
+CC=${FUZZ_CC:-clang}
+command -v "$CC" >/dev/null 2>&1 ||
+  { echo "$0: $CC not found: install the Debian packages clang and libclang-rt-14-dev" >&2; exit 2; }
+
+names=("$@")
+if [ ${#names[@]} -eq 0 ]; then
+  for f in "$here"/fuzz_*.c; do n=$(basename "$f" .c); names+=("${n#fuzz_}"); done
+fi
+
+mkdir -p "$build"/obj "$build"/bin "$build"/logs
+build=$(cd "$build" && pwd)
+
+pkgs="libconfig libzstd liblz4 zlib libmicrohttpd"
+deps_cflags=$(pkg-config --cflags $pkgs)
+deps_libs="$(pkg-config --libs $pkgs) -lsnappy -lltdl -lm -pthread"
+san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+cflags="-g -O1 $san -I$top/include -I$here"
+for part in base io connector config engine; do cflags="$cflags -I$top/host/$part"; done
+cflags="$cflags -I$top/plugins/csv -I$top/plugins/json $deps_cflags"
+
+# Everything the harnesses test, in one archive: the linker takes what each
+# harness needs.  -fsanitize=fuzzer-no-link adds coverage without a main.
+lib_sources=$(ls "$top"/sdk/*.c "$top"/host/{base,io,connector,config,engine}/*.c \
+  "$top"/plugins/csv/csv_reader.c "$top"/plugins/json/json_parser.c \
+  "$top"/plugins/json/json_reader.c)
+objs=()
+for src in $lib_sources; do
+  obj="$build/obj/$(echo "${src#$top/}" | tr / _).o"
+  if [ ! -e "$obj" ] || [ "$src" -nt "$obj" ] || [ "$0" -nt "$obj" ]; then
+    $CC $cflags -DNB_SDK_BUILDING -fsanitize=fuzzer-no-link -c "$src" -o "$obj"
+  fi
+  objs+=("$obj")
+done
+rm -f "$build/obj/libfuzztarget.a"
+ar rcs "$build/obj/libfuzztarget.a" "${objs[@]}"
+
+status=0
+for name in "${names[@]}"; do
+  src="$here/fuzz_$name.c"
+  [ -e "$src" ] || { echo "$0: no harness $src" >&2; exit 2; }
+  # A harness may name a source file it needs that is not in the tree yet.
+  req=$(sed -n 's/.*fuzz-requires: \([^ ]*\).*/\1/p' "$src")
+  if [ -n "$req" ] && [ ! -e "$top/$req" ]; then
+    echo "== fuzz $name: skipped, $req is not in the tree"
+    continue
+  fi
+  bin="$build/bin/fuzz_$name"
+  $CC $cflags -fsanitize=fuzzer "$src" "$build/obj/libfuzztarget.a" $deps_libs -o "$bin"
+  corpus="$build/corpus/$name"
+  findings="$build/findings/$name"
+  mkdir -p "$corpus" "$findings"
+  for seed in "$here/corpus/$name" "$here/regress/$name"; do
+    [ -d "$seed" ] && cp -n "$seed"/* "$corpus"/ 2>/dev/null || true
+  done
+  log="$build/logs/$name.log"
+  echo "== fuzz $name for ${seconds}s (log: $log)"
+  rc=0
+  LSAN_OPTIONS=suppressions=$here/lsan.supp \
+  ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    "$bin" -max_total_time="$seconds" -timeout=25 -rss_limit_mb=2048 -max_len=4096 \
+      -print_final_stats=1 -artifact_prefix="$findings/" "$corpus" >"$log" 2>&1 || rc=$?
+  # The last status line: executions, coverage, features, exec/s.
+  grep -E '^#[0-9]+.*(DONE|pulse|NEW|REDUCE)' "$log" | tail -1 || true
+  grep -E 'stat::number_of_executed_units|stat::average_exec_per_sec' "$log" || true
+  if [ "$rc" -ne 0 ]; then
+    echo "!! fuzz $name: finding (status $rc); inputs in $findings:" >&2
+    ls "$findings" >&2
+    grep -m1 -E 'ERROR|runtime error|fuzz invariant|SUMMARY' "$log" >&2 || true
+    status=1
+  fi
+done
+exit $status
