@@ -16,6 +16,18 @@
  * functions only grow.  Functions that depend on the layout of an ABI struct
  * compiled into the connector are static inline here, so they always match
  * the connector's own view of the ABI.
+ *
+ * Each function is marked NB_SINCE(major, minor): the libnebula-sdk release
+ * that added it, named by the connector ABI it shipped with.  1.0 is the
+ * library recorded in tests/abi/libnebula-sdk-1.0.abi (-version-info 2:0:1);
+ * 1.1 shipped with ABI 1.1 (3:0:2).  A connector that needs a 1.1 function
+ * requires that release in NEBULA_CONNECTOR([1:...]).  A function marked
+ * "deprecated" stays exported and working for the life of
+ * libnebula-sdk.so.1; new code uses the replacement its comment names.
+ *
+ * Structs the library fills (NbColumnView) may grow at the end in a later
+ * release; structs the caller passes in arrays (NbField, NbStringRef) are
+ * frozen for the life of libnebula-sdk.so.1.  See each struct.
  */
 #ifndef NEBULA_SDK_H
 #define NEBULA_SDK_H
@@ -32,6 +44,10 @@
 extern "C" {
 #endif
 
+/* Documents the release that added a function (see above); expands to
+ * nothing. */
+#define NB_SINCE(major, minor)
+
 #if defined(__GNUC__) || defined(__clang__)
 #define NB_PRINTF(fmt_index, first_arg) \
   __attribute__((format(printf, fmt_index, first_arg)))
@@ -44,6 +60,7 @@ extern "C" {
  * ------------------------------------------------------------------------ */
 
 /* (Documented with the errors below; needed by the inline entry helper.) */
+NB_SINCE(1, 0)
 int nb_error_set(NbError *err, int code, const char *fmt, ...) NB_PRINTF(3, 4);
 
 /* Fill *out per the entry protocol of nebula/abi.h, from a connector
@@ -52,6 +69,7 @@ int nb_error_set(NbError *err, int code, const char *fmt, ...) NB_PRINTF(3, 4);
  * when host_abi's major is not NB_ABI_MAJOR (err says both versions);
  * NB_INVALID when out or desc is NULL or out->struct_size < 8.
  * \since libnebula-sdk 0.1.0 (err filled since ABI 1.1). */
+NB_SINCE(1, 0)
 static inline int nb_connector_entry_fill(uint32_t host_abi, NbConnector *out,
                                           const NbConnector *desc,
                                           NbError *err) {
@@ -109,32 +127,41 @@ static inline int nb_connector_entry_fill(uint32_t host_abi, NbConnector *out,
  * ------------------------------------------------------------------------ */
 
 /* "NB_OK", "NB_IO", ...; "NB_UNRECOGNIZED" for other values.  Static. */
+NB_SINCE(1, 0)
 const char *nb_status_name(int status);
 
 /* Set err's code and message (printf-style) and install the SDK's release.
  * An earlier message in err is released first.  err may be NULL.  Returns
  * code, so `return nb_error_set(err, NB_IO, "...");` reads well.  On an
  * allocation failure the error keeps the code with a static message. */
+NB_SINCE(1, 0)
 int nb_error_set(NbError *err, int code, const char *fmt, ...) NB_PRINTF(3, 4);
+NB_SINCE(1, 0)
 int nb_error_setv(NbError *err, int code, const char *fmt, va_list ap);
 
 /* Add a detail or hint sentence (printf-style) to an error already set. */
+NB_SINCE(1, 0)
 void nb_error_detail(NbError *err, const char *fmt, ...) NB_PRINTF(2, 3);
+NB_SINCE(1, 0)
 void nb_error_hint(NbError *err, const char *fmt, ...) NB_PRINTF(2, 3);
 
 /* Record where the error is: location (copied, may be NULL), 1-based line
  * and column (0 for unknown). */
+NB_SINCE(1, 0)
 void nb_error_locate(NbError *err, const char *location, int64_t line,
                      int64_t column);
 
 /* Attach a copy of the raw bad record (NB_DATA). */
+NB_SINCE(1, 0)
 void nb_error_record(NbError *err, const void *record, size_t len);
 
 /* Call err->release if set and zero the error (keeping struct_size).  NULL
  * is a no-op. */
+NB_SINCE(1, 0)
 void nb_error_release(NbError *err);
 
 /* Zero *err and set its struct_size: ready to pass to a call. */
+NB_SINCE(1, 0)
 static inline void nb_error_init(NbError *err) {
   memset(err, 0, sizeof *err);
   err->struct_size = (uint32_t)sizeof *err;
@@ -145,6 +172,7 @@ static inline void nb_error_init(NbError *err) {
  * ------------------------------------------------------------------------ */
 
 /* Format and send one line to host->log.  host may be NULL (no-op). */
+NB_SINCE(1, 0)
 void nb_log(const NbHostApi *host, int level, const char *fmt, ...)
     NB_PRINTF(3, 4);
 
@@ -157,17 +185,23 @@ void nb_log(const NbHostApi *host, int level, const char *fmt, ...)
  * ------------------------------------------------------------------------ */
 
 /* The raw text of a setting, or NULL if absent. */
+NB_SINCE(1, 0)
 const char *nb_settings_find(const NbSettings *settings, const char *name);
 
+NB_SINCE(1, 0)
 int nb_setting_string(const NbSettings *settings, const char *name,
                       const char *fallback, const char **out, NbError *err);
+NB_SINCE(1, 0)
 int nb_setting_int(const NbSettings *settings, const char *name,
                    int64_t fallback, int64_t *out, NbError *err);
+NB_SINCE(1, 0)
 int nb_setting_double(const NbSettings *settings, const char *name,
                       double fallback, double *out, NbError *err);
+NB_SINCE(1, 0)
 int nb_setting_bool(const NbSettings *settings, const char *name,
                     bool fallback, bool *out, NbError *err);
 /* choices is "a|b|c"; *out is the 0-based index of the value. */
+NB_SINCE(1, 0)
 int nb_setting_enum(const NbSettings *settings, const char *name,
                     const char *choices, int fallback, int *out, NbError *err);
 
@@ -184,10 +218,12 @@ int nb_setting_enum(const NbSettings *settings, const char *name,
  * fits int64_t; DOUBLE a finite decimal or scientific number; BOOL true,
  * false, yes, no, on, off, 1, 0 (any case); ENUM one of the choices,
  * exactly. */
+NB_SINCE(1, 0)
 int nb_settings_check(const NbSettings *settings, const NbSettingSpec *spec,
                       uint32_t n_spec, uint32_t side, NbError *err);
 
 /* Check one text value against a spec entry (type, choices). */
+NB_SINCE(1, 0)
 int nb_setting_value_check(const NbSettingSpec *spec, const char *value,
                            NbError *err);
 
@@ -203,10 +239,12 @@ int nb_setting_value_check(const NbSettingSpec *spec, const char *value,
 
 /* Encode n (<= NB_POSITION_MAX_VALUES) values into buf (capacity cap).
  * Returns the encoded length, 0 if cap is too small. */
+NB_SINCE(1, 0)
 size_t nb_position_encode(void *buf, size_t cap, const uint64_t *values,
                           size_t n);
 /* Decode exactly n values; NB_INVALID with a clear error if the bytes are
  * not a position of n values. */
+NB_SINCE(1, 0)
 int nb_position_decode(const void *position, size_t len, uint64_t *values,
                        size_t n, NbError *err);
 
@@ -246,7 +284,12 @@ typedef enum NbType {
 
 /* One column of a schema.  Strings are borrowed by the functions taking a
  * field; in fields returned by nb_schema_fields they point into the schema
- * (valid while it is). */
+ * (valid while it is).
+ *
+ * Frozen: callers pass arrays of NbField to the library (nb_schema_export,
+ * nb_batch_builder_new), which steps through them by this sizeof, so the
+ * layout never changes within libnebula-sdk.so.1 (test_sdk_abi records it).
+ * A later column attribute comes with new functions, never a new field. */
 typedef struct NbField {
   const char *name;
   NbType type;
@@ -257,16 +300,19 @@ typedef struct NbField {
 } NbField;
 
 /* "utf8", "int64", "decimal128(10,2)", ... into buf; returns buf. */
+NB_SINCE(1, 0)
 const char *nb_type_name(const NbField *field, char *buf, size_t cap);
 
 /* Export an Arrow struct schema ("+s") with one child per field.  The
  * caller owns *out (release it). */
+NB_SINCE(1, 0)
 int nb_schema_export(const NbField *fields, size_t n, struct ArrowSchema *out,
                      NbError *err);
 
 /* Read a struct schema back into fields.  *fields is malloc'ed (free it
  * with free()); names point into schema.  NB_INVALID names the column whose
  * format is not one of the types above. */
+NB_SINCE(1, 0)
 int nb_schema_fields(const struct ArrowSchema *schema, NbField **fields,
                      size_t *n, NbError *err);
 
@@ -290,42 +336,60 @@ typedef struct NbBatchBuilder NbBatchBuilder;
 typedef struct NbColumnBuilder NbColumnBuilder;
 
 /* row_hint: expected rows per batch, to size buffers.  fields are copied. */
+NB_SINCE(1, 0)
 int nb_batch_builder_new(const NbField *fields, size_t n, size_t row_hint,
                          NbBatchBuilder **out, NbError *err);
+NB_SINCE(1, 0)
 void nb_batch_builder_free(NbBatchBuilder *builder);
 
+NB_SINCE(1, 0)
 NbColumnBuilder *nb_batch_builder_column(NbBatchBuilder *builder, size_t i);
+NB_SINCE(1, 0)
 size_t nb_batch_builder_columns(const NbBatchBuilder *builder);
 /* Rows appended to column 0 so far, and bytes held in all buffers. */
+NB_SINCE(1, 0)
 size_t nb_batch_builder_rows(const NbBatchBuilder *builder);
+NB_SINCE(1, 0)
 size_t nb_batch_builder_bytes(const NbBatchBuilder *builder);
 
 /* Move the built rows into *out (an Arrow "+s" array).  Every column must
  * have the same length (NB_INTERNAL otherwise).  The builder is empty
  * afterwards and may be reused.  The caller owns *out. */
+NB_SINCE(1, 0)
 int nb_batch_builder_finish(NbBatchBuilder *builder, struct ArrowArray *out,
                             NbError *err);
 /* Forget the rows appended since the last finish (e.g. a bad record in the
  * middle of a row: nb_column_truncate each column instead). */
+NB_SINCE(1, 0)
 void nb_batch_builder_reset(NbBatchBuilder *builder);
 /* Drop values beyond length rows in one column. */
+NB_SINCE(1, 0)
 void nb_column_truncate(NbColumnBuilder *column, size_t length);
+NB_SINCE(1, 0)
 size_t nb_column_length(const NbColumnBuilder *column);
 
+NB_SINCE(1, 0)
 int nb_column_append_null(NbColumnBuilder *column);
 /* UTF8, LARGE_UTF8, NUMBER, JSON: the bytes as given (not validated).
  * data must not be NULL (pass "" for an empty value).  NB_NOMEM also when a
  * column with int32 offsets (all but LARGE_UTF8) would pass 2 GiB of text
  * in one batch: finish the batch earlier. */
+NB_SINCE(1, 0)
 int nb_column_append_utf8(NbColumnBuilder *column, const char *data,
                           size_t len);
+NB_SINCE(1, 0)
 int nb_column_append_int64(NbColumnBuilder *column, int64_t value);
+NB_SINCE(1, 0)
 int nb_column_append_double(NbColumnBuilder *column, double value);
+NB_SINCE(1, 0)
 int nb_column_append_bool(NbColumnBuilder *column, bool value);
 /* DECIMAL128: the unscaled value as a two's complement 128-bit integer. */
+NB_SINCE(1, 0)
 int nb_column_append_decimal128(NbColumnBuilder *column, uint64_t low,
                                 int64_t high);
+NB_SINCE(1, 0)
 int nb_column_append_date32(NbColumnBuilder *column, int32_t days);
+NB_SINCE(1, 0)
 int nb_column_append_timestamp(NbColumnBuilder *column, int64_t micros);
 
 /* Parse text as the column's type and append it, exactly: INT64 must fit
@@ -338,38 +402,62 @@ int nb_column_append_timestamp(NbColumnBuilder *column, int64_t micros);
  * FLOAT64 must parse completely.  Strings are appended as they are.
  * Returns NB_OK, NB_DATA (the text does not fit the type; err says why),
  * NB_NOMEM. */
+NB_SINCE(1, 0)
 int nb_column_append_text(NbColumnBuilder *column, const char *text,
                           size_t len, NbError *err);
 
-/* A string value by reference (for nb_batch_builder_append_strings). */
+/* A string value by reference (for nb_append_strings); frozen.  data NULL
+ * means a null value where the function allows it. */
 typedef struct NbStringRef {
   const char *data; /* not NULL, not NUL-terminated */
   size_t len;
 } NbStringRef;
 
-/* Append one row of string values at once: values[i] to column i, as
+/* The one way to append many string values: a block of n_rows rows by
+ * n_columns columns, values[r * n_columns + c] to column first_column + c,
+ * as nb_column_append_utf8 would, a value whose data is NULL as a null (its
+ * len is ignored).  The columns must be UTF8, LARGE_UTF8, NUMBER or JSON.
+ *   a whole row (a CSV record):  nb_append_strings(b, 0, ncols, row, 1)
+ *   many values of one column:   nb_append_strings(b, j, 1, values, n)
+ * Both shapes take a fast path (the column's state stays in registers).
+ * Returns NB_OK, NB_INVALID (b NULL, columns out of range, values NULL, a
+ * column that is not a string column) or NB_NOMEM; on failure nothing of
+ * the block is kept.  Appending to only some columns leaves the columns'
+ * lengths unequal until the others catch up (finish checks them). */
+NB_SINCE(1, 1)
+int nb_append_strings(NbBatchBuilder *builder, size_t first_column,
+                      size_t n_columns, const NbStringRef *values,
+                      size_t n_rows);
+
+/* Deprecated since 1.1, use nb_append_strings(b, 0, n, values, 1) (which
+ * also takes nulls).  Append one row of string values at once: values[i] to column i, as
  * nb_column_append_utf8 would, for the n (= every) columns, which must all
  * be UTF8, LARGE_UTF8, NUMBER or JSON.  The hot path of text sources (a
  * CSV record): one call per row instead of one per value.  Returns NB_OK,
  * NB_INVALID (n is not the column count, or a column is not a string
  * column) or NB_NOMEM; on failure nothing of the row is kept. */
+NB_SINCE(1, 0)
 int nb_batch_builder_append_strings(NbBatchBuilder *builder,
                                     const NbStringRef *values, size_t n);
 
-/* As nb_batch_builder_append_strings, except that here a value whose data
+/* Deprecated since 1.1, use nb_append_strings(b, 0, n, values, 1).
+ * As nb_batch_builder_append_strings, except that here a value whose data
  * is NULL is appended as a null (its len is ignored): a whole row, nulls
  * included, in one call.  Same return values; on failure nothing of the
  * row is kept. */
+NB_SINCE(1, 0)
 int nb_batch_builder_append_nullable_strings(NbBatchBuilder *builder,
                                              const NbStringRef *values,
                                              size_t n);
 
-/* Append n values to one string column (UTF8, LARGE_UTF8, NUMBER or JSON)
+/* Deprecated since 1.1, use nb_append_strings(b, column, 1, values, n).
+ * Append n values to one string column (UTF8, LARGE_UTF8, NUMBER or JSON)
  * as nb_column_append_utf8 would, a value whose data is NULL as a null
  * (its len is ignored).  The fastest way in for sources that make many
  * rows at once: the column's state stays in registers from one value to
  * the next.  Returns NB_OK, NB_INVALID (not a string column, column or
  * values NULL) or NB_NOMEM; on failure none of the n values is kept. */
+NB_SINCE(1, 0)
 int nb_column_append_nullable_strings(NbColumnBuilder *column,
                                       const NbStringRef *values, size_t n);
 
@@ -377,7 +465,11 @@ int nb_column_append_nullable_strings(NbColumnBuilder *column,
  * Reading batches (destinations)
  * ------------------------------------------------------------------------ */
 
-/* A view of one column of a batch, for reading values as text. */
+/* A view of one column of a batch, for reading values as text.  Filled by
+ * the library only (nb_batch_views), which may append fields in a later
+ * release: read the fields below, never copy the struct by value or
+ * allocate it yourself, and index an array of views with
+ * nb_column_view_at() (it steps by the library's own size). */
 typedef struct NbColumnView {
   NbField field;                  /* type of the column */
   const struct ArrowArray *array; /* borrowed child array */
@@ -389,10 +481,12 @@ typedef struct NbColumnView {
 
 /* Views of every column of a struct batch (schema: the "+s" schema the
  * batch follows).  *views is malloc'ed, n entries: free() it. */
+NB_SINCE(1, 0)
 int nb_batch_views(const struct ArrowSchema *schema,
                    const struct ArrowArray *batch, NbColumnView **views,
                    size_t *n, NbError *err);
 
+NB_SINCE(1, 0)
 static inline bool nb_view_is_null(const NbColumnView *v, int64_t row) {
   int64_t i = row + v->offset;
   return v->validity != NULL && !((v->validity[i >> 3] >> (i & 7)) & 1);
@@ -405,14 +499,33 @@ static inline bool nb_view_is_null(const NbColumnView *v, int64_t row) {
  * as YYYY-MM-DD, timestamp as ISO 8601 with the zone.  Returns the length;
  * *text points at the bytes.  Call only for non-null rows. */
 #define NB_TEXT_SCRATCH 64
+/* Deprecated since 1.1: scratch has no capacity.  Use nb_view_text_n. */
+NB_SINCE(1, 0)
 size_t nb_view_text(const NbColumnView *v, int64_t row, char *scratch,
                     const char **text);
+
+/* As nb_view_text, with the capacity of buf given.  Strings, NUMBER, JSON
+ * and BOOL return their bytes without copying; other types are formatted
+ * into buf (NUL-terminated) when their text and the NUL fit in cap bytes
+ * (NB_TEXT_SCRATCH always suffices).  Returns the text's length; *text
+ * points at it, or is NULL when it did not fit (the return value is then
+ * the length needed, as with snprintf) or when row is outside 0 ..
+ * length - 1 (return value 0).  Call only for non-null rows. */
+NB_SINCE(1, 1)
+size_t nb_view_text_n(const NbColumnView *v, int64_t row, char *buf,
+                      size_t cap, const char **text);
+
+/* &views[i] of an array from nb_batch_views, stepping by the library's
+ * sizeof(NbColumnView).  NULL when views is NULL. */
+NB_SINCE(1, 1)
+const NbColumnView *nb_column_view_at(const NbColumnView *views, size_t i);
 
 /* ------------------------------------------------------------------------
  * Validation of Arrow data (used by the conformance kit and the host's
  * debug checks): buffer counts per type, offsets monotonic and within the
  * data buffer, lengths of children, null counts, release set.
  * ------------------------------------------------------------------------ */
+NB_SINCE(1, 0)
 int nb_arrow_validate(const struct ArrowSchema *schema,
                       const struct ArrowArray *array, NbError *err);
 
