@@ -111,7 +111,7 @@ static char *choices_list(const char *choices) {
 
 static bool settings_usable(const NbSettings *s) {
   return s != NULL &&
-         s->struct_size >= offsetof(NbSettings, values) + sizeof s->values &&
+         NB_STRUCT_HAS(NbSettings, s, values) &&
          (s->count == 0 || (s->names != NULL && s->values != NULL));
 }
 

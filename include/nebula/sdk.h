@@ -56,73 +56,6 @@ extern "C" {
 #endif
 
 /* ------------------------------------------------------------------------
- * Entry point
- * ------------------------------------------------------------------------ */
-
-/* (Documented with the errors below; needed by the inline entry helper.) */
-NB_SINCE(1, 0)
-int nb_error_set(NbError *err, int code, const char *fmt, ...) NB_PRINTF(3, 4);
-
-/* Fill *out per the entry protocol of nebula/abi.h, from a connector
- * description `desc` built against this header.  Inline so that sizeof
- * (NbConnector) is the connector's own.  Returns NB_OK; NB_ABI_MISMATCH
- * when host_abi's major is not NB_ABI_MAJOR (err says both versions);
- * NB_INVALID when out or desc is NULL or out->struct_size < 8.
- * \since libnebula-sdk 0.1.0 (err filled since ABI 1.1). */
-NB_SINCE(1, 0)
-static inline int nb_connector_entry_fill(uint32_t host_abi, NbConnector *out,
-                                          const NbConnector *desc,
-                                          NbError *err) {
-  uint32_t host_size;
-  if (out == NULL || desc == NULL)
-    return nb_error_set(err, NB_INVALID,
-                        "nebula_connector_entry called with a NULL %s",
-                        out == NULL ? "vtable" : "description");
-  host_size = out->struct_size;
-  if (host_size < 8)
-    return nb_error_set(err, NB_INVALID,
-                        "the host's NbConnector struct_size %u is smaller than "
-                        "8 bytes", (unsigned)host_size);
-  out->abi_version = NB_ABI_CURRENT;
-  out->struct_size = host_size < (uint32_t)sizeof(NbConnector)
-                         ? host_size
-                         : (uint32_t)sizeof(NbConnector);
-  if (NB_ABI_MAJOR_OF(host_abi) != NB_ABI_MAJOR)
-    return nb_error_set(err, NB_ABI_MISMATCH,
-                        "connector \"%s\" is built for ABI %u.%u, the host "
-                        "provides ABI %u.%u",
-                        desc->name != NULL ? desc->name : "(unnamed)",
-                        (unsigned)NB_ABI_MAJOR, (unsigned)NB_ABI_MINOR,
-                        (unsigned)NB_ABI_MAJOR_OF(host_abi),
-                        (unsigned)NB_ABI_MINOR_OF(host_abi));
-  memcpy((char *)out + 8, (const char *)desc + 8, out->struct_size - 8);
-  return NB_OK;
-}
-
-/* Writes the exported entry function (declared in nebula/abi.h).
- * `describe` is a function `void describe(NbConnector *c)` that fills
- * name, version, settings and slots of a zeroed NbConnector (struct_size
- * and abi_version are set for you).  Use once per connector:
- *
- *   NB_CONNECTOR_ENTRY(csv_describe)
- */
-#define NB_CONNECTOR_ENTRY(describe)                                      \
-  NB_EXPORT int nebula_connector_entry(uint32_t host_abi, NbConnector *out, \
-                                       NbError *err) {                    \
-    NbConnector desc;                                                     \
-    memset(&desc, 0, sizeof desc);                                        \
-    desc.struct_size = (uint32_t)sizeof desc;                             \
-    desc.abi_version = NB_ABI_CURRENT;                                    \
-    describe(&desc);                                                      \
-    return nb_connector_entry_fill(host_abi, out, &desc, err);            \
-  }
-
-/* Initialiser for one NbSettingSpec entry. */
-#define NB_SETTING(type_, flags_, name_, default_, choices_, doc_) \
-  { (uint32_t)sizeof(NbSettingSpec), (type_), (flags_), (name_), (default_), \
-    (choices_), (doc_) }
-
-/* ------------------------------------------------------------------------
  * Status names and errors
  * ------------------------------------------------------------------------ */
 
@@ -226,6 +159,138 @@ int nb_settings_check(const NbSettings *settings, const NbSettingSpec *spec,
 NB_SINCE(1, 0)
 int nb_setting_value_check(const NbSettingSpec *spec, const char *value,
                            NbError *err);
+
+/* ------------------------------------------------------------------------
+ * Entry point
+ * ------------------------------------------------------------------------ */
+
+/* Fill *out per the entry protocol of nebula/abi.h, from a connector
+ * description `desc` built against this header.  Inline so that sizeof
+ * (NbConnector) is the connector's own.  Returns NB_OK; NB_ABI_MISMATCH
+ * when host_abi's major is not NB_ABI_MAJOR (err says both versions);
+ * NB_INVALID when out or desc is NULL or out->struct_size < 8.
+ * \since libnebula-sdk 0.1.0 (err filled since ABI 1.1). */
+NB_SINCE(1, 0)
+static inline int nb_connector_entry_fill(uint32_t host_abi, NbConnector *out,
+                                          const NbConnector *desc,
+                                          NbError *err) {
+  uint32_t host_size;
+  if (out == NULL || desc == NULL)
+    return nb_error_set(err, NB_INVALID,
+                        "nebula_connector_entry called with a NULL %s",
+                        out == NULL ? "vtable" : "description");
+  host_size = out->struct_size;
+  if (host_size < 8)
+    return nb_error_set(err, NB_INVALID,
+                        "the host's NbConnector struct_size %u is smaller than "
+                        "8 bytes", (unsigned)host_size);
+  out->abi_version = NB_ABI_CURRENT;
+  out->struct_size = host_size < (uint32_t)sizeof(NbConnector)
+                         ? host_size
+                         : (uint32_t)sizeof(NbConnector);
+  if (NB_ABI_MAJOR_OF(host_abi) != NB_ABI_MAJOR)
+    return nb_error_set(err, NB_ABI_MISMATCH,
+                        "connector \"%s\" is built for ABI %u.%u, the host "
+                        "provides ABI %u.%u",
+                        desc->name != NULL ? desc->name : "(unnamed)",
+                        (unsigned)NB_ABI_MAJOR, (unsigned)NB_ABI_MINOR,
+                        (unsigned)NB_ABI_MAJOR_OF(host_abi),
+                        (unsigned)NB_ABI_MINOR_OF(host_abi));
+  memcpy((char *)out + 8, (const char *)desc + 8, out->struct_size - 8);
+  return NB_OK;
+}
+
+/* Writes the exported entry function (declared in nebula/abi.h).
+ * `describe` is a function `void describe(NbConnector *c)` that fills
+ * name, version, settings and slots of a zeroed NbConnector (struct_size
+ * and abi_version are set for you).  Use once per connector:
+ *
+ *   NB_CONNECTOR_ENTRY(csv_describe)
+ */
+#define NB_CONNECTOR_ENTRY(describe)                                      \
+  NB_EXPORT int nebula_connector_entry(uint32_t host_abi, NbConnector *out, \
+                                       NbError *err) {                    \
+    NbConnector desc;                                                     \
+    memset(&desc, 0, sizeof desc);                                        \
+    desc.struct_size = (uint32_t)sizeof desc;                             \
+    desc.abi_version = NB_ABI_CURRENT;                                    \
+    describe(&desc);                                                      \
+    return nb_connector_entry_fill(host_abi, out, &desc, err);            \
+  }
+
+/* The number of entries of a static array (a settings declaration). */
+#define NB_COUNT(array) ((uint32_t)(sizeof(array) / sizeof((array)[0])))
+
+/* The "checked open": check args->settings against conn's declaration for
+ * side (NB_SETTING_SOURCE or NB_SETTING_DEST) with nb_settings_check, then
+ * call conn's source_open or dest_open.  The host checks settings before
+ * opening, but another host (or the conformance kit) may not, so a
+ * connector refuses unrecognized or ill-typed settings itself, before
+ * anything is opened.  Returns NB_INVALID (no args or handle, no open slot
+ * for side, a setting problem) or what the open slot returns; *handle is
+ * NULL on failure.  Inline: conn has the connector's own layout. */
+NB_SINCE(1, 1)
+static inline int nb_connector_open_checked(const NbConnector *conn,
+                                            uint32_t side,
+                                            const NbHostApi *host,
+                                            const NbOpenArgs *args,
+                                            void **handle, NbError *err) {
+  int (*open)(const NbHostApi *, const NbOpenArgs *, void **, NbError *) =
+      side == NB_SETTING_SOURCE ? conn->source_open : conn->dest_open;
+  int rc;
+  if (handle != NULL) *handle = NULL;
+  if (args == NULL || handle == NULL || open == NULL)
+    return nb_error_set(err, NB_INVALID,
+                        "connector \"%s\": %s opened without %s", conn->name,
+                        side == NB_SETTING_SOURCE ? "source" : "destination",
+                        open == NULL ? "an open function" : "arguments");
+  rc = nb_settings_check(args->settings, conn->settings, conn->n_settings,
+                         side, err);
+  return rc != NB_OK ? rc : open(host, args, handle, err);
+}
+
+/* Writes the whole entry of a connector described by one static const
+ * NbConnector (designated initializers; struct_size and abi_version may be
+ * left 0), with source_open and dest_open wrapped by
+ * nb_connector_open_checked, so the connector writes no entry, describe or
+ * checked-open code of its own:
+ *
+ *   static const NbConnector csv = {
+ *       .name = "csv", .version = "1.0.0", .description = "...",
+ *       .capabilities = NB_CAP_SOURCE | NB_CAP_DESTINATION,
+ *       .settings = csv_settings, .n_settings = NB_COUNT(csv_settings),
+ *       .source_open = csv_source_open, ...,
+ *       .dest_open = csv_dest_open, ...};
+ *   NB_CONNECTOR_EXPORT(csv)
+ *
+ * Use once per connector, at file scope.  \since 1.1 */
+#define NB_CONNECTOR_EXPORT(conn)                                         \
+  static int nb_checked_source_open_(const NbHostApi *host,               \
+                                     const NbOpenArgs *args,              \
+                                     void **handle, NbError *err) {       \
+    return nb_connector_open_checked(&(conn), NB_SETTING_SOURCE, host,    \
+                                     args, handle, err);                  \
+  }                                                                       \
+  static int nb_checked_dest_open_(const NbHostApi *host,                 \
+                                   const NbOpenArgs *args, void **handle, \
+                                   NbError *err) {                        \
+    return nb_connector_open_checked(&(conn), NB_SETTING_DEST, host,      \
+                                     args, handle, err);                  \
+  }                                                                       \
+  static void nb_describe_(NbConnector *c) {                              \
+    uint32_t size_ = c->struct_size;                                      \
+    *c = (conn);                                                          \
+    c->struct_size = size_;                                               \
+    c->abi_version = NB_ABI_CURRENT;                                      \
+    if (c->source_open != NULL) c->source_open = nb_checked_source_open_; \
+    if (c->dest_open != NULL) c->dest_open = nb_checked_dest_open_;       \
+  }                                                                       \
+  NB_CONNECTOR_ENTRY(nb_describe_)
+
+/* Initialiser for one NbSettingSpec entry. */
+#define NB_SETTING(type_, flags_, name_, default_, choices_, doc_) \
+  { (uint32_t)sizeof(NbSettingSpec), (type_), (flags_), (name_), (default_), \
+    (choices_), (doc_) }
 
 /* ------------------------------------------------------------------------
  * Positions: opaque resume positions made of a few unsigned integers, in a
