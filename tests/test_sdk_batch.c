@@ -531,6 +531,51 @@ static void view_text_n_honours_capacity(void **state) {
   nb_batch_builder_free(b);
 }
 
+/* nb_schema_copy: the copy outlives the borrowed schema, replaces an
+ * earlier copy, and is left alone when the new schema cannot be copied. */
+static void schema_copy_keeps_and_replaces(void **state) {
+  NbField a[2] = {{"id", NB_TYPE_INT64, false, 0, 0, NULL},
+                  {"at", NB_TYPE_TIMESTAMP, true, 0, 0, "+01:00"}};
+  NbField b[1] = {{"price", NB_TYPE_DECIMAL128, true, 12, 3, NULL}};
+  struct ArrowSchema borrowed, kept, bad;
+  const char *saved_format;
+  NbField *back;
+  size_t n;
+  NbError err;
+  (void)state;
+  memset(&kept, 0, sizeof kept);
+  assert_int_equal(nb_schema_export(a, 2, &borrowed, NULL), NB_OK);
+  assert_int_equal(nb_schema_copy(&borrowed, &kept, NULL), NB_OK);
+  borrowed.release(&borrowed);
+  assert_int_equal(nb_schema_fields(&kept, &back, &n, NULL), NB_OK);
+  assert_int_equal(n, 2);
+  assert_string_equal(back[1].name, "at");
+  assert_int_equal(back[1].type, NB_TYPE_TIMESTAMP);
+  assert_string_equal(back[1].timezone, "+01:00");
+  assert_false(back[0].nullable);
+  free(back);
+  /* The stream's schema changed: the copy is replaced. */
+  assert_int_equal(nb_schema_export(b, 1, &borrowed, NULL), NB_OK);
+  assert_int_equal(nb_schema_copy(&borrowed, &kept, NULL), NB_OK);
+  borrowed.release(&borrowed);
+  assert_int_equal(kept.n_children, 1);
+  assert_string_equal(kept.children[0]->format, "d:12,3");
+  /* A column of a type the SDK does not know: refused, copy unchanged. */
+  assert_int_equal(nb_schema_export(a, 2, &bad, NULL), NB_OK);
+  saved_format = bad.children[0]->format;
+  bad.children[0]->format = "z";
+  nb_error_init(&err);
+  assert_int_equal(nb_schema_copy(&bad, &kept, &err), NB_INVALID);
+  assert_non_null(strstr(err.message, "id"));
+  nb_error_release(&err);
+  bad.children[0]->format = saved_format;
+  bad.release(&bad);
+  assert_int_equal(kept.n_children, 1);
+  assert_string_equal(kept.children[0]->name, "price");
+  kept.release(&kept);
+  assert_int_equal(nb_schema_copy(NULL, &kept, NULL), NB_INVALID);
+}
+
 static void append_nullable_strings_by_column(void **state) {
   NbBatchBuilder *b;
   struct ArrowArray batch;
@@ -922,6 +967,7 @@ int main(void) {
       cmocka_unit_test(append_strings_block),
       cmocka_unit_test(append_strings_reads_back),
       cmocka_unit_test(view_text_n_honours_capacity),
+      cmocka_unit_test(schema_copy_keeps_and_replaces),
       cmocka_unit_test(nulls_survive_only_where_appended),
       cmocka_unit_test(append_text_cases),
       cmocka_unit_test(float_shortest_round_trip),

@@ -186,21 +186,15 @@ static int dest_open(const NbHostApi *host, const NbOpenArgs *args, void **out,
   return NB_OK;
 }
 
-/* Keeps a copy of the schema to read the batches with. */
+/* The schema is borrowed for this call: keep a copy to read the batches
+ * of dest_write with. */
 static int dest_prepare(void *handle, const char *stream_name,
                         const struct ArrowSchema *schema, uint32_t *stream,
                         NbError *err) {
   HelloDest *d = handle;
-  NbField *fields;
-  size_t n;
-  int rc = nb_schema_fields(schema, &fields, &n, err);
   (void)stream_name;
-  if (rc != NB_OK) return rc;
-  if (d->schema.release != NULL) d->schema.release(&d->schema);
-  rc = nb_schema_export(fields, n, &d->schema, err);
-  free(fields);
   *stream = 0;
-  return rc;
+  return nb_schema_copy(schema, &d->schema, err);
 }
 
 static int dest_write(void *handle, uint32_t stream,
@@ -217,7 +211,7 @@ static int dest_write(void *handle, uint32_t stream,
       const char *text = "";
       size_t len = 0;
       if (!nb_view_is_null(&views[col], row))
-        len = nb_view_text(&views[col], row, scratch, &text);
+        len = nb_view_text_n(&views[col], row, scratch, sizeof scratch, &text);
       rc = d->host->file_write(d->file, text, len, err);
       if (rc == NB_OK)
         rc = d->host->file_write(d->file, col + 1 < n ? "\t" : "\n", 1, err);

@@ -645,6 +645,13 @@ static void search_directory(NbhPluginSet *set, const char *dir, const char *ori
   path_list_free(&found);
 }
 
+/* NEBULA_NO_DEFAULT_PLUGIN_DIR=1 leaves out the compiled-in directory, so
+ * a test run sees only the connectors it names, never installed ones. */
+static bool default_dir_disabled(void) {
+  const char *v = getenv("NEBULA_NO_DEFAULT_PLUGIN_DIR");
+  return v != NULL && v[0] != '\0' && strcmp(v, "0") != 0;
+}
+
 int nbh_plugins_load(const char *const *dirs, size_t n_dirs, NbhPluginSet *set) {
   PathList seen = {NULL, 0, false};
   const char *env;
@@ -663,7 +670,8 @@ int nbh_plugins_load(const char *const *dirs, size_t n_dirs, NbhPluginSet *set) 
       search_directory(set, part, "NEBULA_PLUGIN_PATH", true, &seen);
     free(copy);
   }
-  search_directory(set, NEBULA_CONNECTOR_DIR, "built-in connector directory", false, &seen);
+  if (!default_dir_disabled())
+    search_directory(set, NEBULA_CONNECTOR_DIR, "built-in connector directory", false, &seen);
   i = seen.failed;
   path_list_free(&seen);
   return i ? -1 : 0;

@@ -381,6 +381,17 @@ NB_SINCE(1, 0)
 int nb_schema_fields(const struct ArrowSchema *schema, NbField **fields,
                      size_t *n, NbError *err);
 
+/* Keep the schema dest_prepare borrows, for dest_write: copy schema into
+ * *kept, which the caller owns (release it in dest_close).  *kept must be
+ * zeroed before the first call; a later call (the stream's schema changed)
+ * releases the earlier copy, but only once the new one is made: on failure
+ * *kept is unchanged.  Columns must be of the types above (NB_INVALID names
+ * the one that is not); field metadata other than the extension name is
+ * not kept.  Returns NB_OK, NB_INVALID, NB_NOMEM. */
+NB_SINCE(1, 1)
+int nb_schema_copy(const struct ArrowSchema *schema, struct ArrowSchema *kept,
+                   NbError *err);
+
 /* ------------------------------------------------------------------------
  * Batch builder: build an Arrow struct array column by column.
  *
