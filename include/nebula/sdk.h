@@ -160,6 +160,29 @@ NB_SINCE(1, 0)
 int nb_setting_value_check(const NbSettingSpec *spec, const char *value,
                            NbError *err);
 
+/* Check a connector's settings declaration (n entries stepped through by
+ * nb_setting_spec_at) against the rules every host applies when it loads
+ * the connector (the conformance kit applies the same): struct_size at
+ * least the ABI 1.0 size, a multiple of the alignment and equal in every
+ * entry; names lower_snake_case (at most 64 bytes), declared once per side
+ * (a name may appear twice only as source-only and destination-only); a
+ * known type and known flags, not both SOURCE and DEST; ENUM choices
+ * non-empty words separated by '|', each once, and no choices for other
+ * types; not REQUIRED together with a default; a default that parses as
+ * the type; a doc of one line without a final period.  Returns NB_OK, or
+ * NB_INVALID with the message "invalid settings declaration" and a DETAIL
+ * naming the setting and the rule. */
+NB_SINCE(1, 1)
+int nb_settings_declaration_check(const NbSettingSpec *spec, uint32_t n,
+                                  NbError *err);
+
+/* Entry i of a settings declaration, stepping by spec[0].struct_size (the
+ * stride rule of nebula/abi.h), so a declaration built against a later
+ * minor is read correctly.  NULL when spec is NULL; i is not checked. */
+NB_SINCE(1, 1)
+const NbSettingSpec *nb_setting_spec_at(const NbSettingSpec *spec,
+                                        uint32_t i);
+
 /* ------------------------------------------------------------------------
  * Entry point
  * ------------------------------------------------------------------------ */

@@ -74,9 +74,7 @@ void tap_error(NbError *err) {
  * ------------------------------------------------------------------------ */
 
 const NbSettingSpec *kit_spec(const NbConnector *c, uint32_t i) {
-  size_t stride = c->settings[0].struct_size;
-  if (stride < sizeof(NbSettingSpec)) stride = sizeof(NbSettingSpec);
-  return (const NbSettingSpec *)((const char *)c->settings + (size_t)i * stride);
+  return nb_setting_spec_at(c->settings, i);
 }
 
 bool kit_load(Kit *kit, bool report) {
