@@ -1,7 +1,7 @@
 # nebula.m4 - autoconf support for building a Nebula connector outside the
 # Nebula tree.  Installed into $(datadir)/aclocal by libnebula-sdk-dev.
 #
-# serial 1
+# serial 2
 
 # NEBULA_CONNECTOR([ABI_MAJOR:MIN_SDK_VERSION], [ACTION-IF-FOUND],
 #                  [ACTION-IF-NOT-FOUND])
@@ -23,6 +23,17 @@
 #   NEBULA_CONNECTOR_LDFLAGS  libtool flags of a connector module: one
 #                             exported symbol, every symbol resolved at
 #                             link time and at load time
+#
+# In Makefile.am write -module literally (automake accepts a module name
+# without "lib" only when it sees -module itself, not inside a variable),
+# and drop the .la file libtool installs, which nebula-host never uses:
+#   connectordir = $(nebula_connectordir)
+#   connector_LTLIBRARIES = x.la
+#   x_la_LDFLAGS = -module $(NEBULA_CONNECTOR_LDFLAGS)
+#   install-data-hook:
+#   	rm -f $(DESTDIR)$(connectordir)/x.la
+#   uninstall-hook:
+#   	rm -f $(DESTDIR)$(connectordir)/x.so
 #
 # Without ACTION-IF-NOT-FOUND a missing or unsuitable SDK is an error.
 AC_DEFUN([NEBULA_CONNECTOR],

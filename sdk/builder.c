@@ -237,6 +237,45 @@ int nb_batch_builder_append_nullable_strings(NbBatchBuilder *b,
   return append_row(b, values, n, true);
 }
 
+/* Take back a block that failed at row r, column i (relative to first):
+ * columns before i got r + 1 values of the block, the others r. */
+static void drop_block(NbBatchBuilder *b, size_t first, size_t n_columns,
+                       size_t r, size_t i) {
+  for (size_t j = 0; j < n_columns; j++) {
+    NbColumnBuilder *c = &b->columns[first + j];
+    size_t got = j < i ? r + 1 : r;
+    nb_column_truncate(c, c->length - got);
+  }
+}
+
+int nb_append_strings(NbBatchBuilder *b, size_t first_column, size_t n_columns,
+                      const NbStringRef *values, size_t n_rows) {
+  if (b == NULL || first_column > b->n_columns ||
+      n_columns > b->n_columns - first_column)
+    return NB_INVALID;
+  if (n_columns == 0 || n_rows == 0) return NB_OK;
+  if (values == NULL || n_rows > SIZE_MAX / sizeof *values / n_columns)
+    return NB_INVALID;
+  /* The two shapes connectors use most keep their fast paths. */
+  if (n_columns == 1)
+    return nb_column_append_nullable_strings(&b->columns[first_column], values, n_rows);
+  if (n_rows == 1 && first_column == 0 && n_columns == b->n_columns)
+    return append_row(b, values, n_columns, true);
+  for (size_t r = 0; r < n_rows; r++) {
+    const NbStringRef *row = values + r * n_columns;
+    for (size_t i = 0; i < n_columns; i++) {
+      NbColumnBuilder *c = &b->columns[first_column + i];
+      int rc = row[i].data == NULL ? append_string_null(c)
+                                   : append_string(c, row[i].data, row[i].len);
+      if (rc != NB_OK) {
+        drop_block(b, first_column, n_columns, r, i);
+        return rc;
+      }
+    }
+  }
+  return NB_OK;
+}
+
 /* nb_column_append_nullable_strings for a column without int32 offsets:
  * value by value. */
 static int append_strings_slow(NbColumnBuilder *c, const NbStringRef *values,

@@ -157,10 +157,7 @@ void nb_log(const NbHostApi *host, int level, const char *fmt, ...) {
   char *text = small;
   va_list ap;
   int n;
-  if (host == NULL ||
-      host->struct_size < offsetof(NbHostApi, log) + sizeof host->log ||
-      host->log == NULL)
-    return;
+  if (!NB_HOST_HAS(host, log)) return;
   va_start(ap, fmt);
   n = vsnprintf(small, sizeof small, fmt, ap);
   va_end(ap);

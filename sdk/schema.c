@@ -337,3 +337,23 @@ int nb_schema_fields(const struct ArrowSchema *schema, NbField **fields,
   *n = (size_t)schema->n_children;
   return NB_OK;
 }
+
+int nb_schema_copy(const struct ArrowSchema *schema, struct ArrowSchema *kept,
+                   NbError *err) {
+  struct ArrowSchema copy;
+  NbField *fields;
+  size_t n;
+  int rc;
+  if (schema == NULL || kept == NULL)
+    return nb_error_set(err, NB_INVALID, "nb_schema_copy: missing argument");
+  rc = nb_schema_fields(schema, &fields, &n, err);
+  if (rc != NB_OK) return rc;
+  memset(&copy, 0, sizeof copy);
+  rc = nb_schema_export(fields, n, &copy, err);
+  free(fields);
+  if (rc != NB_OK) return rc;
+  /* Replace the earlier copy only now that the new one exists. */
+  if (kept->release != NULL) kept->release(kept);
+  *kept = copy;
+  return NB_OK;
+}

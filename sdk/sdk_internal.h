@@ -20,6 +20,29 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* "Cannot happen" cases, labelled (as SQLite's ALWAYS/NEVER).  In debug
+ * builds (NDEBUG not defined) and sanitizer builds the broken invariant
+ * stops the process at once, naming the file and line, so tests and fuzzers
+ * find it; in release builds (-DNDEBUG) NB_NEVER(x) is just x, and the code
+ * after it still returns NB_INTERNAL instead of going on with bad state:
+ *
+ *   if (NB_NEVER(type_unknown)) return nb_error_set(err, NB_INTERNAL, ...);
+ *
+ * Use it only for what the library itself guarantees, never for input. */
+#if !defined(NDEBUG) || defined(__SANITIZE_ADDRESS__) || defined(NB_SDK_CHECKED)
+static inline bool nb_sdk_never_failed(const char *expr, const char *file, int line) {
+  fprintf(stderr, "libnebula-sdk: internal error at %s:%d: \"%s\" cannot happen\n", file,
+          line, expr);
+  abort();
+}
+#define NB_NEVER(x) ((x) ? nb_sdk_never_failed(#x, __FILE__, __LINE__) : false)
+#else
+#define NB_NEVER(x) (!!(x))
+#endif
+#define NB_ALWAYS(x) (!NB_NEVER(!(x)))
 
 /* True when the writer may store `field` of *err: the caller declared a
  * struct_size that covers it (abi.h: a callee writes no field beyond). */

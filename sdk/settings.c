@@ -111,7 +111,7 @@ static char *choices_list(const char *choices) {
 
 static bool settings_usable(const NbSettings *s) {
   return s != NULL &&
-         s->struct_size >= offsetof(NbSettings, values) + sizeof s->values &&
+         NB_STRUCT_HAS(NbSettings, s, values) &&
          (s->count == 0 || (s->names != NULL && s->values != NULL));
 }
 
@@ -291,16 +291,6 @@ static size_t edit_distance(const char *a, const char *b) {
   return row[lb];
 }
 
-/* Declarations are arrays whose element size is the connector's
- * sizeof(NbSettingSpec), recorded in each entry: step by it so a connector
- * built against a later minor (longer entries) is read correctly. */
-static const NbSettingSpec *spec_at(const NbSettingSpec *spec, uint32_t i) {
-  size_t stride = spec[0].struct_size;
-  if (stride < offsetof(NbSettingSpec, doc) + sizeof spec->doc)
-    stride = sizeof(NbSettingSpec);
-  return (const NbSettingSpec *)((const char *)spec + (size_t)i * stride);
-}
-
 static bool applies_to(const NbSettingSpec *s, uint32_t side) {
   uint32_t sides = s->flags & (NB_SETTING_SOURCE | NB_SETTING_DEST);
   return sides == 0 || side == 0 || (sides & side) != 0;
@@ -316,7 +306,7 @@ static int unrecognized(const char *name, const NbSettingSpec *spec,
   size_t best_distance = (size_t)-1, limit;
   uint32_t i;
   for (i = 0; i < n_spec; i++) {
-    const NbSettingSpec *s = spec_at(spec, i);
+    const NbSettingSpec *s = nb_setting_spec_at(spec, i);
     if (s->name != NULL && !applies_to(s, side) && strcmp(s->name, name) == 0)
       return nb_error_set(
           err, NB_INVALID, "setting \"%s\" applies only to a %s, not to a %s",
@@ -326,7 +316,7 @@ static int unrecognized(const char *name, const NbSettingSpec *spec,
           side_name(side));
   }
   for (i = 0; i < n_spec; i++) {
-    const NbSettingSpec *s = spec_at(spec, i);
+    const NbSettingSpec *s = nb_setting_spec_at(spec, i);
     size_t d;
     if (s->name == NULL || !applies_to(s, side)) continue;
     d = edit_distance(name, s->name);
@@ -365,7 +355,7 @@ int nb_settings_check(const NbSettings *settings, const NbSettingSpec *spec,
         return nb_error_set(err, NB_INVALID,
                             "setting \"%s\" is given more than once", name);
     for (j = 0; j < n_spec; j++) {
-      const NbSettingSpec *s = spec_at(spec, j);
+      const NbSettingSpec *s = nb_setting_spec_at(spec, j);
       if (s->name != NULL && applies_to(s, side) &&
           strcmp(s->name, name) == 0) {
         match = s;
@@ -378,7 +368,7 @@ int nb_settings_check(const NbSettings *settings, const NbSettingSpec *spec,
   }
 
   for (j = 0; j < n_spec; j++) {
-    const NbSettingSpec *s = spec_at(spec, j);
+    const NbSettingSpec *s = nb_setting_spec_at(spec, j);
     if (s->name == NULL || !applies_to(s, side) ||
         !(s->flags & NB_SETTING_REQUIRED))
       continue;

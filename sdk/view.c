@@ -178,8 +178,10 @@ static size_t format_timestamp(int64_t micros, const char *tz, char *scratch) {
   return n;
 }
 
-size_t nb_view_text(const NbColumnView *v, int64_t row, char *scratch,
-                    const char **text) {
+/* The text of a non-null row: borrowed bytes, a static word, or formatted
+ * into scratch (NB_TEXT_SCRATCH bytes). */
+static size_t view_text(const NbColumnView *v, int64_t row, char *scratch,
+                        const char **text) {
   int64_t i = row + v->offset;
   *text = scratch;
   switch (v->field.type) {
@@ -221,6 +223,37 @@ size_t nb_view_text(const NbColumnView *v, int64_t row, char *scratch,
       return format_timestamp(micros, v->field.timezone, scratch);
     }
   }
+  /* Views come from nb_batch_views, which accepts only the types above. */
+  (void)NB_NEVER(true);
   scratch[0] = '\0';
   return 0;
+}
+
+size_t nb_view_text(const NbColumnView *v, int64_t row, char *scratch,
+                    const char **text) {
+  return view_text(v, row, scratch, text);
+}
+
+size_t nb_view_text_n(const NbColumnView *v, int64_t row, char *buf, size_t cap,
+                      const char **text) {
+  char scratch[NB_TEXT_SCRATCH];
+  const char *t;
+  size_t len;
+  if (text == NULL) return 0;
+  *text = NULL;
+  if (v == NULL || v->array == NULL || row < 0 || row >= v->array->length) return 0;
+  len = view_text(v, row, scratch, &t);
+  if (t != scratch) {
+    *text = t; /* the batch's own bytes, or a static word */
+    return len;
+  }
+  if (buf == NULL || len >= cap) return len; /* too small: *text stays NULL */
+  memcpy(buf, scratch, len);
+  buf[len] = '\0';
+  *text = buf;
+  return len;
+}
+
+const NbColumnView *nb_column_view_at(const NbColumnView *views, size_t i) {
+  return views != NULL ? &views[i] : NULL;
 }

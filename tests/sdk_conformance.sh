@@ -79,7 +79,16 @@ expect_catch "broken connector" "entry returns NB_ABI_MISMATCH
 entry fills nothing beyond abi_version
 unrecognized setting \"nebula_kit_no_such_setting\": open refuses it
 every batch is valid Arrow data
-release sets release to NULL" "$abi_dir/kit_bad.so"
+release sets release to NULL" "$abi_dir/kit_bad.so" --source
+expect_catch "broken destination" "destination opens with the given settings and a saved state
+a resumed destination writes and commits again" "$abi_dir/kit_bad.so" --dest
+# The schema a destination refused is shown, column by column.
+if grep -q "^# *refused schema: text utf8 (nullable), count int64 (nullable), ratio float64" "$tmp/out"; then
+  echo "PASS: broken destination: the refused schema is printed"
+else
+  echo "FAIL: broken destination: the refused schema is not printed"
+  failed=1
+fi
 
 # A file that is not a connector at all.
 expect_catch "not a connector" "exports nebula_connector_entry" \

@@ -39,11 +39,25 @@ for f in lib/pkgconfig/nebula-sdk.pc share/aclocal/nebula.m4 \
 done
 echo "PASS: SDK installed into a temporary prefix"
 
-# 2. The example, outside the tree, sees nothing but that prefix.
+# The in-tree connectors install their .so files only: no libtool .la in
+# the connector directory, and nothing left after uninstall.
+$make -s -C "$NEBULA_TOP_BUILDDIR/plugins" install connectordir="$tmp/intree" >"$log" 2>&1 ||
+  fail "installing plugins/ into $tmp/intree"
+for c in csv json generate; do
+  [ -f "$tmp/intree/$c.so" ] || fail "$c.so was not installed"
+done
+leftover=$(ls "$tmp/intree" | grep -v '\.so$')
+[ -z "$leftover" ] || fail "make install left more than .so files: $leftover"
+$make -s -C "$NEBULA_TOP_BUILDDIR/plugins" uninstall connectordir="$tmp/intree" >"$log" 2>&1 ||
+  fail "uninstalling plugins/"
+[ -z "$(ls -A "$tmp/intree")" ] || fail "make uninstall left $(ls "$tmp/intree")"
+echo "PASS: the in-tree connectors install .so files only, and uninstall"
+
+# 2. The example, outside the tree, sees nothing but that prefix: copied
+# as a user copies it, nothing added.
 cp -R "$top_src/examples/connector-hello" "$tmp/hello" || fail "copying the example"
-chmod -R u+w "$tmp/hello"
+chmod -R u+w "$tmp/hello" # a distcheck source tree is read-only
 cd "$tmp/hello" || exit 99
-mkdir -p m4
 PKG_CONFIG_PATH=$prefix/lib/pkgconfig
 ACLOCAL_PATH=$prefix/share/aclocal
 # nebula-sdk.pc was written for this build's configured prefix; make
@@ -51,6 +65,9 @@ ACLOCAL_PATH=$prefix/share/aclocal
 PKG_CONFIG="pkg-config --define-prefix"
 export PKG_CONFIG_PATH ACLOCAL_PATH PKG_CONFIG
 autoreconf -fi >"$log" 2>&1 || fail "autoreconf of the example"
+if grep -q "not a standard libtool library name" "$log"; then
+  fail "automake does not see -module in the example's Makefile.am"
+fi
 ./configure --prefix="$tmp/hello-prefix" >"$log" 2>&1 ||
   fail "configure of the example"
 grep -q "^nebula_connectordir = $prefix/lib/nebula/connectors\$" Makefile ||
@@ -80,7 +97,9 @@ so=$tmp/connectors/hello.so
 exported=$(nm -D --defined-only "$so" | awk '$2 == "T" {print $3}')
 [ "$exported" = nebula_connector_entry ] ||
   fail "hello.so exports more than the entry: $exported"
-echo "PASS: the example builds and installs one exported symbol"
+[ "$(ls "$tmp/connectors")" = hello.so ] ||
+  fail "make install left more than hello.so: $(ls "$tmp/connectors")"
+echo "PASS: the example builds and installs hello.so alone, one exported symbol"
 
 # 3. The conformance kit, as installed.
 kit=$prefix/bin/nebula-connector-test
@@ -105,4 +124,8 @@ if [ -n "${NEBULA_HOST:-}" ] && [ -n "${PLUGIN_DIR:-}" ]; then
 else
   fail "NEBULA_HOST and PLUGIN_DIR must be set (make check sets them)"
 fi
+cd "$tmp/hello" || exit 99
+$make uninstall >"$log" 2>&1 || fail "uninstall of the example"
+[ -z "$(ls -A "$tmp/connectors")" ] || fail "make uninstall left $(ls "$tmp/connectors")"
+echo "PASS: the example uninstalls completely"
 exit 0

@@ -215,6 +215,10 @@ static void recorded_lp64_sizes(void **state) {
   assert_int_equal(sizeof(NbConnector_v1_0), 152);
   assert_int_equal(offsetof(NbConnector_v1_0, source_open), 56);
   assert_int_equal(offsetof(NbConnector_v1_0, dest_open), 112);
+  /* libnebula-sdk's frozen caller-allocated structs (sdk.h). */
+  assert_int_equal(sizeof(NbField), 32);
+  assert_int_equal(offsetof(NbField, timezone), 24);
+  assert_int_equal(sizeof(NbStringRef), 16);
 #else
   assert_true(sizeof(NbConnector_v1_0) > 0); /* other data models: part 1 only */
 #endif

@@ -417,6 +417,165 @@ static void append_nullable_strings_all_or_nothing(void **state) {
   nb_batch_builder_free(b);
 }
 
+/* nb_append_strings: a block of several rows and columns, a row, a column;
+ * a failure in the middle of a block keeps nothing of it. */
+static void append_strings_block(void **state) {
+  NbField f[4] = {{"a", NB_TYPE_UTF8, true, 0, 0, NULL},
+                  {"b", NB_TYPE_LARGE_UTF8, true, 0, 0, NULL},
+                  {"c", NB_TYPE_JSON, true, 0, 0, NULL},
+                  {"d", NB_TYPE_INT64, true, 0, 0, NULL}};
+  NbStringRef block[6] = {{"a0", 2}, {"b0", 2}, {"c0", 2},
+                          {NULL, 9}, {"b1", 2}, {"c1", 2}};
+  NbStringRef col[2] = {{"x", 1}, {NULL, 0}};
+  NbBatchBuilder *b;
+  (void)state;
+  assert_int_equal(nb_batch_builder_new(f, 4, 4, &b, NULL), NB_OK);
+  assert_int_equal(nb_append_strings(b, 0, 3, block, 2), NB_OK);
+  assert_int_equal(nb_append_strings(b, 1, 1, col, 2), NB_OK);
+  assert_int_equal(nb_column_length(nb_batch_builder_column(b, 0)), 2);
+  assert_int_equal(nb_column_length(nb_batch_builder_column(b, 1)), 4);
+  assert_int_equal(nb_column_length(nb_batch_builder_column(b, 2)), 2);
+  /* Row 1, column 3 is int64: the block fails there and leaves nothing. */
+  {
+    NbStringRef bad[8] = {{"p", 1}, {"q", 1}, {"r", 1}, {"s", 1},
+                          {"t", 1}, {"u", 1}, {"v", 1}, {"w", 1}};
+    assert_int_equal(nb_append_strings(b, 0, 4, bad, 2), NB_INVALID);
+    assert_int_equal(nb_append_strings(b, 0, 4, bad, 1), NB_INVALID);
+  }
+  assert_int_equal(nb_column_length(nb_batch_builder_column(b, 0)), 2);
+  assert_int_equal(nb_column_length(nb_batch_builder_column(b, 1)), 4);
+  assert_int_equal(nb_column_length(nb_batch_builder_column(b, 2)), 2);
+  assert_int_equal(nb_column_length(nb_batch_builder_column(b, 3)), 0);
+  /* Ranges: nothing outside the builder's columns, no NULL values. */
+  assert_int_equal(nb_append_strings(b, 3, 2, block, 1), NB_INVALID);
+  assert_int_equal(nb_append_strings(b, 5, 0, block, 1), NB_INVALID);
+  assert_int_equal(nb_append_strings(b, 0, 2, NULL, 1), NB_INVALID);
+  assert_int_equal(nb_append_strings(b, 0, 2, block, SIZE_MAX / 4), NB_INVALID);
+  assert_int_equal(nb_append_strings(NULL, 0, 1, block, 1), NB_INVALID);
+  assert_int_equal(nb_append_strings(b, 0, 0, NULL, 7), NB_OK);
+  nb_batch_builder_free(b);
+}
+
+/* The appended block reads back as given, nulls included. */
+static void append_strings_reads_back(void **state) {
+  NbField f[2] = {{"a", NB_TYPE_UTF8, true, 0, 0, NULL},
+                  {"b", NB_TYPE_UTF8, true, 0, 0, NULL}};
+  NbStringRef block[6] = {{"a0", 2}, {NULL, 0}, {"", 0}, {"b1", 2}, {"a2", 2}, {"b2", 2}};
+  NbBatchBuilder *b;
+  struct ArrowArray batch;
+  struct ArrowSchema schema;
+  NbColumnView *views;
+  size_t n;
+  char buf[8];
+  const char *t;
+  (void)state;
+  assert_int_equal(nb_batch_builder_new(f, 2, 4, &b, NULL), NB_OK);
+  assert_int_equal(nb_append_strings(b, 0, 2, block, 3), NB_OK);
+  assert_int_equal(nb_batch_builder_finish(b, &batch, NULL), NB_OK);
+  assert_int_equal(nb_schema_export(f, 2, &schema, NULL), NB_OK);
+  assert_int_equal(nb_batch_views(&schema, &batch, &views, &n, NULL), NB_OK);
+  assert_int_equal(batch.length, 3);
+  assert_true(nb_view_is_null(nb_column_view_at(views, 1), 0));
+  assert_int_equal(nb_view_text_n(nb_column_view_at(views, 0), 1, buf, sizeof buf, &t), 0);
+  assert_non_null(t);
+  assert_int_equal(nb_view_text_n(nb_column_view_at(views, 1), 2, buf, sizeof buf, &t), 2);
+  assert_memory_equal(t, "b2", 2);
+  free(views);
+  schema.release(&schema);
+  batch.release(&batch);
+  nb_batch_builder_free(b);
+}
+
+/* nb_view_text_n never writes beyond cap, says how much it needs, and
+ * refuses rows outside the column. */
+static void view_text_n_honours_capacity(void **state) {
+  NbField f[2] = {{"i", NB_TYPE_INT64, false, 0, 0, NULL},
+                  {"s", NB_TYPE_UTF8, false, 0, 0, NULL}};
+  NbBatchBuilder *b;
+  struct ArrowArray batch;
+  struct ArrowSchema schema;
+  NbColumnView *views;
+  size_t n;
+  char buf[8];
+  const char *t;
+  (void)state;
+  assert_int_equal(nb_batch_builder_new(f, 2, 4, &b, NULL), NB_OK);
+  assert_int_equal(nb_column_append_int64(nb_batch_builder_column(b, 0), INT64_MIN), NB_OK);
+  assert_int_equal(nb_column_append_utf8(nb_batch_builder_column(b, 1), "longer than eight", 17),
+                   NB_OK);
+  assert_int_equal(nb_batch_builder_finish(b, &batch, NULL), NB_OK);
+  assert_int_equal(nb_schema_export(f, 2, &schema, NULL), NB_OK);
+  assert_int_equal(nb_batch_views(&schema, &batch, &views, &n, NULL), NB_OK);
+  memset(buf, 'X', sizeof buf);
+  /* "-9223372036854775808" is 20 bytes: does not fit 4, nothing written. */
+  assert_int_equal(nb_view_text_n(&views[0], 0, buf, 4, &t), 20);
+  assert_null(t);
+  assert_int_equal(buf[0], 'X');
+  {
+    char big[NB_TEXT_SCRATCH];
+    assert_int_equal(nb_view_text_n(&views[0], 0, big, sizeof big, &t), 20);
+    assert_string_equal(t, "-9223372036854775808");
+  }
+  /* Strings are borrowed from the batch: cap does not limit them. */
+  assert_int_equal(nb_view_text_n(&views[1], 0, buf, sizeof buf, &t), 17);
+  assert_memory_equal(t, "longer than eight", 17);
+  assert_int_equal(nb_view_text_n(&views[1], 1, buf, sizeof buf, &t), 0);
+  assert_null(t);
+  assert_int_equal(nb_view_text_n(&views[1], -1, buf, sizeof buf, &t), 0);
+  assert_null(t);
+  assert_int_equal(nb_view_text_n(NULL, 0, buf, sizeof buf, &t), 0);
+  assert_null(t);
+  free(views);
+  schema.release(&schema);
+  batch.release(&batch);
+  nb_batch_builder_free(b);
+}
+
+/* nb_schema_copy: the copy outlives the borrowed schema, replaces an
+ * earlier copy, and is left alone when the new schema cannot be copied. */
+static void schema_copy_keeps_and_replaces(void **state) {
+  NbField a[2] = {{"id", NB_TYPE_INT64, false, 0, 0, NULL},
+                  {"at", NB_TYPE_TIMESTAMP, true, 0, 0, "+01:00"}};
+  NbField b[1] = {{"price", NB_TYPE_DECIMAL128, true, 12, 3, NULL}};
+  struct ArrowSchema borrowed, kept, bad;
+  const char *saved_format;
+  NbField *back;
+  size_t n;
+  NbError err;
+  (void)state;
+  memset(&kept, 0, sizeof kept);
+  assert_int_equal(nb_schema_export(a, 2, &borrowed, NULL), NB_OK);
+  assert_int_equal(nb_schema_copy(&borrowed, &kept, NULL), NB_OK);
+  borrowed.release(&borrowed);
+  assert_int_equal(nb_schema_fields(&kept, &back, &n, NULL), NB_OK);
+  assert_int_equal(n, 2);
+  assert_string_equal(back[1].name, "at");
+  assert_int_equal(back[1].type, NB_TYPE_TIMESTAMP);
+  assert_string_equal(back[1].timezone, "+01:00");
+  assert_false(back[0].nullable);
+  free(back);
+  /* The stream's schema changed: the copy is replaced. */
+  assert_int_equal(nb_schema_export(b, 1, &borrowed, NULL), NB_OK);
+  assert_int_equal(nb_schema_copy(&borrowed, &kept, NULL), NB_OK);
+  borrowed.release(&borrowed);
+  assert_int_equal(kept.n_children, 1);
+  assert_string_equal(kept.children[0]->format, "d:12,3");
+  /* A column of a type the SDK does not know: refused, copy unchanged. */
+  assert_int_equal(nb_schema_export(a, 2, &bad, NULL), NB_OK);
+  saved_format = bad.children[0]->format;
+  bad.children[0]->format = "z";
+  nb_error_init(&err);
+  assert_int_equal(nb_schema_copy(&bad, &kept, &err), NB_INVALID);
+  assert_non_null(strstr(err.message, "id"));
+  nb_error_release(&err);
+  bad.children[0]->format = saved_format;
+  bad.release(&bad);
+  assert_int_equal(kept.n_children, 1);
+  assert_string_equal(kept.children[0]->name, "price");
+  kept.release(&kept);
+  assert_int_equal(nb_schema_copy(NULL, &kept, NULL), NB_INVALID);
+}
+
 static void append_nullable_strings_by_column(void **state) {
   NbBatchBuilder *b;
   struct ArrowArray batch;
@@ -805,6 +964,10 @@ int main(void) {
       cmocka_unit_test(append_nullable_strings_by_row),
       cmocka_unit_test(append_nullable_strings_all_or_nothing),
       cmocka_unit_test(append_nullable_strings_by_column),
+      cmocka_unit_test(append_strings_block),
+      cmocka_unit_test(append_strings_reads_back),
+      cmocka_unit_test(view_text_n_honours_capacity),
+      cmocka_unit_test(schema_copy_keeps_and_replaces),
       cmocka_unit_test(nulls_survive_only_where_appended),
       cmocka_unit_test(append_text_cases),
       cmocka_unit_test(float_shortest_round_trip),

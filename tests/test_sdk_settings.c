@@ -243,6 +243,94 @@ static void value_check(void **state) {
   assert_int_equal(nb_setting_value_check(&spec[0], "", &err), NB_OK);
 }
 
+/* One rule broken per case: nb_settings_declaration_check names it. */
+static void expect_refused(const NbSettingSpec *decl, uint32_t n, const char *detail) {
+  NbError err;
+  nb_error_init(&err);
+  assert_int_equal(nb_settings_declaration_check(decl, n, &err), NB_INVALID);
+  assert_string_equal(err.message, "invalid settings declaration");
+  assert_non_null(err.detail);
+  if (strstr(err.detail, detail) == NULL) fail_msg("detail \"%s\" lacks \"%s\"", err.detail, detail);
+  nb_error_release(&err);
+}
+
+#define SPEC(type_, flags_, name_, default_, choices_) \
+  NB_SETTING(type_, flags_, name_, default_, choices_, "a setting")
+
+static void declaration_rules(void **state) {
+  const NbSettingSpec good[] = {
+      SPEC(NB_SETTING_STRING, NB_SETTING_REQUIRED, "path", NULL, NULL),
+      SPEC(NB_SETTING_ENUM, NB_SETTING_SOURCE, "format", "auto", "auto|lines"),
+      SPEC(NB_SETTING_ENUM, NB_SETTING_DEST, "format", "lines", "lines|array"),
+      SPEC(NB_SETTING_INT, 0, "level", "3", NULL),
+  };
+  const NbSettingSpec twice[] = {SPEC(NB_SETTING_INT, 0, "rows", NULL, NULL),
+                                 SPEC(NB_SETTING_INT, NB_SETTING_DEST, "rows", NULL, NULL)};
+  const NbSettingSpec required_default[] = {
+      SPEC(NB_SETTING_STRING, NB_SETTING_REQUIRED, "path", "x", NULL)};
+  const NbSettingSpec no_choices[] = {SPEC(NB_SETTING_ENUM, 0, "mode", NULL, NULL)};
+  const NbSettingSpec empty_choice[] = {SPEC(NB_SETTING_ENUM, 0, "mode", NULL, "a||b")};
+  const NbSettingSpec choice_twice[] = {SPEC(NB_SETTING_ENUM, 0, "mode", NULL, "a|b|a")};
+  const NbSettingSpec choices_on_int[] = {SPEC(NB_SETTING_INT, 0, "n", NULL, "a|b")};
+  const NbSettingSpec bad_default[] = {SPEC(NB_SETTING_INT, 0, "n", "ten", NULL)};
+  const NbSettingSpec bad_enum_default[] = {SPEC(NB_SETTING_ENUM, 0, "m", "c", "a|b")};
+  const NbSettingSpec bad_name[] = {SPEC(NB_SETTING_INT, 0, "Rows", NULL, NULL)};
+  const NbSettingSpec double_underscore[] = {SPEC(NB_SETTING_INT, 0, "a__b", NULL, NULL)};
+  const NbSettingSpec bad_type[] = {SPEC(99, 0, "n", NULL, NULL)};
+  const NbSettingSpec bad_flags[] = {SPEC(NB_SETTING_INT, 0x100, "n", NULL, NULL)};
+  const NbSettingSpec both_sides[] = {
+      SPEC(NB_SETTING_INT, NB_SETTING_SOURCE | NB_SETTING_DEST, "n", NULL, NULL)};
+  const NbSettingSpec bad_doc[] = {NB_SETTING(NB_SETTING_INT, 0, "n", NULL, NULL, "ends.")};
+  NbSettingSpec small[2] = {SPEC(NB_SETTING_INT, 0, "a", NULL, NULL),
+                            SPEC(NB_SETTING_INT, 0, "b", NULL, NULL)};
+  (void)state;
+  assert_int_equal(nb_settings_declaration_check(good, 4, NULL), NB_OK);
+  assert_int_equal(nb_settings_declaration_check(NULL, 0, NULL), NB_OK);
+  expect_refused(NULL, 2, "declares 2 settings but no table");
+  expect_refused(twice, 2, "Setting \"rows\" is declared twice.");
+  expect_refused(required_default, 1, "is required and has a default");
+  expect_refused(no_choices, 1, "Enum setting \"mode\" declares no choices.");
+  expect_refused(empty_choice, 1, "has an empty choice");
+  expect_refused(choice_twice, 1, "lists a choice twice");
+  expect_refused(choices_on_int, 1, "is not an enum but declares choices");
+  expect_refused(bad_default, 1, "The default value \"ten\" of integer setting \"n\"");
+  expect_refused(bad_enum_default, 1, "of enum setting \"m\"");
+  expect_refused(bad_name, 1, "has the name \"Rows\"");
+  expect_refused(double_underscore, 1, "has the name \"a__b\"");
+  expect_refused(bad_type, 1, "unrecognized type 99");
+  expect_refused(bad_flags, 1, "unrecognized flags 0x100");
+  expect_refused(both_sides, 1, "both source-only and destination-only");
+  expect_refused(bad_doc, 1, "one line without a final period");
+  small[0].struct_size = 8;
+  expect_refused(small, 2, "struct_size 8; ABI 1.0 needs at least");
+  small[0].struct_size = (uint32_t)sizeof(NbSettingSpec);
+  small[1].struct_size = 8;
+  expect_refused(small, 2, "Setting declaration 2 has struct_size 8, unlike the first one");
+}
+
+/* A declaration built against a later minor (longer entries) is stepped
+ * through by its own stride, by the check and by every reader. */
+static void declaration_of_a_later_minor(void **state) {
+  typedef struct Longer {
+    NbSettingSpec spec;
+    const char *added_in_a_later_minor;
+  } Longer;
+  Longer longer[2];
+  (void)state;
+  memset(longer, 0, sizeof longer);
+  for (int i = 0; i < 2; i++) {
+    longer[i].spec.struct_size = (uint32_t)sizeof(Longer);
+    longer[i].spec.type = NB_SETTING_INT;
+    longer[i].spec.doc = "a setting";
+    longer[i].added_in_a_later_minor = "x";
+  }
+  longer[0].spec.name = "first";
+  longer[1].spec.name = "second";
+  assert_int_equal(nb_settings_declaration_check(&longer[0].spec, 2, NULL), NB_OK);
+  assert_string_equal(nb_setting_spec_at(&longer[0].spec, 1)->name, "second");
+  assert_null(nb_setting_spec_at(NULL, 0));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(getters),
@@ -256,6 +344,8 @@ int main(void) {
       cmocka_unit_test(check_duplicate),
       cmocka_unit_test(secret_value_never_in_message),
       cmocka_unit_test(value_check),
+      cmocka_unit_test(declaration_rules),
+      cmocka_unit_test(declaration_of_a_later_minor),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,7 +20,6 @@ static const NbSettingSpec hello_settings[] = {
     NB_SETTING(NB_SETTING_STRING, NB_SETTING_DEST | NB_SETTING_REQUIRED, "path",
                NULL, NULL, "file the destination writes"),
 };
-#define N_SETTINGS (uint32_t)(sizeof hello_settings / sizeof hello_settings[0])
 
 static const NbField hello_fields[] = {
     {"id", NB_TYPE_INT64, false, 0, 0, NULL},
@@ -55,9 +54,7 @@ static int source_open(const NbHostApi *host, const NbOpenArgs *args,
   int64_t rows;
   int rc;
   (void)host;
-  if ((rc = nb_settings_check(args->settings, hello_settings, N_SETTINGS,
-                              NB_SETTING_SOURCE, err)) != NB_OK ||
-      (rc = nb_setting_int(args->settings, "rows", 10, &rows, err)) != NB_OK ||
+  if ((rc = nb_setting_int(args->settings, "rows", 10, &rows, err)) != NB_OK ||
       (rc = nb_setting_string(args->settings, "greeting", "hello", &greeting,
                               err)) != NB_OK)
     return rc;
@@ -166,9 +163,7 @@ static int dest_open(const NbHostApi *host, const NbOpenArgs *args, void **out,
   HelloDest *d;
   const char *path;
   int rc;
-  if ((rc = nb_settings_check(args->settings, hello_settings, N_SETTINGS,
-                              NB_SETTING_DEST, err)) != NB_OK ||
-      (rc = nb_setting_string(args->settings, "path", NULL, &path, err)) != NB_OK)
+  if ((rc = nb_setting_string(args->settings, "path", NULL, &path, err)) != NB_OK)
     return rc;
   d = calloc(1, sizeof *d);
   if (d == NULL) return nb_error_set(err, NB_NOMEM, "out of memory");
@@ -191,21 +186,15 @@ static int dest_open(const NbHostApi *host, const NbOpenArgs *args, void **out,
   return NB_OK;
 }
 
-/* Keeps a copy of the schema to read the batches with. */
+/* The schema is borrowed for this call: keep a copy to read the batches
+ * of dest_write with. */
 static int dest_prepare(void *handle, const char *stream_name,
                         const struct ArrowSchema *schema, uint32_t *stream,
                         NbError *err) {
   HelloDest *d = handle;
-  NbField *fields;
-  size_t n;
-  int rc = nb_schema_fields(schema, &fields, &n, err);
   (void)stream_name;
-  if (rc != NB_OK) return rc;
-  if (d->schema.release != NULL) d->schema.release(&d->schema);
-  rc = nb_schema_export(fields, n, &d->schema, err);
-  free(fields);
   *stream = 0;
-  return rc;
+  return nb_schema_copy(schema, &d->schema, err);
 }
 
 static int dest_write(void *handle, uint32_t stream,
@@ -222,7 +211,7 @@ static int dest_write(void *handle, uint32_t stream,
       const char *text = "";
       size_t len = 0;
       if (!nb_view_is_null(&views[col], row))
-        len = nb_view_text(&views[col], row, scratch, &text);
+        len = nb_view_text_n(&views[col], row, scratch, sizeof scratch, &text);
       rc = d->host->file_write(d->file, text, len, err);
       if (rc == NB_OK)
         rc = d->host->file_write(d->file, col + 1 < n ? "\t" : "\n", 1, err);
@@ -246,25 +235,26 @@ static int dest_commit(void *handle, const void **state, size_t *state_len,
  * Entry
  * ------------------------------------------------------------------------ */
 
-static void hello_describe(NbConnector *c) {
-  c->name = "hello";
-  c->version = "1.0.0";
-  c->description = "greets N times; writes rows as tab-separated text";
-  c->capabilities = NB_CAP_SOURCE | NB_CAP_DESTINATION | NB_CAP_RESUMABLE;
-  c->settings = hello_settings;
-  c->n_settings = N_SETTINGS;
-  c->source_open = source_open;
-  c->source_stream_count = stream_count;
-  c->source_stream_info = stream_info;
-  c->source_schema = source_schema;
-  c->source_seek = source_seek;
-  c->source_next = source_next;
-  c->source_close = source_close;
-  c->dest_open = dest_open;
-  c->dest_prepare = dest_prepare;
-  c->dest_write = dest_write;
-  c->dest_commit = dest_commit;
-  c->dest_close = dest_close;
-}
+static const NbConnector hello = {
+    .name = "hello",
+    .version = "1.0.0",
+    .description = "greets N times; writes rows as tab-separated text",
+    .capabilities = NB_CAP_SOURCE | NB_CAP_DESTINATION | NB_CAP_RESUMABLE,
+    .settings = hello_settings,
+    .n_settings = NB_COUNT(hello_settings),
+    .source_open = source_open,
+    .source_stream_count = stream_count,
+    .source_stream_info = stream_info,
+    .source_schema = source_schema,
+    .source_seek = source_seek,
+    .source_next = source_next,
+    .source_close = source_close,
+    .dest_open = dest_open,
+    .dest_prepare = dest_prepare,
+    .dest_write = dest_write,
+    .dest_commit = dest_commit,
+    .dest_close = dest_close,
+};
 
-NB_CONNECTOR_ENTRY(hello_describe)
+/* The exported entry; the opens check the settings before calling ours. */
+NB_CONNECTOR_EXPORT(hello)

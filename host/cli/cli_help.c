@@ -46,7 +46,7 @@ static const char overview[] =
     "\n"
     "Connectors are searched in each --plugin-dir, then in the directories of\n"
     "NEBULA_PLUGIN_PATH (colon-separated), then in the built-in connector\n"
-    "directory.\n"
+    "directory (unless NEBULA_NO_DEFAULT_PLUGIN_DIR=1).\n"
     "\n" EXIT_STATUS_TEXT
     "\n"
     "Examples:\n"

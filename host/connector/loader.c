@@ -139,93 +139,20 @@ static bool is_identifier(const char *name) {
   return p - name <= 64;
 }
 
-static const char *setting_type_name(uint32_t type) {
-  switch (type) {
-    case NB_SETTING_STRING: return "string";
-    case NB_SETTING_INT: return "integer";
-    case NB_SETTING_DOUBLE: return "number";
-    case NB_SETTING_BOOL: return "boolean";
-    case NB_SETTING_ENUM: return "enum";
-    default: return NULL;
-  }
-}
-
-static bool choices_are_valid(const char *choices) {
-  const char *p = choices;
-  if (choices == NULL || choices[0] == '\0') return false;
-  for (;;) {
-    const char *bar = strchr(p, '|');
-    size_t n = bar ? (size_t)(bar - p) : strlen(p);
-    if (n == 0) return false;
-    if (bar == NULL) return true;
-    p = bar + 1;
-  }
-}
-
-static bool sides_overlap(uint32_t a, uint32_t b) {
-  uint32_t sa = a & (NB_SETTING_SOURCE | NB_SETTING_DEST);
-  uint32_t sb = b & (NB_SETTING_SOURCE | NB_SETTING_DEST);
-  if (sa == 0 || sb == 0) return true;
-  return (sa & sb) != 0;
-}
-
-#define SPEC_MIN_SIZE (offsetof(NbSettingSpec, doc) + sizeof(const char *))
-
 const NbSettingSpec *nbh_connector_setting(const NbConnector *c, uint32_t i) {
-  size_t stride = c->settings[0].struct_size;
-  if (stride < SPEC_MIN_SIZE) stride = sizeof(NbSettingSpec);
-  return (const NbSettingSpec *)((const char *)c->settings + (size_t)i * stride);
+  return nb_setting_spec_at(c->settings, i);
 }
 
-/* NULL when the declarations are sound, else a malloc'ed DETAIL sentence. */
+/* NULL when the declarations are sound, else a malloc'ed DETAIL sentence.
+ * The rules are the SDK's, shared with the conformance kit. */
 static char *settings_problem(const NbConnector *c) {
-  uint32_t i, j;
-  if (c->n_settings == 0) return NULL;
-  if (c->settings == NULL)
-    return format("The connector declares %u settings but no table of them.",
-                  (unsigned)c->n_settings);
-  if (c->settings[0].struct_size < SPEC_MIN_SIZE)
-    return format("Setting declaration 1 has struct_size %u; ABI 1.0 needs at least %zu.",
-                  (unsigned)c->settings[0].struct_size, SPEC_MIN_SIZE);
-  for (i = 0; i < c->n_settings; i++) {
-    const NbSettingSpec *s = nbh_connector_setting(c, i);
-    const char *type_name;
-    if (s->struct_size != c->settings[0].struct_size)
-      return format("Setting declaration %u has struct_size %u, unlike the first one (%u).",
-                    (unsigned)i + 1, (unsigned)s->struct_size,
-                    (unsigned)c->settings[0].struct_size);
-    if (!is_identifier(s->name))
-      return format("Setting declaration %u has the name \"%s\"; setting names are "
-                    "lower_snake_case: a lower-case letter, then letters, digits or underscores.",
-                    (unsigned)i + 1, s->name != NULL ? s->name : "(null)");
-    type_name = setting_type_name(s->type);
-    if (type_name == NULL)
-      return format("Setting \"%s\" has the unrecognized type %u.", s->name, (unsigned)s->type);
-    if ((s->flags & NB_SETTING_SOURCE) && (s->flags & NB_SETTING_DEST))
-      return format("Setting \"%s\" is marked both source-only and destination-only.", s->name);
-    if (s->type == NB_SETTING_ENUM && s->choices == NULL)
-      return format("Enum setting \"%s\" declares no choices.", s->name);
-    if (s->type == NB_SETTING_ENUM && !choices_are_valid(s->choices))
-      return format("Enum setting \"%s\" declares the choices \"%s\"; choices are non-empty "
-                    "words separated by '|'.", s->name, s->choices);
-    if (s->default_value != NULL) {
-      NbError err;
-      nb_error_init(&err);
-      if (nb_setting_value_check(s, s->default_value, &err) != NB_OK) {
-        char *detail = format("The default value \"%s\" of %s setting \"%s\" is not valid: %s.",
-                              s->default_value, type_name, s->name,
-                              err.message != NULL ? err.message : "rejected");
-        nb_error_release(&err);
-        return detail;
-      }
-      nb_error_release(&err);
-    }
-    for (j = 0; j < i; j++)
-      if (strcmp(nbh_connector_setting(c, j)->name, s->name) == 0 &&
-          sides_overlap(nbh_connector_setting(c, j)->flags, s->flags))
-        return format("Setting \"%s\" is declared twice.", s->name);
-  }
-  return NULL;
+  NbError err;
+  char *detail;
+  nb_error_init(&err);
+  if (nb_settings_declaration_check(c->settings, c->n_settings, &err) == NB_OK) return NULL;
+  detail = strdup(err.detail != NULL ? err.detail : "The settings declaration is invalid.");
+  nb_error_release(&err);
+  return detail != NULL ? detail : strdup("");
 }
 
 /* The refusal for an ABI version the host cannot serve, or 0 when the
@@ -645,6 +572,13 @@ static void search_directory(NbhPluginSet *set, const char *dir, const char *ori
   path_list_free(&found);
 }
 
+/* NEBULA_NO_DEFAULT_PLUGIN_DIR=1 leaves out the compiled-in directory, so
+ * a test run sees only the connectors it names, never installed ones. */
+static bool default_dir_disabled(void) {
+  const char *v = getenv("NEBULA_NO_DEFAULT_PLUGIN_DIR");
+  return v != NULL && v[0] != '\0' && strcmp(v, "0") != 0;
+}
+
 int nbh_plugins_load(const char *const *dirs, size_t n_dirs, NbhPluginSet *set) {
   PathList seen = {NULL, 0, false};
   const char *env;
@@ -663,7 +597,8 @@ int nbh_plugins_load(const char *const *dirs, size_t n_dirs, NbhPluginSet *set) 
       search_directory(set, part, "NEBULA_PLUGIN_PATH", true, &seen);
     free(copy);
   }
-  search_directory(set, NEBULA_CONNECTOR_DIR, "built-in connector directory", false, &seen);
+  if (!default_dir_disabled())
+    search_directory(set, NEBULA_CONNECTOR_DIR, "built-in connector directory", false, &seen);
   i = seen.failed;
   path_list_free(&seen);
   return i ? -1 : 0;

@@ -3,7 +3,9 @@
  *
  * Search order: every --plugin-dir (in order), then each directory of
  * NEBULA_PLUGIN_PATH (':'-separated), then the compiled-in connector
- * directory.  In each directory DIR, every regular "*.so" file in DIR,
+ * directory unless NEBULA_NO_DEFAULT_PLUGIN_DIR is set to a value other
+ * than "" or "0" (make check sets it: tests must not load what happens to
+ * be installed).  In each directory DIR, every regular "*.so" file in DIR,
  * DIR/.libs, DIR/<sub>/ and DIR/<sub>/.libs is tried (one level down, so an
  * uninstalled build tree works: plugins/csv/.libs/csv.so), sorted by path;
  * a file reached twice (same realpath) is tried once.  A bad file never
@@ -54,7 +56,8 @@ typedef struct NbhPluginSet {
 void nbh_plugins_init(NbhPluginSet *set);
 
 /* Load every connector found in dirs (n_dirs explicit directories, then
- * NEBULA_PLUGIN_PATH, then NEBULA_CONNECTOR_DIR).  Returns 0, or -1 when
+ * NEBULA_PLUGIN_PATH, then NEBULA_CONNECTOR_DIR unless
+ * NEBULA_NO_DEFAULT_PLUGIN_DIR says not to).  Returns 0, or -1 when
  * libltdl itself could not be initialised or memory ran out.  Refused files
  * are listed in set->errors; that is not a failure of this call. */
 int nbh_plugins_load(const char *const *dirs, size_t n_dirs, NbhPluginSet *set);

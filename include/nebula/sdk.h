@@ -16,6 +16,18 @@
  * functions only grow.  Functions that depend on the layout of an ABI struct
  * compiled into the connector are static inline here, so they always match
  * the connector's own view of the ABI.
+ *
+ * Each function is marked NB_SINCE(major, minor): the libnebula-sdk release
+ * that added it, named by the connector ABI it shipped with.  1.0 is the
+ * library recorded in tests/abi/libnebula-sdk-1.0.abi (-version-info 2:0:1);
+ * 1.1 shipped with ABI 1.1 (3:0:2).  A connector that needs a 1.1 function
+ * requires that release in NEBULA_CONNECTOR([1:...]).  A function marked
+ * "deprecated" stays exported and working for the life of
+ * libnebula-sdk.so.1; new code uses the replacement its comment names.
+ *
+ * Structs the library fills (NbColumnView) may grow at the end in a later
+ * release; structs the caller passes in arrays (NbField, NbStringRef) are
+ * frozen for the life of libnebula-sdk.so.1.  See each struct.
  */
 #ifndef NEBULA_SDK_H
 #define NEBULA_SDK_H
@@ -32,6 +44,10 @@
 extern "C" {
 #endif
 
+/* Documents the release that added a function (see above); expands to
+ * nothing. */
+#define NB_SINCE(major, minor)
+
 #if defined(__GNUC__) || defined(__clang__)
 #define NB_PRINTF(fmt_index, first_arg) \
   __attribute__((format(printf, fmt_index, first_arg)))
@@ -40,11 +56,136 @@ extern "C" {
 #endif
 
 /* ------------------------------------------------------------------------
- * Entry point
+ * Status names and errors
  * ------------------------------------------------------------------------ */
 
-/* (Documented with the errors below; needed by the inline entry helper.) */
+/* "NB_OK", "NB_IO", ...; "NB_UNRECOGNIZED" for other values.  Static. */
+NB_SINCE(1, 0)
+const char *nb_status_name(int status);
+
+/* Set err's code and message (printf-style) and install the SDK's release.
+ * An earlier message in err is released first.  err may be NULL.  Returns
+ * code, so `return nb_error_set(err, NB_IO, "...");` reads well.  On an
+ * allocation failure the error keeps the code with a static message. */
+NB_SINCE(1, 0)
 int nb_error_set(NbError *err, int code, const char *fmt, ...) NB_PRINTF(3, 4);
+NB_SINCE(1, 0)
+int nb_error_setv(NbError *err, int code, const char *fmt, va_list ap);
+
+/* Add a detail or hint sentence (printf-style) to an error already set. */
+NB_SINCE(1, 0)
+void nb_error_detail(NbError *err, const char *fmt, ...) NB_PRINTF(2, 3);
+NB_SINCE(1, 0)
+void nb_error_hint(NbError *err, const char *fmt, ...) NB_PRINTF(2, 3);
+
+/* Record where the error is: location (copied, may be NULL), 1-based line
+ * and column (0 for unknown). */
+NB_SINCE(1, 0)
+void nb_error_locate(NbError *err, const char *location, int64_t line,
+                     int64_t column);
+
+/* Attach a copy of the raw bad record (NB_DATA). */
+NB_SINCE(1, 0)
+void nb_error_record(NbError *err, const void *record, size_t len);
+
+/* Call err->release if set and zero the error (keeping struct_size).  NULL
+ * is a no-op. */
+NB_SINCE(1, 0)
+void nb_error_release(NbError *err);
+
+/* Zero *err and set its struct_size: ready to pass to a call. */
+NB_SINCE(1, 0)
+static inline void nb_error_init(NbError *err) {
+  memset(err, 0, sizeof *err);
+  err->struct_size = (uint32_t)sizeof *err;
+}
+
+/* ------------------------------------------------------------------------
+ * Logging through the host
+ * ------------------------------------------------------------------------ */
+
+/* Format and send one line to host->log.  host may be NULL (no-op). */
+NB_SINCE(1, 0)
+void nb_log(const NbHostApi *host, int level, const char *fmt, ...)
+    NB_PRINTF(3, 4);
+
+/* ------------------------------------------------------------------------
+ * Settings
+ *
+ * Getters look name up in settings (passed to open); when it is absent,
+ * *out = fallback.  A value that does not parse as the type returns
+ * NB_INVALID with an error naming the setting and the value.
+ * ------------------------------------------------------------------------ */
+
+/* The raw text of a setting, or NULL if absent. */
+NB_SINCE(1, 0)
+const char *nb_settings_find(const NbSettings *settings, const char *name);
+
+NB_SINCE(1, 0)
+int nb_setting_string(const NbSettings *settings, const char *name,
+                      const char *fallback, const char **out, NbError *err);
+NB_SINCE(1, 0)
+int nb_setting_int(const NbSettings *settings, const char *name,
+                   int64_t fallback, int64_t *out, NbError *err);
+NB_SINCE(1, 0)
+int nb_setting_double(const NbSettings *settings, const char *name,
+                      double fallback, double *out, NbError *err);
+NB_SINCE(1, 0)
+int nb_setting_bool(const NbSettings *settings, const char *name,
+                    bool fallback, bool *out, NbError *err);
+/* choices is "a|b|c"; *out is the 0-based index of the value. */
+NB_SINCE(1, 0)
+int nb_setting_enum(const NbSettings *settings, const char *name,
+                    const char *choices, int fallback, int *out, NbError *err);
+
+/* Check settings against a declaration for one side (NB_SETTING_SOURCE or
+ * NB_SETTING_DEST): unrecognized names (with a "did you mean" hint), names
+ * given twice, missing REQUIRED ones, values that do not parse as the
+ * declared type or are not one of the ENUM choices.  The first problem is
+ * reported (NB_INVALID); a SECRET setting's value is never quoted.  settings
+ * may be NULL (none given).  spec is stepped through by spec[0].struct_size,
+ * so a declaration built against a later minor is read correctly.  The host
+ * runs this before open; connectors may run it again.
+ *
+ * Accepted text per type: INT a decimal integer with optional sign that
+ * fits int64_t; DOUBLE a finite decimal or scientific number; BOOL true,
+ * false, yes, no, on, off, 1, 0 (any case); ENUM one of the choices,
+ * exactly. */
+NB_SINCE(1, 0)
+int nb_settings_check(const NbSettings *settings, const NbSettingSpec *spec,
+                      uint32_t n_spec, uint32_t side, NbError *err);
+
+/* Check one text value against a spec entry (type, choices). */
+NB_SINCE(1, 0)
+int nb_setting_value_check(const NbSettingSpec *spec, const char *value,
+                           NbError *err);
+
+/* Check a connector's settings declaration (n entries stepped through by
+ * nb_setting_spec_at) against the rules every host applies when it loads
+ * the connector (the conformance kit applies the same): struct_size at
+ * least the ABI 1.0 size, a multiple of the alignment and equal in every
+ * entry; names lower_snake_case (at most 64 bytes), declared once per side
+ * (a name may appear twice only as source-only and destination-only); a
+ * known type and known flags, not both SOURCE and DEST; ENUM choices
+ * non-empty words separated by '|', each once, and no choices for other
+ * types; not REQUIRED together with a default; a default that parses as
+ * the type; a doc of one line without a final period.  Returns NB_OK, or
+ * NB_INVALID with the message "invalid settings declaration" and a DETAIL
+ * naming the setting and the rule. */
+NB_SINCE(1, 1)
+int nb_settings_declaration_check(const NbSettingSpec *spec, uint32_t n,
+                                  NbError *err);
+
+/* Entry i of a settings declaration, stepping by spec[0].struct_size (the
+ * stride rule of nebula/abi.h), so a declaration built against a later
+ * minor is read correctly.  NULL when spec is NULL; i is not checked. */
+NB_SINCE(1, 1)
+const NbSettingSpec *nb_setting_spec_at(const NbSettingSpec *spec,
+                                        uint32_t i);
+
+/* ------------------------------------------------------------------------
+ * Entry point
+ * ------------------------------------------------------------------------ */
 
 /* Fill *out per the entry protocol of nebula/abi.h, from a connector
  * description `desc` built against this header.  Inline so that sizeof
@@ -52,6 +193,7 @@ int nb_error_set(NbError *err, int code, const char *fmt, ...) NB_PRINTF(3, 4);
  * when host_abi's major is not NB_ABI_MAJOR (err says both versions);
  * NB_INVALID when out or desc is NULL or out->struct_size < 8.
  * \since libnebula-sdk 0.1.0 (err filled since ABI 1.1). */
+NB_SINCE(1, 0)
 static inline int nb_connector_entry_fill(uint32_t host_abi, NbConnector *out,
                                           const NbConnector *desc,
                                           NbError *err) {
@@ -99,97 +241,79 @@ static inline int nb_connector_entry_fill(uint32_t host_abi, NbConnector *out,
     return nb_connector_entry_fill(host_abi, out, &desc, err);            \
   }
 
+/* The number of entries of a static array (a settings declaration). */
+#define NB_COUNT(array) ((uint32_t)(sizeof(array) / sizeof((array)[0])))
+
+/* The "checked open": check args->settings against conn's declaration for
+ * side (NB_SETTING_SOURCE or NB_SETTING_DEST) with nb_settings_check, then
+ * call conn's source_open or dest_open.  The host checks settings before
+ * opening, but another host (or the conformance kit) may not, so a
+ * connector refuses unrecognized or ill-typed settings itself, before
+ * anything is opened.  Returns NB_INVALID (no args or handle, no open slot
+ * for side, a setting problem) or what the open slot returns; *handle is
+ * NULL on failure.  Inline: conn has the connector's own layout. */
+NB_SINCE(1, 1)
+static inline int nb_connector_open_checked(const NbConnector *conn,
+                                            uint32_t side,
+                                            const NbHostApi *host,
+                                            const NbOpenArgs *args,
+                                            void **handle, NbError *err) {
+  int (*open)(const NbHostApi *, const NbOpenArgs *, void **, NbError *) =
+      side == NB_SETTING_SOURCE ? conn->source_open : conn->dest_open;
+  int rc;
+  if (handle != NULL) *handle = NULL;
+  if (args == NULL || handle == NULL || open == NULL)
+    return nb_error_set(err, NB_INVALID,
+                        "connector \"%s\": %s opened without %s", conn->name,
+                        side == NB_SETTING_SOURCE ? "source" : "destination",
+                        open == NULL ? "an open function" : "arguments");
+  rc = nb_settings_check(args->settings, conn->settings, conn->n_settings,
+                         side, err);
+  return rc != NB_OK ? rc : open(host, args, handle, err);
+}
+
+/* Writes the whole entry of a connector described by one static const
+ * NbConnector (designated initializers; struct_size and abi_version may be
+ * left 0), with source_open and dest_open wrapped by
+ * nb_connector_open_checked, so the connector writes no entry, describe or
+ * checked-open code of its own:
+ *
+ *   static const NbConnector csv = {
+ *       .name = "csv", .version = "1.0.0", .description = "...",
+ *       .capabilities = NB_CAP_SOURCE | NB_CAP_DESTINATION,
+ *       .settings = csv_settings, .n_settings = NB_COUNT(csv_settings),
+ *       .source_open = csv_source_open, ...,
+ *       .dest_open = csv_dest_open, ...};
+ *   NB_CONNECTOR_EXPORT(csv)
+ *
+ * Use once per connector, at file scope.  \since 1.1 */
+#define NB_CONNECTOR_EXPORT(conn)                                         \
+  static int nb_checked_source_open_(const NbHostApi *host,               \
+                                     const NbOpenArgs *args,              \
+                                     void **handle, NbError *err) {       \
+    return nb_connector_open_checked(&(conn), NB_SETTING_SOURCE, host,    \
+                                     args, handle, err);                  \
+  }                                                                       \
+  static int nb_checked_dest_open_(const NbHostApi *host,                 \
+                                   const NbOpenArgs *args, void **handle, \
+                                   NbError *err) {                        \
+    return nb_connector_open_checked(&(conn), NB_SETTING_DEST, host,      \
+                                     args, handle, err);                  \
+  }                                                                       \
+  static void nb_describe_(NbConnector *c) {                              \
+    uint32_t size_ = c->struct_size;                                      \
+    *c = (conn);                                                          \
+    c->struct_size = size_;                                               \
+    c->abi_version = NB_ABI_CURRENT;                                      \
+    if (c->source_open != NULL) c->source_open = nb_checked_source_open_; \
+    if (c->dest_open != NULL) c->dest_open = nb_checked_dest_open_;       \
+  }                                                                       \
+  NB_CONNECTOR_ENTRY(nb_describe_)
+
 /* Initialiser for one NbSettingSpec entry. */
 #define NB_SETTING(type_, flags_, name_, default_, choices_, doc_) \
   { (uint32_t)sizeof(NbSettingSpec), (type_), (flags_), (name_), (default_), \
     (choices_), (doc_) }
-
-/* ------------------------------------------------------------------------
- * Status names and errors
- * ------------------------------------------------------------------------ */
-
-/* "NB_OK", "NB_IO", ...; "NB_UNRECOGNIZED" for other values.  Static. */
-const char *nb_status_name(int status);
-
-/* Set err's code and message (printf-style) and install the SDK's release.
- * An earlier message in err is released first.  err may be NULL.  Returns
- * code, so `return nb_error_set(err, NB_IO, "...");` reads well.  On an
- * allocation failure the error keeps the code with a static message. */
-int nb_error_set(NbError *err, int code, const char *fmt, ...) NB_PRINTF(3, 4);
-int nb_error_setv(NbError *err, int code, const char *fmt, va_list ap);
-
-/* Add a detail or hint sentence (printf-style) to an error already set. */
-void nb_error_detail(NbError *err, const char *fmt, ...) NB_PRINTF(2, 3);
-void nb_error_hint(NbError *err, const char *fmt, ...) NB_PRINTF(2, 3);
-
-/* Record where the error is: location (copied, may be NULL), 1-based line
- * and column (0 for unknown). */
-void nb_error_locate(NbError *err, const char *location, int64_t line,
-                     int64_t column);
-
-/* Attach a copy of the raw bad record (NB_DATA). */
-void nb_error_record(NbError *err, const void *record, size_t len);
-
-/* Call err->release if set and zero the error (keeping struct_size).  NULL
- * is a no-op. */
-void nb_error_release(NbError *err);
-
-/* Zero *err and set its struct_size: ready to pass to a call. */
-static inline void nb_error_init(NbError *err) {
-  memset(err, 0, sizeof *err);
-  err->struct_size = (uint32_t)sizeof *err;
-}
-
-/* ------------------------------------------------------------------------
- * Logging through the host
- * ------------------------------------------------------------------------ */
-
-/* Format and send one line to host->log.  host may be NULL (no-op). */
-void nb_log(const NbHostApi *host, int level, const char *fmt, ...)
-    NB_PRINTF(3, 4);
-
-/* ------------------------------------------------------------------------
- * Settings
- *
- * Getters look name up in settings (passed to open); when it is absent,
- * *out = fallback.  A value that does not parse as the type returns
- * NB_INVALID with an error naming the setting and the value.
- * ------------------------------------------------------------------------ */
-
-/* The raw text of a setting, or NULL if absent. */
-const char *nb_settings_find(const NbSettings *settings, const char *name);
-
-int nb_setting_string(const NbSettings *settings, const char *name,
-                      const char *fallback, const char **out, NbError *err);
-int nb_setting_int(const NbSettings *settings, const char *name,
-                   int64_t fallback, int64_t *out, NbError *err);
-int nb_setting_double(const NbSettings *settings, const char *name,
-                      double fallback, double *out, NbError *err);
-int nb_setting_bool(const NbSettings *settings, const char *name,
-                    bool fallback, bool *out, NbError *err);
-/* choices is "a|b|c"; *out is the 0-based index of the value. */
-int nb_setting_enum(const NbSettings *settings, const char *name,
-                    const char *choices, int fallback, int *out, NbError *err);
-
-/* Check settings against a declaration for one side (NB_SETTING_SOURCE or
- * NB_SETTING_DEST): unrecognized names (with a "did you mean" hint), names
- * given twice, missing REQUIRED ones, values that do not parse as the
- * declared type or are not one of the ENUM choices.  The first problem is
- * reported (NB_INVALID); a SECRET setting's value is never quoted.  settings
- * may be NULL (none given).  spec is stepped through by spec[0].struct_size,
- * so a declaration built against a later minor is read correctly.  The host
- * runs this before open; connectors may run it again.
- *
- * Accepted text per type: INT a decimal integer with optional sign that
- * fits int64_t; DOUBLE a finite decimal or scientific number; BOOL true,
- * false, yes, no, on, off, 1, 0 (any case); ENUM one of the choices,
- * exactly. */
-int nb_settings_check(const NbSettings *settings, const NbSettingSpec *spec,
-                      uint32_t n_spec, uint32_t side, NbError *err);
-
-/* Check one text value against a spec entry (type, choices). */
-int nb_setting_value_check(const NbSettingSpec *spec, const char *value,
-                           NbError *err);
 
 /* ------------------------------------------------------------------------
  * Positions: opaque resume positions made of a few unsigned integers, in a
@@ -203,10 +327,12 @@ int nb_setting_value_check(const NbSettingSpec *spec, const char *value,
 
 /* Encode n (<= NB_POSITION_MAX_VALUES) values into buf (capacity cap).
  * Returns the encoded length, 0 if cap is too small. */
+NB_SINCE(1, 0)
 size_t nb_position_encode(void *buf, size_t cap, const uint64_t *values,
                           size_t n);
 /* Decode exactly n values; NB_INVALID with a clear error if the bytes are
  * not a position of n values. */
+NB_SINCE(1, 0)
 int nb_position_decode(const void *position, size_t len, uint64_t *values,
                        size_t n, NbError *err);
 
@@ -246,7 +372,12 @@ typedef enum NbType {
 
 /* One column of a schema.  Strings are borrowed by the functions taking a
  * field; in fields returned by nb_schema_fields they point into the schema
- * (valid while it is). */
+ * (valid while it is).
+ *
+ * Frozen: callers pass arrays of NbField to the library (nb_schema_export,
+ * nb_batch_builder_new), which steps through them by this sizeof, so the
+ * layout never changes within libnebula-sdk.so.1 (test_sdk_abi records it).
+ * A later column attribute comes with new functions, never a new field. */
 typedef struct NbField {
   const char *name;
   NbType type;
@@ -257,18 +388,32 @@ typedef struct NbField {
 } NbField;
 
 /* "utf8", "int64", "decimal128(10,2)", ... into buf; returns buf. */
+NB_SINCE(1, 0)
 const char *nb_type_name(const NbField *field, char *buf, size_t cap);
 
 /* Export an Arrow struct schema ("+s") with one child per field.  The
  * caller owns *out (release it). */
+NB_SINCE(1, 0)
 int nb_schema_export(const NbField *fields, size_t n, struct ArrowSchema *out,
                      NbError *err);
 
 /* Read a struct schema back into fields.  *fields is malloc'ed (free it
  * with free()); names point into schema.  NB_INVALID names the column whose
  * format is not one of the types above. */
+NB_SINCE(1, 0)
 int nb_schema_fields(const struct ArrowSchema *schema, NbField **fields,
                      size_t *n, NbError *err);
+
+/* Keep the schema dest_prepare borrows, for dest_write: copy schema into
+ * *kept, which the caller owns (release it in dest_close).  *kept must be
+ * zeroed before the first call; a later call (the stream's schema changed)
+ * releases the earlier copy, but only once the new one is made: on failure
+ * *kept is unchanged.  Columns must be of the types above (NB_INVALID names
+ * the one that is not); field metadata other than the extension name is
+ * not kept.  Returns NB_OK, NB_INVALID, NB_NOMEM. */
+NB_SINCE(1, 1)
+int nb_schema_copy(const struct ArrowSchema *schema, struct ArrowSchema *kept,
+                   NbError *err);
 
 /* ------------------------------------------------------------------------
  * Batch builder: build an Arrow struct array column by column.
@@ -290,42 +435,60 @@ typedef struct NbBatchBuilder NbBatchBuilder;
 typedef struct NbColumnBuilder NbColumnBuilder;
 
 /* row_hint: expected rows per batch, to size buffers.  fields are copied. */
+NB_SINCE(1, 0)
 int nb_batch_builder_new(const NbField *fields, size_t n, size_t row_hint,
                          NbBatchBuilder **out, NbError *err);
+NB_SINCE(1, 0)
 void nb_batch_builder_free(NbBatchBuilder *builder);
 
+NB_SINCE(1, 0)
 NbColumnBuilder *nb_batch_builder_column(NbBatchBuilder *builder, size_t i);
+NB_SINCE(1, 0)
 size_t nb_batch_builder_columns(const NbBatchBuilder *builder);
 /* Rows appended to column 0 so far, and bytes held in all buffers. */
+NB_SINCE(1, 0)
 size_t nb_batch_builder_rows(const NbBatchBuilder *builder);
+NB_SINCE(1, 0)
 size_t nb_batch_builder_bytes(const NbBatchBuilder *builder);
 
 /* Move the built rows into *out (an Arrow "+s" array).  Every column must
  * have the same length (NB_INTERNAL otherwise).  The builder is empty
  * afterwards and may be reused.  The caller owns *out. */
+NB_SINCE(1, 0)
 int nb_batch_builder_finish(NbBatchBuilder *builder, struct ArrowArray *out,
                             NbError *err);
 /* Forget the rows appended since the last finish (e.g. a bad record in the
  * middle of a row: nb_column_truncate each column instead). */
+NB_SINCE(1, 0)
 void nb_batch_builder_reset(NbBatchBuilder *builder);
 /* Drop values beyond length rows in one column. */
+NB_SINCE(1, 0)
 void nb_column_truncate(NbColumnBuilder *column, size_t length);
+NB_SINCE(1, 0)
 size_t nb_column_length(const NbColumnBuilder *column);
 
+NB_SINCE(1, 0)
 int nb_column_append_null(NbColumnBuilder *column);
 /* UTF8, LARGE_UTF8, NUMBER, JSON: the bytes as given (not validated).
  * data must not be NULL (pass "" for an empty value).  NB_NOMEM also when a
  * column with int32 offsets (all but LARGE_UTF8) would pass 2 GiB of text
  * in one batch: finish the batch earlier. */
+NB_SINCE(1, 0)
 int nb_column_append_utf8(NbColumnBuilder *column, const char *data,
                           size_t len);
+NB_SINCE(1, 0)
 int nb_column_append_int64(NbColumnBuilder *column, int64_t value);
+NB_SINCE(1, 0)
 int nb_column_append_double(NbColumnBuilder *column, double value);
+NB_SINCE(1, 0)
 int nb_column_append_bool(NbColumnBuilder *column, bool value);
 /* DECIMAL128: the unscaled value as a two's complement 128-bit integer. */
+NB_SINCE(1, 0)
 int nb_column_append_decimal128(NbColumnBuilder *column, uint64_t low,
                                 int64_t high);
+NB_SINCE(1, 0)
 int nb_column_append_date32(NbColumnBuilder *column, int32_t days);
+NB_SINCE(1, 0)
 int nb_column_append_timestamp(NbColumnBuilder *column, int64_t micros);
 
 /* Parse text as the column's type and append it, exactly: INT64 must fit
@@ -338,38 +501,62 @@ int nb_column_append_timestamp(NbColumnBuilder *column, int64_t micros);
  * FLOAT64 must parse completely.  Strings are appended as they are.
  * Returns NB_OK, NB_DATA (the text does not fit the type; err says why),
  * NB_NOMEM. */
+NB_SINCE(1, 0)
 int nb_column_append_text(NbColumnBuilder *column, const char *text,
                           size_t len, NbError *err);
 
-/* A string value by reference (for nb_batch_builder_append_strings). */
+/* A string value by reference (for nb_append_strings); frozen.  data NULL
+ * means a null value where the function allows it. */
 typedef struct NbStringRef {
   const char *data; /* not NULL, not NUL-terminated */
   size_t len;
 } NbStringRef;
 
-/* Append one row of string values at once: values[i] to column i, as
+/* The one way to append many string values: a block of n_rows rows by
+ * n_columns columns, values[r * n_columns + c] to column first_column + c,
+ * as nb_column_append_utf8 would, a value whose data is NULL as a null (its
+ * len is ignored).  The columns must be UTF8, LARGE_UTF8, NUMBER or JSON.
+ *   a whole row (a CSV record):  nb_append_strings(b, 0, ncols, row, 1)
+ *   many values of one column:   nb_append_strings(b, j, 1, values, n)
+ * Both shapes take a fast path (the column's state stays in registers).
+ * Returns NB_OK, NB_INVALID (b NULL, columns out of range, values NULL, a
+ * column that is not a string column) or NB_NOMEM; on failure nothing of
+ * the block is kept.  Appending to only some columns leaves the columns'
+ * lengths unequal until the others catch up (finish checks them). */
+NB_SINCE(1, 1)
+int nb_append_strings(NbBatchBuilder *builder, size_t first_column,
+                      size_t n_columns, const NbStringRef *values,
+                      size_t n_rows);
+
+/* Deprecated since 1.1, use nb_append_strings(b, 0, n, values, 1) (which
+ * also takes nulls).  Append one row of string values at once: values[i] to column i, as
  * nb_column_append_utf8 would, for the n (= every) columns, which must all
  * be UTF8, LARGE_UTF8, NUMBER or JSON.  The hot path of text sources (a
  * CSV record): one call per row instead of one per value.  Returns NB_OK,
  * NB_INVALID (n is not the column count, or a column is not a string
  * column) or NB_NOMEM; on failure nothing of the row is kept. */
+NB_SINCE(1, 0)
 int nb_batch_builder_append_strings(NbBatchBuilder *builder,
                                     const NbStringRef *values, size_t n);
 
-/* As nb_batch_builder_append_strings, except that here a value whose data
+/* Deprecated since 1.1, use nb_append_strings(b, 0, n, values, 1).
+ * As nb_batch_builder_append_strings, except that here a value whose data
  * is NULL is appended as a null (its len is ignored): a whole row, nulls
  * included, in one call.  Same return values; on failure nothing of the
  * row is kept. */
+NB_SINCE(1, 0)
 int nb_batch_builder_append_nullable_strings(NbBatchBuilder *builder,
                                              const NbStringRef *values,
                                              size_t n);
 
-/* Append n values to one string column (UTF8, LARGE_UTF8, NUMBER or JSON)
+/* Deprecated since 1.1, use nb_append_strings(b, column, 1, values, n).
+ * Append n values to one string column (UTF8, LARGE_UTF8, NUMBER or JSON)
  * as nb_column_append_utf8 would, a value whose data is NULL as a null
  * (its len is ignored).  The fastest way in for sources that make many
  * rows at once: the column's state stays in registers from one value to
  * the next.  Returns NB_OK, NB_INVALID (not a string column, column or
  * values NULL) or NB_NOMEM; on failure none of the n values is kept. */
+NB_SINCE(1, 0)
 int nb_column_append_nullable_strings(NbColumnBuilder *column,
                                       const NbStringRef *values, size_t n);
 
@@ -377,7 +564,11 @@ int nb_column_append_nullable_strings(NbColumnBuilder *column,
  * Reading batches (destinations)
  * ------------------------------------------------------------------------ */
 
-/* A view of one column of a batch, for reading values as text. */
+/* A view of one column of a batch, for reading values as text.  Filled by
+ * the library only (nb_batch_views), which may append fields in a later
+ * release: read the fields below, never copy the struct by value or
+ * allocate it yourself, and index an array of views with
+ * nb_column_view_at() (it steps by the library's own size). */
 typedef struct NbColumnView {
   NbField field;                  /* type of the column */
   const struct ArrowArray *array; /* borrowed child array */
@@ -389,10 +580,12 @@ typedef struct NbColumnView {
 
 /* Views of every column of a struct batch (schema: the "+s" schema the
  * batch follows).  *views is malloc'ed, n entries: free() it. */
+NB_SINCE(1, 0)
 int nb_batch_views(const struct ArrowSchema *schema,
                    const struct ArrowArray *batch, NbColumnView **views,
                    size_t *n, NbError *err);
 
+NB_SINCE(1, 0)
 static inline bool nb_view_is_null(const NbColumnView *v, int64_t row) {
   int64_t i = row + v->offset;
   return v->validity != NULL && !((v->validity[i >> 3] >> (i & 7)) & 1);
@@ -405,8 +598,26 @@ static inline bool nb_view_is_null(const NbColumnView *v, int64_t row) {
  * as YYYY-MM-DD, timestamp as ISO 8601 with the zone.  Returns the length;
  * *text points at the bytes.  Call only for non-null rows. */
 #define NB_TEXT_SCRATCH 64
+/* Deprecated since 1.1: scratch has no capacity.  Use nb_view_text_n. */
+NB_SINCE(1, 0)
 size_t nb_view_text(const NbColumnView *v, int64_t row, char *scratch,
                     const char **text);
+
+/* As nb_view_text, with the capacity of buf given.  Strings, NUMBER, JSON
+ * and BOOL return their bytes without copying; other types are formatted
+ * into buf (NUL-terminated) when their text and the NUL fit in cap bytes
+ * (NB_TEXT_SCRATCH always suffices).  Returns the text's length; *text
+ * points at it, or is NULL when it did not fit (the return value is then
+ * the length needed, as with snprintf) or when row is outside 0 ..
+ * length - 1 (return value 0).  Call only for non-null rows. */
+NB_SINCE(1, 1)
+size_t nb_view_text_n(const NbColumnView *v, int64_t row, char *buf,
+                      size_t cap, const char **text);
+
+/* &views[i] of an array from nb_batch_views, stepping by the library's
+ * sizeof(NbColumnView).  NULL when views is NULL. */
+NB_SINCE(1, 1)
+const NbColumnView *nb_column_view_at(const NbColumnView *views, size_t i);
 
 /* ------------------------------------------------------------------------
  * Validation of Arrow data (used by the conformance kit): buffer counts per
@@ -420,6 +631,7 @@ size_t nb_view_text(const NbColumnView *v, int64_t row, char *scratch,
  * claims is not detected (run the connector's tests under ASan or
  * valgrind).  The source must get those sizes right.
  * ------------------------------------------------------------------------ */
+NB_SINCE(1, 0)
 int nb_arrow_validate(const struct ArrowSchema *schema,
                       const struct ArrowArray *array, NbError *err);
 

@@ -1,6 +1,6 @@
 /*
  * csv_connector.c - the csv connector's description: its settings, its
- * capabilities and the entry function that hands the vtable to the host.
+ * capabilities and its vtable, handed to the host by NB_CONNECTOR_EXPORT.
  * The work is done in csv_source.c and csv_dest.c.
  */
 #include "csv_internal.h"
@@ -45,42 +45,26 @@ static const NbSettingSpec csv_settings[] = {
                "minimal: quote only fields that need it (RFC 4180); all: quote every value"),
 };
 
-#define CSV_N_SETTINGS ((uint32_t)(sizeof csv_settings / sizeof csv_settings[0]))
+static const NbConnector csv_connector = {
+    .name = "csv",
+    .version = "1.0.0",
+    .description = "Read and write CSV files (RFC 4180)",
+    .capabilities = NB_CAP_SOURCE | NB_CAP_DESTINATION | NB_CAP_RESUMABLE,
+    .settings = csv_settings,
+    .n_settings = NB_COUNT(csv_settings),
+    .source_open = csv_source_open,
+    .source_stream_count = csv_source_stream_count,
+    .source_stream_info = csv_source_stream_info,
+    .source_schema = csv_source_schema,
+    .source_seek = csv_source_seek,
+    .source_next = csv_source_next,
+    .source_close = csv_source_close,
+    .dest_open = csv_dest_open,
+    .dest_prepare = csv_dest_prepare,
+    .dest_write = csv_dest_write,
+    .dest_commit = csv_dest_commit,
+    .dest_close = csv_dest_close,
+};
 
-/* The host checks settings before opening, but another host (or the
- * conformance kit) may not: refuse unrecognized or ill-typed settings here
- * too, before anything is opened. */
-static int csv_checked_source_open(const NbHostApi *host, const NbOpenArgs *args,
-                                   void **source, NbError *err) {
-  int rc = nb_settings_check(args->settings, csv_settings, CSV_N_SETTINGS, NB_SETTING_SOURCE, err);
-  return rc != NB_OK ? rc : csv_source_open(host, args, source, err);
-}
-
-static int csv_checked_dest_open(const NbHostApi *host, const NbOpenArgs *args, void **dest,
-                                 NbError *err) {
-  int rc = nb_settings_check(args->settings, csv_settings, CSV_N_SETTINGS, NB_SETTING_DEST, err);
-  return rc != NB_OK ? rc : csv_dest_open(host, args, dest, err);
-}
-
-static void csv_describe(NbConnector *c) {
-  c->name = "csv";
-  c->version = "1.0.0";
-  c->description = "Read and write CSV files (RFC 4180)";
-  c->capabilities = NB_CAP_SOURCE | NB_CAP_DESTINATION | NB_CAP_RESUMABLE;
-  c->settings = csv_settings;
-  c->n_settings = CSV_N_SETTINGS;
-  c->source_open = csv_checked_source_open;
-  c->source_stream_count = csv_source_stream_count;
-  c->source_stream_info = csv_source_stream_info;
-  c->source_schema = csv_source_schema;
-  c->source_seek = csv_source_seek;
-  c->source_next = csv_source_next;
-  c->source_close = csv_source_close;
-  c->dest_open = csv_checked_dest_open;
-  c->dest_prepare = csv_dest_prepare;
-  c->dest_write = csv_dest_write;
-  c->dest_commit = csv_dest_commit;
-  c->dest_close = csv_dest_close;
-}
-
-NB_CONNECTOR_ENTRY(csv_describe)
+/* The entry, with opens that check settings first (nebula/sdk.h). */
+NB_CONNECTOR_EXPORT(csv_connector)

@@ -122,10 +122,7 @@ static int stream_open_file(CsvStream *s, NbError *err) {
   options.max_fields = src->max_columns;
   options.max_record_bytes = src->max_record_bytes;
   input.read = host_read;
-  input.skip = src->host->struct_size > offsetof(NbHostApi, file_skip) &&
-                       src->host->file_skip != NULL
-                   ? host_skip
-                   : NULL;
+  input.skip = NB_HOST_HAS(src->host, file_skip) ? host_skip : NULL;
   input.ctx = s;
   rc = csv_reader_new(&options, &input, s->path, &s->reader, err);
   if (rc != NB_OK) stream_close_file(s);
@@ -449,9 +446,9 @@ static size_t encode_position(uint8_t *buf, uint64_t offset, int64_t line, uint6
 static void set_info(const CsvStream *s, NbBatchInfo *info, const void *position, size_t len,
                      uint64_t offset) {
   if (info == NULL) return;
-  if (info->struct_size > offsetof(NbBatchInfo, position)) info->position = position;
-  if (info->struct_size > offsetof(NbBatchInfo, position_len)) info->position_len = len;
-  if (info->struct_size > offsetof(NbBatchInfo, bytes_read))
+  if (NB_STRUCT_HAS(NbBatchInfo, info, position)) info->position = position;
+  if (NB_STRUCT_HAS(NbBatchInfo, info, position_len)) info->position_len = len;
+  if (NB_STRUCT_HAS(NbBatchInfo, info, bytes_read))
     info->bytes_read = s->size_bytes >= 0 ? (int64_t)offset : -1;
 }
 
@@ -806,8 +803,8 @@ int csv_source_stream_info(void *source, uint32_t index, NbStreamInfo *out, NbEr
   CsvSource *src = source;
   CsvStream *s = stream_at(src, index, err);
   if (s == NULL) return NB_INVALID;
-  if (out->struct_size > offsetof(NbStreamInfo, name)) out->name = s->path;
-  if (out->struct_size > offsetof(NbStreamInfo, size_bytes)) out->size_bytes = s->size_bytes;
+  if (NB_STRUCT_HAS(NbStreamInfo, out, name)) out->name = s->path;
+  if (NB_STRUCT_HAS(NbStreamInfo, out, size_bytes)) out->size_bytes = s->size_bytes;
   return NB_OK;
 }
 

@@ -608,10 +608,6 @@ typedef struct GenSource {
   Chunk chunk;
 } GenSource;
 
-/* True when a struct of declared size `size` has room for `field`. */
-#define HAS_FIELD(size, type, field) \
-  ((size) >= offsetof(type, field) + sizeof(((type *)0)->field))
-
 static int read_settings(const NbSettings *settings, int64_t *rows,
                          int64_t *seed, int *schema, int64_t *streams,
                          NbError *err) {
@@ -671,12 +667,6 @@ static int source_open(const NbHostApi *host, const NbOpenArgs *args,
   if (out == NULL || args == NULL || args->settings == NULL)
     return nb_error_set(err, NB_INVALID, "generate source opened without arguments");
   *out = NULL;
-  /* The host checks settings before opening, but another host (or the
-   * conformance kit) may not: refuse unrecognized ones here too. */
-  rc = nb_settings_check(args->settings, generate_settings,
-                         (uint32_t)(sizeof generate_settings / sizeof generate_settings[0]),
-                         NB_SETTING_SOURCE, err);
-  if (rc != NB_OK) return rc;
   rc = read_settings(args->settings, &rows, &seed, &schema, &streams, err);
   if (rc != NB_OK) return rc;
 
@@ -733,11 +723,11 @@ static int source_stream_info(void *handle, uint32_t index, NbStreamInfo *out,
   GenSource *src = handle;
   int rc = check_index(src, index, err);
   if (rc != NB_OK) return rc;
-  if (HAS_FIELD(out->struct_size, NbStreamInfo, name))
+  if (NB_STRUCT_HAS(NbStreamInfo, out, name))
     out->name = src->streams[index].name;
   /* Unknown on purpose: the stream has no bytes, and a row count is not
    * what size_bytes means. */
-  if (HAS_FIELD(out->struct_size, NbStreamInfo, size_bytes))
+  if (NB_STRUCT_HAS(NbStreamInfo, out, size_bytes))
     out->size_bytes = -1;
   return NB_OK;
 }
@@ -797,11 +787,11 @@ static void report_position(GenSource *src, const GenStream *s,
   v[POS_SEED] = s->seed;
   v[POS_SCHEMA] = (uint64_t)src->schema;
   len = nb_position_encode(src->position, sizeof src->position, v, POS_COUNT);
-  if (HAS_FIELD(info->struct_size, NbBatchInfo, position))
+  if (NB_STRUCT_HAS(NbBatchInfo, info, position))
     info->position = src->position;
-  if (HAS_FIELD(info->struct_size, NbBatchInfo, position_len))
+  if (NB_STRUCT_HAS(NbBatchInfo, info, position_len))
     info->position_len = len;
-  if (HAS_FIELD(info->struct_size, NbBatchInfo, bytes_read))
+  if (NB_STRUCT_HAS(NbBatchInfo, info, bytes_read))
     info->bytes_read = -1;
 }
 
@@ -815,8 +805,7 @@ static int source_next(void *handle, uint32_t index, struct ArrowArray *out,
   if (rc != NB_OK) return rc;
   s = &src->streams[index];
   if (s->next_row >= src->rows) return NB_END;
-  if (src->host != NULL && HAS_FIELD(src->host->struct_size, NbHostApi, is_cancelled) &&
-      src->host->is_cancelled != NULL &&
+  if (NB_HOST_HAS(src->host, is_cancelled) &&
       src->host->is_cancelled(src->host->host_data))
     return nb_error_set(err, NB_CANCELLED, "generate source cancelled");
 
@@ -855,20 +844,21 @@ static int source_next(void *handle, uint32_t index, struct ArrowArray *out,
   return NB_OK;
 }
 
-static void generate_describe(NbConnector *c) {
-  c->name = "generate";
-  c->version = GENERATE_VERSION;
-  c->description = "Deterministic synthetic records (NYC-taxi-like or simple) for tests and benchmarks";
-  c->capabilities = NB_CAP_SOURCE | NB_CAP_RESUMABLE;
-  c->settings = generate_settings;
-  c->n_settings = (uint32_t)(sizeof generate_settings / sizeof generate_settings[0]);
-  c->source_open = source_open;
-  c->source_stream_count = source_stream_count;
-  c->source_stream_info = source_stream_info;
-  c->source_schema = source_schema;
-  c->source_seek = source_seek;
-  c->source_next = source_next;
-  c->source_close = source_close;
-}
+static const NbConnector generate_connector = {
+    .name = "generate",
+    .version = GENERATE_VERSION,
+    .description = "Deterministic synthetic records (NYC-taxi-like or simple) for tests and benchmarks",
+    .capabilities = NB_CAP_SOURCE | NB_CAP_RESUMABLE,
+    .settings = generate_settings,
+    .n_settings = NB_COUNT(generate_settings),
+    .source_open = source_open,
+    .source_stream_count = source_stream_count,
+    .source_stream_info = source_stream_info,
+    .source_schema = source_schema,
+    .source_seek = source_seek,
+    .source_next = source_next,
+    .source_close = source_close,
+};
 
-NB_CONNECTOR_ENTRY(generate_describe)
+/* The entry, with an open that checks settings first (nebula/sdk.h). */
+NB_CONNECTOR_EXPORT(generate_connector)

@@ -1,6 +1,6 @@
 /*
- * json_connector.c - the json connector's description: settings, vtable
- * and the exported entry function.
+ * json_connector.c - the json connector's description: settings and
+ * vtable, handed to the host by NB_CONNECTOR_EXPORT.
  *
  * Source: JSON Lines or one JSON array of records (format = auto detects
  * which from the first non-whitespace byte), parsed strictly per RFC 8259.
@@ -9,7 +9,7 @@
  */
 #include "json_connector.h"
 
-const NbSettingSpec json_settings[] = {
+static const NbSettingSpec json_settings[] = {
     NB_SETTING(NB_SETTING_STRING, NB_SETTING_REQUIRED, "path", NULL, NULL,
                "file to read (a glob pattern, \"-\" for standard input) or to write (\"{stream}\" is replaced by the stream's base name, \"-\" for standard output)"),
     NB_SETTING(NB_SETTING_ENUM, 0, "format", NULL, "auto|lines|array",
@@ -25,44 +25,27 @@ const NbSettingSpec json_settings[] = {
                "false", NULL,
                "write U+2028 and U+2029 as \\u2028 and \\u2029, for consumers that parse JSON as JavaScript"),
 };
-const uint32_t json_n_settings = sizeof json_settings / sizeof json_settings[0];
 
-/* The host checks settings before opening, but another host (or the
- * conformance kit) may not: refuse unrecognized or ill-typed settings here
- * too, before anything is opened. */
-static int json_checked_source_open(const NbHostApi *host, const NbOpenArgs *args,
-                                    void **source, NbError *err) {
-  int rc = nb_settings_check(args->settings, json_settings, json_n_settings,
-                             NB_SETTING_SOURCE, err);
-  return rc != NB_OK ? rc : json_source_open(host, args, source, err);
-}
+static const NbConnector json_connector = {
+    .name = "json",
+    .version = "1.0.0",
+    .description = "JSON Lines and JSON array files, read strictly per RFC 8259",
+    .capabilities = NB_CAP_SOURCE | NB_CAP_DESTINATION | NB_CAP_RESUMABLE,
+    .settings = json_settings,
+    .n_settings = NB_COUNT(json_settings),
+    .source_open = json_source_open,
+    .source_stream_count = json_source_stream_count,
+    .source_stream_info = json_source_stream_info,
+    .source_schema = json_source_schema,
+    .source_seek = json_source_seek,
+    .source_next = json_source_next,
+    .source_close = json_source_close,
+    .dest_open = json_dest_open,
+    .dest_prepare = json_dest_prepare,
+    .dest_write = json_dest_write,
+    .dest_commit = json_dest_commit,
+    .dest_close = json_dest_close,
+};
 
-static int json_checked_dest_open(const NbHostApi *host, const NbOpenArgs *args,
-                                  void **dest, NbError *err) {
-  int rc = nb_settings_check(args->settings, json_settings, json_n_settings,
-                             NB_SETTING_DEST, err);
-  return rc != NB_OK ? rc : json_dest_open(host, args, dest, err);
-}
-
-void json_describe(NbConnector *c) {
-  c->name = "json";
-  c->version = "1.0.0";
-  c->description = "JSON Lines and JSON array files, read strictly per RFC 8259";
-  c->capabilities = NB_CAP_SOURCE | NB_CAP_DESTINATION | NB_CAP_RESUMABLE;
-  c->settings = json_settings;
-  c->n_settings = json_n_settings;
-  c->source_open = json_checked_source_open;
-  c->source_stream_count = json_source_stream_count;
-  c->source_stream_info = json_source_stream_info;
-  c->source_schema = json_source_schema;
-  c->source_seek = json_source_seek;
-  c->source_next = json_source_next;
-  c->source_close = json_source_close;
-  c->dest_open = json_checked_dest_open;
-  c->dest_prepare = json_dest_prepare;
-  c->dest_write = json_dest_write;
-  c->dest_commit = json_dest_commit;
-  c->dest_close = json_dest_close;
-}
-
-NB_CONNECTOR_ENTRY(json_describe)
+/* The entry, with opens that check settings first (nebula/sdk.h). */
+NB_CONNECTOR_EXPORT(json_connector)

@@ -1,7 +1,7 @@
 /*
  * json_connector.h - what the parts of the json connector share: the
  * vtable functions of the source (json_source.c) and the destination
- * (json_dest.c), and the settings declared in json_connector.c.
+ * (json_dest.c), handed to the host by json_connector.c.
  */
 #ifndef JSON_CONNECTOR_H
 #define JSON_CONNECTOR_H
@@ -12,11 +12,6 @@
 #define JSON_IO_SIZE ((size_t)1 << 20)
 
 #define JSON_DEFAULT_MAX_DEPTH 512
-
-extern const NbSettingSpec json_settings[];
-extern const uint32_t json_n_settings;
-
-void json_describe(NbConnector *c);
 
 int json_source_open(const NbHostApi *host, const NbOpenArgs *args,
                      void **source, NbError *err);

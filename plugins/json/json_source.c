@@ -756,8 +756,8 @@ int json_source_stream_info(void *source, uint32_t index, NbStreamInfo *out,
   if (index >= src->n_streams)
     return nb_error_set(err, NB_INVALID, "stream index %u is out of range: the source has %u streams",
                         index, src->n_streams);
-  out->name = src->streams[index].path;
-  if (out->struct_size > offsetof(NbStreamInfo, size_bytes))
+  if (NB_STRUCT_HAS(NbStreamInfo, out, name)) out->name = src->streams[index].path;
+  if (NB_STRUCT_HAS(NbStreamInfo, out, size_bytes))
     out->size_bytes = src->streams[index].size;
   return NB_OK;
 }
@@ -796,7 +796,7 @@ int json_source_seek(void *source, uint32_t index, const void *position,
     return NB_INVALID;
   }
   const NbHostApi *host = src->host;
-  if (host->struct_size <= offsetof(NbHostApi, file_skip) || host->file_skip == NULL)
+  if (!NB_HOST_HAS(host, file_skip))
     return nb_error_set(err, NB_NOT_IMPLEMENTED, "the host cannot skip in files: cannot resume file \"%s\"",
                         s->path);
   stream_close_file(s);

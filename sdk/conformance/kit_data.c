@@ -2,8 +2,9 @@
  * kit_data.c - conformance checks that move data: open the source with the
  * -s settings and read every stream to its end, validating each batch
  * against the exported schema; resume from a saved position when the
- * source is RESUMABLE; open the destination, write a generated batch and
- * commit it.
+ * source is RESUMABLE; open the destination, write a generated batch,
+ * commit and finish it, then open it again with the saved state (resume)
+ * and do the same.
  */
 #define _GNU_SOURCE 1
 #include <inttypes.h>
@@ -16,7 +17,10 @@
 /* A source that keeps returning empty batches would loop forever. */
 #define MAX_EMPTY_BATCHES 10000
 
-static bool open_side(Kit *kit, uint32_t side, KitHost *host, void **handle) {
+/* Open one side with the -s settings; state (dest_open only) is the state
+ * of an earlier commit to resume from, or NULL. */
+static bool open_side_at(Kit *kit, uint32_t side, KitHost *host, void **handle,
+                         const void *state, size_t state_len) {
   const NbConnector *c = &kit->conn;
   KitSettings ks;
   NbOpenArgs args;
@@ -29,16 +33,22 @@ static bool open_side(Kit *kit, uint32_t side, KitHost *host, void **handle) {
   args.settings = &ks.s;
   args.batch_rows = kit->opt->batch_rows;
   args.batch_bytes = kit->opt->batch_bytes;
+  args.state = state;
+  args.state_len = state_len;
   nb_error_init(&err);
   if (side == NB_SETTING_SOURCE)
     rc = c->source_open(&host->api, &args, handle, &err);
   else
     rc = c->dest_open(&host->api, &args, handle, &err);
-  tap_result(kit->tap, rc == NB_OK, "%s opens with the given settings (%s)",
+  tap_result(kit->tap, rc == NB_OK, "%s opens with the given settings%s (%s)",
              side == NB_SETTING_SOURCE ? "source" : "destination",
-             nb_status_name(rc));
+             state != NULL ? " and a saved state" : "", nb_status_name(rc));
   if (rc != NB_OK) tap_error(&err);
   return rc == NB_OK;
+}
+
+static bool open_side(Kit *kit, uint32_t side, KitHost *host, void **handle) {
+  return open_side_at(kit, side, host, handle, NULL, 0);
 }
 
 /* ------------------------------------------------------------------------
@@ -346,72 +356,120 @@ static int make_batch(const NbField *fields, size_t n, struct ArrowSchema *schem
   return rc;
 }
 
-void kit_check_dest(Kit *kit) {
-  static const NbField typed[] = {
-      {"text", NB_TYPE_UTF8, true, 0, 0, NULL},
-      {"count", NB_TYPE_INT64, true, 0, 0, NULL},
-      {"ratio", NB_TYPE_FLOAT64, true, 0, 0, NULL},
-      {"flag", NB_TYPE_BOOL, true, 0, 0, NULL},
-      {"amount", NB_TYPE_NUMBER, true, 0, 0, NULL},
-  };
-  static const NbField plain[] = {
-      {"text", NB_TYPE_UTF8, true, 0, 0, NULL},
-      {"count", NB_TYPE_UTF8, true, 0, 0, NULL},
-  };
+/* The destination test's schemas (documented in the guide and printed when
+ * refused): a typed one, then, if dest_prepare refuses it with NB_INVALID,
+ * text only. */
+static const NbField typed_fields[] = {
+    {"text", NB_TYPE_UTF8, true, 0, 0, NULL},
+    {"count", NB_TYPE_INT64, true, 0, 0, NULL},
+    {"ratio", NB_TYPE_FLOAT64, true, 0, 0, NULL},
+    {"flag", NB_TYPE_BOOL, true, 0, 0, NULL},
+    {"amount", NB_TYPE_NUMBER, true, 0, 0, NULL},
+};
+static const NbField plain_fields[] = {
+    {"text", NB_TYPE_UTF8, true, 0, 0, NULL},
+    {"count", NB_TYPE_UTF8, true, 0, 0, NULL},
+};
+
+/* "text utf8, count int64, ..." for a diagnostic line. */
+static void schema_diag(const char *what, const NbField *fields, size_t n) {
+  char line[512], type[64];
+  size_t used = 0;
+  line[0] = '\0';
+  for (size_t i = 0; i < n && used < sizeof line; i++) {
+    int k = snprintf(line + used, sizeof line - used, "%s%s %s (nullable)",
+                     i > 0 ? ", " : "", fields[i].name,
+                     nb_type_name(&fields[i], type, sizeof type));
+    if (k < 0) break;
+    used += (size_t)k;
+  }
+  tap_diag("%s: %s", what, line);
+}
+
+/* What one destination run needs and leaves. */
+typedef struct DestRun {
+  const NbField *fields;        /* the schema dest_prepare accepted */
+  size_t n_fields;
+  unsigned char *state;         /* copy of the last commit's state */
+  size_t state_len;
+  bool committed;
+} DestRun;
+
+/* Announce the stream, falling back to text columns once if the typed
+ * schema is refused.  On NB_OK *schema and *batch are built. */
+static int prepare_stream(Kit *kit, void *dest, DestRun *run,
+                          struct ArrowSchema *schema, struct ArrowArray *batch,
+                          uint32_t *stream) {
   const NbConnector *c = &kit->conn;
-  KitHost host;
-  void *dest = NULL;
-  struct ArrowSchema schema;
-  struct ArrowArray batch;
-  uint32_t stream = 0;
   NbError err;
-  const void *state = NULL;
-  size_t state_len = 0;
-  const NbField *fields = typed;
-  size_t n = sizeof typed / sizeof typed[0];
   int rc;
-  if (!open_side(kit, NB_SETTING_DEST, &host, &dest)) return;
   nb_error_init(&err);
-  memset(&batch, 0, sizeof batch);
-  rc = make_batch(fields, n, &schema, &batch);
+  rc = make_batch(run->fields, run->n_fields, schema, batch);
   if (rc != NB_OK) {
     tap_result(kit->tap, false, "the kit builds a test batch (%s)", nb_status_name(rc));
-    c->dest_close(dest);
-    return;
+    return rc;
   }
-  rc = c->dest_prepare(dest, "nebula_kit_stream", &schema, &stream, &err);
-  if (rc == NB_INVALID) {
+  rc = c->dest_prepare(dest, "nebula_kit_stream", schema, stream, &err);
+  if (rc == NB_INVALID && run->fields == typed_fields) {
     /* The destination may not store every type: retry with text only. */
     tap_diag("dest_prepare refused the typed schema; retrying with text columns");
+    schema_diag("refused schema", typed_fields, sizeof typed_fields / sizeof typed_fields[0]);
     tap_error(&err);
-    schema.release(&schema);
-    batch.release(&batch);
-    fields = plain;
-    n = sizeof plain / sizeof plain[0];
-    if (make_batch(fields, n, &schema, &batch) != NB_OK) {
-      c->dest_close(dest);
-      return;
-    }
-    rc = c->dest_prepare(dest, "nebula_kit_stream", &schema, &stream, &err);
+    schema->release(schema);
+    batch->release(batch);
+    run->fields = plain_fields;
+    run->n_fields = sizeof plain_fields / sizeof plain_fields[0];
+    schema_diag("retrying with", plain_fields, run->n_fields);
+    rc = make_batch(run->fields, run->n_fields, schema, batch);
+    if (rc != NB_OK) return rc;
+    rc = c->dest_prepare(dest, "nebula_kit_stream", schema, stream, &err);
   }
   tap_result(kit->tap, rc == NB_OK, "dest_prepare accepts a schema (%s)",
              nb_status_name(rc));
   if (rc != NB_OK) {
+    schema_diag("refused schema", run->fields, run->n_fields);
     tap_error(&err);
-    goto out;
   }
-  rc = c->dest_write(dest, stream, &batch, &err);
+  return rc;
+}
+
+/* Write one batch, commit, keep a copy of the state, finish. */
+static void write_and_commit(Kit *kit, void *dest, DestRun *run, uint32_t stream,
+                             struct ArrowArray *batch) {
+  const NbConnector *c = &kit->conn;
+  const void *state = NULL;
+  size_t state_len = 0;
+  NbError err;
+  int rc;
+  nb_error_init(&err);
+  rc = c->dest_write(dest, stream, batch, &err);
   tap_result(kit->tap, rc == NB_OK, "dest_write writes a batch of %" PRId64
-             " rows (%s)", batch.length, nb_status_name(rc));
+             " rows (%s)", batch->length, nb_status_name(rc));
   if (rc != NB_OK) tap_error(&err);
-  tap_result(kit->tap, batch.release != NULL,
+  tap_result(kit->tap, batch->release != NULL,
              "dest_write leaves the borrowed batch to its owner");
   rc = c->dest_commit(dest, &state, &state_len, &err);
   tap_result(kit->tap, rc == NB_OK, "dest_commit succeeds (%s, state of %zu bytes)",
              nb_status_name(rc), state_len);
-  if (rc != NB_OK) tap_error(&err);
+  if (rc != NB_OK) {
+    tap_error(&err);
+    return;
+  }
   tap_result(kit->tap, state_len == 0 || state != NULL,
              "dest_commit's state pointer is set when its length is not 0");
+  free(run->state);
+  run->state = NULL;
+  run->state_len = 0;
+  if (state_len > 0 && state != NULL) {
+    run->state = malloc(state_len);
+    if (run->state == NULL) {
+      tap_result(kit->tap, false, "out of memory");
+      return;
+    }
+    memcpy(run->state, state, state_len);
+    run->state_len = state_len;
+  }
+  run->committed = true;
   /* ABI 1.1: the run completed, so the host would now call dest_finish. */
   if (NB_STRUCT_HAS(NbConnector, c, dest_finish) && c->dest_finish != NULL) {
     rc = c->dest_finish(dest, &err);
@@ -419,11 +477,52 @@ void kit_check_dest(Kit *kit) {
                nb_status_name(rc));
     if (rc != NB_OK) tap_error(&err);
   }
-out:
+}
+
+/* One run of the destination: open (resuming from state when given),
+ * prepare, write, commit, finish, close. */
+static void dest_run(Kit *kit, DestRun *run, const void *state, size_t state_len) {
+  const NbConnector *c = &kit->conn;
+  KitHost host;
+  void *dest = NULL;
+  struct ArrowSchema schema;
+  struct ArrowArray batch;
+  uint32_t stream = 0;
+  memset(&schema, 0, sizeof schema);
+  memset(&batch, 0, sizeof batch);
+  run->committed = false;
+  if (!open_side_at(kit, NB_SETTING_DEST, &host, &dest, state, state_len)) return;
+  if (prepare_stream(kit, dest, run, &schema, &batch, &stream) == NB_OK)
+    write_and_commit(kit, dest, run, stream, &batch);
   c->dest_close(dest);
   tap_result(kit->tap, host.open_files == 0,
              "dest_close closes every file it opened (%d left open)",
              host.open_files);
   if (batch.release != NULL) batch.release(&batch);
   if (schema.release != NULL) schema.release(&schema);
+}
+
+void kit_check_dest(Kit *kit) {
+  DestRun run = {typed_fields, sizeof typed_fields / sizeof typed_fields[0], NULL, 0, false};
+  unsigned char *saved;
+  size_t saved_len;
+  dest_run(kit, &run, NULL, 0);
+  if (!run.committed || run.state_len == 0) {
+    if (run.committed)
+      tap_diag("dest_commit returned no state: nothing to resume from");
+    free(run.state);
+    return;
+  }
+  /* Resume: an interrupted run's successor opens with the state of the
+   * last durable commit, and must be able to go on writing after it. */
+  tap_diag("resuming the destination from the state of its commit (%zu bytes)",
+           run.state_len);
+  saved = run.state;
+  saved_len = run.state_len;
+  run.state = NULL;
+  run.state_len = 0;
+  dest_run(kit, &run, saved, saved_len);
+  tap_result(kit->tap, run.committed, "a resumed destination writes and commits again");
+  free(saved);
+  free(run.state);
 }

@@ -111,9 +111,7 @@ static int host_skip(NbFile *f, uint64_t n, NbError *err) {
 }
 
 static bool compression_is_plain(const NbWriteOptions *o) {
-  if (o == NULL || o->struct_size < offsetof(NbWriteOptions, compression) +
-                                        sizeof o->compression)
-    return true;
+  if (o == NULL || !NB_STRUCT_HAS(NbWriteOptions, o, compression)) return true;
   return o->compression == NULL || strcmp(o->compression, "none") == 0 ||
          strcmp(o->compression, "auto") == 0;
 }
@@ -130,9 +128,7 @@ static int host_open_write(void *data, const char *path,
                         "the conformance kit writes uncompressed files only "
                         "(compression \"%s\" requested)",
                         options->compression);
-  if (options != NULL &&
-      options->struct_size >= offsetof(NbWriteOptions, resume_length) +
-                                  sizeof options->resume_length)
+  if (options != NULL && NB_STRUCT_HAS(NbWriteOptions, options, resume_length))
     resume = options->resume_length;
   if (is_std) {
     fp = stdout;

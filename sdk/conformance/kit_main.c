@@ -74,9 +74,7 @@ void tap_error(NbError *err) {
  * ------------------------------------------------------------------------ */
 
 const NbSettingSpec *kit_spec(const NbConnector *c, uint32_t i) {
-  size_t stride = c->settings[0].struct_size;
-  if (stride < sizeof(NbSettingSpec)) stride = sizeof(NbSettingSpec);
-  return (const NbSettingSpec *)((const char *)c->settings + (size_t)i * stride);
+  return nb_setting_spec_at(c->settings, i);
 }
 
 bool kit_load(Kit *kit, bool report) {
@@ -251,14 +249,22 @@ static void usage(FILE *out) {
           "\n"
           "  -s, --setting key=value  a setting passed to open (repeatable)\n"
           "      --source             read every stream of the source\n"
-          "      --dest               write and commit a generated batch\n"
+          "      --dest               write, commit and finish a batch, then\n"
+          "                           again after reopening with the saved\n"
+          "                           state (resume)\n"
           "      --batch-rows N       rows per batch asked of a source "
           "(default 1000)\n"
           "  -h, --help               this text\n"
           "\n"
           "Without --source or --dest, the data checks run for the "
           "connector's\nonly side; a connector with both sides needs one "
-          "of them.\n",
+          "of them.\n"
+          "\n"
+          "The destination is offered one stream, \"nebula_kit_stream\", of 5\n"
+          "rows (the last all null) with the nullable columns text utf8,\n"
+          "count int64, ratio float64, flag bool, amount number; if\n"
+          "dest_prepare refuses that with NB_INVALID, the columns text utf8\n"
+          "and count utf8.\n",
           NB_ABI_MAJOR, NB_ABI_MINOR);
 }
 

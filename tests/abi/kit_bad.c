@@ -5,7 +5,9 @@
  *   - its entry fills the vtable and returns NB_OK for any ABI major;
  *   - it accepts settings it does not declare;
  *   - its batches have decreasing string offsets;
- *   - its batches' release does not set release to NULL.
+ *   - its batches' release does not set release to NULL;
+ *   - its destination stores text columns only (so the kit prints the
+ *     typed schema it refused) and cannot resume from its own state.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -102,11 +104,47 @@ static void bad_close(void *src) {
   free(b);
 }
 
+/* The destination: writes nothing anywhere. */
+static int bad_dest_open(const NbHostApi *host, const NbOpenArgs *args, void **out,
+                         NbError *err) {
+  static int handle;
+  (void)host;
+  if (args->state != NULL) /* BUG on purpose: its own state is refused. */
+    return nb_error_set(err, NB_INVALID, "kit_bad cannot resume");
+  *out = &handle;
+  return NB_OK;
+}
+
+static int bad_prepare(void *dest, const char *name, const struct ArrowSchema *schema,
+                       uint32_t *stream, NbError *err) {
+  (void)dest, (void)name;
+  for (int64_t i = 0; i < schema->n_children; i++)
+    if (strcmp(schema->children[i]->format, "u") != 0)
+      return nb_error_set(err, NB_INVALID, "kit_bad stores text columns only");
+  *stream = 0;
+  return NB_OK;
+}
+
+static int bad_write(void *dest, uint32_t stream, const struct ArrowArray *batch,
+                     NbError *err) {
+  (void)dest, (void)stream, (void)batch, (void)err;
+  return NB_OK;
+}
+
+static int bad_commit(void *dest, const void **state, size_t *state_len, NbError *err) {
+  (void)dest, (void)err;
+  *state = "s";
+  *state_len = 1;
+  return NB_OK;
+}
+
+static void bad_dest_close(void *dest) { (void)dest; }
+
 static void bad_describe(NbConnector *c) {
   c->name = "kit_bad";
   c->version = "0.0.1";
   c->description = "breaks the connector contract on purpose";
-  c->capabilities = NB_CAP_SOURCE;
+  c->capabilities = NB_CAP_SOURCE | NB_CAP_DESTINATION;
   c->settings = bad_settings;
   c->n_settings = 1;
   c->source_open = bad_open;
@@ -115,6 +153,11 @@ static void bad_describe(NbConnector *c) {
   c->source_schema = bad_schema;
   c->source_next = bad_next;
   c->source_close = bad_close;
+  c->dest_open = bad_dest_open;
+  c->dest_prepare = bad_prepare;
+  c->dest_write = bad_write;
+  c->dest_commit = bad_commit;
+  c->dest_close = bad_dest_close;
 }
 
 /* BUG on purpose: no ABI major check. */
