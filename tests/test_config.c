@@ -20,6 +20,7 @@
 #include "log.h"
 #include "nebula/sdk.h"
 #include "report.h"
+#include "utf8.h"
 
 #define DATA TOP_SRCDIR "/tests/data/config/"
 #define GOOD_MODULE TOP_BUILDDIR "/tests/plugins/.libs/good_minimal.so"
@@ -433,6 +434,59 @@ static void test_logger_formats(void **state) {
   free(text);
 }
 
+/* Every unsafe character escaped as \xNN per byte, the rest kept, the
+ * length capped with "...", and the function idempotent. */
+static void test_printable(void **state) {
+  char *t;
+  (void)state;
+  t = nbh_printable("a\033[2J\nb\tc\x7f", 100);
+  assert_string_equal(t, "a\\x1B[2J\\x0Ab\\x09c\\x7F");
+  free(t);
+  t = nbh_printable("C1 \xc2\x9b bidi \xe2\x80\xae bad \xff \xc3 ok \xc3\xa9 \xe2\x82\xac", 100);
+  assert_string_equal(t, "C1 \\xC2\\x9B bidi \\xE2\\x80\\xAE bad \\xFF \\xC3 ok \xc3\xa9 \xe2\x82\xac");
+  {
+    char *again = nbh_printable(t, 1000);
+    assert_string_equal(again, t);
+    free(again);
+  }
+  free(t);
+  t = nbh_printable("abcdefgh", 4);
+  assert_string_equal(t, "abcd...");
+  free(t);
+  /* A character cut by the cap is dropped, not reported as malformed. */
+  t = nbh_printable("abc\xc3\xa9", 4);
+  assert_string_equal(t, "abc...");
+  free(t);
+  t = nbh_printable(NULL, 10);
+  assert_string_equal(t, "(null)");
+  free(t);
+  assert_true(nbh_utf8_valid("\xc3\xa9", 2));
+  assert_false(nbh_utf8_valid("\xc3", 1));
+  assert_false(nbh_utf8_valid("\xed\xa0\x80", 3));
+  assert_false(nbh_utf8_valid("\xc0\x80", 2));
+}
+
+/* The human report format escapes what it prints and names the connector
+ * a report comes from. */
+static void test_report_is_printable_and_named(void **state) {
+  NbhLogger logger;
+  char *text = NULL;
+  size_t size = 0;
+  FILE *out = open_memstream(&text, &size);
+  (void)state;
+  assert_non_null(out);
+  assert_int_equal(nbh_logger_init(&logger, NBH_LOG_LOGFMT, NB_LOG_INFO, out), 0);
+  nbh_log_report(&logger, NB_LOG_ERROR, "csv", "bad\nnebula-host: forged", "d\033[2J", "h\x9b");
+  nbh_log_report(&logger, NB_LOG_ERROR, "engine", "plain", NULL, NULL);
+  fflush(out);
+  assert_contains(text, "nebula-host: connector \"csv\": bad\\x0Anebula-host: forged\n"
+                        "DETAIL: d\\x1B[2J\nHINT: h\\x9B\n");
+  assert_contains(text, "nebula-host: plain\n");
+  nbh_logger_destroy(&logger);
+  fclose(out);
+  free(text);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_good_file, setup, teardown),
@@ -459,6 +513,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_secrets_are_registered_and_redacted, setup, teardown),
       cmocka_unit_test_setup_teardown(test_secret_value_not_in_errors, setup, teardown),
       cmocka_unit_test(test_logger_formats),
+      cmocka_unit_test(test_printable),
+      cmocka_unit_test(test_report_is_printable_and_named),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

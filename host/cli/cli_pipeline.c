@@ -16,6 +16,7 @@
 #include "nebula/sdk.h"
 #include "report.h"
 #include "textutil.h"
+#include "utf8.h"
 
 /* ------------------------------------------------------------------------
  * Options
@@ -254,8 +255,13 @@ static bool is_text_setting(const NbConnector *c, const char *name) {
 
 static void print_side(const NbhConfig *cfg, const NbhConfigSide *side) {
   uint32_t i;
+  char *version = nbh_printable(side->plugin->vtable.version ? side->plugin->vtable.version : "-",
+                                NBH_SHOW_NAME);
+  char *path = nbh_printable(side->plugin->path, NBH_SHOW_TEXT);
   printf("%s: %s %s (%s)\n", nbh_config_side_name(cfg, side), side->plugin->vtable.name,
-         side->plugin->vtable.version ? side->plugin->vtable.version : "-", side->plugin->path);
+         version != NULL ? version : "?", path != NULL ? path : "?");
+  free(version);
+  free(path);
   for (i = 0; i < side->settings.count; i++) {
     printf("  %s = ", side->names[i]);
     if (side->secret[i])

@@ -27,6 +27,7 @@
 
 #include "nebula/sdk.h"
 #include "textutil.h"
+#include "utf8.h"
 
 #ifndef NEBULA_CONNECTOR_DIR
 #define NEBULA_CONNECTOR_DIR "/usr/local/lib/nebula/connectors"
@@ -36,15 +37,11 @@
  * Small helpers
  * ------------------------------------------------------------------------ */
 
-static char *format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *format(const char *fmt, ...) {
-  NbhBuf buf = NBH_BUF_INIT;
-  va_list ap;
-  va_start(ap, fmt);
-  nbh_buf_vprintf(&buf, fmt, ap);
-  va_end(ap);
-  return nbh_buf_take(&buf);
-}
+/* A string from the connector, as it may appear in a message: at most
+ * NBH_SHOW_NAME bytes, control characters escaped (utf8.h).  The logger
+ * escapes again when printing; the cap is what matters here (a 10 KB
+ * "name" must not be echoed whole).  Free the result. */
+static char *shown(const char *text) { return nbh_printable(text, NBH_SHOW_NAME); }
 
 static char *copy_or_null(const char *text) {
   return text != NULL ? strdup(text) : NULL;
@@ -87,7 +84,7 @@ static int ensure_ltdl(NbhPluginSet *set) {
   lt_dlerror();
   if (lt_dlinit() != 0) {
     why = lt_dlerror();
-    refuse(set, "", format("could not initialize libltdl: %s", why ? why : "unknown error"),
+    refuse(set, "", nbh_format("could not initialize libltdl: %s", why ? why : "unknown error"),
            NULL, NULL);
     return -1;
   }
@@ -182,39 +179,53 @@ static char *settings_problem(const NbConnector *c) {
   uint32_t i, j;
   if (c->n_settings == 0) return NULL;
   if (c->settings == NULL)
-    return format("The connector declares %u settings but no table of them.",
+    return nbh_format("The connector declares %u settings but no table of them.",
                   (unsigned)c->n_settings);
   if (c->settings[0].struct_size < SPEC_MIN_SIZE)
-    return format("Setting declaration 1 has struct_size %u; ABI 1.0 needs at least %zu.",
+    return nbh_format("Setting declaration 1 has struct_size %u; ABI 1.0 needs at least %zu.",
                   (unsigned)c->settings[0].struct_size, SPEC_MIN_SIZE);
   for (i = 0; i < c->n_settings; i++) {
     const NbSettingSpec *s = nbh_connector_setting(c, i);
     const char *type_name;
     if (s->struct_size != c->settings[0].struct_size)
-      return format("Setting declaration %u has struct_size %u, unlike the first one (%u).",
+      return nbh_format("Setting declaration %u has struct_size %u, unlike the first one (%u).",
                     (unsigned)i + 1, (unsigned)s->struct_size,
                     (unsigned)c->settings[0].struct_size);
-    if (!is_identifier(s->name))
-      return format("Setting declaration %u has the name \"%s\"; setting names are "
-                    "lower_snake_case: a lower-case letter, then letters, digits or underscores.",
-                    (unsigned)i + 1, s->name != NULL ? s->name : "(null)");
+    if (!is_identifier(s->name)) {
+      char *name = shown(s->name);
+      char *detail = nbh_format("Setting declaration %u has the name \"%s\"; setting names are "
+                                "lower_snake_case: a lower-case letter, then letters, digits or "
+                                "underscores, at most 64 characters.",
+                                (unsigned)i + 1, name != NULL ? name : "?");
+      free(name);
+      return detail;
+    }
     type_name = setting_type_name(s->type);
     if (type_name == NULL)
-      return format("Setting \"%s\" has the unrecognized type %u.", s->name, (unsigned)s->type);
+      return nbh_format("Setting \"%s\" has the unrecognized type %u.", s->name, (unsigned)s->type);
     if ((s->flags & NB_SETTING_SOURCE) && (s->flags & NB_SETTING_DEST))
-      return format("Setting \"%s\" is marked both source-only and destination-only.", s->name);
+      return nbh_format("Setting \"%s\" is marked both source-only and destination-only.", s->name);
     if (s->type == NB_SETTING_ENUM && s->choices == NULL)
-      return format("Enum setting \"%s\" declares no choices.", s->name);
-    if (s->type == NB_SETTING_ENUM && !choices_are_valid(s->choices))
-      return format("Enum setting \"%s\" declares the choices \"%s\"; choices are non-empty "
-                    "words separated by '|'.", s->name, s->choices);
+      return nbh_format("Enum setting \"%s\" declares no choices.", s->name);
+    if (s->type == NB_SETTING_ENUM && !choices_are_valid(s->choices)) {
+      char *choices = shown(s->choices);
+      char *detail = nbh_format("Enum setting \"%s\" declares the choices \"%s\"; choices are "
+                                "non-empty words separated by '|'.",
+                                s->name, choices != NULL ? choices : "?");
+      free(choices);
+      return detail;
+    }
     if (s->default_value != NULL) {
       NbError err;
       nb_error_init(&err);
       if (nb_setting_value_check(s, s->default_value, &err) != NB_OK) {
-        char *detail = format("The default value \"%s\" of %s setting \"%s\" is not valid: %s.",
-                              s->default_value, type_name, s->name,
-                              err.message != NULL ? err.message : "rejected");
+        char *value = shown(s->default_value);
+        char *why = shown(err.message != NULL ? err.message : "rejected");
+        char *detail = nbh_format("The default value \"%s\" of %s setting \"%s\" is not "
+                                  "valid: %s.", value != NULL ? value : "?", type_name, s->name,
+                                  why != NULL ? why : "?");
+        free(value);
+        free(why);
         nb_error_release(&err);
         return detail;
       }
@@ -223,7 +234,7 @@ static char *settings_problem(const NbConnector *c) {
     for (j = 0; j < i; j++)
       if (strcmp(nbh_connector_setting(c, j)->name, s->name) == 0 &&
           sides_overlap(nbh_connector_setting(c, j)->flags, s->flags))
-        return format("Setting \"%s\" is declared twice.", s->name);
+        return nbh_format("Setting \"%s\" is declared twice.", s->name);
   }
   return NULL;
 }
@@ -237,33 +248,33 @@ static int check_abi(NbhPluginSet *set, const char *path, int rc, uint32_t abi) 
   nbh_abi_version_text(abi, theirs, sizeof theirs);
   if (known && NB_ABI_MAJOR_OF(abi) != NB_ABI_MAJOR) {
     bool newer = NB_ABI_MAJOR_OF(abi) > NB_ABI_MAJOR;
-    return refuse(set, path, format("incompatible connector \"%s\": ABI version mismatch", path),
-                  format("The connector was built for ABI %s. This nebula-host provides ABI %s.",
+    return refuse(set, path, nbh_format("incompatible connector \"%s\": ABI version mismatch", path),
+                  nbh_format("The connector was built for ABI %s. This nebula-host provides ABI %s.",
                          theirs, mine),
-                  newer ? format("Install a build of the connector for ABI %u, or upgrade "
+                  newer ? nbh_format("Install a build of the connector for ABI %u, or upgrade "
                                  "nebula-host.", (unsigned)NB_ABI_MAJOR)
-                        : format("Install a build of the connector for ABI %u.",
+                        : nbh_format("Install a build of the connector for ABI %u.",
                                  (unsigned)NB_ABI_MAJOR));
   }
   if (rc == NB_ABI_MISMATCH)
-    return refuse(set, path, format("incompatible connector \"%s\": ABI version mismatch", path),
-                  known ? format("The connector declares ABI %s but refused ABI %s, which this "
+    return refuse(set, path, nbh_format("incompatible connector \"%s\": ABI version mismatch", path),
+                  known ? nbh_format("The connector declares ABI %s but refused ABI %s, which this "
                                  "nebula-host provides.", theirs, mine)
-                        : format("The connector refused ABI %s, which this nebula-host provides, "
+                        : nbh_format("The connector refused ABI %s, which this nebula-host provides, "
                                  "without declaring a version of its own.", mine),
-                  format("Install a build of the connector for ABI %u.", (unsigned)NB_ABI_MAJOR));
+                  nbh_format("Install a build of the connector for ABI %u.", (unsigned)NB_ABI_MAJOR));
   if (!known && rc == NB_OK)
-    return refuse(set, path, format("incompatible connector \"%s\": ABI version mismatch", path),
-                  format("The connector did not declare the ABI version it was built for. "
+    return refuse(set, path, nbh_format("incompatible connector \"%s\": ABI version mismatch", path),
+                  nbh_format("The connector did not declare the ABI version it was built for. "
                          "This nebula-host provides ABI %s.", mine),
-                  format("Rebuild the connector against nebula/abi.h of ABI %u.",
+                  nbh_format("Rebuild the connector against nebula/abi.h of ABI %u.",
                          (unsigned)NB_ABI_MAJOR));
   if (known && NB_ABI_MINOR_OF(abi) > NB_ABI_MINOR)
-    return refuse(set, path, format("incompatible connector \"%s\": ABI version mismatch", path),
-                  format("The connector was built for ABI %s. This nebula-host provides ABI %s, "
+    return refuse(set, path, nbh_format("incompatible connector \"%s\": ABI version mismatch", path),
+                  nbh_format("The connector was built for ABI %s. This nebula-host provides ABI %s, "
                          "and a connector built for a newer minor version may use functions it "
                          "lacks.", theirs, mine),
-                  format("Upgrade nebula-host to a release providing ABI %s or later, or install "
+                  nbh_format("Upgrade nebula-host to a release providing ABI %s or later, or install "
                          "a build of the connector for ABI %s.", theirs, mine));
   return 0;
 }
@@ -275,23 +286,39 @@ static int check_vtable(NbhPluginSet *set, const char *path, const NbConnector *
   size_t i;
   char *problem;
   if (declared_size < NB_CONNECTOR_SIZE_1_0)
-    return refuse(set, path, format("incompatible connector \"%s\": vtable too small", path),
-                  format("The connector declares a vtable of %u bytes; ABI 1.0 defines %zu bytes.",
+    return refuse(set, path, nbh_format("incompatible connector \"%s\": vtable too small", path),
+                  nbh_format("The connector declares a vtable of %u bytes; ABI 1.0 defines %zu bytes.",
                          (unsigned)declared_size, (size_t)NB_CONNECTOR_SIZE_1_0),
                   strdup("Rebuild the connector against nebula/abi.h; struct_size must be "
                          "sizeof(NbConnector)."));
+  /* Larger than the host's own: the conformance kit refuses it, and so do
+   * we.  A connector of a newer minor version was refused before this
+   * (check_abi), so a larger size can only be a wrong value, and whatever
+   * else the entry wrote cannot be trusted either. */
+  if (declared_size > sizeof(NbConnector))
+    return refuse(set, path, nbh_format("incompatible connector \"%s\": vtable too large", path),
+                  nbh_format("The connector declares a vtable of %u bytes; ABI %u.%u, which it "
+                         "was built for, defines at most %zu bytes.",
+                         (unsigned)declared_size, (unsigned)NB_ABI_MAJOR_OF(c->abi_version),
+                         (unsigned)NB_ABI_MINOR_OF(c->abi_version), sizeof(NbConnector)),
+                  strdup("Rebuild the connector against nebula/abi.h; struct_size must be "
+                         "sizeof(NbConnector)."));
   if (c->name == NULL || c->name[0] == '\0')
-    return refuse(set, path, format("invalid connector \"%s\": the connector has no name", path),
+    return refuse(set, path, nbh_format("invalid connector \"%s\": the connector has no name", path),
                   NULL, strdup("This is a bug in the connector; report it to its authors."));
-  if (!is_identifier(c->name))
-    return refuse(set, path, format("invalid connector \"%s\": invalid connector name \"%s\"",
-                                    path, c->name),
+  if (!is_identifier(c->name)) {
+    char *name = shown(c->name);
+    char *message = nbh_format("invalid connector \"%s\": invalid connector name \"%s\"", path,
+                           name != NULL ? name : "?");
+    free(name);
+    return refuse(set, path, message,
                   strdup("Connector names are a lower-case letter followed by lower-case "
                          "letters, digits or underscores, at most 64 characters."),
                   NULL);
+  }
   if ((c->capabilities & (NB_CAP_SOURCE | NB_CAP_DESTINATION)) == 0)
     return refuse(set, path,
-                  format("invalid connector \"%s\": connector \"%s\" is neither a source nor a "
+                  nbh_format("invalid connector \"%s\": connector \"%s\" is neither a source nor a "
                          "destination", path, c->name),
                   strdup("Its capabilities include neither NB_CAP_SOURCE nor NB_CAP_DESTINATION."),
                   NULL);
@@ -299,9 +326,9 @@ static int check_vtable(NbhPluginSet *set, const char *path, const NbConnector *
     const RequiredSlot *slot = &required_slots[i];
     if (!(c->capabilities & slot->capability) || slot_is_set(c, slot->offset)) continue;
     return refuse(set, path,
-                  format("incompatible connector \"%s\": required function \"%s\" is missing",
+                  nbh_format("incompatible connector \"%s\": required function \"%s\" is missing",
                          path, slot->name),
-                  format("Connector \"%s\" declares the %s capability, which requires the "
+                  nbh_format("Connector \"%s\" declares the %s capability, which requires the "
                          "function \"%s\", but that slot is NULL.",
                          c->name, slot->capability_name, slot->name),
                   strdup("This is a bug in the connector; report it to its authors."));
@@ -309,7 +336,7 @@ static int check_vtable(NbhPluginSet *set, const char *path, const NbConnector *
   problem = settings_problem(c);
   if (problem != NULL)
     return refuse(set, path,
-                  format("invalid connector \"%s\": invalid settings declaration in connector "
+                  nbh_format("invalid connector \"%s\": invalid settings declaration in connector "
                          "\"%s\"", path, c->name),
                   problem, strdup("This is a bug in the connector; report it to its authors."));
   return 0;
@@ -331,18 +358,18 @@ static int check_path(NbhPluginSet *set, const char *path) {
   if (path == NULL || path[0] == '\0')
     return refuse(set, "", strdup("connector file name is empty"), NULL, NULL);
   if (path[0] != '/')
-    return refuse(set, path, format("connector path \"%s\" is not absolute", path),
+    return refuse(set, path, nbh_format("connector path \"%s\" is not absolute", path),
                   strdup("Connectors are loaded by absolute path only, so the file loaded "
                          "does not depend on the current directory."),
                   NULL);
   if (strlen(path) >= PATH_MAX)
-    return refuse(set, path, format("connector path is too long: %zu bytes", strlen(path)),
-                  format("Paths are limited to %d bytes.", PATH_MAX - 1), NULL);
+    return refuse(set, path, nbh_format("connector path is too long: %zu bytes", strlen(path)),
+                  nbh_format("Paths are limited to %d bytes.", PATH_MAX - 1), NULL);
   if (stat(path, &st) != 0)
-    return refuse(set, path, format("could not access file \"%s\": %s", path, strerror(errno)),
+    return refuse(set, path, nbh_format("could not access file \"%s\": %s", path, strerror(errno)),
                   NULL, NULL);
   if (!S_ISREG(st.st_mode))
-    return refuse(set, path, format("connector file \"%s\" is not a regular file", path),
+    return refuse(set, path, nbh_format("connector file \"%s\" is not a regular file", path),
                   NULL, NULL);
   return 0;
 }
@@ -366,10 +393,10 @@ static lt_dlhandle open_module(NbhPluginSet *set, const char *path) {
   direct = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
   if (direct == NULL) {
     why = dlerror();
-    refuse(set, path, format("could not load library \"%s\": %s", path,
+    refuse(set, path, nbh_format("could not load library \"%s\": %s", path,
                              why != NULL ? why : "unknown error"),
            NULL,
-           format("The most common cause is a library the connector depends on that cannot be "
+           nbh_format("The most common cause is a library the connector depends on that cannot be "
                   "found; run \"ldd %s\" to list its dependencies.", path));
     return NULL;
   }
@@ -393,7 +420,7 @@ static lt_dlhandle open_module(NbhPluginSet *set, const char *path) {
     if (!lt_dlisresident(handle)) lt_dlmakeresident(handle);
     return handle;
   }
-  refuse(set, path, format("could not load library \"%s\" with libltdl: %s", path,
+  refuse(set, path, nbh_format("could not load library \"%s\" with libltdl: %s", path,
                            why_copy ? why_copy : "?"),
          strdup("The dynamic linker loaded the file, but libltdl did not."), NULL);
   free(why_copy);
@@ -409,11 +436,11 @@ static NbConnectorEntryFn find_entry(NbhPluginSet *set, const char *path, lt_dlh
   lt_dlerror();
   if (symbol == NULL) {
     info = lt_dlgetinfo(handle);
-    refuse(set, path, format("file \"%s\" is not a Nebula connector", path),
+    refuse(set, path, nbh_format("file \"%s\" is not a Nebula connector", path),
            (info != NULL && info->name != NULL)
-               ? format("It exports neither \"%s_LTX_%s\" nor \"%s\".", info->name,
+               ? nbh_format("It exports neither \"%s_LTX_%s\" nor \"%s\".", info->name,
                         NB_CONNECTOR_ENTRY_SYMBOL, NB_CONNECTOR_ENTRY_SYMBOL)
-               : format("It does not export \"%s\".", NB_CONNECTOR_ENTRY_SYMBOL),
+               : nbh_format("It does not export \"%s\".", NB_CONNECTOR_ENTRY_SYMBOL),
            strdup("A connector defines its entry function with NB_CONNECTOR_ENTRY from "
                   "nebula/sdk.h and is linked with -export-symbols-regex "
                   "'^nebula_connector_entry$'."));
@@ -424,15 +451,32 @@ static NbConnectorEntryFn find_entry(NbhPluginSet *set, const char *path, lt_dlh
   return entry;
 }
 
-/* Copy what an entry's NbError says, then release it (release is connector
- * code, and the strings live in connector memory). */
+/* "NB_INVALID", or "unrecognized status 77" for a value no ABI defines
+ * (nb_status_name would say only "NB_UNRECOGNIZED"). */
+static char *status_text(int rc) {
+  if (strcmp(nb_status_name(rc), "NB_UNRECOGNIZED") == 0)
+    return nbh_format("unrecognized status %d", rc);
+  return strdup(nb_status_name(rc));
+}
+
+/* Copy what an entry's NbError says (bounded and escaped); the caller
+ * releases it (release is connector code, and the strings live in
+ * connector memory). */
 static int refuse_entry_error(NbhPluginSet *set, const char *path, int rc, NbError *err) {
-  char *message, *detail, *hint;
-  const char *what = err->message != NULL ? err->message : nb_status_name(rc);
-  message = format("could not initialize connector \"%s\": %s", path, what);
-  detail = err->detail != NULL ? strdup(err->detail)
-                               : format("The entry function returned %s.", nb_status_name(rc));
-  hint = copy_or_null(err->hint);
+  char *message, *detail, *hint, *what, *status = status_text(rc);
+  bool unknown = strcmp(nb_status_name(rc), "NB_UNRECOGNIZED") == 0;
+  what = err->message != NULL ? nbh_printable(err->message, NBH_SHOW_TEXT)
+                              : copy_or_null(status);
+  if (unknown && err->message != NULL)
+    message = nbh_format("could not initialize connector \"%s\": %s (entry returned %s)", path,
+                         what ? what : "?", status ? status : "?");
+  else
+    message = nbh_format("could not initialize connector \"%s\": %s", path, what ? what : "?");
+  free(what);
+  detail = err->detail != NULL ? nbh_printable(err->detail, NBH_SHOW_TEXT)
+                               : nbh_format("The entry function returned %s.", status ? status : "?");
+  free(status);
+  hint = err->hint != NULL ? nbh_printable(err->hint, NBH_SHOW_TEXT) : NULL;
   return refuse(set, path, message, detail, hint);
 }
 
@@ -441,8 +485,8 @@ static int already_loaded(NbhPluginSet *set, const char *path, const NbConnector
   for (i = 0; i < set->n_plugins; i++) {
     if (strcmp(set->plugins[i].vtable.name, c->name) != 0) continue;
     if (same_file(set->plugins[i].path, path)) return 1;
-    refuse(set, path, format("connector \"%s\" is already loaded", c->name),
-           format("File \"%s\" provides connector \"%s\", which was already loaded from \"%s\".",
+    refuse(set, path, nbh_format("connector \"%s\" is already loaded", c->name),
+           nbh_format("File \"%s\" provides connector \"%s\", which was already loaded from \"%s\".",
                   path, c->name, set->plugins[i].path),
            strdup("The file found first in the search order is used; remove the other one "
                   "or change the search order."));
@@ -561,7 +605,7 @@ static void collect_modules(const char *dir, PathList *out) {
     char *full;
     struct stat st;
     if (entry->d_name[0] == '.' || !has_so_suffix(entry->d_name)) continue;
-    full = format("%s/%s", dir, entry->d_name);
+    full = nbh_format("%s/%s", dir, entry->d_name);
     if (full == NULL) {
       out->failed = true;
       continue;
@@ -580,7 +624,7 @@ static void collect_tree(const char *root, PathList *out) {
   struct dirent *entry;
   char *libs;
   collect_modules(root, out);
-  libs = format("%s/.libs", root);
+  libs = nbh_format("%s/.libs", root);
   if (libs != NULL) collect_modules(libs, out);
   free(libs);
   d = opendir(root);
@@ -588,9 +632,9 @@ static void collect_tree(const char *root, PathList *out) {
   while ((entry = readdir(d)) != NULL) {
     char *sub;
     if (entry->d_name[0] == '.') continue;
-    sub = format("%s/%s", root, entry->d_name);
+    sub = nbh_format("%s/%s", root, entry->d_name);
     if (sub != NULL && is_directory(sub)) {
-      char *sub_libs = format("%s/.libs", sub);
+      char *sub_libs = nbh_format("%s/.libs", sub);
       collect_modules(sub, out);
       if (sub_libs != NULL) collect_modules(sub_libs, out);
       free(sub_libs);
@@ -609,7 +653,7 @@ static void note_searched(NbhPluginSet *set, const char *dir, const char *origin
   char *text;
   if (grown == NULL) return;
   set->searched = grown;
-  text = format("%s (%s)", dir, origin);
+  text = nbh_format("%s (%s)", dir, origin);
   if (text != NULL) set->searched[set->n_searched++] = text;
 }
 
@@ -625,9 +669,9 @@ static void search_directory(NbhPluginSet *set, const char *dir, const char *ori
     note_searched(set, dir, origin);
     if (report_missing)
       refuse(set, dir,
-             format("could not access connector directory \"%s\": %s", dir,
+             nbh_format("could not access connector directory \"%s\": %s", dir,
                     realpath(dir, resolved) == NULL ? strerror(saved) : "Not a directory"),
-             format("The directory comes from %s.", origin), NULL);
+             nbh_format("The directory comes from %s.", origin), NULL);
     return;
   }
   note_searched(set, resolved, origin);

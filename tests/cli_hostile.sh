@@ -1,0 +1,97 @@
+#!/bin/sh
+# cli_hostile.sh - connectors written to attack the host that loads them:
+# texts full of terminal escapes and forged lines, absurd sizes, unknown
+# statuses.  Each one is copied into a directory of its own, so a
+# connector that kills its loader takes nothing else with it.
+. "${srcdir:-.}/cli_lib.sh"
+
+hostile="$TEST_PLUGIN_DIR/../hostile/.libs"
+esc=$(printf '\033')
+
+# alone NAME...: a fresh plugin directory holding only these connectors.
+alone() {
+  dir="$tmp/alone.$1"
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  for so in "$@"; do cp "$hostile/$so.so" "$dir/$so.so"; done
+}
+
+# hx CONNECTORS... -- COMMAND...: nebula-host with only those connectors.
+hx() {
+  NEBULA_PLUGIN_PATH= "$NEBULA_HOST" --plugin-dir "$dir" "$@"
+}
+
+# No raw ESC, C1 CSI, BEL or forged line may reach either stream.
+clean() {
+  lacks "$out" "$esc" "$1: no ESC on stdout"
+  lacks "$err" "$esc" "$1: no ESC on stderr"
+  lacks "$out" "$(printf '\302\233')" "$1: no C1 CSI on stdout"
+  lacks "$err" "$(printf '\302\233')" "$1: no C1 CSI on stderr"
+  lacks "$err" "$(printf '\007')" "$1: no BEL on stderr"
+  if grep -q '^nebula-host: forged' "$out" "$err"; then
+    report_failure "$1: a forged line was printed"
+  fi
+}
+
+# struct_size far beyond the host's vtable: refused, as the kit does.
+alone broken_large
+expect 0 "vtable too large" hx list
+contains "$err" "vtable too large" "large vtable refused"
+contains "$err" "declares a vtable of 1073741824 bytes" "large vtable size named"
+lacks "$out" "brokenlarge" "large vtable not listed"
+
+# A valid connector whose every text is hostile.
+alone hostile_text
+expect 0 "list hostile texts" hx list
+clean "list"
+contains "$out" '1.0\x1B[2J\x1B[H\x0Anebula-host: forged line' "version escaped"
+expect 0 "list --json hostile texts" hx list --json
+clean "list --json"
+expect 0 "describe hostile texts" hx describe hostiletext
+clean "describe"
+contains "$out" 'file\x1B[2J to read\x0Anebula-host: forged line' "doc escaped"
+contains "$out" 'x\x1B[31mred\xC2\x9B1m' "default escaped, C1 included"
+contains "$out" 'bidi \xE2\x80\xAEoverride' "bidi override escaped"
+contains "$out" 'enum \xFF\xFE' "invalid UTF-8 escaped"
+contains "$out" 'b\x1B[0m' "choices escaped"
+contains "$out" "dddddddd..." "long description cut"
+if [ "$(wc -c <"$out")" -gt 4000 ]; then
+  report_failure "describe printed the 10 KB description whole"
+fi
+expect 0 "describe --json hostile texts" hx describe hostiletext --json
+clean "describe --json"
+
+# A 10 KB name with an escape in it: refused, shown short and escaped.
+alone broken_longname
+expect 0 "long name" hx list
+clean "long name"
+contains "$err" 'invalid connector name "nnnn\x1B[2Jnnn' "long name escaped"
+contains "$err" 'nnnn..."' "long name cut"
+if [ "$(wc -c <"$err")" -gt 2000 ]; then
+  report_failure "the 10 KB name was echoed whole"
+fi
+
+# An entry error full of escapes, with a status no ABI defines.
+alone broken_entrytext
+expect 0 "hostile entry error" hx list
+clean "entry error"
+contains "$err" 'bad\x1B]0;owned\x07 start\x0Anebula-host: forged line (entry returned unrecognized status 77)' \
+  "entry error escaped, status value shown"
+contains "$err" "xxxxxxxx..." "long detail cut"
+expect 0 "hostile entry error, JSON log" hx --log-format json list
+clean "entry error, JSON log"
+
+alone broken_unknownstatus
+expect 0 "unknown entry status" hx list
+contains "$err" "The entry function returned unrecognized status -5." "unknown status value"
+
+# A file name that holds escapes and a forged line.
+dir="$tmp/evilname"
+mkdir -p "$dir"
+cp "$hostile/broken_large.so" "$dir/x$(printf '\033')[2J
+nebula-host: forged.so"
+expect 0 "hostile file name" hx list
+clean "file name"
+contains "$err" 'x\x1B[2J\x0Anebula-host: forged.so' "file name escaped"
+
+finish
