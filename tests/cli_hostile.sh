@@ -94,4 +94,43 @@ expect 0 "hostile file name" hx list
 clean "file name"
 contains "$err" 'x\x1B[2J\x0Anebula-host: forged.so' "file name escaped"
 
+# A constructor that calls exit(): the command fails and names the file.
+alone broken_exit
+cp "$TEST_PLUGIN_DIR/.libs/good_minimal.so" "$dir/good_minimal.so"
+expect 1 "exit() while loading" hx list
+contains "$err" "nebula-host: connector \"$dir/broken_exit.so\" called exit() while loading" \
+  "exit names the file"
+
+# ... and commands that do not need it never load it.
+if [ -n "${PLUGIN_DIR:-}" ]; then
+  cp "$PLUGIN_DIR/generate/.libs/generate.so" "$PLUGIN_DIR/json/.libs/json.so" "$dir/"
+  expect 0 "pipeline generate json beside an exit() connector" \
+    hx -q pipeline generate json -s rows=3 --dest-path -
+  contains "$out" '"vendor_id"' "pipeline output"
+  lacks "$err" "broken_exit" "the exit() connector was not loaded"
+  expect 0 "describe beside an exit() connector" hx describe generate
+  contains "$out" "Capabilities:" "describe output"
+  printf 'source = { connector = "generate"; rows = 3; };\ndestination = { connector = "json"; path = "-"; };\n' \
+    >"$tmp/gen.conf"
+  expect 0 "validate beside an exit() connector" hx validate "$tmp/gen.conf"
+  contains "$out" "is valid" "validate output"
+fi
+
+# Writes to standard output while loading reach nothing.
+alone broken_stdout
+expect 0 "list with a chatty connector" hx list
+contains "$out" "brokenstdout" "chatty connector listed"
+lacks "$out" "GARBAGE" "list output clean"
+expect 0 "list --json with a chatty connector" hx list --json
+lacks "$out" "GARBAGE" "list --json output clean"
+expect 0 "describe a chatty connector" hx describe brokenstdout
+lacks "$out" "GARBAGE" "describe output clean"
+
+# -q still says why the connector asked for was refused.
+alone broken_large
+mv "$dir/broken_large.so" "$dir/brokenlarge.so"
+expect 2 "-q describe of a refused connector" hx -q describe brokenlarge
+contains "$err" "connector \"brokenlarge\" not found" "not found"
+contains "$err" "vtable too large" "-q shows the reason"
+
 finish

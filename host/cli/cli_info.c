@@ -126,7 +126,7 @@ int nbh_cmd_list(NbhCli *cli, int argc, char **argv) {
   if (code >= 0) return code;
   if (optind < argc)
     return nbh_cli_usage_error(cli, "list", "unexpected argument \"%s\"", argv[optind]);
-  if (nbh_cli_load_plugins(cli, &set, false) != 0) {
+  if (nbh_cli_load_plugins(cli, &set, NULL, 0) != 0) {
     nbh_plugins_free(&set);
     return NBH_EXIT_FAILED;
   }
@@ -270,7 +270,7 @@ int nbh_cmd_describe(NbhCli *cli, int argc, char **argv) {
   if (optind >= argc) return nbh_cli_usage_error(cli, "describe", "no connector name given");
   if (optind + 1 < argc)
     return nbh_cli_usage_error(cli, "describe", "unexpected argument \"%s\"", argv[optind + 1]);
-  if (nbh_cli_load_plugins(cli, &set, false) != 0) {
+  if (nbh_cli_load_plugins(cli, &set, (const char *const *)argv + optind, 1) != 0) {
     nbh_plugins_free(&set);
     return NBH_EXIT_FAILED;
   }
@@ -288,7 +288,8 @@ int nbh_cmd_describe(NbhCli *cli, int argc, char **argv) {
       nbh_buf_printf(&hint, "Did you mean \"%s\"?", guess);
     else
       nbh_buf_puts(&hint, "\"nebula-host list\" shows the connectors found.");
-    nbh_cli_report_refusals(cli, &set, NB_LOG_WARN);
+    /* Why a file was refused is part of the answer, even with -q. */
+    nbh_cli_report_refusals(cli, &set, NB_LOG_ERROR);
     {
       char *message = NULL;
       NbhBuf m = NBH_BUF_INIT;

@@ -188,6 +188,15 @@ static int report_and_code(NbhCli *cli, NbError *err, int status) {
   return NBH_EXIT_USAGE;
 }
 
+/* Load the two connectors the configuration names, and no other. */
+static int load_for(NbhCli *cli, Pipeline *p) {
+  const char *names[2];
+  size_t n = 0;
+  if (p->cfg.source.connector != NULL) names[n++] = p->cfg.source.connector;
+  if (p->cfg.destination.connector != NULL) names[n++] = p->cfg.destination.connector;
+  return nbh_cli_load_plugins(cli, &p->plugins, names, n);
+}
+
 /* Options given for engine settings go over the file's. */
 static int apply_overrides(NbhCli *cli, Pipeline *p, const Args *args) {
   NbError err;
@@ -221,9 +230,10 @@ static int prepare_from_file(NbhCli *cli, Pipeline *p, const Args *args, const c
   if (rc != NB_OK) return report_and_code(cli, &err, rc);
   code = apply_overrides(cli, p, args);
   if (code >= 0) return code;
-  if (nbh_cli_load_plugins(cli, &p->plugins, false) != 0) return NBH_EXIT_FAILED;
+  if (load_for(cli, p) != 0) return NBH_EXIT_FAILED;
   rc = nbh_config_resolve(&p->cfg, &p->plugins, cli->logger, &err);
-  if (rc == NB_NOT_FOUND) nbh_cli_report_refusals(cli, &p->plugins, NB_LOG_WARN);
+  /* Why a file was refused is part of the answer, even with -q. */
+  if (rc == NB_NOT_FOUND) nbh_cli_report_refusals(cli, &p->plugins, NB_LOG_ERROR);
   if (rc != NB_OK) return report_and_code(cli, &err, rc);
   return -1;
 }
@@ -578,9 +588,10 @@ static int prepare_from_options(NbhCli *cli, Pipeline *p, const Args *args) {
     return NBH_EXIT_FAILED;
   code = apply_overrides(cli, p, args);
   if (code >= 0) return code;
-  if (nbh_cli_load_plugins(cli, &p->plugins, false) != 0) return NBH_EXIT_FAILED;
+  if (load_for(cli, p) != 0) return NBH_EXIT_FAILED;
   rc = nbh_config_resolve(cfg, &p->plugins, cli->logger, &err);
-  if (rc == NB_NOT_FOUND) nbh_cli_report_refusals(cli, &p->plugins, NB_LOG_WARN);
+  /* Why a file was refused is part of the answer, even with -q. */
+  if (rc == NB_NOT_FOUND) nbh_cli_report_refusals(cli, &p->plugins, NB_LOG_ERROR);
   if (rc != NB_OK) return report_and_code(cli, &err, rc);
   return -1;
 }

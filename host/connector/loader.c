@@ -5,7 +5,7 @@
  * The steps follow PostgreSQL's dfmgr.c and GStreamer's plugin checks: path,
  * stat, open, entry symbol, then the entry's answer (ABI major, minor,
  * struct_size, status, name, required slots, settings declarations,
- * duplicate names).  Each refusal has its own message, DETAIL and HINT, and
+ * duplicate names).  Finding the files is search.c's part.  Each refusal has its own message, DETAIL and HINT, and
  * every string in it is copied out of the module first.  A refused file
  * never stops the others.  Modules are made resident and never closed: an
  * NbError's release callback, and every pointer in a vtable, is connector
@@ -13,9 +13,9 @@
  */
 #include "loader.h"
 
-#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <ltdl.h>
 #include <stdarg.h>
@@ -24,14 +24,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "nebula/sdk.h"
 #include "textutil.h"
 #include "utf8.h"
 
-#ifndef NEBULA_CONNECTOR_DIR
-#define NEBULA_CONNECTOR_DIR "/usr/local/lib/nebula/connectors"
-#endif
 
 /* ------------------------------------------------------------------------
  * Small helpers
@@ -53,11 +51,8 @@ const char *nbh_abi_version_text(uint32_t version, char *buf, size_t cap) {
   return buf;
 }
 
-/* Record a refusal of path.  Takes ownership of message, detail and hint
- * (each may be NULL after an allocation failure).  Always returns -1 so
- * callers can `return refuse(...)`. */
-static int refuse(NbhPluginSet *set, const char *path, char *message,
-                  char *detail, char *hint) {
+int nbh_plugins_refuse(NbhPluginSet *set, const char *path, char *message, char *detail,
+                       char *hint) {
   NbhLoadError *grown;
   NbhLoadError *e;
   grown = realloc(set->errors, (set->n_errors + 1) * sizeof *grown);
@@ -78,13 +73,13 @@ static int refuse(NbhPluginSet *set, const char *path, char *message,
 
 void nbh_plugins_init(NbhPluginSet *set) { memset(set, 0, sizeof *set); }
 
-static int ensure_ltdl(NbhPluginSet *set) {
+int nbh_plugins_start(NbhPluginSet *set) {
   const char *why;
   if (set->ltdl_ready) return 0;
   lt_dlerror();
   if (lt_dlinit() != 0) {
     why = lt_dlerror();
-    refuse(set, "", nbh_format("could not initialize libltdl: %s", why ? why : "unknown error"),
+    nbh_plugins_refuse(set, "", nbh_format("could not initialize libltdl: %s", why ? why : "unknown error"),
            NULL, NULL);
     return -1;
   }
@@ -248,7 +243,7 @@ static int check_abi(NbhPluginSet *set, const char *path, int rc, uint32_t abi) 
   nbh_abi_version_text(abi, theirs, sizeof theirs);
   if (known && NB_ABI_MAJOR_OF(abi) != NB_ABI_MAJOR) {
     bool newer = NB_ABI_MAJOR_OF(abi) > NB_ABI_MAJOR;
-    return refuse(set, path, nbh_format("incompatible connector \"%s\": ABI version mismatch", path),
+    return nbh_plugins_refuse(set, path, nbh_format("incompatible connector \"%s\": ABI version mismatch", path),
                   nbh_format("The connector was built for ABI %s. This nebula-host provides ABI %s.",
                          theirs, mine),
                   newer ? nbh_format("Install a build of the connector for ABI %u, or upgrade "
@@ -257,20 +252,20 @@ static int check_abi(NbhPluginSet *set, const char *path, int rc, uint32_t abi) 
                                  (unsigned)NB_ABI_MAJOR));
   }
   if (rc == NB_ABI_MISMATCH)
-    return refuse(set, path, nbh_format("incompatible connector \"%s\": ABI version mismatch", path),
+    return nbh_plugins_refuse(set, path, nbh_format("incompatible connector \"%s\": ABI version mismatch", path),
                   known ? nbh_format("The connector declares ABI %s but refused ABI %s, which this "
                                  "nebula-host provides.", theirs, mine)
                         : nbh_format("The connector refused ABI %s, which this nebula-host provides, "
                                  "without declaring a version of its own.", mine),
                   nbh_format("Install a build of the connector for ABI %u.", (unsigned)NB_ABI_MAJOR));
   if (!known && rc == NB_OK)
-    return refuse(set, path, nbh_format("incompatible connector \"%s\": ABI version mismatch", path),
+    return nbh_plugins_refuse(set, path, nbh_format("incompatible connector \"%s\": ABI version mismatch", path),
                   nbh_format("The connector did not declare the ABI version it was built for. "
                          "This nebula-host provides ABI %s.", mine),
                   nbh_format("Rebuild the connector against nebula/abi.h of ABI %u.",
                          (unsigned)NB_ABI_MAJOR));
   if (known && NB_ABI_MINOR_OF(abi) > NB_ABI_MINOR)
-    return refuse(set, path, nbh_format("incompatible connector \"%s\": ABI version mismatch", path),
+    return nbh_plugins_refuse(set, path, nbh_format("incompatible connector \"%s\": ABI version mismatch", path),
                   nbh_format("The connector was built for ABI %s. This nebula-host provides ABI %s, "
                          "and a connector built for a newer minor version may use functions it "
                          "lacks.", theirs, mine),
@@ -286,7 +281,7 @@ static int check_vtable(NbhPluginSet *set, const char *path, const NbConnector *
   size_t i;
   char *problem;
   if (declared_size < NB_CONNECTOR_SIZE_1_0)
-    return refuse(set, path, nbh_format("incompatible connector \"%s\": vtable too small", path),
+    return nbh_plugins_refuse(set, path, nbh_format("incompatible connector \"%s\": vtable too small", path),
                   nbh_format("The connector declares a vtable of %u bytes; ABI 1.0 defines %zu bytes.",
                          (unsigned)declared_size, (size_t)NB_CONNECTOR_SIZE_1_0),
                   strdup("Rebuild the connector against nebula/abi.h; struct_size must be "
@@ -296,7 +291,7 @@ static int check_vtable(NbhPluginSet *set, const char *path, const NbConnector *
    * (check_abi), so a larger size can only be a wrong value, and whatever
    * else the entry wrote cannot be trusted either. */
   if (declared_size > sizeof(NbConnector))
-    return refuse(set, path, nbh_format("incompatible connector \"%s\": vtable too large", path),
+    return nbh_plugins_refuse(set, path, nbh_format("incompatible connector \"%s\": vtable too large", path),
                   nbh_format("The connector declares a vtable of %u bytes; ABI %u.%u, which it "
                          "was built for, defines at most %zu bytes.",
                          (unsigned)declared_size, (unsigned)NB_ABI_MAJOR_OF(c->abi_version),
@@ -304,20 +299,20 @@ static int check_vtable(NbhPluginSet *set, const char *path, const NbConnector *
                   strdup("Rebuild the connector against nebula/abi.h; struct_size must be "
                          "sizeof(NbConnector)."));
   if (c->name == NULL || c->name[0] == '\0')
-    return refuse(set, path, nbh_format("invalid connector \"%s\": the connector has no name", path),
+    return nbh_plugins_refuse(set, path, nbh_format("invalid connector \"%s\": the connector has no name", path),
                   NULL, strdup("This is a bug in the connector; report it to its authors."));
   if (!is_identifier(c->name)) {
     char *name = shown(c->name);
     char *message = nbh_format("invalid connector \"%s\": invalid connector name \"%s\"", path,
                            name != NULL ? name : "?");
     free(name);
-    return refuse(set, path, message,
+    return nbh_plugins_refuse(set, path, message,
                   strdup("Connector names are a lower-case letter followed by lower-case "
                          "letters, digits or underscores, at most 64 characters."),
                   NULL);
   }
   if ((c->capabilities & (NB_CAP_SOURCE | NB_CAP_DESTINATION)) == 0)
-    return refuse(set, path,
+    return nbh_plugins_refuse(set, path,
                   nbh_format("invalid connector \"%s\": connector \"%s\" is neither a source nor a "
                          "destination", path, c->name),
                   strdup("Its capabilities include neither NB_CAP_SOURCE nor NB_CAP_DESTINATION."),
@@ -325,7 +320,7 @@ static int check_vtable(NbhPluginSet *set, const char *path, const NbConnector *
   for (i = 0; i < sizeof required_slots / sizeof required_slots[0]; i++) {
     const RequiredSlot *slot = &required_slots[i];
     if (!(c->capabilities & slot->capability) || slot_is_set(c, slot->offset)) continue;
-    return refuse(set, path,
+    return nbh_plugins_refuse(set, path,
                   nbh_format("incompatible connector \"%s\": required function \"%s\" is missing",
                          path, slot->name),
                   nbh_format("Connector \"%s\" declares the %s capability, which requires the "
@@ -335,7 +330,7 @@ static int check_vtable(NbhPluginSet *set, const char *path, const NbConnector *
   }
   problem = settings_problem(c);
   if (problem != NULL)
-    return refuse(set, path,
+    return nbh_plugins_refuse(set, path,
                   nbh_format("invalid connector \"%s\": invalid settings declaration in connector "
                          "\"%s\"", path, c->name),
                   problem, strdup("This is a bug in the connector; report it to its authors."));
@@ -356,20 +351,20 @@ static bool same_file(const char *a, const char *b) {
 static int check_path(NbhPluginSet *set, const char *path) {
   struct stat st;
   if (path == NULL || path[0] == '\0')
-    return refuse(set, "", strdup("connector file name is empty"), NULL, NULL);
+    return nbh_plugins_refuse(set, "", strdup("connector file name is empty"), NULL, NULL);
   if (path[0] != '/')
-    return refuse(set, path, nbh_format("connector path \"%s\" is not absolute", path),
+    return nbh_plugins_refuse(set, path, nbh_format("connector path \"%s\" is not absolute", path),
                   strdup("Connectors are loaded by absolute path only, so the file loaded "
                          "does not depend on the current directory."),
                   NULL);
   if (strlen(path) >= PATH_MAX)
-    return refuse(set, path, nbh_format("connector path is too long: %zu bytes", strlen(path)),
+    return nbh_plugins_refuse(set, path, nbh_format("connector path is too long: %zu bytes", strlen(path)),
                   nbh_format("Paths are limited to %d bytes.", PATH_MAX - 1), NULL);
   if (stat(path, &st) != 0)
-    return refuse(set, path, nbh_format("could not access file \"%s\": %s", path, strerror(errno)),
+    return nbh_plugins_refuse(set, path, nbh_format("could not access file \"%s\": %s", path, strerror(errno)),
                   NULL, NULL);
   if (!S_ISREG(st.st_mode))
-    return refuse(set, path, nbh_format("connector file \"%s\" is not a regular file", path),
+    return nbh_plugins_refuse(set, path, nbh_format("connector file \"%s\" is not a regular file", path),
                   NULL, NULL);
   return 0;
 }
@@ -393,7 +388,7 @@ static lt_dlhandle open_module(NbhPluginSet *set, const char *path) {
   direct = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
   if (direct == NULL) {
     why = dlerror();
-    refuse(set, path, nbh_format("could not load library \"%s\": %s", path,
+    nbh_plugins_refuse(set, path, nbh_format("could not load library \"%s\": %s", path,
                              why != NULL ? why : "unknown error"),
            NULL,
            nbh_format("The most common cause is a library the connector depends on that cannot be "
@@ -420,7 +415,7 @@ static lt_dlhandle open_module(NbhPluginSet *set, const char *path) {
     if (!lt_dlisresident(handle)) lt_dlmakeresident(handle);
     return handle;
   }
-  refuse(set, path, nbh_format("could not load library \"%s\" with libltdl: %s", path,
+  nbh_plugins_refuse(set, path, nbh_format("could not load library \"%s\" with libltdl: %s", path,
                            why_copy ? why_copy : "?"),
          strdup("The dynamic linker loaded the file, but libltdl did not."), NULL);
   free(why_copy);
@@ -436,7 +431,7 @@ static NbConnectorEntryFn find_entry(NbhPluginSet *set, const char *path, lt_dlh
   lt_dlerror();
   if (symbol == NULL) {
     info = lt_dlgetinfo(handle);
-    refuse(set, path, nbh_format("file \"%s\" is not a Nebula connector", path),
+    nbh_plugins_refuse(set, path, nbh_format("file \"%s\" is not a Nebula connector", path),
            (info != NULL && info->name != NULL)
                ? nbh_format("It exports neither \"%s_LTX_%s\" nor \"%s\".", info->name,
                         NB_CONNECTOR_ENTRY_SYMBOL, NB_CONNECTOR_ENTRY_SYMBOL)
@@ -477,7 +472,7 @@ static int refuse_entry_error(NbhPluginSet *set, const char *path, int rc, NbErr
                                : nbh_format("The entry function returned %s.", status ? status : "?");
   free(status);
   hint = err->hint != NULL ? nbh_printable(err->hint, NBH_SHOW_TEXT) : NULL;
-  return refuse(set, path, message, detail, hint);
+  return nbh_plugins_refuse(set, path, message, detail, hint);
 }
 
 static int already_loaded(NbhPluginSet *set, const char *path, const NbConnector *c) {
@@ -485,7 +480,7 @@ static int already_loaded(NbhPluginSet *set, const char *path, const NbConnector
   for (i = 0; i < set->n_plugins; i++) {
     if (strcmp(set->plugins[i].vtable.name, c->name) != 0) continue;
     if (same_file(set->plugins[i].path, path)) return 1;
-    refuse(set, path, nbh_format("connector \"%s\" is already loaded", c->name),
+    nbh_plugins_refuse(set, path, nbh_format("connector \"%s\" is already loaded", c->name),
            nbh_format("File \"%s\" provides connector \"%s\", which was already loaded from \"%s\".",
                   path, c->name, set->plugins[i].path),
            strdup("The file found first in the search order is used; remove the other one "
@@ -499,12 +494,12 @@ static int add_plugin(NbhPluginSet *set, const char *path, const NbConnector *c,
                       lt_dlhandle handle) {
   NbhPlugin *grown = realloc(set->plugins, (set->n_plugins + 1) * sizeof *grown);
   NbhPlugin *p;
-  if (grown == NULL) return refuse(set, path, strdup("out of memory"), NULL, NULL);
+  if (grown == NULL) return nbh_plugins_refuse(set, path, strdup("out of memory"), NULL, NULL);
   set->plugins = grown;
   p = &set->plugins[set->n_plugins];
   memset(p, 0, sizeof *p);
   p->path = strdup(path);
-  if (p->path == NULL) return refuse(set, path, strdup("out of memory"), NULL, NULL);
+  if (p->path == NULL) return nbh_plugins_refuse(set, path, strdup("out of memory"), NULL, NULL);
   p->vtable = *c;
   p->abi_version = c->abi_version;
   p->module = handle;
@@ -512,29 +507,81 @@ static int add_plugin(NbhPluginSet *set, const char *path, const NbConnector *c,
   return 0;
 }
 
-int nbh_plugin_load_file(const char *path, NbhPluginSet *set) {
-  lt_dlhandle handle;
+/* Standard output is the commands' answer (list, discover, a pipeline
+ * writing to "-"): connector code run while loading (constructors, the
+ * entry function) must not write into it.  fd 1 points at /dev/null for
+ * that time; whatever the connector left in stdout's stdio buffer is
+ * flushed there too before fd 1 comes back. */
+typedef struct StdoutGuard {
+  int saved;               /* dup of the real fd 1, or -1 */
+} StdoutGuard;
+
+static int stdout_guard_begin(StdoutGuard *g) {
+  int null_fd;
+  g->saved = -1;
+  if (fflush(stdout) != 0) return -1;
+  null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+  if (null_fd < 0) return -1;
+  g->saved = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+  if (g->saved < 0 || dup2(null_fd, STDOUT_FILENO) < 0) {
+    if (g->saved >= 0) close(g->saved);
+    g->saved = -1;
+    close(null_fd);
+    return -1;
+  }
+  close(null_fd);
+  return 0;
+}
+
+static void stdout_guard_end(StdoutGuard *g) {
+  if (g->saved < 0) return;
+  fflush(stdout);
+  clearerr(stdout);
+  dup2(g->saved, STDOUT_FILENO);
+  close(g->saved);
+  g->saved = -1;
+}
+
+/* Open path and run its entry; -1 when refused (recorded), else 0 with the
+ * entry's answer in *c, *rc and *err (to be judged and released by the
+ * caller).  Runs connector code: see StdoutGuard and NbhPluginSet.loading. */
+static int run_entry(NbhPluginSet *set, const char *path, lt_dlhandle *handle, NbConnector *c,
+                     int *rc, NbError *err) {
   NbConnectorEntryFn entry;
+  StdoutGuard guard;
+  if (stdout_guard_begin(&guard) != 0)
+    return nbh_plugins_refuse(set, path, nbh_format("could not load connector \"%s\": %s", path,
+                                        "standard output could not be set aside"),
+                  nbh_format("Connector code runs with standard output pointed at /dev/null, "
+                             "and that failed: %s.", strerror(errno)),
+                  NULL);
+  if (set->loading != NULL) *set->loading = path;
+  *handle = open_module(set, path);
+  entry = *handle != NULL ? find_entry(set, path, *handle) : NULL;
+  if (entry != NULL) {
+    memset(c, 0, sizeof *c);
+    c->struct_size = (uint32_t)sizeof *c;
+    nb_error_init(err);
+    *rc = entry(NB_ABI_CURRENT, c, err);
+  }
+  if (set->loading != NULL) *set->loading = NULL;
+  stdout_guard_end(&guard);
+  return entry != NULL ? 0 : -1;
+}
+
+int nbh_plugin_load_file(const char *path, NbhPluginSet *set) {
+  lt_dlhandle handle = NULL;
   NbConnector c;
   NbError err;
   uint32_t declared_size;
-  int rc, verdict;
+  int rc = NB_INTERNAL, verdict;
   size_t i;
 
-  if (ensure_ltdl(set) != 0) return -1;
+  if (nbh_plugins_start(set) != 0) return -1;
   if (check_path(set, path) != 0) return -1;
   for (i = 0; i < set->n_plugins; i++)
     if (same_file(set->plugins[i].path, path)) return 0;
-
-  handle = open_module(set, path);
-  if (handle == NULL) return -1;
-  entry = find_entry(set, path, handle);
-  if (entry == NULL) return -1;
-
-  memset(&c, 0, sizeof c);
-  c.struct_size = (uint32_t)sizeof c;
-  nb_error_init(&err);
-  rc = entry(NB_ABI_CURRENT, &c, &err);
+  if (run_entry(set, path, &handle, &c, &rc, &err) != 0) return -1;
 
   /* The version first: a connector of another major may not even have the
    * fields we would read next (PostgreSQL's incompatible_module_error). */
@@ -551,166 +598,6 @@ int nbh_plugin_load_file(const char *path, NbhPluginSet *set) {
   if (check_vtable(set, path, &c, declared_size) != 0) return -1;
   if ((rc = already_loaded(set, path, &c)) != 0) return rc > 0 ? 0 : -1;
   return add_plugin(set, path, &c, handle);
-}
-
-/* ------------------------------------------------------------------------
- * Searching directories
- * ------------------------------------------------------------------------ */
-
-typedef struct PathList {
-  char **items;
-  size_t n;
-  bool failed;
-} PathList;
-
-static void path_list_add(PathList *list, char *path) {
-  char **grown;
-  if (path == NULL) {
-    list->failed = true;
-    return;
-  }
-  grown = realloc(list->items, (list->n + 1) * sizeof *grown);
-  if (grown == NULL) {
-    free(path);
-    list->failed = true;
-    return;
-  }
-  list->items = grown;
-  list->items[list->n++] = path;
-}
-
-static void path_list_free(PathList *list) {
-  size_t i;
-  for (i = 0; i < list->n; i++) free(list->items[i]);
-  free(list->items);
-  memset(list, 0, sizeof *list);
-}
-
-static bool has_so_suffix(const char *name) {
-  size_t n = strlen(name);
-  return n > 3 && strcmp(name + n - 3, ".so") == 0;
-}
-
-static bool is_directory(const char *path) {
-  struct stat st;
-  return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-/* Add every regular *.so file directly in dir. */
-static void collect_modules(const char *dir, PathList *out) {
-  DIR *d = opendir(dir);
-  struct dirent *entry;
-  if (d == NULL) return;
-  while ((entry = readdir(d)) != NULL) {
-    char *full;
-    struct stat st;
-    if (entry->d_name[0] == '.' || !has_so_suffix(entry->d_name)) continue;
-    full = nbh_format("%s/%s", dir, entry->d_name);
-    if (full == NULL) {
-      out->failed = true;
-      continue;
-    }
-    if (stat(full, &st) == 0 && S_ISREG(st.st_mode))
-      path_list_add(out, full);
-    else
-      free(full);
-  }
-  closedir(d);
-}
-
-/* DIR, DIR/.libs, DIR/<sub> and DIR/<sub>/.libs. */
-static void collect_tree(const char *root, PathList *out) {
-  DIR *d;
-  struct dirent *entry;
-  char *libs;
-  collect_modules(root, out);
-  libs = nbh_format("%s/.libs", root);
-  if (libs != NULL) collect_modules(libs, out);
-  free(libs);
-  d = opendir(root);
-  if (d == NULL) return;
-  while ((entry = readdir(d)) != NULL) {
-    char *sub;
-    if (entry->d_name[0] == '.') continue;
-    sub = nbh_format("%s/%s", root, entry->d_name);
-    if (sub != NULL && is_directory(sub)) {
-      char *sub_libs = nbh_format("%s/.libs", sub);
-      collect_modules(sub, out);
-      if (sub_libs != NULL) collect_modules(sub_libs, out);
-      free(sub_libs);
-    }
-    free(sub);
-  }
-  closedir(d);
-}
-
-static int compare_paths(const void *a, const void *b) {
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void note_searched(NbhPluginSet *set, const char *dir, const char *origin) {
-  char **grown = realloc(set->searched, (set->n_searched + 1) * sizeof *grown);
-  char *text;
-  if (grown == NULL) return;
-  set->searched = grown;
-  text = nbh_format("%s (%s)", dir, origin);
-  if (text != NULL) set->searched[set->n_searched++] = text;
-}
-
-/* Search one directory.  A missing directory is reported unless it is the
- * compiled-in default, which an uninstalled build never has. */
-static void search_directory(NbhPluginSet *set, const char *dir, const char *origin,
-                             bool report_missing, PathList *seen) {
-  char resolved[PATH_MAX];
-  PathList found = {NULL, 0, false};
-  size_t i, j;
-  if (realpath(dir, resolved) == NULL || !is_directory(resolved)) {
-    int saved = errno;
-    note_searched(set, dir, origin);
-    if (report_missing)
-      refuse(set, dir,
-             nbh_format("could not access connector directory \"%s\": %s", dir,
-                    realpath(dir, resolved) == NULL ? strerror(saved) : "Not a directory"),
-             nbh_format("The directory comes from %s.", origin), NULL);
-    return;
-  }
-  note_searched(set, resolved, origin);
-  collect_tree(resolved, &found);
-  if (found.n > 1) qsort(found.items, found.n, sizeof *found.items, compare_paths);
-  for (i = 0; i < found.n; i++) {
-    char real[PATH_MAX];
-    bool duplicate = false;
-    if (realpath(found.items[i], real) == NULL) continue;
-    for (j = 0; j < seen->n && !duplicate; j++) duplicate = strcmp(seen->items[j], real) == 0;
-    if (duplicate) continue;
-    path_list_add(seen, strdup(real));
-    nbh_plugin_load_file(found.items[i], set);
-  }
-  path_list_free(&found);
-}
-
-int nbh_plugins_load(const char *const *dirs, size_t n_dirs, NbhPluginSet *set) {
-  PathList seen = {NULL, 0, false};
-  const char *env;
-  size_t i;
-  nbh_plugins_init(set);
-  if (ensure_ltdl(set) != 0) return -1;
-  for (i = 0; i < n_dirs; i++) search_directory(set, dirs[i], "--plugin-dir", true, &seen);
-  env = getenv("NEBULA_PLUGIN_PATH");
-  if (env != NULL) {
-    char *copy = strdup(env), *part, *save = NULL;
-    if (copy == NULL) {
-      path_list_free(&seen);
-      return -1;
-    }
-    for (part = strtok_r(copy, ":", &save); part != NULL; part = strtok_r(NULL, ":", &save))
-      search_directory(set, part, "NEBULA_PLUGIN_PATH", true, &seen);
-    free(copy);
-  }
-  search_directory(set, NEBULA_CONNECTOR_DIR, "built-in connector directory", false, &seen);
-  i = seen.failed;
-  path_list_free(&seen);
-  return i ? -1 : 0;
 }
 
 const NbhPlugin *nbh_plugins_find(const NbhPluginSet *set, const char *name) {
