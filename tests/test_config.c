@@ -130,6 +130,62 @@ static void test_engine_group(void **state) {
   assert_true(f->cfg.engine.stall_timeout_seconds == 0.0);
 }
 
+/* Numbers are read as written: beyond 32 bits, hex, a value on the next
+ * line; and refused, with file, line and setting, when they do not fit. */
+static const char *source_text(const Fixture *f, const char *name) {
+  size_t i;
+  for (i = 0; i < f->cfg.source.n_values; i++)
+    if (strcmp(f->cfg.source.values[i].name, name) == 0) return f->cfg.source.values[i].text;
+  return NULL;
+}
+
+static void test_numbers_as_written(void **state) {
+  Fixture *f = *state;
+  assert_int_equal(load(f, "numbers.conf", NULL), NB_OK);
+  assert_string_equal(source_text(f, "rows"), "4294967296");
+  assert_int_equal(f->cfg.engine.batch_rows, 4294967296ULL);
+  assert_int_equal(f->cfg.engine.buffer_bytes, 9000000000ULL);
+}
+
+static void test_integer_overflow(void **state) {
+  Fixture *f = *state;
+  assert_int_equal(load(f, "int_overflow.conf", NULL), NB_INVALID);
+  assert_string_equal(f->err.message, "number out of range for setting \"source.rows\" in file \""
+                                      DATA "int_overflow.conf\" line 3");
+  assert_contains(f->err.detail, "123456789012345678901234 does not fit a 64-bit integer");
+}
+
+static void test_float_overflow(void **state) {
+  Fixture *f = *state;
+  assert_int_equal(load(f, "float_overflow.conf", NULL), NB_INVALID);
+  assert_contains(f->err.message, "number out of range for setting \"destination.ratio\"");
+  assert_contains(f->err.message, "line 3");
+  assert_contains(f->err.detail, "1.5e400 is beyond the range");
+}
+
+static void test_engine_overflow(void **state) {
+  Fixture *f = *state;
+  assert_int_equal(load(f, "engine_overflow.conf", NULL), NB_INVALID);
+  assert_contains(f->err.message, "number out of range for setting \"engine.batch_rows\"");
+  assert_contains(f->err.message, "line 3");
+}
+
+static void test_cli_integer_overflow(void **state) {
+  Fixture *f = *state;
+  assert_int_equal(nbh_config_set_connector(&f->cfg, &f->cfg.source, "testgood"), NB_OK);
+  assert_int_equal(nbh_config_set_connector(&f->cfg, &f->cfg.destination, "testgood"), NB_OK);
+  assert_int_equal(nbh_config_add_setting(&f->cfg, &f->cfg.source, "path", "a", "--source-path"),
+                   NB_OK);
+  assert_int_equal(nbh_config_add_setting(&f->cfg, &f->cfg.destination, "path", "b", "--dest-path"),
+                   NB_OK);
+  assert_int_equal(
+      nbh_config_add_setting(&f->cfg, &f->cfg.source, "rows", "-123456789012345678901234", "-s"),
+      NB_OK);
+  assert_int_equal(nbh_config_resolve(&f->cfg, &f->plugins, NULL, &f->err), NB_INVALID);
+  assert_string_equal(f->err.message,
+                      "number out of range for setting \"source.rows\" given by option -s");
+}
+
 static void test_missing_file(void **state) {
   Fixture *f = *state;
   assert_int_equal(nbh_config_load(&f->cfg, DATA "no-such.conf", &f->err), NB_NOT_FOUND);
@@ -491,6 +547,11 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_good_file, setup, teardown),
       cmocka_unit_test_setup_teardown(test_engine_group, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_numbers_as_written, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_integer_overflow, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_float_overflow, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_engine_overflow, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_cli_integer_overflow, setup, teardown),
       cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
       cmocka_unit_test_setup_teardown(test_syntax_error_names_file_and_line, setup, teardown),
       cmocka_unit_test_setup_teardown(test_unrecognized_top_level, setup, teardown),

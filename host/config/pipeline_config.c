@@ -18,6 +18,7 @@
 
 #include "nebula/sdk.h"
 #include "textutil.h"
+#include "config_number.h"
 
 /* ------------------------------------------------------------------------
  * Building blocks
@@ -251,6 +252,82 @@ int nbh_config_add_either(NbhConfig *cfg, const char *name, const char *text,
   return values_put(&cfg->either, &cfg->n_either, name, text, NBH_VALUE_TEXT, 0, option);
 }
 
+/* A configuration file larger than this is refused: it is read whole. */
+#define CONFIG_MAX_BYTES (16u << 20)
+
+/* Read a whole file (or standard input for "-") into *text.  Returns 0, or
+ * an errno value (EFBIG when larger than CONFIG_MAX_BYTES). */
+static int read_text(const char *path, char **text) {
+  FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+  NbhBuf buf = NBH_BUF_INIT;
+  char chunk[8192];
+  size_t n;
+  int error = 0;
+  *text = NULL;
+  if (fp == NULL) return errno;
+  while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0) {
+    if (buf.len + n > CONFIG_MAX_BYTES) {
+      error = EFBIG;
+      break;
+    }
+    nbh_buf_append(&buf, chunk, n);
+  }
+  if (error == 0 && ferror(fp)) error = errno != 0 ? errno : EIO;
+  if (fp != stdin) fclose(fp);
+  if (error == 0 && memchr(buf.data ? buf.data : "", '\0', buf.len) != NULL) error = EINVAL;
+  if (error != 0) {
+    nbh_buf_free(&buf);
+    return error;
+  }
+  *text = nbh_buf_take(&buf);
+  return *text != NULL ? 0 : ENOMEM;
+}
+
+/* The literal written for numeric setting s, from the file it is in. */
+static bool setting_literal(const NbhConfig *cfg, config_setting_t *s, char *out, size_t cap) {
+  const char *file = config_setting_source_file(s);
+  char *other = NULL;
+  bool found;
+  int line = (int)config_setting_source_line(s);
+  if (file == NULL || (cfg->path != NULL && strcmp(file, cfg->path) == 0))
+    return cfg->text != NULL && nbh_config_find_literal(cfg->text, line, config_setting_name(s),
+                                                        out, cap);
+  if (read_text(file, &other) != 0) return false; /* an @include'd file */
+  found = nbh_config_find_literal(other, line, config_setting_name(s), out, cap);
+  free(other);
+  return found;
+}
+
+/* The text of a numeric setting, read from the literal as written; an
+ * error when it does not fit (see config_number.h). */
+static int number_text(const NbhConfig *cfg, config_setting_t *s, const char *dotted,
+                       NbhConfigValue *v, NbError *err) {
+  char literal[128], text[64];
+  bool is_float = config_setting_type(s) == CONFIG_TYPE_FLOAT;
+  int line = (int)config_setting_source_line(s);
+  if (!setting_literal(cfg, s, literal, sizeof literal)) {
+    fail_at(err, NB_INVALID, cfg, line, NULL, "could not read the number given for setting \"%s\"",
+            dotted);
+    nb_error_detail(err, "The number is checked as written, and its text was not found after "
+                         "\"%s =\" on that line.", config_setting_name(s));
+    nb_error_hint(err, "Write the setting as name = value; on one line.");
+    return NB_INVALID;
+  }
+  if (is_float ? nbh_config_float_check(literal, NULL) != 0
+               : nbh_config_integer_text(literal, text, sizeof text) != 0) {
+    fail_at(err, NB_INVALID, cfg, line, NULL, "number out of range for setting \"%s\"", dotted);
+    if (is_float)
+      nb_error_detail(err, "%s is beyond the range of a double-precision number (about 2.2e-308 "
+                           "to 1.8e308 in magnitude).", literal);
+    else
+      nb_error_detail(err, "%s does not fit a 64-bit integer (%lld to %lld).", literal,
+                      (long long)INT64_MIN, (long long)INT64_MAX);
+    return NB_INVALID;
+  }
+  v->text = is_float ? double_text(config_setting_get_float(s)) : strdup(text);
+  return NB_OK;
+}
+
 /* Convert a scalar libconfig setting to a value (strings substituted). */
 static int value_from_setting(const NbhConfig *cfg, const char *group, config_setting_t *s,
                               NbhConfigValue *v, NbError *err) {
@@ -263,13 +340,13 @@ static int value_from_setting(const NbhConfig *cfg, const char *group, config_se
   switch (config_setting_type(s)) {
     case CONFIG_TYPE_INT:
     case CONFIG_TYPE_INT64:
-      v->kind = NBH_VALUE_INT;
-      v->text = format("%lld", config_setting_get_int64(s));
+    case CONFIG_TYPE_FLOAT: {
+      int rc;
+      v->kind = config_setting_type(s) == CONFIG_TYPE_FLOAT ? NBH_VALUE_FLOAT : NBH_VALUE_INT;
+      rc = number_text(cfg, s, dotted, v, err);
+      if (rc != NB_OK) return rc;
       break;
-    case CONFIG_TYPE_FLOAT:
-      v->kind = NBH_VALUE_FLOAT;
-      v->text = double_text(config_setting_get_float(s));
-      break;
+    }
     case CONFIG_TYPE_BOOL:
       v->kind = NBH_VALUE_BOOL;
       v->text = strdup(config_setting_get_bool(s) ? "true" : "false");
@@ -575,22 +652,21 @@ void nbh_config_init(NbhConfig *cfg) {
 
 int nbh_config_load(NbhConfig *cfg, const char *path, NbError *err) {
   config_t lc;
-  FILE *fp;
   char *dir, *slash;
-  int rc;
+  int rc, error;
   cfg->path = strdup(path);
   if (cfg->path == NULL) return nb_error_set(err, NB_NOMEM, "out of memory");
-  if (strcmp(path, "-") == 0) {
-    fp = stdin;
-  } else {
-    fp = fopen(path, "r");
-    if (fp == NULL) {
-      int saved = errno;
-      nb_error_set(err, saved == ENOENT ? NB_NOT_FOUND : NB_IO,
-                   "could not open configuration file \"%s\": %s", path, strerror(saved));
-      nb_error_locate(err, path, 0, 0);
-      return err != NULL ? err->code : NB_IO;
-    }
+  /* Read whole: numbers are checked against the text (config_number.h). */
+  error = read_text(path, &cfg->text);
+  if (error != 0) {
+    nb_error_set(err, error == ENOENT ? NB_NOT_FOUND : error == ENOMEM ? NB_NOMEM
+                      : error == EFBIG || error == EINVAL ? NB_INVALID : NB_IO,
+                 "could not %s configuration file \"%s\": %s",
+                 error == EFBIG || error == EINVAL ? "read" : "open", path,
+                 error == EFBIG ? "larger than 16 MiB" : error == EINVAL ? "it contains a NUL byte"
+                                                                           : strerror(error));
+    nb_error_locate(err, path, 0, 0);
+    return err != NULL ? err->code : NB_IO;
   }
   config_init(&lc);
   /* @include "x.conf" is relative to the including file. */
@@ -599,7 +675,7 @@ int nbh_config_load(NbhConfig *cfg, const char *path, NbError *err) {
     *slash = '\0';
     config_set_include_dir(&lc, dir[0] ? dir : "/");
   }
-  if (!config_read(&lc, fp)) {
+  if (!config_read_string(&lc, cfg->text)) {
     const char *file = config_error_file(&lc) != NULL ? config_error_file(&lc) : path;
     nb_error_set(err, NB_INVALID, "syntax error in file \"%s\" line %d: %s", file,
                  config_error_line(&lc), config_error_text(&lc));
@@ -612,7 +688,6 @@ int nbh_config_load(NbhConfig *cfg, const char *path, NbError *err) {
   }
   config_destroy(&lc);
   free(dir);
-  if (fp != stdin) fclose(fp);
   return rc;
 }
 
@@ -761,6 +836,13 @@ static int check_value(const NbhConfig *cfg, const NbhConfigSide *side, const Nb
       if (guess != NULL) nb_error_hint(err, "Did you mean \"%s\"?", guess);
       free(copy);
     }
+    return NB_INVALID;
+  }
+  if (spec->type == NB_SETTING_INT && nbh_config_integer_overflows(v->text)) {
+    fail_at(err, NB_INVALID, cfg, v->line, v->option, "number out of range for setting \"%s.%s\"",
+            side_name, v->name);
+    nb_error_detail(err, "%s does not fit a 64-bit integer (%lld to %lld).",
+                    secret ? "The value" : v->text, (long long)INT64_MIN, (long long)INT64_MAX);
     return NB_INVALID;
   }
   nb_error_init(&inner);
@@ -1003,6 +1085,7 @@ void nbh_config_free(NbhConfig *cfg) {
   size_t i;
   if (cfg == NULL) return;
   free(cfg->path);
+  free(cfg->text);
   side_free(&cfg->source);
   side_free(&cfg->destination);
   for (i = 0; i < cfg->n_either; i++) value_free(&cfg->either[i]);
