@@ -112,6 +112,14 @@ static void append_redacted(const NbhLogger *logger, NbhBuf *out, const char *te
   nbh_buf_append(out, text + i - run, run);
 }
 
+char *nbh_logger_redact(NbhLogger *logger, const char *text) {
+  NbhBuf buf = NBH_BUF_INIT;
+  pthread_mutex_lock(&logger->lock);
+  append_redacted(logger, &buf, text != NULL ? text : "");
+  pthread_mutex_unlock(&logger->lock);
+  return nbh_buf_take(&buf);
+}
+
 /* Redacted, then made printable (utf8.h): the one place every logged
  * string passes, whoever wrote it.  Redaction first, on the raw text, so
  * escaping cannot split a secret. */

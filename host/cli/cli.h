@@ -92,6 +92,18 @@ void nbh_cli_report_refusals(NbhCli *cli, const NbhPluginSet *set, int level);
  * for an unrecognised command. */
 int nbh_cli_print_help(const char *command);
 
+/* The host API `validate` opens connectors with (cli_dryrun.c): logging
+ * and cancellation as above, and file slots that refuse to open anything
+ * and set files_refused (a connector that asks for a file has passed its
+ * own checks of the settings).  host_data points at *ctx. */
+typedef struct NbhCliDryHost {
+  NbhLogger *logger;
+  const char *component;
+  volatile sig_atomic_t *stop_signal;
+  bool files_refused;
+} NbhCliDryHost;
+void nbh_cli_dry_host_api(NbhCliDryHost *ctx, NbHostApi *api);
+
 /* Commands: argc/argv start at the command name.  Return an exit code. */
 int nbh_cmd_list(NbhCli *cli, int argc, char **argv);
 int nbh_cmd_describe(NbhCli *cli, int argc, char **argv);
