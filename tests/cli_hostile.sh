@@ -126,11 +126,51 @@ lacks "$out" "GARBAGE" "list --json output clean"
 expect 0 "describe a chatty connector" hx describe brokenstdout
 lacks "$out" "GARBAGE" "describe output clean"
 
+# Files that are no shared library: the reason, read from the file, and
+# no "run ldd" hint (which only helps with a missing dependency).
+dir="$tmp/notlibs"
+mkdir -p "$dir"
+: >"$dir/empty.so"
+echo "not a library" >"$dir/text.so"
+printf '#!/bin/sh\necho hi\n' >"$dir/script.so"
+cp /bin/true "$dir/program.so"
+expect 0 "files that are not libraries" hx list
+contains "$err" "DETAIL: The file is empty." "empty file"
+contains "$err" "DETAIL: The file is not a shared library: it does not start with the ELF magic number." \
+  "text file"
+contains "$err" "DETAIL: The file is a script, not a shared library." "script"
+contains "$err" "DETAIL: The file is an executable program, not a shared library." "executable"
+lacks "$err" "ldd" "no ldd hint for files that are not libraries"
+
+# Dangling and looping links are reported, not skipped without a word.
+dir="$tmp/links"
+mkdir -p "$dir"
+ln -s "$dir/nowhere.so" "$dir/dangling.so"
+ln -s "$dir/loop.so" "$dir/loop.so"
+expect 0 "dangling and looping links" hx list
+contains "$err" "connector link is dangling \"$dir/dangling.so\"" "dangling link"
+contains "$err" "connector link loops \"$dir/loop.so\"" "looping link"
+
+# An unreadable directory is reported (root reads everything: run only as
+# another user).
+if [ "$(id -u)" -ne 0 ]; then
+  dir="$tmp/locked"
+  mkdir -p "$dir/sub"
+  chmod 000 "$dir/sub"
+  expect 0 "unreadable directory" hx list
+  contains "$err" "could not read connector directory \"$dir/sub\"" "unreadable directory"
+  chmod 755 "$dir/sub"
+fi
+
 # -q still says why the connector asked for was refused.
-alone broken_large
-mv "$dir/broken_large.so" "$dir/brokenlarge.so"
-expect 2 "-q describe of a refused connector" hx -q describe brokenlarge
-contains "$err" "connector \"brokenlarge\" not found" "not found"
-contains "$err" "vtable too large" "-q shows the reason"
+dir="$tmp/minor"
+mkdir -p "$dir"
+cp "$TEST_PLUGIN_DIR/.libs/broken_minor.so" "$dir/brokenminor.so"
+expect 2 "-q describe of a refused connector" hx -q describe brokenminor
+contains "$err" "connector \"brokenminor\" not found" "not found"
+contains "$err" "The connector was built for ABI 1.9." "-q shows the reason"
+expect 2 "-q pipeline with a refused connector" hx -q pipeline brokenminor brokenminor \
+  --source-path a --dest-path b
+contains "$err" "The connector was built for ABI 1.9." "-q pipeline shows the reason"
 
 finish

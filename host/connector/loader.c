@@ -14,6 +14,8 @@
 #include "loader.h"
 
 #include <dlfcn.h>
+#include <elf.h>
+#include <link.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -369,6 +371,79 @@ static int check_path(NbhPluginSet *set, const char *path) {
   return 0;
 }
 
+/* Why the dynamic linker may have refused path, read from the file itself,
+ * or NULL when the file looks like a loadable shared library of this
+ * machine (then a missing dependency is the likely cause, and the hint
+ * says ldd).  Malloc'ed DETAIL sentence. */
+static char *header_problem(const char *path) {
+  unsigned char h[EI_NIDENT + 64];
+  ElfW(Ehdr) eh;
+  ssize_t n;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return nbh_format("The file cannot be read: %s.", strerror(errno));
+  n = pread(fd, h, sizeof h, 0);
+  if (n < 0) {
+    int saved = errno;
+    close(fd);
+    return nbh_format("The file cannot be read: %s.", strerror(saved));
+  }
+  if (n == 0) {
+    close(fd);
+    return strdup("The file is empty.");
+  }
+  if (n < (ssize_t)sizeof eh || memcmp(h, ELFMAG, SELFMAG) != 0) {
+    close(fd);
+    if (n >= 2 && h[0] == '#' && h[1] == '!') return strdup("The file is a script, not a shared library.");
+    return strdup("The file is not a shared library: it does not start with the ELF magic "
+                  "number.");
+  }
+  memcpy(&eh, h, sizeof eh);
+  if (h[EI_CLASS] != (sizeof(void *) == 8 ? ELFCLASS64 : ELFCLASS32)) {
+    close(fd);
+    return nbh_format("The file is a %s-bit ELF object; this nebula-host is %zu-bit.",
+                      h[EI_CLASS] == ELFCLASS32 ? "32" : h[EI_CLASS] == ELFCLASS64 ? "64" : "?",
+                      sizeof(void *) * 8);
+  }
+  if (eh.e_type != ET_DYN) {
+    close(fd);
+    return nbh_format("The file is %s, not a shared library.",
+                      eh.e_type == ET_EXEC ? "an executable program"
+                      : eh.e_type == ET_REL ? "a relocatable object (a .o file)"
+                      : eh.e_type == ET_CORE ? "a core dump"
+                                              : "an ELF file of an unknown type");
+  }
+#if defined(__x86_64__)
+  if (eh.e_machine != EM_X86_64) {
+    close(fd);
+    return nbh_format("The file was built for another architecture (ELF machine %u).",
+                      (unsigned)eh.e_machine);
+  }
+#elif defined(__aarch64__)
+  if (eh.e_machine != EM_AARCH64) {
+    close(fd);
+    return nbh_format("The file was built for another architecture (ELF machine %u).",
+                      (unsigned)eh.e_machine);
+  }
+#endif
+  /* A position-independent executable is ET_DYN too; it asks for a
+   * program interpreter, which a library does not. */
+  {
+    unsigned i;
+    for (i = 0; i < eh.e_phnum && i < 256; i++) {
+      ElfW(Phdr) ph;
+      if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + (ElfW(Off))i * eh.e_phentsize)) !=
+          (ssize_t)sizeof ph)
+        break;
+      if (ph.p_type == PT_INTERP) {
+        close(fd);
+        return strdup("The file is an executable program, not a shared library.");
+      }
+    }
+  }
+  close(fd);
+  return NULL;
+}
+
 /* Open path.  The dynamic linker does it first, with RTLD_NOW | RTLD_LOCAL,
  * for two reasons: libltdl binds lazily and cannot be told otherwise (a
  * missing symbol would surface as a crash mid-run, apache/arrow-adbc#4663),
@@ -387,12 +462,20 @@ static lt_dlhandle open_module(NbhPluginSet *set, const char *path) {
   dlerror();
   direct = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
   if (direct == NULL) {
+    char *problem;
     why = dlerror();
+    why_copy = copy_or_null(why != NULL ? why : "unknown error");
+    problem = header_problem(path);
     nbh_plugins_refuse(set, path, nbh_format("could not load library \"%s\": %s", path,
-                             why != NULL ? why : "unknown error"),
-           NULL,
-           nbh_format("The most common cause is a library the connector depends on that cannot be "
-                  "found; run \"ldd %s\" to list its dependencies.", path));
+                                             why_copy != NULL ? why_copy : "?"),
+                       problem,
+                       problem != NULL
+                           ? strdup("Connector files are shared libraries (*.so) built for "
+                                    "this machine; remove this file from the search path.")
+                           : nbh_format("The most common cause is a library the connector "
+                                        "depends on that cannot be found; run \"ldd %s\" to "
+                                        "list its dependencies.", path));
+    free(why_copy);
     return NULL;
   }
   /* `direct` is deliberately never closed: modules are never unloaded. */
