@@ -162,6 +162,23 @@ if [ "$(id -u)" -ne 0 ]; then
   chmod 755 "$dir/sub"
 fi
 
+# A destination's error names a batch line: a record number only when the
+# line is within the batch.
+expect 1 "destination error in the batch" thost -q pipeline flaky flaky -s rows=10 \
+  --dest-path "$tmp/fl.out" -s data_error_line=2 --batch-rows 4
+contains "$err" 'connector "flaky": could not write record 2 of stream "flaky-0"' "line in batch"
+expect 1 "destination error outside the batch" thost -q pipeline flaky flaky -s rows=10 \
+  --dest-path "$tmp/fl.out" -s data_error_line=5000 --batch-rows 4
+contains "$err" "the destination named a record outside it" "line outside the batch"
+lacks "$err" "record 5000" "no record number made up"
+
+# An absurd position length is named for what it is.
+expect 1 "absurd position length" thost -q pipeline flaky flaky -s rows=10 \
+  --dest-path "$tmp/fl.out" -s position_len=4611686018427387904
+contains "$err" 'source connector "flaky" reported a position of 4611686018427387904 bytes' \
+  "position length"
+lacks "$err" "out of memory" "not out of memory"
+
 # -q still says why the connector asked for was refused.
 dir="$tmp/minor"
 mkdir -p "$dir"
