@@ -68,6 +68,28 @@ lacks "$out" "hunter2" "secret value on stdout"
 lacks "$err" "hunter2" "secret value on stderr"
 lacks "$out" "1234" "secret int on stdout"
 
+expect 0 "validate: a secret's value inside other settings" thost validate \
+  "$data/secret_elsewhere.conf"
+lacks "$out" "hunter2" "secret value inside other settings"
+contains "$out" 'path = "/data/[REDACTED]/in.csv"' "secret redacted inside a path"
+contains "$out" "state_file = /state/[REDACTED].json" "secret redacted inside the state file"
+
+# validate runs the connectors' own checks (generate refuses rows < 0),
+# without creating the destination file.
+if [ -n "${PLUGIN_DIR:-}" ]; then
+  printf 'source = { connector = "generate"; rows = -5; };\ndestination = { connector = "json"; path = "%s"; };\n' \
+    "$tmp/gen-out.json" >"$tmp/gen-neg.conf"
+  expect 2 "validate: value the connector refuses" \
+    env NEBULA_PLUGIN_PATH= "$NEBULA_HOST" --plugin-dir "$PLUGIN_DIR" validate "$tmp/gen-neg.conf"
+  contains "$err" 'connector "generate": invalid value for setting "rows": -5' "connector's check"
+  lacks "$out" "is valid" "not declared valid"
+  sed 's/-5/5/' "$tmp/gen-neg.conf" >"$tmp/gen-ok.conf"
+  expect 0 "validate: value the connector accepts" \
+    env NEBULA_PLUGIN_PATH= "$NEBULA_HOST" --plugin-dir "$PLUGIN_DIR" validate "$tmp/gen-ok.conf"
+  contains "$out" "is valid" "valid"
+  if [ -e "$tmp/gen-out.json" ]; then report_failure "validate created the destination file"; fi
+fi
+
 # JSON diagnostics.
 expect 2 "JSON diagnostics" thost --log-format json validate "$data/unknown_setting.conf"
 contains "$err" "{\"ts\":\"" "json line"

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "nebula/sdk.h"
 #include "report.h"
+#include "utf8.h"
 
 #define DATA TOP_SRCDIR "/tests/data/config/"
 #define GOOD_MODULE TOP_BUILDDIR "/tests/plugins/.libs/good_minimal.so"
@@ -127,6 +128,62 @@ static void test_engine_group(void **state) {
   assert_int_equal(f->cfg.engine.max_retries, 3);
   assert_true(f->cfg.engine.retry_deadline_seconds == 300.0);
   assert_true(f->cfg.engine.stall_timeout_seconds == 0.0);
+}
+
+/* Numbers are read as written: beyond 32 bits, hex, a value on the next
+ * line; and refused, with file, line and setting, when they do not fit. */
+static const char *source_text(const Fixture *f, const char *name) {
+  size_t i;
+  for (i = 0; i < f->cfg.source.n_values; i++)
+    if (strcmp(f->cfg.source.values[i].name, name) == 0) return f->cfg.source.values[i].text;
+  return NULL;
+}
+
+static void test_numbers_as_written(void **state) {
+  Fixture *f = *state;
+  assert_int_equal(load(f, "numbers.conf", NULL), NB_OK);
+  assert_string_equal(source_text(f, "rows"), "4294967296");
+  assert_int_equal(f->cfg.engine.batch_rows, 4294967296ULL);
+  assert_int_equal(f->cfg.engine.buffer_bytes, 9000000000ULL);
+}
+
+static void test_integer_overflow(void **state) {
+  Fixture *f = *state;
+  assert_int_equal(load(f, "int_overflow.conf", NULL), NB_INVALID);
+  assert_string_equal(f->err.message, "number out of range for setting \"source.rows\" in file \""
+                                      DATA "int_overflow.conf\" line 3");
+  assert_contains(f->err.detail, "123456789012345678901234 does not fit a 64-bit integer");
+}
+
+static void test_float_overflow(void **state) {
+  Fixture *f = *state;
+  assert_int_equal(load(f, "float_overflow.conf", NULL), NB_INVALID);
+  assert_contains(f->err.message, "number out of range for setting \"destination.ratio\"");
+  assert_contains(f->err.message, "line 3");
+  assert_contains(f->err.detail, "1.5e400 is beyond the range");
+}
+
+static void test_engine_overflow(void **state) {
+  Fixture *f = *state;
+  assert_int_equal(load(f, "engine_overflow.conf", NULL), NB_INVALID);
+  assert_contains(f->err.message, "number out of range for setting \"engine.batch_rows\"");
+  assert_contains(f->err.message, "line 3");
+}
+
+static void test_cli_integer_overflow(void **state) {
+  Fixture *f = *state;
+  assert_int_equal(nbh_config_set_connector(&f->cfg, &f->cfg.source, "testgood"), NB_OK);
+  assert_int_equal(nbh_config_set_connector(&f->cfg, &f->cfg.destination, "testgood"), NB_OK);
+  assert_int_equal(nbh_config_add_setting(&f->cfg, &f->cfg.source, "path", "a", "--source-path"),
+                   NB_OK);
+  assert_int_equal(nbh_config_add_setting(&f->cfg, &f->cfg.destination, "path", "b", "--dest-path"),
+                   NB_OK);
+  assert_int_equal(
+      nbh_config_add_setting(&f->cfg, &f->cfg.source, "rows", "-123456789012345678901234", "-s"),
+      NB_OK);
+  assert_int_equal(nbh_config_resolve(&f->cfg, &f->plugins, NULL, &f->err), NB_INVALID);
+  assert_string_equal(f->err.message,
+                      "number out of range for setting \"source.rows\" given by option -s");
 }
 
 static void test_missing_file(void **state) {
@@ -433,10 +490,68 @@ static void test_logger_formats(void **state) {
   free(text);
 }
 
+/* Every unsafe character escaped as \xNN per byte, the rest kept, the
+ * length capped with "...", and the function idempotent. */
+static void test_printable(void **state) {
+  char *t;
+  (void)state;
+  t = nbh_printable("a\033[2J\nb\tc\x7f", 100);
+  assert_string_equal(t, "a\\x1B[2J\\x0Ab\\x09c\\x7F");
+  free(t);
+  t = nbh_printable("C1 \xc2\x9b bidi \xe2\x80\xae bad \xff \xc3 ok \xc3\xa9 \xe2\x82\xac", 100);
+  assert_string_equal(t, "C1 \\xC2\\x9B bidi \\xE2\\x80\\xAE bad \\xFF \\xC3 ok \xc3\xa9 \xe2\x82\xac");
+  {
+    char *again = nbh_printable(t, 1000);
+    assert_string_equal(again, t);
+    free(again);
+  }
+  free(t);
+  t = nbh_printable("abcdefgh", 4);
+  assert_string_equal(t, "abcd...");
+  free(t);
+  /* A character cut by the cap is dropped, not reported as malformed. */
+  t = nbh_printable("abc\xc3\xa9", 4);
+  assert_string_equal(t, "abc...");
+  free(t);
+  t = nbh_printable(NULL, 10);
+  assert_string_equal(t, "(null)");
+  free(t);
+  assert_true(nbh_utf8_valid("\xc3\xa9", 2));
+  assert_false(nbh_utf8_valid("\xc3", 1));
+  assert_false(nbh_utf8_valid("\xed\xa0\x80", 3));
+  assert_false(nbh_utf8_valid("\xc0\x80", 2));
+}
+
+/* The human report format escapes what it prints and names the connector
+ * a report comes from. */
+static void test_report_is_printable_and_named(void **state) {
+  NbhLogger logger;
+  char *text = NULL;
+  size_t size = 0;
+  FILE *out = open_memstream(&text, &size);
+  (void)state;
+  assert_non_null(out);
+  assert_int_equal(nbh_logger_init(&logger, NBH_LOG_LOGFMT, NB_LOG_INFO, out), 0);
+  nbh_log_report(&logger, NB_LOG_ERROR, "csv", "bad\nnebula-host: forged", "d\033[2J", "h\x9b");
+  nbh_log_report(&logger, NB_LOG_ERROR, "engine", "plain", NULL, NULL);
+  fflush(out);
+  assert_contains(text, "nebula-host: connector \"csv\": bad\\x0Anebula-host: forged\n"
+                        "DETAIL: d\\x1B[2J\nHINT: h\\x9B\n");
+  assert_contains(text, "nebula-host: plain\n");
+  nbh_logger_destroy(&logger);
+  fclose(out);
+  free(text);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_good_file, setup, teardown),
       cmocka_unit_test_setup_teardown(test_engine_group, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_numbers_as_written, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_integer_overflow, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_float_overflow, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_engine_overflow, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_cli_integer_overflow, setup, teardown),
       cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
       cmocka_unit_test_setup_teardown(test_syntax_error_names_file_and_line, setup, teardown),
       cmocka_unit_test_setup_teardown(test_unrecognized_top_level, setup, teardown),
@@ -459,6 +574,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_secrets_are_registered_and_redacted, setup, teardown),
       cmocka_unit_test_setup_teardown(test_secret_value_not_in_errors, setup, teardown),
       cmocka_unit_test(test_logger_formats),
+      cmocka_unit_test(test_printable),
+      cmocka_unit_test(test_report_is_printable_and_named),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

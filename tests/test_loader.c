@@ -280,7 +280,10 @@ static void test_not_a_library(void **state) {
   /* The dynamic linker's own words follow, verbatim (glibc's), not
    * libltdl's "file not found". */
   assert_contains(e->message + strlen(prefix), "invalid ELF header");
-  assert_contains(e->hint, "ldd");
+  /* The file is read to say why; "run ldd" only helps with a library whose
+   * dependency is missing, which a text file is not (issue 9, item 15). */
+  assert_contains(e->detail, "it does not start with the ELF magic number");
+  assert_null(strstr(e->hint, "ldd"));
   nbh_plugins_free(&set);
   free(path);
 }
@@ -356,6 +359,42 @@ static void test_uninstalled_tree_layout(void **state) {
 }
 
 /* --plugin-dir before NEBULA_PLUGIN_PATH, and that in its own order. */
+/* A named search loads the files named NAME.so and nothing else; a name no
+ * such file provides makes it load every file.  The loading slot is NULL
+ * again afterwards. */
+static void test_named_search_loads_only_what_it_needs(void **state) {
+  Scratch *s = *state;
+  NbhPluginSet set;
+  const char *loading = "untouched";
+  char *dir = join(s, "named");
+  char *good = join(s, "named/testgood.so"), *minor = join(s, "named/broken_minor.so");
+  const char *dirs[1];
+  const char *names[1];
+  make_dirs(dir);
+  copy_file(MODULE("good_minimal"), good);
+  copy_file(MODULE("broken_minor"), minor);
+  dirs[0] = dir;
+
+  names[0] = "testgood";
+  nbh_plugins_init(&set);
+  set.loading = &loading;
+  assert_int_equal(nbh_plugins_search(&set, dirs, 1, names, 1), 0);
+  assert_non_null(nbh_plugins_find(&set, "testgood"));
+  assert_int_equal(set.n_plugins, 1);
+  assert_int_equal(set.n_errors, 0); /* broken_minor.so was never opened */
+  assert_null(loading);
+  nbh_plugins_free(&set);
+
+  /* No file is named "nosuch": every file is tried, as list does. */
+  names[0] = "nosuch";
+  nbh_plugins_init(&set);
+  assert_int_equal(nbh_plugins_search(&set, dirs, 1, names, 1), 0);
+  assert_non_null(nbh_plugins_find(&set, "testgood"));
+  assert_non_null(error_for(&set, minor));
+  nbh_plugins_free(&set);
+  free(dir), free(good), free(minor);
+}
+
 static void test_search_order(void **state) {
   Scratch *s = *state;
   NbhPluginSet set;
@@ -476,6 +515,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_uninstalled_tree_layout, scratch_setup,
                                       scratch_teardown),
       cmocka_unit_test_setup_teardown(test_search_order, scratch_setup, scratch_teardown),
+      cmocka_unit_test_setup_teardown(test_named_search_loads_only_what_it_needs, scratch_setup,
+                                      scratch_teardown),
       cmocka_unit_test_setup_teardown(test_same_directory_twice_is_deduplicated, scratch_setup,
                                       scratch_teardown),
       cmocka_unit_test_setup_teardown(test_relative_plugin_dir, scratch_setup, scratch_teardown),

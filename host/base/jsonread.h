@@ -46,8 +46,7 @@ void nbh_json_free(NbhJson *value);
 /* The value of key in an object, NULL when absent or not an object. */
 const NbhJson *nbh_json_get(const NbhJson *object, const char *key);
 
-/* True when text[0..len) is well-formed UTF-8 (no overlongs, no
- * surrogates), i.e. it can be written as a JSON string without loss. */
-bool nbh_utf8_valid(const char *text, size_t len);
+/* nbh_utf8_valid, used with this reader by its callers, is in utf8.h. */
+#include "utf8.h"
 
 #endif /* NBH_JSONREAD_H */

@@ -14,6 +14,7 @@
 #include "nebula/abi.h"
 #include "report.h"
 #include "textutil.h"
+#include "utf8.h"
 
 #define REDACTED "[REDACTED]"
 
@@ -111,10 +112,49 @@ static void append_redacted(const NbhLogger *logger, NbhBuf *out, const char *te
   nbh_buf_append(out, text + i - run, run);
 }
 
+char *nbh_logger_redact(NbhLogger *logger, const char *text) {
+  NbhBuf buf = NBH_BUF_INIT;
+  pthread_mutex_lock(&logger->lock);
+  append_redacted(logger, &buf, text != NULL ? text : "");
+  pthread_mutex_unlock(&logger->lock);
+  return nbh_buf_take(&buf);
+}
+
+/* Redacted, then made printable (utf8.h): the one place every logged
+ * string passes, whoever wrote it.  Redaction first, on the raw text, so
+ * escaping cannot split a secret. */
+static void append_shown(const NbhLogger *logger, NbhBuf *out, const char *text) {
+  NbhBuf raw = NBH_BUF_INIT;
+  append_redacted(logger, &raw, text);
+  if (nbh_buf_text(&raw) == NULL) {
+    nbh_buf_puts(out, "(out of memory)");
+    return;
+  }
+  nbh_buf_put_printable(out, nbh_buf_text(&raw), NBH_SHOW_FIELD);
+  nbh_buf_free(&raw);
+}
+
+/* Redacted and bounded, for logfmt and JSON values: their JSON string
+ * escaping (textutil.h) already writes every unsafe character as \uXXXX. */
 static char *redacted_copy(const NbhLogger *logger, const char *text) {
   NbhBuf buf = NBH_BUF_INIT;
   append_redacted(logger, &buf, text);
+  if (!buf.failed && buf.len > NBH_SHOW_FIELD) {
+    buf.len = NBH_SHOW_FIELD;
+    buf.data[buf.len] = '\0';
+    nbh_buf_puts(&buf, "...");
+  }
   return nbh_buf_take(&buf);
+}
+
+/* The host's own parts; any other component is a connector's name. */
+static bool is_connector_component(const char *component) {
+  static const char *const host_parts[] = {"host", "engine", "loader", "config"};
+  size_t i;
+  if (component == NULL) return false;
+  for (i = 0; i < sizeof host_parts / sizeof host_parts[0]; i++)
+    if (strcmp(component, host_parts[i]) == 0) return false;
+  return true;
 }
 
 static void append_timestamp(NbhBuf *out) {
@@ -242,14 +282,20 @@ void nbh_log_report(NbhLogger *logger, int level, const char *component,
     for (i = 0; i < 4; i++) free(values[i]);
   } else {
     nbh_buf_puts(&line, level == NB_LOG_WARN ? "nebula-host: warning: " : "nebula-host: ");
-    append_redacted(logger, &line, message != NULL ? message : "");
+    /* Without the name, "could not write" could be either end. */
+    if (is_connector_component(component)) {
+      nbh_buf_puts(&line, "connector \"");
+      append_shown(logger, &line, component);
+      nbh_buf_puts(&line, "\": ");
+    }
+    append_shown(logger, &line, message != NULL ? message : "");
     if (detail != NULL) {
       nbh_buf_puts(&line, "\nDETAIL: ");
-      append_redacted(logger, &line, detail);
+      append_shown(logger, &line, detail);
     }
     if (hint != NULL) {
       nbh_buf_puts(&line, "\nHINT: ");
-      append_redacted(logger, &line, hint);
+      append_shown(logger, &line, hint);
     }
     nbh_buf_puts(&line, "\n");
   }

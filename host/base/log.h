@@ -33,6 +33,11 @@ void nbh_logger_destroy(NbhLogger *logger);
 /* Register a value to redact (empty strings are ignored).  0 or -1 (ENOMEM). */
 int nbh_logger_add_secret(NbhLogger *logger, const char *value);
 
+/* A copy of text with every registered secret replaced by "[REDACTED]",
+ * for output that does not go through the logger (validate's listing of
+ * settings).  free() it; NULL when out of memory. */
+char *nbh_logger_redact(NbhLogger *logger, const char *text);
+
 /* One line: level, component ("host", "engine", a connector's name) and a
  * printf-style message; logfmt: `level=info component=engine msg="..."`. */
 void nbh_log(NbhLogger *logger, int level, const char *component,

@@ -1,12 +1,14 @@
 /*
  * textutil.c - growable string buffer, JSON string escaping and the edit
- * distance used for "did you mean" hints.
+ * distance used for "did you mean" hints (UTF-8 itself is in utf8.c).
  */
 #include "textutil.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "utf8.h"
 
 static bool reserve(NbhBuf *buf, size_t extra) {
   size_t need, cap;
@@ -58,6 +60,15 @@ void nbh_buf_vprintf(NbhBuf *buf, const char *fmt, va_list ap) {
   va_end(again);
 }
 
+char *nbh_format(const char *fmt, ...) {
+  NbhBuf buf = NBH_BUF_INIT;
+  va_list ap;
+  va_start(ap, fmt);
+  nbh_buf_vprintf(&buf, fmt, ap);
+  va_end(ap);
+  return nbh_buf_take(&buf);
+}
+
 void nbh_buf_printf(NbhBuf *buf, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
@@ -89,36 +100,6 @@ void nbh_buf_free(NbhBuf *buf) {
   buf->failed = false;
 }
 
-/* Length of the valid UTF-8 sequence starting at s (at most n bytes), or 0
- * when the bytes there are not valid UTF-8. */
-static size_t utf8_sequence_length(const unsigned char *s, size_t n) {
-  uint32_t cp;
-  size_t len, i;
-  if (s[0] < 0x80) return 1;
-  if (s[0] >= 0xC2 && s[0] <= 0xDF) {
-    len = 2;
-    cp = s[0] & 0x1F;
-  } else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
-    len = 3;
-    cp = s[0] & 0x0F;
-  } else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
-    len = 4;
-    cp = s[0] & 0x07;
-  } else {
-    return 0;
-  }
-  if (n < len) return 0;
-  for (i = 1; i < len; i++) {
-    if ((s[i] & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (s[i] & 0x3F);
-  }
-  /* Overlong forms, surrogates and values beyond U+10FFFF. */
-  if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-      (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
-    return 0;
-  return len;
-}
-
 void nbh_buf_json_escape(NbhBuf *buf, const char *text, size_t len) {
   const unsigned char *s = (const unsigned char *)text;
   size_t i = 0, run = 0;
@@ -133,7 +114,17 @@ void nbh_buf_json_escape(NbhBuf *buf, const char *text, size_t len) {
       continue;
     }
     if (c >= 0x80) {
-      seq = utf8_sequence_length(s + i, len - i);
+      uint32_t cp = 0;
+      seq = nbh_utf8_sequence(s + i, len - i, &cp);
+      /* C1 controls and bidi overrides are valid JSON raw, but a reader
+       * that prints the string would send them to its terminal. */
+      if (seq > 0 && nbh_char_is_unsafe(cp)) {
+        nbh_buf_append(buf, (const char *)s + i - run, run);
+        run = 0;
+        nbh_buf_printf(buf, "\\u%04x", (unsigned)cp);
+        i += seq;
+        continue;
+      }
       if (seq > 0) {
         i += seq;
         run += seq;

@@ -28,6 +28,8 @@ void nbh_buf_puts(NbhBuf *buf, const char *text);
 void nbh_buf_printf(NbhBuf *buf, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void nbh_buf_vprintf(NbhBuf *buf, const char *fmt, va_list ap);
+/* printf into a new string (free() it); NULL when out of memory. */
+char *nbh_format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The text so far ("" when empty); NULL only after a failure. */
 const char *nbh_buf_text(NbhBuf *buf);
 /* Hand the string over to the caller (free() it); the buffer is reset.
@@ -36,8 +38,8 @@ char *nbh_buf_take(NbhBuf *buf);
 void nbh_buf_free(NbhBuf *buf);
 
 /* Append text (len bytes) as the body of a JSON string, without the quotes:
- * control characters escaped, invalid UTF-8 bytes replaced by U+FFFD so the
- * output is always valid JSON. */
+ * control characters (C0 and C1) escaped, invalid UTF-8 bytes replaced by
+ * U+FFFD so the output is always valid JSON and harmless to print. */
 void nbh_buf_json_escape(NbhBuf *buf, const char *text, size_t len);
 /* Write "text" as a quoted JSON string to out. */
 void nbh_json_write_string(FILE *out, const char *text);

@@ -27,6 +27,9 @@ typedef struct NbhCli {
    * pipeline runs: until then the default action (terminate) is what a
    * user expects from a command that has nothing to save. */
   int (*arm_signals)(void);
+  /* main()'s slot for the file being loaded (NbhPluginSet.loading): its
+   * atexit handler names the connector that called exit() while loading. */
+  const char **loading;
 } NbhCli;
 
 /* Long-only option codes shared by the commands. */
@@ -74,10 +77,13 @@ int nbh_cli_usage_error(NbhCli *cli, const char *command, const char *fmt, ...)
 /* Report err (message, detail, hint) at level; NULL-safe. */
 void nbh_cli_report(NbhCli *cli, int level, const NbError *err);
 
-/* Load connectors from the search path.  Refused files are reported as
- * warnings when warn is true, else at debug level.  Returns 0 or -1 (out of
- * memory / libltdl broken, already reported). */
-int nbh_cli_load_plugins(NbhCli *cli, NbhPluginSet *set, bool warn);
+/* Load connectors from the search path into set (initialised here): every
+ * one when n_names is 0, else only what names need (nbh_plugins_search).
+ * Refused files are reported at debug level (`list` and a connector that
+ * is not found show them).  Returns 0 or -1 (out of memory / libltdl
+ * broken, already reported). */
+int nbh_cli_load_plugins(NbhCli *cli, NbhPluginSet *set, const char *const *names,
+                         size_t n_names);
 
 /* Report the refused files of set as warnings. */
 void nbh_cli_report_refusals(NbhCli *cli, const NbhPluginSet *set, int level);
@@ -85,6 +91,18 @@ void nbh_cli_report_refusals(NbhCli *cli, const NbhPluginSet *set, int level);
 /* Print a command's help (NULL: the overview) to stdout.  Returns 0, or -1
  * for an unrecognised command. */
 int nbh_cli_print_help(const char *command);
+
+/* The host API `validate` opens connectors with (cli_dryrun.c): logging
+ * and cancellation as above, and file slots that refuse to open anything
+ * and set files_refused (a connector that asks for a file has passed its
+ * own checks of the settings).  host_data points at *ctx. */
+typedef struct NbhCliDryHost {
+  NbhLogger *logger;
+  const char *component;
+  volatile sig_atomic_t *stop_signal;
+  bool files_refused;
+} NbhCliDryHost;
+void nbh_cli_dry_host_api(NbhCliDryHost *ctx, NbHostApi *api);
 
 /* Commands: argc/argv start at the command name.  Return an exit code. */
 int nbh_cmd_list(NbhCli *cli, int argc, char **argv);

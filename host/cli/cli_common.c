@@ -99,13 +99,16 @@ void nbh_cli_report_refusals(NbhCli *cli, const NbhPluginSet *set, int level) {
                    set->errors[i].hint);
 }
 
-int nbh_cli_load_plugins(NbhCli *cli, NbhPluginSet *set, bool warn) {
-  if (nbh_plugins_load(cli->plugin_dirs, cli->n_plugin_dirs, set) != 0) {
+int nbh_cli_load_plugins(NbhCli *cli, NbhPluginSet *set, const char *const *names,
+                         size_t n_names) {
+  nbh_plugins_init(set);
+  set->loading = cli->loading;
+  if (nbh_plugins_search(set, cli->plugin_dirs, cli->n_plugin_dirs, names, n_names) != 0) {
     nbh_cli_report_refusals(cli, set, NB_LOG_ERROR);
     nbh_log_report(cli->logger, NB_LOG_ERROR, "loader", "could not load connectors",
                    "The connector loader ran out of memory or libltdl could not start.", NULL);
     return -1;
   }
-  nbh_cli_report_refusals(cli, set, warn ? NB_LOG_WARN : NB_LOG_DEBUG);
+  nbh_cli_report_refusals(cli, set, NB_LOG_DEBUG);
   return 0;
 }

@@ -11,6 +11,7 @@
 #include "engine.h"
 #include "report.h"
 #include "textutil.h"
+#include "utf8.h"
 
 /* Parse a command's options: the global ones, --help and --json.  Returns
  * -1 to go on, or an exit code. */
@@ -43,23 +44,40 @@ static const char *text_or(const char *text, const char *fallback) {
   return text != NULL && text[0] != '\0' ? text : fallback;
 }
 
+/* What a connector says about itself is printed through nbh_printable
+ * (utf8.h): capped, control characters escaped. */
+static char *shown_or(const char *text, const char *fallback, size_t cap) {
+  return nbh_printable(text_or(text, fallback), cap);
+}
+
 static void list_human(const NbhPluginSet *set) {
   size_t i, w_name = 4, w_version = 7;
   char abi[16];
-  for (i = 0; i < set->n_plugins; i++) {
+  char **versions = calloc(set->n_plugins + 1, sizeof *versions);
+  char **paths = calloc(set->n_plugins + 1, sizeof *paths);
+  for (i = 0; versions != NULL && paths != NULL && i < set->n_plugins; i++) {
     const NbConnector *c = &set->plugins[i].vtable;
+    versions[i] = shown_or(c->version, "-", NBH_SHOW_NAME);
+    paths[i] = nbh_printable(set->plugins[i].path, NBH_SHOW_TEXT);
+    /* The name was checked by the loader: a short identifier. */
     if (strlen(c->name) > w_name) w_name = strlen(c->name);
-    if (strlen(text_or(c->version, "-")) > w_version) w_version = strlen(text_or(c->version, "-"));
+    if (versions[i] != NULL && strlen(versions[i]) > w_version) w_version = strlen(versions[i]);
   }
   printf("%-*s  %-*s  %-5s  %-19s  %s\n", (int)w_name, "NAME", (int)w_version, "VERSION", "ABI",
          "ROLE", "PATH");
   for (i = 0; i < set->n_plugins; i++) {
     const NbhPlugin *p = &set->plugins[i];
     printf("%-*s  %-*s  %-5s  %-19s  %s\n", (int)w_name, p->vtable.name, (int)w_version,
-           text_or(p->vtable.version, "-"),
+           versions != NULL && versions[i] != NULL ? versions[i] : "?",
            nbh_abi_version_text(p->abi_version, abi, sizeof abi),
-           roles(p->vtable.capabilities), p->path);
+           roles(p->vtable.capabilities), paths != NULL && paths[i] != NULL ? paths[i] : "?");
   }
+  for (i = 0; i < set->n_plugins; i++) {
+    if (versions != NULL) free(versions[i]);
+    if (paths != NULL) free(paths[i]);
+  }
+  free(versions);
+  free(paths);
 }
 
 static void json_member(const char *key, const char *value, bool comma) {
@@ -108,7 +126,7 @@ int nbh_cmd_list(NbhCli *cli, int argc, char **argv) {
   if (code >= 0) return code;
   if (optind < argc)
     return nbh_cli_usage_error(cli, "list", "unexpected argument \"%s\"", argv[optind]);
-  if (nbh_cli_load_plugins(cli, &set, false) != 0) {
+  if (nbh_cli_load_plugins(cli, &set, NULL, 0) != 0) {
     nbh_plugins_free(&set);
     return NBH_EXIT_FAILED;
   }
@@ -145,46 +163,69 @@ static const char *setting_type(const NbSettingSpec *s) {
   }
 }
 
+/* One row of the settings table; every string the connector wrote is
+ * printed through nbh_printable. */
+static void describe_setting(const NbSettingSpec *s, size_t w_name) {
+  char *def = NULL, *doc = shown_or(s->doc, "", NBH_SHOW_TEXT);
+  const char *def_text;
+  if (s->default_value == NULL)
+    def_text = "-";
+  else if (s->flags & NB_SETTING_SECRET)
+    def_text = "[REDACTED]";
+  else if (s->default_value[0] == '\0')
+    def_text = "\"\"";
+  else
+    def_text = def = nbh_printable(s->default_value, NBH_SHOW_NAME);
+  printf("%-*s  %-11s  %-6s  %-10s  %-8s  %-6s  %s\n", (int)w_name, s->name, setting_side(s),
+         setting_type(s), def_text != NULL ? def_text : "?",
+         s->flags & NB_SETTING_REQUIRED ? "yes" : "no",
+         s->flags & NB_SETTING_SECRET ? "yes" : "no", doc != NULL ? doc : "?");
+  free(def);
+  free(doc);
+  if (s->type == NB_SETTING_ENUM && s->choices != NULL) {
+    char *choices = nbh_printable(s->choices, NBH_SHOW_TEXT);
+    const char *p2;
+    printf("%-*s  choices: ", (int)w_name, "");
+    for (p2 = choices != NULL ? choices : "?"; *p2; p2++) {
+      if (*p2 == '|')
+        fputs(", ", stdout);
+      else
+        putchar(*p2);
+    }
+    fputs("\n", stdout);
+    free(choices);
+  }
+}
+
 static void describe_human(const NbhPlugin *p) {
   const NbConnector *c = &p->vtable;
   size_t w_name = 7, i;
   char abi[16];
-  printf("%s %s (connector ABI %s)\n", c->name, text_or(c->version, "-"),
+  char *version = shown_or(c->version, "-", NBH_SHOW_NAME);
+  char *path = nbh_printable(p->path, NBH_SHOW_TEXT);
+  printf("%s %s (connector ABI %s)\n", c->name, version != NULL ? version : "?",
          nbh_abi_version_text(p->abi_version, abi, sizeof abi));
-  if (c->description != NULL && c->description[0] != '\0') printf("  %s\n", c->description);
-  printf("\nPath:          %s\n", p->path);
+  free(version);
+  if (c->description != NULL && c->description[0] != '\0') {
+    fputs("  ", stdout);
+    nbh_fput_printable(c->description, NBH_SHOW_TEXT, stdout);
+    fputs("\n", stdout);
+  }
+  printf("\nPath:          %s\n", path != NULL ? path : "?");
+  free(path);
   printf("Capabilities:  %s%s\n", roles(c->capabilities),
          c->capabilities & NB_CAP_RESUMABLE ? ", resumable" : "");
   if (c->n_settings == 0) {
     printf("\nNo settings.\n");
     return;
   }
+  /* Setting names were checked by the loader: short identifiers. */
   for (i = 0; i < c->n_settings; i++)
-    if (strlen(nbh_connector_setting(c, (uint32_t)i)->name) > w_name) w_name = strlen(nbh_connector_setting(c, (uint32_t)i)->name);
+    if (strlen(nbh_connector_setting(c, (uint32_t)i)->name) > w_name)
+      w_name = strlen(nbh_connector_setting(c, (uint32_t)i)->name);
   printf("\n%-*s  %-11s  %-6s  %-10s  %-8s  %-6s  %s\n", (int)w_name, "SETTING", "SIDE", "TYPE",
          "DEFAULT", "REQUIRED", "SECRET", "DESCRIPTION");
-  for (i = 0; i < c->n_settings; i++) {
-    const NbSettingSpec *s = nbh_connector_setting(c, (uint32_t)i);
-    printf("%-*s  %-11s  %-6s  %-10s  %-8s  %-6s  %s\n", (int)w_name, s->name, setting_side(s),
-           setting_type(s),
-           s->default_value == NULL          ? "-"
-           : (s->flags & NB_SETTING_SECRET) ? "[REDACTED]"
-           : s->default_value[0]            ? s->default_value
-                                            : "\"\"",
-           s->flags & NB_SETTING_REQUIRED ? "yes" : "no",
-           s->flags & NB_SETTING_SECRET ? "yes" : "no", text_or(s->doc, ""));
-    if (s->type == NB_SETTING_ENUM && s->choices != NULL) {
-      const char *p2 = s->choices;
-      printf("%-*s  choices: ", (int)w_name, "");
-      for (; *p2; p2++) {
-        if (*p2 == '|')
-          fputs(", ", stdout);
-        else
-          putchar(*p2);
-      }
-      fputs("\n", stdout);
-    }
-  }
+  for (i = 0; i < c->n_settings; i++) describe_setting(nbh_connector_setting(c, (uint32_t)i), w_name);
 }
 
 static void describe_json(const NbhPlugin *p) {
@@ -229,7 +270,7 @@ int nbh_cmd_describe(NbhCli *cli, int argc, char **argv) {
   if (optind >= argc) return nbh_cli_usage_error(cli, "describe", "no connector name given");
   if (optind + 1 < argc)
     return nbh_cli_usage_error(cli, "describe", "unexpected argument \"%s\"", argv[optind + 1]);
-  if (nbh_cli_load_plugins(cli, &set, false) != 0) {
+  if (nbh_cli_load_plugins(cli, &set, (const char *const *)argv + optind, 1) != 0) {
     nbh_plugins_free(&set);
     return NBH_EXIT_FAILED;
   }
@@ -247,7 +288,8 @@ int nbh_cmd_describe(NbhCli *cli, int argc, char **argv) {
       nbh_buf_printf(&hint, "Did you mean \"%s\"?", guess);
     else
       nbh_buf_puts(&hint, "\"nebula-host list\" shows the connectors found.");
-    nbh_cli_report_refusals(cli, &set, NB_LOG_WARN);
+    /* Why a file was refused is part of the answer, even with -q. */
+    nbh_cli_report_refusals(cli, &set, NB_LOG_ERROR);
     {
       char *message = NULL;
       NbhBuf m = NBH_BUF_INIT;

@@ -16,6 +16,7 @@
 #include "nebula/sdk.h"
 #include "report.h"
 #include "textutil.h"
+#include "utf8.h"
 
 /* ------------------------------------------------------------------------
  * Options
@@ -187,6 +188,15 @@ static int report_and_code(NbhCli *cli, NbError *err, int status) {
   return NBH_EXIT_USAGE;
 }
 
+/* Load the two connectors the configuration names, and no other. */
+static int load_for(NbhCli *cli, Pipeline *p) {
+  const char *names[2];
+  size_t n = 0;
+  if (p->cfg.source.connector != NULL) names[n++] = p->cfg.source.connector;
+  if (p->cfg.destination.connector != NULL) names[n++] = p->cfg.destination.connector;
+  return nbh_cli_load_plugins(cli, &p->plugins, names, n);
+}
+
 /* Options given for engine settings go over the file's. */
 static int apply_overrides(NbhCli *cli, Pipeline *p, const Args *args) {
   NbError err;
@@ -220,9 +230,10 @@ static int prepare_from_file(NbhCli *cli, Pipeline *p, const Args *args, const c
   if (rc != NB_OK) return report_and_code(cli, &err, rc);
   code = apply_overrides(cli, p, args);
   if (code >= 0) return code;
-  if (nbh_cli_load_plugins(cli, &p->plugins, false) != 0) return NBH_EXIT_FAILED;
+  if (load_for(cli, p) != 0) return NBH_EXIT_FAILED;
   rc = nbh_config_resolve(&p->cfg, &p->plugins, cli->logger, &err);
-  if (rc == NB_NOT_FOUND) nbh_cli_report_refusals(cli, &p->plugins, NB_LOG_WARN);
+  /* Why a file was refused is part of the answer, even with -q. */
+  if (rc == NB_NOT_FOUND) nbh_cli_report_refusals(cli, &p->plugins, NB_LOG_ERROR);
   if (rc != NB_OK) return report_and_code(cli, &err, rc);
   return -1;
 }
@@ -252,23 +263,41 @@ static bool is_text_setting(const NbConnector *c, const char *name) {
   return true;
 }
 
-static void print_side(const NbhConfig *cfg, const NbhConfigSide *side) {
+/* A value as validate prints it: a secret's value never, and no other
+ * value may show it either (a path like "/data/${TOKEN}/in.csv" holds the
+ * secret too): every secret registered with the logger is redacted. */
+static void print_value(NbhCli *cli, const char *text, bool quoted) {
+  char *redacted = nbh_logger_redact(cli->logger, text);
+  if (redacted == NULL) {
+    fputs("(out of memory)", stdout);
+  } else if (quoted) {
+    nbh_json_write_string(stdout, redacted);
+  } else {
+    nbh_fput_printable(redacted, NBH_SHOW_TEXT, stdout);
+  }
+  free(redacted);
+}
+
+static void print_side(NbhCli *cli, const NbhConfig *cfg, const NbhConfigSide *side) {
   uint32_t i;
+  char *version = nbh_printable(side->plugin->vtable.version ? side->plugin->vtable.version : "-",
+                                NBH_SHOW_NAME);
+  char *path = nbh_printable(side->plugin->path, NBH_SHOW_TEXT);
   printf("%s: %s %s (%s)\n", nbh_config_side_name(cfg, side), side->plugin->vtable.name,
-         side->plugin->vtable.version ? side->plugin->vtable.version : "-", side->plugin->path);
+         version != NULL ? version : "?", path != NULL ? path : "?");
+  free(version);
+  free(path);
   for (i = 0; i < side->settings.count; i++) {
     printf("  %s = ", side->names[i]);
     if (side->secret[i])
       fputs("[REDACTED]", stdout);
-    else if (is_text_setting(&side->plugin->vtable, side->names[i]))
-      nbh_json_write_string(stdout, side->texts[i]);
     else
-      fputs(side->texts[i], stdout);
+      print_value(cli, side->texts[i], is_text_setting(&side->plugin->vtable, side->names[i]));
     fputs(side->defaulted[i] ? " (default)\n" : "\n", stdout);
   }
 }
 
-static void print_engine(const NbhEngineOptions *e) {
+static void print_engine(NbhCli *cli, const NbhEngineOptions *e) {
   static const char *const policies[] = {"fail", "skip", "dead_letter"};
   printf("engine:\n");
   printf("  batch_rows = %llu\n", (unsigned long long)e->batch_rows);
@@ -278,15 +307,56 @@ static void print_engine(const NbhEngineOptions *e) {
   printf("  commit_rows = %llu\n", (unsigned long long)e->commit_rows);
   printf("  commit_bytes = %llu\n", (unsigned long long)e->commit_bytes);
   printf("  commit_interval = %g\n", e->commit_seconds);
-  printf("  state_file = %s\n", e->state_file ? e->state_file : "(none)");
+  fputs("  state_file = ", stdout);
+  print_value(cli, e->state_file ? e->state_file : "(none)", false);
+  fputs("\n", stdout);
   printf("  on_error = %s\n", (unsigned)e->on_error < 3 ? policies[e->on_error] : "?");
   printf("  max_errors = %llu\n", (unsigned long long)e->max_errors);
-  printf("  dead_letter = %s\n", e->dead_letter_path ? e->dead_letter_path : "(none)");
+  fputs("  dead_letter = ", stdout);
+  print_value(cli, e->dead_letter_path ? e->dead_letter_path : "(none)", false);
+  fputs("\n", stdout);
   printf("  max_retries = %u\n", (unsigned)e->max_retries);
   printf("  retry_deadline = %g\n", e->retry_deadline_seconds);
   printf("  stall_timeout = %g\n", e->stall_timeout_seconds);
   printf("  max_empty_batches = %llu\n", (unsigned long long)e->max_empty_batches);
-  printf("  metrics_addr = %s\n", e->metrics_addr ? e->metrics_addr : "(none)");
+  fputs("  metrics_addr = ", stdout);
+  print_value(cli, e->metrics_addr ? e->metrics_addr : "(none)", false);
+  fputs("\n", stdout);
+}
+
+/* Open one side with the dry-run host (cli_dryrun.c) so the connector's own
+ * checks of its settings run.  Returns -1 when they pass, else an exit
+ * code (the connector's error reported under its name). */
+static int dry_open(NbhCli *cli, const NbhConfig *cfg, const NbhConfigSide *side, bool dest) {
+  const NbConnector *c = &side->plugin->vtable;
+  NbhCliDryHost ctx = {cli->logger, c->name, cli->stop_signal, false};
+  NbOpenArgs a;
+  NbHostApi api;
+  NbError err;
+  void *handle = NULL;
+  int rc;
+  nbh_open_args_init(&a, &side->settings, cfg->engine.batch_rows, cfg->engine.batch_bytes);
+  nbh_cli_dry_host_api(&ctx, &api);
+  nb_error_init(&err);
+  rc = dest ? c->dest_open(&api, &a, &handle, &err) : c->source_open(&api, &a, &handle, &err);
+  if (rc == NB_OK) {
+    if (handle != NULL) (dest ? c->dest_close : c->source_close)(handle);
+    return -1;
+  }
+  if (ctx.files_refused) {
+    /* It asked for a file: its checks of the settings passed, whatever
+     * status it made of the refusal. */
+    if (err.release != NULL) err.release(&err);
+    return -1;
+  }
+  if (*cli->stop_signal != 0) {
+    if (err.release != NULL) err.release(&err);
+    return 128 + *cli->stop_signal;
+  }
+  nbh_log_report(cli->logger, NB_LOG_ERROR, c->name,
+                 err.message != NULL ? err.message : nb_status_name(rc), err.detail, err.hint);
+  if (err.release != NULL) err.release(&err);
+  return rc == NB_INVALID ? NBH_EXIT_USAGE : NBH_EXIT_FAILED;
 }
 
 int nbh_cmd_validate(NbhCli *cli, int argc, char **argv) {
@@ -299,11 +369,15 @@ int nbh_cmd_validate(NbhCli *cli, int argc, char **argv) {
     return code;
   }
   code = prepare_from_file(cli, &p, &args, args.positional[0]);
+  if (code < 0) code = dry_open(cli, &p.cfg, &p.cfg.source, false);
+  if (code < 0) code = dry_open(cli, &p.cfg, &p.cfg.destination, true);
   if (code < 0) {
-    print_side(&p.cfg, &p.cfg.source);
-    print_side(&p.cfg, &p.cfg.destination);
-    print_engine(&p.cfg.engine);
-    printf("configuration \"%s\" is valid\n", p.cfg.path);
+    print_side(cli, &p.cfg, &p.cfg.source);
+    print_side(cli, &p.cfg, &p.cfg.destination);
+    print_engine(cli, &p.cfg.engine);
+    fputs("configuration ", stdout);
+    print_value(cli, p.cfg.path, true);
+    fputs(" is valid\n", stdout);
     code = NBH_EXIT_OK;
   }
   pipeline_free(&p);
@@ -572,9 +646,10 @@ static int prepare_from_options(NbhCli *cli, Pipeline *p, const Args *args) {
     return NBH_EXIT_FAILED;
   code = apply_overrides(cli, p, args);
   if (code >= 0) return code;
-  if (nbh_cli_load_plugins(cli, &p->plugins, false) != 0) return NBH_EXIT_FAILED;
+  if (load_for(cli, p) != 0) return NBH_EXIT_FAILED;
   rc = nbh_config_resolve(cfg, &p->plugins, cli->logger, &err);
-  if (rc == NB_NOT_FOUND) nbh_cli_report_refusals(cli, &p->plugins, NB_LOG_WARN);
+  /* Why a file was refused is part of the answer, even with -q. */
+  if (rc == NB_NOT_FOUND) nbh_cli_report_refusals(cli, &p->plugins, NB_LOG_ERROR);
   if (rc != NB_OK) return report_and_code(cli, &err, rc);
   return -1;
 }

@@ -2,8 +2,9 @@
  * main.c - nebula-host's entry point: global options, signal handling and
  * dispatch to the commands (cli_*.c).
  *
- * The one piece of global mutable state of the host lives here: the flag
- * the SIGINT/SIGTERM handler sets.  The handlers are installed only when a
+ * The host's global mutable state lives here and only here: the flag the
+ * SIGINT/SIGTERM handler sets, and the path of the connector file being
+ * loaded (see on_exit_while_loading).  The handlers are installed only when a
  * pipeline is about to run (run, pipeline); the first signal then asks it
  * to stop cleanly (drain, commit, write state, exit 130/143) and a second
  * one aborts at once with _exit(128 + signal).  Other commands keep the
@@ -21,12 +22,33 @@
 #include "log.h"
 #include "report.h"
 #include "textutil.h"
+#include "utf8.h"
 
 #ifndef NEBULA_VERSION
 #define NEBULA_VERSION "0.0.0"
 #endif
 
 static volatile sig_atomic_t stop_signal;
+
+/* Set by the loader (NbhPluginSet.loading) while connector code runs
+ * during loading.  A constructor or entry function that calls exit() ends
+ * the process from inside the loader; this handler then says which file
+ * did it, instead of leaving a command that died without a word.  The
+ * exit status becomes NBH_EXIT_FAILED, whatever the connector passed. */
+static const char *loading_file;
+
+static void on_exit_while_loading(void) {
+  char *shown;
+  if (loading_file == NULL) return;
+  shown = nbh_printable(loading_file, NBH_SHOW_TEXT);
+  fprintf(stderr, "nebula-host: connector \"%s\" called exit() while loading\n"
+                  "HINT: Remove the file from the connector search path, or report the bug to "
+                  "the connector's authors.\n",
+          shown != NULL ? shown : "?");
+  free(shown);
+  fflush(stderr);
+  _exit(NBH_EXIT_FAILED);
+}
 
 static void on_stop_signal(int sig) {
   if (stop_signal != 0) _exit(128 + sig);
@@ -134,6 +156,12 @@ int main(int argc, char **argv) {
   cli.logger = &logger;
   cli.stop_signal = &stop_signal;
   cli.arm_signals = install_signal_handlers;
+  cli.loading = &loading_file;
+  if (atexit(on_exit_while_loading) != 0) {
+    fputs("nebula-host: could not register an exit handler\n", stderr);
+    nbh_logger_destroy(&logger);
+    return NBH_EXIT_FAILED;
+  }
   cli.plugin_dirs = calloc((size_t)argc + 1, sizeof *cli.plugin_dirs);
   if (cli.plugin_dirs == NULL) {
     fputs("nebula-host: out of memory\n", stderr);

@@ -1,21 +1,21 @@
 /*
- * pipeline_config.c - reads a pipeline's libconfig file, substitutes ${ENV}
- * references, and checks every setting: the engine group against its own
- * table, connector settings against the declarations the connectors carry.
+ * pipeline_config.c - a pipeline's settings: the values as given (file or
+ * command line), and their resolution against the declarations the
+ * connectors carry (unrecognized names, types, choices, required settings,
+ * defaults, secrets).  Reading the file itself is config_read.c's part.
  * Errors name the file and line (or the command-line option) and the
  * setting as "group.setting", PostgreSQL style.
  */
 #include "pipeline_config.h"
 
-#include <errno.h>
-#include <libconfig.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "config_internal.h"
+#include "config_number.h"
 #include "nebula/sdk.h"
 #include "textutil.h"
 
@@ -23,7 +23,7 @@
  * Building blocks
  * ------------------------------------------------------------------------ */
 
-static char *own(NbhConfig *cfg, char *text) {
+char *nbh_config_own(NbhConfig *cfg, char *text) {
   char **grown;
   if (text == NULL) return NULL;
   grown = realloc(cfg->owned, (cfg->n_owned + 1) * sizeof *grown);
@@ -36,33 +36,19 @@ static char *own(NbhConfig *cfg, char *text) {
   return text;
 }
 
-static char *format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *format(const char *fmt, ...) {
-  NbhBuf buf = NBH_BUF_INIT;
-  va_list ap;
-  va_start(ap, fmt);
-  nbh_buf_vprintf(&buf, fmt, ap);
-  va_end(ap);
-  return nbh_buf_take(&buf);
-}
-
 /* Where a value was written, as the tail of a primary message:
  * ` in file "p.conf" line 3` or ` given by option --source-path`. */
 static char *where(const NbhConfig *cfg, int line, const char *option) {
-  if (option != NULL) return format(" given by option %s", option);
+  if (option != NULL) return nbh_format(" given by option %s", option);
   if (cfg->path == NULL) return strdup("");
   if (strcmp(cfg->path, "-") == 0)
-    return line > 0 ? format(" in standard input line %d", line) : strdup(" in standard input");
-  if (line > 0) return format(" in file \"%s\" line %d", cfg->path, line);
-  return format(" in file \"%s\"", cfg->path);
+    return line > 0 ? nbh_format(" in standard input line %d", line) : strdup(" in standard input");
+  if (line > 0) return nbh_format(" in file \"%s\" line %d", cfg->path, line);
+  return nbh_format(" in file \"%s\"", cfg->path);
 }
 
-/* nb_error_set with the location appended to the message, and recorded in
- * err->location / err->line. */
-static int fail_at(NbError *err, int code, const NbhConfig *cfg, int line, const char *option,
-                   const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-static int fail_at(NbError *err, int code, const NbhConfig *cfg, int line, const char *option,
-                   const char *fmt, ...) {
+int nbh_config_fail_at(NbError *err, int code, const NbhConfig *cfg, int line,
+                       const char *option, const char *fmt, ...) {
   NbhBuf buf = NBH_BUF_INIT;
   char *tail = where(cfg, line, option);
   va_list ap;
@@ -77,7 +63,7 @@ static int fail_at(NbError *err, int code, const NbhConfig *cfg, int line, const
   return code;
 }
 
-static const char *kind_name(NbhValueKind kind) {
+const char *nbh_config_kind_name(NbhValueKind kind) {
   switch (kind) {
     case NBH_VALUE_STRING: return "a string";
     case NBH_VALUE_INT: return "an integer";
@@ -93,7 +79,7 @@ const char *nbh_config_side_name(const NbhConfig *cfg, const NbhConfigSide *side
 
 /* The shortest text that reads back as exactly d: "5" not
  * "5.0000000000000000", "0.1" not "0.10000000000000001". */
-static char *double_text(double d) {
+char *nbh_config_double_text(double d) {
   char buf[64];
   int precision;
   for (precision = 1; precision <= 17; precision++) {
@@ -104,103 +90,16 @@ static char *double_text(double d) {
 }
 
 /* ------------------------------------------------------------------------
- * ${ENV} substitution
- * ------------------------------------------------------------------------ */
-
-static bool is_env_name(const char *name, size_t n) {
-  size_t i;
-  if (n == 0 || !((name[0] >= 'A' && name[0] <= 'Z') || (name[0] >= 'a' && name[0] <= 'z') ||
-                  name[0] == '_'))
-    return false;
-  for (i = 1; i < n; i++)
-    if (!((name[i] >= 'A' && name[i] <= 'Z') || (name[i] >= 'a' && name[i] <= 'z') ||
-          (name[i] >= '0' && name[i] <= '9') || name[i] == '_'))
-      return false;
-  return true;
-}
-
-/* Expand ${NAME} and ${NAME:-fallback} in text; "$${" is a literal "${"
- * and any other '$' stands for itself.  *out is malloc'ed. */
-static int substitute(const NbhConfig *cfg, const char *setting, int line, const char *text,
-                      char **out, NbError *err) {
-  NbhBuf buf = NBH_BUF_INIT;
-  const char *p = text;
-  *out = NULL;
-  while (*p) {
-    const char *dollar = strchr(p, '$'), *close, *body, *colon, *value;
-    size_t name_len;
-    char name[256];
-    if (dollar == NULL) {
-      nbh_buf_puts(&buf, p);
-      break;
-    }
-    nbh_buf_append(&buf, p, (size_t)(dollar - p));
-    if (dollar[1] == '$' && dollar[2] == '{') {
-      nbh_buf_puts(&buf, "${");
-      p = dollar + 3;
-      continue;
-    }
-    if (dollar[1] != '{') {
-      nbh_buf_puts(&buf, "$");
-      p = dollar + 1;
-      continue;
-    }
-    body = dollar + 2;
-    close = strchr(body, '}');
-    if (close == NULL) {
-      nbh_buf_free(&buf);
-      fail_at(err, NB_INVALID, cfg, line, NULL,
-              "unterminated environment variable reference in setting \"%s\"", setting);
-      nb_error_detail(err, "The value \"%s\" has \"${\" without a closing \"}\".", text);
-      nb_error_hint(err, "Write $${ for a literal \"${\".");
-      return NB_INVALID;
-    }
-    colon = memchr(body, ':', (size_t)(close - body));
-    name_len = (size_t)((colon != NULL && colon[1] == '-' ? colon : close) - body);
-    if (!is_env_name(body, name_len) || name_len >= sizeof name ||
-        (colon != NULL && colon[1] != '-')) {
-      nbh_buf_free(&buf);
-      fail_at(err, NB_INVALID, cfg, line, NULL,
-              "invalid environment variable reference \"%.*s\" in setting \"%s\"",
-              (int)(close - dollar + 1), dollar, setting);
-      nb_error_detail(err, "A reference is ${NAME} or ${NAME:-fallback}, where NAME is letters, "
-                           "digits and underscores, not starting with a digit.");
-      nb_error_hint(err, "Write $${ for a literal \"${\".");
-      return NB_INVALID;
-    }
-    memcpy(name, body, name_len);
-    name[name_len] = '\0';
-    value = getenv(name);
-    if (colon != NULL && colon[1] == '-' && (value == NULL || value[0] == '\0')) {
-      nbh_buf_append(&buf, colon + 2, (size_t)(close - colon - 2));
-    } else if (value == NULL) {
-      nbh_buf_free(&buf);
-      fail_at(err, NB_INVALID, cfg, line, NULL, "environment variable \"%s\" is not set", name);
-      nb_error_detail(err, "Setting \"%s\" refers to ${%s}.", setting, name);
-      nb_error_hint(err, "Set the variable, give a fallback with ${%s:-value}, or write $${%s} "
-                         "for a literal \"${%s}\".", name, name, name);
-      return NB_INVALID;
-    } else {
-      nbh_buf_puts(&buf, value);
-    }
-    p = close + 1;
-  }
-  *out = nbh_buf_take(&buf);
-  if (*out == NULL) return nb_error_set(err, NB_NOMEM, "out of memory");
-  return NB_OK;
-}
-
-/* ------------------------------------------------------------------------
  * Values
  * ------------------------------------------------------------------------ */
 
-static void value_free(NbhConfigValue *v) {
+void nbh_config_value_free(NbhConfigValue *v) {
   free(v->name);
   free(v->text);
   free(v->option);
 }
 
-static int values_put(NbhConfigValue **values, size_t *n, const char *name, const char *text,
+int nbh_config_values_put(NbhConfigValue **values, size_t *n, const char *name, const char *text,
                       NbhValueKind kind, int line, const char *option) {
   NbhConfigValue v, *grown;
   size_t i;
@@ -211,19 +110,19 @@ static int values_put(NbhConfigValue **values, size_t *n, const char *name, cons
   v.kind = kind;
   v.line = line;
   if (v.name == NULL || v.text == NULL || (option != NULL && v.option == NULL)) {
-    value_free(&v);
+    nbh_config_value_free(&v);
     return NB_NOMEM;
   }
   for (i = 0; i < *n; i++) {
     if (strcmp((*values)[i].name, name) == 0) {
-      value_free(&(*values)[i]);
+      nbh_config_value_free(&(*values)[i]);
       (*values)[i] = v;
       return NB_OK;
     }
   }
   grown = realloc(*values, (*n + 1) * sizeof *grown);
   if (grown == NULL) {
-    value_free(&v);
+    nbh_config_value_free(&v);
     return NB_NOMEM;
   }
   *values = grown;
@@ -243,377 +142,17 @@ int nbh_config_set_connector(NbhConfig *cfg, NbhConfigSide *side, const char *na
 int nbh_config_add_setting(NbhConfig *cfg, NbhConfigSide *side, const char *name,
                            const char *text, const char *option) {
   (void)cfg;
-  return values_put(&side->values, &side->n_values, name, text, NBH_VALUE_TEXT, 0, option);
+  return nbh_config_values_put(&side->values, &side->n_values, name, text, NBH_VALUE_TEXT, 0, option);
 }
 
 int nbh_config_add_either(NbhConfig *cfg, const char *name, const char *text,
                           const char *option) {
-  return values_put(&cfg->either, &cfg->n_either, name, text, NBH_VALUE_TEXT, 0, option);
-}
-
-/* Convert a scalar libconfig setting to a value (strings substituted). */
-static int value_from_setting(const NbhConfig *cfg, const char *group, config_setting_t *s,
-                              NbhConfigValue *v, NbError *err) {
-  const char *name = config_setting_name(s);
-  int line = (int)config_setting_source_line(s);
-  char dotted[256];
-  memset(v, 0, sizeof *v);
-  v->line = line;
-  snprintf(dotted, sizeof dotted, "%s.%s", group, name);
-  switch (config_setting_type(s)) {
-    case CONFIG_TYPE_INT:
-    case CONFIG_TYPE_INT64:
-      v->kind = NBH_VALUE_INT;
-      v->text = format("%lld", config_setting_get_int64(s));
-      break;
-    case CONFIG_TYPE_FLOAT:
-      v->kind = NBH_VALUE_FLOAT;
-      v->text = double_text(config_setting_get_float(s));
-      break;
-    case CONFIG_TYPE_BOOL:
-      v->kind = NBH_VALUE_BOOL;
-      v->text = strdup(config_setting_get_bool(s) ? "true" : "false");
-      break;
-    case CONFIG_TYPE_STRING: {
-      int rc;
-      v->kind = NBH_VALUE_STRING;
-      rc = substitute(cfg, dotted, line, config_setting_get_string(s), &v->text, err);
-      if (rc != NB_OK) return rc;
-      break;
-    }
-    default:
-      fail_at(err, NB_INVALID, cfg, line, NULL, "setting \"%s\" must be a single value", dotted);
-      nb_error_detail(err, "Groups, arrays and lists are not settings of %s.",
-                      strcmp(group, "engine") == 0 ? "the engine" : "a connector");
-      return NB_INVALID;
-  }
-  v->name = strdup(name);
-  if (v->text == NULL || v->name == NULL) {
-    value_free(v);
-    return nb_error_set(err, NB_NOMEM, "out of memory");
-  }
-  return NB_OK;
-}
-
-/* ------------------------------------------------------------------------
- * The engine group
- * ------------------------------------------------------------------------ */
-
-typedef enum EngineKind { E_U64, E_U32, E_SECONDS, E_STRING, E_ON_ERROR, E_BOOL } EngineKind;
-
-typedef struct EngineSetting {
-  const char *name;
-  EngineKind kind;
-  size_t offset;
-  uint64_t minimum;  /* integers */
-} EngineSetting;
-
-#define ENGINE(name, kind, field, min) {name, kind, offsetof(NbhEngineOptions, field), min}
-static const EngineSetting engine_settings[] = {
-    ENGINE("batch_rows", E_U64, batch_rows, 1),
-    ENGINE("batch_bytes", E_U64, batch_bytes, 1),
-    ENGINE("buffer_bytes", E_U64, buffer_bytes, 1),
-    ENGINE("buffer_batches", E_U32, buffer_batches, 1),
-    ENGINE("commit_rows", E_U64, commit_rows, 0),
-    ENGINE("commit_bytes", E_U64, commit_bytes, 0),
-    ENGINE("commit_interval", E_SECONDS, commit_seconds, 0),
-    ENGINE("state_file", E_STRING, state_file, 0),
-    ENGINE("on_error", E_ON_ERROR, on_error, 0),
-    ENGINE("max_errors", E_U64, max_errors, 0),
-    ENGINE("dead_letter", E_STRING, dead_letter_path, 0),
-    ENGINE("max_retries", E_U32, max_retries, 0),
-    ENGINE("retry_deadline", E_SECONDS, retry_deadline_seconds, 0),
-    ENGINE("stall_timeout", E_SECONDS, stall_timeout_seconds, 0),
-    ENGINE("max_empty_batches", E_U64, max_empty_batches, 0),
-    ENGINE("metrics_addr", E_STRING, metrics_addr, 0),
-    ENGINE("progress", E_BOOL, progress, 0),
-};
-#undef ENGINE
-#define N_ENGINE_SETTINGS (sizeof engine_settings / sizeof engine_settings[0])
-
-static const char *const on_error_names[] = {"fail", "skip", "dead_letter"};
-
-static const EngineSetting *engine_setting(const char *name) {
-  size_t i;
-  for (i = 0; i < N_ENGINE_SETTINGS; i++)
-    if (strcmp(engine_settings[i].name, name) == 0) return &engine_settings[i];
-  return NULL;
-}
-
-static int engine_unrecognized(const NbhConfig *cfg, const NbhConfigValue *v, NbError *err) {
-  const char *names[N_ENGINE_SETTINGS];
-  const char *guess;
-  size_t i;
-  for (i = 0; i < N_ENGINE_SETTINGS; i++) names[i] = engine_settings[i].name;
-  guess = nbh_did_you_mean(v->name, names, N_ENGINE_SETTINGS);
-  fail_at(err, NB_INVALID, cfg, v->line, v->option, "unrecognized setting \"engine.%s\"",
-          v->name);
-  if (guess != NULL)
-    nb_error_hint(err, "Did you mean \"%s\"?", guess);
-  else
-    nb_error_hint(err, "The engine settings are described in nebula-host(1).");
-  return NB_INVALID;
-}
-
-static int engine_bad_value(const NbhConfig *cfg, const NbhConfigValue *v, const char *expected,
-                            NbError *err) {
-  fail_at(err, NB_INVALID, cfg, v->line, v->option, "invalid value for setting \"engine.%s\"",
-          v->name);
-  if (v->kind == NBH_VALUE_TEXT || v->kind == NBH_VALUE_STRING)
-    nb_error_detail(err, "The value must be %s; \"%s\" is not.", expected, v->text);
-  else
-    nb_error_detail(err, "The value must be %s, not %s (%s).", expected, kind_name(v->kind),
-                    v->text);
-  return NB_INVALID;
-}
-
-static bool parse_u64(const char *text, uint64_t *out) {
-  char *end;
-  unsigned long long n;
-  if (text[0] < '0' || text[0] > '9') return false;
-  errno = 0;
-  n = strtoull(text, &end, 10);
-  if (errno != 0 || *end != '\0') return false;
-  *out = n;
-  return true;
-}
-
-static int apply_engine_value(NbhConfig *cfg, const NbhConfigValue *v, NbError *err) {
-  const EngineSetting *e = engine_setting(v->name);
-  char *field;
-  bool text_ok = v->kind == NBH_VALUE_TEXT;
-  if (e == NULL) return engine_unrecognized(cfg, v, err);
-  field = (char *)&cfg->engine + e->offset;
-  switch (e->kind) {
-    case E_U64:
-    case E_U32: {
-      uint64_t n;
-      char expected[96];
-      snprintf(expected, sizeof expected, "an integer from %llu to %llu",
-               (unsigned long long)e->minimum,
-               (unsigned long long)(e->kind == E_U32 ? UINT32_MAX : INT64_MAX));
-      if (!(text_ok || v->kind == NBH_VALUE_INT) || !parse_u64(v->text, &n) || n < e->minimum ||
-          n > (e->kind == E_U32 ? UINT32_MAX : (uint64_t)INT64_MAX))
-        return engine_bad_value(cfg, v, expected, err);
-      if (e->kind == E_U32) {
-        uint32_t n32 = (uint32_t)n;
-        memcpy(field, &n32, sizeof n32);
-      } else {
-        memcpy(field, &n, sizeof n);
-      }
-      return NB_OK;
-    }
-    case E_SECONDS: {
-      char *end;
-      double d;
-      if (!(text_ok || v->kind == NBH_VALUE_INT || v->kind == NBH_VALUE_FLOAT))
-        return engine_bad_value(cfg, v, "a number of seconds", err);
-      errno = 0;
-      d = strtod(v->text, &end);
-      if (errno != 0 || *end != '\0' || end == v->text || !isfinite(d) || d < 0)
-        return engine_bad_value(cfg, v, "a number of seconds, 0 or more", err);
-      memcpy(field, &d, sizeof d);
-      return NB_OK;
-    }
-    case E_STRING: {
-      char *copy;
-      if (!(text_ok || v->kind == NBH_VALUE_STRING))
-        return engine_bad_value(cfg, v, "a string", err);
-      if (v->text[0] == '\0') return engine_bad_value(cfg, v, "a non-empty string", err);
-      copy = own(cfg, strdup(v->text));
-      if (copy == NULL) return nb_error_set(err, NB_NOMEM, "out of memory");
-      memcpy(field, &copy, sizeof copy);
-      return NB_OK;
-    }
-    case E_ON_ERROR: {
-      size_t i;
-      if (text_ok || v->kind == NBH_VALUE_STRING)
-        for (i = 0; i < 3; i++)
-          if (strcmp(v->text, on_error_names[i]) == 0) {
-            cfg->engine.on_error = (NbhOnError)i;
-            return NB_OK;
-          }
-      engine_bad_value(cfg, v, "one of \"fail\", \"skip\" or \"dead_letter\"", err);
-      if (v->kind == NBH_VALUE_STRING || v->kind == NBH_VALUE_TEXT) {
-        const char *guess = nbh_did_you_mean(v->text, on_error_names, 3);
-        if (guess != NULL) nb_error_hint(err, "Did you mean \"%s\"?", guess);
-      }
-      return NB_INVALID;
-    }
-    case E_BOOL: {
-      bool b;
-      if (!(text_ok || v->kind == NBH_VALUE_BOOL) ||
-          (strcmp(v->text, "true") != 0 && strcmp(v->text, "false") != 0))
-        return engine_bad_value(cfg, v, "true or false", err);
-      b = strcmp(v->text, "true") == 0;
-      memcpy(field, &b, sizeof b);
-      return NB_OK;
-    }
-  }
-  return nb_error_set(err, NB_INTERNAL, "unhandled engine setting kind");
-}
-
-int nbh_config_set_engine(NbhConfig *cfg, const char *name, const char *text,
-                          const char *option, NbError *err) {
-  NbhConfigValue v;
-  memset(&v, 0, sizeof v);
-  v.name = (char *)name;
-  v.text = (char *)text;
-  v.kind = NBH_VALUE_TEXT;
-  v.option = (char *)option;
-  return apply_engine_value(cfg, &v, err);
-}
-
-static int load_engine(NbhConfig *cfg, config_setting_t *group, NbError *err) {
-  int i, n = config_setting_length(group);
-  for (i = 0; i < n; i++) {
-    NbhConfigValue v;
-    int rc = value_from_setting(cfg, "engine", config_setting_get_elem(group, (unsigned)i), &v,
-                                err);
-    if (rc != NB_OK) return rc;
-    rc = apply_engine_value(cfg, &v, err);
-    value_free(&v);
-    if (rc != NB_OK) return rc;
-  }
-  return NB_OK;
-}
-
-/* ------------------------------------------------------------------------
- * The file
- * ------------------------------------------------------------------------ */
-
-static const char *const top_level_names[] = {"source", "destination", "engine"};
-
-static int load_side(NbhConfig *cfg, NbhConfigSide *side, const char *group_name,
-                     config_setting_t *group, NbError *err) {
-  int i, n = config_setting_length(group);
-  side->line = (int)config_setting_source_line(group);
-  for (i = 0; i < n; i++) {
-    config_setting_t *s = config_setting_get_elem(group, (unsigned)i);
-    NbhConfigValue v;
-    int rc = value_from_setting(cfg, group_name, s, &v, err);
-    if (rc != NB_OK) return rc;
-    if (strcmp(v.name, "connector") == 0) {
-      if (v.kind != NBH_VALUE_STRING || v.text[0] == '\0') {
-        fail_at(err, NB_INVALID, cfg, v.line, NULL,
-                "invalid value for setting \"%s.connector\"", group_name);
-        nb_error_detail(err, "The value must be a connector name in double quotes.");
-        value_free(&v);
-        return NB_INVALID;
-      }
-      free(side->connector);
-      side->connector = v.text;
-      v.text = NULL;
-      value_free(&v);
-      continue;
-    }
-    rc = values_put(&side->values, &side->n_values, v.name, v.text, v.kind, v.line, NULL);
-    value_free(&v);
-    if (rc != NB_OK) return nb_error_set(err, NB_NOMEM, "out of memory");
-  }
-  if (side->connector == NULL) {
-    fail_at(err, NB_INVALID, cfg, side->line, NULL,
-            "missing required setting \"%s.connector\"", group_name);
-    nb_error_hint(err, "Name the connector, e.g. connector = \"csv\"; \"nebula-host list\" shows "
-                       "the connectors installed.");
-    return NB_INVALID;
-  }
-  return NB_OK;
-}
-
-static int load_root(NbhConfig *cfg, config_t *lc, NbError *err) {
-  config_setting_t *root = config_root_setting(lc);
-  int i, n = config_setting_length(root), rc;
-  bool seen_source = false, seen_destination = false;
-  for (i = 0; i < n; i++) {
-    config_setting_t *s = config_setting_get_elem(root, (unsigned)i);
-    const char *name = config_setting_name(s);
-    int line = (int)config_setting_source_line(s);
-    size_t which;
-    for (which = 0; which < 3; which++)
-      if (strcmp(name, top_level_names[which]) == 0) break;
-    if (which == 3) {
-      const char *guess = nbh_did_you_mean(name, top_level_names, 3);
-      fail_at(err, NB_INVALID, cfg, line, NULL, "unrecognized setting \"%s\"", name);
-      if (guess != NULL)
-        nb_error_hint(err, "Did you mean \"%s\"?", guess);
-      else
-        nb_error_hint(err, "A pipeline file has the groups \"source\", \"destination\" and, "
-                           "optionally, \"engine\".");
-      return NB_INVALID;
-    }
-    if (config_setting_type(s) != CONFIG_TYPE_GROUP) {
-      fail_at(err, NB_INVALID, cfg, line, NULL, "setting \"%s\" must be a group", name);
-      nb_error_hint(err, "Write %s = { ... };", name);
-      return NB_INVALID;
-    }
-    if (which == 0) {
-      seen_source = true;
-      rc = load_side(cfg, &cfg->source, "source", s, err);
-    } else if (which == 1) {
-      seen_destination = true;
-      rc = load_side(cfg, &cfg->destination, "destination", s, err);
-    } else {
-      rc = load_engine(cfg, s, err);
-    }
-    if (rc != NB_OK) return rc;
-  }
-  if (!seen_source || !seen_destination) {
-    fail_at(err, NB_INVALID, cfg, 0, NULL, "missing group \"%s\"",
-            seen_source ? "destination" : "source");
-    nb_error_hint(err, "A pipeline file has the groups \"source\" and \"destination\", e.g. "
-                       "source = { connector = \"csv\"; path = \"in.csv\"; };");
-    return NB_INVALID;
-  }
-  return NB_OK;
+  return nbh_config_values_put(&cfg->either, &cfg->n_either, name, text, NBH_VALUE_TEXT, 0, option);
 }
 
 void nbh_config_init(NbhConfig *cfg) {
   memset(cfg, 0, sizeof *cfg);
   nbh_engine_options_init(&cfg->engine);
-}
-
-int nbh_config_load(NbhConfig *cfg, const char *path, NbError *err) {
-  config_t lc;
-  FILE *fp;
-  char *dir, *slash;
-  int rc;
-  cfg->path = strdup(path);
-  if (cfg->path == NULL) return nb_error_set(err, NB_NOMEM, "out of memory");
-  if (strcmp(path, "-") == 0) {
-    fp = stdin;
-  } else {
-    fp = fopen(path, "r");
-    if (fp == NULL) {
-      int saved = errno;
-      nb_error_set(err, saved == ENOENT ? NB_NOT_FOUND : NB_IO,
-                   "could not open configuration file \"%s\": %s", path, strerror(saved));
-      nb_error_locate(err, path, 0, 0);
-      return err != NULL ? err->code : NB_IO;
-    }
-  }
-  config_init(&lc);
-  /* @include "x.conf" is relative to the including file. */
-  dir = strdup(path);
-  if (dir != NULL && (slash = strrchr(dir, '/')) != NULL) {
-    *slash = '\0';
-    config_set_include_dir(&lc, dir[0] ? dir : "/");
-  }
-  if (!config_read(&lc, fp)) {
-    const char *file = config_error_file(&lc) != NULL ? config_error_file(&lc) : path;
-    nb_error_set(err, NB_INVALID, "syntax error in file \"%s\" line %d: %s", file,
-                 config_error_line(&lc), config_error_text(&lc));
-    nb_error_locate(err, file, config_error_line(&lc), 0);
-    nb_error_hint(err, "Settings are written name = value; and groups name = { ... }; see "
-                       "nebula-host(1).");
-    rc = NB_INVALID;
-  } else {
-    rc = load_root(cfg, &lc, err);
-  }
-  config_destroy(&lc);
-  free(dir);
-  if (fp != stdin) fclose(fp);
-  return rc;
 }
 
 /* ------------------------------------------------------------------------
@@ -703,7 +242,7 @@ static int unrecognized_setting(const NbhConfig *cfg, const NbhConfigSide *side,
   const char *guess;
   uint32_t i, n = 0;
   uint32_t other = side_flag == NB_SETTING_SOURCE ? NB_SETTING_DEST : NB_SETTING_SOURCE;
-  fail_at(err, NB_INVALID, cfg, v->line, v->option, "unrecognized setting \"%s.%s\"", side_name,
+  nbh_config_fail_at(err, NB_INVALID, cfg, v->line, v->option, "unrecognized setting \"%s.%s\"", side_name,
           v->name);
   if (find_spec(plugin, v->name, other) != NULL) {
     nb_error_detail(err, "Connector \"%s\" has a setting \"%s\" only for %s.",
@@ -735,17 +274,17 @@ static int check_value(const NbhConfig *cfg, const NbhConfigSide *side, const Nb
   bool secret = (spec->flags & NB_SETTING_SECRET) != 0;
   NbError inner;
   if (!kind_fits(v->kind, spec)) {
-    fail_at(err, NB_INVALID, cfg, v->line, v->option, "wrong type for setting \"%s.%s\"",
+    nbh_config_fail_at(err, NB_INVALID, cfg, v->line, v->option, "wrong type for setting \"%s.%s\"",
             side_name, v->name);
     nb_error_detail(err, "Connector \"%s\" declares \"%s\" as %s; the file gives %s.",
-                    side->plugin->vtable.name, v->name, spec_type_name(spec), kind_name(v->kind));
+                    side->plugin->vtable.name, v->name, spec_type_name(spec), nbh_config_kind_name(v->kind));
     if (type_hint(spec) != NULL) nb_error_hint(err, "%s", type_hint(spec));
     return NB_INVALID;
   }
   if (spec->type == NB_SETTING_ENUM && !choice_is_listed(spec->choices, v->text)) {
     char *choices = choices_text(spec->choices);
     const char *guess = NULL;
-    fail_at(err, NB_INVALID, cfg, v->line, v->option, "invalid value for setting \"%s.%s\"",
+    nbh_config_fail_at(err, NB_INVALID, cfg, v->line, v->option, "invalid value for setting \"%s.%s\"",
             side_name, v->name);
     nb_error_detail(err, "\"%s\" is not one of the choices %s.", secret ? "[REDACTED]" : v->text,
                     choices != NULL ? choices : spec->choices);
@@ -763,9 +302,16 @@ static int check_value(const NbhConfig *cfg, const NbhConfigSide *side, const Nb
     }
     return NB_INVALID;
   }
+  if (spec->type == NB_SETTING_INT && nbh_config_integer_overflows(v->text)) {
+    nbh_config_fail_at(err, NB_INVALID, cfg, v->line, v->option, "number out of range for setting \"%s.%s\"",
+            side_name, v->name);
+    nb_error_detail(err, "%s does not fit a 64-bit integer (%lld to %lld).",
+                    secret ? "The value" : v->text, (long long)INT64_MIN, (long long)INT64_MAX);
+    return NB_INVALID;
+  }
   nb_error_init(&inner);
   if (nb_setting_value_check(spec, v->text, &inner) != NB_OK) {
-    fail_at(err, NB_INVALID, cfg, v->line, v->option, "invalid value for setting \"%s.%s\"",
+    nbh_config_fail_at(err, NB_INVALID, cfg, v->line, v->option, "invalid value for setting \"%s.%s\"",
             side_name, v->name);
     if (secret)
       nb_error_detail(err, "The value of secret setting \"%s\" is not %s.", v->name,
@@ -785,7 +331,7 @@ static int connector_not_found(const NbhConfig *cfg, const NbhConfigSide *side,
   const char *guess = NULL;
   NbhBuf searched = NBH_BUF_INIT;
   size_t i;
-  fail_at(err, NB_NOT_FOUND, cfg, side->line, NULL, "connector \"%s\" not found", side->connector);
+  nbh_config_fail_at(err, NB_NOT_FOUND, cfg, side->line, NULL, "connector \"%s\" not found", side->connector);
   for (i = 0; i < plugins->n_searched; i++)
     nbh_buf_printf(&searched, "%s%s", i ? ", " : "", plugins->searched[i]);
   if (plugins->n_plugins == 0)
@@ -827,14 +373,14 @@ static int resolve_side(NbhConfig *cfg, NbhConfigSide *side, uint32_t side_flag,
   int rc;
 
   if (side->connector == NULL) {
-    fail_at(err, NB_INVALID, cfg, 0, NULL, "no %s connector given", side_name);
+    nbh_config_fail_at(err, NB_INVALID, cfg, 0, NULL, "no %s connector given", side_name);
     return NB_INVALID;
   }
   plugin = nbh_plugins_find(plugins, side->connector);
   if (plugin == NULL) return connector_not_found(cfg, side, plugins, err);
   side->plugin = plugin;
   if (!(plugin->vtable.capabilities & cap)) {
-    fail_at(err, NB_INVALID, cfg, side->line, NULL, "connector \"%s\" cannot be a %s",
+    nbh_config_fail_at(err, NB_INVALID, cfg, side->line, NULL, "connector \"%s\" cannot be a %s",
             side->connector, side_name);
     nb_error_detail(err, "Connector \"%s\" (\"%s\") is only a %s.", side->connector, plugin->path,
                     cap == NB_CAP_SOURCE ? "destination" : "source");
@@ -868,7 +414,7 @@ static int resolve_side(NbhConfig *cfg, NbhConfigSide *side, uint32_t side_flag,
       defaulted = true;
     }
     if (text == NULL && (spec->flags & NB_SETTING_REQUIRED)) {
-      fail_at(err, NB_INVALID, cfg, side->line, NULL, "missing required setting \"%s.%s\"",
+      nbh_config_fail_at(err, NB_INVALID, cfg, side->line, NULL, "missing required setting \"%s.%s\"",
               side_name, spec->name);
       nb_error_detail(err, "Connector \"%s\" requires \"%s\"%s%s.", plugin->vtable.name,
                       spec->name, spec->doc ? ": " : "", spec->doc ? spec->doc : "");
@@ -901,7 +447,7 @@ static int resolve_side(NbhConfig *cfg, NbhConfigSide *side, uint32_t side_flag,
     nb_error_init(&inner);
     rc = nb_settings_check(&side->settings, plugin->vtable.settings, n_spec, side_flag, &inner);
     if (rc != NB_OK) {
-      fail_at(err, rc, cfg, side->line, NULL, "invalid settings for %s connector \"%s\"",
+      nbh_config_fail_at(err, rc, cfg, side->line, NULL, "invalid settings for %s connector \"%s\"",
               side_name, plugin->vtable.name);
       if (inner.message != NULL) nb_error_detail(err, "%s.", inner.message);
       nb_error_release(&inner);
@@ -921,7 +467,7 @@ static int distribute_either(NbhConfig *cfg, NbError *err) {
         find_spec(cfg->destination.plugin, v->name, NB_SETTING_DEST);
     NbhConfigSide *side;
     if (on_source != NULL && on_dest != NULL) {
-      fail_at(err, NB_INVALID, cfg, 0, v->option, "ambiguous setting \"%s\"", v->name);
+      nbh_config_fail_at(err, NB_INVALID, cfg, 0, v->option, "ambiguous setting \"%s\"", v->name);
       nb_error_detail(err, "Both the source connector \"%s\" and the destination connector "
                            "\"%s\" have a setting \"%s\".",
                       cfg->source.connector, cfg->destination.connector, v->name);
@@ -940,7 +486,7 @@ static int distribute_either(NbhConfig *cfg, NbError *err) {
         if (applies_to(nbh_connector_setting(&cfg->destination.plugin->vtable, i), NB_SETTING_DEST))
           names[n++] = nbh_connector_setting(&cfg->destination.plugin->vtable, i)->name;
       guess = nbh_did_you_mean(v->name, names, n);
-      fail_at(err, NB_INVALID, cfg, 0, v->option, "unrecognized setting \"%s\"", v->name);
+      nbh_config_fail_at(err, NB_INVALID, cfg, 0, v->option, "unrecognized setting \"%s\"", v->name);
       nb_error_detail(err, "Neither the source connector \"%s\" nor the destination connector "
                            "\"%s\" has a setting \"%s\".",
                       cfg->source.connector, cfg->destination.connector, v->name);
@@ -948,7 +494,7 @@ static int distribute_either(NbhConfig *cfg, NbError *err) {
       return NB_INVALID;
     }
     side = on_source != NULL ? &cfg->source : &cfg->destination;
-    if (values_put(&side->values, &side->n_values, v->name, v->text, v->kind, v->line,
+    if (nbh_config_values_put(&side->values, &side->n_values, v->name, v->text, v->kind, v->line,
                    v->option) != NB_OK)
       return nb_error_set(err, NB_NOMEM, "out of memory");
   }
@@ -957,7 +503,7 @@ static int distribute_either(NbhConfig *cfg, NbError *err) {
 
 static int check_engine(NbhConfig *cfg, NbError *err) {
   if (cfg->engine.on_error == NBH_ON_ERROR_DEAD_LETTER && cfg->engine.dead_letter_path == NULL) {
-    fail_at(err, NB_INVALID, cfg, 0, NULL,
+    nbh_config_fail_at(err, NB_INVALID, cfg, 0, NULL,
             "setting \"engine.on_error\" is \"dead_letter\" but no dead-letter file is given");
     nb_error_hint(err, "Set engine.dead_letter (or --dead-letter) to a file for the rejected "
                        "records.");
@@ -977,7 +523,7 @@ int nbh_config_resolve(NbhConfig *cfg, const NbhPluginSet *plugins, NbhLogger *l
   /* Find both connectors first: -s needs both declarations. */
   for (i = 0; i < 2; i++) {
     if (sides[i]->connector == NULL) {
-      fail_at(err, NB_INVALID, cfg, 0, NULL, "no %s connector given", side_names[i]);
+      nbh_config_fail_at(err, NB_INVALID, cfg, 0, NULL, "no %s connector given", side_names[i]);
       return NB_INVALID;
     }
     sides[i]->plugin = nbh_plugins_find(plugins, sides[i]->connector);
@@ -994,7 +540,7 @@ int nbh_config_resolve(NbhConfig *cfg, const NbhPluginSet *plugins, NbhLogger *l
 static void side_free(NbhConfigSide *side) {
   size_t i;
   free(side->connector);
-  for (i = 0; i < side->n_values; i++) value_free(&side->values[i]);
+  for (i = 0; i < side->n_values; i++) nbh_config_value_free(&side->values[i]);
   free(side->values);
   side_free_resolved(side);
 }
@@ -1003,9 +549,10 @@ void nbh_config_free(NbhConfig *cfg) {
   size_t i;
   if (cfg == NULL) return;
   free(cfg->path);
+  free(cfg->text);
   side_free(&cfg->source);
   side_free(&cfg->destination);
-  for (i = 0; i < cfg->n_either; i++) value_free(&cfg->either[i]);
+  for (i = 0; i < cfg->n_either; i++) nbh_config_value_free(&cfg->either[i]);
   free(cfg->either);
   for (i = 0; i < cfg->n_owned; i++) free(cfg->owned[i]);
   free(cfg->owned);

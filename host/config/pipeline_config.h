@@ -61,6 +61,8 @@ typedef struct NbhConfigSide {
 
 typedef struct NbhConfig {
   char *path;           /* the file, or NULL when built from options */
+  char *text;           /* the file's text as read, owned (numbers are
+                           read from it: config_number.h), or NULL */
   NbhConfigSide source;
   NbhConfigSide destination;
   NbhConfigValue *either; /* -s key=value: whichever side declares it */

@@ -5,7 +5,7 @@
  * The steps follow PostgreSQL's dfmgr.c and GStreamer's plugin checks: path,
  * stat, open, entry symbol, then the entry's answer (ABI major, minor,
  * struct_size, status, name, required slots, settings declarations,
- * duplicate names).  Each refusal has its own message, DETAIL and HINT, and
+ * duplicate names).  Finding the files is search.c's part.  Each refusal has its own message, DETAIL and HINT, and
  * every string in it is copied out of the module first.  A refused file
  * never stops the others.  Modules are made resident and never closed: an
  * NbError's release callback, and every pointer in a vtable, is connector
@@ -13,9 +13,11 @@
  */
 #include "loader.h"
 
-#include <dirent.h>
 #include <dlfcn.h>
+#include <elf.h>
+#include <link.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <ltdl.h>
 #include <stdarg.h>
@@ -24,27 +26,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "nebula/sdk.h"
 #include "textutil.h"
+#include "utf8.h"
 
-#ifndef NEBULA_CONNECTOR_DIR
-#define NEBULA_CONNECTOR_DIR "/usr/local/lib/nebula/connectors"
-#endif
 
 /* ------------------------------------------------------------------------
  * Small helpers
  * ------------------------------------------------------------------------ */
 
-static char *format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *format(const char *fmt, ...) {
-  NbhBuf buf = NBH_BUF_INIT;
-  va_list ap;
-  va_start(ap, fmt);
-  nbh_buf_vprintf(&buf, fmt, ap);
-  va_end(ap);
-  return nbh_buf_take(&buf);
-}
+/* A string from the connector, as it may appear in a message: at most
+ * NBH_SHOW_NAME bytes, control characters escaped (utf8.h).  The logger
+ * escapes again when printing; the cap is what matters here (a 10 KB
+ * "name" must not be echoed whole).  Free the result. */
+static char *shown(const char *text) { return nbh_printable(text, NBH_SHOW_NAME); }
 
 static char *copy_or_null(const char *text) {
   return text != NULL ? strdup(text) : NULL;
@@ -56,11 +53,8 @@ const char *nbh_abi_version_text(uint32_t version, char *buf, size_t cap) {
   return buf;
 }
 
-/* Record a refusal of path.  Takes ownership of message, detail and hint
- * (each may be NULL after an allocation failure).  Always returns -1 so
- * callers can `return refuse(...)`. */
-static int refuse(NbhPluginSet *set, const char *path, char *message,
-                  char *detail, char *hint) {
+int nbh_plugins_refuse(NbhPluginSet *set, const char *path, char *message, char *detail,
+                       char *hint) {
   NbhLoadError *grown;
   NbhLoadError *e;
   grown = realloc(set->errors, (set->n_errors + 1) * sizeof *grown);
@@ -81,13 +75,13 @@ static int refuse(NbhPluginSet *set, const char *path, char *message,
 
 void nbh_plugins_init(NbhPluginSet *set) { memset(set, 0, sizeof *set); }
 
-static int ensure_ltdl(NbhPluginSet *set) {
+int nbh_plugins_start(NbhPluginSet *set) {
   const char *why;
   if (set->ltdl_ready) return 0;
   lt_dlerror();
   if (lt_dlinit() != 0) {
     why = lt_dlerror();
-    refuse(set, "", format("could not initialize libltdl: %s", why ? why : "unknown error"),
+    nbh_plugins_refuse(set, "", nbh_format("could not initialize libltdl: %s", why ? why : "unknown error"),
            NULL, NULL);
     return -1;
   }
@@ -164,33 +158,33 @@ static int check_abi(NbhPluginSet *set, const char *path, int rc, uint32_t abi) 
   nbh_abi_version_text(abi, theirs, sizeof theirs);
   if (known && NB_ABI_MAJOR_OF(abi) != NB_ABI_MAJOR) {
     bool newer = NB_ABI_MAJOR_OF(abi) > NB_ABI_MAJOR;
-    return refuse(set, path, format("incompatible connector \"%s\": ABI version mismatch", path),
-                  format("The connector was built for ABI %s. This nebula-host provides ABI %s.",
+    return nbh_plugins_refuse(set, path, nbh_format("incompatible connector \"%s\": ABI version mismatch", path),
+                  nbh_format("The connector was built for ABI %s. This nebula-host provides ABI %s.",
                          theirs, mine),
-                  newer ? format("Install a build of the connector for ABI %u, or upgrade "
+                  newer ? nbh_format("Install a build of the connector for ABI %u, or upgrade "
                                  "nebula-host.", (unsigned)NB_ABI_MAJOR)
-                        : format("Install a build of the connector for ABI %u.",
+                        : nbh_format("Install a build of the connector for ABI %u.",
                                  (unsigned)NB_ABI_MAJOR));
   }
   if (rc == NB_ABI_MISMATCH)
-    return refuse(set, path, format("incompatible connector \"%s\": ABI version mismatch", path),
-                  known ? format("The connector declares ABI %s but refused ABI %s, which this "
+    return nbh_plugins_refuse(set, path, nbh_format("incompatible connector \"%s\": ABI version mismatch", path),
+                  known ? nbh_format("The connector declares ABI %s but refused ABI %s, which this "
                                  "nebula-host provides.", theirs, mine)
-                        : format("The connector refused ABI %s, which this nebula-host provides, "
+                        : nbh_format("The connector refused ABI %s, which this nebula-host provides, "
                                  "without declaring a version of its own.", mine),
-                  format("Install a build of the connector for ABI %u.", (unsigned)NB_ABI_MAJOR));
+                  nbh_format("Install a build of the connector for ABI %u.", (unsigned)NB_ABI_MAJOR));
   if (!known && rc == NB_OK)
-    return refuse(set, path, format("incompatible connector \"%s\": ABI version mismatch", path),
-                  format("The connector did not declare the ABI version it was built for. "
+    return nbh_plugins_refuse(set, path, nbh_format("incompatible connector \"%s\": ABI version mismatch", path),
+                  nbh_format("The connector did not declare the ABI version it was built for. "
                          "This nebula-host provides ABI %s.", mine),
-                  format("Rebuild the connector against nebula/abi.h of ABI %u.",
+                  nbh_format("Rebuild the connector against nebula/abi.h of ABI %u.",
                          (unsigned)NB_ABI_MAJOR));
   if (known && NB_ABI_MINOR_OF(abi) > NB_ABI_MINOR)
-    return refuse(set, path, format("incompatible connector \"%s\": ABI version mismatch", path),
-                  format("The connector was built for ABI %s. This nebula-host provides ABI %s, "
+    return nbh_plugins_refuse(set, path, nbh_format("incompatible connector \"%s\": ABI version mismatch", path),
+                  nbh_format("The connector was built for ABI %s. This nebula-host provides ABI %s, "
                          "and a connector built for a newer minor version may use functions it "
                          "lacks.", theirs, mine),
-                  format("Upgrade nebula-host to a release providing ABI %s or later, or install "
+                  nbh_format("Upgrade nebula-host to a release providing ABI %s or later, or install "
                          "a build of the connector for ABI %s.", theirs, mine));
   return 0;
 }
@@ -202,41 +196,57 @@ static int check_vtable(NbhPluginSet *set, const char *path, const NbConnector *
   size_t i;
   char *problem;
   if (declared_size < NB_CONNECTOR_SIZE_1_0)
-    return refuse(set, path, format("incompatible connector \"%s\": vtable too small", path),
-                  format("The connector declares a vtable of %u bytes; ABI 1.0 defines %zu bytes.",
+    return nbh_plugins_refuse(set, path, nbh_format("incompatible connector \"%s\": vtable too small", path),
+                  nbh_format("The connector declares a vtable of %u bytes; ABI 1.0 defines %zu bytes.",
                          (unsigned)declared_size, (size_t)NB_CONNECTOR_SIZE_1_0),
                   strdup("Rebuild the connector against nebula/abi.h; struct_size must be "
                          "sizeof(NbConnector)."));
+  /* Larger than the host's own: the conformance kit refuses it, and so do
+   * we.  A connector of a newer minor version was refused before this
+   * (check_abi), so a larger size can only be a wrong value, and whatever
+   * else the entry wrote cannot be trusted either. */
+  if (declared_size > sizeof(NbConnector))
+    return nbh_plugins_refuse(set, path, nbh_format("incompatible connector \"%s\": vtable too large", path),
+                  nbh_format("The connector declares a vtable of %u bytes; ABI %u.%u, which it "
+                         "was built for, defines at most %zu bytes.",
+                         (unsigned)declared_size, (unsigned)NB_ABI_MAJOR_OF(c->abi_version),
+                         (unsigned)NB_ABI_MINOR_OF(c->abi_version), sizeof(NbConnector)),
+                  strdup("Rebuild the connector against nebula/abi.h; struct_size must be "
+                         "sizeof(NbConnector)."));
   if (c->name == NULL || c->name[0] == '\0')
-    return refuse(set, path, format("invalid connector \"%s\": the connector has no name", path),
+    return nbh_plugins_refuse(set, path, nbh_format("invalid connector \"%s\": the connector has no name", path),
                   NULL, strdup("This is a bug in the connector; report it to its authors."));
-  if (!is_identifier(c->name))
-    return refuse(set, path, format("invalid connector \"%s\": invalid connector name \"%s\"",
-                                    path, c->name),
+  if (!is_identifier(c->name)) {
+    char *name = shown(c->name);
+    char *message = nbh_format("invalid connector \"%s\": invalid connector name \"%s\"", path,
+                           name != NULL ? name : "?");
+    free(name);
+    return nbh_plugins_refuse(set, path, message,
                   strdup("Connector names are a lower-case letter followed by lower-case "
                          "letters, digits or underscores, at most 64 characters."),
                   NULL);
+  }
   if ((c->capabilities & (NB_CAP_SOURCE | NB_CAP_DESTINATION)) == 0)
-    return refuse(set, path,
-                  format("invalid connector \"%s\": connector \"%s\" is neither a source nor a "
+    return nbh_plugins_refuse(set, path,
+                  nbh_format("invalid connector \"%s\": connector \"%s\" is neither a source nor a "
                          "destination", path, c->name),
                   strdup("Its capabilities include neither NB_CAP_SOURCE nor NB_CAP_DESTINATION."),
                   NULL);
   for (i = 0; i < sizeof required_slots / sizeof required_slots[0]; i++) {
     const RequiredSlot *slot = &required_slots[i];
     if (!(c->capabilities & slot->capability) || slot_is_set(c, slot->offset)) continue;
-    return refuse(set, path,
-                  format("incompatible connector \"%s\": required function \"%s\" is missing",
+    return nbh_plugins_refuse(set, path,
+                  nbh_format("incompatible connector \"%s\": required function \"%s\" is missing",
                          path, slot->name),
-                  format("Connector \"%s\" declares the %s capability, which requires the "
+                  nbh_format("Connector \"%s\" declares the %s capability, which requires the "
                          "function \"%s\", but that slot is NULL.",
                          c->name, slot->capability_name, slot->name),
                   strdup("This is a bug in the connector; report it to its authors."));
   }
   problem = settings_problem(c);
   if (problem != NULL)
-    return refuse(set, path,
-                  format("invalid connector \"%s\": invalid settings declaration in connector "
+    return nbh_plugins_refuse(set, path,
+                  nbh_format("invalid connector \"%s\": invalid settings declaration in connector "
                          "\"%s\"", path, c->name),
                   problem, strdup("This is a bug in the connector; report it to its authors."));
   return 0;
@@ -256,22 +266,95 @@ static bool same_file(const char *a, const char *b) {
 static int check_path(NbhPluginSet *set, const char *path) {
   struct stat st;
   if (path == NULL || path[0] == '\0')
-    return refuse(set, "", strdup("connector file name is empty"), NULL, NULL);
+    return nbh_plugins_refuse(set, "", strdup("connector file name is empty"), NULL, NULL);
   if (path[0] != '/')
-    return refuse(set, path, format("connector path \"%s\" is not absolute", path),
+    return nbh_plugins_refuse(set, path, nbh_format("connector path \"%s\" is not absolute", path),
                   strdup("Connectors are loaded by absolute path only, so the file loaded "
                          "does not depend on the current directory."),
                   NULL);
   if (strlen(path) >= PATH_MAX)
-    return refuse(set, path, format("connector path is too long: %zu bytes", strlen(path)),
-                  format("Paths are limited to %d bytes.", PATH_MAX - 1), NULL);
+    return nbh_plugins_refuse(set, path, nbh_format("connector path is too long: %zu bytes", strlen(path)),
+                  nbh_format("Paths are limited to %d bytes.", PATH_MAX - 1), NULL);
   if (stat(path, &st) != 0)
-    return refuse(set, path, format("could not access file \"%s\": %s", path, strerror(errno)),
+    return nbh_plugins_refuse(set, path, nbh_format("could not access file \"%s\": %s", path, strerror(errno)),
                   NULL, NULL);
   if (!S_ISREG(st.st_mode))
-    return refuse(set, path, format("connector file \"%s\" is not a regular file", path),
+    return nbh_plugins_refuse(set, path, nbh_format("connector file \"%s\" is not a regular file", path),
                   NULL, NULL);
   return 0;
+}
+
+/* Why the dynamic linker may have refused path, read from the file itself,
+ * or NULL when the file looks like a loadable shared library of this
+ * machine (then a missing dependency is the likely cause, and the hint
+ * says ldd).  Malloc'ed DETAIL sentence. */
+static char *header_problem(const char *path) {
+  unsigned char h[EI_NIDENT + 64];
+  ElfW(Ehdr) eh;
+  ssize_t n;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return nbh_format("The file cannot be read: %s.", strerror(errno));
+  n = pread(fd, h, sizeof h, 0);
+  if (n < 0) {
+    int saved = errno;
+    close(fd);
+    return nbh_format("The file cannot be read: %s.", strerror(saved));
+  }
+  if (n == 0) {
+    close(fd);
+    return strdup("The file is empty.");
+  }
+  if (n < (ssize_t)sizeof eh || memcmp(h, ELFMAG, SELFMAG) != 0) {
+    close(fd);
+    if (n >= 2 && h[0] == '#' && h[1] == '!') return strdup("The file is a script, not a shared library.");
+    return strdup("The file is not a shared library: it does not start with the ELF magic "
+                  "number.");
+  }
+  memcpy(&eh, h, sizeof eh);
+  if (h[EI_CLASS] != (sizeof(void *) == 8 ? ELFCLASS64 : ELFCLASS32)) {
+    close(fd);
+    return nbh_format("The file is a %s-bit ELF object; this nebula-host is %zu-bit.",
+                      h[EI_CLASS] == ELFCLASS32 ? "32" : h[EI_CLASS] == ELFCLASS64 ? "64" : "?",
+                      sizeof(void *) * 8);
+  }
+  if (eh.e_type != ET_DYN) {
+    close(fd);
+    return nbh_format("The file is %s, not a shared library.",
+                      eh.e_type == ET_EXEC ? "an executable program"
+                      : eh.e_type == ET_REL ? "a relocatable object (a .o file)"
+                      : eh.e_type == ET_CORE ? "a core dump"
+                                              : "an ELF file of an unknown type");
+  }
+#if defined(__x86_64__)
+  if (eh.e_machine != EM_X86_64) {
+    close(fd);
+    return nbh_format("The file was built for another architecture (ELF machine %u).",
+                      (unsigned)eh.e_machine);
+  }
+#elif defined(__aarch64__)
+  if (eh.e_machine != EM_AARCH64) {
+    close(fd);
+    return nbh_format("The file was built for another architecture (ELF machine %u).",
+                      (unsigned)eh.e_machine);
+  }
+#endif
+  /* A position-independent executable is ET_DYN too; it asks for a
+   * program interpreter, which a library does not. */
+  {
+    unsigned i;
+    for (i = 0; i < eh.e_phnum && i < 256; i++) {
+      ElfW(Phdr) ph;
+      if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + (ElfW(Off))i * eh.e_phentsize)) !=
+          (ssize_t)sizeof ph)
+        break;
+      if (ph.p_type == PT_INTERP) {
+        close(fd);
+        return strdup("The file is an executable program, not a shared library.");
+      }
+    }
+  }
+  close(fd);
+  return NULL;
 }
 
 /* Open path.  The dynamic linker does it first, with RTLD_NOW | RTLD_LOCAL,
@@ -292,12 +375,20 @@ static lt_dlhandle open_module(NbhPluginSet *set, const char *path) {
   dlerror();
   direct = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
   if (direct == NULL) {
+    char *problem;
     why = dlerror();
-    refuse(set, path, format("could not load library \"%s\": %s", path,
-                             why != NULL ? why : "unknown error"),
-           NULL,
-           format("The most common cause is a library the connector depends on that cannot be "
-                  "found; run \"ldd %s\" to list its dependencies.", path));
+    why_copy = copy_or_null(why != NULL ? why : "unknown error");
+    problem = header_problem(path);
+    nbh_plugins_refuse(set, path, nbh_format("could not load library \"%s\": %s", path,
+                                             why_copy != NULL ? why_copy : "?"),
+                       problem,
+                       problem != NULL
+                           ? strdup("Connector files are shared libraries (*.so) built for "
+                                    "this machine; remove this file from the search path.")
+                           : nbh_format("The most common cause is a library the connector "
+                                        "depends on that cannot be found; run \"ldd %s\" to "
+                                        "list its dependencies.", path));
+    free(why_copy);
     return NULL;
   }
   /* `direct` is deliberately never closed: modules are never unloaded. */
@@ -320,7 +411,7 @@ static lt_dlhandle open_module(NbhPluginSet *set, const char *path) {
     if (!lt_dlisresident(handle)) lt_dlmakeresident(handle);
     return handle;
   }
-  refuse(set, path, format("could not load library \"%s\" with libltdl: %s", path,
+  nbh_plugins_refuse(set, path, nbh_format("could not load library \"%s\" with libltdl: %s", path,
                            why_copy ? why_copy : "?"),
          strdup("The dynamic linker loaded the file, but libltdl did not."), NULL);
   free(why_copy);
@@ -336,11 +427,11 @@ static NbConnectorEntryFn find_entry(NbhPluginSet *set, const char *path, lt_dlh
   lt_dlerror();
   if (symbol == NULL) {
     info = lt_dlgetinfo(handle);
-    refuse(set, path, format("file \"%s\" is not a Nebula connector", path),
+    nbh_plugins_refuse(set, path, nbh_format("file \"%s\" is not a Nebula connector", path),
            (info != NULL && info->name != NULL)
-               ? format("It exports neither \"%s_LTX_%s\" nor \"%s\".", info->name,
+               ? nbh_format("It exports neither \"%s_LTX_%s\" nor \"%s\".", info->name,
                         NB_CONNECTOR_ENTRY_SYMBOL, NB_CONNECTOR_ENTRY_SYMBOL)
-               : format("It does not export \"%s\".", NB_CONNECTOR_ENTRY_SYMBOL),
+               : nbh_format("It does not export \"%s\".", NB_CONNECTOR_ENTRY_SYMBOL),
            strdup("A connector defines its entry function with NB_CONNECTOR_ENTRY from "
                   "nebula/sdk.h and is linked with -export-symbols-regex "
                   "'^nebula_connector_entry$'."));
@@ -351,16 +442,33 @@ static NbConnectorEntryFn find_entry(NbhPluginSet *set, const char *path, lt_dlh
   return entry;
 }
 
-/* Copy what an entry's NbError says, then release it (release is connector
- * code, and the strings live in connector memory). */
+/* "NB_INVALID", or "unrecognized status 77" for a value no ABI defines
+ * (nb_status_name would say only "NB_UNRECOGNIZED"). */
+static char *status_text(int rc) {
+  if (strcmp(nb_status_name(rc), "NB_UNRECOGNIZED") == 0)
+    return nbh_format("unrecognized status %d", rc);
+  return strdup(nb_status_name(rc));
+}
+
+/* Copy what an entry's NbError says (bounded and escaped); the caller
+ * releases it (release is connector code, and the strings live in
+ * connector memory). */
 static int refuse_entry_error(NbhPluginSet *set, const char *path, int rc, NbError *err) {
-  char *message, *detail, *hint;
-  const char *what = err->message != NULL ? err->message : nb_status_name(rc);
-  message = format("could not initialize connector \"%s\": %s", path, what);
-  detail = err->detail != NULL ? strdup(err->detail)
-                               : format("The entry function returned %s.", nb_status_name(rc));
-  hint = copy_or_null(err->hint);
-  return refuse(set, path, message, detail, hint);
+  char *message, *detail, *hint, *what, *status = status_text(rc);
+  bool unknown = strcmp(nb_status_name(rc), "NB_UNRECOGNIZED") == 0;
+  what = err->message != NULL ? nbh_printable(err->message, NBH_SHOW_TEXT)
+                              : copy_or_null(status);
+  if (unknown && err->message != NULL)
+    message = nbh_format("could not initialize connector \"%s\": %s (entry returned %s)", path,
+                         what ? what : "?", status ? status : "?");
+  else
+    message = nbh_format("could not initialize connector \"%s\": %s", path, what ? what : "?");
+  free(what);
+  detail = err->detail != NULL ? nbh_printable(err->detail, NBH_SHOW_TEXT)
+                               : nbh_format("The entry function returned %s.", status ? status : "?");
+  free(status);
+  hint = err->hint != NULL ? nbh_printable(err->hint, NBH_SHOW_TEXT) : NULL;
+  return nbh_plugins_refuse(set, path, message, detail, hint);
 }
 
 static int already_loaded(NbhPluginSet *set, const char *path, const NbConnector *c) {
@@ -368,8 +476,8 @@ static int already_loaded(NbhPluginSet *set, const char *path, const NbConnector
   for (i = 0; i < set->n_plugins; i++) {
     if (strcmp(set->plugins[i].vtable.name, c->name) != 0) continue;
     if (same_file(set->plugins[i].path, path)) return 1;
-    refuse(set, path, format("connector \"%s\" is already loaded", c->name),
-           format("File \"%s\" provides connector \"%s\", which was already loaded from \"%s\".",
+    nbh_plugins_refuse(set, path, nbh_format("connector \"%s\" is already loaded", c->name),
+           nbh_format("File \"%s\" provides connector \"%s\", which was already loaded from \"%s\".",
                   path, c->name, set->plugins[i].path),
            strdup("The file found first in the search order is used; remove the other one "
                   "or change the search order."));
@@ -382,12 +490,12 @@ static int add_plugin(NbhPluginSet *set, const char *path, const NbConnector *c,
                       lt_dlhandle handle) {
   NbhPlugin *grown = realloc(set->plugins, (set->n_plugins + 1) * sizeof *grown);
   NbhPlugin *p;
-  if (grown == NULL) return refuse(set, path, strdup("out of memory"), NULL, NULL);
+  if (grown == NULL) return nbh_plugins_refuse(set, path, strdup("out of memory"), NULL, NULL);
   set->plugins = grown;
   p = &set->plugins[set->n_plugins];
   memset(p, 0, sizeof *p);
   p->path = strdup(path);
-  if (p->path == NULL) return refuse(set, path, strdup("out of memory"), NULL, NULL);
+  if (p->path == NULL) return nbh_plugins_refuse(set, path, strdup("out of memory"), NULL, NULL);
   p->vtable = *c;
   p->abi_version = c->abi_version;
   p->module = handle;
@@ -395,29 +503,81 @@ static int add_plugin(NbhPluginSet *set, const char *path, const NbConnector *c,
   return 0;
 }
 
-int nbh_plugin_load_file(const char *path, NbhPluginSet *set) {
-  lt_dlhandle handle;
+/* Standard output is the commands' answer (list, discover, a pipeline
+ * writing to "-"): connector code run while loading (constructors, the
+ * entry function) must not write into it.  fd 1 points at /dev/null for
+ * that time; whatever the connector left in stdout's stdio buffer is
+ * flushed there too before fd 1 comes back. */
+typedef struct StdoutGuard {
+  int saved;               /* dup of the real fd 1, or -1 */
+} StdoutGuard;
+
+static int stdout_guard_begin(StdoutGuard *g) {
+  int null_fd;
+  g->saved = -1;
+  if (fflush(stdout) != 0) return -1;
+  null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+  if (null_fd < 0) return -1;
+  g->saved = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+  if (g->saved < 0 || dup2(null_fd, STDOUT_FILENO) < 0) {
+    if (g->saved >= 0) close(g->saved);
+    g->saved = -1;
+    close(null_fd);
+    return -1;
+  }
+  close(null_fd);
+  return 0;
+}
+
+static void stdout_guard_end(StdoutGuard *g) {
+  if (g->saved < 0) return;
+  fflush(stdout);
+  clearerr(stdout);
+  dup2(g->saved, STDOUT_FILENO);
+  close(g->saved);
+  g->saved = -1;
+}
+
+/* Open path and run its entry; -1 when refused (recorded), else 0 with the
+ * entry's answer in *c, *rc and *err (to be judged and released by the
+ * caller).  Runs connector code: see StdoutGuard and NbhPluginSet.loading. */
+static int run_entry(NbhPluginSet *set, const char *path, lt_dlhandle *handle, NbConnector *c,
+                     int *rc, NbError *err) {
   NbConnectorEntryFn entry;
+  StdoutGuard guard;
+  if (stdout_guard_begin(&guard) != 0)
+    return nbh_plugins_refuse(set, path, nbh_format("could not load connector \"%s\": %s", path,
+                                        "standard output could not be set aside"),
+                  nbh_format("Connector code runs with standard output pointed at /dev/null, "
+                             "and that failed: %s.", strerror(errno)),
+                  NULL);
+  if (set->loading != NULL) *set->loading = path;
+  *handle = open_module(set, path);
+  entry = *handle != NULL ? find_entry(set, path, *handle) : NULL;
+  if (entry != NULL) {
+    memset(c, 0, sizeof *c);
+    c->struct_size = (uint32_t)sizeof *c;
+    nb_error_init(err);
+    *rc = entry(NB_ABI_CURRENT, c, err);
+  }
+  if (set->loading != NULL) *set->loading = NULL;
+  stdout_guard_end(&guard);
+  return entry != NULL ? 0 : -1;
+}
+
+int nbh_plugin_load_file(const char *path, NbhPluginSet *set) {
+  lt_dlhandle handle = NULL;
   NbConnector c;
   NbError err;
   uint32_t declared_size;
-  int rc, verdict;
+  int rc = NB_INTERNAL, verdict;
   size_t i;
 
-  if (ensure_ltdl(set) != 0) return -1;
+  if (nbh_plugins_start(set) != 0) return -1;
   if (check_path(set, path) != 0) return -1;
   for (i = 0; i < set->n_plugins; i++)
     if (same_file(set->plugins[i].path, path)) return 0;
-
-  handle = open_module(set, path);
-  if (handle == NULL) return -1;
-  entry = find_entry(set, path, handle);
-  if (entry == NULL) return -1;
-
-  memset(&c, 0, sizeof c);
-  c.struct_size = (uint32_t)sizeof c;
-  nb_error_init(&err);
-  rc = entry(NB_ABI_CURRENT, &c, &err);
+  if (run_entry(set, path, &handle, &c, &rc, &err) != 0) return -1;
 
   /* The version first: a connector of another major may not even have the
    * fields we would read next (PostgreSQL's incompatible_module_error). */
@@ -434,174 +594,6 @@ int nbh_plugin_load_file(const char *path, NbhPluginSet *set) {
   if (check_vtable(set, path, &c, declared_size) != 0) return -1;
   if ((rc = already_loaded(set, path, &c)) != 0) return rc > 0 ? 0 : -1;
   return add_plugin(set, path, &c, handle);
-}
-
-/* ------------------------------------------------------------------------
- * Searching directories
- * ------------------------------------------------------------------------ */
-
-typedef struct PathList {
-  char **items;
-  size_t n;
-  bool failed;
-} PathList;
-
-static void path_list_add(PathList *list, char *path) {
-  char **grown;
-  if (path == NULL) {
-    list->failed = true;
-    return;
-  }
-  grown = realloc(list->items, (list->n + 1) * sizeof *grown);
-  if (grown == NULL) {
-    free(path);
-    list->failed = true;
-    return;
-  }
-  list->items = grown;
-  list->items[list->n++] = path;
-}
-
-static void path_list_free(PathList *list) {
-  size_t i;
-  for (i = 0; i < list->n; i++) free(list->items[i]);
-  free(list->items);
-  memset(list, 0, sizeof *list);
-}
-
-static bool has_so_suffix(const char *name) {
-  size_t n = strlen(name);
-  return n > 3 && strcmp(name + n - 3, ".so") == 0;
-}
-
-static bool is_directory(const char *path) {
-  struct stat st;
-  return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-/* Add every regular *.so file directly in dir. */
-static void collect_modules(const char *dir, PathList *out) {
-  DIR *d = opendir(dir);
-  struct dirent *entry;
-  if (d == NULL) return;
-  while ((entry = readdir(d)) != NULL) {
-    char *full;
-    struct stat st;
-    if (entry->d_name[0] == '.' || !has_so_suffix(entry->d_name)) continue;
-    full = format("%s/%s", dir, entry->d_name);
-    if (full == NULL) {
-      out->failed = true;
-      continue;
-    }
-    if (stat(full, &st) == 0 && S_ISREG(st.st_mode))
-      path_list_add(out, full);
-    else
-      free(full);
-  }
-  closedir(d);
-}
-
-/* DIR, DIR/.libs, DIR/<sub> and DIR/<sub>/.libs. */
-static void collect_tree(const char *root, PathList *out) {
-  DIR *d;
-  struct dirent *entry;
-  char *libs;
-  collect_modules(root, out);
-  libs = format("%s/.libs", root);
-  if (libs != NULL) collect_modules(libs, out);
-  free(libs);
-  d = opendir(root);
-  if (d == NULL) return;
-  while ((entry = readdir(d)) != NULL) {
-    char *sub;
-    if (entry->d_name[0] == '.') continue;
-    sub = format("%s/%s", root, entry->d_name);
-    if (sub != NULL && is_directory(sub)) {
-      char *sub_libs = format("%s/.libs", sub);
-      collect_modules(sub, out);
-      if (sub_libs != NULL) collect_modules(sub_libs, out);
-      free(sub_libs);
-    }
-    free(sub);
-  }
-  closedir(d);
-}
-
-static int compare_paths(const void *a, const void *b) {
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void note_searched(NbhPluginSet *set, const char *dir, const char *origin) {
-  char **grown = realloc(set->searched, (set->n_searched + 1) * sizeof *grown);
-  char *text;
-  if (grown == NULL) return;
-  set->searched = grown;
-  text = format("%s (%s)", dir, origin);
-  if (text != NULL) set->searched[set->n_searched++] = text;
-}
-
-/* Search one directory.  A missing directory is reported unless it is the
- * compiled-in default, which an uninstalled build never has. */
-static void search_directory(NbhPluginSet *set, const char *dir, const char *origin,
-                             bool report_missing, PathList *seen) {
-  char resolved[PATH_MAX];
-  PathList found = {NULL, 0, false};
-  size_t i, j;
-  if (realpath(dir, resolved) == NULL || !is_directory(resolved)) {
-    int saved = errno;
-    note_searched(set, dir, origin);
-    if (report_missing)
-      refuse(set, dir,
-             format("could not access connector directory \"%s\": %s", dir,
-                    realpath(dir, resolved) == NULL ? strerror(saved) : "Not a directory"),
-             format("The directory comes from %s.", origin), NULL);
-    return;
-  }
-  note_searched(set, resolved, origin);
-  collect_tree(resolved, &found);
-  if (found.n > 1) qsort(found.items, found.n, sizeof *found.items, compare_paths);
-  for (i = 0; i < found.n; i++) {
-    char real[PATH_MAX];
-    bool duplicate = false;
-    if (realpath(found.items[i], real) == NULL) continue;
-    for (j = 0; j < seen->n && !duplicate; j++) duplicate = strcmp(seen->items[j], real) == 0;
-    if (duplicate) continue;
-    path_list_add(seen, strdup(real));
-    nbh_plugin_load_file(found.items[i], set);
-  }
-  path_list_free(&found);
-}
-
-/* NEBULA_NO_DEFAULT_PLUGIN_DIR=1 leaves out the compiled-in directory, so
- * a test run sees only the connectors it names, never installed ones. */
-static bool default_dir_disabled(void) {
-  const char *v = getenv("NEBULA_NO_DEFAULT_PLUGIN_DIR");
-  return v != NULL && v[0] != '\0' && strcmp(v, "0") != 0;
-}
-
-int nbh_plugins_load(const char *const *dirs, size_t n_dirs, NbhPluginSet *set) {
-  PathList seen = {NULL, 0, false};
-  const char *env;
-  size_t i;
-  nbh_plugins_init(set);
-  if (ensure_ltdl(set) != 0) return -1;
-  for (i = 0; i < n_dirs; i++) search_directory(set, dirs[i], "--plugin-dir", true, &seen);
-  env = getenv("NEBULA_PLUGIN_PATH");
-  if (env != NULL) {
-    char *copy = strdup(env), *part, *save = NULL;
-    if (copy == NULL) {
-      path_list_free(&seen);
-      return -1;
-    }
-    for (part = strtok_r(copy, ":", &save); part != NULL; part = strtok_r(NULL, ":", &save))
-      search_directory(set, part, "NEBULA_PLUGIN_PATH", true, &seen);
-    free(copy);
-  }
-  if (!default_dir_disabled())
-    search_directory(set, NEBULA_CONNECTOR_DIR, "built-in connector directory", false, &seen);
-  i = seen.failed;
-  path_list_free(&seen);
-  return i ? -1 : 0;
 }
 
 const NbhPlugin *nbh_plugins_find(const NbhPluginSet *set, const char *name) {

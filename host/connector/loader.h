@@ -49,6 +49,12 @@ typedef struct NbhPluginSet {
   int ltdl_ready;          /* lt_dlinit was called for this set (its
                               reference is never dropped, see
                               nbh_plugins_free) */
+  const char **loading;    /* not owned, may be NULL: while connector code
+                              runs (constructors, the entry) the loader
+                              stores there the path of the file, and NULL
+                              after, so that a connector calling exit() can
+                              be named by an atexit handler of main().
+                              Set it after nbh_plugins_init. */
 } NbhPluginSet;
 
 /* Zero a set before the first nbh_plugin_load_file on it (nbh_plugins_load
@@ -59,8 +65,28 @@ void nbh_plugins_init(NbhPluginSet *set);
  * NEBULA_PLUGIN_PATH, then NEBULA_CONNECTOR_DIR unless
  * NEBULA_NO_DEFAULT_PLUGIN_DIR says not to).  Returns 0, or -1 when
  * libltdl itself could not be initialised or memory ran out.  Refused files
- * are listed in set->errors; that is not a failure of this call. */
+ * are listed in set->errors; that is not a failure of this call.  The same
+ * as nbh_plugins_init and nbh_plugins_search with no names. */
 int nbh_plugins_load(const char *const *dirs, size_t n_dirs, NbhPluginSet *set);
+
+/* Search the same path into an initialised set (set->loading may be set).
+ * With n_names == 0, load every file found (what `list` needs).  Else load
+ * only what the names need, so that an unrelated broken connector cannot
+ * get in the way: for each name, the files named NAME.so in search order,
+ * until one provides it.  A name no such file provides makes the search
+ * load every file, as before (a connector's file may be named otherwise).
+ * Dangling or looping *.so links and unreadable directories are recorded
+ * in set->errors.  Returns as nbh_plugins_load. */
+int nbh_plugins_search(NbhPluginSet *set, const char *const *dirs, size_t n_dirs,
+                       const char *const *names, size_t n_names);
+
+/* For search.c: start libltdl for set (0, or -1 recorded in set->errors),
+ * and record a refusal or a warning about path, taking ownership of
+ * message, detail and hint (each may be NULL after an allocation failure).
+ * nbh_plugins_refuse always returns -1. */
+int nbh_plugins_start(NbhPluginSet *set);
+int nbh_plugins_refuse(NbhPluginSet *set, const char *path, char *message, char *detail,
+                       char *hint);
 
 /* Load one module by absolute path into set (used for the search above and
  * by tests).  Returns 0 when loaded, -1 when refused (error appended). */

@@ -180,10 +180,22 @@ static int apply_batch(Engine *e, NbhItem *item) {
   rc = nbh_connection_write(&e->dest.conn, st->dest_index, &item->array, &err);
   if (rc == NB_DATA) {
     NbError copy;
+    /* err.line is the connector's word: a line outside the batch names no
+     * record, and must not be turned into one. */
+    bool in_batch = err.line > 0 && item->array.length > 0 &&
+                    (uint64_t)err.line <= (uint64_t)item->array.length;
     nb_error_init(&copy);
-    nb_error_set(&copy, NB_DATA, "could not write record %" PRIu64 " of stream \"%s\": %s",
-                 st->pending.records + (uint64_t)(err.line > 0 ? err.line : 1),
-                 st->name, err.message != NULL ? err.message : nb_status_name(rc));
+    if (in_batch)
+      nb_error_set(&copy, NB_DATA, "could not write record %" PRIu64 " of stream \"%s\": %s",
+                   st->pending.records + (uint64_t)err.line, st->name,
+                   err.message != NULL ? err.message : nb_status_name(rc));
+    else
+      nb_error_set(&copy, NB_DATA,
+                   "could not write a record of stream \"%s\" (in the batch of %" PRId64
+                   " records after record %" PRIu64 "%s): %s",
+                   st->name, (int64_t)item->array.length, st->pending.records,
+                   err.line != 0 ? ", the destination named a record outside it" : "",
+                   err.message != NULL ? err.message : nb_status_name(rc));
     if (err.detail != NULL) nb_error_detail(&copy, "%s", err.detail);
     nb_error_detail(&copy, "A value the destination cannot store stops the run whatever on_error says, because the batch may be partly written.");
     if (err.hint != NULL) nb_error_hint(&copy, "%s", err.hint);

@@ -32,9 +32,29 @@ int eng_push_marker(Engine *e, NbhItemKind kind, uint32_t stream) {
   return push(e, item);
 }
 
+/* A position is a resume point the state file keeps (an offset, a key);
+ * anything larger is a connector's bug, and copying it would only turn
+ * that into an "out of memory". */
+#define POSITION_MAX_BYTES (1u << 20)
+
+/* 1 when the position info reports may be copied; else fails the run
+ * and returns 0. */
+static int position_fits(Engine *e, uint32_t stream, const NbBatchInfo *info) {
+  if (info->position == NULL || info->position_len <= POSITION_MAX_BYTES) return 1;
+  eng_fail_with(e, NBH_EXIT_FAILED, SOURCE_ONLY, NB_INTERNAL,
+                "A position is the small resume point kept in the state file.",
+                "This is a bug in the connector; report it to its authors.",
+                "source connector \"%s\" reported a position of %zu bytes for stream "
+                "\"%s\"; positions are limited to %u bytes",
+                e->source.conn.name, info->position_len, e->streams[stream].name,
+                (unsigned)POSITION_MAX_BYTES);
+  return 0;
+}
+
 /* Copy a position reported by the source into item. */
 static int take_position(Engine *e, NbhItem *item, const NbBatchInfo *info) {
   if (info->position == NULL) return 1;
+  if (!position_fits(e, item->stream, info)) return 0;
   item->position = malloc(info->position_len > 0 ? info->position_len : 1);
   if (item->position == NULL) {
     eng_fail_with(e, NBH_EXIT_FAILED, SOURCE_ONLY, NB_NOMEM, NULL, NULL, "out of memory");
@@ -377,8 +397,9 @@ static void stream_broken(Engine *e, uint32_t index, const NbError *err) {
 static int check_advance(Engine *e, uint32_t index, NbhAdvance *adv, int rc,
                          const NextCall *c, const NbError *err) {
   const NbhEngineOptions *o = e->opt;
-  int moved = nbh_advance_note(adv, c->info.position, c->info.position_len,
-                               c->info.bytes_read);
+  int moved;
+  if (!position_fits(e, index, &c->info)) return 0;
+  moved = nbh_advance_note(adv, c->info.position, c->info.position_len, c->info.bytes_read);
   if (moved < 0) {
     eng_fail_with(e, NBH_EXIT_FAILED, SOURCE_ONLY, NB_NOMEM, NULL, NULL, "out of memory");
     return 0;

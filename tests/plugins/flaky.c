@@ -18,13 +18,18 @@
  *     moving its position (a source that makes no progress);
  *   - get stuck at row `stuck_bad_at_row`: report a bad record there
  *     forever, without moving its position (a corrupt stream).
+ *   - report a position `position_len` bytes long (when > 0) that points at
+ *     its small position buffer: a lie the host must catch before it
+ *     reads past the buffer.
  * These apply to every stream, or only to stream `only_stream` when set.
  * Positions are nb_position values (next row).  It is resumable.
  *
  * As a destination it writes each row as "stream,col1,col2...\n" to `path`
  * through the host's file layer, fails `write_unavailable_times` writes
  * once it has written `write_unavailable_at_row` rows, and the first
- * `commit_unavailable_times` commits, with NB_UNAVAILABLE,
+ * `commit_unavailable_times` commits, with NB_UNAVAILABLE, fails the first
+ * dest_write with NB_DATA naming line `data_error_line` of the batch (when
+ * not 0, in range or not),
  * and keeps the committed file length as its state.  Its dest_finish
  * (ABI 1.1) writes `finish_line` (if any) and commits it, or fails with
  * NB_IO when `finish_fails` is true.
@@ -62,6 +67,10 @@ static const NbSettingSpec flaky_settings[] = {
                "row at which source_next returns empty batches forever"),
     NB_SETTING(NB_SETTING_INT, NB_SETTING_SOURCE, "stuck_bad_at_row", "-1", NULL,
                "row at which source_next reports the same bad record forever"),
+    NB_SETTING(NB_SETTING_INT, NB_SETTING_SOURCE, "position_len", "0", NULL,
+               "position length to report instead of the real one"),
+    NB_SETTING(NB_SETTING_INT, NB_SETTING_DEST, "data_error_line", "0", NULL,
+               "batch line the first dest_write names in an NB_DATA error"),
     NB_SETTING(NB_SETTING_INT, NB_SETTING_SOURCE, "only_stream", "-1", NULL,
                "stream the misbehaviour applies to, -1 for all"),
     NB_SETTING(NB_SETTING_STRING, NB_SETTING_DEST, "path", NULL, NULL,
@@ -86,7 +95,8 @@ static const NbSettingSpec flaky_settings[] = {
 typedef struct Source {
   const NbHostApi *host;
   int64_t rows, streams, unavailable_at, unavailable_left, stall_at,
-      delay_ms, schema_change_at, only_stream, spin_at, stuck_bad_at;
+      delay_ms, schema_change_at, only_stream, spin_at, stuck_bad_at,
+      position_len;
   double stall_seconds;
   bool stall_polls_cancel;
   int64_t *bad_rows;
@@ -171,6 +181,7 @@ static int source_open(const NbHostApi *host, const NbOpenArgs *args, void **out
       (rc = nb_setting_int(st, "only_stream", -1, &s->only_stream, err)) ||
       (rc = nb_setting_int(st, "spin_at_row", -1, &s->spin_at, err)) ||
       (rc = nb_setting_int(st, "stuck_bad_at_row", -1, &s->stuck_bad_at, err)) ||
+      (rc = nb_setting_int(st, "position_len", 0, &s->position_len, err)) ||
       (rc = parse_bad_rows(s, bad, err))) {
     source_close(s);
     return rc;
@@ -256,6 +267,7 @@ static void report(Source *s, NbBatchInfo *info) {
   uint64_t v = (uint64_t)s->next_row;
   info->position_len = nb_position_encode(s->position, sizeof s->position, &v, 1);
   info->position = s->position;
+  if (s->position_len > 0) info->position_len = (size_t)s->position_len;
   info->bytes_read = s->next_row * ROW_BYTES;
 }
 
@@ -364,7 +376,7 @@ typedef struct Dest {
   const NbHostApi *host;
   NbFile *file;
   int64_t write_unavailable_left, write_unavailable_at, commit_unavailable_left;
-  int64_t rows_written;
+  int64_t rows_written, data_error_line;
   const char *finish_line;   /* borrowed from the settings: copied below */
   char *finish_copy;
   bool finish_fails;
@@ -408,7 +420,8 @@ static int dest_open(const NbHostApi *host, const NbOpenArgs *args, void **out,
       (rc = nb_setting_int(args->settings, "commit_unavailable_times", 0,
                            &d->commit_unavailable_left, err)) ||
       (rc = nb_setting_string(args->settings, "finish_line", "", &d->finish_line, err)) ||
-      (rc = nb_setting_bool(args->settings, "finish_fails", false, &d->finish_fails, err))) {
+      (rc = nb_setting_bool(args->settings, "finish_fails", false, &d->finish_fails, err)) ||
+      (rc = nb_setting_int(args->settings, "data_error_line", 0, &d->data_error_line, err))) {
     dest_close(d);
     return rc;
   }
@@ -505,6 +518,12 @@ static int dest_write(void *handle, uint32_t dest_stream, const struct ArrowArra
   if (d->write_unavailable_left > 0 && d->rows_written >= d->write_unavailable_at) {
     d->write_unavailable_left--;
     return nb_error_set(err, NB_UNAVAILABLE, "flaky destination is busy");
+  }
+  if (d->data_error_line != 0) {
+    rc = nb_error_set(err, NB_DATA, "flaky destination refuses a record");
+    err->line = d->data_error_line;
+    d->data_error_line = 0;
+    return rc;
   }
   ds = &d->streams[dest_stream];
   rc = nb_batch_views(&ds->schema, batch, &views, &n_views, err);
