@@ -29,17 +29,24 @@ int nebula_connector_entry(uint32_t host_abi, NbConnector *out, NbError *err);
 struct NbFile {
   FILE *fp;
   size_t chunk;
+  long fail_at;            /* offset where file_read fails once; -1: never */
+  int fail_code;
 };
 
 typedef struct TestHost {
   NbHostApi api;
   size_t chunk;            /* bytes per file_read */
   int warnings;
+  long fail_at;            /* copied to files opened for reading */
+  int fail_code;
+  char last_warning[512];
 } TestHost;
 
 static void host_log(void *h, int level, const char *message) {
-  (void)message;
-  if (level <= NB_LOG_WARN) ((TestHost *)h)->warnings++;
+  TestHost *t = h;
+  if (level > NB_LOG_WARN) return;
+  t->warnings++;
+  snprintf(t->last_warning, sizeof t->last_warning, "%s", message);
 }
 static int host_cancelled(void *h) { (void)h; return 0; }
 
@@ -51,13 +58,24 @@ static int host_open_read(void *h, const char *path, NbFile **out, NbError *err)
   NbFile *f = calloc(1, sizeof *f);
   f->fp = fp;
   f->chunk = ((TestHost *)h)->chunk;
+  f->fail_at = ((TestHost *)h)->fail_at;
+  f->fail_code = ((TestHost *)h)->fail_code;
   *out = f;
   return NB_OK;
 }
 
+/* Reads at most chunk bytes; fails once (not sticky, unlike the real
+ * file layer: the reader must remember) on reaching fail_at. */
 static int host_read(NbFile *f, void *buf, size_t cap, size_t *n, NbError *err) {
-  (void)err;
-  *n = fread(buf, 1, cap < f->chunk ? cap : f->chunk, f->fp);
+  long at = ftell(f->fp);
+  size_t want = cap < f->chunk ? cap : f->chunk;
+  *n = 0;
+  if (f->fail_at >= 0 && at >= f->fail_at) {
+    f->fail_at = -1;
+    return nb_error_set(err, f->fail_code, "truncated gzip data in the test file at byte %ld", at);
+  }
+  if (f->fail_at >= 0 && (long)want > f->fail_at - at) want = (size_t)(f->fail_at - at);
+  *n = fread(buf, 1, want, f->fp);
   return NB_OK;
 }
 
@@ -113,6 +131,7 @@ static int host_close(NbFile *f, NbError *err) {
 static void host_init(TestHost *h, size_t chunk) {
   memset(h, 0, sizeof *h);
   h->chunk = chunk;
+  h->fail_at = -1;
   h->api.struct_size = sizeof h->api;
   h->api.abi_version = NB_ABI_CURRENT;
   h->api.host_data = h;
@@ -406,6 +425,61 @@ static void test_bad_line_then_continue(void **state) {
   assert_int_equal(next_batch(src, &b, NULL, NULL), NB_END);
   batch_free(&b);
   json_source_close(src);
+}
+
+/* A read failure (corrupt or truncated compressed input: NB_DATA from
+ * the host's file_read) after the second record began: the first record
+ * is delivered, then the stream ends with NB_IO, again at every call,
+ * although this host would go on reading.  Never NB_DATA: that would tell
+ * the engine to skip a record and call again, forever. */
+static void check_damaged_input(const char *text, long fail_at, size_t chunk,
+                                int64_t rows_before) {
+  TestHost h;
+  Open o;
+  void *src;
+  Batch b;
+  NbError e;
+  const char *path = tmp_path("damaged.json");
+  write_file(path, text);
+  host_init(&h, chunk);
+  h.fail_at = fail_at;
+  h.fail_code = NB_DATA;
+  open_args(&o, 100, "path", path, NULL);
+  assert_int_equal(json_source_open(&h.api, &o.args, &src, NULL), NB_OK);
+  nb_error_init(&e);
+  if (rows_before > 0) {
+    assert_int_equal(next_batch(src, &b, &e, NULL), NB_OK);
+    assert_int_equal(b.array.length, rows_before);
+    assert_string_equal(cell(&b, 0, 0), "1");
+    batch_free(&b);
+    for (int i = 0; i < 3; i++) {
+      assert_int_equal(json_source_next(src, 0, &b.array, NULL, &e), NB_IO);
+      assert_int_equal(e.code, NB_IO);
+      assert_non_null(strstr(e.message, "truncated gzip data"));
+      assert_string_equal(e.location, path);
+      assert_null(e.record);
+      nb_error_release(&e);
+    }
+  } else {
+    memset(&b, 0, sizeof b);
+    for (int i = 0; i < 3; i++) {
+      assert_int_equal(json_source_schema(src, 0, &b.schema, &e), NB_IO);
+      assert_non_null(strstr(e.message, "truncated gzip data"));
+      nb_error_release(&e);
+    }
+  }
+  json_source_close(src);
+}
+
+static void test_damaged_input_ends_stream(void **state) {
+  (void)state;
+  const char *lines = "{\"a\":1}\n{\"a\":2}\n{\"a\":3}\n";
+  const char *array = "[{\"a\":1},\n{\"a\":2},\n{\"a\":3}]\n";
+  check_damaged_input(lines, 12, 1 << 20, 1);
+  check_damaged_input(lines, 12, 1, 1);
+  check_damaged_input(lines, 16, 3, 2);
+  check_damaged_input(array, 14, 1 << 20, 1);
+  check_damaged_input(lines, 0, 1 << 20, 0);
 }
 
 static void test_array_error_is_fatal(void **state) {
@@ -867,6 +941,7 @@ int main(void) {
       cmocka_unit_test(test_schema_widening),
       cmocka_unit_test(test_bad_line_then_continue),
       cmocka_unit_test(test_array_error_is_fatal),
+      cmocka_unit_test(test_damaged_input_ends_stream),
       cmocka_unit_test(test_non_object_records),
       cmocka_unit_test(test_source_resume),
       cmocka_unit_test(test_source_settings),

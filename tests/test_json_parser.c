@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -163,6 +164,23 @@ static const Valid valid_docs[] = {
     {"{\"\":0}", 0, A, 1},
     {"[\"a\\u0000b\"]", 0, A, 1},
 };
+
+/* A reservation no buffer can have (a negative length turned unsigned)
+ * is refused; it used to double a capacity until it wrapped to 0 and
+ * loop forever (the alarm turns that into a failure). */
+static void test_reserve_impossible_length(void **state) {
+  (void)state;
+  JsonParser p;
+  assert_true(json_parser_init(&p, 8));
+  alarm(10);
+  assert_false(json_parser_reserve(&p, SIZE_MAX));
+  assert_false(json_parser_reserve(&p, (size_t)-5));
+  assert_false(json_parser_reserve(&p, SIZE_MAX / 2 + 1));
+  alarm(0);
+  assert_true(json_parser_reserve(&p, 100000));
+  assert_true(p.scratch_cap >= 100000);
+  json_parser_free(&p);
+}
 
 static void test_valid_documents(void **state) {
   (void)state;
@@ -754,6 +772,7 @@ static void test_expected_names(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_valid_documents),
+      cmocka_unit_test(test_reserve_impossible_length),
       cmocka_unit_test(test_expected_names),
       cmocka_unit_test(test_invalid_documents),
       cmocka_unit_test(test_nul_bytes_in_input),

@@ -16,6 +16,8 @@ const NbSettingSpec json_settings[] = {
                "lines (JSON Lines) or array (one JSON array of records); the source also takes auto, its default; the destination default is lines"),
     NB_SETTING(NB_SETTING_INT, NB_SETTING_SOURCE, "max_depth", "512", NULL,
                "deepest nesting of objects and arrays accepted; deeper documents are rejected"),
+    NB_SETTING(NB_SETTING_INT, NB_SETTING_SOURCE, "max_record_bytes", "67108864", NULL,
+               "longest record accepted, in bytes (from its first non-blank byte to its end); a longer one is a bad record.  Memory per file is about 2 x max_record_bytes + 2 MiB plus the batch"),
     NB_SETTING(NB_SETTING_ENUM, NB_SETTING_DEST, "compression", "auto",
                "none|gzip|zstd|lz4|snappy|auto",
                "compression of the output; auto chooses by file extension"),

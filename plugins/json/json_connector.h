@@ -13,6 +13,11 @@
 
 #define JSON_DEFAULT_MAX_DEPTH 512
 
+/* Largest max_record_bytes accepted: the read buffer grows to one byte
+ * more, and the parser's scratch area to as much again. */
+#define JSON_MAX_MAX_RECORD ((uint64_t)1 << 40 < (uint64_t)SIZE_MAX / 4 \
+                                 ? (uint64_t)1 << 40 : (uint64_t)SIZE_MAX / 4)
+
 extern const NbSettingSpec json_settings[];
 extern const uint32_t json_n_settings;
 

@@ -104,6 +104,9 @@ static inline bool reserve(JsonParser *p, size_t input_len) {
 
 bool json_parser_reserve(JsonParser *p, size_t input_len) {
   if (p->scratch_cap >= input_len && p->scratch != NULL) return true;
+  /* A length no buffer can have (a caller's negative length turned
+   * unsigned) would make the doubling below wrap to 0 and loop forever. */
+  if (input_len > SIZE_MAX / 2) return false;
   size_t cap = p->scratch_cap ? p->scratch_cap : 4096;
   while (cap < input_len) cap *= 2;
   char *s = malloc(cap);

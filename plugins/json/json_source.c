@@ -27,7 +27,16 @@
  * line, byte column and the raw line; the next call continues with the
  * next line.  In an array document it is NB_DATA, then NB_END: the next
  * element of a broken document cannot be found.  Good rows before a bad
- * record are returned first.
+ * record are returned first.  A record longer than max_record_bytes is a
+ * bad record too (see json_reader.h).  A file that cannot be read on
+ * (corrupt or truncated compressed data, an I/O error) is not a bad
+ * record: the rows before the damage are returned, then NB_IO (never
+ * NB_DATA, which would ask the engine to skip and call again) at this and
+ * every later call.
+ *
+ * Pipes.  Reading a pipe or terminal, a batch ends when the rows read so
+ * far are all there is for now (JsonReader.streaming), so a slow
+ * producer's records are handed over, and committed, as they come.
  *
  * Positions: (byte offset after the last record, line, record number, line
  * start offset, format, array state), so both formats are resumable.
@@ -46,6 +55,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "json_connector.h"
 #include "json_reader.h"
@@ -118,6 +128,7 @@ typedef struct JsonSource {
   const NbHostApi *host;
   JsonFormat format;
   uint32_t max_depth;
+  size_t max_record;
   uint64_t batch_rows;
   uint64_t batch_bytes;
   Stream *streams;
@@ -552,6 +563,14 @@ static void stream_close_file(Stream *s) {
   s->open = false;
 }
 
+/* A pipe, terminal or socket: data arrives when the producer writes it,
+ * so records are handed over as they come (JsonReader.streaming). */
+static bool is_streaming(const char *path) {
+  struct stat st;
+  int rc = strcmp(path, "-") == 0 ? fstat(STDIN_FILENO, &st) : stat(path, &st);
+  return rc == 0 && (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode) || S_ISSOCK(st.st_mode));
+}
+
 static int stream_open(Stream *s, NbError *err) {
   const NbHostApi *host = s->src->host;
   if (s->open) return NB_OK;
@@ -567,6 +586,8 @@ static int stream_open(Stream *s, NbError *err) {
   s->open = true;
   s->ended = false;
   s->hinted_columns = 0; /* a new parser expects no names yet */
+  s->reader.max_record = s->src->max_record;
+  s->reader.streaming = is_streaming(s->path);
   s->reader.before_refill = flush_before_refill;
   s->reader.before_refill_ctx = s;
   return NB_OK;
@@ -582,10 +603,20 @@ static int learn_schema(Stream *s, NbError *err) {
   nb_error_init(&e);
   rc = json_reader_begin(&s->reader, err);
   if (rc != NB_OK) return rc;
-  JsonCursor saved = s->reader.cur;
-  s->reader.no_refill = true;
+  json_reader_sample_begin(&s->reader);
+  s->reader.stop_when_idle = false;
+  uint64_t good = 0;
   for (uint64_t i = 0; i < s->src->batch_rows; i++) {
+    /* The sample is the records buffered, and at least the first good
+     * one whatever its size: read more only until it is complete. */
+    s->reader.no_refill = good > 0;
     rc = json_reader_peek(&s->reader, &v, &e);
+    if (rc != NB_OK && s->reader.failed != NB_OK) {
+      /* Damaged input: learn from what came before; json_source_next
+       * delivers it, then reports the error. */
+      nb_error_release(&e);
+      rc = NB_END;
+    }
     if (rc == NB_END) break;
     if (rc == NB_DATA) {
       nb_error_release(&e);
@@ -603,10 +634,9 @@ static int learn_schema(Stream *s, NbError *err) {
     }
     update_key_hints(s);
     json_reader_accept(&s->reader);
+    good++;
   }
-  s->reader.no_refill = false;
-  s->reader.cur = saved;
-  s->reader.next = saved;
+  json_reader_sample_end(&s->reader);
   if (rc == NB_END || rc == NB_OK) {
     s->cols_known = true;
     s->builder_stale = true;
@@ -710,7 +740,7 @@ int json_source_open(const NbHostApi *host, const NbOpenArgs *args,
                      void **source, NbError *err) {
   const char *path;
   int format;
-  int64_t max_depth;
+  int64_t max_depth, max_record;
   int rc;
 
   *source = NULL;
@@ -728,8 +758,20 @@ int json_source_open(const NbHostApi *host, const NbOpenArgs *args,
     return NB_INVALID;
   }
 
+  rc = nb_setting_int(args->settings, "max_record_bytes", (int64_t)JSON_DEFAULT_MAX_RECORD,
+                      &max_record, err);
+  if (rc != NB_OK) return rc;
+  if (max_record < 1 || (uint64_t)max_record > JSON_MAX_MAX_RECORD) {
+    nb_error_set(err, NB_INVALID, "invalid value %lld for setting \"max_record_bytes\"",
+                 (long long)max_record);
+    nb_error_hint(err, "Give a size in bytes between 1 and %llu.",
+                  (unsigned long long)JSON_MAX_MAX_RECORD);
+    return NB_INVALID;
+  }
+
   JsonSource *src = calloc(1, sizeof *src);
   if (src == NULL) return nb_error_set(err, NB_NOMEM, "out of memory opening the json source");
+  src->max_record = (size_t)max_record;
   src->host = host;
   src->format = (JsonFormat)format; /* enum order matches JsonFormat */
   src->max_depth = (uint32_t)max_depth;
@@ -848,7 +890,11 @@ int json_source_next(void *source, uint32_t index, struct ArrowArray *out,
     if (rows >= src->batch_rows ||
         json_reader_offset(&s->reader) - first_offset >= src->batch_bytes)
       break;
+    /* With rows to hand over, a pipe with nothing more to read right now
+     * ends the batch (JSON_READER_IDLE) rather than a wait for more. */
+    s->reader.stop_when_idle = rows > 0;
     rc = json_reader_peek(&s->reader, &v, &e);
+    if (rc == JSON_READER_IDLE) break;
     if (rc == NB_END) {
       if (rows > 0) break;
       set_position(s, info);
@@ -865,6 +911,12 @@ int json_source_next(void *source, uint32_t index, struct ArrowArray *out,
       json_reader_accept(&s->reader);
       set_position(s, info);
       return pass_error(&e, err, NB_DATA);
+    }
+    if (rc != NB_OK && s->reader.failed != NB_OK && rows > 0) {
+      /* The input is damaged (or unreadable) after these rows: deliver
+       * them; the reader repeats its error at the next call. */
+      nb_error_release(&e);
+      break;
     }
     if (rc != NB_OK) {
       drop_rows(s);
