@@ -40,6 +40,7 @@ typedef struct TestHost {
   long fail_at;            /* copied to files opened for reading */
   int fail_code;
   char last_warning[512];
+  int64_t dropped;         /* counter json_duplicate_members_dropped */
 } TestHost;
 
 static void host_log(void *h, int level, const char *message) {
@@ -49,6 +50,10 @@ static void host_log(void *h, int level, const char *message) {
   snprintf(t->last_warning, sizeof t->last_warning, "%s", message);
 }
 static int host_cancelled(void *h) { (void)h; return 0; }
+
+static void host_counter_add(void *h, const char *name, int64_t delta) {
+  if (strcmp(name, "json_duplicate_members_dropped") == 0) ((TestHost *)h)->dropped += delta;
+}
 
 static int host_open_read(void *h, const char *path, NbFile **out, NbError *err) {
   FILE *fp = fopen(path, "rb");
@@ -137,6 +142,7 @@ static void host_init(TestHost *h, size_t chunk) {
   h->api.host_data = h;
   h->api.log = host_log;
   h->api.is_cancelled = host_cancelled;
+  h->api.counter_add = host_counter_add;
   h->api.file_open_read = host_open_read;
   h->api.file_read = host_read;
   h->api.file_open_write = host_open_write;
@@ -482,6 +488,104 @@ static void test_damaged_input_ends_stream(void **state) {
   check_damaged_input(lines, 0, 1 << 20, 0);
 }
 
+/* Read path with duplicate_keys = mode (NULL: the default); returns the
+ * cells of column "a" of all rows, comma-separated, and the status of the
+ * first call that was not NB_OK/NB_SCHEMA_CHANGED other than NB_END
+ * (error filled) in *bad. */
+static void read_column_a(const char *path, const char *mode, char *out, size_t cap,
+                          int *bad, NbError *e, TestHost *h) {
+  Open o;
+  void *src;
+  Batch b;
+  host_init(h, 1 << 20);
+  if (mode) open_args(&o, 100, "path", path, "duplicate_keys", mode, NULL);
+  else open_args(&o, 100, "path", path, NULL);
+  assert_int_equal(json_source_open(&h->api, &o.args, &src, NULL), NB_OK);
+  out[0] = '\0';
+  *bad = NB_OK;
+  for (int guard = 0; guard < 20; guard++) {
+    NbError local;
+    nb_error_init(&local);
+    int rc = next_batch(src, &b, &local, NULL);
+    if (rc == NB_OK) {
+      size_t col = 0;
+      while (col < b.n && strcmp(b.views[col].field.name, "a") != 0) col++;
+      assert_true(col < b.n);
+      for (int64_t r = 0; r < b.array.length; r++) {
+        strncat(out, cell(&b, col, r), cap - strlen(out) - 2);
+        strcat(out, ",");
+      }
+    } else if (rc != NB_SCHEMA_CHANGED && rc != NB_END && *bad == NB_OK) {
+      *bad = rc;
+      *e = local;
+      nb_error_init(&local);
+    }
+    nb_error_release(&local);
+    batch_free(&b);
+    if (rc == NB_END) break;
+  }
+  json_source_close(src);
+}
+
+static void test_duplicate_keys(void **state) {
+  (void)state;
+  TestHost h;
+  NbError e;
+  char got[512];
+  int bad;
+  const char *path = tmp_path("dup.jsonl");
+  write_file(path, "{\"a\":1,\"a\":2}\n{\"a\":3}\n");
+
+  /* Default: refused, naming file, line, column, record and name. */
+  nb_error_init(&e);
+  read_column_a(path, NULL, got, sizeof got, &bad, &e, &h);
+  assert_string_equal(got, "3,");
+  assert_int_equal(bad, NB_DATA);
+  assert_non_null(strstr(e.message, "duplicate member name \"a\""));
+  assert_non_null(strstr(e.message, "record 1"));
+  assert_string_equal(e.location, path);
+  assert_int_equal(e.line, 1);
+  assert_int_equal(e.column, 12);
+  assert_int_equal(e.record_len, 13);
+  assert_non_null(strstr(e.hint, "duplicate_keys"));
+  nb_error_release(&e);
+
+  read_column_a(path, "error", got, sizeof got, &bad, &e, &h);
+  assert_int_equal(bad, NB_DATA);
+  nb_error_release(&e);
+
+  /* Kept on request, never silently: counted and warned. */
+  read_column_a(path, "first", got, sizeof got, &bad, &e, &h);
+  assert_int_equal(bad, NB_OK);
+  assert_string_equal(got, "1,3,");
+  assert_int_equal(h.dropped, 1);
+  assert_int_equal(h.warnings, 1);
+  assert_non_null(strstr(h.last_warning, "duplicate member names"));
+
+  read_column_a(path, "last", got, sizeof got, &bad, &e, &h);
+  assert_int_equal(bad, NB_OK);
+  assert_string_equal(got, "2,3,");
+  assert_int_equal(h.dropped, 1);
+
+  /* Objects of many members (the sorted path), a name three times. */
+  char big[2048];
+  size_t k = 0;
+  k += (size_t)snprintf(big + k, sizeof big - k, "{");
+  for (int i = 0; i < 40; i++) k += (size_t)snprintf(big + k, sizeof big - k, "\"k%d\":%d,", i, i);
+  k += (size_t)snprintf(big + k, sizeof big - k, "\"a\":\"x\",\"k7\":70,\"a\":\"y\",\"a\":\"z\"}\n{\"a\":\"w\"}\n");
+  write_file(path, big);
+  read_column_a(path, NULL, got, sizeof got, &bad, &e, &h);
+  assert_int_equal(bad, NB_DATA);
+  assert_non_null(strstr(e.message, "duplicate member name \"k7\""));
+  nb_error_release(&e);
+  read_column_a(path, "first", got, sizeof got, &bad, &e, &h);
+  assert_string_equal(got, "x,w,");
+  assert_int_equal(h.dropped, 3);
+  read_column_a(path, "last", got, sizeof got, &bad, &e, &h);
+  assert_string_equal(got, "z,w,");
+  assert_int_equal(h.dropped, 3);
+}
+
 static void test_array_error_is_fatal(void **state) {
   (void)state;
   TestHost h;
@@ -545,8 +649,10 @@ static void test_non_object_records(void **state) {
   batch_free(&b);
   json_source_close(src);
 
-  /* Duplicate names: the last value wins, with one warning. */
+  /* Duplicate names, when asked to keep the last value: it wins, with
+   * one warning (the default refuses them: test_duplicate_keys). */
   write_file(path, "{\"a\":1,\"a\":2}\n{\"a\":3,\"a\":4}\n{\"k\\u0000\":5}\n");
+  open_args(&o, 100, "path", path, "duplicate_keys", "last", NULL);
   h.warnings = 0;
   assert_int_equal(json_source_open(&h.api, &o.args, &src, NULL), NB_OK);
   assert_int_equal(next_batch(src, &b, NULL, NULL), NB_OK);
@@ -942,6 +1048,7 @@ int main(void) {
       cmocka_unit_test(test_bad_line_then_continue),
       cmocka_unit_test(test_array_error_is_fatal),
       cmocka_unit_test(test_damaged_input_ends_stream),
+      cmocka_unit_test(test_duplicate_keys),
       cmocka_unit_test(test_non_object_records),
       cmocka_unit_test(test_source_resume),
       cmocka_unit_test(test_source_settings),

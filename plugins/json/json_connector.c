@@ -16,6 +16,8 @@ const NbSettingSpec json_settings[] = {
                "lines (JSON Lines) or array (one JSON array of records); the source also takes auto, its default; the destination default is lines"),
     NB_SETTING(NB_SETTING_INT, NB_SETTING_SOURCE, "max_depth", "512", NULL,
                "deepest nesting of objects and arrays accepted; deeper documents are rejected"),
+    NB_SETTING(NB_SETTING_ENUM, NB_SETTING_SOURCE, "duplicate_keys", "error", "error|first|last",
+               "an object with a member name twice: error (a bad record, handled by on_error), or keep the first or the last value of each name (the others are dropped, counted in json_duplicate_members_dropped, with a warning)"),
     NB_SETTING(NB_SETTING_INT, NB_SETTING_SOURCE, "max_record_bytes", "67108864", NULL,
                "longest record accepted, in bytes (from its first non-blank byte to its end); a longer one is a bad record.  Memory per file is about 2 x max_record_bytes + 2 MiB plus the batch"),
     NB_SETTING(NB_SETTING_ENUM, NB_SETTING_DEST, "compression", "auto",

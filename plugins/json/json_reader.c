@@ -259,6 +259,18 @@ static uint64_t count_lines(const char *from, const char *to,
   return n;
 }
 
+void json_reader_locate(const JsonReader *r, const char *at, uint64_t *line,
+                        uint64_t *column) {
+  const char *from = r->buf + r->cur.pos;
+  const char *nl;
+  *line = r->cur.line;
+  *column = 0;
+  if (at == NULL || at < from || at > r->buf + r->len) return;
+  *line += count_lines(from, at, &nl);
+  uint64_t line_start = nl != NULL ? r->base + (uint64_t)(nl - r->buf) + 1 : r->cur.line_start;
+  *column = r->base + (uint64_t)(at - r->buf) - line_start + 1;
+}
+
 /* Where a bad JSON Lines record ends: the end of the line on which the
  * parser stopped (it may have read past the error, e.g. a trailing comma
  * is found at the bracket after it); NULL if that line is not complete in

@@ -151,6 +151,12 @@ void json_reader_sample_end(JsonReader *r);
  * runs once per record. */
 static inline void json_reader_accept(JsonReader *r) { r->cur = r->next; }
 
+/* Line and byte column of `at`, a pointer into the data of the record the
+ * last peek returned (e.g. a JsonValue.raw); the cursor's line and column
+ * 0 if it is not there. */
+void json_reader_locate(const JsonReader *r, const char *at, uint64_t *line,
+                        uint64_t *column);
+
 /* File offset (decompressed bytes) of the cursor. */
 static inline uint64_t json_reader_offset(const JsonReader *r) {
   return r->base + r->cur.pos;

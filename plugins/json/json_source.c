@@ -10,9 +10,15 @@
  * null.  A record that is not an object (a bare number, string, array)
  * goes into a column named "value".  A member name holding U+0000 cannot be
  * a column name (names are C strings): the column is named with the six
- * characters "\u0000" in its place.  Duplicate member names are accepted
- * (RFC 8259 only says SHOULD be unique); the last value wins, as in
- * JavaScript, Python and jq, and a warning is logged once per stream.
+ * characters "\u0000" in its place.  A member name that repeats within
+ * an object (RFC 8259 only says names SHOULD be unique) makes the record
+ * a bad record by default (duplicate_keys = error): NB_DATA naming the
+ * file, line, column, record and name, handled by the engine's on_error
+ * like any other.  With duplicate_keys = first or last, the value kept is
+ * the first or the last of that name (JavaScript, Python and jq keep the
+ * last); the others are dropped before anything else looks at the
+ * record, counted (counter json_duplicate_members_dropped) and reported
+ * by a warning once per stream.
  *
  * Schema.  The schema is learned from the records in the first read buffer
  * (up to batch_rows).  A column seen only as null so far is exported as
@@ -58,6 +64,7 @@
 #include <unistd.h>
 
 #include "json_connector.h"
+#include "json_members.h"
 #include "json_reader.h"
 
 /* How a column stores its values; COL_NULL: only nulls seen so far. */
@@ -119,14 +126,19 @@ typedef struct Stream {
   size_t pending_rows;
   bool text_only;           /* the builder has string columns only */
   uint64_t stamp;
+  JsonNameSort names;       /* work space of the duplicate-name checks */
   bool duplicate_logged;
   uint8_t position[NB_POSITION_MAX_BYTES];
   size_t position_len;
 } Stream;
 
+/* Setting duplicate_keys, in the order of its choices. */
+typedef enum DuplicateKeys { DUP_ERROR = 0, DUP_FIRST, DUP_LAST } DuplicateKeys;
+
 typedef struct JsonSource {
   const NbHostApi *host;
   JsonFormat format;
+  DuplicateKeys duplicate_keys;
   uint32_t max_depth;
   size_t max_record;
   uint64_t batch_rows;
@@ -498,18 +510,11 @@ static bool append_row(Stream *s, const JsonMember *m, size_t n, int *rc) {
 static int append_record(Stream *s, const JsonMember *m, size_t n) {
   Columns *cols = &s->cols;
   uint64_t stamp = ++s->stamp;
-  bool duplicate = false;
+  /* Names are unique here (resolve_duplicates). */
   for (size_t i = 0; i < n; i++) {
     Column *col = &cols->v[s->member_col[i]];
-    duplicate |= col->stamp == stamp;
     col->stamp = stamp;
     col->value = &m[i].value;
-  }
-  if (duplicate && !s->duplicate_logged) {
-    s->duplicate_logged = true;
-    nb_log(s->src->host, NB_LOG_WARN,
-           "file \"%s\" has objects with duplicate member names (first at record %llu): the last value of each name is kept",
-           s->path, (unsigned long long)s->reader.cur.record + 1);
   }
   if (s->builder == NULL) {
     s->zero_column_rows++;
@@ -544,6 +549,79 @@ static int append_record(Stream *s, const JsonMember *m, size_t n) {
     if (rc != NB_OK) return rc;
   }
   return NB_OK;
+}
+
+/* ------------------------------------------------------------------------
+ * Duplicate member names
+ * ------------------------------------------------------------------------ */
+
+/* name[0..len) for a message: at most 64 bytes, control characters as
+ * '?', cut at a character boundary. */
+static void printable_name(const char *name, size_t len, char *out, size_t cap) {
+  size_t n = len < 64 ? len : 64;
+  while (n < len && n > 0 && ((unsigned char)name[n] & 0xC0) == 0x80) n--;
+  size_t o = 0;
+  for (size_t i = 0; i < n && o + 4 < cap; i++) {
+    unsigned char c = (unsigned char)name[i];
+    out[o++] = c < 0x20 || c == 0x7F ? '?' : (char)c;
+  }
+  if (n < len && o + 4 < cap) {
+    memcpy(out + o, "...", 3);
+    o += 3;
+  }
+  out[o] = '\0';
+}
+
+/* NB_DATA for the record v whose member `dup` repeats a name. */
+static int duplicate_error(const Stream *s, const JsonValue *v, const JsonMember *dup,
+                           NbError *e) {
+  char name[80];
+  uint64_t line, column;
+  printable_name(dup->key, dup->key_len, name, sizeof name);
+  json_reader_locate(&s->reader, dup->value.raw, &line, &column);
+  nb_error_set(e, NB_DATA, "duplicate member name \"%s\" in file \"%s\" at line %llu, column %llu: the object (record %llu) already has a member of that name",
+               name, s->path, (unsigned long long)line, (unsigned long long)column,
+               (unsigned long long)s->reader.cur.record + 1);
+  nb_error_locate(e, s->path, (int64_t)line, (int64_t)column);
+  nb_error_record(e, v->raw, v->raw_len);
+  nb_error_hint(e, "Fix the producer, or set duplicate_keys = \"first\" or \"last\" to keep one value of each name (the others are dropped and counted).");
+  return NB_DATA;
+}
+
+/* An object record of n members whose names may repeat: by the setting
+ * duplicate_keys, NB_DATA (e filled), or keep one value of each name in
+ * the parser's members (*n lowered, *dropped the values dropped). */
+static int resolve_duplicates(Stream *s, const JsonValue *v, size_t *n, size_t *dropped,
+                              NbError *e) {
+  JsonMember *m = s->reader.parser.members;
+  *dropped = 0;
+  if (v->kind != JSON_OBJECT || *n < 2) return NB_OK;
+  if (s->src->duplicate_keys == DUP_ERROR) {
+    size_t repeat, first;
+    if (!json_names_find_repeat(&s->names, m, *n, &repeat, &first))
+      return nb_error_set(e, NB_NOMEM, "out of memory reading file \"%s\"", s->path);
+    return repeat == SIZE_MAX ? NB_OK : duplicate_error(s, v, &m[repeat], e);
+  }
+  size_t kept;
+  if (!json_names_keep_one(&s->names, m, *n, s->src->duplicate_keys == DUP_LAST, &kept))
+    return nb_error_set(e, NB_NOMEM, "out of memory reading file \"%s\"", s->path);
+  *dropped = *n - kept;
+  *n = kept;
+  return NB_OK;
+}
+
+/* A record that lost `dropped` values to duplicate_keys was accepted. */
+static void note_dropped(Stream *s, size_t dropped) {
+  const NbHostApi *host = s->src->host;
+  if (dropped == 0) return;
+  if (host->counter_add != NULL)
+    host->counter_add(host->host_data, "json_duplicate_members_dropped", (int64_t)dropped);
+  if (s->duplicate_logged) return;
+  s->duplicate_logged = true;
+  nb_log(host, NB_LOG_WARN,
+         "file \"%s\" has objects with duplicate member names (first at record %llu): the %s value of each name is kept, as duplicate_keys says; the values dropped are counted in json_duplicate_members_dropped",
+         s->path, (unsigned long long)s->reader.cur.record,
+         s->src->duplicate_keys == DUP_LAST ? "last" : "first");
 }
 
 /* ------------------------------------------------------------------------
@@ -624,11 +702,19 @@ static int learn_schema(Stream *s, NbError *err) {
       continue;
     }
     if (rc != NB_OK) break;
-    size_t n;
+    size_t n, dropped;
     bool fits;
     const JsonMember *m = record_members(s, &v, &single, &n);
-    rc = map_record(s, m, n, true, &fits);
+    rc = resolve_duplicates(s, &v, &n, &dropped, &e);
+    if (rc == NB_DATA) {
+      /* Refused: json_source_next reports it. */
+      nb_error_release(&e);
+      json_reader_accept(&s->reader);
+      continue;
+    }
+    if (rc == NB_OK) rc = map_record(s, m, n, true, &fits);
     if (rc != NB_OK) {
+      nb_error_release(&e);
       nb_error_set(&e, rc, "out of memory reading file \"%s\"", s->path);
       break;
     }
@@ -739,7 +825,7 @@ static int expand_paths(JsonSource *src, const char *pattern, NbError *err) {
 int json_source_open(const NbHostApi *host, const NbOpenArgs *args,
                      void **source, NbError *err) {
   const char *path;
-  int format;
+  int format, duplicates;
   int64_t max_depth, max_record;
   int rc;
 
@@ -749,6 +835,8 @@ int json_source_open(const NbHostApi *host, const NbOpenArgs *args,
   if (path == NULL || path[0] == '\0')
     return nb_error_set(err, NB_INVALID, "setting \"path\" of the json source is required");
   rc = nb_setting_enum(args->settings, "format", "auto|lines|array", 0, &format, err);
+  if (rc != NB_OK) return rc;
+  rc = nb_setting_enum(args->settings, "duplicate_keys", "error|first|last", 0, &duplicates, err);
   if (rc != NB_OK) return rc;
   rc = nb_setting_int(args->settings, "max_depth", JSON_DEFAULT_MAX_DEPTH, &max_depth, err);
   if (rc != NB_OK) return rc;
@@ -774,6 +862,7 @@ int json_source_open(const NbHostApi *host, const NbOpenArgs *args,
   src->max_record = (size_t)max_record;
   src->host = host;
   src->format = (JsonFormat)format; /* enum order matches JsonFormat */
+  src->duplicate_keys = (DuplicateKeys)duplicates; /* choices in enum order */
   src->max_depth = (uint32_t)max_depth;
   src->batch_rows = args->batch_rows ? args->batch_rows : 65536;
   src->batch_bytes = args->batch_bytes ? args->batch_bytes : (16u << 20);
@@ -934,6 +1023,21 @@ int json_source_next(void *source, uint32_t index, struct ArrowArray *out,
       rows++;
       continue;
     }
+    size_t dropped;
+    rc = resolve_duplicates(s, &v, &n, &dropped, &e);
+    if (rc == NB_DATA) {
+      if (rows > 0) {
+        nb_error_release(&e);
+        break;
+      }
+      json_reader_accept(&s->reader);
+      set_position(s, info);
+      return pass_error(&e, err, NB_DATA);
+    }
+    if (rc != NB_OK) {
+      drop_rows(s);
+      return pass_error(&e, err, rc);
+    }
     rc = map_record(s, m, n, false, &fits);
     if (rc == NB_OK && !fits) {
       if (rows > 0) break;
@@ -951,6 +1055,7 @@ int json_source_next(void *source, uint32_t index, struct ArrowArray *out,
       return nb_error_set(err, NB_NOMEM, "out of memory reading file \"%s\"", s->path);
     }
     json_reader_accept(&s->reader);
+    note_dropped(s, dropped);
     rows++;
   }
 
@@ -987,6 +1092,7 @@ void json_source_close(void *source) {
     columns_free(&s->cols);
     nb_batch_builder_free(s->builder);
     free(s->member_col);
+    json_names_free(&s->names);
     free(s->pending);
     free(s->path);
   }
