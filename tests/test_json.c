@@ -586,6 +586,64 @@ static void test_duplicate_keys(void **state) {
   assert_int_equal(h.dropped, 3);
 }
 
+/* max_columns bounds the columns of a stream and the members of an
+ * object; max_record_bytes the size of a record: a record past either is
+ * a bad record, the others go on. */
+static void test_source_limits(void **state) {
+  (void)state;
+  TestHost h;
+  Open o;
+  void *src;
+  Batch b;
+  NbError e;
+  const char *path = tmp_path("limits.jsonl");
+  write_file(path, "{\"a\":1,\"b\":2}\n{\"c\":3,\"d\":4}\n{\"a\":5}\n"
+                   "{\"a\":1,\"b\":2,\"a1\":3,\"b1\":4,\"c1\":5}\n{\"a\":\"0123456789012345678901234567890123456789\"}\n{\"a\":6}\n");
+  host_init(&h, 1 << 20);
+  open_args(&o, 100, "path", path, "max_columns", "3", "max_record_bytes", "40", NULL);
+  assert_int_equal(json_source_open(&h.api, &o.args, &src, NULL), NB_OK);
+  nb_error_init(&e);
+  assert_int_equal(next_batch(src, &b, &e, NULL), NB_OK);
+  assert_int_equal(b.array.length, 1);
+  assert_int_equal(b.n, 2);
+  batch_free(&b);
+  assert_int_equal(next_batch(src, &b, &e, NULL), NB_DATA);
+  assert_non_null(strstr(e.message, "would make more than 3 columns"));
+  assert_int_equal(e.line, 2);
+  assert_non_null(strstr(e.hint, "max_columns"));
+  nb_error_release(&e);
+  batch_free(&b);
+  assert_int_equal(next_batch(src, &b, &e, NULL), NB_OK);
+  assert_int_equal(b.array.length, 1);
+  assert_string_equal(cell(&b, 0, 0), "5");
+  batch_free(&b);
+  assert_int_equal(next_batch(src, &b, &e, NULL), NB_DATA);
+  assert_non_null(strstr(e.message, "more than 3 members"));
+  assert_int_equal(e.line, 4);
+  nb_error_release(&e);
+  batch_free(&b);
+  assert_int_equal(next_batch(src, &b, &e, NULL), NB_DATA);
+  assert_non_null(strstr(e.message, "is longer than 40 bytes"));
+  assert_int_equal(e.line, 5);
+  nb_error_release(&e);
+  batch_free(&b);
+  assert_int_equal(next_batch(src, &b, &e, NULL), NB_OK);
+  assert_string_equal(cell(&b, 0, 0), "6");
+  batch_free(&b);
+  assert_int_equal(next_batch(src, &b, &e, NULL), NB_END);
+  batch_free(&b);
+  json_source_close(src);
+
+  const char *bad[][2] = {{"max_columns", "0"}, {"max_columns", "99999999999"},
+                          {"max_record_bytes", "0"}, {"max_record_bytes", "-1"}};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    open_args(&o, 100, "path", path, bad[i][0], bad[i][1], NULL);
+    assert_int_equal(json_source_open(&h.api, &o.args, &src, &e), NB_INVALID);
+    assert_non_null(strstr(e.message, bad[i][0]));
+    nb_error_release(&e);
+  }
+}
+
 static void test_array_error_is_fatal(void **state) {
   (void)state;
   TestHost h;
@@ -1049,6 +1107,7 @@ int main(void) {
       cmocka_unit_test(test_array_error_is_fatal),
       cmocka_unit_test(test_damaged_input_ends_stream),
       cmocka_unit_test(test_duplicate_keys),
+      cmocka_unit_test(test_source_limits),
       cmocka_unit_test(test_non_object_records),
       cmocka_unit_test(test_source_resume),
       cmocka_unit_test(test_source_settings),

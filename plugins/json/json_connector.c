@@ -20,6 +20,8 @@ const NbSettingSpec json_settings[] = {
                "an object with a member name twice: error (a bad record, handled by on_error), or keep the first or the last value of each name (the others are dropped, counted in json_duplicate_members_dropped, with a warning)"),
     NB_SETTING(NB_SETTING_INT, NB_SETTING_SOURCE, "max_record_bytes", "67108864", NULL,
                "longest record accepted, in bytes (from its first non-blank byte to its end); a longer one is a bad record.  Memory per file is about 2 x max_record_bytes + 2 MiB plus the batch"),
+    NB_SETTING(NB_SETTING_INT, NB_SETTING_SOURCE, "max_columns", "16384", NULL,
+               "most columns of a file (different member names), and most members of one object; a record that would exceed it is a bad record"),
     NB_SETTING(NB_SETTING_ENUM, NB_SETTING_DEST, "compression", "auto",
                "none|gzip|zstd|lz4|snappy|auto",
                "compression of the output; auto chooses by file extension"),

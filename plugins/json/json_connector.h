@@ -13,6 +13,10 @@
 
 #define JSON_DEFAULT_MAX_DEPTH 512
 
+/* Default and largest max_columns (the hash index holds uint32_t). */
+#define JSON_DEFAULT_MAX_COLUMNS 16384
+#define JSON_MAX_MAX_COLUMNS (1 << 24)
+
 /* Largest max_record_bytes accepted: the read buffer grows to one byte
  * more, and the parser's scratch area to as much again. */
 #define JSON_MAX_MAX_RECORD ((uint64_t)1 << 40 < (uint64_t)SIZE_MAX / 4 \

@@ -32,7 +32,8 @@ int json_reader_init(JsonReader *r, JsonFormat format, uint32_t max_depth,
   r->io_size = r->cap;
   r->max_record = JSON_DEFAULT_MAX_RECORD;
   r->buf = calloc(r->cap + 1 + JSON_PADDING, 1);
-  if (r->buf == NULL || !json_parser_init(&r->parser, max_depth)) {
+  if (r->buf == NULL || !json_parser_init(&r->parser, max_depth) ||
+      !json_parser_reserve(&r->parser, r->cap)) {
     free(r->buf);
     json_parser_free(&r->parser);
     r->buf = NULL;
@@ -141,11 +142,13 @@ static int grow(JsonReader *r, NbError *err) {
   }
   size_t cap = r->cap <= limit / 2 ? r->cap * 2 : limit;
   char *b = realloc(r->buf, cap + 1 + JSON_PADDING);
-  if (b == NULL)
+  if (b != NULL) r->buf = b;
+  /* The parser's scratch area: the buffer's size, once (see
+   * json_parser_reserve), not a power of two above it. */
+  if (b == NULL || !json_parser_reserve(&r->parser, cap))
     return nb_error_set(err, NB_NOMEM,
                         "out of memory: a record at line %llu of file \"%s\" needs more than %zu bytes",
                         (unsigned long long)r->cur.line, r->path, r->cap);
-  r->buf = b;
   r->cap = cap;
   return NB_OK;
 }
@@ -391,6 +394,30 @@ static int oversized(JsonReader *r, NbError *err) {
   return NB_DATA;
 }
 
+/* A complete record (r->next after it) longer than max_record. */
+static int oversized_whole(JsonReader *r, NbError *err) {
+  const char *rec = r->parser.record_start;
+  size_t len = (size_t)(r->buf + r->next.pos - rec);
+  size_t shown = len < 256 ? len : 256;
+  uint64_t line, column;
+  json_reader_locate(r, rec, &line, &column);
+  nb_error_set(err, NB_DATA, "record at line %llu of file \"%s\" is longer than %zu bytes",
+               (unsigned long long)line, r->path, r->max_record);
+  nb_error_locate(err, r->path, (int64_t)line, (int64_t)column);
+  nb_error_record(err, rec, shown);
+  nb_error_hint(err, "Raise the setting \"max_record_bytes\" if such records are expected.");
+  if (r->format == JSON_FORMAT_ARRAY) {
+    /* As when the record does not fit the buffer: the same outcome
+     * whatever the read sizes. */
+    nb_error_detail(err, "The first %zu bytes are attached.  The rest of the array document is skipped.",
+                    shown);
+    r->next.array_state = JSON_ARRAY_FAILED;
+  } else {
+    nb_error_detail(err, "The first %zu bytes are attached.  The record is skipped.", shown);
+  }
+  return NB_DATA;
+}
+
 /* JSON Lines after an oversized record: drop the buffered bytes up to the
  * next '\n' included.  Returns true when the line ended. */
 static bool skip_rest_of_line(JsonReader *r) {
@@ -461,6 +488,9 @@ int json_reader_peek(JsonReader *r, JsonValue *value, NbError *err) {
         r->next = advance(r, next);
         r->next.record++;
         r->next.array_state = state;
+        /* The same limit whether or not the record fitted the buffer. */
+        if ((size_t)(next - r->parser.record_start) > r->max_record)
+          return oversized_whole(r, err);
         return NB_OK;
       case JSON_END:
         /* Whitespace (and maybe a closing bracket) up to the data's end:

@@ -141,6 +141,7 @@ typedef struct JsonSource {
   DuplicateKeys duplicate_keys;
   uint32_t max_depth;
   size_t max_record;
+  size_t max_columns;
   uint64_t batch_rows;
   uint64_t batch_bytes;
   Stream *streams;
@@ -278,6 +279,14 @@ static int map_record(Stream *s, const JsonMember *m, size_t n, bool apply,
                       bool *fits) {
   Columns *cols = &s->cols;
   *fits = true;
+  if (apply && n > 0) {
+    /* Refuse, before changing anything, a record whose new names would
+     * take the stream past max_columns (names are unique here). */
+    size_t added = 0;
+    for (size_t i = 0; i < n; i++)
+      added += m[i].hint == JSON_NO_HINT && columns_find(cols, m[i].key, m[i].key_len) == SIZE_MAX;
+    if (added > 0 && cols->n + added > s->src->max_columns) return NB_INVALID;
+  }
   if (n > s->member_col_cap) {
     size_t cap = s->member_col_cap ? s->member_col_cap : 16;
     while (cap < n) cap *= 2;
@@ -384,7 +393,12 @@ static int ensure_builder(Stream *s, NbError *err) {
   NbField *fields;
   if (build_fields(s, &fields) != NB_OK)
     return nb_error_set(err, NB_NOMEM, "out of memory reading file \"%s\"", s->path);
+  /* The builder reserves hint rows in every column at its first value:
+   * at most about batch_bytes in all (16 bytes a cell), so that many
+   * columns do not cost 65536 rows each. */
   uint64_t hint = s->src->batch_rows < 65536 ? s->src->batch_rows : 65536;
+  uint64_t by_bytes = s->src->batch_bytes / ((uint64_t)s->cols.n * 16);
+  if (hint > by_bytes) hint = by_bytes > 0 ? by_bytes : 1;
   int rc = nb_batch_builder_new(fields, s->cols.n, (size_t)hint, &s->builder, err);
   free(fields);
   if (rc != NB_OK) return rc;
@@ -610,6 +624,19 @@ static int resolve_duplicates(Stream *s, const JsonValue *v, size_t *n, size_t *
   return NB_OK;
 }
 
+/* NB_DATA for the record v, whose new member names would take the
+ * stream past max_columns. */
+static void too_many_columns(const Stream *s, const JsonValue *v, NbError *err) {
+  uint64_t line, column;
+  json_reader_locate(&s->reader, v->raw, &line, &column);
+  nb_error_set(err, NB_DATA, "record %llu at line %llu of file \"%s\" has new member names that would make more than %zu columns",
+               (unsigned long long)s->reader.cur.record + 1, (unsigned long long)line, s->path,
+               s->src->max_columns);
+  nb_error_locate(err, s->path, (int64_t)line, (int64_t)column);
+  nb_error_record(err, v->raw, v->raw_len < 256 ? v->raw_len : 256);
+  nb_error_hint(err, "Raise the setting \"max_columns\" if the file really has that many different names.");
+}
+
 /* A record that lost `dropped` values to duplicate_keys was accepted. */
 static void note_dropped(Stream *s, size_t dropped) {
   const NbHostApi *host = s->src->host;
@@ -665,6 +692,7 @@ static int stream_open(Stream *s, NbError *err) {
   s->ended = false;
   s->hinted_columns = 0; /* a new parser expects no names yet */
   s->reader.max_record = s->src->max_record;
+  s->reader.parser.max_members = s->src->max_columns;
   s->reader.streaming = is_streaming(s->path);
   s->reader.before_refill = flush_before_refill;
   s->reader.before_refill_ctx = s;
@@ -713,6 +741,11 @@ static int learn_schema(Stream *s, NbError *err) {
       continue;
     }
     if (rc == NB_OK) rc = map_record(s, m, n, true, &fits);
+    if (rc == NB_INVALID) {
+      /* Too many columns: json_source_next reports it. */
+      json_reader_accept(&s->reader);
+      continue;
+    }
     if (rc != NB_OK) {
       nb_error_release(&e);
       nb_error_set(&e, rc, "out of memory reading file \"%s\"", s->path);
@@ -826,7 +859,7 @@ int json_source_open(const NbHostApi *host, const NbOpenArgs *args,
                      void **source, NbError *err) {
   const char *path;
   int format, duplicates;
-  int64_t max_depth, max_record;
+  int64_t max_depth, max_record, max_columns;
   int rc;
 
   *source = NULL;
@@ -857,9 +890,19 @@ int json_source_open(const NbHostApi *host, const NbOpenArgs *args,
     return NB_INVALID;
   }
 
+  rc = nb_setting_int(args->settings, "max_columns", JSON_DEFAULT_MAX_COLUMNS, &max_columns, err);
+  if (rc != NB_OK) return rc;
+  if (max_columns < 1 || max_columns > JSON_MAX_MAX_COLUMNS) {
+    nb_error_set(err, NB_INVALID, "invalid value %lld for setting \"max_columns\"",
+                 (long long)max_columns);
+    nb_error_hint(err, "Give a number of columns between 1 and %d.", JSON_MAX_MAX_COLUMNS);
+    return NB_INVALID;
+  }
+
   JsonSource *src = calloc(1, sizeof *src);
   if (src == NULL) return nb_error_set(err, NB_NOMEM, "out of memory opening the json source");
   src->max_record = (size_t)max_record;
+  src->max_columns = (size_t)max_columns;
   src->host = host;
   src->format = (JsonFormat)format; /* enum order matches JsonFormat */
   src->duplicate_keys = (DuplicateKeys)duplicates; /* choices in enum order */
@@ -917,7 +960,7 @@ int json_source_seek(void *source, uint32_t index, const void *position,
   int rc = nb_position_decode(position, position_len, v, JSON_POSITION_VALUES, err);
   if (rc != NB_OK) return rc;
   if ((v[4] != JSON_FORMAT_LINES && v[4] != JSON_FORMAT_ARRAY) ||
-      v[5] > JSON_ARRAY_FAILED || v[1] == 0 || v[3] > v[0])
+      v[5] > JSON_ARRAY_ELEMENT || v[1] == 0 || v[3] > v[0])
     return nb_error_set(err, NB_INVALID, "saved position for file \"%s\" is not a json source position",
                         s->path);
   if (src->format != JSON_FORMAT_AUTO && (uint64_t)src->format != v[4]) {
@@ -1045,6 +1088,12 @@ int json_source_next(void *source, uint32_t index, struct ArrowArray *out,
       if (rc == NB_OK) {
         s->builder_stale = true;
         return NB_SCHEMA_CHANGED;
+      }
+      if (rc == NB_INVALID) {
+        too_many_columns(s, &v, err);
+        json_reader_accept(&s->reader);
+        set_position(s, info);
+        return NB_DATA;
       }
     }
     /* Rows keep their order: the pending ones go first. */
