@@ -31,6 +31,7 @@ struct NbFile {
   size_t chunk;
   long fail_at;            /* offset where file_read fails once; -1: never */
   int fail_code;
+  const int *fail_writes;  /* file_write fails while *fail_writes */
 };
 
 typedef struct TestHost {
@@ -41,6 +42,7 @@ typedef struct TestHost {
   int fail_code;
   char last_warning[512];
   int64_t dropped;         /* counter json_duplicate_members_dropped */
+  int fail_writes;         /* file_write fails (NB_IO) while set */
 } TestHost;
 
 static void host_log(void *h, int level, const char *message) {
@@ -97,7 +99,6 @@ static int host_skip(NbFile *f, uint64_t n, NbError *err) {
 
 static int host_open_write(void *h, const char *path, const NbWriteOptions *o,
                            NbFile **out, NbError *err) {
-  (void)h;
   FILE *fp;
   if (o != NULL && o->resume_length >= 0) {
     if (truncate(path, o->resume_length) != 0)
@@ -109,11 +110,14 @@ static int host_open_write(void *h, const char *path, const NbWriteOptions *o,
   if (fp == NULL) return nb_error_set(err, NB_IO, "could not open \"%s\"", path);
   NbFile *f = calloc(1, sizeof *f);
   f->fp = fp;
+  f->fail_writes = &((TestHost *)h)->fail_writes;
   *out = f;
   return NB_OK;
 }
 
 static int host_write(NbFile *f, const void *buf, size_t len, NbError *err) {
+  if (f->fail_writes != NULL && *f->fail_writes)
+    return nb_error_set(err, NB_IO, "could not write: No space left on device");
   if (fwrite(buf, 1, len, f->fp) != len) return nb_error_set(err, NB_IO, "short write");
   return NB_OK;
 }
@@ -1013,6 +1017,69 @@ static void test_dest_array_commit_and_resume(void **state) {
   free(out);
 }
 
+/* dest_finish (ABI 1.1) writes the closing bracket and reports a failure
+ * to write it (it used to be written at close, where a failure was only
+ * logged and the run exited 0); close then adds nothing. */
+static void test_dest_finish(void **state) {
+  (void)state;
+  TestHost h;
+  NbConnector c;
+  NbError e;
+  const void *st;
+  size_t st_len;
+  const char *a[] = {"A"};
+  const char *path = tmp_path("finish.json");
+  memset(&c, 0, sizeof c);
+  c.struct_size = sizeof c;
+  assert_int_equal(nebula_connector_entry(NB_ABI_CURRENT, &c, NULL), NB_OK);
+  assert_true(NB_STRUCT_HAS(NbConnector, &c, dest_finish));
+  assert_non_null(c.dest_finish);
+  host_init(&h, 1 << 20);
+
+  void *d = dest_open_ok(&h, path, "array", NULL, 0, "false");
+  write_strings(d, "t", a, 1, NB_OK);
+  assert_int_equal(json_dest_commit(d, &st, &st_len, NULL), NB_OK);
+  assert_int_equal(c.dest_finish(d, NULL), NB_OK);
+  char *out = read_file(path);
+  assert_string_equal(out, "[\n{\"s\":\"A\"}\n]\n");
+  free(out);
+  json_dest_close(d);
+  out = read_file(path);
+  assert_string_equal(out, "[\n{\"s\":\"A\"}\n]\n");
+  free(out);
+
+  /* No rows: "[]". */
+  d = dest_open_ok(&h, path, "array", NULL, 0, "false");
+  assert_int_equal(c.dest_finish(d, NULL), NB_OK);
+  json_dest_close(d);
+  out = read_file(path);
+  assert_string_equal(out, "[]\n");
+  free(out);
+
+  /* The disk fills up after the last commit: finish fails, naming it. */
+  d = dest_open_ok(&h, path, "array", NULL, 0, "false");
+  write_strings(d, "t", a, 1, NB_OK);
+  assert_int_equal(json_dest_commit(d, &st, &st_len, NULL), NB_OK);
+  h.fail_writes = 1;
+  nb_error_init(&e);
+  assert_int_equal(c.dest_finish(d, &e), NB_IO);
+  assert_non_null(strstr(e.message, "No space left"));
+  assert_non_null(strstr(e.detail, "closing bracket"));
+  assert_non_null(strstr(e.detail, path));
+  nb_error_release(&e);
+  json_dest_close(d);
+  h.fail_writes = 0;
+
+  /* Lines: finish only makes the data durable. */
+  d = dest_open_ok(&h, path, "lines", NULL, 0, "false");
+  write_strings(d, "t", a, 1, NB_OK);
+  assert_int_equal(c.dest_finish(d, NULL), NB_OK);
+  json_dest_close(d);
+  out = read_file(path);
+  assert_string_equal(out, "{\"s\":\"A\"}\n");
+  free(out);
+}
+
 static void test_dest_stream_files(void **state) {
   (void)state;
   TestHost h;
@@ -1114,6 +1181,7 @@ int main(void) {
       cmocka_unit_test(test_dest_values),
       cmocka_unit_test(test_dest_refuses_bad_values),
       cmocka_unit_test(test_dest_array_commit_and_resume),
+      cmocka_unit_test(test_dest_finish),
       cmocka_unit_test(test_dest_stream_files),
       cmocka_unit_test(test_round_trip),
   };

@@ -69,6 +69,7 @@ void json_describe(NbConnector *c) {
   c->dest_write = json_dest_write;
   c->dest_commit = json_dest_commit;
   c->dest_close = json_dest_close;
+  c->dest_finish = json_dest_finish; /* ABI 1.1 */
 }
 
 NB_CONNECTOR_ENTRY(json_describe)

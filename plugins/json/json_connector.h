@@ -49,6 +49,9 @@ int json_dest_write(void *dest, uint32_t dest_stream,
                     const struct ArrowArray *batch, NbError *err);
 int json_dest_commit(void *dest, const void **state, size_t *state_len,
                      NbError *err);
+/* ABI 1.1: write the end of every file (an array's closing bracket) and
+ * make it durable.  Returns NB_OK, or the host's NB_IO / NB_NOMEM. */
+int json_dest_finish(void *dest, NbError *err);
 void json_dest_close(void *dest);
 
 #endif /* JSON_CONNECTOR_H */
