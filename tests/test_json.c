@@ -29,19 +29,33 @@ int nebula_connector_entry(uint32_t host_abi, NbConnector *out, NbError *err);
 struct NbFile {
   FILE *fp;
   size_t chunk;
+  long fail_at;            /* offset where file_read fails once; -1: never */
+  int fail_code;
+  const int *fail_writes;  /* file_write fails while *fail_writes */
 };
 
 typedef struct TestHost {
   NbHostApi api;
   size_t chunk;            /* bytes per file_read */
   int warnings;
+  long fail_at;            /* copied to files opened for reading */
+  int fail_code;
+  char last_warning[512];
+  int64_t dropped;         /* counter json_duplicate_members_dropped */
+  int fail_writes;         /* file_write fails (NB_IO) while set */
 } TestHost;
 
 static void host_log(void *h, int level, const char *message) {
-  (void)message;
-  if (level <= NB_LOG_WARN) ((TestHost *)h)->warnings++;
+  TestHost *t = h;
+  if (level > NB_LOG_WARN) return;
+  t->warnings++;
+  snprintf(t->last_warning, sizeof t->last_warning, "%s", message);
 }
 static int host_cancelled(void *h) { (void)h; return 0; }
+
+static void host_counter_add(void *h, const char *name, int64_t delta) {
+  if (strcmp(name, "json_duplicate_members_dropped") == 0) ((TestHost *)h)->dropped += delta;
+}
 
 static int host_open_read(void *h, const char *path, NbFile **out, NbError *err) {
   FILE *fp = fopen(path, "rb");
@@ -51,13 +65,24 @@ static int host_open_read(void *h, const char *path, NbFile **out, NbError *err)
   NbFile *f = calloc(1, sizeof *f);
   f->fp = fp;
   f->chunk = ((TestHost *)h)->chunk;
+  f->fail_at = ((TestHost *)h)->fail_at;
+  f->fail_code = ((TestHost *)h)->fail_code;
   *out = f;
   return NB_OK;
 }
 
+/* Reads at most chunk bytes; fails once (not sticky, unlike the real
+ * file layer: the reader must remember) on reaching fail_at. */
 static int host_read(NbFile *f, void *buf, size_t cap, size_t *n, NbError *err) {
-  (void)err;
-  *n = fread(buf, 1, cap < f->chunk ? cap : f->chunk, f->fp);
+  long at = ftell(f->fp);
+  size_t want = cap < f->chunk ? cap : f->chunk;
+  *n = 0;
+  if (f->fail_at >= 0 && at >= f->fail_at) {
+    f->fail_at = -1;
+    return nb_error_set(err, f->fail_code, "truncated gzip data in the test file at byte %ld", at);
+  }
+  if (f->fail_at >= 0 && (long)want > f->fail_at - at) want = (size_t)(f->fail_at - at);
+  *n = fread(buf, 1, want, f->fp);
   return NB_OK;
 }
 
@@ -74,7 +99,6 @@ static int host_skip(NbFile *f, uint64_t n, NbError *err) {
 
 static int host_open_write(void *h, const char *path, const NbWriteOptions *o,
                            NbFile **out, NbError *err) {
-  (void)h;
   FILE *fp;
   if (o != NULL && o->resume_length >= 0) {
     if (truncate(path, o->resume_length) != 0)
@@ -86,11 +110,14 @@ static int host_open_write(void *h, const char *path, const NbWriteOptions *o,
   if (fp == NULL) return nb_error_set(err, NB_IO, "could not open \"%s\"", path);
   NbFile *f = calloc(1, sizeof *f);
   f->fp = fp;
+  f->fail_writes = &((TestHost *)h)->fail_writes;
   *out = f;
   return NB_OK;
 }
 
 static int host_write(NbFile *f, const void *buf, size_t len, NbError *err) {
+  if (f->fail_writes != NULL && *f->fail_writes)
+    return nb_error_set(err, NB_IO, "could not write: No space left on device");
   if (fwrite(buf, 1, len, f->fp) != len) return nb_error_set(err, NB_IO, "short write");
   return NB_OK;
 }
@@ -113,11 +140,13 @@ static int host_close(NbFile *f, NbError *err) {
 static void host_init(TestHost *h, size_t chunk) {
   memset(h, 0, sizeof *h);
   h->chunk = chunk;
+  h->fail_at = -1;
   h->api.struct_size = sizeof h->api;
   h->api.abi_version = NB_ABI_CURRENT;
   h->api.host_data = h;
   h->api.log = host_log;
   h->api.is_cancelled = host_cancelled;
+  h->api.counter_add = host_counter_add;
   h->api.file_open_read = host_open_read;
   h->api.file_read = host_read;
   h->api.file_open_write = host_open_write;
@@ -408,6 +437,217 @@ static void test_bad_line_then_continue(void **state) {
   json_source_close(src);
 }
 
+/* A read failure (corrupt or truncated compressed input: NB_DATA from
+ * the host's file_read) after the second record began: the first record
+ * is delivered, then the stream ends with NB_IO, again at every call,
+ * although this host would go on reading.  Never NB_DATA: that would tell
+ * the engine to skip a record and call again, forever. */
+static void check_damaged_input(const char *text, long fail_at, size_t chunk,
+                                int64_t rows_before) {
+  TestHost h;
+  Open o;
+  void *src;
+  Batch b;
+  NbError e;
+  const char *path = tmp_path("damaged.json");
+  write_file(path, text);
+  host_init(&h, chunk);
+  h.fail_at = fail_at;
+  h.fail_code = NB_DATA;
+  open_args(&o, 100, "path", path, NULL);
+  assert_int_equal(json_source_open(&h.api, &o.args, &src, NULL), NB_OK);
+  nb_error_init(&e);
+  if (rows_before > 0) {
+    assert_int_equal(next_batch(src, &b, &e, NULL), NB_OK);
+    assert_int_equal(b.array.length, rows_before);
+    assert_string_equal(cell(&b, 0, 0), "1");
+    batch_free(&b);
+    for (int i = 0; i < 3; i++) {
+      assert_int_equal(json_source_next(src, 0, &b.array, NULL, &e), NB_IO);
+      assert_int_equal(e.code, NB_IO);
+      assert_non_null(strstr(e.message, "truncated gzip data"));
+      assert_string_equal(e.location, path);
+      assert_null(e.record);
+      nb_error_release(&e);
+    }
+  } else {
+    memset(&b, 0, sizeof b);
+    for (int i = 0; i < 3; i++) {
+      assert_int_equal(json_source_schema(src, 0, &b.schema, &e), NB_IO);
+      assert_non_null(strstr(e.message, "truncated gzip data"));
+      nb_error_release(&e);
+    }
+  }
+  json_source_close(src);
+}
+
+static void test_damaged_input_ends_stream(void **state) {
+  (void)state;
+  const char *lines = "{\"a\":1}\n{\"a\":2}\n{\"a\":3}\n";
+  const char *array = "[{\"a\":1},\n{\"a\":2},\n{\"a\":3}]\n";
+  check_damaged_input(lines, 12, 1 << 20, 1);
+  check_damaged_input(lines, 12, 1, 1);
+  check_damaged_input(lines, 16, 3, 2);
+  check_damaged_input(array, 14, 1 << 20, 1);
+  check_damaged_input(lines, 0, 1 << 20, 0);
+}
+
+/* Read path with duplicate_keys = mode (NULL: the default); returns the
+ * cells of column "a" of all rows, comma-separated, and the status of the
+ * first call that was not NB_OK/NB_SCHEMA_CHANGED other than NB_END
+ * (error filled) in *bad. */
+static void read_column_a(const char *path, const char *mode, char *out, size_t cap,
+                          int *bad, NbError *e, TestHost *h) {
+  Open o;
+  void *src;
+  Batch b;
+  host_init(h, 1 << 20);
+  if (mode) open_args(&o, 100, "path", path, "duplicate_keys", mode, NULL);
+  else open_args(&o, 100, "path", path, NULL);
+  assert_int_equal(json_source_open(&h->api, &o.args, &src, NULL), NB_OK);
+  out[0] = '\0';
+  *bad = NB_OK;
+  for (int guard = 0; guard < 20; guard++) {
+    NbError local;
+    nb_error_init(&local);
+    int rc = next_batch(src, &b, &local, NULL);
+    if (rc == NB_OK) {
+      size_t col = 0;
+      while (col < b.n && strcmp(b.views[col].field.name, "a") != 0) col++;
+      assert_true(col < b.n);
+      for (int64_t r = 0; r < b.array.length; r++) {
+        strncat(out, cell(&b, col, r), cap - strlen(out) - 2);
+        strcat(out, ",");
+      }
+    } else if (rc != NB_SCHEMA_CHANGED && rc != NB_END && *bad == NB_OK) {
+      *bad = rc;
+      *e = local;
+      nb_error_init(&local);
+    }
+    nb_error_release(&local);
+    batch_free(&b);
+    if (rc == NB_END) break;
+  }
+  json_source_close(src);
+}
+
+static void test_duplicate_keys(void **state) {
+  (void)state;
+  TestHost h;
+  NbError e;
+  char got[512];
+  int bad;
+  const char *path = tmp_path("dup.jsonl");
+  write_file(path, "{\"a\":1,\"a\":2}\n{\"a\":3}\n");
+
+  /* Default: refused, naming file, line, column, record and name. */
+  nb_error_init(&e);
+  read_column_a(path, NULL, got, sizeof got, &bad, &e, &h);
+  assert_string_equal(got, "3,");
+  assert_int_equal(bad, NB_DATA);
+  assert_non_null(strstr(e.message, "duplicate member name \"a\""));
+  assert_non_null(strstr(e.message, "record 1"));
+  assert_string_equal(e.location, path);
+  assert_int_equal(e.line, 1);
+  assert_int_equal(e.column, 12);
+  assert_int_equal(e.record_len, 13);
+  assert_non_null(strstr(e.hint, "duplicate_keys"));
+  nb_error_release(&e);
+
+  read_column_a(path, "error", got, sizeof got, &bad, &e, &h);
+  assert_int_equal(bad, NB_DATA);
+  nb_error_release(&e);
+
+  /* Kept on request, never silently: counted and warned. */
+  read_column_a(path, "first", got, sizeof got, &bad, &e, &h);
+  assert_int_equal(bad, NB_OK);
+  assert_string_equal(got, "1,3,");
+  assert_int_equal(h.dropped, 1);
+  assert_int_equal(h.warnings, 1);
+  assert_non_null(strstr(h.last_warning, "duplicate member names"));
+
+  read_column_a(path, "last", got, sizeof got, &bad, &e, &h);
+  assert_int_equal(bad, NB_OK);
+  assert_string_equal(got, "2,3,");
+  assert_int_equal(h.dropped, 1);
+
+  /* Objects of many members (the sorted path), a name three times. */
+  char big[2048];
+  size_t k = 0;
+  k += (size_t)snprintf(big + k, sizeof big - k, "{");
+  for (int i = 0; i < 40; i++) k += (size_t)snprintf(big + k, sizeof big - k, "\"k%d\":%d,", i, i);
+  k += (size_t)snprintf(big + k, sizeof big - k, "\"a\":\"x\",\"k7\":70,\"a\":\"y\",\"a\":\"z\"}\n{\"a\":\"w\"}\n");
+  write_file(path, big);
+  read_column_a(path, NULL, got, sizeof got, &bad, &e, &h);
+  assert_int_equal(bad, NB_DATA);
+  assert_non_null(strstr(e.message, "duplicate member name \"k7\""));
+  nb_error_release(&e);
+  read_column_a(path, "first", got, sizeof got, &bad, &e, &h);
+  assert_string_equal(got, "x,w,");
+  assert_int_equal(h.dropped, 3);
+  read_column_a(path, "last", got, sizeof got, &bad, &e, &h);
+  assert_string_equal(got, "z,w,");
+  assert_int_equal(h.dropped, 3);
+}
+
+/* max_columns bounds the columns of a stream and the members of an
+ * object; max_record_bytes the size of a record: a record past either is
+ * a bad record, the others go on. */
+static void test_source_limits(void **state) {
+  (void)state;
+  TestHost h;
+  Open o;
+  void *src;
+  Batch b;
+  NbError e;
+  const char *path = tmp_path("limits.jsonl");
+  write_file(path, "{\"a\":1,\"b\":2}\n{\"c\":3,\"d\":4}\n{\"a\":5}\n"
+                   "{\"a\":1,\"b\":2,\"a1\":3,\"b1\":4,\"c1\":5}\n{\"a\":\"0123456789012345678901234567890123456789\"}\n{\"a\":6}\n");
+  host_init(&h, 1 << 20);
+  open_args(&o, 100, "path", path, "max_columns", "3", "max_record_bytes", "40", NULL);
+  assert_int_equal(json_source_open(&h.api, &o.args, &src, NULL), NB_OK);
+  nb_error_init(&e);
+  assert_int_equal(next_batch(src, &b, &e, NULL), NB_OK);
+  assert_int_equal(b.array.length, 1);
+  assert_int_equal(b.n, 2);
+  batch_free(&b);
+  assert_int_equal(next_batch(src, &b, &e, NULL), NB_DATA);
+  assert_non_null(strstr(e.message, "would make more than 3 columns"));
+  assert_int_equal(e.line, 2);
+  assert_non_null(strstr(e.hint, "max_columns"));
+  nb_error_release(&e);
+  batch_free(&b);
+  assert_int_equal(next_batch(src, &b, &e, NULL), NB_OK);
+  assert_int_equal(b.array.length, 1);
+  assert_string_equal(cell(&b, 0, 0), "5");
+  batch_free(&b);
+  assert_int_equal(next_batch(src, &b, &e, NULL), NB_DATA);
+  assert_non_null(strstr(e.message, "more than 3 members"));
+  assert_int_equal(e.line, 4);
+  nb_error_release(&e);
+  batch_free(&b);
+  assert_int_equal(next_batch(src, &b, &e, NULL), NB_DATA);
+  assert_non_null(strstr(e.message, "is longer than 40 bytes"));
+  assert_int_equal(e.line, 5);
+  nb_error_release(&e);
+  batch_free(&b);
+  assert_int_equal(next_batch(src, &b, &e, NULL), NB_OK);
+  assert_string_equal(cell(&b, 0, 0), "6");
+  batch_free(&b);
+  assert_int_equal(next_batch(src, &b, &e, NULL), NB_END);
+  batch_free(&b);
+  json_source_close(src);
+
+  const char *bad[][2] = {{"max_columns", "0"}, {"max_columns", "99999999999"},
+                          {"max_record_bytes", "0"}, {"max_record_bytes", "-1"}};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    open_args(&o, 100, "path", path, bad[i][0], bad[i][1], NULL);
+    assert_int_equal(json_source_open(&h.api, &o.args, &src, &e), NB_INVALID);
+    assert_non_null(strstr(e.message, bad[i][0]));
+    nb_error_release(&e);
+  }
+}
+
 static void test_array_error_is_fatal(void **state) {
   (void)state;
   TestHost h;
@@ -471,8 +711,10 @@ static void test_non_object_records(void **state) {
   batch_free(&b);
   json_source_close(src);
 
-  /* Duplicate names: the last value wins, with one warning. */
+  /* Duplicate names, when asked to keep the last value: it wins, with
+   * one warning (the default refuses them: test_duplicate_keys). */
   write_file(path, "{\"a\":1,\"a\":2}\n{\"a\":3,\"a\":4}\n{\"k\\u0000\":5}\n");
+  open_args(&o, 100, "path", path, "duplicate_keys", "last", NULL);
   h.warnings = 0;
   assert_int_equal(json_source_open(&h.api, &o.args, &src, NULL), NB_OK);
   assert_int_equal(next_batch(src, &b, NULL, NULL), NB_OK);
@@ -775,6 +1017,69 @@ static void test_dest_array_commit_and_resume(void **state) {
   free(out);
 }
 
+/* dest_finish (ABI 1.1) writes the closing bracket and reports a failure
+ * to write it (it used to be written at close, where a failure was only
+ * logged and the run exited 0); close then adds nothing. */
+static void test_dest_finish(void **state) {
+  (void)state;
+  TestHost h;
+  NbConnector c;
+  NbError e;
+  const void *st;
+  size_t st_len;
+  const char *a[] = {"A"};
+  const char *path = tmp_path("finish.json");
+  memset(&c, 0, sizeof c);
+  c.struct_size = sizeof c;
+  assert_int_equal(nebula_connector_entry(NB_ABI_CURRENT, &c, NULL), NB_OK);
+  assert_true(NB_STRUCT_HAS(NbConnector, &c, dest_finish));
+  assert_non_null(c.dest_finish);
+  host_init(&h, 1 << 20);
+
+  void *d = dest_open_ok(&h, path, "array", NULL, 0, "false");
+  write_strings(d, "t", a, 1, NB_OK);
+  assert_int_equal(json_dest_commit(d, &st, &st_len, NULL), NB_OK);
+  assert_int_equal(c.dest_finish(d, NULL), NB_OK);
+  char *out = read_file(path);
+  assert_string_equal(out, "[\n{\"s\":\"A\"}\n]\n");
+  free(out);
+  json_dest_close(d);
+  out = read_file(path);
+  assert_string_equal(out, "[\n{\"s\":\"A\"}\n]\n");
+  free(out);
+
+  /* No rows: "[]". */
+  d = dest_open_ok(&h, path, "array", NULL, 0, "false");
+  assert_int_equal(c.dest_finish(d, NULL), NB_OK);
+  json_dest_close(d);
+  out = read_file(path);
+  assert_string_equal(out, "[]\n");
+  free(out);
+
+  /* The disk fills up after the last commit: finish fails, naming it. */
+  d = dest_open_ok(&h, path, "array", NULL, 0, "false");
+  write_strings(d, "t", a, 1, NB_OK);
+  assert_int_equal(json_dest_commit(d, &st, &st_len, NULL), NB_OK);
+  h.fail_writes = 1;
+  nb_error_init(&e);
+  assert_int_equal(c.dest_finish(d, &e), NB_IO);
+  assert_non_null(strstr(e.message, "No space left"));
+  assert_non_null(strstr(e.detail, "closing bracket"));
+  assert_non_null(strstr(e.detail, path));
+  nb_error_release(&e);
+  json_dest_close(d);
+  h.fail_writes = 0;
+
+  /* Lines: finish only makes the data durable. */
+  d = dest_open_ok(&h, path, "lines", NULL, 0, "false");
+  write_strings(d, "t", a, 1, NB_OK);
+  assert_int_equal(c.dest_finish(d, NULL), NB_OK);
+  json_dest_close(d);
+  out = read_file(path);
+  assert_string_equal(out, "{\"s\":\"A\"}\n");
+  free(out);
+}
+
 static void test_dest_stream_files(void **state) {
   (void)state;
   TestHost h;
@@ -867,12 +1172,16 @@ int main(void) {
       cmocka_unit_test(test_schema_widening),
       cmocka_unit_test(test_bad_line_then_continue),
       cmocka_unit_test(test_array_error_is_fatal),
+      cmocka_unit_test(test_damaged_input_ends_stream),
+      cmocka_unit_test(test_duplicate_keys),
+      cmocka_unit_test(test_source_limits),
       cmocka_unit_test(test_non_object_records),
       cmocka_unit_test(test_source_resume),
       cmocka_unit_test(test_source_settings),
       cmocka_unit_test(test_dest_values),
       cmocka_unit_test(test_dest_refuses_bad_values),
       cmocka_unit_test(test_dest_array_commit_and_resume),
+      cmocka_unit_test(test_dest_finish),
       cmocka_unit_test(test_dest_stream_files),
       cmocka_unit_test(test_round_trip),
   };

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -163,6 +164,107 @@ static const Valid valid_docs[] = {
     {"{\"\":0}", 0, A, 1},
     {"[\"a\\u0000b\"]", 0, A, 1},
 };
+
+/* A reservation no buffer can have (a negative length turned unsigned)
+ * is refused; it used to double a capacity until it wrapped to 0 and
+ * loop forever (the alarm turns that into a failure). */
+static void test_reserve_impossible_length(void **state) {
+  (void)state;
+  JsonParser p;
+  assert_true(json_parser_init(&p, 8));
+  alarm(10);
+  assert_false(json_parser_reserve(&p, SIZE_MAX));
+  assert_false(json_parser_reserve(&p, (size_t)-5));
+  assert_false(json_parser_reserve(&p, SIZE_MAX / 2 + 1));
+  alarm(0);
+  assert_true(json_parser_reserve(&p, 100000));
+  assert_true(p.scratch_cap >= 100000);
+  json_parser_free(&p);
+}
+
+/* Blank space before, between and after records is consumed as it is
+ * read: 3 MiB of it never grows a 4 KiB buffer (it grew to hold all of it
+ * while detecting the format, and before an array's first element). */
+static void check_blank_not_buffered(const char *head, const char *tail, JsonFormat format,
+                                     int records) {
+  size_t blank = (size_t)3 << 20;
+  size_t hl = strlen(head), tl = strlen(tail);
+  char *doc = malloc(hl + blank + tl);
+  assert_non_null(doc);
+  memcpy(doc, head, hl);
+  for (size_t i = 0; i < blank; i++) doc[hl + i] = i % 3 == 0 ? '\n' : i % 3 == 1 ? ' ' : '\t';
+  memcpy(doc + hl + blank, tail, tl);
+  JsonReader r;
+  Mem m = {doc, hl + blank + tl, 0, 1 << 20};
+  JsonValue v;
+  int got = 0, rc;
+  assert_int_equal(json_reader_init(&r, format, 8, 4096, mem_read, &m, "blank.json", NULL), NB_OK);
+  while ((rc = json_reader_peek(&r, &v, NULL)) == NB_OK) {
+    got++;
+    json_reader_accept(&r);
+  }
+  assert_int_equal(rc, NB_END);
+  assert_int_equal(got, records);
+  if (r.cap > 4096) fail_msg("%s...%s: buffer grew to %zu", head, tail, r.cap);
+  assert_true(r.parser.scratch_cap <= 8192);
+  json_reader_free(&r);
+  free(doc);
+}
+
+static void test_blank_space_not_buffered(void **state) {
+  (void)state;
+  check_blank_not_buffered("", "{\"a\":1}\n", JSON_FORMAT_AUTO, 1);
+  check_blank_not_buffered("", "[1,2]", JSON_FORMAT_AUTO, 2);
+  check_blank_not_buffered("", "[1,2]", JSON_FORMAT_ARRAY, 2);
+  check_blank_not_buffered("[", "1,2]", JSON_FORMAT_ARRAY, 2);
+  check_blank_not_buffered("[1", ",2]", JSON_FORMAT_ARRAY, 2);
+  check_blank_not_buffered("[1,", "2]", JSON_FORMAT_ARRAY, 2);
+  check_blank_not_buffered("{\"a\":1}\n", "{\"a\":2}\n", JSON_FORMAT_LINES, 2);
+  check_blank_not_buffered("{\"a\":1}\n", "", JSON_FORMAT_AUTO, 1);
+}
+
+/* A record longer than max_record: a bad record naming its line, with
+ * the same outcome whatever the read and buffer sizes; the buffer stays
+ * within max(buffer size, max_record + 1). */
+static void check_record_limit(size_t chunk, size_t buf_size) {
+  char doc[4096];
+  char big[1001];
+  memset(big, 'x', 1000);
+  big[1000] = '\0';
+  snprintf(doc, sizeof doc, "{\"a\":1}\n\n{\"a\":\"%s\"}\n{\"a\":3}\n", big);
+  JsonReader r;
+  Mem m = {doc, strlen(doc), 0, chunk};
+  JsonValue v;
+  NbError e;
+  nb_error_init(&e);
+  assert_int_equal(json_reader_init(&r, JSON_FORMAT_AUTO, 8, buf_size, mem_read, &m, "big.json", NULL), NB_OK);
+  r.max_record = 100;
+  assert_int_equal(json_reader_peek(&r, &v, &e), NB_OK);
+  json_reader_accept(&r);
+  assert_int_equal(json_reader_peek(&r, &v, &e), NB_DATA);
+  assert_non_null(strstr(e.message, "record at line 3 of file \"big.json\" is longer than 100 bytes"));
+  assert_int_equal(e.line, 3);
+  assert_true(e.record_len > 0 && e.record_len <= 256);
+  assert_memory_equal(e.record, "{\"a\":\"xxx", 9);
+  assert_non_null(strstr(e.hint, "max_record_bytes"));
+  nb_error_release(&e);
+  json_reader_accept(&r);
+  assert_int_equal(json_reader_peek(&r, &v, &e), NB_OK);
+  assert_int_equal(r.parser.members[0].value.len, 1);
+  assert_memory_equal(r.parser.members[0].value.text, "3", 1);
+  json_reader_accept(&r);
+  assert_int_equal(json_reader_peek(&r, &v, &e), NB_END);
+  assert_true(r.cap <= (buf_size > 101 ? buf_size : 101));
+  json_reader_free(&r);
+}
+
+static void test_record_size_limit(void **state) {
+  (void)state;
+  check_record_limit(1 << 20, 1 << 16);
+  check_record_limit(1, 1);
+  check_record_limit(7, 16);
+  check_record_limit(1 << 20, 64);
+}
 
 static void test_valid_documents(void **state) {
   (void)state;
@@ -754,6 +856,9 @@ static void test_expected_names(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_valid_documents),
+      cmocka_unit_test(test_reserve_impossible_length),
+      cmocka_unit_test(test_blank_space_not_buffered),
+      cmocka_unit_test(test_record_size_limit),
       cmocka_unit_test(test_expected_names),
       cmocka_unit_test(test_invalid_documents),
       cmocka_unit_test(test_nul_bytes_in_input),

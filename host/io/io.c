@@ -459,7 +459,9 @@ static int read_plain(NbFile *f, uint8_t *out, size_t cap, size_t *made, NbError
       total += n;
       continue;
     }
-    if (r->eof) break;
+    /* Like read(2): return what came rather than wait for more, so that
+     * a reader of a pipe gets a slow producer's data as it arrives. */
+    if (r->eof || total > 0) break;
     if (cap - total >= r->raw_cap) {
       /* Large reads go straight to the caller's buffer. */
       ssize_t n = read_retry(f->fd, out + total, cap - total);
@@ -536,6 +538,8 @@ static int read_decoded(NbFile *f, uint8_t *out, size_t cap, size_t *n_read, NbE
   while (total < cap) {
     size_t made;
     bool at_eof;
+    /* As read_plain: no wait for more input once something was decoded. */
+    if (total > 0 && f->r.raw_pos == f->r.raw_len && !f->r.eof) break;
     int rc = decode_step(f, out + total, cap - total, &made, &at_eof, err);
     total += made;
     if (rc != NB_OK) {

@@ -16,6 +16,12 @@ static const NbSettingSpec json_settings[] = {
                "lines (JSON Lines) or array (one JSON array of records); the source also takes auto, its default; the destination default is lines"),
     NB_SETTING(NB_SETTING_INT, NB_SETTING_SOURCE, "max_depth", "512", NULL,
                "deepest nesting of objects and arrays accepted; deeper documents are rejected"),
+    NB_SETTING(NB_SETTING_ENUM, NB_SETTING_SOURCE, "duplicate_keys", "error", "error|first|last",
+               "an object with a member name twice: error (a bad record, handled by on_error), or keep the first or the last value of each name (the others are dropped, counted in json_duplicate_members_dropped, with a warning)"),
+    NB_SETTING(NB_SETTING_INT, NB_SETTING_SOURCE, "max_record_bytes", "67108864", NULL,
+               "longest record accepted, in bytes (from its first non-blank byte to its end); a longer one is a bad record.  Memory per file is about 2 x max_record_bytes + 2 MiB plus the batch"),
+    NB_SETTING(NB_SETTING_INT, NB_SETTING_SOURCE, "max_columns", "16384", NULL,
+               "most columns of a file (different member names), and most members of one object; a record that would exceed it is a bad record"),
     NB_SETTING(NB_SETTING_ENUM, NB_SETTING_DEST, "compression", "auto",
                "none|gzip|zstd|lz4|snappy|auto",
                "compression of the output; auto chooses by file extension"),
@@ -45,6 +51,7 @@ static const NbConnector json_connector = {
     .dest_write = json_dest_write,
     .dest_commit = json_dest_commit,
     .dest_close = json_dest_close,
+    .dest_finish = json_dest_finish, /* ABI 1.1 */
 };
 
 /* The entry, with opens that check settings first (nebula/sdk.h). */

@@ -13,6 +13,15 @@
 
 #define JSON_DEFAULT_MAX_DEPTH 512
 
+/* Default and largest max_columns (the hash index holds uint32_t). */
+#define JSON_DEFAULT_MAX_COLUMNS 16384
+#define JSON_MAX_MAX_COLUMNS (1 << 24)
+
+/* Largest max_record_bytes accepted: the read buffer grows to one byte
+ * more, and the parser's scratch area to as much again. */
+#define JSON_MAX_MAX_RECORD ((uint64_t)1 << 40 < (uint64_t)SIZE_MAX / 4 \
+                                 ? (uint64_t)1 << 40 : (uint64_t)SIZE_MAX / 4)
+
 int json_source_open(const NbHostApi *host, const NbOpenArgs *args,
                      void **source, NbError *err);
 int json_source_stream_count(void *source, uint32_t *count, NbError *err);
@@ -35,6 +44,9 @@ int json_dest_write(void *dest, uint32_t dest_stream,
                     const struct ArrowArray *batch, NbError *err);
 int json_dest_commit(void *dest, const void **state, size_t *state_len,
                      NbError *err);
+/* ABI 1.1: write the end of every file (an array's closing bracket) and
+ * make it durable.  Returns NB_OK, or the host's NB_IO / NB_NOMEM. */
+int json_dest_finish(void *dest, NbError *err);
 void json_dest_close(void *dest);
 
 #endif /* JSON_CONNECTOR_H */

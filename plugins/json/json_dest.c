@@ -29,11 +29,13 @@
  * strings copied 16 bytes at a time (json_put_plain_string).
  *
  * Array format: "[\n" before the first row, ",\n" between rows, and the
- * closing "\n]\n" ("[]\n" with no rows) when the destination is closed.
- * Commits never include the bracket, so the state (committed length and
- * whether a row was written, per file) lets a resumed run truncate to the
- * last commit and go on with ",\n"; the bracket is written again at its
- * close.
+ * closing "\n]\n" ("[]\n" with no rows) by dest_finish (ABI 1.1), which
+ * the host calls when the run completed: a failure to write or sync it
+ * fails the run.  A destination closed without dest_finish (a failed or
+ * stopped run, or a 1.0 host) still gets the bracket at close, as before,
+ * where a failure can only be logged.  Commits never include the bracket,
+ * so the state (committed length and whether a row was written, per file)
+ * lets a resumed run truncate to the last commit and go on with ",\n".
  *
  * "{stream}" in path gives one file per stream (the stream name's base
  * name without extensions); without it all streams go to the one file,
@@ -55,6 +57,7 @@ typedef struct OutFile {
   NbFile *file;
   JsonBuf buf;             /* written rows not yet passed to file_write */
   bool any_row;            /* a row is in the file or the buffer */
+  bool ended;              /* the array's closing bracket is written */
 } OutFile;
 
 typedef struct DestStream {
@@ -1111,6 +1114,36 @@ int json_dest_commit(void *dest, const void **state, size_t *state_len,
   return NB_OK;
 }
 
+/* The end of an array document: "\n]\n", or "[]\n" with no rows. */
+static bool put_array_end(JsonDest *d, OutFile *f) {
+  if (d->format != JSON_FORMAT_ARRAY || f->ended) return true;
+  if (!json_buf_reserve(&f->buf, 4)) return false;
+  if (f->any_row) json_buf_put(&f->buf, "\n]\n", 3);
+  else json_buf_put(&f->buf, "[]\n", 3);
+  f->ended = true;
+  return true;
+}
+
+int json_dest_finish(void *dest, NbError *err) {
+  JsonDest *d = dest;
+  for (size_t i = 0; i < d->n_files; i++) {
+    OutFile *f = &d->files[i];
+    uint64_t length = 0;
+    if (!put_array_end(d, f))
+      return nb_error_set(err, NB_NOMEM, "out of memory ending file \"%s\"", f->path);
+    int rc = flush(d, f, err);
+    /* Durable, as a commit would make it, but not part of any state: a
+     * resumed run truncates to the last commit. */
+    if (rc == NB_OK) rc = d->host->file_commit(f->file, &length, err);
+    if (rc != NB_OK) {
+      nb_error_detail(err, "Could not write the end of file \"%s\"%s.", f->path,
+                      d->format == JSON_FORMAT_ARRAY ? " (the closing bracket of the JSON array)" : "");
+      return rc;
+    }
+  }
+  return NB_OK;
+}
+
 void json_dest_close(void *dest) {
   JsonDest *d = dest;
   if (d == NULL) return;
@@ -1119,10 +1152,7 @@ void json_dest_close(void *dest) {
     NbError e;
     nb_error_init(&e);
     int rc = NB_OK;
-    if (d->format == JSON_FORMAT_ARRAY && json_buf_reserve(&f->buf, 4)) {
-      if (f->any_row) json_buf_put(&f->buf, "\n]\n", 3);
-      else json_buf_put(&f->buf, "[]\n", 3);
-    }
+    put_array_end(d, f);
     rc = flush(d, f, &e);
     if (rc == NB_OK) rc = d->host->file_close(f->file, &e);
     else d->host->file_close(f->file, NULL);

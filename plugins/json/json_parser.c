@@ -104,8 +104,11 @@ static inline bool reserve(JsonParser *p, size_t input_len) {
 
 bool json_parser_reserve(JsonParser *p, size_t input_len) {
   if (p->scratch_cap >= input_len && p->scratch != NULL) return true;
-  size_t cap = p->scratch_cap ? p->scratch_cap : 4096;
-  while (cap < input_len) cap *= 2;
+  /* A length no buffer can have (a caller's negative length turned
+   * unsigned) would make the doubling below wrap to 0 and loop forever. */
+  if (input_len > SIZE_MAX / 2) return false;
+  size_t cap = p->scratch_cap ? p->scratch_cap * 2 : 4096;
+  if (cap < input_len) cap = input_len;
   char *s = malloc(cap);
   if (s == NULL) return false;
   free(p->scratch);
@@ -609,6 +612,10 @@ static JsonResult parse_value(JsonParser *p, const char **pc, const char *end,
 
 static bool grow_members(JsonParser *p) {
   size_t cap = p->members_cap ? p->members_cap * 2 : 16;
+  /* Exactly max_members at most: the parser checks the limit only when
+   * the array is full. */
+  if (p->max_members != 0 && cap > p->max_members)
+    cap = p->max_members > p->members_cap ? p->max_members : p->members_cap + 1;
   JsonMember *m = realloc(p->members, cap * sizeof *m);
   if (m == NULL) return false;
   p->members = m;
@@ -730,6 +737,9 @@ static JsonResult parse_record_value(JsonParser *p, const char **pc,
       if (*c != '"') return unexpected(p, c, end, eof, "expected a member name (a string)");
       if (m == m_end) {
         size_t n = (size_t)(m - p->members);
+        if (p->max_members != 0 && n >= p->max_members)
+          return syntax(p, c, "the object has more than %zu members (setting \"max_columns\")",
+                        p->max_members);
         if (!grow_members(p)) return JSON_NOMEM;
         m = p->members + n;
         m_end = p->members + p->members_cap;
@@ -893,9 +903,21 @@ JsonResult json_parse_array_step(JsonParser *p, JsonArrayState *state,
                           "expected \"[\" to start a JSON array (format \"array\")");
       }
       c = skip_space(p, c + 1, &space);
+      if (c == end && !at_eof) {
+        *state = JSON_ARRAY_FIRST;
+        *next = c;
+        return JSON_END;
+      }
       if (*c == ']') {
         c++;
         goto done;
+      }
+      goto element;
+    case JSON_ARRAY_ELEMENT:
+      c = skip_space(p, c, &space);
+      if (*c == ']') {
+        *state = JSON_ARRAY_FAILED;
+        return syntax(p, c, "trailing comma in array");
       }
       goto element;
     case JSON_ARRAY_FIRST:
@@ -910,6 +932,11 @@ JsonResult json_parse_array_step(JsonParser *p, JsonArrayState *state,
       if (*c == ',') {
         const char *comma = c;
         c = skip_space(p, c + 1, &space);
+        if (c == end && !at_eof) {
+          *state = JSON_ARRAY_ELEMENT;
+          *next = c;
+          return JSON_END;
+        }
         if (*c == ']') {
           *state = JSON_ARRAY_FAILED;
           return syntax(p, comma, "trailing comma in array");

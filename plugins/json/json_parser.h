@@ -90,11 +90,16 @@ typedef enum JsonArrayState {
   JSON_ARRAY_FIRST,     /* after '[': an element or ']' comes */
   JSON_ARRAY_NEXT,      /* after an element: ',' or ']' comes */
   JSON_ARRAY_DONE,      /* after ']': only whitespace may follow */
-  JSON_ARRAY_FAILED     /* a syntax error ended the document */
+  JSON_ARRAY_FAILED,    /* a syntax error ended the document */
+  JSON_ARRAY_ELEMENT    /* after ',': an element comes (values are saved
+                         * in resume positions: append only) */
 } JsonArrayState;
 
 typedef struct JsonParser {
   uint32_t max_depth;      /* deepest nesting accepted, >= 1 */
+  /* Most members a top-level object record may have (0: no limit); more
+   * is a syntax error.  Bounds p->members: 64 bytes a member. */
+  size_t max_members;
 
   /* Scratch for decoded strings and minified values of the current
    * record; never reallocated during a parse (see json_parser_reserve). */
@@ -135,8 +140,10 @@ bool json_parser_init(JsonParser *p, uint32_t max_depth);
 void json_parser_free(JsonParser *p);
 
 /* Make sure the scratch area can hold the decoded form of input_len bytes
- * of JSON (it never exceeds the input).  Returns false on allocation
- * failure. */
+ * of JSON (it never exceeds the input): at least twice the last size, or
+ * exactly input_len when that is more, so a caller that reserves its
+ * buffer's size as it grows gets a scratch area of that size.  Returns
+ * false on allocation failure or for an impossible length. */
 bool json_parser_reserve(JsonParser *p, size_t input_len);
 
 /* Add name[0..len) to the expected member names of object records; its
@@ -165,7 +172,10 @@ JsonResult json_parse_line(JsonParser *p, const char *start, const char *end,
 /* Array document: advance *state by one element.  From JSON_ARRAY_START
  * the opening bracket is expected (after whitespace); an element is parsed
  * and returned (JSON_OK, *next after it) or the closing bracket and the
- * trailing whitespace are consumed (JSON_END).  On JSON_SYNTAX *state
+ * trailing whitespace are consumed (JSON_END).  JSON_END also comes, with
+ * *state JSON_ARRAY_FIRST or JSON_ARRAY_ELEMENT, when the data ends after
+ * a '[' or a ',' and the whitespace after it: those are consumed, so that
+ * whitespace is never kept for a reparse.  On JSON_SYNTAX *state
  * becomes JSON_ARRAY_FAILED.  *state only changes with JSON_OK, JSON_END
  * and JSON_SYNTAX. */
 JsonResult json_parse_array_step(JsonParser *p, JsonArrayState *state,

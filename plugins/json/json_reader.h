@@ -36,7 +36,16 @@ typedef struct JsonCursor {
   uint64_t line_start;     /* file offset of that line's first byte */
   uint64_t record;         /* records consumed, good and bad */
   JsonArrayState array_state;
+  bool skip_line;          /* JSON Lines: drop bytes up to the next '\n'
+                            * (the rest of an oversized record) */
 } JsonCursor;
+
+/* Default of JsonReader.max_record. */
+#define JSON_DEFAULT_MAX_RECORD ((size_t)64 << 20)
+
+/* json_reader_peek with stop_when_idle: no complete record is buffered and
+ * the last read of a pipe came back short (nothing more available now). */
+#define JSON_READER_IDLE 1000
 
 typedef struct JsonReader {
   JsonFormat format;       /* AUTO until the first bytes are seen */
@@ -46,6 +55,13 @@ typedef struct JsonReader {
 
   char *buf;               /* cap bytes + '\0' + JSON_PADDING */
   size_t cap;
+  size_t io_size;          /* the first cap: bytes asked per read */
+  /* Longest record accepted (bytes from its first non-blank byte to its
+   * end); a longer one is a bad record (see json_reader_peek).  The
+   * buffer never grows past max(io_size, max_record + 1) bytes, or
+   * io_size more while sampling.  Set after init; default
+   * JSON_DEFAULT_MAX_RECORD. */
+  size_t max_record;
   size_t len;              /* valid bytes in buf */
   bool eof;                /* read returned 0 */
   uint64_t base;           /* file offset of buf[0] */
@@ -55,6 +71,25 @@ typedef struct JsonReader {
   JsonCursor next;         /* after the peeked record */
 
   bool no_refill;          /* sampling: stop (JSON_END) instead of reading */
+
+  /* A pipe or terminal: a read that comes back short (less than asked,
+   * not the end) means nothing more is available now; set idle, and with
+   * stop_when_idle (a caller that has records to hand over) peek returns
+   * JSON_READER_IDLE instead of waiting in the next read. */
+  bool streaming;
+  bool idle;
+  bool stop_when_idle;
+
+  /* json_reader_sample_begin/end: the data from `sample` on is kept
+   * across refills, so that the caller can rewind to it. */
+  bool sampling;
+  JsonCursor sample;
+
+  /* A failed read ends the stream: its status (NB_IO for corrupt or
+   * truncated input, which the file layer reports as NB_DATA; see
+   * json_reader_peek) and message, returned again by every later call. */
+  int failed;
+  char *failed_message;
   JsonParser parser;
 
   /* Called, when set, before the buffered data moves or is dropped (a
@@ -87,13 +122,40 @@ int json_reader_begin(JsonReader *r, NbError *err);
  * r->parser.members) valid until the next call; NB_END: no more records;
  * NB_DATA: a bad record (err: message, file, line, column, raw record),
  * which json_reader_accept skips (in an array document the rest of the
- * document is skipped: NB_END follows); NB_IO, NB_DATA from the read
- * callback, NB_NOMEM. */
+ * document is skipped: NB_END follows); NB_NOMEM.
+ *
+ * A failure of the read callback is a stream error, never a bad record:
+ * r->failed is set and the status is returned by this call and every
+ * later one (NB_DATA from the callback, corrupt or truncated compressed
+ * input, becomes NB_IO, because NB_DATA would say "skip this record and
+ * go on", and there is no record to skip: the damaged data is gone).
+ * Records peeked and accepted before it stay valid.
+ *
+ * Blank space between records is consumed as it is read, never buffered.
+ * A record longer than max_record is NB_DATA naming its line (its first
+ * bytes attached): in JSON Lines the rest of the line where reading
+ * stopped is skipped without buffering it and reading goes on; in an
+ * array document the rest of the document is skipped.
+ *
+ * With stop_when_idle, JSON_READER_IDLE (see streaming). */
 int json_reader_peek(JsonReader *r, JsonValue *value, NbError *err);
+
+/* Sampling: records peeked and accepted between begin and end are read
+ * again after end.  Peek may refill while no_refill is false (to take in
+ * a first record larger than the buffer) and returns NB_END when the
+ * sample would need more than max_record + 1 + io_size bytes. */
+void json_reader_sample_begin(JsonReader *r);
+void json_reader_sample_end(JsonReader *r);
 
 /* Consume the record the last peek returned (good or bad).  Inline: it
  * runs once per record. */
 static inline void json_reader_accept(JsonReader *r) { r->cur = r->next; }
+
+/* Line and byte column of `at`, a pointer into the data of the record the
+ * last peek returned (e.g. a JsonValue.raw); the cursor's line and column
+ * 0 if it is not there. */
+void json_reader_locate(const JsonReader *r, const char *at, uint64_t *line,
+                        uint64_t *column);
 
 /* File offset (decompressed bytes) of the cursor. */
 static inline uint64_t json_reader_offset(const JsonReader *r) {

@@ -10,13 +10,20 @@
  * null.  A record that is not an object (a bare number, string, array)
  * goes into a column named "value".  A member name holding U+0000 cannot be
  * a column name (names are C strings): the column is named with the six
- * characters "\u0000" in its place.  Duplicate member names are accepted
- * (RFC 8259 only says SHOULD be unique); the last value wins, as in
- * JavaScript, Python and jq, and a warning is logged once per stream.
+ * characters "\u0000" in its place.  A member name that repeats within
+ * an object (RFC 8259 only says names SHOULD be unique) makes the record
+ * a bad record by default (duplicate_keys = error): NB_DATA naming the
+ * file, line, column, record and name, handled by the engine's on_error
+ * like any other.  With duplicate_keys = first or last, the value kept is
+ * the first or the last of that name (JavaScript, Python and jq keep the
+ * last); the others are dropped before anything else looks at the
+ * record, counted (counter json_duplicate_members_dropped) and reported
+ * by a warning once per stream.
  *
  * Schema.  The schema is learned from the records in the first read buffer
- * (up to batch_rows).  A column seen only as null so far is exported as
- * UTF8.  A later record that does not fit (a new member, or a value of
+ * (up to batch_rows), and at least the first good record whatever its
+ * size (up to max_record_bytes).  A column seen only as null so far is
+ * exported as UTF8.  A later record that does not fit (a new member, or a value of
  * another kind) ends the batch; the next call returns NB_SCHEMA_CHANGED
  * with the schema widened: new columns are appended; a column that held
  * only nulls takes the new value's type; conflicting kinds widen to JSON,
@@ -27,7 +34,16 @@
  * line, byte column and the raw line; the next call continues with the
  * next line.  In an array document it is NB_DATA, then NB_END: the next
  * element of a broken document cannot be found.  Good rows before a bad
- * record are returned first.
+ * record are returned first.  A record longer than max_record_bytes is a
+ * bad record too (see json_reader.h).  A file that cannot be read on
+ * (corrupt or truncated compressed data, an I/O error) is not a bad
+ * record: the rows before the damage are returned, then NB_IO (never
+ * NB_DATA, which would ask the engine to skip and call again) at this and
+ * every later call.
+ *
+ * Pipes.  Reading a pipe or terminal, a batch ends when the rows read so
+ * far are all there is for now (JsonReader.streaming), so a slow
+ * producer's records are handed over, and committed, as they come.
  *
  * Positions: (byte offset after the last record, line, record number, line
  * start offset, format, array state), so both formats are resumable.
@@ -46,39 +62,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "json_columns.h"
 #include "json_connector.h"
+#include "json_members.h"
 #include "json_reader.h"
-
-/* How a column stores its values; COL_NULL: only nulls seen so far. */
-typedef enum ColumnKind {
-  COL_NULL = 0,
-  COL_UTF8,
-  COL_NUMBER,
-  COL_BOOL,
-  COL_JSON
-} ColumnKind;
 
 /* Bounds of the rows pending for the builder (see Stream.pending). */
 #define PENDING_ROWS 256
 #define PENDING_VALUES 65536
-
-typedef struct Column {
-  char *name;               /* column name, NUL-terminated */
-  size_t name_len;
-  ColumnKind kind;
-  uint64_t stamp;           /* record that set value */
-  const JsonValue *value;   /* its value in that record */
-} Column;
-
-/* The columns of a stream, with a hash index on their names. */
-typedef struct Columns {
-  Column *v;
-  size_t n;
-  size_t cap;
-  uint32_t *slots;          /* index + 1, 0 = empty; n_slots a power of 2 */
-  size_t n_slots;
-} Columns;
 
 struct JsonSource;
 
@@ -109,145 +102,27 @@ typedef struct Stream {
   size_t pending_rows;
   bool text_only;           /* the builder has string columns only */
   uint64_t stamp;
+  JsonNameSort names;       /* work space of the duplicate-name checks */
   bool duplicate_logged;
   uint8_t position[NB_POSITION_MAX_BYTES];
   size_t position_len;
 } Stream;
 
+/* Setting duplicate_keys, in the order of its choices. */
+typedef enum DuplicateKeys { DUP_ERROR = 0, DUP_FIRST, DUP_LAST } DuplicateKeys;
+
 typedef struct JsonSource {
   const NbHostApi *host;
   JsonFormat format;
+  DuplicateKeys duplicate_keys;
   uint32_t max_depth;
+  size_t max_record;
+  size_t max_columns;
   uint64_t batch_rows;
   uint64_t batch_bytes;
   Stream *streams;
   uint32_t n_streams;
 } JsonSource;
-
-/* ------------------------------------------------------------------------
- * Columns
- * ------------------------------------------------------------------------ */
-
-static uint32_t name_hash(const char *s, size_t n) {
-  uint32_t h = 2166136261u;
-  for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 16777619u;
-  return h;
-}
-
-static void columns_free(Columns *c) {
-  for (size_t i = 0; i < c->n; i++) free(c->v[i].name);
-  free(c->v);
-  free(c->slots);
-  memset(c, 0, sizeof *c);
-}
-
-/* The column named name[0..len) (no NUL bytes), or SIZE_MAX. */
-static size_t columns_lookup(const Columns *c, const char *name, size_t len) {
-  if (c->n_slots == 0) return SIZE_MAX;
-  size_t mask = c->n_slots - 1;
-  for (size_t i = name_hash(name, len) & mask;; i = (i + 1) & mask) {
-    uint32_t s = c->slots[i];
-    if (s == 0) return SIZE_MAX;
-    const Column *col = &c->v[s - 1];
-    if (col->name_len == len && memcmp(col->name, name, len) == 0) return s - 1;
-  }
-}
-
-static bool columns_index(Columns *c, size_t n_slots) {
-  uint32_t *slots = calloc(n_slots, sizeof *slots);
-  if (slots == NULL) return false;
-  free(c->slots);
-  c->slots = slots;
-  c->n_slots = n_slots;
-  for (size_t k = 0; k < c->n; k++) {
-    size_t i = name_hash(c->v[k].name, c->v[k].name_len) & (n_slots - 1);
-    while (slots[i] != 0) i = (i + 1) & (n_slots - 1);
-    slots[i] = (uint32_t)(k + 1);
-  }
-  return true;
-}
-
-/* A member name as a column name: U+0000 becomes the text "\u0000".
- * Returns a malloc'ed NUL-terminated string, or NULL. */
-static char *column_name(const char *key, size_t len, size_t *out_len) {
-  size_t nuls = 0;
-  for (size_t i = 0; i < len; i++) nuls += key[i] == '\0';
-  char *name = malloc(len + 5 * nuls + 1);
-  if (name == NULL) return NULL;
-  char *o = name;
-  for (size_t i = 0; i < len; i++) {
-    if (key[i] == '\0') {
-      memcpy(o, "\\u0000", 6);
-      o += 6;
-    } else {
-      *o++ = key[i];
-    }
-  }
-  *o = '\0';
-  *out_len = (size_t)(o - name);
-  return name;
-}
-
-/* The column of a member name, or SIZE_MAX. */
-static size_t columns_find(const Columns *c, const char *key, size_t len) {
-  if (memchr(key, '\0', len) == NULL) return columns_lookup(c, key, len);
-  size_t n;
-  char *name = column_name(key, len, &n);
-  if (name == NULL) return SIZE_MAX;
-  size_t i = columns_lookup(c, name, n);
-  free(name);
-  return i;
-}
-
-static int columns_add(Columns *c, const char *key, size_t len,
-                       size_t *index) {
-  if (c->n == c->cap) {
-    size_t cap = c->cap ? c->cap * 2 : 16;
-    Column *v = realloc(c->v, cap * sizeof *v);
-    if (v == NULL) return NB_NOMEM;
-    c->v = v;
-    c->cap = cap;
-  }
-  Column *col = &c->v[c->n];
-  memset(col, 0, sizeof *col);
-  col->name = column_name(key, len, &col->name_len);
-  if (col->name == NULL) return NB_NOMEM;
-  c->n++;
-  if (c->n * 2 > c->n_slots) {
-    if (!columns_index(c, c->n_slots ? c->n_slots * 2 : 64)) {
-      free(col->name);
-      c->n--;
-      return NB_NOMEM;
-    }
-  } else {
-    size_t mask = c->n_slots - 1;
-    size_t i = name_hash(col->name, col->name_len) & mask;
-    while (c->slots[i] != 0) i = (i + 1) & mask;
-    c->slots[i] = (uint32_t)c->n;
-  }
-  *index = c->n - 1;
-  return NB_OK;
-}
-
-static ColumnKind kind_of(JsonKind k) {
-  switch (k) {
-    case JSON_NULL: return COL_NULL;
-    case JSON_TRUE:
-    case JSON_FALSE: return COL_BOOL;
-    case JSON_NUMBER: return COL_NUMBER;
-    case JSON_STRING: return COL_UTF8;
-    default: return COL_JSON;
-  }
-}
-
-static NbType type_of(ColumnKind k) {
-  switch (k) {
-    case COL_NUMBER: return NB_TYPE_NUMBER;
-    case COL_BOOL: return NB_TYPE_BOOL;
-    case COL_JSON: return NB_TYPE_JSON;
-    default: return NB_TYPE_UTF8;
-  }
-}
 
 /* Map the members of a record to columns (s->member_col).  *fits is false
  * when the record needs a schema change; with apply the change is made. */
@@ -255,6 +130,14 @@ static int map_record(Stream *s, const JsonMember *m, size_t n, bool apply,
                       bool *fits) {
   Columns *cols = &s->cols;
   *fits = true;
+  if (apply && n > 0) {
+    /* Refuse, before changing anything, a record whose new names would
+     * take the stream past max_columns (names are unique here). */
+    size_t added = 0;
+    for (size_t i = 0; i < n; i++)
+      added += m[i].hint == JSON_NO_HINT && columns_find(cols, m[i].key, m[i].key_len) == SIZE_MAX;
+    if (added > 0 && cols->n + added > s->src->max_columns) return NB_INVALID;
+  }
   if (n > s->member_col_cap) {
     size_t cap = s->member_col_cap ? s->member_col_cap : 16;
     while (cap < n) cap *= 2;
@@ -361,7 +244,12 @@ static int ensure_builder(Stream *s, NbError *err) {
   NbField *fields;
   if (build_fields(s, &fields) != NB_OK)
     return nb_error_set(err, NB_NOMEM, "out of memory reading file \"%s\"", s->path);
+  /* The builder reserves hint rows in every column at its first value:
+   * at most about batch_bytes in all (16 bytes a cell), so that many
+   * columns do not cost 65536 rows each. */
   uint64_t hint = s->src->batch_rows < 65536 ? s->src->batch_rows : 65536;
+  uint64_t by_bytes = s->src->batch_bytes / ((uint64_t)s->cols.n * 16);
+  if (hint > by_bytes) hint = by_bytes > 0 ? by_bytes : 1;
   int rc = nb_batch_builder_new(fields, s->cols.n, (size_t)hint, &s->builder, err);
   free(fields);
   if (rc != NB_OK) return rc;
@@ -487,18 +375,11 @@ static bool append_row(Stream *s, const JsonMember *m, size_t n, int *rc) {
 static int append_record(Stream *s, const JsonMember *m, size_t n) {
   Columns *cols = &s->cols;
   uint64_t stamp = ++s->stamp;
-  bool duplicate = false;
+  /* Names are unique here (resolve_duplicates). */
   for (size_t i = 0; i < n; i++) {
     Column *col = &cols->v[s->member_col[i]];
-    duplicate |= col->stamp == stamp;
     col->stamp = stamp;
     col->value = &m[i].value;
-  }
-  if (duplicate && !s->duplicate_logged) {
-    s->duplicate_logged = true;
-    nb_log(s->src->host, NB_LOG_WARN,
-           "file \"%s\" has objects with duplicate member names (first at record %llu): the last value of each name is kept",
-           s->path, (unsigned long long)s->reader.cur.record + 1);
   }
   if (s->builder == NULL) {
     s->zero_column_rows++;
@@ -536,6 +417,92 @@ static int append_record(Stream *s, const JsonMember *m, size_t n) {
 }
 
 /* ------------------------------------------------------------------------
+ * Duplicate member names
+ * ------------------------------------------------------------------------ */
+
+/* name[0..len) for a message: at most 64 bytes, control characters as
+ * '?', cut at a character boundary. */
+static void printable_name(const char *name, size_t len, char *out, size_t cap) {
+  size_t n = len < 64 ? len : 64;
+  while (n < len && n > 0 && ((unsigned char)name[n] & 0xC0) == 0x80) n--;
+  size_t o = 0;
+  for (size_t i = 0; i < n && o + 4 < cap; i++) {
+    unsigned char c = (unsigned char)name[i];
+    out[o++] = c < 0x20 || c == 0x7F ? '?' : (char)c;
+  }
+  if (n < len && o + 4 < cap) {
+    memcpy(out + o, "...", 3);
+    o += 3;
+  }
+  out[o] = '\0';
+}
+
+/* NB_DATA for the record v whose member `dup` repeats a name. */
+static int duplicate_error(const Stream *s, const JsonValue *v, const JsonMember *dup,
+                           NbError *e) {
+  char name[80];
+  uint64_t line, column;
+  printable_name(dup->key, dup->key_len, name, sizeof name);
+  json_reader_locate(&s->reader, dup->value.raw, &line, &column);
+  nb_error_set(e, NB_DATA, "duplicate member name \"%s\" in file \"%s\" at line %llu, column %llu: the object (record %llu) already has a member of that name",
+               name, s->path, (unsigned long long)line, (unsigned long long)column,
+               (unsigned long long)s->reader.cur.record + 1);
+  nb_error_locate(e, s->path, (int64_t)line, (int64_t)column);
+  nb_error_record(e, v->raw, v->raw_len);
+  nb_error_hint(e, "Fix the producer, or set duplicate_keys = \"first\" or \"last\" to keep one value of each name (the others are dropped and counted).");
+  return NB_DATA;
+}
+
+/* An object record of n members whose names may repeat: by the setting
+ * duplicate_keys, NB_DATA (e filled), or keep one value of each name in
+ * the parser's members (*n lowered, *dropped the values dropped). */
+static int resolve_duplicates(Stream *s, const JsonValue *v, size_t *n, size_t *dropped,
+                              NbError *e) {
+  JsonMember *m = s->reader.parser.members;
+  *dropped = 0;
+  if (v->kind != JSON_OBJECT || *n < 2) return NB_OK;
+  if (s->src->duplicate_keys == DUP_ERROR) {
+    size_t repeat, first;
+    if (!json_names_find_repeat(&s->names, m, *n, &repeat, &first))
+      return nb_error_set(e, NB_NOMEM, "out of memory reading file \"%s\"", s->path);
+    return repeat == SIZE_MAX ? NB_OK : duplicate_error(s, v, &m[repeat], e);
+  }
+  size_t kept;
+  if (!json_names_keep_one(&s->names, m, *n, s->src->duplicate_keys == DUP_LAST, &kept))
+    return nb_error_set(e, NB_NOMEM, "out of memory reading file \"%s\"", s->path);
+  *dropped = *n - kept;
+  *n = kept;
+  return NB_OK;
+}
+
+/* NB_DATA for the record v, whose new member names would take the
+ * stream past max_columns. */
+static void too_many_columns(const Stream *s, const JsonValue *v, NbError *err) {
+  uint64_t line, column;
+  json_reader_locate(&s->reader, v->raw, &line, &column);
+  nb_error_set(err, NB_DATA, "record %llu at line %llu of file \"%s\" has new member names that would make more than %zu columns",
+               (unsigned long long)s->reader.cur.record + 1, (unsigned long long)line, s->path,
+               s->src->max_columns);
+  nb_error_locate(err, s->path, (int64_t)line, (int64_t)column);
+  nb_error_record(err, v->raw, v->raw_len < 256 ? v->raw_len : 256);
+  nb_error_hint(err, "Raise the setting \"max_columns\" if the file really has that many different names.");
+}
+
+/* A record that lost `dropped` values to duplicate_keys was accepted. */
+static void note_dropped(Stream *s, size_t dropped) {
+  const NbHostApi *host = s->src->host;
+  if (dropped == 0) return;
+  if (host->counter_add != NULL)
+    host->counter_add(host->host_data, "json_duplicate_members_dropped", (int64_t)dropped);
+  if (s->duplicate_logged) return;
+  s->duplicate_logged = true;
+  nb_log(host, NB_LOG_WARN,
+         "file \"%s\" has objects with duplicate member names (first at record %llu): the %s value of each name is kept, as duplicate_keys says; the values dropped are counted in json_duplicate_members_dropped",
+         s->path, (unsigned long long)s->reader.cur.record,
+         s->src->duplicate_keys == DUP_LAST ? "last" : "first");
+}
+
+/* ------------------------------------------------------------------------
  * Streams
  * ------------------------------------------------------------------------ */
 
@@ -550,6 +517,14 @@ static void stream_close_file(Stream *s) {
   if (s->file != NULL) s->src->host->file_close(s->file, NULL);
   s->file = NULL;
   s->open = false;
+}
+
+/* A pipe, terminal or socket: data arrives when the producer writes it,
+ * so records are handed over as they come (JsonReader.streaming). */
+static bool is_streaming(const char *path) {
+  struct stat st;
+  int rc = strcmp(path, "-") == 0 ? fstat(STDIN_FILENO, &st) : stat(path, &st);
+  return rc == 0 && (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode) || S_ISSOCK(st.st_mode));
 }
 
 static int stream_open(Stream *s, NbError *err) {
@@ -567,6 +542,9 @@ static int stream_open(Stream *s, NbError *err) {
   s->open = true;
   s->ended = false;
   s->hinted_columns = 0; /* a new parser expects no names yet */
+  s->reader.max_record = s->src->max_record;
+  s->reader.parser.max_members = s->src->max_columns;
+  s->reader.streaming = is_streaming(s->path);
   s->reader.before_refill = flush_before_refill;
   s->reader.before_refill_ctx = s;
   return NB_OK;
@@ -582,10 +560,20 @@ static int learn_schema(Stream *s, NbError *err) {
   nb_error_init(&e);
   rc = json_reader_begin(&s->reader, err);
   if (rc != NB_OK) return rc;
-  JsonCursor saved = s->reader.cur;
-  s->reader.no_refill = true;
+  json_reader_sample_begin(&s->reader);
+  s->reader.stop_when_idle = false;
+  uint64_t good = 0;
   for (uint64_t i = 0; i < s->src->batch_rows; i++) {
+    /* The sample is the records buffered, and at least the first good
+     * one whatever its size: read more only until it is complete. */
+    s->reader.no_refill = good > 0;
     rc = json_reader_peek(&s->reader, &v, &e);
+    if (rc != NB_OK && s->reader.failed != NB_OK) {
+      /* Damaged input: learn from what came before; json_source_next
+       * delivers it, then reports the error. */
+      nb_error_release(&e);
+      rc = NB_END;
+    }
     if (rc == NB_END) break;
     if (rc == NB_DATA) {
       nb_error_release(&e);
@@ -593,20 +581,32 @@ static int learn_schema(Stream *s, NbError *err) {
       continue;
     }
     if (rc != NB_OK) break;
-    size_t n;
+    size_t n, dropped;
     bool fits;
     const JsonMember *m = record_members(s, &v, &single, &n);
-    rc = map_record(s, m, n, true, &fits);
+    rc = resolve_duplicates(s, &v, &n, &dropped, &e);
+    if (rc == NB_DATA) {
+      /* Refused: json_source_next reports it. */
+      nb_error_release(&e);
+      json_reader_accept(&s->reader);
+      continue;
+    }
+    if (rc == NB_OK) rc = map_record(s, m, n, true, &fits);
+    if (rc == NB_INVALID) {
+      /* Too many columns: json_source_next reports it. */
+      json_reader_accept(&s->reader);
+      continue;
+    }
     if (rc != NB_OK) {
+      nb_error_release(&e);
       nb_error_set(&e, rc, "out of memory reading file \"%s\"", s->path);
       break;
     }
     update_key_hints(s);
     json_reader_accept(&s->reader);
+    good++;
   }
-  s->reader.no_refill = false;
-  s->reader.cur = saved;
-  s->reader.next = saved;
+  json_reader_sample_end(&s->reader);
   if (rc == NB_END || rc == NB_OK) {
     s->cols_known = true;
     s->builder_stale = true;
@@ -709,8 +709,8 @@ static int expand_paths(JsonSource *src, const char *pattern, NbError *err) {
 int json_source_open(const NbHostApi *host, const NbOpenArgs *args,
                      void **source, NbError *err) {
   const char *path;
-  int format;
-  int64_t max_depth;
+  int format, duplicates;
+  int64_t max_depth, max_record, max_columns;
   int rc;
 
   *source = NULL;
@@ -720,6 +720,8 @@ int json_source_open(const NbHostApi *host, const NbOpenArgs *args,
     return nb_error_set(err, NB_INVALID, "setting \"path\" of the json source is required");
   rc = nb_setting_enum(args->settings, "format", "auto|lines|array", 0, &format, err);
   if (rc != NB_OK) return rc;
+  rc = nb_setting_enum(args->settings, "duplicate_keys", "error|first|last", 0, &duplicates, err);
+  if (rc != NB_OK) return rc;
   rc = nb_setting_int(args->settings, "max_depth", JSON_DEFAULT_MAX_DEPTH, &max_depth, err);
   if (rc != NB_OK) return rc;
   if (max_depth < 1 || max_depth > INT32_MAX) {
@@ -728,10 +730,33 @@ int json_source_open(const NbHostApi *host, const NbOpenArgs *args,
     return NB_INVALID;
   }
 
+  rc = nb_setting_int(args->settings, "max_record_bytes", (int64_t)JSON_DEFAULT_MAX_RECORD,
+                      &max_record, err);
+  if (rc != NB_OK) return rc;
+  if (max_record < 1 || (uint64_t)max_record > JSON_MAX_MAX_RECORD) {
+    nb_error_set(err, NB_INVALID, "invalid value %lld for setting \"max_record_bytes\"",
+                 (long long)max_record);
+    nb_error_hint(err, "Give a size in bytes between 1 and %llu.",
+                  (unsigned long long)JSON_MAX_MAX_RECORD);
+    return NB_INVALID;
+  }
+
+  rc = nb_setting_int(args->settings, "max_columns", JSON_DEFAULT_MAX_COLUMNS, &max_columns, err);
+  if (rc != NB_OK) return rc;
+  if (max_columns < 1 || max_columns > JSON_MAX_MAX_COLUMNS) {
+    nb_error_set(err, NB_INVALID, "invalid value %lld for setting \"max_columns\"",
+                 (long long)max_columns);
+    nb_error_hint(err, "Give a number of columns between 1 and %d.", JSON_MAX_MAX_COLUMNS);
+    return NB_INVALID;
+  }
+
   JsonSource *src = calloc(1, sizeof *src);
   if (src == NULL) return nb_error_set(err, NB_NOMEM, "out of memory opening the json source");
+  src->max_record = (size_t)max_record;
+  src->max_columns = (size_t)max_columns;
   src->host = host;
   src->format = (JsonFormat)format; /* enum order matches JsonFormat */
+  src->duplicate_keys = (DuplicateKeys)duplicates; /* choices in enum order */
   src->max_depth = (uint32_t)max_depth;
   src->batch_rows = args->batch_rows ? args->batch_rows : 65536;
   src->batch_bytes = args->batch_bytes ? args->batch_bytes : (16u << 20);
@@ -786,7 +811,7 @@ int json_source_seek(void *source, uint32_t index, const void *position,
   int rc = nb_position_decode(position, position_len, v, JSON_POSITION_VALUES, err);
   if (rc != NB_OK) return rc;
   if ((v[4] != JSON_FORMAT_LINES && v[4] != JSON_FORMAT_ARRAY) ||
-      v[5] > JSON_ARRAY_FAILED || v[1] == 0 || v[3] > v[0])
+      v[5] > JSON_ARRAY_ELEMENT || v[1] == 0 || v[3] > v[0])
     return nb_error_set(err, NB_INVALID, "saved position for file \"%s\" is not a json source position",
                         s->path);
   if (src->format != JSON_FORMAT_AUTO && (uint64_t)src->format != v[4]) {
@@ -848,7 +873,11 @@ int json_source_next(void *source, uint32_t index, struct ArrowArray *out,
     if (rows >= src->batch_rows ||
         json_reader_offset(&s->reader) - first_offset >= src->batch_bytes)
       break;
+    /* With rows to hand over, a pipe with nothing more to read right now
+     * ends the batch (JSON_READER_IDLE) rather than a wait for more. */
+    s->reader.stop_when_idle = rows > 0;
     rc = json_reader_peek(&s->reader, &v, &e);
+    if (rc == JSON_READER_IDLE) break;
     if (rc == NB_END) {
       if (rows > 0) break;
       set_position(s, info);
@@ -866,6 +895,12 @@ int json_source_next(void *source, uint32_t index, struct ArrowArray *out,
       set_position(s, info);
       return pass_error(&e, err, NB_DATA);
     }
+    if (rc != NB_OK && s->reader.failed != NB_OK && rows > 0) {
+      /* The input is damaged (or unreadable) after these rows: deliver
+       * them; the reader repeats its error at the next call. */
+      nb_error_release(&e);
+      break;
+    }
     if (rc != NB_OK) {
       drop_rows(s);
       return pass_error(&e, err, rc);
@@ -882,6 +917,21 @@ int json_source_next(void *source, uint32_t index, struct ArrowArray *out,
       rows++;
       continue;
     }
+    size_t dropped;
+    rc = resolve_duplicates(s, &v, &n, &dropped, &e);
+    if (rc == NB_DATA) {
+      if (rows > 0) {
+        nb_error_release(&e);
+        break;
+      }
+      json_reader_accept(&s->reader);
+      set_position(s, info);
+      return pass_error(&e, err, NB_DATA);
+    }
+    if (rc != NB_OK) {
+      drop_rows(s);
+      return pass_error(&e, err, rc);
+    }
     rc = map_record(s, m, n, false, &fits);
     if (rc == NB_OK && !fits) {
       if (rows > 0) break;
@@ -889,6 +939,12 @@ int json_source_next(void *source, uint32_t index, struct ArrowArray *out,
       if (rc == NB_OK) {
         s->builder_stale = true;
         return NB_SCHEMA_CHANGED;
+      }
+      if (rc == NB_INVALID) {
+        too_many_columns(s, &v, err);
+        json_reader_accept(&s->reader);
+        set_position(s, info);
+        return NB_DATA;
       }
     }
     /* Rows keep their order: the pending ones go first. */
@@ -899,6 +955,7 @@ int json_source_next(void *source, uint32_t index, struct ArrowArray *out,
       return nb_error_set(err, NB_NOMEM, "out of memory reading file \"%s\"", s->path);
     }
     json_reader_accept(&s->reader);
+    note_dropped(s, dropped);
     rows++;
   }
 
@@ -935,6 +992,7 @@ void json_source_close(void *source) {
     columns_free(&s->cols);
     nb_batch_builder_free(s->builder);
     free(s->member_col);
+    json_names_free(&s->names);
     free(s->pending);
     free(s->path);
   }
