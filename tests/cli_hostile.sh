@@ -49,7 +49,7 @@ expect 0 "list --json hostile texts" hx list --json
 clean "list --json"
 expect 0 "describe hostile texts" hx describe hostiletext
 clean "describe"
-contains "$out" 'file\x1B[2J to read\x0Anebula-host: forged line' "doc escaped"
+contains "$out" 'file\x1B[2J to read\x0Dnebula-host: forged line' "doc escaped"
 contains "$out" 'x\x1B[31mred\xC2\x9B1m' "default escaped, C1 included"
 contains "$out" 'bidi \xE2\x80\xAEoverride' "bidi override escaped"
 contains "$out" 'enum \xFF\xFE' "invalid UTF-8 escaped"

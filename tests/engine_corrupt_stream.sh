@@ -29,7 +29,7 @@ run_case() { # input-file policy via(file|stdin) source
   if grep -q "cannot go on reading stream .*truncated .* data in" "$work/log"; then
     grep -q "on_error cannot skip" "$work/log" || fail "$in ($source, $policy, $via): no detail"
   else
-    grep -q "^nebula-host: truncated .* data in" "$work/log" ||
+    grep -q "^nebula-host: \(connector \"[a-z]*\": \)\{0,1\}truncated .* data in" "$work/log" ||
       { cat "$work/log"; fail "$in ($source, $policy, $via): no clear error"; }
   fi
   grep -q "bad record" "$work/log" && fail "$in ($source, $policy, $via): reported as a bad record"

@@ -174,6 +174,30 @@ static void test_output_is_a_host_file(void **state) {
   free(sub);
 }
 
+/* The host replaces the state file by rename, so the inode the state file
+ * had when the run began may later belong to another file, an output even
+ * (a freed inode is reused).  Renaming the old state file away stands in
+ * for that reuse: the file that now has the old inode is not the state
+ * file and may be written; the state file's name still may not. */
+static void test_host_file_inode_moves_on(void **state) {
+  (void)state;
+  NbhRunFiles *files = new_files();
+  NbError err;
+  NbFile *f = NULL;
+  char *st = tmp_path("state5.json"), *out = tmp_path("out5.jsonl");
+  spit(st, "{}");
+  nb_error_init(&err);
+  assert_int_equal(nbh_run_files_add_host(files, st, "the state file", &err), NB_OK);
+  assert_int_equal(rename(st, out), 0);
+  spit(st, "{\"new\": 1}");
+  assert_int_equal(nbh_file_open_write_in(files, out, NULL, &f, &err), NB_OK);
+  assert_int_equal(nbh_file_close(f, &err), NB_OK);
+  assert_write_refused(files, st, "the state file of this run");
+  nbh_run_files_free(files);
+  free(st);
+  free(out);
+}
+
 static void test_host_files_distinct(void **state) {
   (void)state;
   NbhRunFiles *files = new_files();
@@ -292,6 +316,7 @@ int main(void) {
       cmocka_unit_test(test_output_is_an_opened_input),
       cmocka_unit_test(test_output_is_a_known_input),
       cmocka_unit_test(test_output_is_a_host_file),
+      cmocka_unit_test(test_host_file_inode_moves_on),
       cmocka_unit_test(test_host_files_distinct),
       cmocka_unit_test(test_two_outputs_one_file),
       cmocka_unit_test(test_input_is_an_output),

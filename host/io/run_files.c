@@ -190,10 +190,30 @@ int nbh_run_files_set_output_pattern(NbhRunFiles *files, const char *pattern, Nb
 
 /* With mu held: the first entry that is the same file as id and whose role
  * is in the mask (1 << role), or NULL. */
+/* The identity a host file has now.  The host replaces its files by rename
+ * (the state file through its temporary file) or creates them later, so an
+ * inode remembered at registration may since have been freed and given to
+ * a new output: for these files only the name, and the inode the name
+ * leads to now, count.  The result borrows e's resolved path. */
+static FileId host_file_now(const Entry *e) {
+  FileId now = e->id;
+  struct stat st;
+  now.has_inode = false;
+  now.special = false;
+  if (stat(e->path, &st) == 0) id_set_stat(&now, &st);
+  return now;
+}
+
 static const Entry *find_conflict(const NbhRunFiles *files, const FileId *id, unsigned roles) {
   for (size_t i = 0; i < files->n_entries; i++) {
     const Entry *e = files->entries[i];
-    if ((roles & (1u << e->role)) && same_file(&e->id, id)) return e;
+    if (!(roles & (1u << e->role))) continue;
+    if (e->role == ROLE_HOST) {
+      FileId now = host_file_now(e);
+      if (same_file(&now, id)) return e;
+    } else if (same_file(&e->id, id)) {
+      return e;
+    }
   }
   return NULL;
 }
