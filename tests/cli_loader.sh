@@ -10,7 +10,7 @@ expect 0 "list the test connectors" thost list
 contains "$out" "testgood" "good connector listed"
 contains "$out" "1.2.3" "version listed"
 contains "$err" "incompatible connector \"$libs/broken_major.so\": ABI version mismatch" "major"
-contains "$err" "DETAIL: The connector was built for ABI 2.0. This nebula-host provides ABI 1.1." \
+contains "$err" "DETAIL: The connector was built for ABI 2.0. This nebula-host provides ABI 1.2." \
   "major detail"
 contains "$err" "HINT: Install a build of the connector for ABI 1, or upgrade nebula-host." \
   "major hint"

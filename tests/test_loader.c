@@ -151,7 +151,7 @@ static void test_major_mismatch(void **state) {
   assert_string_equal(e->message, "incompatible connector \"" MODULE("broken_major")
                                   "\": ABI version mismatch");
   assert_string_equal(e->detail,
-                      "The connector was built for ABI 2.0. This nebula-host provides ABI 1.1.");
+                      "The connector was built for ABI 2.0. This nebula-host provides ABI 1.2.");
   assert_string_equal(e->hint, "Install a build of the connector for ABI 1, or upgrade nebula-host.");
   nbh_plugins_free(&set);
 }
@@ -163,7 +163,7 @@ static void test_newer_minor(void **state) {
   assert_string_equal(e->message, "incompatible connector \"" MODULE("broken_minor")
                                   "\": ABI version mismatch");
   assert_contains(e->detail, "built for ABI 1.9");
-  assert_contains(e->detail, "provides ABI 1.1");
+  assert_contains(e->detail, "provides ABI 1.2");
   assert_contains(e->hint, "Upgrade nebula-host");
   assert_contains(e->hint, "1.9");
   nbh_plugins_free(&set);

@@ -174,11 +174,29 @@ static void connector_layout(void **state) {
  * else: every 1.0 offset above is unchanged. */
 static void connector_1_1_appends_dest_finish(void **state) {
   (void)state;
-  assert_int_equal(NB_ABI_CURRENT, NB_ABI_VERSION(1, 1));
-  assert_int_equal(NB_ABI_MINOR_OF(NB_ABI_CURRENT), 1);
   assert_int_equal(offsetof(NbConnector, dest_finish), NB_CONNECTOR_SIZE_1_0);
   assert_int_equal(NB_CONNECTOR_SIZE_1_1, sizeof(NbConnector));
   assert_int_equal(NB_SETTING_SPEC_SIZE_1_0, sizeof(NbSettingSpec_v1_0));
+}
+
+/* ABI 1.2 appends the three block_* slots to NbHostApi right after the
+ * last 1.0 slot (1.1 added none), and changes nothing else. */
+static void host_1_2_appends_block_slots(void **state) {
+  (void)state;
+  assert_int_equal(NB_ABI_CURRENT, NB_ABI_VERSION(1, 2));
+  assert_int_equal(NB_ABI_MINOR_OF(NB_ABI_CURRENT), 2);
+  assert_int_equal(offsetof(NbHostApi, block_compress_bound), sizeof(NbHostApi_v1_0));
+  assert_int_equal(offsetof(NbHostApi, block_compress),
+                   offsetof(NbHostApi, block_compress_bound) + sizeof(void (*)(void)));
+  assert_int_equal(offsetof(NbHostApi, block_decompress),
+                   offsetof(NbHostApi, block_compress) + sizeof(void (*)(void)));
+  assert_int_equal(sizeof(NbHostApi), offsetof(NbHostApi, block_decompress) + sizeof(void (*)(void)));
+  /* A 1.0 host's struct_size does not cover them. */
+  NbHostApi host;
+  memset(&host, 0, sizeof host);
+  host.struct_size = (uint32_t)sizeof(NbHostApi_v1_0);
+  host.block_compress = NULL;
+  assert_false(NB_STRUCT_HAS(NbHostApi, &host, block_compress));
 }
 
 /* NB_STRUCT_HAS compares the end of a field with struct_size: a struct_size
@@ -339,6 +357,7 @@ int main(void) {
       cmocka_unit_test(connector_layout),
       cmocka_unit_test(recorded_lp64_sizes),
       cmocka_unit_test(connector_1_1_appends_dest_finish),
+      cmocka_unit_test(host_1_2_appends_block_slots),
       cmocka_unit_test(struct_has_needs_the_whole_field),
       cmocka_unit_test(old_connector_loads),
       cmocka_unit_test(old_connector_moves_data),

@@ -12,6 +12,7 @@
  */
 #include <string.h>
 
+#include "block_codec.h"
 #include "cli.h"
 #include "nebula/sdk.h"
 
@@ -91,4 +92,7 @@ void nbh_cli_dry_host_api(NbhCliDryHost *ctx, NbHostApi *api) {
   api->file_commit = dry_commit;
   api->file_close = dry_close;
   api->file_skip = dry_skip;
+  api->block_compress_bound = nbh_block_compress_bound;
+  api->block_compress = nbh_block_compress;
+  api->block_decompress = nbh_block_decompress;
 }

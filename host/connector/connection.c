@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "block_codec.h"
 #include "clock.h"
 #include "connection.h"
 #include "invariant.h"
@@ -169,6 +170,9 @@ void nbh_connection_init(NbhConnection *c, const NbConnector *vt, const char *ro
   c->api.file_commit = conn_commit;
   c->api.file_close = conn_close;
   c->api.file_skip = conn_skip;
+  c->api.block_compress_bound = nbh_block_compress_bound;
+  c->api.block_compress = nbh_block_compress;
+  c->api.block_decompress = nbh_block_decompress;
 }
 
 bool nbh_connection_input_broken(NbhConnection *c) {

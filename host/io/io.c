@@ -10,6 +10,7 @@
  * when writing.
  */
 #define _GNU_SOURCE
+#include "block_codec.h"
 #include "io.h"
 
 #include <errno.h>
@@ -1155,4 +1156,7 @@ void nbh_io_install(NbHostApi *api) {
   api->file_commit = nbh_file_commit;
   api->file_close = nbh_file_close;
   api->file_skip = nbh_file_skip;
+  api->block_compress_bound = nbh_block_compress_bound;
+  api->block_compress = nbh_block_compress;
+  api->block_decompress = nbh_block_decompress;
 }

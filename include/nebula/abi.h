@@ -1,5 +1,5 @@
 /*
- * nebula/abi.h - the connector ABI of Nebula, version 1.1.
+ * nebula/abi.h - the connector ABI of Nebula, version 1.2.
  *
  * This header is the specification of the boundary between nebula-host and
  * a connector (a shared object loaded at run time).  It is the only header a
@@ -45,6 +45,9 @@
  *        The rest of 1.1 writes down rules 1.0 already followed (the stride
  *        rule, the slots a host fills, every slot's return codes, the entry
  *        prototype): a 1.0 connector loads unchanged.
+ *   1.2  NbHostApi.block_compress_bound, block_compress, block_decompress:
+ *        one-shot compression of a buffer with the host's codecs, for file
+ *        formats that compress their own pages (Parquet, Arrow IPC).
  *
  * THREADS
  *   A source handle is used by one thread at a time, and so is a destination
@@ -82,7 +85,7 @@ extern "C" {
 #define NB_ABI_MINOR_OF(version) (((uint32_t)(version) / 1000u) % 1000u)
 
 #define NB_ABI_MAJOR 1
-#define NB_ABI_MINOR 1
+#define NB_ABI_MINOR 2
 /* The version this header describes. */
 #define NB_ABI_CURRENT NB_ABI_VERSION(NB_ABI_MAJOR, NB_ABI_MINOR)
 
@@ -234,7 +237,7 @@ typedef struct NbSettings {
  * struct_size covers it and it is not NULL; test both before use:
  *     if (NB_HOST_HAS(host, some_later_slot)) host->some_later_slot(...);
  * (NB_HOST_HAS compares offset + size with struct_size, see above.)  ABI
- * 1.1 adds no host slot.
+ * 1.1 adds no host slot; 1.2 adds the block_* slots.
  * ------------------------------------------------------------------------ */
 
 /* Log levels. */
@@ -313,6 +316,42 @@ typedef struct NbHostApi {
    * at a saved offset).  Returns NB_OK, NB_IO, NB_DATA, or NB_END when the
    * file is shorter than n. */
   int (*file_skip)(NbFile *file, uint64_t n, NbError *err);
+
+  /* ---- ABI 1.2: block compression (test with NB_HOST_HAS) ----
+   * One-shot compression of a whole buffer, for formats that compress their
+   * own pages and record the sizes (Parquet pages, Arrow IPC buffers).
+   * codec is one of:
+   *   "snappy"     a raw snappy block (no framing)
+   *   "gzip"       one gzip member (RFC 1952)
+   *   "deflate"    raw deflate (RFC 1951)
+   *   "zstd"       one zstd frame
+   *   "lz4_raw"    one LZ4 block without a frame (Parquet's LZ4_RAW)
+   *   "lz4_frame"  one LZ4 frame (Arrow IPC's LZ4_FRAME)
+   * Buffers are owned by the caller; nothing is kept between calls. */
+
+  /* The most bytes block_compress can produce from src_len bytes; 0 when
+   * the codec is unknown or src_len is too large for it. */
+  size_t (*block_compress_bound)(void *host_data, const char *codec, size_t src_len);
+
+  /* Compress src[0..src_len) into dst[0..dst_capacity); *dst_len is the
+   * size written.  level 0 is the codec's default (zstd: its levels;
+   * gzip, deflate: 1..9; lz4_raw, lz4_frame: 1..12; snappy: none).
+   * Returns NB_OK; NB_INVALID (unknown codec, level out of range, or
+   * dst_capacity too small: give block_compress_bound bytes); NB_NOMEM;
+   * NB_INTERNAL. */
+  int (*block_compress)(void *host_data, const char *codec, int32_t level,
+                        const void *src, size_t src_len, void *dst,
+                        size_t dst_capacity, size_t *dst_len, NbError *err);
+
+  /* Decompress one complete block src[0..src_len) (no trailing bytes) into
+   * dst[0..dst_capacity); *dst_len is the size produced.  Pass the size the
+   * format recorded as dst_capacity and compare *dst_len with it: output
+   * that would exceed dst_capacity is refused, never allocated.  Returns
+   * NB_OK; NB_INVALID (unknown codec); NB_DATA (corrupt, truncated or
+   * oversized input; err says which); NB_NOMEM. */
+  int (*block_decompress)(void *host_data, const char *codec, const void *src,
+                          size_t src_len, void *dst, size_t dst_capacity,
+                          size_t *dst_len, NbError *err);
 } NbHostApi;
 
 /* Non-zero when host (may be NULL) provides slot: its struct_size covers
