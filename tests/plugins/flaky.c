@@ -59,7 +59,7 @@ static const NbSettingSpec flaky_settings[] = {
                "how long it sleeps"),
     NB_SETTING(NB_SETTING_BOOL, NB_SETTING_SOURCE, "stall_polls_cancel", "false", NULL,
                "whether the sleep ends when the host cancels"),
-    NB_SETTING(NB_SETTING_INT, NB_SETTING_SOURCE, "delay_ms", "0", NULL,
+    NB_SETTING(NB_SETTING_INT, NB_SETTING_SOURCE | NB_SETTING_TUNING, "delay_ms", "0", NULL,
                "sleep before each batch, in milliseconds"),
     NB_SETTING(NB_SETTING_INT, NB_SETTING_SOURCE, "schema_change_at_row", "-1", NULL,
                "row from which a third column appears"),
