@@ -83,6 +83,7 @@ struct CsvReader {
   int64_t last_line;
 
   bool marked;
+  uint64_t mark_limit;  /* most bytes kept from the mark on; 0: no limit */
   uint64_t mark_offset;
   int64_t mark_line;
 
@@ -151,8 +152,11 @@ void csv_reader_unread(CsvReader *r) {
   r->line = r->last_line;
 }
 
-void csv_reader_mark(CsvReader *r) {
+void csv_reader_mark(CsvReader *r) { csv_reader_mark_within(r, 0); }
+
+void csv_reader_mark_within(CsvReader *r, uint64_t limit) {
   r->marked = true;
+  r->mark_limit = limit;
   r->mark_offset = r->base + r->pos;
   r->mark_line = r->line;
 }
@@ -164,7 +168,10 @@ void csv_reader_rewind(CsvReader *r) {
   r->discard_pending = false;
 }
 
-void csv_reader_unmark(CsvReader *r) { r->marked = false; }
+void csv_reader_unmark(CsvReader *r) {
+  r->marked = false;
+  r->mark_limit = 0;
+}
 
 /* ------------------------------------------------------------------------
  * Input
@@ -228,6 +235,14 @@ static int refill(CsvReader *r, NbError *err) {
     r->base += keep;
   }
   r->win_len = 0;
+  /* buf now starts at the mark when there is one (keep stopped there). */
+  if (r->marked && r->mark_limit > 0 && r->len >= r->mark_limit) {
+    nb_error_set(err, NB_INVALID,
+                 "more than %llu bytes of file \"%s\" from line %lld on would have to be "
+                 "kept in memory",
+                 (unsigned long long)r->mark_limit, r->name, (long long)r->mark_line);
+    return CSV_READER_MARK_FULL;
+  }
   free_bytes = r->cap - r->len;
   if (free_bytes == 0 || free_bytes < r->block / 2) {
     size_t want = r->cap * 2;

@@ -112,7 +112,8 @@ void csv_reader_stop_when_idle(CsvReader *reader, bool stop);
  * never skipped over.  Records already buffered (after csv_reader_rewind)
  * are still returned before it.
  * (NB_NOMEM and NB_CANCELLED from the read are returned as they are, and
- * also end the reader.)  CSV_READER_IDLE: see csv_reader_stop_when_idle. */
+ * also end the reader.)  CSV_READER_IDLE: see csv_reader_stop_when_idle;
+ * CSV_READER_MARK_FULL: see csv_reader_mark_within. */
 int csv_reader_next(CsvReader *reader, CsvRecord *record, NbError *err);
 
 /* Go back to the start of the record last returned with NB_OK, so the next
@@ -123,6 +124,13 @@ void csv_reader_unread(CsvReader *reader);
  * after the mark stay in memory until csv_reader_unmark).  Used to read a
  * batch again after a schema change. */
 void csv_reader_mark(CsvReader *reader);
+/* The same, but the bytes kept from the mark on are bounded: a call that
+ * would have to read past mark + limit (bad records, or the rest of an
+ * over-long line, while a caller looks ahead) returns CSV_READER_MARK_FULL
+ * (err says so) and reads nothing; csv_reader_rewind still works.  Bounds
+ * the memory of a look-ahead whatever the input (issue 9, item 13). */
+void csv_reader_mark_within(CsvReader *reader, uint64_t limit);
+#define CSV_READER_MARK_FULL 101
 void csv_reader_rewind(CsvReader *reader);
 void csv_reader_unmark(CsvReader *reader);
 

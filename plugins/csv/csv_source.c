@@ -218,7 +218,9 @@ static int read_column_names(CsvStream *s, NbError *err) {
   int rc;
 
   nb_error_init(&rerr);
-  csv_reader_mark(s->reader);
+  /* Bad records before the first good one stay in memory until the
+   * rewind: at most twice max_record_bytes of them (issue 9, item 13). */
+  csv_reader_mark_within(s->reader, 2 * (uint64_t)src->max_record_bytes);
   for (;;) {
     rc = csv_reader_next(s->reader, &rec, &rerr);
     if (rc == NB_DATA && !src->format.header) {
@@ -228,6 +230,22 @@ static int read_column_names(CsvStream *s, NbError *err) {
       continue;
     }
     break;
+  }
+  if (rc == CSV_READER_MARK_FULL) {
+    nb_error_release(&rerr);
+    csv_reader_unmark(s->reader);
+    nb_error_set(err, NB_INVALID,
+                 "file \"%s\" has no good record in its first %llu bytes to count its "
+                 "columns from (header = false)",
+                 s->path, 2 * (unsigned long long)src->max_record_bytes);
+    nb_error_detail(err,
+                    "The records before the first good one are bad; they are reported one "
+                    "by one once the columns are known, which needs them in memory, at most "
+                    "2 x max_record_bytes.");
+    nb_error_hint(err, "Remove or fix the bad records at the start of the file, or raise "
+                       "max_record_bytes.");
+    nb_error_locate(err, s->path, 1, 0);
+    return NB_INVALID;
   }
   if (rc == NB_END) {
     nb_error_release(&rerr);
@@ -328,7 +346,9 @@ static int infer_types(CsvStream *s, NbError *err) {
     free(seen);
     return nb_error_set(err, NB_NOMEM, "out of memory");
   }
-  csv_reader_mark(s->reader);
+  /* A bad record's tail (an over-long line) is not kept past the sample's
+   * budget either: the sample then just ends (issue 9, item 13). */
+  csv_reader_mark_within(s->reader, src->batch_bytes + 2 * (uint64_t)src->max_record_bytes);
   start = csv_reader_offset(s->reader);
   /* The sample stays in memory until the rewind: bound it by the bytes
    * read, bad records included, not only by the good rows. */
@@ -340,7 +360,8 @@ static int infer_types(CsvStream *s, NbError *err) {
     csv_reader_stop_when_idle(s->reader, rows > 0);
     rc = csv_reader_next(s->reader, &rec, &rerr);
     csv_reader_stop_when_idle(s->reader, false);
-    if (rc == CSV_READER_IDLE) {
+    if (rc == CSV_READER_IDLE || rc == CSV_READER_MARK_FULL) {
+      nb_error_release(&rerr);
       rc = NB_OK;
       break;
     }
