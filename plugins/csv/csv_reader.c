@@ -254,6 +254,9 @@ static int refill(CsvReader *r, NbError *err) {
     r->cap = want;
   }
   size_t want = r->cap - r->len;
+  /* A bounded look-ahead never reads past its limit. */
+  if (r->marked && r->mark_limit > 0 && r->mark_limit - r->len < want)
+    want = (size_t)(r->mark_limit - r->len);
   r->idle = false;
   rc = input_read(r, r->buf + r->len, want, &n, err);
   if (rc != NB_OK) return rc;
