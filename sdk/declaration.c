@@ -13,7 +13,8 @@
 #include "sdk_internal.h"
 
 #define KNOWN_FLAGS \
-  (NB_SETTING_REQUIRED | NB_SETTING_SECRET | NB_SETTING_SOURCE | NB_SETTING_DEST)
+  (NB_SETTING_REQUIRED | NB_SETTING_SECRET | NB_SETTING_SOURCE | NB_SETTING_DEST | \
+   NB_SETTING_TUNING)
 #define MAX_NAME 64
 
 const NbSettingSpec *nb_setting_spec_at(const NbSettingSpec *spec, uint32_t i) {

@@ -5,9 +5,8 @@
 # what was decoded before the damage.  (It used to be retried at the same
 # place forever under skip, and to fill the disk under dead_letter.)  Read
 # from a file and from standard input (no size, so no bytes_read), with
-# each codec, through the csv source.  (The json source's own reader
-# loops inside source_next on truncated input; the json helper fixes that
-# reader, then json cases belong here too.)
+# each codec, through the csv source and the json source (JSON Lines and
+# one array document).
 . "${srcdir:-.}/engine_lib.sh" || exit 1
 
 run_case() { # input-file policy via(file|stdin) source
@@ -48,9 +47,24 @@ for ext in gz zst lz4 sz; do
 done
 
 for ext in gz zst lz4 sz; do
+  nebula -q pipeline csv json --source-path "$work/all.csv" --dest-path "$work/full.jsonl.$ext" \
+    --format lines
+  nebula -q pipeline csv json --source-path "$work/all.csv" --dest-path "$work/full.json.$ext" \
+    --format array
+  for doc in jsonl json; do
+    size=$(stat -c %s "$work/full.$doc.$ext")
+    head -c $((size / 2)) "$work/full.$doc.$ext" > "$work/half.$doc.$ext"
+  done
+done
+
+for ext in gz zst lz4 sz; do
   for policy in fail skip dead_letter; do
     run_case "$work/half.csv.$ext" "$policy" file csv
     run_case "$work/half.csv.$ext" "$policy" stdin csv
+    run_case "$work/half.jsonl.$ext" "$policy" file json
+    run_case "$work/half.jsonl.$ext" "$policy" stdin json
+    run_case "$work/half.json.$ext" "$policy" file json
+    run_case "$work/half.json.$ext" "$policy" stdin json
   done
 done
 echo "corrupt streams ok"

@@ -325,6 +325,80 @@ static void test_unread_mark_rewind(void **state) {
   csv_reader_free(r);
 }
 
+/* A bounded look-ahead (csv_reader_mark_within) over bad records stops at
+ * its limit with CSV_READER_MARK_FULL, has read no more than the limit
+ * beyond the mark, and can still rewind (issue 9, item 13). */
+static void test_mark_within_limit(void **state) {
+  enum { LINE = 100, LINES = 50, MAX = 40, LIMIT = 256 };
+  char *text = malloc(LINE * LINES + 4);
+  CsvReaderOptions opt;
+  CsvInput input = {mem_read, mem_skip, NULL};
+  CsvReader *r = NULL;
+  CsvRecord rec;
+  NbError err;
+  int rc = NB_OK;
+  (void)state;
+  assert_non_null(text);
+  for (size_t i = 0; i < LINES; i++) {
+    memset(text + i * LINE, 'z', LINE - 1);
+    text[i * LINE + LINE - 1] = '\n';
+  }
+  memcpy(text + LINE * LINES, "1,2\n", 4);
+  MemInput in = {text, LINE * LINES + 4, 0, 7};
+  input.ctx = &in;
+  memset(&opt, 0, sizeof opt);
+  opt.delimiter = ',';
+  opt.quote = '"';
+  opt.block_size = 16;
+  opt.max_record_bytes = MAX;
+  assert_int_equal(csv_reader_new(&opt, &input, "mem.csv", &r, NULL), NB_OK);
+  csv_reader_mark_within(r, LIMIT);
+  for (int i = 0; i < LINES + 1; i++) {
+    nb_error_init(&err);
+    rc = csv_reader_next(r, &rec, &err);
+    nb_error_release(&err);
+    if (rc != NB_DATA) break;
+  }
+  assert_int_equal(rc, CSV_READER_MARK_FULL);
+  assert_true(in.pos <= LIMIT);
+  csv_reader_rewind(r);
+  csv_reader_unmark(r);
+  /* Unbounded again: the bad lines one by one, then the good record. */
+  for (int i = 0; i < LINES; i++) {
+    nb_error_init(&err);
+    assert_int_equal(csv_reader_next(r, &rec, &err), NB_DATA);
+    nb_error_release(&err);
+  }
+  assert_int_equal(csv_reader_next(r, &rec, NULL), NB_OK);
+  assert_int_equal(rec.n_fields, 2);
+  csv_reader_free(r);
+  free(text);
+}
+
+/* Streaming input: with stop_when_idle, a short read ends the wait for
+ * more (CSV_READER_IDLE) instead of a read that would block on a quiet
+ * pipe; without it, reading goes on (issue 9, item 12). */
+static void test_stop_when_idle(void **state) {
+  static const char text[] = "a\nb\nc\n";
+  MemInput in = {text, sizeof text - 1, 0, 2};
+  CsvReader *r = open_mem(&in, 64);
+  CsvRecord rec;
+  (void)state;
+  csv_reader_set_streaming(r, true);
+  expect_field(r, "a", 1);
+  csv_reader_stop_when_idle(r, true);
+  assert_int_equal(csv_reader_next(r, &rec, NULL), CSV_READER_IDLE);
+  assert_int_equal(in.pos, 2); /* nothing more was read */
+  csv_reader_stop_when_idle(r, false);
+  expect_field(r, "b", 2);
+  expect_field(r, "c", 3);
+  csv_reader_stop_when_idle(r, true);
+  assert_int_equal(csv_reader_next(r, &rec, NULL), CSV_READER_IDLE);
+  csv_reader_stop_when_idle(r, false);
+  assert_int_equal(csv_reader_next(r, &rec, NULL), NB_END);
+  csv_reader_free(r);
+}
+
 static void test_skip_to(void **state) {
   static const char text[] = "\xEF\xBB\xBFh\nline2\n\"q\nq\"\nlast\n";
   MemInput in = {text, sizeof text - 1, 0, 4};
@@ -603,6 +677,8 @@ int main(void) {
       cmocka_unit_test(test_long_fields),
       cmocka_unit_test(test_unread_mark_rewind),
       cmocka_unit_test(test_skip_to),
+      cmocka_unit_test(test_mark_within_limit),
+      cmocka_unit_test(test_stop_when_idle),
       cmocka_unit_test(test_read_error),
       cmocka_unit_test(test_input_failure_ends_stream),
       cmocka_unit_test(test_utf8_check),

@@ -51,7 +51,8 @@ enum {
   OPT_DEST_PATH,
   OPT_FORMAT,
   OPT_SOURCE_SETTING,
-  OPT_DEST_SETTING
+  OPT_DEST_SETTING,
+  OPT_ALLOW_CONFIG_CHANGE
 };
 
 /* The global options, accepted before and after the command name. */

@@ -144,7 +144,9 @@ static const char help_discover[] =
   "  --metrics-addr ADDR   serve Prometheus metrics on ADDR, e.g. 127.0.0.1:9108\n"   \
   "  --progress, --no-progress\n"                                                      \
   "                        show or hide the progress line (default: shown when\n"     \
-  "                        stderr is a terminal and the log format is logfmt)\n"
+  "                        stderr is a terminal and the log format is logfmt)\n"     \
+  "  --allow-config-change resume although settings changed since the state file\n"   \
+  "                        was written (tuning settings never block a resume)\n"
 
 static const char help_run[] =
     "Usage: nebula-host run [OPTIONS] CONFIG\n"

@@ -195,6 +195,8 @@ static void describe_setting(const NbSettingSpec *s, size_t w_name) {
     fputs("\n", stdout);
     free(choices);
   }
+  if (s->flags & NB_SETTING_TUNING)
+    printf("%-*s  tuning: a change never blocks a resume from a state file\n", (int)w_name, "");
 }
 
 static void describe_human(const NbhPlugin *p) {
@@ -252,8 +254,10 @@ static void describe_json(const NbhPlugin *p) {
                 s->default_value != NULL && (s->flags & NB_SETTING_SECRET) ? "[REDACTED]"
                                                                            : s->default_value,
                 true);
-    printf(",\"required\":%s,\"secret\":%s", s->flags & NB_SETTING_REQUIRED ? "true" : "false",
-           s->flags & NB_SETTING_SECRET ? "true" : "false");
+    printf(",\"required\":%s,\"secret\":%s,\"tuning\":%s",
+           s->flags & NB_SETTING_REQUIRED ? "true" : "false",
+           s->flags & NB_SETTING_SECRET ? "true" : "false",
+           s->flags & NB_SETTING_TUNING ? "true" : "false");
     json_member("choices", s->type == NB_SETTING_ENUM ? s->choices : NULL, true);
     json_member("doc", s->doc, true);
     fputs("}", stdout);

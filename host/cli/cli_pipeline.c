@@ -34,6 +34,7 @@ typedef struct Args {
   const char *command;
   bool json;
   int progress;             /* -1 unset, 0 --no-progress, 1 --progress */
+  bool allow_config_change; /* --allow-config-change */
   Override overrides[32];
   size_t n_overrides;
   /* pipeline only */
@@ -58,6 +59,7 @@ static const struct option run_options[] = {
     {"batch-rows", required_argument, NULL, OPT_BATCH_ROWS},
     {"progress", no_argument, NULL, OPT_PROGRESS},
     {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
+    {"allow-config-change", no_argument, NULL, OPT_ALLOW_CONFIG_CHANGE},
     {"source-path", required_argument, NULL, OPT_SOURCE_PATH},
     {"dest-path", required_argument, NULL, OPT_DEST_PATH},
     {"format", required_argument, NULL, OPT_FORMAT},
@@ -78,7 +80,8 @@ static bool accepts(const char *command, int opt) {
     case OPT_MAX_ERRORS:
     case OPT_BATCH_ROWS:
     case OPT_PROGRESS:
-    case OPT_NO_PROGRESS: return runs;
+    case OPT_NO_PROGRESS:
+    case OPT_ALLOW_CONFIG_CHANGE: return runs;
     case OPT_SOURCE_PATH:
     case OPT_DEST_PATH:
     case OPT_FORMAT:
@@ -138,6 +141,7 @@ static int parse_args(NbhCli *cli, const char *command, int argc, char **argv, A
       case OPT_JSON: args->json = true; break;
       case OPT_PROGRESS: args->progress = 1; break;
       case OPT_NO_PROGRESS: args->progress = 0; break;
+      case OPT_ALLOW_CONFIG_CHANGE: args->allow_config_change = true; break;
       case OPT_SOURCE_PATH: args->source_path = optarg; break;
       case OPT_DEST_PATH: args->dest_path = optarg; break;
       case OPT_FORMAT: args->format = optarg; break;
@@ -210,6 +214,7 @@ static int apply_overrides(NbhCli *cli, Pipeline *p, const Args *args) {
     rc = nbh_config_set_engine(&p->cfg, o->name, o->text, option, &err);
     if (rc != NB_OK) return report_and_code(cli, &err, rc);
   }
+  p->cfg.engine.allow_config_change = args->allow_config_change;
   if (args->progress >= 0)
     p->cfg.engine.progress = args->progress == 1;
   else if (!p->cfg.engine.progress)

@@ -64,6 +64,7 @@ static int save_state(Engine *e, uint64_t dead_letter_length) {
   state.dead_letter_length = dead_letter_length;
   state.committed_at = (int64_t)time(NULL);
   state.commits = e->saved.commits + e->commits_this_run;
+  state.config = e->config;   /* borrowed, not freed here */
   nb_error_init(&err);
   /* Fingerprints of the files, for the next run to check (run_files.h). */
   rc = nbh_run_files_marks(nbh_run_guard_files(e->guard), &state.files, &state.n_files, &err);

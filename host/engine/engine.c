@@ -163,6 +163,53 @@ static int start_guard(Engine *e) {
   return rc == NB_INVALID ? NBH_EXIT_USAGE : NBH_EXIT_FAILED;
 }
 
+/* This run's configuration fingerprint, with the saved state's salt when
+ * there is one (so the hashes compare) or a new random one. */
+static int make_config_print(Engine *e) {
+  unsigned char salt[NBH_CONFIG_SALT_BYTES];
+  NbError err;
+  int rc = NB_OK;
+  nb_error_init(&err);
+  if (e->saved.config.present)
+    memcpy(salt, e->saved.config.salt, sizeof salt);
+  else
+    rc = nbh_config_print_new_salt(salt, &err);
+  if (rc == NB_OK)
+    rc = nbh_config_print_make(&e->config, salt, e->source_ep, e->dest_ep, e->opt, &err);
+  if (rc == NB_OK) return NBH_EXIT_OK;
+  eng_log_error(e, "engine", &err);
+  nb_error_release(&err);
+  return NBH_EXIT_FAILED;
+}
+
+/* The configuration must be the one the state was written with, unless
+ * the user allows a change; a state file of an earlier release has no
+ * fingerprint and is resumed as before. */
+static int check_saved_config(Engine *e, const char *path) {
+  NbError err;
+  if (!e->saved.config.present) {
+    nbh_log(e->logger, NB_LOG_INFO, "engine",
+            "state file \"%s\" has no configuration fingerprint (written by an earlier "
+            "release): resuming without checking the settings",
+            path);
+    return NBH_EXIT_OK;
+  }
+  nb_error_init(&err);
+  if (nbh_config_print_compare(&e->saved.config, &e->config, path, e->source.conn.name,
+                               e->dest.conn.name, &err) == NB_OK)
+    return NBH_EXIT_OK;
+  if (e->opt->allow_config_change) {
+    nbh_log_report(e->logger, NB_LOG_WARN, "engine", err.message, err.detail,
+                   "Resuming anyway (--allow-config-change): the new settings apply from the "
+                   "saved position on.");
+    nb_error_release(&err);
+    return NBH_EXIT_OK;
+  }
+  eng_log_error(e, "engine", &err);
+  nb_error_release(&err);
+  return NBH_EXIT_USAGE;
+}
+
 static int read_saved_state(Engine *e) {
   NbError err;
   int rc;
@@ -172,6 +219,7 @@ static int read_saved_state(Engine *e) {
   nb_error_init(&err);
   rc = nbh_state_read(path, &e->saved, &err);
   if (rc == NB_NOT_FOUND) {
+    if (make_config_print(e) != NBH_EXIT_OK) return NBH_EXIT_FAILED;
     nbh_log(e->logger, NB_LOG_INFO, "engine",
             "no state file \"%s\": starting from the beginning", path);
     return NBH_EXIT_OK;
@@ -191,6 +239,9 @@ static int read_saved_state(Engine *e) {
     nb_error_release(&err);
     return NBH_EXIT_USAGE;
   }
+  int code = make_config_print(e);
+  if (code == NBH_EXIT_OK) code = check_saved_config(e, path);
+  if (code != NBH_EXIT_OK) return code;
   /* The files must still be what the state describes. */
   rc = nbh_state_check_files(&e->saved, path, &err);
   if (rc != NB_OK) {
@@ -254,6 +305,7 @@ static void engine_free(Engine *e) {
   free(e->dest_state);
   nbh_dead_letter_close(e->dead_letter);
   nbh_state_free(&e->saved);
+  nbh_config_print_free(&e->config);
   nbh_run_guard_end(e->guard);
   pthread_cond_destroy(&e->wake);
   pthread_mutex_destroy(&e->lock);

@@ -49,6 +49,8 @@ typedef struct NbhEngineOptions {
                                  default 10000, 0 = no limit */
   bool progress;              /* live progress line on stderr */
   const char *metrics_addr;   /* "127.0.0.1:9108" or NULL */
+  bool allow_config_change;   /* resume although the configuration's
+                                 fingerprint differs (config_print.h) */
 } NbhEngineOptions;
 
 /* Defaults as documented above. */
@@ -94,8 +96,9 @@ typedef struct NbhRunSummary {
  *        (run_files.h);
  *   2    the run could not start: invalid engine options, a missing or
  *        read-only state directory, or a state file that is damaged, of
- *        another format or version, or written by another pipeline (never
- *        silently ignored);
+ *        another format or version, written by another pipeline, or with
+ *        another configuration (config_print.h; unless
+ *        allow_config_change) (never silently ignored);
  *   130, 143  stopped by SIGINT / SIGTERM after a final commit.
  *
  * State file: written after every destination commit (commit_rows,

@@ -101,6 +101,8 @@ struct Engine {
 
   NbhState saved;            /* the state file read at start */
   int have_saved;
+  NbhConfigPrint config;     /* this run's configuration fingerprint,
+                                written into every state file */
 
   StreamRun *streams;        /* set by the source thread before OPEN */
   uint32_t n_streams;

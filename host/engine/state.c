@@ -30,7 +30,9 @@
 
 static const char *const TOP_KEYS[] = {
     "format", "version", "source", "destination", "committed_at", "commits",
-    "dead_letter_length", "destination_state", "streams", "files", "checksum"};
+    "dead_letter_length", "destination_state", "streams", "files", "config_salt",
+    "config", "checksum"};
+static const char *const CONFIG_KEYS[] = {"setting", "secret", "hash"};
 static const char *const FILE_KEYS[] = {"role", "path", "length", "size", "mtime_ns",
                                         "window_hash"};
 static const char *const STREAM_KEYS[] = {"name", "name_hex", "finished",
@@ -62,6 +64,7 @@ void nbh_state_free(NbhState *state) {
   free(state->dest_connector);
   free(state->dest_state);
   nbh_file_marks_free(state->files, state->n_files);
+  nbh_config_print_free(&state->config);
   memset(state, 0, sizeof *state);
 }
 
@@ -84,6 +87,8 @@ int nbh_state_copy(NbhState *dst, const NbhState *src, NbError *err) {
   dst->n_streams = 0;
   dst->files = NULL;
   dst->n_files = 0;
+  memset(&dst->config, 0, sizeof dst->config);
+  if (nbh_config_print_copy(&dst->config, &src->config, err) != NB_OK) goto nomem;
   if (src->n_files > 0) {
     dst->files = calloc(src->n_files, sizeof *dst->files);
     if (dst->files == NULL) goto nomem;
@@ -185,6 +190,26 @@ static void put_file(NbhBuf *buf, const NbhFileMark *m, bool *first) {
                  m->window_hash);
 }
 
+/* The configuration's fingerprint: the salt, then one entry per setting
+ * (hashes only, never values).  A name that is not UTF-8 is kept as JSON
+ * escapes of its bytes would lose it, so such an entry is left out. */
+static void put_config(NbhBuf *buf, const NbhConfigPrint *config) {
+  bool first = true;
+  nbh_buf_puts(buf, "\"config_salt\": \"");
+  put_hex(buf, config->salt, sizeof config->salt);
+  nbh_buf_puts(buf, "\",\n  \"config\": [");
+  for (size_t i = 0; i < config->n; i++) {
+    const NbhConfigEntry *c = &config->entries[i];
+    if (!nbh_utf8_valid(c->setting, strlen(c->setting))) continue;
+    nbh_buf_puts(buf, first ? "\n    {\"setting\": " : ",\n    {\"setting\": ");
+    first = false;
+    put_string(buf, c->setting);
+    nbh_buf_printf(buf, ", \"secret\": %s, \"hash\": \"%s\"}", c->secret ? "true" : "false",
+                   c->hash);
+  }
+  nbh_buf_puts(buf, first ? "],\n  " : "\n  ],\n  ");
+}
+
 int nbh_state_format(const NbhState *state, char **out, size_t *out_len,
                      NbError *err) {
   NbhBuf buf = NBH_BUF_INIT;
@@ -220,6 +245,7 @@ int nbh_state_format(const NbhState *state, char **out, size_t *out_len,
   bool first = true;
   for (i = 0; i < state->n_files; i++) put_file(&buf, &state->files[i], &first);
   nbh_buf_puts(&buf, first ? "  ],\n  " : "\n  ],\n  ");
+  if (state->config.present) put_config(&buf, &state->config);
   if (buf.failed) {
     nbh_buf_free(&buf);
     return nb_error_set(err, NB_NOMEM, "out of memory formatting the pipeline state");
@@ -483,6 +509,67 @@ static int parse_files(const char *path, const NbhJson *root, NbhState *out, NbE
   return rc;
 }
 
+static int parse_config_entry(const char *path, size_t index, const NbhJson *v,
+                              NbhConfigPrint *out, NbError *err) {
+  const NbhJson *setting = nbh_json_get(v, "setting"), *secret = nbh_json_get(v, "secret");
+  const NbhJson *hash = nbh_json_get(v, "hash");
+  const char *extra;
+  size_t prefix = strlen(NBH_CONFIG_HASH_PREFIX);
+  NbError why;
+
+  if (v->kind != NBH_JSON_OBJECT)
+    return damaged(err, path, "config entry %zu is not an object", index + 1);
+  if ((extra = unexpected_key(v, CONFIG_KEYS, sizeof CONFIG_KEYS / sizeof CONFIG_KEYS[0])))
+    return damaged(err, path, "config entry %zu has an unrecognized key \"%s\"", index + 1,
+                   extra);
+  if (setting == NULL || setting->kind != NBH_JSON_STRING || setting->len == 0 ||
+      memchr(setting->string, 0, setting->len) != NULL || secret == NULL ||
+      secret->kind != NBH_JSON_BOOL || hash == NULL || hash->kind != NBH_JSON_STRING ||
+      hash->len != NBH_CONFIG_HASH_CHARS ||
+      strncmp(hash->string, NBH_CONFIG_HASH_PREFIX, prefix) != 0 ||
+      strspn(hash->string + prefix, "0123456789abcdef") != NBH_CONFIG_HASH_CHARS - prefix)
+    return damaged(err, path, "config entry %zu lacks a field or has an invalid one",
+                   index + 1);
+  nb_error_init(&why);
+  int rc = nbh_config_print_add(out, setting->string, secret->boolean, hash->string, &why);
+  if (rc == NB_NOMEM) {
+    nb_error_release(&why);
+    return nb_error_set(err, NB_NOMEM, "out of memory");
+  }
+  nb_error_release(&why);
+  if (rc != NB_OK) return damaged(err, path, "config entry %zu repeats a setting", index + 1);
+  return NB_OK;
+}
+
+/* "config_salt" and "config" come together, or neither (a file of an
+ * earlier release). */
+static int parse_config(const char *path, const NbhJson *root, NbhState *out, NbError *err) {
+  const NbhJson *salt = nbh_json_get(root, "config_salt");
+  const NbhJson *config = nbh_json_get(root, "config");
+  void *bytes = NULL;
+  size_t len = 0;
+  int rc = NB_OK;
+
+  if (salt == NULL && config == NULL) return NB_OK;
+  if (salt == NULL || config == NULL || config->kind != NBH_JSON_ARRAY)
+    return damaged(err, path, "\"config_salt\" and the \"config\" array must come together");
+  if (config->n > NBH_CONFIG_MAX_ENTRIES)
+    return damaged(err, path, "\"config\" lists %zu settings, more than %u", config->n,
+                   NBH_CONFIG_MAX_ENTRIES);
+  int hex = from_hex(salt, &bytes, &len);
+  if (hex == -2) return nb_error_set(err, NB_NOMEM, "out of memory");
+  if (hex != 0 || len != NBH_CONFIG_SALT_BYTES) {
+    if (hex == 0) free(bytes);
+    return damaged(err, path, "\"config_salt\" is not %d hex bytes", NBH_CONFIG_SALT_BYTES);
+  }
+  out->config.present = true;
+  memcpy(out->config.salt, bytes, NBH_CONFIG_SALT_BYTES);
+  free(bytes);
+  for (size_t i = 0; rc == NB_OK && i < config->n; i++)
+    rc = parse_config_entry(path, i, &config->items[i], &out->config, err);
+  return rc;
+}
+
 static int check_checksum(const char *path, const char *text,
                           const NbhJson *root, NbError *err) {
   const NbhJson *sum = nbh_json_get(root, "checksum");
@@ -596,6 +683,7 @@ int nbh_state_parse(const char *path, const char *text, size_t len,
     }
   }
   if (rc == NB_OK) rc = parse_files(path, &root, out, err);
+  if (rc == NB_OK) rc = parse_config(path, &root, out, err);
   nbh_json_free(&root);
   if (rc != NB_OK) nbh_state_free(out);
   return rc;

@@ -12,6 +12,8 @@
  * Since this release it also holds fingerprints of the run's files
  * ("files": see NbhFileMark in run_files.h), checked before a resume;
  * the key is optional so that earlier state files are still read.
+ * Likewise "config_salt" and "config": the configuration's fingerprint
+ * (config_print.h).
  */
 #ifndef NBH_STATE_H
 #define NBH_STATE_H
@@ -21,6 +23,7 @@
 #include <stdint.h>
 
 #include "nebula/abi.h"
+#include "config_print.h"
 #include "run_files.h"
 
 #define NBH_STATE_FORMAT "nebula-state"
@@ -50,6 +53,9 @@ typedef struct NbhState {
                                   the outputs committed (run_files.h); absent
                                   in files of earlier releases */
   size_t n_files;
+  NbhConfigPrint config;       /* owned: the configuration's fingerprint
+                                  (config_print.h); config.present is
+                                  false in files of earlier releases */
 } NbhState;
 
 void nbh_state_free(NbhState *state);

@@ -318,9 +318,42 @@ static int skip_leading_frames(NbFile *f, NbError *err) {
   return NB_OK;
 }
 
+/* Whether p[0..n) is the start of a magic number detect_codec knows (or
+ * of a skippable frame's, whose low nibble varies). */
+static bool could_be_magic(const uint8_t *p, size_t n) {
+  static const uint8_t gzip[] = {0x1f, 0x8b}, zstd[] = {0x28, 0xb5, 0x2f, 0xfd},
+                       lz4[] = {0x04, 0x22, 0x4d, 0x18}, lz4_legacy[] = {0x02, 0x21, 0x4c, 0x18},
+                       skippable[] = {0x50, 0x2a, 0x4d, 0x18};
+  const struct { const uint8_t *bytes; size_t len; } magics[] = {
+      {gzip, sizeof gzip}, {zstd, sizeof zstd}, {lz4, sizeof lz4},
+      {lz4_legacy, sizeof lz4_legacy}, {(const uint8_t *)NBH_SNAPPY_STREAM_ID,
+                                        NBH_SNAPPY_STREAM_ID_LEN}};
+  for (size_t m = 0; m < sizeof magics / sizeof magics[0]; m++) {
+    size_t k = n < magics[m].len ? n : magics[m].len;
+    if (memcmp(p, magics[m].bytes, k) == 0) return true;
+  }
+  size_t k = n < sizeof skippable ? n : sizeof skippable;
+  return k == 0 || ((p[0] & 0xF0u) == 0x50 && memcmp(p + 1, skippable + 1, k - 1) == 0);
+}
+
+/* Read the leading bytes until they decide the codec: MAGIC_PEEK of them,
+ * the end of the file, or fewer that begin no magic number.  On a pipe a
+ * short first line ("a\n") then does not wait for more input (issue 9,
+ * item 12: a slow producer's first records are delivered at once). */
+static int peek_magic(NbFile *f, NbError *err) {
+  ReadSide *r = &f->r;
+  for (;;) {
+    size_t have = r->raw_len - r->raw_pos;
+    if (have >= MAGIC_PEEK || r->eof || !could_be_magic(r->raw + r->raw_pos, have))
+      return NB_OK;
+    int rc = raw_want(f, have + 1, err);
+    if (rc != NB_OK) return rc;
+  }
+}
+
 static int detect_codec(NbFile *f, NbError *err) {
   ReadSide *r = &f->r;
-  int rc = raw_want(f, MAGIC_PEEK, err);
+  int rc = peek_magic(f, err);
   if (rc != NB_OK) return rc;
   const uint8_t *p = r->raw;
   size_t n = r->raw_len;

@@ -48,6 +48,9 @@
  *   1.2  NbHostApi.block_compress_bound, block_compress, block_decompress:
  *        one-shot compression of a buffer with the host's codecs, for file
  *        formats that compress their own pages (Parquet, Arrow IPC).
+ *        NB_SETTING_TUNING: a setting that only tunes speed or reporting,
+ *        left out of the configuration fingerprint a resume checks.  A
+ *        host older than 1.2 refuses a declaration that uses it.
  *
  * THREADS
  *   A source handle is used by one thread at a time, and so is a destination
@@ -198,6 +201,11 @@ typedef enum NbSettingType {
 #define NB_SETTING_SOURCE 0x4u    /* only for the source side */
 #define NB_SETTING_DEST 0x8u      /* only for the destination side;
                                      neither bit: both sides */
+#define NB_SETTING_TUNING 0x10u   /* (1.2) only tunes speed or reporting
+                                     (a level, a buffer size): the state
+                                     file's configuration fingerprint
+                                     leaves it out, so changing it never
+                                     blocks a resume */
 
 typedef struct NbSettingSpec {
   uint32_t struct_size;        /* sizeof(NbSettingSpec) when built */

@@ -38,7 +38,7 @@ static const NbSettingSpec csv_settings[] = {
                "Reject quotes inside unquoted fields and text after a closing quote"),
     NB_SETTING(NB_SETTING_ENUM, DST, "compression", "auto", "none|gzip|zstd|lz4|snappy|auto",
                "Output compression; auto chooses by file extension"),
-    NB_SETTING(NB_SETTING_INT, DST, "compression_level", "0", NULL,
+    NB_SETTING(NB_SETTING_INT, DST | NB_SETTING_TUNING, "compression_level", "0", NULL,
                "Compression level; 0 is the codec's default"),
     NB_SETTING(NB_SETTING_ENUM, DST, "line_ending", "lf", "lf|crlf", "Line end of written rows"),
     NB_SETTING(NB_SETTING_ENUM, DST, "quote_style", "minimal", "minimal|all",

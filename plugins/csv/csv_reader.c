@@ -61,6 +61,9 @@ struct CsvReader {
   size_t max_record;
   size_t max_fields;
   bool eof;
+  bool streaming;      /* a pipe: a short read means nothing more for now */
+  bool idle;           /* streaming, and the last read was short */
+  bool stop_when_idle; /* csv_reader_next returns CSV_READER_IDLE then */
   bool failed;         /* the input failed: every later read fails too */
   char *fail_message;  /* the failure's message, repeated later (owned) */
   bool bom_checked;
@@ -80,6 +83,7 @@ struct CsvReader {
   int64_t last_line;
 
   bool marked;
+  uint64_t mark_limit;  /* most bytes kept from the mark on; 0: no limit */
   uint64_t mark_offset;
   int64_t mark_line;
 
@@ -148,8 +152,11 @@ void csv_reader_unread(CsvReader *r) {
   r->line = r->last_line;
 }
 
-void csv_reader_mark(CsvReader *r) {
+void csv_reader_mark(CsvReader *r) { csv_reader_mark_within(r, 0); }
+
+void csv_reader_mark_within(CsvReader *r, uint64_t limit) {
   r->marked = true;
+  r->mark_limit = limit;
   r->mark_offset = r->base + r->pos;
   r->mark_line = r->line;
 }
@@ -161,7 +168,10 @@ void csv_reader_rewind(CsvReader *r) {
   r->discard_pending = false;
 }
 
-void csv_reader_unmark(CsvReader *r) { r->marked = false; }
+void csv_reader_unmark(CsvReader *r) {
+  r->marked = false;
+  r->mark_limit = 0;
+}
 
 /* ------------------------------------------------------------------------
  * Input
@@ -225,6 +235,14 @@ static int refill(CsvReader *r, NbError *err) {
     r->base += keep;
   }
   r->win_len = 0;
+  /* buf now starts at the mark when there is one (keep stopped there). */
+  if (r->marked && r->mark_limit > 0 && r->len >= r->mark_limit) {
+    nb_error_set(err, NB_INVALID,
+                 "more than %llu bytes of file \"%s\" from line %lld on would have to be "
+                 "kept in memory",
+                 (unsigned long long)r->mark_limit, r->name, (long long)r->mark_line);
+    return CSV_READER_MARK_FULL;
+  }
   free_bytes = r->cap - r->len;
   if (free_bytes == 0 || free_bytes < r->block / 2) {
     size_t want = r->cap * 2;
@@ -235,18 +253,28 @@ static int refill(CsvReader *r, NbError *err) {
     r->buf = grown;
     r->cap = want;
   }
-  rc = input_read(r, r->buf + r->len, r->cap - r->len, &n, err);
+  size_t want = r->cap - r->len;
+  /* A bounded look-ahead never reads past its limit. */
+  if (r->marked && r->mark_limit > 0 && r->mark_limit - r->len < want)
+    want = (size_t)(r->mark_limit - r->len);
+  r->idle = false;
+  rc = input_read(r, r->buf + r->len, want, &n, err);
   if (rc != NB_OK) return rc;
   if (n == 0)
     r->eof = true;
   else
     r->len += n;
+  r->idle = r->streaming && n > 0 && n < want;
   memset(r->buf + r->len, 0, WINDOW_PAD);
   return NB_OK;
 }
 
+/* Read until three bytes decide whether a BOM starts the input, but no
+ * longer than the bytes so far could begin one: a pipe whose first line is
+ * "x\n" must not wait for more (issue 9, item 12). */
 static int skip_bom(CsvReader *r, NbError *err) {
-  while (r->len - r->pos < 3 && !r->eof) {
+  while (r->len - r->pos < 3 && !r->eof &&
+         memcmp(r->buf + r->pos, "\xEF\xBB\xBF", r->len - r->pos) == 0) {
     int rc = refill(r, err);
     if (rc != NB_OK) return rc;
   }
@@ -672,6 +700,13 @@ static int report_strict(CsvReader *r, const CsvRecord *rec, NbError *err) {
  * Records
  * ------------------------------------------------------------------------ */
 
+void csv_reader_set_streaming(CsvReader *r, bool streaming) { r->streaming = streaming; }
+
+void csv_reader_stop_when_idle(CsvReader *r, bool stop) { r->stop_when_idle = stop; }
+
+/* Before a refill that might wait on a quiet producer. */
+static bool stop_for_idle(const CsvReader *r) { return r->stop_when_idle && r->idle && !r->eof; }
+
 int csv_reader_next(CsvReader *r, CsvRecord *rec, NbError *err) {
   int rc;
   if (!r->bom_checked && (rc = skip_bom(r, err)) != NB_OK) return rc;
@@ -680,6 +715,7 @@ int csv_reader_next(CsvReader *r, CsvRecord *rec, NbError *err) {
     int parsed;
     if (r->pos == r->len) {
       if (r->eof) return NB_END;
+      if (stop_for_idle(r)) return CSV_READER_IDLE;
       if ((rc = refill(r, err)) != NB_OK) return rc;
       continue;
     }
@@ -688,6 +724,7 @@ int csv_reader_next(CsvReader *r, CsvRecord *rec, NbError *err) {
      * max_record, however much of it the buffer happens to hold. */
     if (parsed == PARSE_MORE) {
       if (r->len - r->pos > r->max_record) return report_oversize(r, rec, err);
+      if (stop_for_idle(r)) return CSV_READER_IDLE;
       if ((rc = refill(r, err)) != NB_OK) return rc;
       continue;
     }

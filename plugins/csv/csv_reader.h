@@ -86,6 +86,21 @@ void csv_reader_free(CsvReader *reader);
  * them as one empty field.  Off by default. */
 void csv_reader_skip_blank_lines(CsvReader *reader, bool skip);
 
+/* csv_reader_next's answer when the input is idle (see below): no record
+ * now, call again (the next call waits for input).  Not an NbStatus. */
+#define CSV_READER_IDLE 100
+
+/* Streaming input (a pipe, terminal or socket): a read that returned less
+ * than asked means the producer has written nothing more for now.  Off by
+ * default. */
+void csv_reader_set_streaming(CsvReader *reader, bool streaming);
+
+/* While on, csv_reader_next returns CSV_READER_IDLE instead of waiting when
+ * it needs more input and the last read of a streaming input was short, so
+ * a caller holding records hands them over while a slow producer waits
+ * (issue 9, item 12).  The caller turns it on only when it has records. */
+void csv_reader_stop_when_idle(CsvReader *reader, bool stop);
+
 /* The next record, valid until the next call on the reader.  Returns NB_OK,
  * NB_END (no more records), NB_DATA (a bad record: err has the location,
  * column and raw bytes, and the reader is already past it), NB_NOMEM, or
@@ -97,7 +112,8 @@ void csv_reader_skip_blank_lines(CsvReader *reader, bool skip);
  * never skipped over.  Records already buffered (after csv_reader_rewind)
  * are still returned before it.
  * (NB_NOMEM and NB_CANCELLED from the read are returned as they are, and
- * also end the reader.) */
+ * also end the reader.)  CSV_READER_IDLE: see csv_reader_stop_when_idle;
+ * CSV_READER_MARK_FULL: see csv_reader_mark_within. */
 int csv_reader_next(CsvReader *reader, CsvRecord *record, NbError *err);
 
 /* Go back to the start of the record last returned with NB_OK, so the next
@@ -108,6 +124,13 @@ void csv_reader_unread(CsvReader *reader);
  * after the mark stay in memory until csv_reader_unmark).  Used to read a
  * batch again after a schema change. */
 void csv_reader_mark(CsvReader *reader);
+/* The same, but the bytes kept from the mark on are bounded: a call that
+ * would have to read past mark + limit (bad records, or the rest of an
+ * over-long line, while a caller looks ahead) returns CSV_READER_MARK_FULL
+ * (err says so) and reads nothing; csv_reader_rewind still works.  Bounds
+ * the memory of a look-ahead whatever the input (issue 9, item 13). */
+void csv_reader_mark_within(CsvReader *reader, uint64_t limit);
+#define CSV_READER_MARK_FULL 101
 void csv_reader_rewind(CsvReader *reader);
 void csv_reader_unmark(CsvReader *reader);
 

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "csv_reader.h"
 #include "csv_utf8.h"
@@ -102,6 +103,14 @@ static void stream_close_file(CsvStream *s) {
   s->file = NULL;
 }
 
+/* A pipe, terminal or socket: data arrives when the producer writes it,
+ * so records are handed over as they come (csv_reader_stop_when_idle). */
+static bool is_streaming(const char *path) {
+  struct stat st;
+  int rc = strcmp(path, "-") == 0 ? fstat(STDIN_FILENO, &st) : stat(path, &st);
+  return rc == 0 && (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode) || S_ISSOCK(st.st_mode));
+}
+
 /* Open the file and a reader at offset 0. */
 static int stream_open_file(CsvStream *s, NbError *err) {
   const CsvSource *src = s->source;
@@ -126,7 +135,10 @@ static int stream_open_file(CsvStream *s, NbError *err) {
   input.ctx = s;
   rc = csv_reader_new(&options, &input, s->path, &s->reader, err);
   if (rc != NB_OK) stream_close_file(s);
-  if (rc == NB_OK) csv_reader_skip_blank_lines(s->reader, true);
+  if (rc == NB_OK) {
+    csv_reader_skip_blank_lines(s->reader, true);
+    csv_reader_set_streaming(s->reader, is_streaming(s->path));
+  }
   s->at_end = false;
   s->finished = false;
   return rc;
@@ -206,7 +218,9 @@ static int read_column_names(CsvStream *s, NbError *err) {
   int rc;
 
   nb_error_init(&rerr);
-  csv_reader_mark(s->reader);
+  /* Bad records before the first good one stay in memory until the
+   * rewind: at most twice max_record_bytes of them (issue 9, item 13). */
+  csv_reader_mark_within(s->reader, 2 * (uint64_t)src->max_record_bytes);
   for (;;) {
     rc = csv_reader_next(s->reader, &rec, &rerr);
     if (rc == NB_DATA && !src->format.header) {
@@ -216,6 +230,22 @@ static int read_column_names(CsvStream *s, NbError *err) {
       continue;
     }
     break;
+  }
+  if (rc == CSV_READER_MARK_FULL) {
+    nb_error_release(&rerr);
+    csv_reader_unmark(s->reader);
+    nb_error_set(err, NB_INVALID,
+                 "file \"%s\" has no good record in its first %llu bytes to count its "
+                 "columns from (header = false)",
+                 s->path, 2 * (unsigned long long)src->max_record_bytes);
+    nb_error_detail(err,
+                    "The records before the first good one are bad; they are reported one "
+                    "by one once the columns are known, which needs them in memory, at most "
+                    "2 x max_record_bytes.");
+    nb_error_hint(err, "Remove or fix the bad records at the start of the file, or raise "
+                       "max_record_bytes.");
+    nb_error_locate(err, s->path, 1, 0);
+    return NB_INVALID;
   }
   if (rc == NB_END) {
     nb_error_release(&rerr);
@@ -316,7 +346,9 @@ static int infer_types(CsvStream *s, NbError *err) {
     free(seen);
     return nb_error_set(err, NB_NOMEM, "out of memory");
   }
-  csv_reader_mark(s->reader);
+  /* A bad record's tail (an over-long line) is not kept past the sample's
+   * budget either: the sample then just ends (issue 9, item 13). */
+  csv_reader_mark_within(s->reader, src->batch_bytes + 2 * (uint64_t)src->max_record_bytes);
   start = csv_reader_offset(s->reader);
   /* The sample stays in memory until the rewind: bound it by the bytes
    * read, bad records included, not only by the good rows. */
@@ -324,7 +356,15 @@ static int infer_types(CsvStream *s, NbError *err) {
     CsvRecord rec;
     NbError rerr;
     nb_error_init(&rerr);
+    /* A pipe that goes quiet ends the sample (issue 9, item 12). */
+    csv_reader_stop_when_idle(s->reader, rows > 0);
     rc = csv_reader_next(s->reader, &rec, &rerr);
+    csv_reader_stop_when_idle(s->reader, false);
+    if (rc == CSV_READER_IDLE || rc == CSV_READER_MARK_FULL) {
+      nb_error_release(&rerr);
+      rc = NB_OK;
+      break;
+    }
     bytes = csv_reader_offset(s->reader) - start;
     if (rc == NB_DATA) {
       nb_error_release(&rerr);
@@ -658,7 +698,12 @@ int csv_source_next(void *source, uint32_t index, struct ArrowArray *out, NbBatc
     NbError rerr;
     int row;
     nb_error_init(&rerr);
+    /* With rows to hand over, a quiet pipe ends the batch rather than a
+     * wait for more (issue 9, item 12). */
+    csv_reader_stop_when_idle(s->reader, rows > 0);
     rc = csv_reader_next(s->reader, &rec, &rerr);
+    csv_reader_stop_when_idle(s->reader, false);
+    if (rc == CSV_READER_IDLE) break;
     if (rc == NB_END) {
       s->at_end = true;
       break;

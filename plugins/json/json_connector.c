@@ -25,7 +25,7 @@ static const NbSettingSpec json_settings[] = {
     NB_SETTING(NB_SETTING_ENUM, NB_SETTING_DEST, "compression", "auto",
                "none|gzip|zstd|lz4|snappy|auto",
                "compression of the output; auto chooses by file extension"),
-    NB_SETTING(NB_SETTING_INT, NB_SETTING_DEST, "compression_level", "0", NULL,
+    NB_SETTING(NB_SETTING_INT, NB_SETTING_DEST | NB_SETTING_TUNING, "compression_level", "0", NULL,
                "codec level; 0 is the codec's default"),
     NB_SETTING(NB_SETTING_BOOL, NB_SETTING_DEST, "escape_unicode_separators",
                "false", NULL,

@@ -44,46 +44,53 @@
 
 #define ROW_BYTES 16 /* the unit of size_bytes / bytes_read */
 
+/* The fault-injection settings stand for the environment (a server that is
+ * briefly away, a stalled disk), not for the pipeline's configuration: the
+ * tests change them between a failed run and its resume, so they are
+ * flagged TUNING and left out of the state file's configuration
+ * fingerprint (host/engine/config_print.h). */
+#define FAULT NB_SETTING_TUNING
+
 static const NbSettingSpec flaky_settings[] = {
     NB_SETTING(NB_SETTING_INT, NB_SETTING_SOURCE, "rows", "1000", NULL, "rows per stream"),
     NB_SETTING(NB_SETTING_INT, NB_SETTING_SOURCE, "streams", "1", NULL, "number of streams"),
-    NB_SETTING(NB_SETTING_INT, NB_SETTING_SOURCE, "unavailable_at_row", "-1", NULL,
+    NB_SETTING(NB_SETTING_INT, NB_SETTING_SOURCE | FAULT, "unavailable_at_row", "-1", NULL,
                "row at which source_next fails transiently"),
-    NB_SETTING(NB_SETTING_INT, NB_SETTING_SOURCE, "unavailable_times", "0", NULL,
+    NB_SETTING(NB_SETTING_INT, NB_SETTING_SOURCE | FAULT, "unavailable_times", "0", NULL,
                "how many times it fails there"),
-    NB_SETTING(NB_SETTING_STRING, NB_SETTING_SOURCE, "bad_rows", "", NULL,
+    NB_SETTING(NB_SETTING_STRING, NB_SETTING_SOURCE | FAULT, "bad_rows", "", NULL,
                "comma-separated 0-based rows reported as bad records"),
-    NB_SETTING(NB_SETTING_INT, NB_SETTING_SOURCE, "stall_at_row", "-1", NULL,
+    NB_SETTING(NB_SETTING_INT, NB_SETTING_SOURCE | FAULT, "stall_at_row", "-1", NULL,
                "row at which source_next sleeps"),
-    NB_SETTING(NB_SETTING_DOUBLE, NB_SETTING_SOURCE, "stall_seconds", "3600", NULL,
+    NB_SETTING(NB_SETTING_DOUBLE, NB_SETTING_SOURCE | FAULT, "stall_seconds", "3600", NULL,
                "how long it sleeps"),
-    NB_SETTING(NB_SETTING_BOOL, NB_SETTING_SOURCE, "stall_polls_cancel", "false", NULL,
+    NB_SETTING(NB_SETTING_BOOL, NB_SETTING_SOURCE | FAULT, "stall_polls_cancel", "false", NULL,
                "whether the sleep ends when the host cancels"),
-    NB_SETTING(NB_SETTING_INT, NB_SETTING_SOURCE, "delay_ms", "0", NULL,
+    NB_SETTING(NB_SETTING_INT, NB_SETTING_SOURCE | NB_SETTING_TUNING, "delay_ms", "0", NULL,
                "sleep before each batch, in milliseconds"),
     NB_SETTING(NB_SETTING_INT, NB_SETTING_SOURCE, "schema_change_at_row", "-1", NULL,
                "row from which a third column appears"),
-    NB_SETTING(NB_SETTING_INT, NB_SETTING_SOURCE, "spin_at_row", "-1", NULL,
+    NB_SETTING(NB_SETTING_INT, NB_SETTING_SOURCE | FAULT, "spin_at_row", "-1", NULL,
                "row at which source_next returns empty batches forever"),
-    NB_SETTING(NB_SETTING_INT, NB_SETTING_SOURCE, "stuck_bad_at_row", "-1", NULL,
+    NB_SETTING(NB_SETTING_INT, NB_SETTING_SOURCE | FAULT, "stuck_bad_at_row", "-1", NULL,
                "row at which source_next reports the same bad record forever"),
-    NB_SETTING(NB_SETTING_INT, NB_SETTING_SOURCE, "position_len", "0", NULL,
+    NB_SETTING(NB_SETTING_INT, NB_SETTING_SOURCE | FAULT, "position_len", "0", NULL,
                "position length to report instead of the real one"),
-    NB_SETTING(NB_SETTING_INT, NB_SETTING_DEST, "data_error_line", "0", NULL,
+    NB_SETTING(NB_SETTING_INT, NB_SETTING_DEST | FAULT, "data_error_line", "0", NULL,
                "batch line the first dest_write names in an NB_DATA error"),
-    NB_SETTING(NB_SETTING_INT, NB_SETTING_SOURCE, "only_stream", "-1", NULL,
+    NB_SETTING(NB_SETTING_INT, NB_SETTING_SOURCE | FAULT, "only_stream", "-1", NULL,
                "stream the misbehaviour applies to, -1 for all"),
     NB_SETTING(NB_SETTING_STRING, NB_SETTING_DEST, "path", NULL, NULL,
                "file the destination writes"),
-    NB_SETTING(NB_SETTING_INT, NB_SETTING_DEST, "write_unavailable_times", "0", NULL,
+    NB_SETTING(NB_SETTING_INT, NB_SETTING_DEST | FAULT, "write_unavailable_times", "0", NULL,
                "first dest_write calls that fail transiently"),
-    NB_SETTING(NB_SETTING_INT, NB_SETTING_DEST, "write_unavailable_at_row", "0", NULL,
+    NB_SETTING(NB_SETTING_INT, NB_SETTING_DEST | FAULT, "write_unavailable_at_row", "0", NULL,
                "rows written before dest_write starts failing"),
-    NB_SETTING(NB_SETTING_INT, NB_SETTING_DEST, "commit_unavailable_times", "0", NULL,
+    NB_SETTING(NB_SETTING_INT, NB_SETTING_DEST | FAULT, "commit_unavailable_times", "0", NULL,
                "first dest_commit calls that fail transiently"),
     NB_SETTING(NB_SETTING_STRING, NB_SETTING_DEST, "finish_line", "", NULL,
                "line dest_finish writes at the end of a complete run"),
-    NB_SETTING(NB_SETTING_BOOL, NB_SETTING_DEST, "finish_fails", "false", NULL,
+    NB_SETTING(NB_SETTING_BOOL, NB_SETTING_DEST | FAULT, "finish_fails", "false", NULL,
                "whether dest_finish fails"),
 };
 #define N_SETTINGS (sizeof flaky_settings / sizeof flaky_settings[0])
