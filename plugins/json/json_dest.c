@@ -153,35 +153,29 @@ int json_dest_open(const NbHostApi *host, const NbOpenArgs *args, void **dest,
   bool escape;
   int rc;
 
+  NbDeclaredSettings set = NB_DECLARED_SETTINGS(args->settings, json_settings, JSON_N_SETTINGS,
+                                                 NB_SETTING_DEST);
   *dest = NULL;
-  rc = nb_setting_string(args->settings, "path", NULL, &path, err);
+  rc = nb_declared_string(&set, "path", &path, err);
   if (rc != NB_OK) return rc;
   if (path == NULL || path[0] == '\0')
     return nb_error_set(err, NB_INVALID, "setting \"path\" of the json destination is required");
-  rc = nb_setting_enum(args->settings, "format", "auto|lines|array", JSON_FORMAT_LINES, &format, err);
+  rc = nb_declared_enum(&set, "format", &format, err);
   if (rc != NB_OK) return rc;
-  if (format == JSON_FORMAT_AUTO) {
-    nb_error_set(err, NB_INVALID, "invalid value \"auto\" for setting \"format\" of the json destination");
-    nb_error_hint(err, "Use \"lines\" (JSON Lines, the default) or \"array\".");
-    return NB_INVALID;
-  }
-  rc = nb_setting_enum(args->settings, "compression", "none|gzip|zstd|lz4|snappy|auto", 5,
-                       &(int){0}, err);
+  rc = nb_declared_string(&set, "compression", &compression, err);
   if (rc != NB_OK) return rc;
-  rc = nb_setting_string(args->settings, "compression", "auto", &compression, err);
-  if (rc != NB_OK) return rc;
-  rc = nb_setting_int(args->settings, "compression_level", 0, &level, err);
+  rc = nb_declared_int(&set, "compression_level", &level, err);
   if (rc != NB_OK) return rc;
   if (level < INT32_MIN || level > INT32_MAX)
     return nb_error_set(err, NB_INVALID, "invalid value %lld for setting \"compression_level\"",
                         (long long)level);
-  rc = nb_setting_bool(args->settings, "escape_unicode_separators", false, &escape, err);
+  rc = nb_declared_bool(&set, "escape_unicode_separators", &escape, err);
   if (rc != NB_OK) return rc;
 
   JsonDest *d = calloc(1, sizeof *d);
   if (d == NULL) return nb_error_set(err, NB_NOMEM, "out of memory opening the json destination");
   d->host = host;
-  d->format = (JsonFormat)format;
+  d->format = format == 0 ? JSON_FORMAT_LINES : JSON_FORMAT_ARRAY; /* "lines|array" */
   d->level = (int32_t)level;
   d->escape_separators = escape;
   d->path = strdup(path);

@@ -570,16 +570,19 @@ int json_source_open(const NbHostApi *host, const NbOpenArgs *args,
   int64_t max_depth, max_record, max_columns;
   int rc;
 
+  NbDeclaredSettings set = NB_DECLARED_SETTINGS(args->settings, json_settings, JSON_N_SETTINGS,
+                                                 NB_SETTING_SOURCE);
   *source = NULL;
-  rc = nb_setting_string(args->settings, "path", NULL, &path, err);
+  rc = nb_declared_string(&set, "path", &path, err);
   if (rc != NB_OK) return rc;
   if (path == NULL || path[0] == '\0')
     return nb_error_set(err, NB_INVALID, "setting \"path\" of the json source is required");
-  rc = nb_setting_enum(args->settings, "format", "auto|lines|array", 0, &format, err);
+  /* Choices in the order of JsonFormat and DuplicateKeys. */
+  rc = nb_declared_enum(&set, "format", &format, err);
   if (rc != NB_OK) return rc;
-  rc = nb_setting_enum(args->settings, "duplicate_keys", "error|first|last", 0, &duplicates, err);
+  rc = nb_declared_enum(&set, "duplicate_keys", &duplicates, err);
   if (rc != NB_OK) return rc;
-  rc = nb_setting_int(args->settings, "max_depth", JSON_DEFAULT_MAX_DEPTH, &max_depth, err);
+  rc = nb_declared_int(&set, "max_depth", &max_depth, err);
   if (rc != NB_OK) return rc;
   if (max_depth < 1 || max_depth > INT32_MAX) {
     nb_error_set(err, NB_INVALID, "invalid value %lld for setting \"max_depth\"", (long long)max_depth);
@@ -587,8 +590,7 @@ int json_source_open(const NbHostApi *host, const NbOpenArgs *args,
     return NB_INVALID;
   }
 
-  rc = nb_setting_int(args->settings, "max_record_bytes", (int64_t)JSON_DEFAULT_MAX_RECORD,
-                      &max_record, err);
+  rc = nb_declared_int(&set, "max_record_bytes", &max_record, err);
   if (rc != NB_OK) return rc;
   if (max_record < 1 || (uint64_t)max_record > JSON_MAX_MAX_RECORD) {
     nb_error_set(err, NB_INVALID, "invalid value %lld for setting \"max_record_bytes\"",
@@ -598,7 +600,7 @@ int json_source_open(const NbHostApi *host, const NbOpenArgs *args,
     return NB_INVALID;
   }
 
-  rc = nb_setting_int(args->settings, "max_columns", JSON_DEFAULT_MAX_COLUMNS, &max_columns, err);
+  rc = nb_declared_int(&set, "max_columns", &max_columns, err);
   if (rc != NB_OK) return rc;
   if (max_columns < 1 || max_columns > JSON_MAX_MAX_COLUMNS) {
     nb_error_set(err, NB_INVALID, "invalid value %lld for setting \"max_columns\"",
@@ -612,8 +614,8 @@ int json_source_open(const NbHostApi *host, const NbOpenArgs *args,
   src->max_record = (size_t)max_record;
   src->max_columns = (size_t)max_columns;
   src->host = host;
-  src->format = (JsonFormat)format; /* enum order matches JsonFormat */
-  src->duplicate_keys = (DuplicateKeys)duplicates; /* choices in enum order */
+  src->format = (JsonFormat)format;
+  src->duplicate_keys = (DuplicateKeys)duplicates;
   src->max_depth = (uint32_t)max_depth;
   src->batch_rows = args->batch_rows ? args->batch_rows : 65536;
   src->batch_bytes = args->batch_bytes ? args->batch_bytes : (16u << 20);
