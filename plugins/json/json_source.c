@@ -517,6 +517,15 @@ static int pass_error(NbError *local, NbError *err, int rc) {
   return rc;
 }
 
+/* NB_DATA for the bad record at the cursor, with no good rows before it
+ * in this batch: the record is passed over (the position after it, so the
+ * engine's skip goes on from there) and its error returned. */
+static int skip_bad_record(Stream *s, NbBatchInfo *info, NbError *e, NbError *err) {
+  json_reader_accept(&s->reader);
+  set_position(s, info);
+  return pass_error(e, err, NB_DATA);
+}
+
 /* ------------------------------------------------------------------------
  * The vtable
  * ------------------------------------------------------------------------ */
@@ -745,14 +754,12 @@ int json_source_next(void *source, uint32_t index, struct ArrowArray *out,
       return NB_END;
     }
     if (rc == NB_DATA) {
+      /* Return the good rows first; the bad record comes next call. */
       if (rows > 0) {
-        /* Return the good rows first; the bad record comes next call. */
         nb_error_release(&e);
         break;
       }
-      json_reader_accept(&s->reader);
-      set_position(s, info);
-      return pass_error(&e, err, NB_DATA);
+      return skip_bad_record(s, info, &e, err);
     }
     if (rc != NB_OK && s->reader.failed != NB_OK && rows > 0) {
       /* The input is damaged (or unreadable) after these rows: deliver
@@ -783,9 +790,7 @@ int json_source_next(void *source, uint32_t index, struct ArrowArray *out,
         nb_error_release(&e);
         break;
       }
-      json_reader_accept(&s->reader);
-      set_position(s, info);
-      return pass_error(&e, err, NB_DATA);
+      return skip_bad_record(s, info, &e, err);
     }
     if (rc != NB_OK) {
       drop_rows(s);
