@@ -126,6 +126,19 @@ const char *nb_settings_find(const NbSettings *settings, const char *name) {
   return NULL;
 }
 
+static const char *type_expectation(uint32_t type) {
+  switch (type) {
+    case NB_SETTING_INT:
+      return "a decimal integer between -9223372036854775808 and 9223372036854775807";
+    case NB_SETTING_DOUBLE:
+      return "a finite decimal number such as 0.5 or 1e-3";
+    case NB_SETTING_BOOL:
+      return "true or false";
+    default:
+      return "text";
+  }
+}
+
 static int type_error(NbError *err, const char *name, const char *value,
                       const char *expected) {
   char quoted[QUOTE_CAP];
@@ -146,35 +159,27 @@ int nb_setting_string(const NbSettings *settings, const char *name,
 int nb_setting_int(const NbSettings *settings, const char *name,
                    int64_t fallback, int64_t *out, NbError *err) {
   const char *v = nb_settings_find(settings, name);
-  if (v == NULL) {
-    *out = fallback;
-    return NB_OK;
-  }
-  if (!parse_int(v, out))
-    return type_error(err, name, v, "a decimal integer between -9223372036854775808 and 9223372036854775807");
+  *out = fallback;
+  if (v != NULL && !parse_int(v, out))
+    return type_error(err, name, v, type_expectation(NB_SETTING_INT));
   return NB_OK;
 }
 
 int nb_setting_double(const NbSettings *settings, const char *name,
                       double fallback, double *out, NbError *err) {
   const char *v = nb_settings_find(settings, name);
-  if (v == NULL) {
-    *out = fallback;
-    return NB_OK;
-  }
-  if (!parse_double(v, out))
-    return type_error(err, name, v, "a finite decimal number such as 0.5 or 1e-3");
+  *out = fallback;
+  if (v != NULL && !parse_double(v, out))
+    return type_error(err, name, v, type_expectation(NB_SETTING_DOUBLE));
   return NB_OK;
 }
 
 int nb_setting_bool(const NbSettings *settings, const char *name,
                     bool fallback, bool *out, NbError *err) {
   const char *v = nb_settings_find(settings, name);
-  if (v == NULL) {
-    *out = fallback;
-    return NB_OK;
-  }
-  if (!parse_bool(v, out)) return type_error(err, name, v, "true or false");
+  *out = fallback;
+  if (v != NULL && !parse_bool(v, out))
+    return type_error(err, name, v, type_expectation(NB_SETTING_BOOL));
   return NB_OK;
 }
 
@@ -211,19 +216,6 @@ int nb_setting_enum(const NbSettings *settings, const char *name,
 /* ------------------------------------------------------------------------
  * Checking against a declaration
  * ------------------------------------------------------------------------ */
-
-static const char *type_expectation(uint32_t type) {
-  switch (type) {
-    case NB_SETTING_INT:
-      return "a decimal integer between -9223372036854775808 and 9223372036854775807";
-    case NB_SETTING_DOUBLE:
-      return "a finite decimal number such as 0.5 or 1e-3";
-    case NB_SETTING_BOOL:
-      return "true or false";
-    default:
-      return "text";
-  }
-}
 
 int nb_setting_value_check(const NbSettingSpec *spec, const char *value,
                            NbError *err) {
@@ -413,8 +405,9 @@ static int declared_text(const NbDeclaredSettings *d, const char *name, uint32_t
   *spec = s;
   *text = nb_settings_find(d->settings, name);
   if (*text == NULL) *text = s->default_value;
-  if (*text == NULL && (s->flags & NB_SETTING_REQUIRED))
-    return nb_error_set(err, NB_INVALID, "missing required setting \"%s\"", name);
+  if ((*text == NULL || (*text)[0] == '\0') && (s->flags & NB_SETTING_REQUIRED))
+    return nb_error_set(err, NB_INVALID, "%s setting \"%s\"",
+                        *text == NULL ? "missing required" : "empty value for required", name);
   if (*text == NULL && type != NB_SETTING_STRING)
     return nb_error_set(err, NB_INTERNAL, "setting \"%s\" has no value and no declared default",
                         name);

@@ -427,6 +427,14 @@ static void declared_getters(void **state) {
   assert_non_null(strstr(err.message, "missing required setting \"path\""));
   nb_error_release(&err);
 
+  /* A required setting with an empty value. */
+  kv.names[1] = "path";
+  kv.values[1] = "";
+  make(&kv, 2);
+  assert_int_equal(nb_declared_string(&dst, "path", &str, &err), NB_INVALID);
+  assert_non_null(strstr(err.message, "empty value for required setting \"path\""));
+  nb_error_release(&err);
+
   /* Getters that do not fit the declaration: connector bugs. */
   assert_int_equal(nb_declared_int(&src, "nope", &i, &err), NB_INTERNAL);
   nb_error_release(&err);

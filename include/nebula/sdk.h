@@ -193,7 +193,8 @@ const NbSettingSpec *nb_setting_spec_at(const NbSettingSpec *spec,
  * once per side, with different defaults or choices), takes the value
  * given, else the declared default, and parses it as the declared type.
  * Returns NB_OK; NB_INVALID for a value that does not parse or is not one
- * of the choices, or a REQUIRED setting without a value (err names the
+ * of the choices, or a REQUIRED setting without a value or with an empty
+ * one (so an open need not test for either; err names the
  * setting, never quoting a SECRET value); NB_INTERNAL for a getter that
  * does not fit the declaration (name not declared for the side, a type
  * other than the getter's, or no value and no default for a number, a

@@ -588,11 +588,8 @@ int csv_dest_open(const NbHostApi *host, const NbOpenArgs *args, void **dest, Nb
   d->crlf = choice == 1; /* "lf|crlf" */
   if ((rc = nb_declared_enum(&set, "quote_style", &choice, err)) != NB_OK) goto fail;
   d->quote_all = choice == 1; /* "minimal|all" */
+  /* REQUIRED: not NULL, not empty. */
   if ((rc = nb_declared_string(&set, "path", &path, err)) != NB_OK) goto fail;
-  if (path == NULL || path[0] == '\0') {
-    rc = nb_error_set(err, NB_INVALID, "setting \"path\" is required");
-    goto fail;
-  }
   if ((d->path = strdup(path)) == NULL) {
     rc = nb_error_set(err, NB_NOMEM, "out of memory");
     goto fail;

@@ -906,11 +906,8 @@ int csv_source_open(const NbHostApi *host, const NbOpenArgs *args, void **source
   if ((rc = nb_declared_string(&set, "columns", &columns, err)) != NB_OK) goto fail;
   if ((rc = csv_declared_columns_parse(columns, &src->declared, &src->n_declared, err)) != NB_OK)
     goto fail;
+  /* REQUIRED: not NULL, not empty. */
   if ((rc = nb_declared_string(&set, "path", &path, err)) != NB_OK) goto fail;
-  if (path == NULL || path[0] == '\0') {
-    rc = nb_error_set(err, NB_INVALID, "setting \"path\" is required");
-    goto fail;
-  }
   if ((rc = find_streams(src, path, err)) != NB_OK) goto fail;
   *source = src;
   return NB_OK;

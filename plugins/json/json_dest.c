@@ -156,10 +156,8 @@ int json_dest_open(const NbHostApi *host, const NbOpenArgs *args, void **dest,
   NbDeclaredSettings set = NB_DECLARED_SETTINGS(args->settings, json_settings, JSON_N_SETTINGS,
                                                  NB_SETTING_DEST);
   *dest = NULL;
-  rc = nb_declared_string(&set, "path", &path, err);
+  rc = nb_declared_string(&set, "path", &path, err); /* REQUIRED: not NULL, not empty */
   if (rc != NB_OK) return rc;
-  if (path == NULL || path[0] == '\0')
-    return nb_error_set(err, NB_INVALID, "setting \"path\" of the json destination is required");
   rc = nb_declared_enum(&set, "format", &format, err);
   if (rc != NB_OK) return rc;
   rc = nb_declared_string(&set, "compression", &compression, err);

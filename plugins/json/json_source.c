@@ -582,10 +582,8 @@ int json_source_open(const NbHostApi *host, const NbOpenArgs *args,
   NbDeclaredSettings set = NB_DECLARED_SETTINGS(args->settings, json_settings, JSON_N_SETTINGS,
                                                  NB_SETTING_SOURCE);
   *source = NULL;
-  rc = nb_declared_string(&set, "path", &path, err);
+  rc = nb_declared_string(&set, "path", &path, err); /* REQUIRED: not NULL, not empty */
   if (rc != NB_OK) return rc;
-  if (path == NULL || path[0] == '\0')
-    return nb_error_set(err, NB_INVALID, "setting \"path\" of the json source is required");
   /* Choices in the order of JsonFormat and DuplicateKeys. */
   rc = nb_declared_enum(&set, "format", &format, err);
   if (rc != NB_OK) return rc;
