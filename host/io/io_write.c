@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include "io_internal.h"
+#include "fdio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,24 +23,6 @@
  * and never under what one encoder step may reserve (lz4 and snappy
  * reserve a little over 64 KiB). */
 #define SINK_MIN ((size_t)256 << 10)
-
-/* write(2) all of buf; 0 or -1 with errno. */
-static int write_all(int fd, const uint8_t *buf, size_t len) {
-  while (len > 0) {
-    ssize_t n = write(fd, buf, len);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return -1;
-    }
-    if (n == 0) {
-      errno = EIO;
-      return -1;
-    }
-    buf += n;
-    len -= (size_t)n;
-  }
-  return 0;
-}
 
 /* ------------------------------------------------------------------------
  * Writing: codec choice
@@ -115,7 +98,7 @@ static int check_level(const char *path, const NbhEncoderOps *ops, int level, Nb
 static int sink_flush(NbhSink *sink) {
   NbFile *f = sink->owner;
   if (sink->len == 0) return 0;
-  if (write_all(f->fd, sink->buf, sink->len) != 0) return -1;
+  if (nbh_write_all(f->fd, sink->buf, sink->len) != 0) return -1;
   f->w.length += sink->len;
   sink->len = 0;
   return 0;
@@ -152,7 +135,7 @@ static void consume(NbFile *f, const uint8_t *buf, size_t len, int *status, char
   char msg[NBH_CODEC_MSG_SIZE] = "";
   if (len == 0) return;
   if (w->ops == NULL) {
-    if (write_all(f->fd, buf, len) != 0) {
+    if (nbh_write_all(f->fd, buf, len) != 0) {
       record_failure(f, NBH_CODEC_SINK, errno, NULL, status, message);
       return;
     }
