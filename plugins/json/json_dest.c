@@ -125,14 +125,9 @@ static void stream_clear_schema(DestStream *s) {
 /* Keep a copy of the schema and escape each column's key once. */
 static int stream_set_schema(JsonDest *d, DestStream *s,
                              const struct ArrowSchema *schema, NbError *err) {
-  NbField *borrowed;
-  size_t n;
-  int rc = nb_schema_fields(schema, &borrowed, &n, err);
-  if (rc != NB_OK) return rc;
   struct ArrowSchema copy;
   memset(&copy, 0, sizeof copy);
-  rc = nb_schema_export(borrowed, n, &copy, err);
-  free(borrowed);
+  int rc = nb_schema_copy(schema, &copy, err);
   if (rc != NB_OK) return rc;
   stream_clear_schema(s);
   s->schema = copy;
