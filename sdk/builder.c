@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "builder_internal.h"
+#include "copy_exact.h"
 
 /* ------------------------------------------------------------------------
  * Layout of each type
@@ -146,37 +147,6 @@ static int append_utf8_slow(NbColumnBuilder *c, const char *data, size_t len) {
   return NB_OK;
 }
 
-/* Copy a value of len bytes.  Up to 64 bytes (most CSV and JSON values)
- * it takes a few possibly overlapping fixed-size loads and stores, never
- * reading outside [src, src + len): cheaper than a call to memcpy per
- * value. */
-static inline __attribute__((always_inline)) void copy_value(char *dst, const char *src,
-                                                             size_t len) {
-  if (len >= 16) {
-    if (len > 64) {
-      memcpy(dst, src, len);
-      return;
-    }
-    if (len > 32) {
-      memcpy(dst, src, 32);
-      memcpy(dst + len - 32, src + len - 32, 32);
-    } else {
-      memcpy(dst, src, 16);
-      memcpy(dst + len - 16, src + len - 16, 16);
-    }
-  } else if (len >= 8) {
-    memcpy(dst, src, 8);
-    memcpy(dst + len - 8, src + len - 8, 8);
-  } else if (len >= 4) {
-    memcpy(dst, src, 4);
-    memcpy(dst + len - 4, src + len - 4, 4);
-  } else if (len > 0) {
-    dst[0] = src[0];
-    dst[len / 2] = src[len / 2];
-    dst[len - 1] = src[len - 1];
-  }
-}
-
 /* Always inlined: a call per value costs as much as the append itself. */
 static inline __attribute__((always_inline)) int append_string(NbColumnBuilder *c,
                                                                const char *data,
@@ -186,7 +156,7 @@ static inline __attribute__((always_inline)) int append_string(NbColumnBuilder *
    * The validity bitmap, if any, already says "valid" (start_validity). */
   size_t row = c->length, used = c->data_len;
   if (c->kind == KIND_STR32 && row < c->row_cap && len <= c->data_cap - used) {
-    copy_value(c->data + used, data, len);
+    nb_copy_exact(c->data + used, data, len);
     used += len;
     c->data_len = used;
     ((int32_t *)c->values)[row + 1] = (int32_t)used;
@@ -326,7 +296,7 @@ int nb_column_append_nullable_strings(NbColumnBuilder *c, const NbStringRef *val
       data = c->data;
       cap = c->data_cap;
     }
-    copy_value(data + used, src, len);
+    nb_copy_exact(data + used, src, len);
     used += len;
     offsets[++row] = (int32_t)used;
   }

@@ -27,6 +27,15 @@ static int data_error(const NbColumnBuilder *c, NbError *err,
   return NB_DATA;
 }
 
+/* A decimal value with more digits than the column's precision holds. */
+static int precision_error(const NbColumnBuilder *c, NbError *err, const char *text, size_t len,
+                           int32_t scale) {
+  char msg[128];
+  snprintf(msg, sizeof msg, "The value does not fit decimal precision %d with scale %d.",
+           (int)c->field.precision, (int)scale);
+  return data_error(c, err, text, len, msg);
+}
+
 static bool is_digit(char ch) { return ch >= '0' && ch <= '9'; }
 
 /* ------------------------------------------------------------------------
@@ -150,25 +159,13 @@ static int append_decimal(NbColumnBuilder *c, const char *s, size_t len,
       int_digits++;
     }
     value = value * 10 + (unsigned)(ch - '0');
-    if (value >= limit) {
-      char msg[128];
-      snprintf(msg, sizeof msg,
-               "The value does not fit decimal precision %d with scale %d.",
-               (int)c->field.precision, (int)scale);
-      return data_error(c, err, s, len, msg);
-    }
+    if (value >= limit) return precision_error(c, err, s, len, scale);
   }
   if (int_digits + frac_digits == 0)
     return data_error(c, err, s, len, "The value is not a decimal number.");
   for (; (int32_t)kept_frac < scale; kept_frac++) {
     value *= 10;
-    if (value >= limit) {
-      char msg[128];
-      snprintf(msg, sizeof msg,
-               "The value does not fit decimal precision %d with scale %d.",
-               (int)c->field.precision, (int)scale);
-      return data_error(c, err, s, len, msg);
-    }
+    if (value >= limit) return precision_error(c, err, s, len, scale);
   }
   if (negative) value = (unsigned __int128)0 - value;
   rc = nb_column_append_decimal128(c, (uint64_t)value,

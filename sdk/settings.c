@@ -1,7 +1,9 @@
 /*
  * settings.c - reading a connector's settings (NbSettings) and checking them
  * against its declaration (NbSettingSpec): types, enum choices, required
- * settings, unrecognized names with a "did you mean" hint.
+ * settings, unrecognized names with a "did you mean" hint; and reading
+ * them through the declaration (nb_declared_*: defaults and choices taken
+ * from it).
  *
  * A SECRET setting's value is never quoted in a message: the error travels
  * to logs and terminals.
@@ -124,6 +126,19 @@ const char *nb_settings_find(const NbSettings *settings, const char *name) {
   return NULL;
 }
 
+static const char *type_expectation(uint32_t type) {
+  switch (type) {
+    case NB_SETTING_INT:
+      return "a decimal integer between -9223372036854775808 and 9223372036854775807";
+    case NB_SETTING_DOUBLE:
+      return "a finite decimal number such as 0.5 or 1e-3";
+    case NB_SETTING_BOOL:
+      return "true or false";
+    default:
+      return "text";
+  }
+}
+
 static int type_error(NbError *err, const char *name, const char *value,
                       const char *expected) {
   char quoted[QUOTE_CAP];
@@ -144,35 +159,27 @@ int nb_setting_string(const NbSettings *settings, const char *name,
 int nb_setting_int(const NbSettings *settings, const char *name,
                    int64_t fallback, int64_t *out, NbError *err) {
   const char *v = nb_settings_find(settings, name);
-  if (v == NULL) {
-    *out = fallback;
-    return NB_OK;
-  }
-  if (!parse_int(v, out))
-    return type_error(err, name, v, "a decimal integer between -9223372036854775808 and 9223372036854775807");
+  *out = fallback;
+  if (v != NULL && !parse_int(v, out))
+    return type_error(err, name, v, type_expectation(NB_SETTING_INT));
   return NB_OK;
 }
 
 int nb_setting_double(const NbSettings *settings, const char *name,
                       double fallback, double *out, NbError *err) {
   const char *v = nb_settings_find(settings, name);
-  if (v == NULL) {
-    *out = fallback;
-    return NB_OK;
-  }
-  if (!parse_double(v, out))
-    return type_error(err, name, v, "a finite decimal number such as 0.5 or 1e-3");
+  *out = fallback;
+  if (v != NULL && !parse_double(v, out))
+    return type_error(err, name, v, type_expectation(NB_SETTING_DOUBLE));
   return NB_OK;
 }
 
 int nb_setting_bool(const NbSettings *settings, const char *name,
                     bool fallback, bool *out, NbError *err) {
   const char *v = nb_settings_find(settings, name);
-  if (v == NULL) {
-    *out = fallback;
-    return NB_OK;
-  }
-  if (!parse_bool(v, out)) return type_error(err, name, v, "true or false");
+  *out = fallback;
+  if (v != NULL && !parse_bool(v, out))
+    return type_error(err, name, v, type_expectation(NB_SETTING_BOOL));
   return NB_OK;
 }
 
@@ -209,19 +216,6 @@ int nb_setting_enum(const NbSettings *settings, const char *name,
 /* ------------------------------------------------------------------------
  * Checking against a declaration
  * ------------------------------------------------------------------------ */
-
-static const char *type_expectation(uint32_t type) {
-  switch (type) {
-    case NB_SETTING_INT:
-      return "a decimal integer between -9223372036854775808 and 9223372036854775807";
-    case NB_SETTING_DOUBLE:
-      return "a finite decimal number such as 0.5 or 1e-3";
-    case NB_SETTING_BOOL:
-      return "true or false";
-    default:
-      return "text";
-  }
-}
 
 int nb_setting_value_check(const NbSettingSpec *spec, const char *value,
                            NbError *err) {
@@ -378,5 +372,95 @@ int nb_settings_check(const NbSettings *settings, const NbSettingSpec *spec,
       nb_error_detail(err, "Setting \"%s\": %s.", s->name, s->doc);
     return NB_INVALID;
   }
+  return NB_OK;
+}
+
+/* ------------------------------------------------------------------------
+ * Reading through the declaration
+ * ------------------------------------------------------------------------ */
+
+const NbSettingSpec *nb_declared_spec(const NbDeclaredSettings *d, const char *name) {
+  uint32_t i;
+  if (d == NULL || name == NULL || !NB_STRUCT_HAS(NbDeclaredSettings, d, n_spec) ||
+      d->spec == NULL)
+    return NULL;
+  for (i = 0; i < d->n_spec; i++) {
+    const NbSettingSpec *s = nb_setting_spec_at(d->spec, i);
+    if (s->name != NULL && applies_to(s, d->side) && strcmp(s->name, name) == 0) return s;
+  }
+  return NULL;
+}
+
+/* The declaration's entry for name, which must have type `type`, and its
+ * text: the value given, else the default (NULL: neither). */
+static int declared_text(const NbDeclaredSettings *d, const char *name, uint32_t type,
+                         const NbSettingSpec **spec, const char **text, NbError *err) {
+  const NbSettingSpec *s = nb_declared_spec(d, name);
+  if (s == NULL)
+    return nb_error_set(err, NB_INTERNAL, "setting \"%s\" is read but not declared for the %s",
+                        name ? name : "(null)", side_name(d ? d->side : 0));
+  if (s->type != type && !(type == NB_SETTING_STRING && s->type == NB_SETTING_ENUM))
+    return nb_error_set(err, NB_INTERNAL, "setting \"%s\" is read as another type than declared",
+                        name);
+  *spec = s;
+  *text = nb_settings_find(d->settings, name);
+  if (*text == NULL) *text = s->default_value;
+  if ((*text == NULL || (*text)[0] == '\0') && (s->flags & NB_SETTING_REQUIRED))
+    return nb_error_set(err, NB_INVALID, "%s setting \"%s\"",
+                        *text == NULL ? "missing required" : "empty value for required", name);
+  if (*text == NULL && type != NB_SETTING_STRING)
+    return nb_error_set(err, NB_INTERNAL, "setting \"%s\" has no value and no declared default",
+                        name);
+  return NB_OK;
+}
+
+/* A value of spec that does not parse: the value quoted unless SECRET. */
+static int declared_type_error(const NbSettingSpec *spec, const char *value, NbError *err) {
+  if (spec->flags & NB_SETTING_SECRET) {
+    nb_error_set(err, NB_INVALID, "invalid value for setting \"%s\"", spec->name);
+    nb_error_detail(err, "The value must be %s.", type_expectation(spec->type));
+    return NB_INVALID;
+  }
+  return type_error(err, spec->name, value, type_expectation(spec->type));
+}
+
+int nb_declared_string(const NbDeclaredSettings *d, const char *name, const char **out,
+                       NbError *err) {
+  const NbSettingSpec *spec;
+  const char *text;
+  int rc = declared_text(d, name, NB_SETTING_STRING, &spec, &text, err);
+  *out = NULL;
+  if (rc != NB_OK) return rc;
+  if (text != NULL && spec->type == NB_SETTING_ENUM && enum_index(spec->choices, text) < 0)
+    return enum_error(err, name, text, spec->choices, (spec->flags & NB_SETTING_SECRET) != 0);
+  *out = text;
+  return NB_OK;
+}
+
+int nb_declared_int(const NbDeclaredSettings *d, const char *name, int64_t *out, NbError *err) {
+  const NbSettingSpec *spec;
+  const char *text;
+  int rc = declared_text(d, name, NB_SETTING_INT, &spec, &text, err);
+  if (rc != NB_OK) return rc;
+  return parse_int(text, out) ? NB_OK : declared_type_error(spec, text, err);
+}
+
+int nb_declared_bool(const NbDeclaredSettings *d, const char *name, bool *out, NbError *err) {
+  const NbSettingSpec *spec;
+  const char *text;
+  int rc = declared_text(d, name, NB_SETTING_BOOL, &spec, &text, err);
+  if (rc != NB_OK) return rc;
+  return parse_bool(text, out) ? NB_OK : declared_type_error(spec, text, err);
+}
+
+int nb_declared_enum(const NbDeclaredSettings *d, const char *name, int *out, NbError *err) {
+  const NbSettingSpec *spec;
+  const char *text;
+  int rc = declared_text(d, name, NB_SETTING_ENUM, &spec, &text, err);
+  if (rc != NB_OK) return rc;
+  int i = enum_index(spec->choices, text);
+  if (i < 0)
+    return enum_error(err, name, text, spec->choices, (spec->flags & NB_SETTING_SECRET) != 0);
+  *out = i;
   return NB_OK;
 }

@@ -331,6 +331,125 @@ static void declaration_of_a_later_minor(void **state) {
   assert_null(nb_setting_spec_at(NULL, 0));
 }
 
+/* Getters that read defaults and choices from the declaration: a name
+ * declared once per side with its own default and choices, the given
+ * value over the default, errors for bad values (a SECRET one never
+ * quoted) and NB_INTERNAL for a getter that does not fit the
+ * declaration. */
+static const NbSettingSpec sided[] = {
+    NB_SETTING(NB_SETTING_STRING, NB_SETTING_REQUIRED, "path", NULL, NULL, "file"),
+    NB_SETTING(NB_SETTING_ENUM, NB_SETTING_SOURCE, "format", "auto", "auto|lines|array", "in"),
+    NB_SETTING(NB_SETTING_ENUM, NB_SETTING_DEST, "format", "lines", "lines|array", "out"),
+    NB_SETTING(NB_SETTING_INT, 0, "rows", "1000", NULL, "rows"),
+    NB_SETTING(NB_SETTING_BOOL, NB_SETTING_DEST, "escape", "false", NULL, "escape"),
+    NB_SETTING(NB_SETTING_STRING, 0, "null_string", NULL, NULL, "null text"),
+    NB_SETTING(NB_SETTING_INT, NB_SETTING_SECRET, "pin", "1", NULL, "pin"),
+    NB_SETTING(NB_SETTING_INT, 0, "no_default", NULL, NULL, "an int without default"),
+    NB_FILE_COMPRESSION_SETTINGS,
+};
+
+static void declared_getters(void **state) {
+  Kv kv = {{"path"}, {"in.json"}, {0, 0, NULL, NULL}};
+  NbSettings *s = make(&kv, 1);
+  NbDeclaredSettings src = NB_DECLARED_SETTINGS(s, sided, NB_COUNT(sided), NB_SETTING_SOURCE);
+  NbDeclaredSettings dst = NB_DECLARED_SETTINGS(s, sided, NB_COUNT(sided), NB_SETTING_DEST);
+  const char *str;
+  int64_t i;
+  bool b;
+  int e;
+  NbError err;
+  (void)state;
+  nb_error_init(&err);
+  /* Defaults, per side. */
+  assert_int_equal(nb_declared_enum(&src, "format", &e, &err), NB_OK);
+  assert_int_equal(e, 0);
+  assert_int_equal(nb_declared_enum(&dst, "format", &e, &err), NB_OK);
+  assert_int_equal(e, 0);
+  assert_int_equal(nb_declared_string(&dst, "format", &str, &err), NB_OK);
+  assert_string_equal(str, "lines");
+  assert_int_equal(nb_declared_int(&src, "rows", &i, &err), NB_OK);
+  assert_int_equal(i, 1000);
+  assert_int_equal(nb_declared_bool(&dst, "escape", &b, &err), NB_OK);
+  assert_false(b);
+  assert_int_equal(nb_declared_string(&src, "null_string", &str, &err), NB_OK);
+  assert_null(str);
+  assert_int_equal(nb_declared_string(&dst, "compression", &str, &err), NB_OK);
+  assert_string_equal(str, "auto");
+  assert_int_equal(nb_declared_int(&dst, "compression_level", &i, &err), NB_OK);
+  assert_int_equal(i, 0);
+  assert_non_null(nb_declared_spec(&dst, "compression"));
+  assert_null(nb_declared_spec(&src, "compression"));
+  assert_ptr_equal(nb_declared_spec(&src, "format"), &sided[1]);
+  assert_ptr_equal(nb_declared_spec(&dst, "format"), &sided[2]);
+
+  /* Given values win; choices are the side's own. */
+  kv.names[1] = "format";
+  kv.values[1] = "array";
+  kv.names[2] = "rows";
+  kv.values[2] = "-7";
+  make(&kv, 3);
+  assert_int_equal(nb_declared_enum(&src, "format", &e, &err), NB_OK);
+  assert_int_equal(e, 2);
+  assert_int_equal(nb_declared_enum(&dst, "format", &e, &err), NB_OK);
+  assert_int_equal(e, 1);
+  assert_int_equal(nb_declared_int(&dst, "rows", &i, &err), NB_OK);
+  assert_int_equal(i, -7);
+  assert_int_equal(nb_declared_string(&src, "path", &str, &err), NB_OK);
+  assert_string_equal(str, "in.json");
+
+  /* "auto" is a choice of the source only. */
+  kv.values[1] = "auto";
+  assert_int_equal(nb_declared_enum(&dst, "format", &e, &err), NB_INVALID);
+  assert_non_null(strstr(err.message, "\"format\""));
+  assert_non_null(strstr(err.detail, "lines, array"));
+  nb_error_release(&err);
+  assert_int_equal(nb_declared_string(&dst, "format", &str, &err), NB_INVALID);
+  assert_null(str);
+  nb_error_release(&err);
+
+  /* A value that does not parse; a secret one is not quoted. */
+  kv.values[2] = "many";
+  assert_int_equal(nb_declared_int(&src, "rows", &i, &err), NB_INVALID);
+  assert_non_null(strstr(err.message, "many"));
+  nb_error_release(&err);
+  kv.names[2] = "pin";
+  kv.values[2] = "s3cr3t";
+  assert_int_equal(nb_declared_int(&src, "pin", &i, &err), NB_INVALID);
+  assert_null(strstr(err.message, "s3cr3t"));
+  assert_non_null(strstr(err.message, "pin"));
+  nb_error_release(&err);
+
+  /* A required setting without value. */
+  kv.names[0] = "rows";
+  kv.values[0] = "1";
+  make(&kv, 1);
+  assert_int_equal(nb_declared_string(&src, "path", &str, &err), NB_INVALID);
+  assert_non_null(strstr(err.message, "missing required setting \"path\""));
+  nb_error_release(&err);
+
+  /* A required setting with an empty value. */
+  kv.names[1] = "path";
+  kv.values[1] = "";
+  make(&kv, 2);
+  assert_int_equal(nb_declared_string(&dst, "path", &str, &err), NB_INVALID);
+  assert_non_null(strstr(err.message, "empty value for required setting \"path\""));
+  nb_error_release(&err);
+
+  /* Getters that do not fit the declaration: connector bugs. */
+  assert_int_equal(nb_declared_int(&src, "nope", &i, &err), NB_INTERNAL);
+  nb_error_release(&err);
+  assert_int_equal(nb_declared_int(&src, "escape", &i, &err), NB_INTERNAL);
+  assert_non_null(strstr(err.message, "not declared for the source"));
+  nb_error_release(&err);
+  assert_int_equal(nb_declared_bool(&src, "rows", &b, &err), NB_INTERNAL);
+  nb_error_release(&err);
+  assert_int_equal(nb_declared_int(&src, "no_default", &i, &err), NB_INTERNAL);
+  nb_error_release(&err);
+  assert_int_equal(nb_declared_string(NULL, "path", &str, &err), NB_INTERNAL);
+  nb_error_release(&err);
+  assert_null(nb_declared_spec(NULL, "path"));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(getters),
@@ -346,6 +465,7 @@ int main(void) {
       cmocka_unit_test(value_check),
       cmocka_unit_test(declaration_rules),
       cmocka_unit_test(declaration_of_a_later_minor),
+      cmocka_unit_test(declared_getters),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

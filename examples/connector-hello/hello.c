@@ -49,14 +49,16 @@ static void source_close(void *handle) {
 
 static int source_open(const NbHostApi *host, const NbOpenArgs *args,
                        void **out, NbError *err) {
+  NbDeclaredSettings set = NB_DECLARED_SETTINGS(
+      args->settings, hello_settings, NB_COUNT(hello_settings), NB_SETTING_SOURCE);
   HelloSource *s;
   const char *greeting;
   int64_t rows;
   int rc;
   (void)host;
-  if ((rc = nb_setting_int(args->settings, "rows", 10, &rows, err)) != NB_OK ||
-      (rc = nb_setting_string(args->settings, "greeting", "hello", &greeting,
-                              err)) != NB_OK)
+  /* Defaults come from hello_settings, the one place they are written. */
+  if ((rc = nb_declared_int(&set, "rows", &rows, err)) != NB_OK ||
+      (rc = nb_declared_string(&set, "greeting", &greeting, err)) != NB_OK)
     return rc;
   if (rows < 0)
     return nb_error_set(err, NB_INVALID,
@@ -159,12 +161,13 @@ static void dest_close(void *handle) {
 
 static int dest_open(const NbHostApi *host, const NbOpenArgs *args, void **out,
                      NbError *err) {
+  NbDeclaredSettings set = NB_DECLARED_SETTINGS(
+      args->settings, hello_settings, NB_COUNT(hello_settings), NB_SETTING_DEST);
   NbWriteOptions options = {sizeof options, "none", 0, 0, -1};
   HelloDest *d;
   const char *path;
   int rc;
-  if ((rc = nb_setting_string(args->settings, "path", NULL, &path, err)) != NB_OK)
-    return rc;
+  if ((rc = nb_declared_string(&set, "path", &path, err)) != NB_OK) return rc;
   d = calloc(1, sizeof *d);
   if (d == NULL) return nb_error_set(err, NB_NOMEM, "out of memory");
   d->host = host;

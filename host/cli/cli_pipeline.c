@@ -228,8 +228,6 @@ static int apply_overrides(NbhCli *cli, Pipeline *p, const Args *args) {
 static int prepare_from_file(NbhCli *cli, Pipeline *p, const Args *args, const char *path) {
   NbError err;
   int rc, code;
-  nbh_config_init(&p->cfg);
-  nbh_plugins_init(&p->plugins);
   nb_error_init(&err);
   rc = nbh_config_load(&p->cfg, path, &err);
   if (rc != NB_OK) return report_and_code(cli, &err, rc);
@@ -364,16 +362,24 @@ static int dry_open(NbhCli *cli, const NbhConfig *cfg, const NbhConfigSide *side
   return rc == NB_INVALID ? NBH_EXIT_USAGE : NBH_EXIT_FAILED;
 }
 
+/* The start of the commands that take one configuration file (validate,
+ * check, discover, run): arguments parsed, the file loaded and resolved.
+ * Returns -1 to go on, or the exit code; either way the caller ends with
+ * pipeline_free(p) and args_free(args). */
+static int start_from_file(NbhCli *cli, const char *command, int argc, char **argv, Args *args,
+                           Pipeline *p) {
+  nbh_config_init(&p->cfg);
+  nbh_plugins_init(&p->plugins);
+  int code = parse_args(cli, command, argc, argv, args);
+  if (code < 0) code = want_config(cli, args);
+  if (code < 0) code = prepare_from_file(cli, p, args, args->positional[0]);
+  return code;
+}
+
 int nbh_cmd_validate(NbhCli *cli, int argc, char **argv) {
   Args args;
   Pipeline p;
-  int code = parse_args(cli, "validate", argc, argv, &args);
-  if (code < 0) code = want_config(cli, &args);
-  if (code >= 0) {
-    args_free(&args);
-    return code;
-  }
-  code = prepare_from_file(cli, &p, &args, args.positional[0]);
+  int code = start_from_file(cli, "validate", argc, argv, &args, &p);
   if (code < 0) code = dry_open(cli, &p.cfg, &p.cfg.source, false);
   if (code < 0) code = dry_open(cli, &p.cfg, &p.cfg.destination, true);
   if (code < 0) {
@@ -441,13 +447,7 @@ int nbh_cmd_check(NbhCli *cli, int argc, char **argv) {
   Pipeline p;
   NbhConnection source, dest;
   uint32_t streams = 0;
-  int code = parse_args(cli, "check", argc, argv, &args);
-  if (code < 0) code = want_config(cli, &args);
-  if (code >= 0) {
-    args_free(&args);
-    return code;
-  }
-  code = prepare_from_file(cli, &p, &args, args.positional[0]);
+  int code = start_from_file(cli, "check", argc, argv, &args, &p);
   if (code < 0) {
     connect_side(cli, &source, &p.cfg.source, "source", false);
     connect_side(cli, &dest, &p.cfg.destination, "destination", true);
@@ -537,13 +537,7 @@ int nbh_cmd_discover(NbhCli *cli, int argc, char **argv) {
   Pipeline p;
   NbhConnection source;
   uint32_t streams = 0, i;
-  int code = parse_args(cli, "discover", argc, argv, &args);
-  if (code < 0) code = want_config(cli, &args);
-  if (code >= 0) {
-    args_free(&args);
-    return code;
-  }
-  code = prepare_from_file(cli, &p, &args, args.positional[0]);
+  int code = start_from_file(cli, "discover", argc, argv, &args, &p);
   if (code < 0) {
     connect_side(cli, &source, &p.cfg.source, "source", false);
     code = open_side(cli, &p, &source, &p.cfg.source);
@@ -588,13 +582,7 @@ static int run_engine(NbhCli *cli, Pipeline *p) {
 int nbh_cmd_run(NbhCli *cli, int argc, char **argv) {
   Args args;
   Pipeline p;
-  int code = parse_args(cli, "run", argc, argv, &args);
-  if (code < 0) code = want_config(cli, &args);
-  if (code >= 0) {
-    args_free(&args);
-    return code;
-  }
-  code = prepare_from_file(cli, &p, &args, args.positional[0]);
+  int code = start_from_file(cli, "run", argc, argv, &args, &p);
   if (code < 0) code = run_engine(cli, &p);
   pipeline_free(&p);
   args_free(&args);

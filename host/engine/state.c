@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "jsonread.h"
 #include "nebula/sdk.h"
 #include "state.h"
@@ -261,19 +262,6 @@ int nbh_state_format(const NbhState *state, char **out, size_t *out_len,
   return NB_OK;
 }
 
-static int write_all(int fd, const char *data, size_t len) {
-  while (len > 0) {
-    ssize_t n = write(fd, data, len);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return -1;
-    }
-    data += n;
-    len -= (size_t)n;
-  }
-  return 0;
-}
-
 static int io_error(NbError *err, const char *what, const char *path) {
   int saved = errno;
   nb_error_set(err, NB_IO, "could not %s \"%s\": %s", what, path,
@@ -320,7 +308,7 @@ int nbh_state_write(const char *path, const NbhState *state, NbError *err) {
     rc = io_error(err, "create state file", tmp);
     goto out;
   }
-  if (write_all(fd, text, len) != 0) {
+  if (nbh_write_all(fd, text, len) != 0) {
     rc = io_error(err, "write state file", tmp);
     close(fd);
     goto out;

@@ -329,6 +329,20 @@ int nbh_run_files_add_host(NbhRunFiles *files, const char *path, const char *wha
   return rc;
 }
 
+/* The start of recording a file the host opened: *entry cleared, *id
+ * taken from st.  False, with *rc, when there is nothing more to do: an
+ * error, or a special file (pipe, terminal), which is not recorded. */
+static bool identify_opened(const char *path, const struct stat *st, NbhRunFile **entry,
+                            FileId *id, int *rc, NbError *err) {
+  if (entry != NULL) *entry = NULL;
+  *rc = id_from_stat(path, st, id, err);
+  if (*rc != NB_OK || id->special) {
+    id_release(id);
+    return false;
+  }
+  return true;
+}
+
 int nbh_run_files_add_input(NbhRunFiles *files, const char *path, NbError *err) {
   struct stat st;
   if (strcmp(path, "-") == 0 || stat(path, &st) != 0 || !S_ISREG(st.st_mode)) return NB_OK;
@@ -338,12 +352,8 @@ int nbh_run_files_add_input(NbhRunFiles *files, const char *path, NbError *err) 
 int nbh_run_files_opened_read(NbhRunFiles *files, const char *path, const struct stat *st,
                               NbhRunFile **entry, NbError *err) {
   FileId id;
-  if (entry != NULL) *entry = NULL;
-  int rc = id_from_stat(path, st, &id, err);
-  if (rc != NB_OK || id.special) {
-    id_release(&id);
-    return rc;
-  }
+  int rc;
+  if (!identify_opened(path, st, entry, &id, &rc, err)) return rc;
   pthread_mutex_lock(&files->mu);
   const Entry *e = find_conflict(files, &id, 1u << ROLE_OUTPUT | 1u << ROLE_HOST);
   const Entry *known = e == NULL ? find_conflict(files, &id, 1u << ROLE_INPUT) : NULL;
@@ -466,12 +476,8 @@ int nbh_run_files_check_write(NbhRunFiles *files, const char *path, NbError *err
 int nbh_run_files_opened_write(NbhRunFiles *files, const char *path, const struct stat *st,
                                NbhRunFile **entry, NbError *err) {
   FileId id;
-  if (entry != NULL) *entry = NULL;
-  int rc = id_from_stat(path, st, &id, err);
-  if (rc != NB_OK || id.special) {
-    id_release(&id);
-    return rc;
-  }
+  int rc;
+  if (!identify_opened(path, st, entry, &id, &rc, err)) return rc;
   pthread_mutex_lock(&files->mu);
   const Entry *e = find_conflict(files, &id, ~0u);
   if (e != NULL)

@@ -20,7 +20,7 @@
  * Each function is marked NB_SINCE(major, minor): the libnebula-sdk release
  * that added it, named by the connector ABI it shipped with.  1.0 is the
  * library recorded in tests/abi/libnebula-sdk-1.0.abi (-version-info 2:0:1);
- * 1.1 shipped with ABI 1.1 (3:0:2).  A connector that needs a 1.1 function
+ * 1.1 shipped with ABI 1.1 (3:0:2), 1.2 with ABI 1.2 (4:0:3).  A connector that needs a 1.1 function
  * requires that release in NEBULA_CONNECTOR([1:...]).  A function marked
  * "deprecated" stays exported and working for the life of
  * libnebula-sdk.so.1; new code uses the replacement its comment names.
@@ -182,6 +182,73 @@ int nb_settings_declaration_check(const NbSettingSpec *spec, uint32_t n,
 NB_SINCE(1, 1)
 const NbSettingSpec *nb_setting_spec_at(const NbSettingSpec *spec,
                                         uint32_t i);
+
+/* ------------------------------------------------------------------------
+ * Settings read through the declaration
+ *
+ * The declaration is the one place a setting's default and choices are
+ * written: these getters take them from it, so an open function repeats
+ * no default, no "a|b" list and no magic index.  A getter looks name up
+ * among the entries that apply to `side` (a name may be declared twice,
+ * once per side, with different defaults or choices), takes the value
+ * given, else the declared default, and parses it as the declared type.
+ * Returns NB_OK; NB_INVALID for a value that does not parse or is not one
+ * of the choices, or a REQUIRED setting without a value or with an empty
+ * one (so an open need not test for either; err names the
+ * setting, never quoting a SECRET value); NB_INTERNAL for a getter that
+ * does not fit the declaration (name not declared for the side, a type
+ * other than the getter's, or no value and no default for a number, a
+ * boolean or a choice): a bug of the connector, not of the configuration.
+ * ------------------------------------------------------------------------ */
+
+/* A connector's settings with its declaration, for one side.  Caller
+ * owned; build it with NB_DECLARED_SETTINGS.  \since 1.2 */
+typedef struct NbDeclaredSettings {
+  uint32_t struct_size;          /* sizeof(NbDeclaredSettings) */
+  uint32_t side;                 /* NB_SETTING_SOURCE or NB_SETTING_DEST */
+  const NbSettings *settings;    /* what the connector was opened with */
+  const NbSettingSpec *spec;     /* its declaration (the stride rule) */
+  uint32_t n_spec;
+} NbDeclaredSettings;
+
+#define NB_DECLARED_SETTINGS(settings_, spec_, n_spec_, side_)           \
+  { (uint32_t)sizeof(NbDeclaredSettings), (side_), (settings_), (spec_), \
+    (n_spec_) }
+
+/* The declaration's entry for name on d's side, or NULL. */
+NB_SINCE(1, 2)
+const NbSettingSpec *nb_declared_spec(const NbDeclaredSettings *d,
+                                      const char *name);
+/* STRING or ENUM (the choice's text); *out is NULL when the setting has no
+ * value and no default (and is not REQUIRED). */
+NB_SINCE(1, 2)
+int nb_declared_string(const NbDeclaredSettings *d, const char *name,
+                       const char **out, NbError *err);
+NB_SINCE(1, 2)
+int nb_declared_int(const NbDeclaredSettings *d, const char *name,
+                    int64_t *out, NbError *err);
+NB_SINCE(1, 2)
+int nb_declared_bool(const NbDeclaredSettings *d, const char *name,
+                     bool *out, NbError *err);
+/* ENUM: *out is the 0-based index of the value among the declared
+ * choices of d's side. */
+NB_SINCE(1, 2)
+int nb_declared_enum(const NbDeclaredSettings *d, const char *name, int *out,
+                     NbError *err);
+
+/* The codecs of the host's file layer (NbWriteOptions.compression), and
+ * the two settings every file destination offers for them, declared once
+ * here instead of in each connector:
+ *   static const NbSettingSpec x_settings[] = { ..., NB_FILE_COMPRESSION_SETTINGS };
+ * Read them with nb_declared_string / nb_declared_int.  \since 1.2 */
+#define NB_COMPRESSION_CHOICES "none|gzip|zstd|lz4|snappy|auto"
+#define NB_FILE_COMPRESSION_SETTINGS                                        \
+  NB_SETTING(NB_SETTING_ENUM, NB_SETTING_DEST, "compression", "auto",       \
+             NB_COMPRESSION_CHOICES,                                        \
+             "compression of the output; auto chooses by file extension"), \
+  NB_SETTING(NB_SETTING_INT, NB_SETTING_DEST | NB_SETTING_TUNING,        \
+             "compression_level", "0",                                      \
+             NULL, "codec level; 0 is the codec's default")
 
 /* ------------------------------------------------------------------------
  * Entry point

@@ -8,7 +8,9 @@
 #define SRC NB_SETTING_SOURCE
 #define DST NB_SETTING_DEST
 
-static const NbSettingSpec csv_settings[] = {
+/* The one place of each setting's default and choices: the opens read
+ * them from here (nb_declared_*). */
+const NbSettingSpec csv_settings[] = {
     NB_SETTING(NB_SETTING_STRING, NB_SETTING_REQUIRED, "path", NULL, NULL,
                "File to read or write; \"-\" for stdin/stdout; a source may use a glob "
                "pattern, a destination \"{stream}\" for one file per stream"),
@@ -36,10 +38,7 @@ static const NbSettingSpec csv_settings[] = {
                "Memory: the reader holds up to twice this (see README)"),
     NB_SETTING(NB_SETTING_BOOL, SRC, "strict", "false", NULL,
                "Reject quotes inside unquoted fields and text after a closing quote"),
-    NB_SETTING(NB_SETTING_ENUM, DST, "compression", "auto", "none|gzip|zstd|lz4|snappy|auto",
-               "Output compression; auto chooses by file extension"),
-    NB_SETTING(NB_SETTING_INT, DST | NB_SETTING_TUNING, "compression_level", "0", NULL,
-               "Compression level; 0 is the codec's default"),
+    NB_FILE_COMPRESSION_SETTINGS,
     NB_SETTING(NB_SETTING_ENUM, DST, "line_ending", "lf", "lf|crlf", "Line end of written rows"),
     NB_SETTING(NB_SETTING_ENUM, DST, "quote_style", "minimal", "minimal|all",
                "minimal: quote only fields that need it (RFC 4180); all: quote every value"),
@@ -51,7 +50,7 @@ static const NbConnector csv_connector = {
     .description = "Read and write CSV files (RFC 4180)",
     .capabilities = NB_CAP_SOURCE | NB_CAP_DESTINATION | NB_CAP_RESUMABLE,
     .settings = csv_settings,
-    .n_settings = NB_COUNT(csv_settings),
+    .n_settings = CSV_N_SETTINGS,
     .source_open = csv_source_open,
     .source_stream_count = csv_source_stream_count,
     .source_stream_info = csv_source_stream_info,
@@ -68,3 +67,5 @@ static const NbConnector csv_connector = {
 
 /* The entry, with opens that check settings first (nebula/sdk.h). */
 NB_CONNECTOR_EXPORT(csv_connector)
+
+_Static_assert(NB_COUNT(csv_settings) == CSV_N_SETTINGS, "CSV_N_SETTINGS is the declaration's size");

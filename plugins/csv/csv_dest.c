@@ -58,7 +58,7 @@ typedef struct ResumeEntry {
 struct CsvDest {
   const NbHostApi *host;
   CsvFormat format;
-  const char *compression;
+  char *compression;       /* owned copy of the setting */
   int32_t level;
   bool crlf;
   bool quote_all;
@@ -77,8 +77,6 @@ struct CsvDest {
   size_t state_cap;
 };
 
-#define COMPRESSION_CHOICES "none|gzip|zstd|lz4|snappy|auto"
-static const char *const compression_names[] = {"none", "gzip", "zstd", "lz4", "snappy", "auto"};
 
 /* ------------------------------------------------------------------------
  * Helpers
@@ -562,8 +560,9 @@ static int decode_state(CsvDest *d, const uint8_t *state, size_t len, NbError *e
 }
 
 int csv_dest_open(const NbHostApi *host, const NbOpenArgs *args, void **dest, NbError *err) {
+  NbDeclaredSettings set = CSV_DECLARED(args, NB_SETTING_DEST);
   CsvDest *d;
-  const char *path;
+  const char *path, *compression;
   int64_t level;
   int choice;
   int rc;
@@ -572,31 +571,25 @@ int csv_dest_open(const NbHostApi *host, const NbOpenArgs *args, void **dest, Nb
   d = calloc(1, sizeof *d);
   if (d == NULL) return nb_error_set(err, NB_NOMEM, "out of memory");
   d->host = host;
-  if ((rc = csv_format_from_settings(args->settings, &d->format, err)) != NB_OK) goto fail;
-  if ((rc = nb_setting_enum(args->settings, "compression", COMPRESSION_CHOICES, 5, &choice,
-                            err)) != NB_OK)
+  if ((rc = csv_format_from_settings(&set, &d->format, err)) != NB_OK) goto fail;
+  if ((rc = nb_declared_string(&set, "compression", &compression, err)) != NB_OK) goto fail;
+  if ((d->compression = strdup(compression)) == NULL) {
+    rc = nb_error_set(err, NB_NOMEM, "out of memory");
     goto fail;
-  d->compression = compression_names[choice];
-  if ((rc = nb_setting_int(args->settings, "compression_level", 0, &level, err)) != NB_OK)
-    goto fail;
+  }
+  if ((rc = nb_declared_int(&set, "compression_level", &level, err)) != NB_OK) goto fail;
   if (level < INT32_MIN || level > INT32_MAX) {
     rc = nb_error_set(err, NB_INVALID, "invalid value for setting \"compression_level\": %lld",
                       (long long)level);
     goto fail;
   }
   d->level = (int32_t)level;
-  if ((rc = nb_setting_enum(args->settings, "line_ending", "lf|crlf", 0, &choice, err)) != NB_OK)
-    goto fail;
-  d->crlf = choice == 1;
-  if ((rc = nb_setting_enum(args->settings, "quote_style", "minimal|all", 0, &choice, err)) !=
-      NB_OK)
-    goto fail;
-  d->quote_all = choice == 1;
-  if ((rc = nb_setting_string(args->settings, "path", NULL, &path, err)) != NB_OK) goto fail;
-  if (path == NULL || path[0] == '\0') {
-    rc = nb_error_set(err, NB_INVALID, "setting \"path\" is required");
-    goto fail;
-  }
+  if ((rc = nb_declared_enum(&set, "line_ending", &choice, err)) != NB_OK) goto fail;
+  d->crlf = choice == 1; /* "lf|crlf" */
+  if ((rc = nb_declared_enum(&set, "quote_style", &choice, err)) != NB_OK) goto fail;
+  d->quote_all = choice == 1; /* "minimal|all" */
+  /* REQUIRED: not NULL, not empty. */
+  if ((rc = nb_declared_string(&set, "path", &path, err)) != NB_OK) goto fail;
   if ((d->path = strdup(path)) == NULL) {
     rc = nb_error_set(err, NB_NOMEM, "out of memory");
     goto fail;
@@ -627,6 +620,7 @@ void csv_dest_close(void *dest) {
   free(d->resume);
   free(d->state);
   free(d->path);
+  free(d->compression);
   csv_format_free(&d->format);
   free(d);
 }

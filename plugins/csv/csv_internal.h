@@ -21,7 +21,16 @@ typedef struct CsvFormat {
   char *null_string; /* NULL: no null string (owned) */
 } CsvFormat;
 
-int csv_format_from_settings(const NbSettings *settings, CsvFormat *format, NbError *err);
+/* The settings declaration (csv_connector.c): the opens read defaults and
+ * choices from it. */
+#define CSV_N_SETTINGS 15
+extern const NbSettingSpec csv_settings[CSV_N_SETTINGS];
+
+/* Open one side's settings (NB_SETTING_SOURCE or NB_SETTING_DEST) through
+ * the declaration. */
+#define CSV_DECLARED(args, side) NB_DECLARED_SETTINGS((args)->settings, csv_settings, CSV_N_SETTINGS, (side))
+
+int csv_format_from_settings(const NbDeclaredSettings *set, CsvFormat *format, NbError *err);
 void csv_format_free(CsvFormat *format);
 
 /* One entry of the `columns` setting: "name:type". */
@@ -67,11 +76,8 @@ int csv_dest_commit(void *dest, const void **state, size_t *state_len, NbError *
 void csv_dest_close(void *dest);
 
 /* Limits of the source (settings max_columns and max_record_bytes): the
- * defaults, and the largest values accepted.  16384 columns is what
- * spreadsheets allow; 64 MiB per record was the fixed limit before. */
-#define CSV_DEFAULT_MAX_COLUMNS 16384
+ * largest values accepted (the defaults are in the declaration). */
 #define CSV_LIMIT_MAX_COLUMNS (1 << 20)
-#define CSV_DEFAULT_MAX_RECORD_BYTES ((int64_t)64 << 20)
 #define CSV_LIMIT_MAX_RECORD_BYTES ((int64_t)1 << 30)
 
 /* What to do with empty or repeated names in a CSV header (setting

@@ -26,10 +26,10 @@ void csv_error_move(NbError *dst, NbError *src) {
 }
 
 /* One byte, or the two characters \t for a tab (as written in a config). */
-static int parse_char_setting(const NbSettings *settings, const char *name,
-                              const char *fallback, char *out, NbError *err) {
+static int parse_char_setting(const NbDeclaredSettings *set, const char *name, char *out,
+                              NbError *err) {
   const char *value;
-  int rc = nb_setting_string(settings, name, fallback, &value, err);
+  int rc = nb_declared_string(set, name, &value, err);
   if (rc != NB_OK) return rc;
   if (strcmp(value, "\\t") == 0) {
     *out = '\t';
@@ -50,13 +50,13 @@ static int parse_char_setting(const NbSettings *settings, const char *name,
   return NB_OK;
 }
 
-int csv_format_from_settings(const NbSettings *settings, CsvFormat *format, NbError *err) {
+int csv_format_from_settings(const NbDeclaredSettings *set, CsvFormat *format, NbError *err) {
   const char *null_string;
   int rc;
   memset(format, 0, sizeof *format);
-  if ((rc = parse_char_setting(settings, "delimiter", ",", &format->delimiter, err)) != NB_OK)
+  if ((rc = parse_char_setting(set, "delimiter", &format->delimiter, err)) != NB_OK)
     return rc;
-  if ((rc = parse_char_setting(settings, "quote", "\"", &format->quote, err)) != NB_OK)
+  if ((rc = parse_char_setting(set, "quote", &format->quote, err)) != NB_OK)
     return rc;
   if (format->delimiter == format->quote) {
     nb_error_set(err, NB_INVALID, "settings \"delimiter\" and \"quote\" are both \"%c\"",
@@ -64,9 +64,9 @@ int csv_format_from_settings(const NbSettings *settings, CsvFormat *format, NbEr
     nb_error_detail(err, "The delimiter and the quote character must differ.");
     return NB_INVALID;
   }
-  if ((rc = nb_setting_bool(settings, "header", true, &format->header, err)) != NB_OK)
+  if ((rc = nb_declared_bool(set, "header", &format->header, err)) != NB_OK)
     return rc;
-  null_string = nb_settings_find(settings, "null_string");
+  if ((rc = nb_declared_string(set, "null_string", &null_string, err)) != NB_OK) return rc;
   if (null_string != NULL) {
     format->null_string = strdup(null_string);
     if (format->null_string == NULL) return nb_error_set(err, NB_NOMEM, "out of memory");

@@ -905,10 +905,10 @@ static int find_streams(CsvSource *src, const char *path, NbError *err) {
 }
 
 /* A positive size setting no larger than limit. */
-static int limit_setting(const NbSettings *settings, const char *name, int64_t fallback,
-                         int64_t limit, size_t *out, NbError *err) {
+static int limit_setting(const NbDeclaredSettings *set, const char *name, int64_t limit,
+                         size_t *out, NbError *err) {
   int64_t value;
-  int rc = nb_setting_int(settings, name, fallback, &value, err);
+  int rc = nb_declared_int(set, name, &value, err);
   if (rc != NB_OK) return rc;
   if (value < 1 || value > limit) {
     nb_error_set(err, NB_INVALID, "invalid value for setting \"%s\": %lld", name,
@@ -922,6 +922,7 @@ static int limit_setting(const NbSettings *settings, const char *name, int64_t f
 
 int csv_source_open(const NbHostApi *host, const NbOpenArgs *args, void **source,
                     NbError *err) {
+  NbDeclaredSettings set = CSV_DECLARED(args, NB_SETTING_SOURCE);
   CsvSource *src;
   const char *path;
   const char *columns;
@@ -934,31 +935,24 @@ int csv_source_open(const NbHostApi *host, const NbOpenArgs *args, void **source
   src->host = host;
   src->batch_rows = args->batch_rows ? args->batch_rows : 65536;
   src->batch_bytes = args->batch_bytes ? args->batch_bytes : ((uint64_t)16 << 20);
-  if ((rc = csv_format_from_settings(args->settings, &src->format, err)) != NB_OK) goto fail;
+  if ((rc = csv_format_from_settings(&set, &src->format, err)) != NB_OK) goto fail;
   src->ascii_syntax = (unsigned char)src->format.delimiter < 0x80 &&
                       (unsigned char)src->format.quote < 0x80;
-  if ((rc = nb_setting_bool(args->settings, "strict", false, &src->strict, err)) != NB_OK)
+  if ((rc = nb_declared_bool(&set, "strict", &src->strict, err)) != NB_OK) goto fail;
+  if ((rc = nb_declared_bool(&set, "infer_types", &src->infer, err)) != NB_OK) goto fail;
+  if ((rc = nb_declared_enum(&set, "header_names", &choice, err)) != NB_OK) goto fail;
+  src->header_names = (CsvHeaderNames)choice; /* choices in enum order */
+  if ((rc = limit_setting(&set, "max_columns", CSV_LIMIT_MAX_COLUMNS, &src->max_columns, err)) !=
+      NB_OK)
     goto fail;
-  if ((rc = nb_setting_bool(args->settings, "infer_types", false, &src->infer, err)) != NB_OK)
+  if ((rc = limit_setting(&set, "max_record_bytes", CSV_LIMIT_MAX_RECORD_BYTES,
+                          &src->max_record_bytes, err)) != NB_OK)
     goto fail;
-  if ((rc = nb_setting_enum(args->settings, "header_names", "dedupe|strict", CSV_NAMES_DEDUPE,
-                            &choice, err)) != NB_OK)
-    goto fail;
-  src->header_names = (CsvHeaderNames)choice;
-  if ((rc = limit_setting(args->settings, "max_columns", CSV_DEFAULT_MAX_COLUMNS,
-                          CSV_LIMIT_MAX_COLUMNS, &src->max_columns, err)) != NB_OK)
-    goto fail;
-  if ((rc = limit_setting(args->settings, "max_record_bytes", CSV_DEFAULT_MAX_RECORD_BYTES,
-                          CSV_LIMIT_MAX_RECORD_BYTES, &src->max_record_bytes, err)) != NB_OK)
-    goto fail;
-  columns = nb_settings_find(args->settings, "columns");
+  if ((rc = nb_declared_string(&set, "columns", &columns, err)) != NB_OK) goto fail;
   if ((rc = csv_declared_columns_parse(columns, &src->declared, &src->n_declared, err)) != NB_OK)
     goto fail;
-  if ((rc = nb_setting_string(args->settings, "path", NULL, &path, err)) != NB_OK) goto fail;
-  if (path == NULL || path[0] == '\0') {
-    rc = nb_error_set(err, NB_INVALID, "setting \"path\" is required");
-    goto fail;
-  }
+  /* REQUIRED: not NULL, not empty. */
+  if ((rc = nb_declared_string(&set, "path", &path, err)) != NB_OK) goto fail;
   if ((rc = find_streams(src, path, err)) != NB_OK) goto fail;
   *source = src;
   return NB_OK;

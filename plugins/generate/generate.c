@@ -33,21 +33,22 @@
 #define MAX_COLUMNS 15
 #define GOLDEN 0x9e3779b97f4a7c15ull
 
+/* The choices of setting "schema", in the order of its declaration. */
 enum { SCHEMA_TAXI = 0, SCHEMA_SIMPLE = 1 };
-#define SCHEMA_CHOICES "taxi|simple"
 
 /* Position values: next row, stream seed, schema.  The last two let a seek
  * refuse a position saved with other settings instead of silently
  * producing different rows. */
 enum { POS_ROW = 0, POS_SEED = 1, POS_SCHEMA = 2, POS_COUNT = 3 };
 
+/* The one place of each setting's default and choices: read_settings
+ * takes them from here (nb_declared_*). */
 static const NbSettingSpec generate_settings[] = {
     NB_SETTING(NB_SETTING_INT, NB_SETTING_SOURCE, "rows", "1000", NULL,
                "Number of rows in each stream"),
     NB_SETTING(NB_SETTING_INT, NB_SETTING_SOURCE, "seed", "42", NULL,
                "Seed of the pseudo-random values: the same seed and rows give the same output"),
-    NB_SETTING(NB_SETTING_ENUM, NB_SETTING_SOURCE, "schema", "taxi",
-               SCHEMA_CHOICES,
+    NB_SETTING(NB_SETTING_ENUM, NB_SETTING_SOURCE, "schema", "taxi", "taxi|simple",
                "Shape of the rows: taxi (14 columns of NYC-taxi-like trips) or simple (id, name, value)"),
     NB_SETTING(NB_SETTING_INT, NB_SETTING_SOURCE, "streams", "1", NULL,
                "Number of streams, named generate-0 to generate-N-1, each with its own seed"),
@@ -611,12 +612,12 @@ typedef struct GenSource {
 static int read_settings(const NbSettings *settings, int64_t *rows,
                          int64_t *seed, int *schema, int64_t *streams,
                          NbError *err) {
-  int rc = nb_setting_int(settings, "rows", 1000, rows, err);
-  if (rc == NB_OK) rc = nb_setting_int(settings, "seed", 42, seed, err);
-  if (rc == NB_OK)
-    rc = nb_setting_enum(settings, "schema", SCHEMA_CHOICES, SCHEMA_TAXI,
-                         schema, err);
-  if (rc == NB_OK) rc = nb_setting_int(settings, "streams", 1, streams, err);
+  NbDeclaredSettings set = NB_DECLARED_SETTINGS(
+      settings, generate_settings, NB_COUNT(generate_settings), NB_SETTING_SOURCE);
+  int rc = nb_declared_int(&set, "rows", rows, err);
+  if (rc == NB_OK) rc = nb_declared_int(&set, "seed", seed, err);
+  if (rc == NB_OK) rc = nb_declared_enum(&set, "schema", schema, err);
+  if (rc == NB_OK) rc = nb_declared_int(&set, "streams", streams, err);
   if (rc != NB_OK) return rc;
   if (*rows < 0) {
     nb_error_set(err, NB_INVALID, "invalid value for setting \"rows\": %" PRId64,

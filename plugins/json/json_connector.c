@@ -9,11 +9,15 @@
  */
 #include "json_connector.h"
 
-static const NbSettingSpec json_settings[] = {
+/* The one place of each setting's default and choices: the opens read
+ * them from here (nb_declared_*). */
+const NbSettingSpec json_settings[] = {
     NB_SETTING(NB_SETTING_STRING, NB_SETTING_REQUIRED, "path", NULL, NULL,
                "file to read (a glob pattern, \"-\" for standard input) or to write (\"{stream}\" is replaced by the stream's base name, \"-\" for standard output)"),
-    NB_SETTING(NB_SETTING_ENUM, 0, "format", NULL, "auto|lines|array",
-               "lines (JSON Lines) or array (one JSON array of records); the source also takes auto, its default; the destination default is lines"),
+    NB_SETTING(NB_SETTING_ENUM, NB_SETTING_SOURCE, "format", "auto", "auto|lines|array",
+               "lines (JSON Lines), array (one JSON array of records) or auto (which of the two, from the first non-blank byte)"),
+    NB_SETTING(NB_SETTING_ENUM, NB_SETTING_DEST, "format", "lines", "lines|array",
+               "lines (JSON Lines) or array (one JSON array of records)"),
     NB_SETTING(NB_SETTING_INT, NB_SETTING_SOURCE, "max_depth", "512", NULL,
                "deepest nesting of objects and arrays accepted; deeper documents are rejected"),
     NB_SETTING(NB_SETTING_ENUM, NB_SETTING_SOURCE, "duplicate_keys", "error", "error|first|last",
@@ -22,11 +26,7 @@ static const NbSettingSpec json_settings[] = {
                "longest record accepted, in bytes (from its first non-blank byte to its end); a longer one is a bad record.  Memory per file is about 2 x max_record_bytes + 2 MiB plus the batch"),
     NB_SETTING(NB_SETTING_INT, NB_SETTING_SOURCE, "max_columns", "16384", NULL,
                "most columns of a file (different member names), and most members of one object; a record that would exceed it is a bad record"),
-    NB_SETTING(NB_SETTING_ENUM, NB_SETTING_DEST, "compression", "auto",
-               "none|gzip|zstd|lz4|snappy|auto",
-               "compression of the output; auto chooses by file extension"),
-    NB_SETTING(NB_SETTING_INT, NB_SETTING_DEST | NB_SETTING_TUNING, "compression_level", "0", NULL,
-               "codec level; 0 is the codec's default"),
+    NB_FILE_COMPRESSION_SETTINGS,
     NB_SETTING(NB_SETTING_BOOL, NB_SETTING_DEST, "escape_unicode_separators",
                "false", NULL,
                "write U+2028 and U+2029 as \\u2028 and \\u2029, for consumers that parse JSON as JavaScript"),
@@ -38,7 +38,7 @@ static const NbConnector json_connector = {
     .description = "JSON Lines and JSON array files, read strictly per RFC 8259",
     .capabilities = NB_CAP_SOURCE | NB_CAP_DESTINATION | NB_CAP_RESUMABLE,
     .settings = json_settings,
-    .n_settings = NB_COUNT(json_settings),
+    .n_settings = JSON_N_SETTINGS,
     .source_open = json_source_open,
     .source_stream_count = json_source_stream_count,
     .source_stream_info = json_source_stream_info,
@@ -56,3 +56,6 @@ static const NbConnector json_connector = {
 
 /* The entry, with opens that check settings first (nebula/sdk.h). */
 NB_CONNECTOR_EXPORT(json_connector)
+
+/* The count, checked against the array at compile time. */
+_Static_assert(NB_COUNT(json_settings) == JSON_N_SETTINGS, "JSON_N_SETTINGS is the declaration's size");

@@ -11,16 +11,18 @@
 /* Bytes per read and size of the output buffer before it is flushed. */
 #define JSON_IO_SIZE ((size_t)1 << 20)
 
-#define JSON_DEFAULT_MAX_DEPTH 512
-
-/* Default and largest max_columns (the hash index holds uint32_t). */
-#define JSON_DEFAULT_MAX_COLUMNS 16384
+/* Largest max_columns (the hash index holds uint32_t). */
 #define JSON_MAX_MAX_COLUMNS (1 << 24)
 
 /* Largest max_record_bytes accepted: the read buffer grows to one byte
  * more, and the parser's scratch area to as much again. */
 #define JSON_MAX_MAX_RECORD ((uint64_t)1 << 40 < (uint64_t)SIZE_MAX / 4 \
                                  ? (uint64_t)1 << 40 : (uint64_t)SIZE_MAX / 4)
+
+/* The settings declaration (json_connector.c): the opens read defaults
+ * and choices from it. */
+#define JSON_N_SETTINGS 10
+extern const NbSettingSpec json_settings[JSON_N_SETTINGS];
 
 int json_source_open(const NbHostApi *host, const NbOpenArgs *args,
                      void **source, NbError *err);

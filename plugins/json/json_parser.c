@@ -11,6 +11,9 @@
  * an iterative loop with one bit of stack per level (no recursion, so
  * max_depth is limited by the setting only); nothing is allocated per
  * value.
+ *
+ * Setting up a parser (buffers, expected member names) is
+ * json_parser_setup.c; error messages are json_parse_errors.c.
  */
 #include "json_parser.h"
 
@@ -19,177 +22,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_parse_errors.h"
 #include "json_utf8.h"
-
-#define STACK_INITIAL_BYTES 64
-
-bool json_parser_init(JsonParser *p, uint32_t max_depth) {
-  memset(p, 0, sizeof *p);
-  p->max_depth = max_depth ? max_depth : 1;
-  p->stack = calloc(STACK_INITIAL_BYTES, 1);
-  if (p->stack == NULL) return false;
-  p->stack_bytes = STACK_INITIAL_BYTES;
-  return true;
-}
-
-void json_parser_free(JsonParser *p) {
-  if (p == NULL) return;
-  free(p->scratch);
-  free(p->members);
-  free(p->stack);
-  json_parser_clear_keys(p);
-  free(p->keys);
-  memset(p, 0, sizeof *p);
-}
-
-/* True when name[0..len) is written in JSON as itself between quotes:
- * valid UTF-8 without quote, backslash or control characters. */
-static bool needs_no_escape(const char *name, size_t len) {
-  for (size_t i = 0; i < len; i++) {
-    unsigned char ch = (unsigned char)name[i];
-    if (ch < 0x20 || ch == '"' || ch == '\\') return false;
-  }
-  return json_utf8_check(name, len) == len;
-}
-
-bool json_parser_expect_key(JsonParser *p, const char *name, size_t len) {
-  if (p->n_keys >= JSON_NO_HINT) return false;
-  if (p->n_keys == p->keys_cap) {
-    size_t cap = p->keys_cap ? p->keys_cap * 2 : 16;
-    JsonKeyHint *k = realloc(p->keys, cap * sizeof *k);
-    if (k == NULL) return false;
-    p->keys = k;
-    p->keys_cap = cap;
-  }
-  JsonKeyHint *h = &p->keys[p->n_keys];
-  memset(h, 0, sizeof *h);
-  /* A name that cannot match gets the one-byte pattern "\0": the input at
-   * a name is a quote, never that byte, and the member loop needs no test
-   * for this case. */
-  h->len = 1;
-  h->need = 1;
-  if (needs_no_escape(name, len) && len <= SIZE_MAX / 2) {
-    size_t quoted = len + 3; /* quotes and colon */
-    if (quoted > sizeof h->head) {
-      h->whole = malloc(quoted);
-      if (h->whole == NULL) return false;
-      h->whole[0] = '"';
-      memcpy(h->whole + 1, name, len);
-      h->whole[len + 1] = '"';
-      h->whole[len + 2] = ':';
-      memcpy(h->head, h->whole, sizeof h->head);
-    } else {
-      h->head[0] = '"';
-      memcpy(h->head + 1, name, len);
-      h->head[len + 1] = '"';
-      h->head[len + 2] = ':';
-    }
-    h->len = quoted;
-    h->need = quoted >= 32 ? UINT32_MAX : (UINT32_C(1) << quoted) - 1;
-  }
-  p->n_keys++;
-  return true;
-}
-
-void json_parser_clear_keys(JsonParser *p) {
-  for (size_t i = 0; i < p->n_keys; i++) free(p->keys[i].whole);
-  p->n_keys = 0;
-}
 
 /* The common case of json_parser_reserve, inline: room already. */
 static inline bool reserve(JsonParser *p, size_t input_len) {
   return (p->scratch_cap >= input_len && p->scratch != NULL) ||
          json_parser_reserve(p, input_len);
-}
-
-bool json_parser_reserve(JsonParser *p, size_t input_len) {
-  if (p->scratch_cap >= input_len && p->scratch != NULL) return true;
-  /* A length no buffer can have (a caller's negative length turned
-   * unsigned) would make the doubling below wrap to 0 and loop forever. */
-  if (input_len > SIZE_MAX / 2) return false;
-  size_t cap = p->scratch_cap ? p->scratch_cap * 2 : 4096;
-  if (cap < input_len) cap = input_len;
-  char *s = malloc(cap);
-  if (s == NULL) return false;
-  free(p->scratch);
-  p->scratch = s;
-  p->scratch_cap = cap;
-  return true;
-}
-
-/* ------------------------------------------------------------------------
- * Errors
- * ------------------------------------------------------------------------ */
-
-/* The code point of the valid UTF-8 sequence of n bytes at s. */
-static uint32_t utf8_decode(const unsigned char *s, size_t n) {
-  static const unsigned char lead_mask[5] = {0, 0x7F, 0x1F, 0x0F, 0x07};
-  uint32_t cp = s[0] & lead_mask[n];
-  for (size_t i = 1; i < n; i++) cp = (cp << 6) | (s[i] & 0x3F);
-  return cp;
-}
-
-/* How the text at c is named in messages: "x" when printable ASCII, a
- * character's code point when it is valid UTF-8, else the byte's code. */
-static void describe_byte(const char *c, const char *end, char *buf,
-                          size_t cap) {
-  unsigned char ch = (unsigned char)*c;
-  size_t bad, n;
-  if (c >= end) snprintf(buf, cap, "the end of the data");
-  else if (ch == '"') snprintf(buf, cap, "'\"'");
-  else if (ch > 0x20 && ch < 0x7F) snprintf(buf, cap, "\"%c\"", ch);
-  else if (ch < 0x20) snprintf(buf, cap, "control character U+%04X", ch);
-  else if (ch == ' ') snprintf(buf, cap, "a space");
-  else if (ch >= 0x80 &&
-           (n = json_utf8_sequence((const unsigned char *)c, (size_t)(end - c), &bad)) > 0)
-    snprintf(buf, cap, "character U+%04X", (unsigned)utf8_decode((const unsigned char *)c, n));
-  else snprintf(buf, cap, "byte 0x%02X", ch);
-}
-
-static JsonResult syntax(JsonParser *p, const char *at, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static JsonResult syntax(JsonParser *p, const char *at, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(p->error, sizeof p->error, fmt, ap);
-  va_end(ap);
-  p->error_at = at;
-  return JSON_SYNTAX;
-}
-
-/* An unexpected byte at c: if it is the end of the data, more data may
- * fix it; otherwise report "<what> but found <byte>". */
-static JsonResult unexpected(JsonParser *p, const char *c, const char *end,
-                             bool eof, const char *what) {
-  char found[48];
-  if (c == end && !eof) return JSON_NEED_MORE;
-  describe_byte(c, end, found, sizeof found);
-  return syntax(p, c, "%s but found %s", what, found);
-}
-
-/* An invalid UTF-8 sequence at s, whose byte s[bad] is wrong (see
- * json_utf8_sequence): say exactly what is wrong with it. */
-static JsonResult invalid_utf8(JsonParser *p, const char *at, size_t bad) {
-  const unsigned char *s = (const unsigned char *)at;
-  unsigned char lead = s[0], next = s[bad];
-  if (bad == 0) {
-    if (lead >= 0x80 && lead <= 0xBF)
-      return syntax(p, at, "invalid UTF-8 in string: byte 0x%02X is a continuation byte without a leading byte",
-                    lead);
-    return syntax(p, at, "invalid UTF-8 in string: byte 0x%02X never appears in UTF-8", lead);
-  }
-  if ((next & 0xC0) != 0x80)
-    return syntax(p, at, "invalid UTF-8 in string: byte 0x%02X starts a %d-byte sequence, but byte 0x%02X is not a continuation byte",
-                  lead, lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2, next);
-  /* A continuation byte out of the range allowed after this lead byte. */
-  if (lead == 0xED)
-    return syntax(p, at, "invalid UTF-8 in string: bytes 0x%02X 0x%02X start the encoding of a UTF-16 surrogate (U+D800 to U+DFFF)",
-                  lead, next);
-  if (lead == 0xF4)
-    return syntax(p, at, "invalid UTF-8 in string: bytes 0x%02X 0x%02X start the encoding of a value above U+10FFFF",
-                  lead, next);
-  return syntax(p, at, "invalid UTF-8 in string: bytes 0x%02X 0x%02X start an overlong encoding", lead,
-                next);
 }
 
 /* ------------------------------------------------------------------------
@@ -292,12 +131,12 @@ scan_string_special(JsonParser *p, const char **pc, const char *end, bool eof,
         default:
           if (c + 1 == end) {
             if (!eof) return JSON_NEED_MORE;
-            return syntax(p, quote, "unterminated string");
+            return json_syntax(p, quote, "unterminated string");
           }
           {
             char found[48];
-            describe_byte(c + 1, end, found, sizeof found);
-            return syntax(p, c, "invalid escape sequence in string: %s after \"\\\"",
+            json_describe_byte(c + 1, end, found, sizeof found);
+            return json_syntax(p, c, "invalid escape sequence in string: %s after \"\\\"",
                           found);
           }
       }
@@ -313,27 +152,27 @@ scan_string_special(JsonParser *p, const char **pc, const char *end, bool eof,
       if (cp < 0) {
         if (bad == end) {
           if (!eof) return JSON_NEED_MORE;
-          return syntax(p, quote, "unterminated string");
+          return json_syntax(p, quote, "unterminated string");
         }
-        return syntax(p, c, "invalid \\u escape in string: expected four hexadecimal digits");
+        return json_syntax(p, c, "invalid \\u escape in string: expected four hexadecimal digits");
       }
       const char *esc = c;
       c += 6;
       if (cp >= 0xDC00 && cp <= 0xDFFF)
-        return syntax(p, esc, "invalid \\u escape in string: lone low surrogate \\u%04X",
+        return json_syntax(p, esc, "invalid \\u escape in string: lone low surrogate \\u%04X",
                       (unsigned)cp);
       if (cp >= 0xD800 && cp <= 0xDBFF) {
         if (c[0] != '\\' || c[1] != 'u') {
           if ((c == end || (c[0] == '\\' && c + 1 == end)) && !eof)
             return JSON_NEED_MORE;
-          return syntax(p, esc,
+          return json_syntax(p, esc,
                         "invalid \\u escape in string: high surrogate \\u%04X is not followed by a low surrogate",
                         (unsigned)cp);
         }
         int32_t lo = hex4(c + 2, &bad);
         if (lo < 0 && bad == end && !eof) return JSON_NEED_MORE;
         if (lo < 0xDC00 || lo > 0xDFFF)
-          return syntax(p, esc,
+          return json_syntax(p, esc,
                         "invalid \\u escape in string: high surrogate \\u%04X is not followed by a low surrogate",
                         (unsigned)cp);
         cp = 0x10000 + (((cp - 0xD800) << 10) | (lo - 0xDC00));
@@ -348,10 +187,10 @@ scan_string_special(JsonParser *p, const char **pc, const char *end, bool eof,
     if (ch < 0x20) {
       if (c == end) {
         if (!eof) return JSON_NEED_MORE;
-        return syntax(p, quote, "unterminated string");
+        return json_syntax(p, quote, "unterminated string");
       }
-      if (ch == '\n') return syntax(p, quote, "unterminated string: end of line inside the string");
-      return syntax(p, c, "unescaped control character U+%04X in string", ch);
+      if (ch == '\n') return json_syntax(p, quote, "unterminated string: end of line inside the string");
+      return json_syntax(p, c, "unescaped control character U+%04X in string", ch);
     }
 
     /* A non-ASCII byte: one complete, valid UTF-8 sequence. */
@@ -361,9 +200,9 @@ scan_string_special(JsonParser *p, const char **pc, const char *end, bool eof,
     if (n == 0) {
       if (c + bad_index == end) {
         if (!eof) return JSON_NEED_MORE;
-        return syntax(p, c, "invalid UTF-8 in string: truncated sequence at the end of the data");
+        return json_syntax(p, c, "invalid UTF-8 in string: truncated sequence at the end of the data");
       }
-      return invalid_utf8(p, c, bad_index);
+      return json_invalid_utf8(p, c, bad_index);
     }
     c = json_skip_plain(c + n);
   }
@@ -403,17 +242,17 @@ static JsonResult scan_number(JsonParser *p, const char **pc, const char *end,
   if (*c == '-') c++;
   if (*c == '0') {
     c++;
-    if (is_digit(*c)) return syntax(p, c - 1, "invalid number: leading zeros are not allowed");
+    if (is_digit(*c)) return json_syntax(p, c - 1, "invalid number: leading zeros are not allowed");
   } else if (*c >= '1' && *c <= '9') {
     do c++;
     while (is_digit(*c));
   } else {
-    return unexpected(p, c, end, eof, "invalid number: expected a digit after \"-\"");
+    return json_unexpected(p, c, end, eof, "invalid number: expected a digit after \"-\"");
   }
   if (*c == '.') {
     c++;
     if (!is_digit(*c))
-      return unexpected(p, c, end, eof, "invalid number: expected a digit after the decimal point");
+      return json_unexpected(p, c, end, eof, "invalid number: expected a digit after the decimal point");
     do c++;
     while (is_digit(*c));
   }
@@ -421,7 +260,7 @@ static JsonResult scan_number(JsonParser *p, const char **pc, const char *end,
     c++;
     if (*c == '+' || *c == '-') c++;
     if (!is_digit(*c))
-      return unexpected(p, c, end, eof, "invalid number: expected a digit in the exponent");
+      return json_unexpected(p, c, end, eof, "invalid number: expected a digit in the exponent");
     do c++;
     while (is_digit(*c));
   }
@@ -437,7 +276,7 @@ static JsonResult scan_literal(JsonParser *p, const char **pc, const char *end,
   for (size_t i = 0; word[i] != '\0'; i++) {
     if (c[i] != word[i]) {
       if (c + i == end && !eof) return JSON_NEED_MORE;
-      return syntax(p, c, "invalid literal: expected \"%s\"", word);
+      return json_syntax(p, c, "invalid literal: expected \"%s\"", word);
     }
   }
   *pc = c + strlen(word);
@@ -465,7 +304,7 @@ static JsonResult scan_scalar(JsonParser *p, const char **pc, const char *end,
       *kind = JSON_NULL;
       return scan_literal(p, pc, end, eof, "null");
     default:
-      return unexpected(p, *pc, end, eof, "expected a JSON value");
+      return json_unexpected(p, *pc, end, eof, "expected a JSON value");
   }
 }
 
@@ -507,7 +346,7 @@ static JsonResult scan_container(JsonParser *p, const char **pc,
 
 open:
   if (depth + level + 1 > p->max_depth)
-    return syntax(p, c, "nesting depth exceeds the limit of %u (setting \"max_depth\")",
+    return json_syntax(p, c, "nesting depth exceeds the limit of %u (setting \"max_depth\")",
                   p->max_depth);
   in_object = *c == '{';
   if (!stack_set(p, level, in_object)) return JSON_NOMEM;
@@ -527,11 +366,11 @@ open:
   goto value;
 
 member:
-  if (*c != '"') return unexpected(p, c, end, eof, "expected a member name (a string)");
+  if (*c != '"') return json_unexpected(p, c, end, eof, "expected a member name (a string)");
   r = scan_string(p, &c, end, eof, NULL, NULL, NULL);
   if (r != JSON_OK) return r;
   c = skip_space(p, c, space);
-  if (*c != ':') return unexpected(p, c, end, eof, "expected \":\" after the member name");
+  if (*c != ':') return json_unexpected(p, c, end, eof, "expected \":\" after the member name");
   c = skip_space(p, c + 1, space);
   /* fall through to value */
 
@@ -556,7 +395,7 @@ after:
     const char *comma = c;
     c = skip_space(p, c + 1, space);
     if (*c == (in_object ? '}' : ']'))
-      return syntax(p, comma, "trailing comma in %s", in_object ? "object" : "array");
+      return json_syntax(p, comma, "trailing comma in %s", in_object ? "object" : "array");
     if (in_object) goto member;
     goto value;
   }
@@ -564,7 +403,7 @@ after:
     c++;
     goto close;
   }
-  return unexpected(p, c, end, eof,
+  return json_unexpected(p, c, end, eof,
                     in_object ? "expected \",\" or \"}\" after an object member"
                               : "expected \",\" or \"]\" after an array element");
 }
@@ -722,7 +561,7 @@ static JsonResult parse_record_value(JsonParser *p, const char **pc,
   p->n_members = 0;
   if (*c != '{') return parse_value(p, pc, end, eof, depth, v);
   if (depth + 1 > p->max_depth)
-    return syntax(p, c, "nesting depth exceeds the limit of %u (setting \"max_depth\")",
+    return json_syntax(p, c, "nesting depth exceeds the limit of %u (setting \"max_depth\")",
                   p->max_depth);
   c = skip_space_fast(p, c + 1, &space);
 
@@ -734,11 +573,11 @@ static JsonResult parse_record_value(JsonParser *p, const char **pc,
 
   if (*c != '}') {
     for (;; m++) {
-      if (*c != '"') return unexpected(p, c, end, eof, "expected a member name (a string)");
+      if (*c != '"') return json_unexpected(p, c, end, eof, "expected a member name (a string)");
       if (m == m_end) {
         size_t n = (size_t)(m - p->members);
         if (p->max_members != 0 && n >= p->max_members)
-          return syntax(p, c, "the object has more than %zu members (setting \"max_columns\")",
+          return json_syntax(p, c, "the object has more than %zu members (setting \"max_columns\")",
                         p->max_members);
         if (!grow_members(p)) return JSON_NOMEM;
         m = p->members + n;
@@ -763,7 +602,7 @@ static JsonResult parse_record_value(JsonParser *p, const char **pc,
         if (m->key == out) p->scratch_len += m->key_len;
         m->hint = JSON_NO_HINT;
         c = skip_space_fast(p, t, &space);
-        if (*c != ':') return unexpected(p, c, end, eof, "expected \":\" after the member name");
+        if (*c != ':') return json_unexpected(p, c, end, eof, "expected \":\" after the member name");
         c++;
       }
 
@@ -815,14 +654,14 @@ static JsonResult parse_record_value(JsonParser *p, const char **pc,
         const char *comma = c++;
         if (*c == '"') continue;
         c = skip_space(p, c, &space);
-        if (*c == '}') return syntax(p, comma, "trailing comma in object");
+        if (*c == '}') return json_syntax(p, comma, "trailing comma in object");
         continue;
       }
       if (*c == '}') {
         m++;
         break;
       }
-      return unexpected(p, c, end, eof, "expected \",\" or \"}\" after an object member");
+      return json_unexpected(p, c, end, eof, "expected \",\" or \"}\" after an object member");
     }
   }
   c++;
@@ -874,8 +713,8 @@ JsonResult json_parse_line(JsonParser *p, const char *start, const char *end,
     if (!at_eof) return JSON_NEED_MORE;
   } else {
     char found[48];
-    describe_byte(c, end, found, sizeof found);
-    return syntax(p, c, "unexpected data after the JSON value: found %s (JSON Lines holds one value per line)",
+    json_describe_byte(c, end, found, sizeof found);
+    return json_syntax(p, c, "unexpected data after the JSON value: found %s (JSON Lines holds one value per line)",
                   found);
   }
   *next = c;
@@ -898,8 +737,8 @@ JsonResult json_parse_array_step(JsonParser *p, JsonArrayState *state,
       if (*c != '[') {
         if (c == end && !at_eof) return JSON_NEED_MORE;
         *state = JSON_ARRAY_FAILED;
-        if (c == end) return syntax(p, c, "empty document: expected \"[\" to start a JSON array (format \"array\")");
-        return unexpected(p, c, end, at_eof,
+        if (c == end) return json_syntax(p, c, "empty document: expected \"[\" to start a JSON array (format \"array\")");
+        return json_unexpected(p, c, end, at_eof,
                           "expected \"[\" to start a JSON array (format \"array\")");
       }
       c = skip_space(p, c + 1, &space);
@@ -917,7 +756,7 @@ JsonResult json_parse_array_step(JsonParser *p, JsonArrayState *state,
       c = skip_space(p, c, &space);
       if (*c == ']') {
         *state = JSON_ARRAY_FAILED;
-        return syntax(p, c, "trailing comma in array");
+        return json_syntax(p, c, "trailing comma in array");
       }
       goto element;
     case JSON_ARRAY_FIRST:
@@ -939,7 +778,7 @@ JsonResult json_parse_array_step(JsonParser *p, JsonArrayState *state,
         }
         if (*c == ']') {
           *state = JSON_ARRAY_FAILED;
-          return syntax(p, comma, "trailing comma in array");
+          return json_syntax(p, comma, "trailing comma in array");
         }
         goto element;
       }
@@ -947,7 +786,7 @@ JsonResult json_parse_array_step(JsonParser *p, JsonArrayState *state,
         c++;
         goto done;
       }
-      r = unexpected(p, c, end, at_eof, "expected \",\" or \"]\" after an array element");
+      r = json_unexpected(p, c, end, at_eof, "expected \",\" or \"]\" after an array element");
       if (r == JSON_SYNTAX) *state = JSON_ARRAY_FAILED;
       return r;
     case JSON_ARRAY_DONE:
@@ -974,9 +813,9 @@ done:
   c = skip_space(p, c, &space);
   if (c != end) {
     char found[48];
-    describe_byte(c, end, found, sizeof found);
+    json_describe_byte(c, end, found, sizeof found);
     *state = JSON_ARRAY_FAILED;
-    return syntax(p, c, "unexpected data after the end of the JSON array: found %s", found);
+    return json_syntax(p, c, "unexpected data after the end of the JSON array: found %s", found);
   }
   *state = JSON_ARRAY_DONE;
   *next = c;
@@ -1003,8 +842,8 @@ JsonResult json_validate(JsonParser *p, const char *text, size_t len,
   c = skip_space(p, c, &space);
   if (c != end) {
     char found[48];
-    describe_byte(c, end, found, sizeof found);
-    return syntax(p, c, "unexpected data after the JSON value: found %s", found);
+    json_describe_byte(c, end, found, sizeof found);
+    return json_syntax(p, c, "unexpected data after the JSON value: found %s", found);
   }
   *has_space = space;
   return JSON_OK;

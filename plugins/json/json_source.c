@@ -64,65 +64,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "json_columns.h"
-#include "json_connector.h"
-#include "json_members.h"
-#include "json_reader.h"
 
-/* Bounds of the rows pending for the builder (see Stream.pending). */
-#define PENDING_ROWS 256
-#define PENDING_VALUES 65536
-
-struct JsonSource;
-
-typedef struct Stream {
-  struct JsonSource *src;
-  char *path;
-  int64_t size;
-  NbFile *file;
-  JsonReader reader;
-  bool open;                /* file and reader ready */
-  bool ended;               /* NB_END returned; file closed */
-  Columns cols;
-  bool cols_known;          /* schema learned */
-  NbBatchBuilder *builder;  /* for cols as they were when built */
-  size_t builder_columns;   /* cols.n when built; 0 with builder NULL */
-  bool builder_stale;       /* the schema changed since */
-  size_t zero_column_rows;  /* rows of a batch without columns */
-  size_t *member_col;       /* column of each member of the record */
-  size_t member_col_cap;
-  size_t hinted_columns;    /* columns given to the parser as expected
-                             * member names (json_parser_expect_key) */
-  /* Rows taken by append_row and not yet given to the builder, column
-   * by column: value r of column j is pending[j * pending_cap + r].  They
-   * point into the read buffer, so they are flushed before it moves
-   * (reader.before_refill), and before any other row is appended. */
-  NbStringRef *pending;
-  size_t pending_cap;       /* rows per column */
-  size_t pending_rows;
-  bool text_only;           /* the builder has string columns only */
-  uint64_t stamp;
-  JsonNameSort names;       /* work space of the duplicate-name checks */
-  bool duplicate_logged;
-  uint8_t position[NB_POSITION_MAX_BYTES];
-  size_t position_len;
-} Stream;
-
-/* Setting duplicate_keys, in the order of its choices. */
-typedef enum DuplicateKeys { DUP_ERROR = 0, DUP_FIRST, DUP_LAST } DuplicateKeys;
-
-typedef struct JsonSource {
-  const NbHostApi *host;
-  JsonFormat format;
-  DuplicateKeys duplicate_keys;
-  uint32_t max_depth;
-  size_t max_record;
-  size_t max_columns;
-  uint64_t batch_rows;
-  uint64_t batch_bytes;
-  Stream *streams;
-  uint32_t n_streams;
-} JsonSource;
+#include "json_source_internal.h"
 
 /* Map the members of a record to columns (s->member_col).  *fits is false
  * when the record needs a schema change; with apply the change is made. */
@@ -417,92 +360,6 @@ static int append_record(Stream *s, const JsonMember *m, size_t n) {
 }
 
 /* ------------------------------------------------------------------------
- * Duplicate member names
- * ------------------------------------------------------------------------ */
-
-/* name[0..len) for a message: at most 64 bytes, control characters as
- * '?', cut at a character boundary. */
-static void printable_name(const char *name, size_t len, char *out, size_t cap) {
-  size_t n = len < 64 ? len : 64;
-  while (n < len && n > 0 && ((unsigned char)name[n] & 0xC0) == 0x80) n--;
-  size_t o = 0;
-  for (size_t i = 0; i < n && o + 4 < cap; i++) {
-    unsigned char c = (unsigned char)name[i];
-    out[o++] = c < 0x20 || c == 0x7F ? '?' : (char)c;
-  }
-  if (n < len && o + 4 < cap) {
-    memcpy(out + o, "...", 3);
-    o += 3;
-  }
-  out[o] = '\0';
-}
-
-/* NB_DATA for the record v whose member `dup` repeats a name. */
-static int duplicate_error(const Stream *s, const JsonValue *v, const JsonMember *dup,
-                           NbError *e) {
-  char name[80];
-  uint64_t line, column;
-  printable_name(dup->key, dup->key_len, name, sizeof name);
-  json_reader_locate(&s->reader, dup->value.raw, &line, &column);
-  nb_error_set(e, NB_DATA, "duplicate member name \"%s\" in file \"%s\" at line %llu, column %llu: the object (record %llu) already has a member of that name",
-               name, s->path, (unsigned long long)line, (unsigned long long)column,
-               (unsigned long long)s->reader.cur.record + 1);
-  nb_error_locate(e, s->path, (int64_t)line, (int64_t)column);
-  nb_error_record(e, v->raw, v->raw_len);
-  nb_error_hint(e, "Fix the producer, or set duplicate_keys = \"first\" or \"last\" to keep one value of each name (the others are dropped and counted).");
-  return NB_DATA;
-}
-
-/* An object record of n members whose names may repeat: by the setting
- * duplicate_keys, NB_DATA (e filled), or keep one value of each name in
- * the parser's members (*n lowered, *dropped the values dropped). */
-static int resolve_duplicates(Stream *s, const JsonValue *v, size_t *n, size_t *dropped,
-                              NbError *e) {
-  JsonMember *m = s->reader.parser.members;
-  *dropped = 0;
-  if (v->kind != JSON_OBJECT || *n < 2) return NB_OK;
-  if (s->src->duplicate_keys == DUP_ERROR) {
-    size_t repeat, first;
-    if (!json_names_find_repeat(&s->names, m, *n, &repeat, &first))
-      return nb_error_set(e, NB_NOMEM, "out of memory reading file \"%s\"", s->path);
-    return repeat == SIZE_MAX ? NB_OK : duplicate_error(s, v, &m[repeat], e);
-  }
-  size_t kept;
-  if (!json_names_keep_one(&s->names, m, *n, s->src->duplicate_keys == DUP_LAST, &kept))
-    return nb_error_set(e, NB_NOMEM, "out of memory reading file \"%s\"", s->path);
-  *dropped = *n - kept;
-  *n = kept;
-  return NB_OK;
-}
-
-/* NB_DATA for the record v, whose new member names would take the
- * stream past max_columns. */
-static void too_many_columns(const Stream *s, const JsonValue *v, NbError *err) {
-  uint64_t line, column;
-  json_reader_locate(&s->reader, v->raw, &line, &column);
-  nb_error_set(err, NB_DATA, "record %llu at line %llu of file \"%s\" has new member names that would make more than %zu columns",
-               (unsigned long long)s->reader.cur.record + 1, (unsigned long long)line, s->path,
-               s->src->max_columns);
-  nb_error_locate(err, s->path, (int64_t)line, (int64_t)column);
-  nb_error_record(err, v->raw, v->raw_len < 256 ? v->raw_len : 256);
-  nb_error_hint(err, "Raise the setting \"max_columns\" if the file really has that many different names.");
-}
-
-/* A record that lost `dropped` values to duplicate_keys was accepted. */
-static void note_dropped(Stream *s, size_t dropped) {
-  const NbHostApi *host = s->src->host;
-  if (dropped == 0) return;
-  if (host->counter_add != NULL)
-    host->counter_add(host->host_data, "json_duplicate_members_dropped", (int64_t)dropped);
-  if (s->duplicate_logged) return;
-  s->duplicate_logged = true;
-  nb_log(host, NB_LOG_WARN,
-         "file \"%s\" has objects with duplicate member names (first at record %llu): the %s value of each name is kept, as duplicate_keys says; the values dropped are counted in json_duplicate_members_dropped",
-         s->path, (unsigned long long)s->reader.cur.record,
-         s->src->duplicate_keys == DUP_LAST ? "last" : "first");
-}
-
-/* ------------------------------------------------------------------------
  * Streams
  * ------------------------------------------------------------------------ */
 
@@ -584,7 +441,7 @@ static int learn_schema(Stream *s, NbError *err) {
     size_t n, dropped;
     bool fits;
     const JsonMember *m = record_members(s, &v, &single, &n);
-    rc = resolve_duplicates(s, &v, &n, &dropped, &e);
+    rc = json_source_resolve_duplicates(s, &v, &n, &dropped, &e);
     if (rc == NB_DATA) {
       /* Refused: json_source_next reports it. */
       nb_error_release(&e);
@@ -660,6 +517,15 @@ static int pass_error(NbError *local, NbError *err, int rc) {
   return rc;
 }
 
+/* NB_DATA for the bad record at the cursor, with no good rows before it
+ * in this batch: the record is passed over (the position after it, so the
+ * engine's skip goes on from there) and its error returned. */
+static int skip_bad_record(Stream *s, NbBatchInfo *info, NbError *e, NbError *err) {
+  json_reader_accept(&s->reader);
+  set_position(s, info);
+  return pass_error(e, err, NB_DATA);
+}
+
 /* ------------------------------------------------------------------------
  * The vtable
  * ------------------------------------------------------------------------ */
@@ -713,16 +579,17 @@ int json_source_open(const NbHostApi *host, const NbOpenArgs *args,
   int64_t max_depth, max_record, max_columns;
   int rc;
 
+  NbDeclaredSettings set = NB_DECLARED_SETTINGS(args->settings, json_settings, JSON_N_SETTINGS,
+                                                 NB_SETTING_SOURCE);
   *source = NULL;
-  rc = nb_setting_string(args->settings, "path", NULL, &path, err);
+  rc = nb_declared_string(&set, "path", &path, err); /* REQUIRED: not NULL, not empty */
   if (rc != NB_OK) return rc;
-  if (path == NULL || path[0] == '\0')
-    return nb_error_set(err, NB_INVALID, "setting \"path\" of the json source is required");
-  rc = nb_setting_enum(args->settings, "format", "auto|lines|array", 0, &format, err);
+  /* Choices in the order of JsonFormat and DuplicateKeys. */
+  rc = nb_declared_enum(&set, "format", &format, err);
   if (rc != NB_OK) return rc;
-  rc = nb_setting_enum(args->settings, "duplicate_keys", "error|first|last", 0, &duplicates, err);
+  rc = nb_declared_enum(&set, "duplicate_keys", &duplicates, err);
   if (rc != NB_OK) return rc;
-  rc = nb_setting_int(args->settings, "max_depth", JSON_DEFAULT_MAX_DEPTH, &max_depth, err);
+  rc = nb_declared_int(&set, "max_depth", &max_depth, err);
   if (rc != NB_OK) return rc;
   if (max_depth < 1 || max_depth > INT32_MAX) {
     nb_error_set(err, NB_INVALID, "invalid value %lld for setting \"max_depth\"", (long long)max_depth);
@@ -730,8 +597,7 @@ int json_source_open(const NbHostApi *host, const NbOpenArgs *args,
     return NB_INVALID;
   }
 
-  rc = nb_setting_int(args->settings, "max_record_bytes", (int64_t)JSON_DEFAULT_MAX_RECORD,
-                      &max_record, err);
+  rc = nb_declared_int(&set, "max_record_bytes", &max_record, err);
   if (rc != NB_OK) return rc;
   if (max_record < 1 || (uint64_t)max_record > JSON_MAX_MAX_RECORD) {
     nb_error_set(err, NB_INVALID, "invalid value %lld for setting \"max_record_bytes\"",
@@ -741,7 +607,7 @@ int json_source_open(const NbHostApi *host, const NbOpenArgs *args,
     return NB_INVALID;
   }
 
-  rc = nb_setting_int(args->settings, "max_columns", JSON_DEFAULT_MAX_COLUMNS, &max_columns, err);
+  rc = nb_declared_int(&set, "max_columns", &max_columns, err);
   if (rc != NB_OK) return rc;
   if (max_columns < 1 || max_columns > JSON_MAX_MAX_COLUMNS) {
     nb_error_set(err, NB_INVALID, "invalid value %lld for setting \"max_columns\"",
@@ -755,8 +621,8 @@ int json_source_open(const NbHostApi *host, const NbOpenArgs *args,
   src->max_record = (size_t)max_record;
   src->max_columns = (size_t)max_columns;
   src->host = host;
-  src->format = (JsonFormat)format; /* enum order matches JsonFormat */
-  src->duplicate_keys = (DuplicateKeys)duplicates; /* choices in enum order */
+  src->format = (JsonFormat)format;
+  src->duplicate_keys = (DuplicateKeys)duplicates;
   src->max_depth = (uint32_t)max_depth;
   src->batch_rows = args->batch_rows ? args->batch_rows : 65536;
   src->batch_bytes = args->batch_bytes ? args->batch_bytes : (16u << 20);
@@ -886,14 +752,12 @@ int json_source_next(void *source, uint32_t index, struct ArrowArray *out,
       return NB_END;
     }
     if (rc == NB_DATA) {
+      /* Return the good rows first; the bad record comes next call. */
       if (rows > 0) {
-        /* Return the good rows first; the bad record comes next call. */
         nb_error_release(&e);
         break;
       }
-      json_reader_accept(&s->reader);
-      set_position(s, info);
-      return pass_error(&e, err, NB_DATA);
+      return skip_bad_record(s, info, &e, err);
     }
     if (rc != NB_OK && s->reader.failed != NB_OK && rows > 0) {
       /* The input is damaged (or unreadable) after these rows: deliver
@@ -918,15 +782,13 @@ int json_source_next(void *source, uint32_t index, struct ArrowArray *out,
       continue;
     }
     size_t dropped;
-    rc = resolve_duplicates(s, &v, &n, &dropped, &e);
+    rc = json_source_resolve_duplicates(s, &v, &n, &dropped, &e);
     if (rc == NB_DATA) {
       if (rows > 0) {
         nb_error_release(&e);
         break;
       }
-      json_reader_accept(&s->reader);
-      set_position(s, info);
-      return pass_error(&e, err, NB_DATA);
+      return skip_bad_record(s, info, &e, err);
     }
     if (rc != NB_OK) {
       drop_rows(s);
@@ -941,7 +803,7 @@ int json_source_next(void *source, uint32_t index, struct ArrowArray *out,
         return NB_SCHEMA_CHANGED;
       }
       if (rc == NB_INVALID) {
-        too_many_columns(s, &v, err);
+        json_source_too_many_columns(s, &v, err);
         json_reader_accept(&s->reader);
         set_position(s, info);
         return NB_DATA;
@@ -955,7 +817,7 @@ int json_source_next(void *source, uint32_t index, struct ArrowArray *out,
       return nb_error_set(err, NB_NOMEM, "out of memory reading file \"%s\"", s->path);
     }
     json_reader_accept(&s->reader);
-    note_dropped(s, dropped);
+    json_source_note_dropped(s, dropped);
     rows++;
   }
 

@@ -2,7 +2,8 @@
  * json_writer.c - JSON string escaping and the output buffer.
  *
  * Escaping is the hot path of every conversion to JSON.  Most values take
- * json_put_plain_string (json_writer.h): 16 bytes per step, no escape.
+ * the formatter's put_plain (json_format.c): checked 16 bytes at a
+ * time and copied without escaping.
  * The rest come here: clean runs are found 16 bytes at a time (8 near the
  * end; no quote, backslash, control or non-ASCII byte) and copied whole;
  * only the bytes that stop the scan are looked at one by one, and

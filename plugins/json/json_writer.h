@@ -1,7 +1,6 @@
 /*
- * json_writer.h - JSON text output: string escaping with UTF-8 validation,
- * a fast path for the common plain ASCII string, and a growable output
- * buffer.  Pure functions on memory, no I/O.
+ * json_writer.h - JSON text output: string escaping with UTF-8 validation
+ * and a growable output buffer.  Pure functions on memory, no I/O.
  */
 #ifndef JSON_WRITER_H
 #define JSON_WRITER_H
@@ -18,10 +17,6 @@
 /* Bytes json_escape_string may write for len input bytes: every byte may
  * become a six-byte \u00XX escape, plus the two quotes. */
 #define JSON_ESCAPED_MAX(len) (6 * (len) + 2)
-
-/* Bytes json_put_plain_string may write beyond the end of what it
- * returns (it stores whole 16-byte blocks). */
-#define JSON_PLAIN_SLACK 16
 
 /* Write s[0..len) as a JSON string, with its quotes, to dst (capacity >=
  * JSON_ESCAPED_MAX(len)).  Escaped: '"', '\\', control characters (as \b
@@ -42,48 +37,6 @@ static inline unsigned json_plain_mask(__m128i x) {
   return (unsigned)_mm_movemask_epi8(special);
 }
 #endif
-
-/* The fast path of json_escape_string, for a value that needs no escape
- * and is plain ASCII (most values): writes it with its quotes at dst and
- * returns the end of what it wrote, or NULL when the value needs
- * json_escape_string (dst then holds garbage to overwrite).  Whole 16-byte
- * blocks are loaded and stored, so bytes up to `readable` must be
- * readable (a value shorter than 16 bytes too close to it takes the slow
- * path) and dst must have room for len + 2 + JSON_PLAIN_SLACK bytes. */
-static inline char *json_put_plain_string(char *dst, const char *s, size_t len,
-                                          const char *readable) {
-#if defined(__SSE2__)
-  *dst++ = '"';
-  if (len >= 16) {
-    /* Whole blocks, then the last 16 bytes again (overlapping). */
-    const char *last = s + len - 16;
-    char *out_last = dst + len - 16;
-    for (; s < last; s += 16, dst += 16) {
-      __m128i x = _mm_loadu_si128((const __m128i *)(const void *)s);
-      if (json_plain_mask(x) != 0) return NULL;
-      _mm_storeu_si128((__m128i *)(void *)dst, x);
-    }
-    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)last);
-    if (json_plain_mask(x) != 0) return NULL;
-    _mm_storeu_si128((__m128i *)(void *)out_last, x);
-    dst = out_last + 16;
-  } else if (len > 0) {
-    if (readable - s < 16) return NULL;
-    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)s);
-    if ((json_plain_mask(x) & ((1u << len) - 1)) != 0) return NULL;
-    _mm_storeu_si128((__m128i *)(void *)dst, x);
-    dst += len;
-  }
-  *dst++ = '"';
-  return dst;
-#else
-  (void)dst;
-  (void)s;
-  (void)len;
-  (void)readable;
-  return NULL;
-#endif
-}
 
 /* An output buffer that grows as needed. */
 typedef struct JsonBuf {

@@ -46,7 +46,8 @@ cflags="$cflags -I$top/plugins/csv -I$top/plugins/json $deps_cflags"
 # harness needs.  -fsanitize=fuzzer-no-link adds coverage without a main.
 lib_sources=$(ls "$top"/sdk/*.c "$top"/host/{base,io,connector,config,engine}/*.c \
   "$top"/plugins/csv/csv_reader.c "$top"/plugins/json/json_parser.c \
-  "$top"/plugins/json/json_reader.c)
+  "$top"/plugins/json/json_reader.c "$top"/plugins/json/json_parser_setup.c \
+  "$top"/plugins/json/json_parse_errors.c)
 objs=()
 for src in $lib_sources; do
   obj="$build/obj/$(echo "${src#$top/}" | tr / _).o"

@@ -1,0 +1,83 @@
+/*
+ * json_dest_state.c - the json destination's state blob: per file the
+ * length of its last commit and whether a row was written, so a resumed
+ * run truncates to that length and goes on with ",\n" in an array.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json_dest_internal.h"
+
+#define STATE_MAGIC "nebula-json-dest 1\n"
+
+SavedFile *json_dest_saved_find(JsonDest *d, const char *path) {
+  for (size_t i = 0; i < d->n_saved; i++)
+    if (strcmp(d->saved[i].path, path) == 0) return &d->saved[i];
+  return NULL;
+}
+
+int json_dest_saved_set(JsonDest *d, const char *path, uint64_t length, bool any_row) {
+  SavedFile *f = json_dest_saved_find(d, path);
+  if (f == NULL) {
+    SavedFile *v = realloc(d->saved, (d->n_saved + 1) * sizeof *v);
+    if (v == NULL) return NB_NOMEM;
+    d->saved = v;
+    f = &v[d->n_saved];
+    f->path = strdup(path);
+    if (f->path == NULL) return NB_NOMEM;
+    d->n_saved++;
+  }
+  f->length = length;
+  f->any_row = any_row;
+  return NB_OK;
+}
+
+/* "nebula-json-dest 1\n" then per file "<length> <any_row> <path length>
+ * <path>\n". */
+int json_dest_parse_state(JsonDest *d, const char *s, size_t len, NbError *err) {
+  const char *end = s + len;
+  size_t magic = strlen(STATE_MAGIC);
+  if (len < magic || memcmp(s, STATE_MAGIC, magic) != 0) goto bad;
+  s += magic;
+  while (s < end) {
+    unsigned long long length, path_len;
+    int any_row, used = 0;
+    char head[96];
+    size_t n = (size_t)(end - s) < sizeof head - 1 ? (size_t)(end - s) : sizeof head - 1;
+    memcpy(head, s, n);
+    head[n] = '\0';
+    if (sscanf(head, "%llu %d %llu %n", &length, &any_row, &path_len, &used) != 3 || used == 0)
+      goto bad;
+    s += used;
+    if (path_len == 0 || path_len > (size_t)(end - s) - 1 || s[path_len] != '\n') goto bad;
+    char *path = strndup(s, (size_t)path_len);
+    if (path == NULL) return nb_error_set(err, NB_NOMEM, "out of memory opening the json destination");
+    int rc = json_dest_saved_set(d, path, length, any_row != 0);
+    free(path);
+    if (rc != NB_OK) return nb_error_set(err, rc, "out of memory opening the json destination");
+    s += path_len + 1;
+  }
+  return NB_OK;
+bad:
+  nb_error_set(err, NB_INVALID, "the saved state is not a json destination state");
+  nb_error_hint(err, "Resume with the same destination, or start afresh without the state file.");
+  return NB_INVALID;
+}
+
+int json_dest_build_state(JsonDest *d) {
+  JsonBuf *b = &d->state;
+  b->len = 0;
+  if (!json_buf_reserve(b, strlen(STATE_MAGIC))) return NB_NOMEM;
+  json_buf_put(b, STATE_MAGIC, strlen(STATE_MAGIC));
+  for (size_t i = 0; i < d->n_saved; i++) {
+    const SavedFile *f = &d->saved[i];
+    size_t plen = strlen(f->path);
+    if (!json_buf_reserve(b, plen + 80)) return NB_NOMEM;
+    b->len += (size_t)snprintf(b->data + b->len, 80, "%llu %d %zu ",
+                               (unsigned long long)f->length, f->any_row ? 1 : 0, plen);
+    json_buf_put(b, f->path, plen);
+    json_buf_put(b, "\n", 1);
+  }
+  return NB_OK;
+}
