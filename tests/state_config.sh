@@ -39,7 +39,7 @@ cmp -s state.json before.json || fail "a refused resume changed the state file"
 # Two changes at once (one on each side) are both named.
 run 2 -s 'delimiter=;' --format array
 expect '2 settings changed'
-expect 'setting "format" of destination connector "json" is set now and was not'
+expect 'setting "format" of destination connector "json" changed'
 
 # An engine setting that changes the result (on_error) is refused too.
 run 2 --on-error skip
