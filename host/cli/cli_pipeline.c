@@ -400,6 +400,7 @@ static int cli_cancelled(void *owner) {
 static void connect_side(NbhCli *cli, NbhConnection *c, const NbhConfigSide *side,
                          const char *role, bool dry_write) {
   nbh_connection_init(c, &side->plugin->vtable, role, cli->logger);
+  c->storages = side->plugin->storages;
   c->is_cancelled = cli_cancelled;
   c->owner = cli;
   c->dry_write = dry_write;

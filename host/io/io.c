@@ -96,6 +96,11 @@ struct NbFile {
   char *path;
   char *what;         /* "file \"x\"" or "standard input" for messages */
   NbhRunFile *entry;  /* the run's record of it (run_files.h), or NULL */
+  /* Reading through a storage module (storage.h) instead of fd: the
+   * module, the connection's API it is given, and its reader. */
+  const NbStorage *store;
+  const NbHostApi *store_host;
+  void *reader;
   ReadSide r;
   WriteSide w;
 };
@@ -104,11 +109,11 @@ struct NbFile {
  * Helpers
  * ------------------------------------------------------------------------ */
 
-static char *describe(const char *path, bool reading) {
+static char *describe(const char *path, bool reading, bool object) {
   char *s = NULL;
   if (strcmp(path, "-") == 0)
     return strdup(reading ? "standard input" : "standard output");
-  if (asprintf(&s, "file \"%s\"", path) < 0) return NULL;
+  if (asprintf(&s, "%s \"%s\"", object ? "object" : "file", path) < 0) return NULL;
   return s;
 }
 
@@ -150,6 +155,46 @@ static ssize_t read_retry(int fd, void *buf, size_t len) {
   return n;
 }
 
+/* Raw bytes from the file's descriptor or from its storage module's
+ * reader: NB_OK with *got (0 at the end), else a status with err saying
+ * what could not be read and why (the module's message names bucket and
+ * key; it never holds secrets, abi.h). */
+static int raw_read(NbFile *f, void *buf, size_t len, size_t *got, NbError *err) {
+  *got = 0;
+  if (f->store != NULL) {
+    NbError inner;
+    nb_error_init(&inner);
+    int rc = f->store->reader_read(f->reader, buf, len, got, &inner);
+    if (rc == NB_OK && *got <= len) return NB_OK;
+    if (rc == NB_OK) {
+      *got = 0;
+      rc = NB_INTERNAL;
+    }
+    if (rc != NB_IO && rc != NB_UNAVAILABLE && rc != NB_CANCELLED && rc != NB_DATA &&
+        rc != NB_NOMEM)
+      rc = NB_INTERNAL;
+    nb_error_set(err, rc, "could not read %s: %s", f->what,
+                 inner.message != NULL ? inner.message : nb_status_name(rc));
+    if (inner.hint != NULL) nb_error_hint(err, "%s", inner.hint);
+    nb_error_release(&inner);
+    return rc;
+  }
+  ssize_t n = read_retry(f->fd, buf, len);
+  if (n < 0) return nb_error_set(err, NB_IO, "could not read %s: %s", f->what, strerror(errno));
+  *got = (size_t)n;
+  return NB_OK;
+}
+
+/* The message of a failed raw_read, for a sticky error; err released. */
+static int raw_fail(ReadSide *r, NbError *inner, NbError *err) {
+  int rc = inner->code != 0 ? inner->code : NB_IO;
+  sticky_fail(&r->status, &r->message, err, rc, "%s",
+              inner->message != NULL ? inner->message : "read failed");
+  if (inner->hint != NULL) nb_error_hint(err, "%s", inner->hint);
+  nb_error_release(inner);
+  return rc;
+}
+
 /* write(2) all of buf; 0 or -1 with errno. */
 static int write_all(int fd, const uint8_t *buf, size_t len) {
   while (len > 0) {
@@ -171,6 +216,7 @@ static int write_all(int fd, const uint8_t *buf, size_t len) {
 static void file_free(NbFile *f) {
   if (f == NULL) return;
   if (f->owns_fd && f->fd >= 0) close(f->fd);
+  if (f->store != NULL && f->reader != NULL) f->store->reader_close(f->reader);
   if (f->r.ops && f->r.dec) f->r.ops->destroy(f->r.dec);
   free(f->r.raw);
   free(f->r.scratch);
@@ -185,13 +231,13 @@ static void file_free(NbFile *f) {
   free(f);
 }
 
-static NbFile *file_new(const char *path, int mode) {
+static NbFile *file_new(const char *path, int mode, const NbStorage *store) {
   NbFile *f = calloc(1, sizeof *f);
   if (f == NULL) return NULL;
   f->fd = -1;
   f->mode = mode;
   f->path = strdup(path);
-  f->what = describe(path, mode == MODE_READ);
+  f->what = describe(path, mode == MODE_READ, store != NULL);
   if (f->path == NULL || f->what == NULL) {
     file_free(f);
     return NULL;
@@ -228,11 +274,11 @@ static int raw_want(NbFile *f, size_t want, NbError *err) {
     r->raw_pos = 0;
   }
   while (r->raw_len < want && !r->eof) {
-    ssize_t n = read_retry(f->fd, r->raw + r->raw_len, r->raw_cap - r->raw_len);
-    if (n < 0)
-      return nb_error_set(err, NB_IO, "could not read %s: %s", f->what, strerror(errno));
+    size_t n = 0;
+    int rc = raw_read(f, r->raw + r->raw_len, r->raw_cap - r->raw_len, &n, err);
+    if (rc != NB_OK) return rc;
     if (n == 0) r->eof = true;
-    r->raw_len += (size_t)n;
+    r->raw_len += n;
   }
   return NB_OK;
 }
@@ -378,6 +424,25 @@ int nbh_file_open_read_ex(const char *path, const NbhIoSizes *sizes, NbFile **ou
   return open_read_common(NULL, path, sizes, out, err);
 }
 
+/* The common end of an open for reading: buffers and codec detection.
+ * Frees f on failure. */
+static int finish_open_read(NbFile *f, size_t read_size, NbFile **out, NbError *err) {
+  f->r.raw_cap = read_size;
+  f->r.raw = malloc(read_size);
+  if (f->r.raw == NULL) {
+    nb_error_set(err, NB_NOMEM, "out of memory opening %s", f->what);
+    file_free(f);
+    return NB_NOMEM;
+  }
+  int rc = detect_codec(f, err);
+  if (rc != NB_OK) {
+    file_free(f);
+    return rc;
+  }
+  *out = f;
+  return NB_OK;
+}
+
 /* Open path for reading with the given buffer sizes, checked against the
  * run's files when files is not NULL. */
 static int open_read_common(NbhRunFiles *files, const char *path, const NbhIoSizes *sizes,
@@ -388,7 +453,7 @@ static int open_read_common(NbhRunFiles *files, const char *path, const NbhIoSiz
   size_t read_size = 0, write_size = 0;
   int rc = resolve_sizes(sizes, path, &read_size, &write_size, err);
   if (rc != NB_OK) return rc;
-  NbFile *f = file_new(path, MODE_READ);
+  NbFile *f = file_new(path, MODE_READ, NULL);
   if (f == NULL) return nb_error_set(err, NB_NOMEM, "out of memory opening file \"%s\"", path);
   if (strcmp(path, "-") == 0) {
     f->fd = STDIN_FILENO;
@@ -420,30 +485,49 @@ static int open_read_common(NbhRunFiles *files, const char *path, const NbhIoSiz
     }
   }
   f->r.seekable = S_ISREG(st.st_mode);
-  f->r.raw_cap = read_size;
-  f->r.raw = malloc(read_size);
-  if (f->r.raw == NULL) {
-    file_free(f);
-    return nb_error_set(err, NB_NOMEM, "out of memory opening file \"%s\"", path);
-  }
-  rc = detect_codec(f, err);
+  return finish_open_read(f, read_size, out, err);
+}
+
+/* The module's status from reader_open, limited to what file_open_read
+ * may return (abi.h). */
+static int open_status(int rc) {
+  if (rc == NB_NOT_FOUND || rc == NB_INVALID || rc == NB_IO || rc == NB_NOMEM) return rc;
+  if (rc == NB_UNAVAILABLE || rc == NB_CANCELLED || rc == NB_END) return NB_IO;
+  return NB_INTERNAL;
+}
+
+int nbh_file_open_read_storage(const NbStorage *store, const NbHostApi *host, const char *path,
+                               const NbhIoSizes *sizes, NbFile **out, NbError *err) {
+  if (out == NULL || path == NULL || store == NULL)
+    return nb_error_set(err, NB_INVALID, "file_open_read: path and out must not be NULL");
+  *out = NULL;
+  size_t read_size = 0, write_size = 0;
+  int rc = resolve_sizes(sizes, path, &read_size, &write_size, err);
+  if (rc != NB_OK) return rc;
+  NbFile *f = file_new(path, MODE_READ, store);
+  if (f == NULL) return nb_error_set(err, NB_NOMEM, "out of memory opening \"%s\"", path);
+  f->store = store;
+  f->store_host = host;
+  rc = store->reader_open(host, path, 0, &f->reader, err);
   if (rc != NB_OK) {
+    f->reader = NULL;
     file_free(f);
-    return rc;
+    return open_status(rc);
   }
-  *out = f;
-  return NB_OK;
+  /* Skips reopen the object at the target offset (a ranged GET). */
+  f->r.seekable = true;
+  return finish_open_read(f, read_size, out, err);
 }
 
 /* Refill the (empty) raw buffer. */
 static int raw_refill(NbFile *f, NbError *err) {
   ReadSide *r = &f->r;
-  ssize_t n = read_retry(f->fd, r->raw, r->raw_cap);
-  if (n < 0)
-    return sticky_fail(&r->status, &r->message, err, NB_IO, "could not read %s: %s", f->what,
-                       strerror(errno));
+  NbError inner;
+  size_t n = 0;
+  nb_error_init(&inner);
+  if (raw_read(f, r->raw, r->raw_cap, &n, &inner) != NB_OK) return raw_fail(r, &inner, err);
   r->raw_pos = 0;
-  r->raw_len = (size_t)n;
+  r->raw_len = n;
   if (n == 0) r->eof = true;
   return NB_OK;
 }
@@ -465,15 +549,16 @@ static int read_plain(NbFile *f, uint8_t *out, size_t cap, size_t *made, NbError
     if (r->eof || total > 0) break;
     if (cap - total >= r->raw_cap) {
       /* Large reads go straight to the caller's buffer. */
-      ssize_t n = read_retry(f->fd, out + total, cap - total);
-      if (n < 0) {
+      NbError inner;
+      size_t n = 0;
+      nb_error_init(&inner);
+      if (raw_read(f, out + total, cap - total, &n, &inner) != NB_OK) {
         *made = total;
         r->consumed += total;
-        return sticky_fail(&r->status, &r->message, err, NB_IO, "could not read %s: %s",
-                           f->what, strerror(errno));
+        return raw_fail(r, &inner, err);
       }
       if (n == 0) r->eof = true;
-      total += (size_t)n;
+      total += n;
       continue;
     }
     if (raw_refill(f, err) != NB_OK) {
@@ -583,6 +668,32 @@ static int skip_end(NbFile *f, uint64_t wanted, uint64_t skipped, NbError *err) 
   return NB_END;
 }
 
+/* Plain object of a storage module: open it again at the target offset
+ * rather than read and discard what is before. */
+static int skip_reopen(NbFile *f, uint64_t n, uint64_t start, uint64_t rest, NbError *err) {
+  ReadSide *r = &f->r;
+  uint64_t target = r->consumed + rest;
+  void *reader = NULL;
+  if (target < r->consumed)
+    return skip_end(f, n, r->consumed - start, err);
+  NbError inner;
+  nb_error_init(&inner);
+  int rc = f->store->reader_open(f->store_host, f->path, target, &reader, &inner);
+  if (rc == NB_END) {
+    nb_error_release(&inner);
+    r->eof = true;
+    return skip_end(f, n, r->consumed - start, err);
+  }
+  if (rc != NB_OK) {
+    inner.code = open_status(rc) == NB_INTERNAL ? NB_INTERNAL : NB_IO;
+    return raw_fail(r, &inner, err);
+  }
+  f->store->reader_close(f->reader);
+  f->reader = reader;
+  r->consumed = target;
+  return NB_OK;
+}
+
 /* Plain regular file: consume the buffer, then lseek. */
 static int skip_seek(NbFile *f, uint64_t n, NbError *err) {
   ReadSide *r = &f->r;
@@ -596,6 +707,7 @@ static int skip_seek(NbFile *f, uint64_t n, NbError *err) {
   r->raw_pos = r->raw_len;
   r->consumed += buffered;
   uint64_t rest = n - buffered;
+  if (f->store != NULL) return skip_reopen(f, n, start, rest, err);
   struct stat st;
   off_t here = lseek(f->fd, 0, SEEK_CUR);
   if (here < 0 || fstat(f->fd, &st) != 0)
@@ -1113,7 +1225,7 @@ static int open_write_common(NbhRunFiles *files, const char *path,
     return nb_error_set(err, NB_INVALID, "negative thread count %d for file \"%s\"", threads,
                         path);
   if (files != NULL && (rc = nbh_run_files_check_write(files, path, err)) != NB_OK) return rc;
-  NbFile *f = file_new(path, MODE_WRITE);
+  NbFile *f = file_new(path, MODE_WRITE, NULL);
   if (f == NULL) return nb_error_set(err, NB_NOMEM, "out of memory opening file \"%s\"", path);
   rc = open_for_write(f, resume_length, files, err);
   bool threaded = threading != NBH_THREAD_NEVER;
