@@ -252,11 +252,17 @@ static int configure(S3Client *c, const char *method, const char *url, const cha
   char sigv4[128], line[256];
   curl_easy_reset(h);
   snprintf(sigv4, sizeof sigv4, "aws:amz:%s:s3", c->cfg.region);
-  *headers = NULL;
+  /* S3 wants the payload's hash; these requests have no body, and the
+   * hash of nothing is what the signature covers. */
+  *headers = curl_slist_append(NULL, "x-amz-content-sha256: "
+                                     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  if (*headers == NULL) return NB_NOMEM;
   if (range != NULL) {
+    struct curl_slist *grown;
     snprintf(line, sizeof line, "Range: %s", range);
-    *headers = curl_slist_append(*headers, line);
-    if (*headers == NULL) return NB_NOMEM;
+    grown = curl_slist_append(*headers, line);
+    if (grown == NULL) return NB_NOMEM;
+    *headers = grown;
   }
   if (c->cfg.session_token != NULL) {
     char *token = NULL;
