@@ -16,6 +16,7 @@
 #ifndef NBH_LOADER_H
 #define NBH_LOADER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "nebula/abi.h"
@@ -56,6 +57,9 @@ typedef struct NbhPluginSet {
   NbhStorageList *storages; /* owned, allocated by nbh_plugins_start:
                               storage modules (files exporting
                               nebula_storage_entry, abi.h) */
+  bool load_storage;       /* a search by names loads the storage modules
+                              too (files storage_*.so): set it after
+                              nbh_plugins_init when a path has a scheme */
   const char **loading;    /* not owned, may be NULL: while connector code
                               runs (constructors, the entry) the loader
                               stores there the path of the file, and NULL

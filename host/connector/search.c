@@ -273,8 +273,9 @@ int nbh_plugins_search(NbhPluginSet *set, const char *const *dirs, size_t n_dirs
   for (i = 0; i < n_names; i++)
     if (!load_named(set, &files, tried, names[i])) all = true;
   /* Storage modules (storage_<name>.so by convention) serve paths of any
-   * connector, whatever the names asked for: they are always loaded. */
-  for (i = 0; i < files.n && !all; i++)
+   * connector, whatever the names asked for: loaded when the caller says a
+   * path has a scheme (libcurl and TLS are not loaded for nothing). */
+  for (i = 0; i < files.n && !all && set->load_storage; i++)
     if (is_storage_file(files.items[i])) load_once(set, &files, tried, i);
   if (all)
     for (i = 0; i < files.n; i++) load_once(set, &files, tried, i);
