@@ -10,7 +10,8 @@ s3rver_js="$node_modules/s3rver/bin/s3rver.js"
 [ -f "$s3rver_js" ] || fail "s3rver not found in $node_modules: run .ci/install-deps.sh"
 command -v curl > /dev/null || fail "the curl program is needed to put test objects"
 s3_pid=
-trap '[ -z "$s3_pid" ] || kill "$s3_pid" 2> /dev/null; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
+proxy_pid=
+trap '[ -z "$s3_pid" ] || kill "$s3_pid" 2> /dev/null; [ -z "${proxy_pid:-}" ] || kill "$proxy_pid" 2> /dev/null; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 
 # Start s3rver with bucket $1; $endpoint is its URL.
 s3_start() {

@@ -87,6 +87,36 @@ grep -q '"finished": false' "$work/crash.state" && fail "state not complete afte
 unset NEBULA_S3_READ_CHUNK_SIZE
 ok "kill -9 x$kills while reading from S3 (reference run $span ms), resumed with ranged GETs: output identical"
 
+# 3b. Faults injected by a proxy: 503 SlowDown, connections dropped
+# halfway, slow replies: retried, the output is still exact.  A server that
+# always fails: a clear error after the attempts, nothing written as done.
+proxy_start() {  # mode; sets $proxy
+  node "$srcdir/s3_fault_proxy.js" "$port" "$1" > "$work/proxy.log" 2>&1 &
+  proxy_pid=$!
+  for _i in $(seq 100); do
+    proxy=$(sed -n 's/^proxy listening on \([0-9][0-9]*\)$/\1/p' "$work/proxy.log")
+    [ -n "$proxy" ] && break
+    sleep 0.1
+  done
+  [ -n "$proxy" ] || fail "the fault proxy did not start"
+}
+proxy_start mixed
+(export AWS_ENDPOINT_URL=http://127.0.0.1:$proxy NEBULA_S3_READ_CHUNK_SIZE=262144
+ run_pipeline s3://bkt/data/big.csv "$work/fault.jsonl") || { kill "$proxy_pid"; cat "$work/log"; fail "run through the fault proxy"; }
+kill "$proxy_pid"
+cmp "$work/local.jsonl" "$work/fault.jsonl" || fail "output differs with injected faults"
+grep -q 'retrying GET s3://bkt/data/big.csv' "$work/log" || fail "no retry was logged"
+ok "503 SlowDown, dropped connections and slow replies retried: output exact"
+proxy_start always500
+rm -f "$work/state.json" "$work/f500.jsonl"
+pipeline s3://bkt/data/big.csv "$work/f500.jsonl" "$work/state.json"
+if AWS_ENDPOINT_URL=http://127.0.0.1:$proxy NEBULA_S3_MAX_ATTEMPTS=3 nebula run "$work/p.cfg" 2> "$work/log"; then
+  kill "$proxy_pid"; fail "a failing server gave a successful run"
+fi
+kill "$proxy_pid"
+grep -q 'failed after 3 attempts: HTTP status 500' "$work/log" || { cat "$work/log"; fail "500: unclear error"; }
+ok "a server failing every request: clear error after 3 attempts"
+
 # 4. Credentials from a profile of ~/.aws/credentials (AWS_PROFILE).
 mkdir -p "$HOME/.aws"
 printf '[default]\naws_access_key_id = WRONG\naws_secret_access_key = x\n[nb]\naws_access_key_id = S3RVER\naws_secret_access_key = %s\n' \
