@@ -27,7 +27,7 @@ bool s3_xml_next(S3Slice in, size_t *pos, const char *tag, S3Slice *value) {
     char end_tag[80];
     if (at >= in.n) return false;
     after = at + 1 + t;
-    if (after > in.n || memcmp(in.p + at + 1, tag, t) != 0 ||
+    if (after >= in.n || memcmp(in.p + at + 1, tag, t) != 0 ||
         !(in.p[after] == '>' || in.p[after] == ' ' || in.p[after] == '/')) {
       i = at + 1;
       continue;
