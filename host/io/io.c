@@ -170,9 +170,11 @@ static int raw_read(NbFile *f, void *buf, size_t len, size_t *got, NbError *err)
       *got = 0;
       rc = NB_INTERNAL;
     }
-    if (rc != NB_IO && rc != NB_UNAVAILABLE && rc != NB_CANCELLED && rc != NB_DATA &&
-        rc != NB_NOMEM)
-      rc = NB_INTERNAL;
+    /* file_read may return NB_IO, NB_DATA (and NB_NOMEM, NB_INTERNAL):
+     * the module has already retried what was transient, and a stopping
+     * run (NB_CANCELLED) ends with the reason the host already knows. */
+    if (rc == NB_UNAVAILABLE || rc == NB_CANCELLED) rc = NB_IO;
+    else if (rc != NB_IO && rc != NB_DATA && rc != NB_NOMEM) rc = NB_INTERNAL;
     nb_error_set(err, rc, "could not read %s: %s", f->what,
                  inner.message != NULL ? inner.message : nb_status_name(rc));
     if (inner.hint != NULL) nb_error_hint(err, "%s", inner.hint);
