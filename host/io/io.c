@@ -514,7 +514,9 @@ int nbh_file_open_read_storage(const NbStorage *store, const NbHostApi *host, co
   if (rc != NB_OK) {
     f->reader = NULL;
     file_free(f);
-    return open_status(rc);
+    rc = open_status(rc);
+    if (err != NULL && err->release != NULL) err->code = rc;
+    return rc;
   }
   /* Skips reopen the object at the target offset (a ranged GET). */
   f->r.seekable = true;
