@@ -11,7 +11,16 @@ s3rver_js="$node_modules/s3rver/bin/s3rver.js"
 command -v curl > /dev/null || fail "the curl program is needed to put test objects"
 s3_pid=
 proxy_pid=
-trap '[ -z "$s3_pid" ] || kill "$s3_pid" 2> /dev/null; [ -z "${proxy_pid:-}" ] || kill "$proxy_pid" 2> /dev/null; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
+# The EXIT trap: stop the servers (ignoring ones already gone) and remove
+# the scratch directory; never changes the script's exit status.
+s3_cleanup() {
+  set +e
+  [ -z "$s3_pid" ] || kill "$s3_pid" 2> /dev/null
+  [ -z "$proxy_pid" ] || kill "$proxy_pid" 2> /dev/null
+  [ -n "${KEEP:-}" ] || rm -rf "$work"
+  return 0
+}
+trap s3_cleanup EXIT
 
 # Start s3rver with bucket $1; $endpoint is its URL.
 s3_start() {
