@@ -318,6 +318,10 @@ static int attempt(S3Client *c, const char *method, const char *url, const char 
              reply->dst_overflow ? "object data beyond the requested range" : "listing page");
     return NB_IO;
   }
+  if (cc == CURLE_WRITE_ERROR) { /* on_body refused: its buffer could not grow */
+    snprintf(why, why_cap, "out of memory");
+    return NB_NOMEM;
+  }
   if (cc != CURLE_OK) {
     *transient = transient_curl(cc);
     snprintf(why, why_cap, "%s", curl_easy_strerror(cc));
