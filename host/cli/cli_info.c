@@ -50,6 +50,27 @@ static char *shown_or(const char *text, const char *fallback, size_t cap) {
   return nbh_printable(text_or(text, fallback), cap);
 }
 
+/* Storage modules (abi.h, NbStorage) after the connectors: role
+ * "storage s3://". */
+static void list_storage_human(const NbhPluginSet *set, int w_name, int w_version) {
+  size_t i;
+  char abi[16];
+  for (i = 0; set->storages != NULL && i < set->storages->n; i++) {
+    const NbStorage *s = &set->storages->modules[i];
+    char *version = nbh_printable(s->version != NULL ? s->version : "-", NBH_SHOW_NAME);
+    char *schemes = nbh_printable(s->schemes, NBH_SHOW_NAME);
+    char *path = nbh_printable(set->storages->paths[i], NBH_SHOW_TEXT);
+    char role[64];
+    snprintf(role, sizeof role, "storage %s://", schemes != NULL ? schemes : "?");
+    printf("%-*s  %-*s  %-5s  %-19s  %s\n", w_name, s->name, w_version,
+           version != NULL ? version : "?", nbh_abi_version_text(s->abi_version, abi, sizeof abi),
+           role, path != NULL ? path : "?");
+    free(version);
+    free(schemes);
+    free(path);
+  }
+}
+
 static void list_human(const NbhPluginSet *set) {
   size_t i, w_name = 4, w_version = 7;
   char abi[16];
@@ -72,6 +93,7 @@ static void list_human(const NbhPluginSet *set) {
            nbh_abi_version_text(p->abi_version, abi, sizeof abi),
            roles(p->vtable.capabilities), paths != NULL && paths[i] != NULL ? paths[i] : "?");
   }
+  list_storage_human(set, (int)w_name, (int)w_version);
   for (i = 0; i < set->n_plugins; i++) {
     if (versions != NULL) free(versions[i]);
     if (paths != NULL) free(paths[i]);
@@ -104,6 +126,18 @@ static void list_json(const NbhPluginSet *set) {
            caps & NB_CAP_SOURCE ? "true" : "false", caps & NB_CAP_DESTINATION ? "true" : "false",
            caps & NB_CAP_RESUMABLE ? "true" : "false");
     json_member("path", p->path, true);
+    fputs("}", stdout);
+  }
+  fputs("],\"storage\":[", stdout);
+  for (i = 0; set->storages != NULL && i < set->storages->n; i++) {
+    const NbStorage *s = &set->storages->modules[i];
+    fputs(i ? ",{" : "{", stdout);
+    json_member("name", s->name, false);
+    json_member("version", s->version, true);
+    json_member("description", s->description, true);
+    json_member("abi", nbh_abi_version_text(s->abi_version, abi, sizeof abi), true);
+    json_member("schemes", s->schemes, true);
+    json_member("path", set->storages->paths[i], true);
     fputs("}", stdout);
   }
   fputs("],\"refused\":[", stdout);

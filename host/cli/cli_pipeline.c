@@ -192,13 +192,24 @@ static int report_and_code(NbhCli *cli, NbError *err, int status) {
   return NBH_EXIT_USAGE;
 }
 
-/* Load the two connectors the configuration names, and no other. */
+/* Whether a setting of side looks like a path with a URL scheme. */
+static bool mentions_scheme(const NbhConfigSide *side) {
+  size_t i;
+  for (i = 0; i < side->n_values; i++)
+    if (side->values[i].text != NULL && strstr(side->values[i].text, "://") != NULL) return true;
+  return false;
+}
+
+/* Load the two connectors the configuration names, and no other; the
+ * storage modules too when a setting holds a path with a scheme. */
 static int load_for(NbhCli *cli, Pipeline *p) {
   const char *names[2];
   size_t n = 0;
   if (p->cfg.source.connector != NULL) names[n++] = p->cfg.source.connector;
   if (p->cfg.destination.connector != NULL) names[n++] = p->cfg.destination.connector;
-  return nbh_cli_load_plugins(cli, &p->plugins, names, n);
+  nbh_plugins_init(&p->plugins);
+  p->plugins.load_storage = mentions_scheme(&p->cfg.source) || mentions_scheme(&p->cfg.destination);
+  return nbh_cli_search_plugins(cli, &p->plugins, names, n);
 }
 
 /* Options given for engine settings go over the file's. */
@@ -411,6 +422,7 @@ static int cli_cancelled(void *owner) {
 static void connect_side(NbhCli *cli, NbhConnection *c, const NbhConfigSide *side,
                          const char *role, bool dry_write) {
   nbh_connection_init(c, &side->plugin->vtable, role, cli->logger);
+  c->storages = side->plugin->storages;
   c->is_cancelled = cli_cancelled;
   c->owner = cli;
   c->dry_write = dry_write;

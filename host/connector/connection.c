@@ -77,7 +77,12 @@ static int noticed(ConnFile *f, int rc) {
 static int conn_open_read(void *host_data, const char *path, NbFile **out, NbError *err) {
   NbhConnection *c = host_data;
   NbFile *inner = NULL;
-  int rc = nbh_file_open_read_in(c->files, path, &inner, err);
+  NbhRoute route;
+  int rc = nbh_storage_route(c->storages, path, &route, err);
+  if (rc == NB_OK && route.module != NULL)
+    rc = nbh_file_open_read_storage(route.module, &c->api, path, NULL, &inner, err);
+  else if (rc == NB_OK)
+    rc = nbh_file_open_read_in(c->files, route.local_path, &inner, err);
   if (rc != NB_OK) {
     *out = NULL;
     return rc;
@@ -116,8 +121,20 @@ static int conn_open_write(void *host_data, const char *path, const NbWriteOptio
                            NbFile **out, NbError *err) {
   NbhConnection *c = host_data;
   NbFile *inner = NULL;
+  NbhRoute route;
   int rc;
   *out = NULL;
+  rc = nbh_storage_route(c->storages, path, &route, err);
+  if (rc != NB_OK) return rc;
+  if (route.module != NULL) {
+    nb_error_set(err, NB_INVALID, "could not open \"%s\" for writing: storage module \"%s\" "
+                 "serves reading only", path, route.module->name);
+    nb_error_detail(err, "Writing objects (multipart uploads with durable commits) is not part "
+                         "of storage modules in ABI 1.2.");
+    nb_error_hint(err, "Write to a local file and upload it with another tool.");
+    return NB_INVALID;
+  }
+  path = route.local_path;
   if (c->dry_write) {
     rc = probe_write(path, err);
     /* Compression and the other options are checked by a real open. */
@@ -127,6 +144,13 @@ static int conn_open_write(void *host_data, const char *path, const NbWriteOptio
   }
   if (rc != NB_OK) return rc;
   return wrap(c, inner, out, err);
+}
+
+static int conn_file_list(void *host_data, const char *pattern,
+                          int (*each)(void *cookie, const char *path, int64_t size_bytes),
+                          void *cookie, NbError *err) {
+  NbhConnection *c = host_data;
+  return nbh_storage_file_list(c->storages, &c->api, pattern, each, cookie, err);
 }
 
 static int conn_write(NbFile *file, const void *buf, size_t len, NbError *err) {
@@ -173,6 +197,7 @@ void nbh_connection_init(NbhConnection *c, const NbConnector *vt, const char *ro
   c->api.block_compress_bound = nbh_block_compress_bound;
   c->api.block_compress = nbh_block_compress;
   c->api.block_decompress = nbh_block_decompress;
+  c->api.file_list = conn_file_list;
 }
 
 bool nbh_connection_input_broken(NbhConnection *c) {

@@ -39,6 +39,7 @@
 #include "nebula/abi.h"
 #include "retry.h"
 #include "run_files.h"
+#include "storage.h"
 
 typedef struct NbhConnection {
   const NbConnector *vt;        /* borrowed: the loaded connector */
@@ -57,6 +58,9 @@ typedef struct NbhConnection {
   /* The files of the pipeline run (run_files.h, borrowed), checked at
    * every open; NULL: no checks (commands that run no pipeline). */
   NbhRunFiles *files;
+  /* The storage modules that serve paths with a scheme (storage.h,
+   * borrowed); NULL: none, such paths are refused. */
+  const NbhStorageList *storages;
 
   /* Retries of NB_UNAVAILABLE: policy NULL means none.  on_retry (may be
    * NULL) is told of each retry, before its wait. */

@@ -78,6 +78,13 @@ void nbh_plugins_init(NbhPluginSet *set) { memset(set, 0, sizeof *set); }
 int nbh_plugins_start(NbhPluginSet *set) {
   const char *why;
   if (set->ltdl_ready) return 0;
+  if (set->storages == NULL) {
+    set->storages = calloc(1, sizeof *set->storages);
+    if (set->storages == NULL) {
+      nbh_plugins_refuse(set, "", strdup("out of memory"), NULL, NULL);
+      return -1;
+    }
+  }
   lt_dlerror();
   if (lt_dlinit() != 0) {
     why = lt_dlerror();
@@ -499,6 +506,7 @@ static int add_plugin(NbhPluginSet *set, const char *path, const NbConnector *c,
   p->vtable = *c;
   p->abi_version = c->abi_version;
   p->module = handle;
+  p->storages = set->storages;
   set->n_plugins++;
   return 0;
 }
@@ -538,9 +546,112 @@ static void stdout_guard_end(StdoutGuard *g) {
   g->saved = -1;
 }
 
+/* ------------------------------------------------------------------------
+ * Storage modules (abi.h, NbStorage): same file rules, same version rules
+ * ------------------------------------------------------------------------ */
+
+/* A file exporting nebula_storage_entry and no connector entry. */
+static bool is_storage_module(lt_dlhandle handle) {
+  bool storage, connector;
+  lt_dlerror();
+  storage = lt_dlsym(handle, NB_STORAGE_ENTRY_SYMBOL) != NULL;
+  lt_dlerror();
+  connector = lt_dlsym(handle, NB_CONNECTOR_ENTRY_SYMBOL) != NULL;
+  lt_dlerror();
+  return storage && !connector;
+}
+
+static bool valid_schemes(const char *schemes) {
+  const char *p;
+  size_t word = 0;
+  if (schemes == NULL || schemes[0] == '\0' || strlen(schemes) > 256) return false;
+  for (p = schemes; *p; p++) {
+    if (*p == '|') {
+      if (word == 0) return false;
+      word = 0;
+      continue;
+    }
+    if (!((*p >= 'a' && *p <= 'z') || (word > 0 && ((*p >= '0' && *p <= '9') || *p == '+' ||
+                                                     *p == '.' || *p == '-'))))
+      return false;
+    word++;
+  }
+  return word > 0 && strncmp(schemes, "file", 4) != 0;
+}
+
+/* The checks of the vtable a storage entry filled; 0 when sound. */
+static int check_storage(NbhPluginSet *set, const char *path, const NbStorage *st,
+                         uint32_t declared_size) {
+  if (declared_size < NB_STORAGE_SIZE_1_2 || declared_size > sizeof *st)
+    return nbh_plugins_refuse(set, path, nbh_format("incompatible storage module \"%s\": vtable "
+                                                    "of %u bytes", path, (unsigned)declared_size),
+                              nbh_format("ABI 1.2 defines NbStorage as %zu bytes; this "
+                                         "nebula-host reads at most %zu.",
+                                         (size_t)NB_STORAGE_SIZE_1_2, sizeof *st),
+                              strdup("Rebuild the module against nebula/abi.h."));
+  if (!is_identifier(st->name))
+    return nbh_plugins_refuse(set, path, nbh_format("invalid storage module \"%s\": missing or "
+                                                    "invalid name", path), NULL, NULL);
+  if (!valid_schemes(st->schemes))
+    return nbh_plugins_refuse(set, path, nbh_format("invalid storage module \"%s\": invalid "
+                                                    "schemes", path),
+                              strdup("Schemes are '|'-separated lower-case URL schemes other "
+                                     "than \"file\"."), NULL);
+  if (st->object_list == NULL || st->reader_open == NULL || st->reader_read == NULL ||
+      st->reader_close == NULL)
+    return nbh_plugins_refuse(set, path, nbh_format("incompatible storage module \"%s\": a "
+                                                    "required function is missing", path),
+                              strdup("object_list, reader_open, reader_read and reader_close "
+                                     "must be set."),
+                              strdup("This is a bug in the module; report it to its authors."));
+  return 0;
+}
+
+/* Run the storage entry of handle, judge it and add the module; 0 or -1
+ * (refusal recorded).  A second module for a scheme already served is
+ * refused: the first in search order wins. */
+static int run_storage_entry(NbhPluginSet *set, const char *path, lt_dlhandle handle) {
+  NbStorageEntryFn entry;
+  NbStorage st;
+  NbError err;
+  void *symbol = lt_dlsym(handle, NB_STORAGE_ENTRY_SYMBOL);
+  uint32_t declared;
+  int rc, verdict;
+  memcpy(&entry, &symbol, sizeof entry);
+  memset(&st, 0, sizeof st);
+  st.struct_size = (uint32_t)sizeof st;
+  nb_error_init(&err);
+  rc = entry(NB_ABI_CURRENT, &st, &err);
+  verdict = check_abi(set, path, rc, st.abi_version);
+  if (verdict == 0 && rc != NB_OK) verdict = refuse_entry_error(set, path, rc, &err);
+  if (err.release != NULL) err.release(&err);
+  if (verdict != 0) return -1;
+  declared = st.struct_size;
+  if (check_storage(set, path, &st, declared) != 0) return -1;
+  {
+    const char *p = st.schemes;
+    while (p != NULL) {
+      const char *end = strchr(p, '|');
+      size_t n = end != NULL ? (size_t)(end - p) : strlen(p);
+      const NbStorage *other = nbh_storage_find(set->storages, p, n);
+      if (other != NULL)
+        return nbh_plugins_refuse(set, path, nbh_format("storage module \"%s\" is not used: "
+                                                        "scheme \"%.*s\" is already served by "
+                                                        "\"%s\"", path, (int)n, p, other->name),
+                                  NULL, strdup("The module found first in the search order is "
+                                               "used."));
+      p = end != NULL ? end + 1 : NULL;
+    }
+  }
+  if (nbh_storage_list_add(set->storages, &st, path) != 0)
+    return nbh_plugins_refuse(set, path, strdup("out of memory"), NULL, NULL);
+  return 0;
+}
+
 /* Open path and run its entry; -1 when refused (recorded), else 0 with the
  * entry's answer in *c, *rc and *err (to be judged and released by the
- * caller).  Runs connector code: see StdoutGuard and NbhPluginSet.loading. */
+ * caller), or 1 for a storage module, judged and added here (*rc is 0 or
+ * -1).  Runs connector code: see StdoutGuard and NbhPluginSet.loading. */
 static int run_entry(NbhPluginSet *set, const char *path, lt_dlhandle *handle, NbConnector *c,
                      int *rc, NbError *err) {
   NbConnectorEntryFn entry;
@@ -553,6 +664,12 @@ static int run_entry(NbhPluginSet *set, const char *path, lt_dlhandle *handle, N
                   NULL);
   if (set->loading != NULL) *set->loading = path;
   *handle = open_module(set, path);
+  if (*handle != NULL && is_storage_module(*handle)) {
+    *rc = run_storage_entry(set, path, *handle);
+    if (set->loading != NULL) *set->loading = NULL;
+    stdout_guard_end(&guard);
+    return 1;
+  }
   entry = *handle != NULL ? find_entry(set, path, *handle) : NULL;
   if (entry != NULL) {
     memset(c, 0, sizeof *c);
@@ -577,7 +694,12 @@ int nbh_plugin_load_file(const char *path, NbhPluginSet *set) {
   if (check_path(set, path) != 0) return -1;
   for (i = 0; i < set->n_plugins; i++)
     if (same_file(set->plugins[i].path, path)) return 0;
-  if (run_entry(set, path, &handle, &c, &rc, &err) != 0) return -1;
+  for (i = 0; set->storages != NULL && i < set->storages->n; i++)
+    if (same_file(set->storages->paths[i], path)) return 0;
+  verdict = run_entry(set, path, &handle, &c, &rc, &err);
+  /* A storage module: judged and added by run_entry (rc 0 or -1). */
+  if (verdict > 0) return rc;
+  if (verdict != 0) return -1;
 
   /* The version first: a connector of another major may not even have the
    * fields we would read next (PostgreSQL's incompatible_module_error). */
@@ -621,6 +743,8 @@ void nbh_plugins_free(NbhPluginSet *set) {
   free(set->plugins);
   free(set->errors);
   free(set->searched);
+  nbh_storage_list_free(set->storages);
+  free(set->storages);
   /* No lt_dlexit: when its count reaches zero, libltdl drops resident
    * handles from its list (ltdl.c skips them at the head of `handles`),
    * orphaning memory that LeakSanitizer and valgrind rightly report, and

@@ -16,9 +16,11 @@
 #ifndef NBH_LOADER_H
 #define NBH_LOADER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "nebula/abi.h"
+#include "storage.h"
 
 typedef struct NbhPlugin {
   char *path;              /* absolute path of the module, owned */
@@ -28,6 +30,9 @@ typedef struct NbhPlugin {
                               which stays loaded for the whole process. */
   uint32_t abi_version;    /* the connector's NB_ABI_VERSION */
   void *module;            /* the libltdl handle (lt_dlhandle), resident */
+  const NbhStorageList *storages; /* the set's storage modules (borrowed;
+                              filled as the search goes on), for routing
+                              the paths of this connector's connections */
 } NbhPlugin;
 
 typedef struct NbhLoadError {
@@ -49,6 +54,12 @@ typedef struct NbhPluginSet {
   int ltdl_ready;          /* lt_dlinit was called for this set (its
                               reference is never dropped, see
                               nbh_plugins_free) */
+  NbhStorageList *storages; /* owned, allocated by nbh_plugins_start:
+                              storage modules (files exporting
+                              nebula_storage_entry, abi.h) */
+  bool load_storage;       /* a search by names loads the storage modules
+                              too (files storage_*.so): set it after
+                              nbh_plugins_init when a path has a scheme */
   const char **loading;    /* not owned, may be NULL: while connector code
                               runs (constructors, the entry) the loader
                               stores there the path of the file, and NULL

@@ -232,6 +232,15 @@ static bool file_is_named(const char *path, const char *name) {
   return strncmp(base, name, n) == 0 && strcmp(base + n, ".so") == 0;
 }
 
+/* "storage_s3" for ".../storage_s3.so". */
+static bool is_storage_file(const char *path) {
+  const char *base = strrchr(path, '/');
+  size_t n;
+  base = base != NULL ? base + 1 : path;
+  n = strlen(base);
+  return strncmp(base, "storage_", 8) == 0 && n > 11 && strcmp(base + n - 3, ".so") == 0;
+}
+
 /* Load files[i] once (tried[i] remembers). */
 static void load_once(NbhPluginSet *set, const PathList *files, bool *tried, size_t i) {
   if (tried[i]) return;
@@ -263,6 +272,11 @@ int nbh_plugins_search(NbhPluginSet *set, const char *const *dirs, size_t n_dirs
   }
   for (i = 0; i < n_names; i++)
     if (!load_named(set, &files, tried, names[i])) all = true;
+  /* Storage modules (storage_<name>.so by convention) serve paths of any
+   * connector, whatever the names asked for: loaded when the caller says a
+   * path has a scheme (libcurl and TLS are not loaded for nothing). */
+  for (i = 0; i < files.n && !all && set->load_storage; i++)
+    if (is_storage_file(files.items[i])) load_once(set, &files, tried, i);
   if (all)
     for (i = 0; i < files.n; i++) load_once(set, &files, tried, i);
   rc = files.failed ? -1 : 0;

@@ -123,6 +123,7 @@ static void side_init(Engine *e, Side *side, const NbhEndpoint *ep,
   side->engine = e;
   side->role = role;
   nbh_connection_init(&side->conn, &ep->plugin->vtable, role, e->logger);
+  side->conn.storages = ep->plugin->storages;
   side->conn.is_cancelled = side_is_cancelled;
   side->conn.counter_add = side_counter_add;
   side->conn.on_retry = side_on_retry;

@@ -25,11 +25,11 @@
 /* Buffer sizes are in NbhIoSizes (io.h): by default 1 MiB read from the
  * file at once and 1 MiB filled by the caller before compression, large
  * enough to keep syscalls off the profile. */
-static char *describe(const char *path, bool reading) {
+static char *describe(const char *path, bool reading, bool object) {
   char *s = NULL;
   if (strcmp(path, "-") == 0)
     return strdup(reading ? "standard input" : "standard output");
-  if (asprintf(&s, "file \"%s\"", path) < 0) return NULL;
+  if (asprintf(&s, "%s \"%s\"", object ? "object" : "file", path) < 0) return NULL;
   return s;
 }
 
@@ -58,6 +58,7 @@ int io_sticky_repeat(int status, const char *message, NbError *err) {
 void io_file_free(NbFile *f) {
   if (f == NULL) return;
   if (f->owns_fd && f->fd >= 0) close(f->fd);
+  if (f->store != NULL && f->reader != NULL) f->store->reader_close(f->reader);
   if (f->r.ops && f->r.dec) f->r.ops->destroy(f->r.dec);
   free(f->r.raw);
   free(f->r.scratch);
@@ -72,13 +73,13 @@ void io_file_free(NbFile *f) {
   free(f);
 }
 
-NbFile *io_file_new(const char *path, int mode) {
+NbFile *io_file_new(const char *path, int mode, bool object) {
   NbFile *f = calloc(1, sizeof *f);
   if (f == NULL) return NULL;
   f->fd = -1;
   f->mode = mode;
   f->path = strdup(path);
-  f->what = describe(path, mode == MODE_READ);
+  f->what = describe(path, mode == MODE_READ, object);
   if (f->path == NULL || f->what == NULL) {
     io_file_free(f);
     return NULL;

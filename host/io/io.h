@@ -55,6 +55,14 @@ int nbh_file_commit(NbFile *file, uint64_t *durable_length, NbError *err);
 int nbh_file_close(NbFile *file, NbError *err);
 int nbh_file_skip(NbFile *file, uint64_t n, NbError *err);
 
+/* Open path (a path with a scheme) for reading through a storage module
+ * (abi.h, NbStorage); host is the connection's API, given to the module.
+ * The file then behaves as a local one: decompression on top, and
+ * nbh_file_skip over plain data opens the object again at the target
+ * offset instead of reading what is before.  sizes NULL: the defaults. */
+int nbh_file_open_read_storage(const NbStorage *store, const NbHostApi *host, const char *path,
+                               const NbhIoSizes *sizes, NbFile **out, NbError *err);
+
 /* Whether compression and writing run on a writer thread (double
  * buffering: the caller fills one buffer while the thread compresses and
  * writes the other).  AUTO uses the thread: measured faster for every

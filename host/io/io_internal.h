@@ -74,13 +74,19 @@ struct NbFile {
   char *path;
   char *what;         /* "file \"x\"" or "standard input" for messages */
   NbhRunFile *entry;  /* the run's record of it (run_files.h), or NULL */
+  /* Reading through a storage module (storage.h) instead of fd: the
+   * module, the connection's API it is given, and its reader. */
+  const NbStorage *store;
+  const NbHostApi *store_host;
+  void *reader;
   ReadSide r;
   WriteSide w;
 };
 
 /* A new handle for path (MODE_READ or MODE_WRITE), fd not yet open; NULL
- * when out of memory.  io_file_free closes what it owns. */
-NbFile *io_file_new(const char *path, int mode);
+ * when out of memory.  object: the path names an object of a storage
+ * module (messages say "object").  io_file_free closes what it owns. */
+NbFile *io_file_new(const char *path, int mode, bool object);
 void io_file_free(NbFile *f);
 /* The error of a failed open(2) of path: NB_NOT_FOUND or NB_IO. */
 int io_open_error(NbError *err, const char *path, int errnum);

@@ -30,6 +30,48 @@ static ssize_t read_retry(int fd, void *buf, size_t len) {
   return n;
 }
 
+/* Raw bytes from the file's descriptor or from its storage module's
+ * reader: NB_OK with *got (0 at the end), else a status with err saying
+ * what could not be read and why (the module's message names bucket and
+ * key; it never holds secrets, abi.h). */
+static int raw_read(NbFile *f, void *buf, size_t len, size_t *got, NbError *err) {
+  *got = 0;
+  if (f->store != NULL) {
+    NbError inner;
+    nb_error_init(&inner);
+    int rc = f->store->reader_read(f->reader, buf, len, got, &inner);
+    if (rc == NB_OK && *got <= len) return NB_OK;
+    if (rc == NB_OK) {
+      *got = 0;
+      rc = NB_INTERNAL;
+    }
+    /* file_read may return NB_IO, NB_DATA (and NB_NOMEM, NB_INTERNAL):
+     * the module has already retried what was transient, and a stopping
+     * run (NB_CANCELLED) ends with the reason the host already knows. */
+    if (rc == NB_UNAVAILABLE || rc == NB_CANCELLED) rc = NB_IO;
+    else if (rc != NB_IO && rc != NB_DATA && rc != NB_NOMEM) rc = NB_INTERNAL;
+    nb_error_set(err, rc, "could not read %s: %s", f->what,
+                 inner.message != NULL ? inner.message : nb_status_name(rc));
+    if (inner.hint != NULL) nb_error_hint(err, "%s", inner.hint);
+    nb_error_release(&inner);
+    return rc;
+  }
+  ssize_t n = read_retry(f->fd, buf, len);
+  if (n < 0) return nb_error_set(err, NB_IO, "could not read %s: %s", f->what, strerror(errno));
+  *got = (size_t)n;
+  return NB_OK;
+}
+
+/* The message of a failed raw_read, for a sticky error; inner released. */
+static int raw_fail(ReadSide *r, NbError *inner, NbError *err) {
+  int rc = inner->code != 0 ? inner->code : NB_IO;
+  io_sticky_fail(&r->status, &r->message, err, rc, "%s",
+                 inner->message != NULL ? inner->message : "read failed");
+  if (inner->hint != NULL) nb_error_hint(err, "%s", inner->hint);
+  nb_error_release(inner);
+  return rc;
+}
+
 static const char *codec_name_of(const NbhDecoderOps *ops) {
   return ops ? ops->name : "none";
 }
@@ -54,11 +96,11 @@ static int raw_want(NbFile *f, size_t want, NbError *err) {
     r->raw_pos = 0;
   }
   while (r->raw_len < want && !r->eof) {
-    ssize_t n = read_retry(f->fd, r->raw + r->raw_len, r->raw_cap - r->raw_len);
-    if (n < 0)
-      return nb_error_set(err, NB_IO, "could not read %s: %s", f->what, strerror(errno));
+    size_t n = 0;
+    int rc = raw_read(f, r->raw + r->raw_len, r->raw_cap - r->raw_len, &n, err);
+    if (rc != NB_OK) return rc;
     if (n == 0) r->eof = true;
-    r->raw_len += (size_t)n;
+    r->raw_len += n;
   }
   return NB_OK;
 }
@@ -226,6 +268,25 @@ int nbh_file_open_read_ex(const char *path, const NbhIoSizes *sizes, NbFile **ou
   return open_read_common(NULL, path, sizes, out, err);
 }
 
+/* The common end of an open for reading: buffers and codec detection.
+ * Frees f on failure. */
+static int finish_open_read(NbFile *f, size_t read_size, NbFile **out, NbError *err) {
+  f->r.raw_cap = read_size;
+  f->r.raw = malloc(read_size);
+  if (f->r.raw == NULL) {
+    nb_error_set(err, NB_NOMEM, "out of memory opening %s", f->what);
+    io_file_free(f);
+    return NB_NOMEM;
+  }
+  int rc = detect_codec(f, err);
+  if (rc != NB_OK) {
+    io_file_free(f);
+    return rc;
+  }
+  *out = f;
+  return NB_OK;
+}
+
 /* Open path for reading with the given buffer sizes, checked against the
  * run's files when files is not NULL. */
 static int open_read_common(NbhRunFiles *files, const char *path, const NbhIoSizes *sizes,
@@ -236,7 +297,7 @@ static int open_read_common(NbhRunFiles *files, const char *path, const NbhIoSiz
   size_t read_size = 0, write_size = 0;
   int rc = io_resolve_sizes(sizes, path, &read_size, &write_size, err);
   if (rc != NB_OK) return rc;
-  NbFile *f = io_file_new(path, MODE_READ);
+  NbFile *f = io_file_new(path, MODE_READ, false);
   if (f == NULL) return nb_error_set(err, NB_NOMEM, "out of memory opening file \"%s\"", path);
   if (strcmp(path, "-") == 0) {
     f->fd = STDIN_FILENO;
@@ -268,30 +329,51 @@ static int open_read_common(NbhRunFiles *files, const char *path, const NbhIoSiz
     }
   }
   f->r.seekable = S_ISREG(st.st_mode);
-  f->r.raw_cap = read_size;
-  f->r.raw = malloc(read_size);
-  if (f->r.raw == NULL) {
-    io_file_free(f);
-    return nb_error_set(err, NB_NOMEM, "out of memory opening file \"%s\"", path);
-  }
-  rc = detect_codec(f, err);
+  return finish_open_read(f, read_size, out, err);
+}
+
+/* The module's status from reader_open, limited to what file_open_read
+ * may return (abi.h). */
+static int open_status(int rc) {
+  if (rc == NB_NOT_FOUND || rc == NB_INVALID || rc == NB_IO || rc == NB_NOMEM) return rc;
+  if (rc == NB_UNAVAILABLE || rc == NB_CANCELLED || rc == NB_END) return NB_IO;
+  return NB_INTERNAL;
+}
+
+int nbh_file_open_read_storage(const NbStorage *store, const NbHostApi *host, const char *path,
+                               const NbhIoSizes *sizes, NbFile **out, NbError *err) {
+  if (out == NULL || path == NULL || store == NULL)
+    return nb_error_set(err, NB_INVALID, "file_open_read: path and out must not be NULL");
+  *out = NULL;
+  size_t read_size = 0, write_size = 0;
+  int rc = io_resolve_sizes(sizes, path, &read_size, &write_size, err);
+  if (rc != NB_OK) return rc;
+  NbFile *f = io_file_new(path, MODE_READ, true);
+  if (f == NULL) return nb_error_set(err, NB_NOMEM, "out of memory opening \"%s\"", path);
+  f->store = store;
+  f->store_host = host;
+  rc = store->reader_open(host, path, 0, &f->reader, err);
   if (rc != NB_OK) {
+    f->reader = NULL;
     io_file_free(f);
+    rc = open_status(rc);
+    if (err != NULL && err->release != NULL) err->code = rc;
     return rc;
   }
-  *out = f;
-  return NB_OK;
+  /* Skips reopen the object at the target offset (a ranged GET). */
+  f->r.seekable = true;
+  return finish_open_read(f, read_size, out, err);
 }
 
 /* Refill the (empty) raw buffer. */
 static int raw_refill(NbFile *f, NbError *err) {
   ReadSide *r = &f->r;
-  ssize_t n = read_retry(f->fd, r->raw, r->raw_cap);
-  if (n < 0)
-    return io_sticky_fail(&r->status, &r->message, err, NB_IO, "could not read %s: %s", f->what,
-                       strerror(errno));
+  NbError inner;
+  size_t n = 0;
+  nb_error_init(&inner);
+  if (raw_read(f, r->raw, r->raw_cap, &n, &inner) != NB_OK) return raw_fail(r, &inner, err);
   r->raw_pos = 0;
-  r->raw_len = (size_t)n;
+  r->raw_len = n;
   if (n == 0) r->eof = true;
   return NB_OK;
 }
@@ -313,15 +395,16 @@ static int read_plain(NbFile *f, uint8_t *out, size_t cap, size_t *made, NbError
     if (r->eof || total > 0) break;
     if (cap - total >= r->raw_cap) {
       /* Large reads go straight to the caller's buffer. */
-      ssize_t n = read_retry(f->fd, out + total, cap - total);
-      if (n < 0) {
+      NbError inner;
+      size_t n = 0;
+      nb_error_init(&inner);
+      if (raw_read(f, out + total, cap - total, &n, &inner) != NB_OK) {
         *made = total;
         r->consumed += total;
-        return io_sticky_fail(&r->status, &r->message, err, NB_IO, "could not read %s: %s",
-                           f->what, strerror(errno));
+        return raw_fail(r, &inner, err);
       }
       if (n == 0) r->eof = true;
-      total += (size_t)n;
+      total += n;
       continue;
     }
     if (raw_refill(f, err) != NB_OK) {
@@ -431,6 +514,32 @@ static int skip_end(NbFile *f, uint64_t wanted, uint64_t skipped, NbError *err) 
   return NB_END;
 }
 
+/* Plain object of a storage module: open it again at the target offset
+ * rather than read and discard what is before. */
+static int skip_reopen(NbFile *f, uint64_t n, uint64_t start, uint64_t rest, NbError *err) {
+  ReadSide *r = &f->r;
+  uint64_t target = r->consumed + rest;
+  void *reader = NULL;
+  if (target < r->consumed)
+    return skip_end(f, n, r->consumed - start, err);
+  NbError inner;
+  nb_error_init(&inner);
+  int rc = f->store->reader_open(f->store_host, f->path, target, &reader, &inner);
+  if (rc == NB_END) {
+    nb_error_release(&inner);
+    r->eof = true;
+    return skip_end(f, n, r->consumed - start, err);
+  }
+  if (rc != NB_OK) {
+    inner.code = open_status(rc) == NB_INTERNAL ? NB_INTERNAL : NB_IO;
+    return raw_fail(r, &inner, err);
+  }
+  f->store->reader_close(f->reader);
+  f->reader = reader;
+  r->consumed = target;
+  return NB_OK;
+}
+
 /* Plain regular file: consume the buffer, then lseek. */
 static int skip_seek(NbFile *f, uint64_t n, NbError *err) {
   ReadSide *r = &f->r;
@@ -444,6 +553,7 @@ static int skip_seek(NbFile *f, uint64_t n, NbError *err) {
   r->raw_pos = r->raw_len;
   r->consumed += buffered;
   uint64_t rest = n - buffered;
+  if (f->store != NULL) return skip_reopen(f, n, start, rest, err);
   struct stat st;
   off_t here = lseek(f->fd, 0, SEEK_CUR);
   if (here < 0 || fstat(f->fd, &st) != 0)

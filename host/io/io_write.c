@@ -471,7 +471,7 @@ static int open_write_common(NbhRunFiles *files, const char *path,
     return nb_error_set(err, NB_INVALID, "negative thread count %d for file \"%s\"", threads,
                         path);
   if (files != NULL && (rc = nbh_run_files_check_write(files, path, err)) != NB_OK) return rc;
-  NbFile *f = io_file_new(path, MODE_WRITE);
+  NbFile *f = io_file_new(path, MODE_WRITE, false);
   if (f == NULL) return nb_error_set(err, NB_NOMEM, "out of memory opening file \"%s\"", path);
   rc = open_for_write(f, resume_length, files, err);
   bool threaded = threading != NBH_THREAD_NEVER;

@@ -51,6 +51,12 @@
  *        NB_SETTING_TUNING: a setting that only tunes speed or reporting,
  *        left out of the configuration fingerprint a resume checks.  A
  *        host older than 1.2 refuses a declaration that uses it.
+ *        NbHostApi.file_list: the files matching a pattern, local or in
+ *        object storage, one callback per match.
+ *        Storage modules (NbStorage, nebula_storage_entry): a second kind
+ *        of module, found and version-checked by the same loader, that
+ *        serves paths with a URL scheme ("s3://bucket/key") behind the
+ *        file_* slots, so every connector reads object storage unchanged.
  *
  * THREADS
  *   A source handle is used by one thread at a time, and so is a destination
@@ -245,7 +251,7 @@ typedef struct NbSettings {
  * struct_size covers it and it is not NULL; test both before use:
  *     if (NB_HOST_HAS(host, some_later_slot)) host->some_later_slot(...);
  * (NB_HOST_HAS compares offset + size with struct_size, see above.)  ABI
- * 1.1 adds no host slot; 1.2 adds the block_* slots.
+ * 1.1 adds no host slot; 1.2 adds the block_* slots and file_list.
  * ------------------------------------------------------------------------ */
 
 /* Log levels. */
@@ -360,6 +366,19 @@ typedef struct NbHostApi {
   int (*block_decompress)(void *host_data, const char *codec, const void *src,
                           size_t src_len, void *dst, size_t dst_capacity,
                           size_t *dst_len, NbError *err);
+
+  /* \since ABI 1.2 (test with NB_HOST_HAS).  Call each(cookie, path,
+   * size_bytes) for every file matching pattern, in sorted order: a local
+   * glob(3) pattern, or a path with a URL scheme served by a storage module
+   * ("s3://bucket/logs/2024-*" + "/" + "*.csv"), listed by that module.
+   * size_bytes is -1 when unknown.  path is valid during the call only.
+   * A pattern without wildcards is reported as is when it exists.  each
+   * returns NB_OK to go on, anything else stops the listing and is
+   * returned.  Returns NB_OK, NB_NOT_FOUND (nothing matches), NB_INVALID
+   * (unknown scheme, bad pattern), NB_IO, NB_UNAVAILABLE, NB_NOMEM. */
+  int (*file_list)(void *host_data, const char *pattern,
+                   int (*each)(void *cookie, const char *path, int64_t size_bytes),
+                   void *cookie, NbError *err);
 } NbHostApi;
 
 /* Non-zero when host (may be NULL) provides slot: its struct_size covers
@@ -586,6 +605,87 @@ NB_EXPORT int nebula_connector_entry(uint32_t host_abi, NbConnector *out,
 /* The type of nebula_connector_entry, for a host that looks it up. */
 typedef int (*NbConnectorEntryFn)(uint32_t host_abi, NbConnector *out,
                                   NbError *err);
+
+/* ------------------------------------------------------------------------
+ * Storage modules (\since ABI 1.2)
+ *
+ * A storage module serves paths with a URL scheme ("s3://bucket/key")
+ * behind the host's file_* slots: a connector opens "s3://b/k" with
+ * file_open_read exactly as it opens a local file, and the host's
+ * decompression runs on top of the bytes the module returns.  A path
+ * without a scheme, or "file://", is the host's local file layer.  A
+ * scheme no loaded module serves is refused, naming the scheme and the
+ * package that provides it ("nebula-storage-<scheme>").
+ *
+ * A module is a shared object like a connector, found on the same search
+ * path (by convention its file is named storage_<name>.so) and exporting
+ * nebula_storage_entry instead of nebula_connector_entry.  The loader
+ * applies the connector's rules: same major, minor <= the host's,
+ * struct_size at least NB_STORAGE_SIZE_1_2 and at most the host's sizeof,
+ * the required slots below set.  The entry follows the contract of
+ * nebula_connector_entry (abi_version, struct_size = min of both sizes,
+ * NB_ABI_MISMATCH, no allocation, static data only).
+ *
+ * Configuration: a module reads its own configuration (environment,
+ * profile files) when a path is opened; there are no pipeline settings for
+ * storage in ABI 1.2.  Secrets must never reach host->log or an NbError.
+ *
+ * Every slot takes the NbHostApi of the connection that opened the path
+ * (log, is_cancelled, counter_add; the module must not call its file_*
+ * slots).  The module keeps no global mutable state; handles are used by
+ * one thread at a time.  Writing (multipart uploads with durable commits)
+ * is not part of ABI 1.2: the host refuses to open a scheme path for
+ * writing.  A later minor appends writer_* slots.
+ * ------------------------------------------------------------------------ */
+typedef struct NbStorage {
+  uint32_t struct_size;    /* offset 0, as NbConnector */
+  uint32_t abi_version;    /* offset 4, as NbConnector */
+  const char *name;        /* e.g. "s3"; lower_snake_case, static */
+  const char *version;     /* the module's own version */
+  const char *description; /* one line */
+  const char *schemes;     /* '|'-separated lower-case schemes it serves,
+                              e.g. "s3" or "s3|gs"; static */
+
+  /* Call each(cookie, path, size_bytes) for every object matching pattern
+   * (glob wildcards * ? [...] in the key; '*' does not cross '/'), in
+   * sorted order, with memory bounded whatever the number of objects.  A
+   * pattern without wildcards names one object, reported when it exists.
+   * Return codes as NbHostApi.file_list; NB_NOT_FOUND also for a missing
+   * bucket (err names it). */
+  int (*object_list)(const NbHostApi *host, const char *pattern,
+                     int (*each)(void *cookie, const char *path, int64_t size_bytes),
+                     void *cookie, NbError *err);
+
+  /* Open the object at path for reading from byte offset (a resumed or
+   * skipping reader starts there without reading what is before).
+   * *reader is the module's handle.  Returns NB_OK, NB_NOT_FOUND,
+   * NB_INVALID, NB_IO, NB_UNAVAILABLE, NB_NOMEM; NB_END when offset is
+   * past the end of the object. */
+  int (*reader_open)(const NbHostApi *host, const char *path, uint64_t offset,
+                     void **reader, NbError *err);
+
+  /* Read up to capacity raw bytes.  *n_read = 0 with NB_OK is the end of
+   * the object.  A short read is not the end.  Returns NB_OK, NB_IO,
+   * NB_UNAVAILABLE, NB_CANCELLED, NB_DATA (the object changed while read:
+   * its length or ETag differs from the first reply), NB_NOMEM. */
+  int (*reader_read)(void *reader, void *buf, size_t capacity, size_t *n_read,
+                     NbError *err);
+
+  /* Free the reader (NULL is a no-op). */
+  void (*reader_close)(void *reader);
+} NbStorage;
+
+/* The size of NbStorage as ABI 1.2 defines it (up to reader_close). */
+#define NB_STORAGE_SIZE_1_2 \
+  (offsetof(NbStorage, reader_close) + sizeof(void (*)(void *)))
+
+/* The entry symbol of a storage module. */
+#define NB_STORAGE_ENTRY_SYMBOL "nebula_storage_entry"
+
+/* \since ABI 1.2.  As nebula_connector_entry, for a storage module. */
+NB_EXPORT int nebula_storage_entry(uint32_t host_abi, NbStorage *out, NbError *err);
+
+typedef int (*NbStorageEntryFn)(uint32_t host_abi, NbStorage *out, NbError *err);
 
 #ifdef __cplusplus
 }

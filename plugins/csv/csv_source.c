@@ -67,6 +67,7 @@ typedef struct CsvStream {
 
 struct CsvSource {
   const NbHostApi *host;
+  NbError *list_err; /* during file_list: where add_listed reports */
   CsvFormat format;
   bool strict;
   bool infer;
@@ -878,13 +879,27 @@ static int add_stream(CsvSource *src, const char *path, NbError *err) {
   return NB_OK;
 }
 
+static int add_listed(void *cookie, const char *path, int64_t size_bytes) {
+  (void)size_bytes;
+  CsvSource *src = cookie;
+  return add_stream(src, path, src->list_err);
+}
+
 /* One stream per file: the path itself, or every match of a glob pattern
- * in sorted order. */
+ * in sorted order.  A pattern with a URL scheme ("s3://b/logs/day*.csv") is
+ * listed by the host (ABI 1.2 file_list, served by a storage module). */
 static int find_streams(CsvSource *src, const char *path, NbError *err) {
   glob_t g;
   size_t i;
   int rc;
   if (strpbrk(path, "*?[") == NULL) return add_stream(src, path, err);
+  if (strstr(path, "://") != NULL && NB_HOST_HAS(src->host, file_list)) {
+    src->list_err = err;
+    rc = src->host->file_list(src->host->host_data, path, add_listed, src, err);
+    src->list_err = NULL;
+    if (rc == NB_NOT_FOUND) nb_error_hint(err, "Check the setting \"path\".");
+    return rc;
+  }
   memset(&g, 0, sizeof g);
   rc = glob(path, 0, NULL, &g);
   if (rc == GLOB_NOMATCH) {

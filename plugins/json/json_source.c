@@ -549,9 +549,28 @@ static int add_stream(JsonSource *src, const char *path, NbError *err) {
   return NB_OK;
 }
 
+/* file_list's callback: cookie is the source and the error to fill. */
+typedef struct ListTarget {
+  JsonSource *src;
+  NbError *err;
+} ListTarget;
+
+static int add_listed(void *cookie, const char *path, int64_t size_bytes) {
+  ListTarget *t = cookie;
+  (void)size_bytes;
+  return add_stream(t->src, path, t->err);
+}
+
 static int expand_paths(JsonSource *src, const char *pattern, NbError *err) {
   if (strcmp(pattern, "-") == 0 || !has_glob_magic(pattern))
     return add_stream(src, pattern, err);
+  /* A pattern with a URL scheme is listed by the host's storage module. */
+  if (strstr(pattern, "://") != NULL && NB_HOST_HAS(src->host, file_list)) {
+    ListTarget t = {src, err};
+    int rc = src->host->file_list(src->host->host_data, pattern, add_listed, &t, err);
+    if (rc == NB_NOT_FOUND) nb_error_hint(err, "Check the setting \"path\".");
+    return rc;
+  }
   glob_t g;
   int grc = glob(pattern, 0, NULL, &g);
   if (grc == GLOB_NOMATCH) {

@@ -1,0 +1,57 @@
+// s3_fault_proxy.js - a test-only HTTP proxy in front of s3rver that
+// injects faults, for s3_storage.sh.  Usage:
+//   node s3_fault_proxy.js UPSTREAM_PORT MODE
+// It listens on 127.0.0.1 port 0 and prints "proxy listening on PORT".
+// MODE:
+//   mixed    request n: n%4==1 -> 503 SlowDown, n%4==2 -> the connection is
+//            dropped after half the reply, n%4==3 -> 200 ms delay, else
+//            passed through (so every request fails at most twice in a row)
+//   always500  every request gets 500 InternalError
+// Node's own http module only: no dependency.
+'use strict';
+const http = require('http');
+const upstreamPort = Number(process.argv[2]);
+const mode = process.argv[3] || 'mixed';
+let n = 0;
+
+function slowDown(res, status, code) {
+  const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code>` +
+    `<Message>injected by the test proxy</Message></Error>`;
+  res.writeHead(status, {'Content-Type': 'application/xml', 'Content-Length': body.length});
+  res.end(body);
+}
+
+function forward(req, res, dropHalfway) {
+  const up = http.request({host: '127.0.0.1', port: upstreamPort, method: req.method,
+    path: req.url, headers: req.headers}, (ur) => {
+    res.writeHead(ur.statusCode, ur.headers);
+    if (!dropHalfway) {
+      ur.pipe(res);
+      return;
+    }
+    const length = Number(ur.headers['content-length'] || 0);
+    let sent = 0;
+    ur.on('data', (chunk) => {
+      if (sent >= length / 2) return;
+      res.write(chunk.subarray(0, Math.max(1, Math.floor(length / 2) - sent)));
+      sent += chunk.length;
+      if (sent >= length / 2) res.socket.destroy();
+    });
+    ur.on('end', () => res.socket && res.socket.destroy());
+  });
+  up.on('error', () => res.socket && res.socket.destroy());
+  req.pipe(up);
+}
+
+const server = http.createServer((req, res) => {
+  n++;
+  if (mode === 'always500') return slowDown(res, 500, 'InternalError');
+  const k = n % 4;
+  if (k === 1) return slowDown(res, 503, 'SlowDown');
+  if (k === 2) return forward(req, res, true);
+  if (k === 3) return setTimeout(() => forward(req, res, false), 200);
+  forward(req, res, false);
+});
+server.listen(0, '127.0.0.1', () => {
+  console.log(`proxy listening on ${server.address().port}`);
+});
