@@ -164,8 +164,19 @@ static int connect_failed(PgServer *server, PGconn *conn, NbError *err) {
   return code;
 }
 
-int pg_connect(const NbSettings *settings, PgServer *server, PGconn **out,
-               NbError *err) {
+/* Notices ("relation already exists, skipping") are for the log only. */
+static void forward_notice(void *arg, const char *message) {
+  const NbHostApi *host = arg;
+  char line[512];
+  size_t n;
+  snprintf(line, sizeof line, "%s", message);
+  n = strlen(line);
+  while (n > 0 && line[n - 1] == '\n') line[--n] = '\0';
+  nb_log(host, NB_LOG_DEBUG, "server notice: %s", line);
+}
+
+int pg_connect(const NbSettings *settings, const NbHostApi *host,
+               PgServer *server, PGconn **out, NbError *err) {
   const char *keys[PG_MAX_PARAMS], *values[PG_MAX_PARAMS];
   const char *dsn = nb_settings_find(settings, "dsn");
   const char *password = nb_settings_find(settings, "password");
@@ -213,6 +224,7 @@ int pg_connect(const NbSettings *settings, PgServer *server, PGconn **out,
     return rc;
   }
   make_label(conn, server);
+  PQsetNoticeProcessor(conn, forward_notice, (void *)host);
   *out = conn;
   return NB_OK;
 }

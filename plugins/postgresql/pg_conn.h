@@ -19,11 +19,12 @@ typedef struct PgServer {
 
 /* Connect with the settings dsn, host, port, dbname, user, password,
  * sslmode, connect_timeout; set the session to UTF8, ISO dates, UTC.
+ * The server's notices go to the host's log (debug level), never stderr.
  * Returns NB_OK (*out connected), NB_INVALID (a malformed dsn),
  * NB_UNAVAILABLE (server down, refused, timed out), NB_IO (authentication
  * or another refusal by the server), NB_NOMEM. */
-int pg_connect(const NbSettings *settings, PgServer *server, PGconn **out,
-               NbError *err);
+int pg_connect(const NbSettings *settings, const NbHostApi *host,
+               PgServer *server, PGconn **out, NbError *err);
 
 /* Free what pg_connect kept in server. */
 void pg_server_clear(PgServer *server);

@@ -149,10 +149,24 @@ static ResumeEntry *find_resume(PgDest *d, const char *name) {
   return NULL;
 }
 
+/* A fresh run (no state) that finds an unfinished run of the same
+ * pipeline_id: that run died after its first commit and before the host
+ * saved any state (or the state file was lost).  The source starts from
+ * the beginning again, so the rows it committed are skipped. */
+static int adopt_unfinished(PgDest *d, const char *stream, ResumeEntry **out, NbError *err) {
+  ResumeEntry *grown = realloc(d->resume, (d->n_resume + 1) * sizeof *grown);
+  if (grown == NULL) return nomem(err);
+  d->resume = grown;
+  memset(&grown[d->n_resume], 0, sizeof grown[d->n_resume]);
+  if ((grown[d->n_resume].name = strdup(stream)) == NULL) return nomem(err);
+  *out = &grown[d->n_resume++];
+  return NB_OK;
+}
+
 /* Read this pipeline's rows of nebula_commits: the counts the database
  * has, to compare with the state's. */
 static int read_bookkeeping(PgDest *d, NbError *err) {
-  char *sql = join3("SELECT stream, seq, rows FROM ", d->commits, " WHERE pipeline = $1");
+  char *sql = join3("SELECT stream, seq, rows, finished FROM ", d->commits, " WHERE pipeline = $1");
   const char *params[1] = {d->pipeline_id};
   PGresult *res;
   int i, rc = NB_OK;
@@ -164,13 +178,23 @@ static int read_bookkeeping(PgDest *d, NbError *err) {
     PQclear(res);
     return rc;
   }
-  for (i = 0; i < PQntuples(res); i++) {
+  for (i = 0; rc == NB_OK && i < PQntuples(res); i++) {
     ResumeEntry *e = find_resume(d, PQgetvalue(res, i, 0));
     int64_t seq = strtoll(PQgetvalue(res, i, 1), NULL, 10);
-    if (seq > d->seq && d->fresh) d->seq = seq; /* a new run continues the numbering */
+    if (seq > d->seq) d->seq = seq; /* a new run continues the numbering */
+    if (e == NULL && d->fresh && PQgetvalue(res, i, 3)[0] == 'f')
+      rc = adopt_unfinished(d, PQgetvalue(res, i, 0), &e, err);
     if (e != NULL) e->db_rows = strtoull(PQgetvalue(res, i, 2), NULL, 10);
   }
   PQclear(res);
+  if (rc != NB_OK) return rc;
+  if (d->n_resume > 0 && d->fresh) {
+    /* The rows of the adopted run are this run's: resume it. */
+    d->fresh = false;
+    nb_log(d->host, NB_LOG_WARN,
+           "pipeline_id \"%s\": an earlier run committed rows and stopped before its state was saved; "
+           "resuming it (its rows are skipped, not loaded again)", d->pipeline_id);
+  }
   for (i = 0; i < (int)d->n_resume && !d->fresh; i++) {
     ResumeEntry *e = &d->resume[i];
     if (e->db_rows < e->state_rows) {
@@ -239,7 +263,8 @@ static int create_bookkeeping(PgDest *d, NbError *err) {
   if (d->commits == NULL) return nomem(err);
   sql = join3("CREATE TABLE IF NOT EXISTS ", d->commits,
               " (pipeline text NOT NULL, stream text NOT NULL, seq bigint NOT NULL, "
-              "rows bigint NOT NULL, committed_at timestamptz NOT NULL DEFAULT now(), "
+              "rows bigint NOT NULL, finished boolean NOT NULL DEFAULT false, "
+              "committed_at timestamptz NOT NULL DEFAULT now(), "
               "PRIMARY KEY (pipeline, stream))");
   if (sql == NULL) return nomem(err);
   rc = exec_sql(d, sql, err, "could not create the bookkeeping table nebula_commits");
@@ -260,7 +285,7 @@ int pg_dest_open(const NbHostApi *host, const NbOpenArgs *args, void **out, NbEr
   if (rc == NB_OK) rc = dup_setting(args->settings, "primary_key", NULL, &d->primary_key, err);
   if (rc == NB_OK) rc = dup_setting(args->settings, "pipeline_id", "default", &d->pipeline_id, err);
   if (rc == NB_OK && args->state != NULL) rc = parse_state(d, args->state, args->state_len, err);
-  if (rc == NB_OK) rc = pg_connect(args->settings, &d->server, &d->conn, err);
+  if (rc == NB_OK) rc = pg_connect(args->settings, host, &d->server, &d->conn, err);
   if (rc == NB_OK) rc = create_bookkeeping(d, err);
   if (rc == NB_OK) rc = read_bookkeeping(d, err);
   if (rc != NB_OK) {
@@ -729,7 +754,7 @@ static int record_commit(PgDest *d, DestStream *st, NbError *err) {
   char *sql = join3("INSERT INTO ", d->commits,
                     " (pipeline, stream, seq, rows) VALUES ($1, $2, $3, $4) "
                     "ON CONFLICT (pipeline, stream) DO UPDATE SET seq = EXCLUDED.seq, "
-                    "rows = EXCLUDED.rows, committed_at = now()");
+                    "rows = EXCLUDED.rows, finished = false, committed_at = now()");
   PGresult *res;
   int rc = NB_OK;
   if (sql == NULL) return nomem(err);
@@ -774,14 +799,30 @@ int pg_dest_commit(void *handle, const void **state, size_t *state_len, NbError 
   return NB_OK;
 }
 
-/* replace: swap every new table in, in one transaction. */
+/* The run completed: a later run without state starts afresh. */
+static int mark_finished(PgDest *d, NbError *err) {
+  const char *params[1] = {d->pipeline_id};
+  char *sql = join3("UPDATE ", d->commits, " SET finished = true WHERE pipeline = $1");
+  PGresult *res;
+  int rc = NB_OK;
+  if (sql == NULL) return nomem(err);
+  res = PQexecParams(d->conn, sql, 1, NULL, params, NULL, NULL, 0);
+  free(sql);
+  if (PQresultStatus(res) != PGRES_COMMAND_OK)
+    rc = pg_fail(&d->server, d->conn, res, NB_IO, err, "could not mark the run finished in nebula_commits");
+  PQclear(res);
+  return rc;
+}
+
+/* The run completed: mark it so in nebula_commits and, in mode replace,
+ * swap every new table in, all in one transaction. */
 int pg_dest_finish(void *handle, NbError *err) {
   PgDest *d = handle;
   uint32_t i;
   int rc;
-  if (d->mode != MODE_REPLACE || d->n == 0) return NB_OK;
   if ((rc = begin(d, err)) != NB_OK) return rc;
-  for (i = 0; rc == NB_OK && i < d->n; i++) {
+  rc = mark_finished(d, err);
+  for (i = 0; rc == NB_OK && d->mode == MODE_REPLACE && i < d->n; i++) {
     DestStream *st = &d->streams[i];
     size_t n = strlen(st->target) + strlen(st->load) + strlen(st->bare) + 96;
     char *sql = malloc(n);

@@ -374,7 +374,7 @@ int pg_source_open(const NbHostApi *host, const NbOpenArgs *args, void **out,
   s->batch_rows = args->batch_rows > 0 ? args->batch_rows : 65536;
   s->batch_bytes = args->batch_bytes > 0 ? args->batch_bytes : (16u << 20);
   rc = read_settings(s, args->settings, &tables, err);
-  if (rc == NB_OK) rc = pg_connect(args->settings, &s->server, &s->conn, err);
+  if (rc == NB_OK) rc = pg_connect(args->settings, host, &s->server, &s->conn, err);
   if (rc == NB_OK) {
     if (s->query != NULL) rc = add_stream(s, "query", 0, err);
     else if (tables != NULL) rc = list_named_tables(s, tables, err);
