@@ -208,7 +208,8 @@ static int describe_table(PgSource *s, PgStream *st, NbError *err) {
   snprintf(oidbuf, sizeof oidbuf, "%u", st->oid);
   res = PQexecParams(s->conn,
       "SELECT a.attname, a.atttypid, a.attnotnull, format_type(a.atttypid, a.atttypmod), "
-      "COALESCE(array_position(i.indkey::int2[], a.attnum), 0) "
+      /* int2vector subscripts start at 0 */
+      "COALESCE(array_position(i.indkey::int2[], a.attnum) - array_lower(i.indkey::int2[], 1) + 1, 0) "
       "FROM pg_attribute a LEFT JOIN pg_index i ON i.indrelid = a.attrelid AND i.indisprimary "
       "WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
       1, NULL, params, NULL, NULL, 0);
