@@ -42,7 +42,7 @@ psql_sorted=$(seconds psql -X -q -h "$PGSOCK" -p "$PGPORT" -U "$PG_SUPERUSER" -d
 nb_out=$(seconds $nh pipeline postgresql json $conn -s tables=public.bench --dest-path "$tmp/out.jsonl")
 nb_rss=$(cat "$tmp/rss")
 [ "$(wc -l < "$tmp/out.jsonl")" -eq "$rows" ] || { echo "PG -> JSON lines: wrong row count"; exit 1; }
-echo "PG -> file:  psql \\copy ${psql_out}s (ORDER BY id: ${psql_sorted}s), nebula-host -> JSON lines ${nb_out}s: ratio $(ratio "$nb_out" "$psql_out") ($(ratio "$nb_out" "$psql_sorted") against the same order), peak RSS ${nb_rss} KiB"
+printf '%s\n' "PG -> file:  psql copy-to ${psql_out}s (ORDER BY id: ${psql_sorted}s), nebula-host -> JSON lines ${nb_out}s: ratio $(ratio "$nb_out" "$psql_out") ($(ratio "$nb_out" "$psql_sorted") against the same order), peak RSS ${nb_rss} KiB"
 
 pgsql -c "\\copy bench TO '$tmp/in.csv' CSV HEADER"
 pgsql -c "CREATE TABLE load_psql (LIKE bench INCLUDING ALL)" -c "CREATE TABLE bench_in (LIKE bench INCLUDING ALL)"
@@ -52,4 +52,4 @@ psql_in=$(seconds psql -X -q -h "$PGSOCK" -p "$PGPORT" -U "$PG_SUPERUSER" -d pos
 nb_in=$(seconds $nh pipeline csv postgresql $conn -s table=bench_in --source-path "$tmp/in.csv")
 nb_in_rss=$(cat "$tmp/rss")
 [ "$(pgsql -Atc 'SELECT count(*) FROM bench_in')" -eq "$rows" ] || { echo "CSV -> PG: wrong row count"; exit 1; }
-echo "CSV -> PG:   psql \\copy FROM ${psql_in}s, nebula-host ${nb_in}s: ratio $(ratio "$nb_in" "$psql_in"), peak RSS ${nb_in_rss} KiB"
+printf '%s\n' "CSV -> PG:   psql copy-from ${psql_in}s, nebula-host ${nb_in}s: ratio $(ratio "$nb_in" "$psql_in"), peak RSS ${nb_in_rss} KiB"

@@ -613,9 +613,32 @@ int pg_dest_prepare(void *handle, const char *stream_name, const struct ArrowSch
 
 /* ---- write ------------------------------------------------------------ */
 
+/* A failure inside a transaction that holds rows: the rows are gone with
+ * the connection, so retrying this call would lose them.  Not transient:
+ * the run fails, and the next run resumes from the last commit. */
+static int txn_failed(PgDest *d, int rc, NbError *err) {
+  if (rc == NB_OK || !d->in_txn) return rc;
+  if (rc == NB_UNAVAILABLE) {
+    if (err != NULL) err->code = NB_IO;
+    nb_error_detail(err, "The rows written since the last commit were rolled back with the transaction; a new run resumes from the last commit.");
+    rc = NB_IO;
+  }
+  d->in_txn = false;
+  return rc;
+}
+
 static int begin(PgDest *d, NbError *err) {
   if (d->in_txn) return NB_OK;
-  if (exec_sql(d, "BEGIN", err, "could not begin a transaction") != NB_OK) return err != NULL ? err->code : NB_IO;
+  if (PQstatus(d->conn) == CONNECTION_BAD) {
+    /* Nothing uncommitted is lost: connect again (the host retries). */
+    PQreset(d->conn);
+    if (PQstatus(d->conn) != CONNECTION_OK)
+      return pg_fail(&d->server, d->conn, NULL, NB_UNAVAILABLE, err, "could not connect again");
+  }
+  {
+    int rc = exec_sql(d, "BEGIN", err, "could not begin a transaction");
+    if (rc != NB_OK) return rc;
+  }
   d->in_txn = true;
   return NB_OK;
 }
@@ -671,13 +694,22 @@ static int encode_rows(PgDest *d, DestStream *st, const NbColumnView *views, siz
       if (rc != NB_OK) return nomem(err);
     }
     if (pg_buf_add(&d->copy, "\n", 1) != NB_OK) return nomem(err);
-    if (d->copy.len >= COPY_CHUNK && put_chunk(d, st, err) != NB_OK) return err->code;
+    if (d->copy.len >= COPY_CHUNK) {
+      int rc = put_chunk(d, st, err);
+      if (rc != NB_OK) return rc;
+    }
   }
   return put_chunk(d, st, err);
 }
 
+static int dest_write(PgDest *d, uint32_t index, const struct ArrowArray *batch, NbError *err);
+
 int pg_dest_write(void *handle, uint32_t index, const struct ArrowArray *batch, NbError *err) {
   PgDest *d = handle;
+  return txn_failed(d, dest_write(d, index, batch, err), err);
+}
+
+static int dest_write(PgDest *d, uint32_t index, const struct ArrowArray *batch, NbError *err) {
   DestStream *st;
   NbColumnView *views = NULL;
   size_t ncols = 0;
@@ -779,8 +811,8 @@ int pg_dest_commit(void *handle, const void **state, size_t *state_len, NbError 
       if (rc == NB_OK && st->rows != st->committed_rows) rc = record_commit(d, st, err);
     }
     if (rc == NB_OK) rc = exec_sql(d, "COMMIT", err, "could not commit");
+    if (rc != NB_OK) return txn_failed(d, rc == NB_INVALID ? NB_IO : rc, err);
     d->in_txn = false;
-    if (rc != NB_OK) return rc == NB_INVALID ? NB_IO : rc;
     d->seq++;
     for (i = 0; i < d->n; i++) {
       DestStream *st = &d->streams[i];
@@ -832,7 +864,8 @@ int pg_dest_finish(void *handle, NbError *err) {
     if (rc != NB_OK) nb_error_locate(err, st->target_text, 0, 0);
     free(sql);
   }
-  if (rc == NB_OK) rc = exec_sql(d, "COMMIT", err, "could not commit the swap (mode replace)");
+  if (rc == NB_OK) rc = exec_sql(d, "COMMIT", err, "could not commit the end of the run");
+  rc = txn_failed(d, rc == NB_INVALID ? NB_IO : rc, err);
   d->in_txn = false;
-  return rc == NB_INVALID ? NB_IO : rc;
+  return rc;
 }

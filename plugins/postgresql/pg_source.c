@@ -61,6 +61,7 @@ typedef struct PgSource {
   PgStream *streams;
   uint32_t n;
   long copying;     /* stream whose COPY is in progress, -1 if none */
+  long builder_stream; /* stream the builder's columns are for */
   NbBatchBuilder *builder;
   NbStringRef *fields;
   uint64_t batch_rows, batch_bytes;
@@ -372,6 +373,7 @@ int pg_source_open(const NbHostApi *host, const NbOpenArgs *args, void **out,
   if (s == NULL) return nomem(err);
   s->host = host;
   s->copying = -1;
+  s->builder_stream = -1;
   s->batch_rows = args->batch_rows > 0 ? args->batch_rows : 65536;
   s->batch_bytes = args->batch_bytes > 0 ? args->batch_bytes : (16u << 20);
   rc = read_settings(s, args->settings, &tables, err);
@@ -585,11 +587,18 @@ static int start_copy(PgSource *s, uint32_t index, NbError *err) {
     return rc;
   }
   PQclear(res);
+  s->copying = index;
+  st->started = true;
+  /* A COPY restarted after a lost connection keeps the rows not yet
+   * delivered: they are counted in st->rows, so OFFSET (or the saved key)
+   * continues after them. */
+  if (s->builder != NULL && s->builder_stream == (long)index) return NB_OK;
   nb_batch_builder_free(s->builder);
   s->builder = NULL;
   free(s->fields);
   s->fields = calloc(st->ncols, sizeof *s->fields);
   if (s->fields == NULL) return nomem(err);
+  s->builder_stream = (long)index;
   {
     NbField *fields = calloc(st->ncols, sizeof *fields);
     size_t i;
@@ -601,8 +610,6 @@ static int start_copy(PgSource *s, uint32_t index, NbError *err) {
     free(fields);
     if (rc != NB_OK) return rc;
   }
-  s->copying = index;
-  st->started = true;
   return NB_OK;
 }
 
@@ -755,6 +762,15 @@ int pg_source_next(void *handle, uint32_t index, struct ArrowArray *out,
     return nb_error_set(err, NB_INTERNAL, "stream \"%s\" read while stream \"%s\" is being read",
                         st->name, s->streams[s->copying].name);
   if ((rc = describe(s, st, err)) != NB_OK) return rc;
+  if (s->copying < 0 && PQstatus(s->conn) == CONNECTION_BAD) {
+    /* The host retries NB_UNAVAILABLE: connect again, then restart. */
+    PQreset(s->conn);
+    if (PQstatus(s->conn) != CONNECTION_OK)
+      return pg_fail(&s->server, s->conn, NULL, NB_UNAVAILABLE, err,
+                     "could not connect again to read table \"%s\"", st->name);
+    nb_log(s->host, NB_LOG_WARN, "connected again to PostgreSQL server %s; table \"%s\" continues after row %llu",
+           s->server.label, st->name, (unsigned long long)st->rows);
+  }
   if (s->copying < 0 && (rc = start_copy(s, index, err)) != NB_OK) return rc;
   for (;;) {
     char *line = NULL;
