@@ -57,7 +57,7 @@ source = { connector = "postgresql"; host = "$PGSOCK"; port = $PGPORT; user = "$
 destination = { connector = "json"; path = "$tmp/unused.jsonl"; };
 CFG
 expect 0 "discover" "$NEBULA_HOST" --plugin-dir "$PLUGIN_DIR" discover "$tmp/discover.cfg"
-contains "$out" 'stream "public.alltypes": 26 columns' "discover lists the table"
+contains "$out" 'stream "public/alltypes": 26 columns' "discover lists the table"
 contains "$out" '"id"  int64 not null' "discover: primary key column not null"
 contains "$out" '"i4"  int64 not null' "discover: NOT NULL column"
 contains "$out" '"num2"  utf8' "discover: numeric as exact text"
@@ -78,4 +78,19 @@ expect 0 "a date of infinity skipped with on_error = dead_letter" \
   -s tables=baddate --dest-path "$tmp/bad.csv" --on-error dead_letter --dead-letter "$tmp/dead.jsonl"
 contains "$tmp/bad.csv" '3,2020-01-03' "the row after the bad one"
 contains "$tmp/dead.jsonl" 'infinity' "the bad row in the dead letter file"
+
+# Every table and view by default, each its own stream "schema/table", so
+# that a file destination's {stream} is the table's name; quoted names.
+pgsql -c "CREATE SCHEMA s2" -c "CREATE TABLE s2.\"Mixed Case\" (id int PRIMARY KEY, \"Col A\" text)" \
+  -c "INSERT INTO s2.\"Mixed Case\" VALUES (1, 'a'), (2, 'b')" -c "CREATE VIEW v AS SELECT id, t FROM alltypes" \
+  -c "DROP TABLE baddate"
+mkdir "$tmp/all"
+# shellcheck disable=SC2086
+expect 0 "every table and view" "$NEBULA_HOST" --plugin-dir "$PLUGIN_DIR" pipeline postgresql csv $conn \
+  --dest-path "$tmp/all/{stream}.csv"
+for f in alltypes.csv "Mixed Case.csv" v.csv; do
+  [ -f "$tmp/all/$f" ] || report_failure "every table: no $f"
+done
+contains "$tmp/all/Mixed Case.csv" '2,b' "a quoted schema and table"
+[ "$(wc -l < "$tmp/all/v.csv")" -eq 6 ] || report_failure "the view: a header and 5 rows"
 finish

@@ -37,7 +37,11 @@ typedef struct PgColumn {
 } PgColumn;
 
 typedef struct PgStream {
-  char *name;       /* schema.table, or "query" */
+  char *name;       /* schema.table, or "query": for SQL and messages */
+  char *sql_name;   /* quoted schema.table */
+  char *stream_name; /* schema/table: file destinations take the part
+                        after the last '/' as {stream}, and would take a
+                        '.' for the start of an extension */
   unsigned oid;     /* 0 for the query */
   PgColumn *cols;
   size_t ncols;
@@ -74,23 +78,47 @@ static int nomem(NbError *err) { return nb_error_set(err, NB_NOMEM, "out of memo
 
 /* ---- streams ---------------------------------------------------------- */
 
-static int add_stream(PgSource *s, const char *name, unsigned oid, NbError *err) {
+static int add_stream(PgSource *s, const char *name, const char *sql_name, unsigned oid,
+                      NbError *err) {
   PgStream *grown = realloc(s->streams, (s->n + 1) * sizeof *grown);
   if (grown == NULL) return nomem(err);
   s->streams = grown;
   memset(&grown[s->n], 0, sizeof grown[s->n]);
   grown[s->n].name = strdup(name);
+  grown[s->n].stream_name = strdup(name);
+  grown[s->n].sql_name = strdup(sql_name);
   grown[s->n].oid = oid;
   grown[s->n].cursor = -1;
-  if (grown[s->n].name == NULL) return nomem(err);
+  if (grown[s->n].name == NULL || grown[s->n].stream_name == NULL ||
+      grown[s->n].sql_name == NULL) {
+    free(grown[s->n].name);
+    free(grown[s->n].stream_name);
+    free(grown[s->n].sql_name);
+    return nomem(err);
+  }
   s->n++;
   return NB_OK;
 }
 
+/* A table's stream: "schema/table" (see PgStream.stream_name). */
+static int add_table_stream(PgSource *s, PGresult *res, int row, NbError *err) {
+  const char *schema = PQgetvalue(res, row, 1), *table = PQgetvalue(res, row, 2);
+  size_t n = strlen(schema) + strlen(table) + 2;
+  char *name = malloc(n);
+  int rc;
+  if (name == NULL) return nomem(err);
+  snprintf(name, n, "%s.%s", schema, table);
+  rc = add_stream(s, name, PQgetvalue(res, row, 3), (unsigned)strtoul(PQgetvalue(res, row, 0), NULL, 10), err);
+  free(name);
+  if (rc == NB_OK) s->streams[s->n - 1].stream_name[strlen(schema)] = '/';
+  return rc;
+}
+
+
 static int list_all_tables(PgSource *s, NbError *err) {
   PGresult *res = PQexec(s->conn,
-      "SELECT c.oid, n.nspname || '.' || c.relname FROM pg_class c "
-      "JOIN pg_namespace n ON n.oid = c.relnamespace "
+      "SELECT c.oid, n.nspname, c.relname, quote_ident(n.nspname) || '.' || quote_ident(c.relname) "
+      "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
       "WHERE c.relkind IN ('r', 'v', 'm', 'p', 'f') AND NOT c.relispartition "
       "AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
       "AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%' "
@@ -102,7 +130,7 @@ static int list_all_tables(PgSource *s, NbError *err) {
     return rc;
   }
   for (i = 0; i < PQntuples(res) && rc == NB_OK; i++)
-    rc = add_stream(s, PQgetvalue(res, i, 1), (unsigned)strtoul(PQgetvalue(res, i, 0), NULL, 10), err);
+    rc = add_table_stream(s, res, i, err);
   PQclear(res);
   return rc;
 }
@@ -111,8 +139,8 @@ static int list_all_tables(PgSource *s, NbError *err) {
 static int add_named_table(PgSource *s, const char *name, NbError *err) {
   const char *params[1] = {name};
   PGresult *res = PQexecParams(s->conn,
-      "SELECT c.oid, n.nspname || '.' || c.relname FROM pg_class c "
-      "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1)",
+      "SELECT c.oid, n.nspname, c.relname, quote_ident(n.nspname) || '.' || quote_ident(c.relname) "
+      "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1)",
       1, NULL, params, NULL, NULL, 0);
   int rc;
   if (PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -122,7 +150,7 @@ static int add_named_table(PgSource *s, const char *name, NbError *err) {
                       "table \"%s\" does not exist on PostgreSQL server %s", name, s->server.label);
     nb_error_hint(err, "Check the setting \"tables\" (schema.name, comma-separated); unquoted names are folded to lower case.");
   } else {
-    rc = add_stream(s, PQgetvalue(res, 0, 1), (unsigned)strtoul(PQgetvalue(res, 0, 0), NULL, 10), err);
+    rc = add_table_stream(s, res, 0, err);
   }
   PQclear(res);
   return rc;
@@ -323,6 +351,8 @@ static void stream_free(PgStream *st) {
   free(st->cols);
   free(st->key);
   free(st->name);
+  free(st->stream_name);
+  free(st->sql_name);
 }
 
 void pg_source_close(void *handle) {
@@ -379,7 +409,7 @@ int pg_source_open(const NbHostApi *host, const NbOpenArgs *args, void **out,
   rc = read_settings(s, args->settings, &tables, err);
   if (rc == NB_OK) rc = pg_connect(args->settings, host, &s->server, &s->conn, err);
   if (rc == NB_OK) {
-    if (s->query != NULL) rc = add_stream(s, "query", 0, err);
+    if (s->query != NULL) rc = add_stream(s, "query", "", 0, err);
     else if (tables != NULL) rc = list_named_tables(s, tables, err);
     else rc = list_all_tables(s, err);
   }
@@ -401,7 +431,7 @@ int pg_source_stream_info(void *handle, uint32_t index, NbStreamInfo *out,
                           NbError *err) {
   PgSource *s = handle;
   if (index >= s->n) return nb_error_set(err, NB_INVALID, "stream index %u out of range", index);
-  out->name = s->streams[index].name;
+  out->name = s->streams[index].stream_name;
   if (NB_STRUCT_HAS(NbStreamInfo, out, size_bytes)) out->size_bytes = -1;
   return NB_OK;
 }
@@ -537,10 +567,7 @@ static int build_copy_sql(PgSource *s, PgStream *st, PgBuf *q) {
     if (rc == NB_OK) rc = pg_buf_add(q, s->query, strlen(s->query));
     if (rc == NB_OK) rc = pg_buf_add(q, "\n) AS nebula_query", 18);
   } else if (rc == NB_OK) {
-    char *qn = pg_quote_qualified(s->conn, st->name);
-    if (qn == NULL) return NB_NOMEM;
-    rc = pg_buf_add(q, qn, strlen(qn));
-    free(qn);
+    rc = pg_buf_add(q, st->sql_name, strlen(st->sql_name));
   }
   if (rc == NB_OK && s->mode == MODE_INCREMENTAL && st->nsaved == norder) {
     rc = pg_buf_add(q, " WHERE (", 8);
