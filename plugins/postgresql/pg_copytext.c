@@ -93,6 +93,7 @@ int pg_buf_reserve(PgBuf *b, size_t extra) {
 }
 
 int pg_buf_add(PgBuf *b, const char *data, size_t len) {
+  if (len == 0) return NB_OK; /* b->data may still be NULL */
   if (pg_buf_reserve(b, len) != NB_OK) return NB_NOMEM;
   memcpy(b->data + b->len, data, len);
   b->len += len;
@@ -107,7 +108,8 @@ void pg_buf_free(PgBuf *b) {
 int pg_copy_escape(PgBuf *b, const char *data, size_t len) {
   size_t i;
   char *o;
-  if (pg_buf_reserve(b, 2 * len) != NB_OK) return NB_NOMEM;
+  if (len == 0) return NB_OK; /* b->data may still be NULL */
+  if (len > SIZE_MAX / 2 || pg_buf_reserve(b, 2 * len) != NB_OK) return NB_NOMEM;
   o = b->data + b->len;
   for (i = 0; i < len; i++) {
     char c = data[i];
