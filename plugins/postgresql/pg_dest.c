@@ -825,6 +825,10 @@ int pg_dest_commit(void *handle, const void **state, size_t *state_len, NbError 
       }
     }
   }
+  /* Rows skipped on a resume (already in the database) count as committed
+   * even when nothing else was written: the source's positions saved with
+   * this state are past them. */
+  for (i = 0; i < d->n; i++) d->streams[i].committed_rows = d->streams[i].rows;
   if (encode_state(d) != NB_OK) return nomem(err);
   *state = d->state.data;
   *state_len = d->state.len;
