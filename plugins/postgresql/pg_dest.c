@@ -689,6 +689,20 @@ static int encode_rows(PgDest *d, DestStream *st, const NbColumnView *views, siz
         const char *text = NULL;
         size_t len = nb_view_text_n(v, r, scratch, sizeof scratch, &text);
         if (text == NULL) return nb_error_set(err, NB_INTERNAL, "value of column %zu does not format", c + 1);
+        if ((v->field.type == NB_TYPE_DATE32 || v->field.type == NB_TYPE_TIMESTAMP) && len > 0) {
+          /* ISO 8601 writes a year beyond 9999 as "+294000": PostgreSQL
+           * reads it without the sign.  A year before 1 ("-0044") would
+           * need PostgreSQL's BC notation: refused, never shifted. */
+          if (text[0] == '+') {
+            text++;
+            len--;
+          } else if (text[0] == '-') {
+            nb_error_set(err, NB_DATA, "table %s, column \"%s\": %.*s is before year 1, which the postgresql destination does not write",
+                         st->target_text, v->field.name, (int)len, text);
+            nb_error_locate(err, st->target_text, r + 1, (int64_t)c + 1);
+            return NB_DATA;
+          }
+        }
         rc = pg_copy_escape(&d->copy, text, len);
       }
       if (rc != NB_OK) return nomem(err);
