@@ -13,6 +13,8 @@ $SUDO apt-get install -y -q --no-install-recommends \
   zstd lz4 gzip curl ca-certificates valgrind python3 abigail-tools miller time \
   debhelper dpkg-dev fakeroot lintian \
   clang libclang-rt-14-dev
+# The postgresql connector: libpq to build, a PostgreSQL 15 server for its tests.
+$SUDO apt-get install -y -q --no-install-recommends libpq-dev postgresql
 # Node.js and npm run test-only tools.  Debian's own packages unless a
 # Node.js with npm is already installed (another vendor's nodejs package
 # conflicts with Debian's npm).

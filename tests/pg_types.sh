@@ -1,0 +1,96 @@
+#!/bin/sh
+# pg_types.sh - the postgresql source against a real server: a table with
+# every mapped type (NULLs, extremes, NaN/Infinity, time zones, non-ASCII)
+# read to CSV equals what psql's \copy gives for the same SELECT value for
+# value; the same values through JSON lines; discover's types and
+# nullability; a date that Arrow cannot hold is an error naming the table,
+# the column and the row, never a shifted value.
+. "${srcdir:-.}/cli_lib.sh"
+. "${srcdir:-.}/pg_server.sh"
+: "${PLUGIN_DIR:?PLUGIN_DIR must name the connectors directory}"
+pg_start
+pgsql -f "$srcdir/data/postgresql/alltypes.sql" > /dev/null || report_failure "loading alltypes.sql"
+conn="-s host=$PGSOCK -s port=$PGPORT -s user=$PG_SUPERUSER -s dbname=postgres"
+
+# shellcheck disable=SC2086
+expect 0 "PG -> CSV of every mapped type" \
+  "$NEBULA_HOST" --plugin-dir "$PLUGIN_DIR" pipeline postgresql csv $conn \
+  -s tables=public.alltypes --dest-path "$tmp/out.csv"
+# The expected text: psql's own output of each value, rewritten only where
+# Arrow's text form differs by spelling (ISO 8601 'T', 'Z' and '+' before
+# a year of 5 digits, nan/inf).
+float_text() {
+  echo "CASE WHEN $1::text = 'NaN' THEN 'nan' WHEN $1 = 'Infinity' THEN 'inf' WHEN $1 = '-Infinity' THEN '-inf' ELSE $1::text END AS $1"
+}
+pgsql -c "\\copy (SELECT id, i2, i4, i8, $(float_text f4), $(float_text f8), num, num2, t, vc, ch, b::text AS b, d, tm, ttz, regexp_replace(replace(ts::text, ' ', 'T'), '^([0-9]{5,})', '+\\1') AS ts, regexp_replace(replace(tstz::text, ' ', 'T'), '\\+00\$', 'Z') AS tstz, iv, u, j, jb, by, to_json(arr) AS arr, to_json(tarr) AS tarr, m, dom FROM alltypes ORDER BY id) TO '$tmp/expect.csv' CSV HEADER" ||
+  report_failure "psql \\copy of the expected values"
+if cmp -s "$tmp/expect.csv" "$tmp/out.csv"; then
+  echo "ok: every value equals psql's"
+else
+  diff "$tmp/expect.csv" "$tmp/out.csv" | head -20
+  report_failure "PG -> CSV differs from the psql copy (diff above)"
+fi
+lacks "$tmp/out.csv" "e+307" "no float went through a narrower type"
+
+# JSON lines: exact numerics as strings, json and arrays as JSON, NULL as null.
+# shellcheck disable=SC2086
+expect 0 "PG -> JSON lines through a query" \
+  "$NEBULA_HOST" --plugin-dir "$PLUGIN_DIR" pipeline postgresql json $conn \
+  -s "query=SELECT id, num, num2, t, vc, jb, arr, tarr, tstz, d, m, dom FROM alltypes ORDER BY id" \
+  --dest-path "$tmp/out.jsonl"
+contains "$tmp/out.jsonl" '"num2":"-1234567890123456789012345678.0123456789"' "numeric(38,10) exact"
+contains "$tmp/out.jsonl" '"num":"123456789012345678901234567890123456789012345678901234567890.5"' "numeric beyond decimal128 exact"
+contains "$tmp/out.jsonl" '"t":"tab\there\nnewline \\ back\r"' "escapes in text"
+contains "$tmp/out.jsonl" '"vc":"héllo ☃ 𝄞"' "non-ASCII text"
+contains "$tmp/out.jsonl" '"jb":1.50' "jsonb number as written"
+contains "$tmp/out.jsonl" '"arr":[[1,2],[3,4]]' "2-D array as JSON"
+contains "$tmp/out.jsonl" '"tarr":["\\\\","t"]' "text array as JSON"
+contains "$tmp/out.jsonl" '"tstz":"2024-06-01T10:00:00Z"' "timestamptz in UTC"
+contains "$tmp/out.jsonl" '"id":3,"num":null,"num2":null,"t":null' "NULLs are null"
+contains "$tmp/out.jsonl" '"id":2,"num":"Infinity","num2":"0.0000000001","t":"","vc":""' "empty strings are not NULL"
+contains "$tmp/out.jsonl" '"m":"happy","dom":7' "enum as text, domain of a domain as its base type"
+[ "$(wc -l < "$tmp/out.jsonl")" -eq 5 ] || report_failure "JSON lines: 5 records expected"
+
+# discover: types, nullability.
+cat > "$tmp/discover.cfg" <<CFG
+source = { connector = "postgresql"; host = "$PGSOCK"; port = $PGPORT; user = "$PG_SUPERUSER"; dbname = "postgres"; };
+destination = { connector = "json"; path = "$tmp/unused.jsonl"; };
+CFG
+expect 0 "discover" "$NEBULA_HOST" --plugin-dir "$PLUGIN_DIR" discover "$tmp/discover.cfg"
+contains "$out" 'stream "public/alltypes": 26 columns' "discover lists the table"
+contains "$out" '"id"  int64 not null' "discover: primary key column not null"
+contains "$out" '"i4"  int64 not null' "discover: NOT NULL column"
+contains "$out" '"num2"  utf8' "discover: numeric as exact text"
+contains "$out" '"tstz"  timestamp(UTC)' "discover: timestamptz in UTC"
+contains "$out" '"arr"  json' "discover: arrays as JSON"
+
+# A date Arrow's date32 cannot hold: an error naming table, column and row.
+pgsql -c "CREATE TABLE baddate (id int PRIMARY KEY, d date); INSERT INTO baddate VALUES (1, '2020-01-01'), (2, 'infinity'), (3, '2020-01-03')"
+# shellcheck disable=SC2086
+expect 1 "a date of infinity" \
+  "$NEBULA_HOST" --plugin-dir "$PLUGIN_DIR" pipeline postgresql csv $conn \
+  -s tables=baddate --dest-path "$tmp/bad.csv"
+contains "$err" 'column "d" (date): value "infinity" does not fit Arrow type date32' "infinity date: the cause"
+contains "$err" 'row 2 of table "public.baddate"' "infinity date: table and row"
+# shellcheck disable=SC2086
+expect 0 "a date of infinity skipped with on_error = dead_letter" \
+  "$NEBULA_HOST" --plugin-dir "$PLUGIN_DIR" pipeline postgresql csv $conn \
+  -s tables=baddate --dest-path "$tmp/bad.csv" --on-error dead_letter --dead-letter "$tmp/dead.jsonl"
+contains "$tmp/bad.csv" '3,2020-01-03' "the row after the bad one"
+contains "$tmp/dead.jsonl" 'infinity' "the bad row in the dead letter file"
+
+# Every table and view by default, each its own stream "schema/table", so
+# that a file destination's {stream} is the table's name; quoted names.
+pgsql -c "CREATE SCHEMA s2" -c "CREATE TABLE s2.\"Mixed Case\" (id int PRIMARY KEY, \"Col A\" text)" \
+  -c "INSERT INTO s2.\"Mixed Case\" VALUES (1, 'a'), (2, 'b')" -c "CREATE VIEW v AS SELECT id, t FROM alltypes" \
+  -c "DROP TABLE baddate"
+mkdir "$tmp/all"
+# shellcheck disable=SC2086
+expect 0 "every table and view" "$NEBULA_HOST" --plugin-dir "$PLUGIN_DIR" pipeline postgresql csv $conn \
+  --dest-path "$tmp/all/{stream}.csv"
+for f in alltypes.csv "Mixed Case.csv" v.csv; do
+  [ -f "$tmp/all/$f" ] || report_failure "every table: no $f"
+done
+contains "$tmp/all/Mixed Case.csv" '2,b' "a quoted schema and table"
+contains "$tmp/all/v.csv" '5,ünïcödé 中文 🎉' "the view's rows"
+finish
