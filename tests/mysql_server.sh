@@ -45,6 +45,9 @@ mysql_server_start() {
   if [ "$(id -u)" -eq 0 ]; then
     chown -R mysql:mysql "$MY_DIR"
     chmod 755 "$MY_DIR"
+    # The test's temporary directory is private (0700): let the server's
+    # user pass through it to its own directory.
+    chmod 711 "$(dirname "$MY_DIR")"
     run_as="--user=mysql"
   fi
   "$MY_INSTALL_DB" --no-defaults $run_as --datadir="$MY_DIR/data" \
@@ -55,7 +58,7 @@ mysql_server_start() {
     --socket="$MY_SOCK" --port="$MY_PORT" --bind-address=127.0.0.1 \
     --pid-file="$MY_DIR/mariadbd.pid" --log-error="$MY_DIR/error.log" \
     --log-bin="$MY_DIR/data/binlog" --binlog-format=ROW \
-    --binlog-row-image=FULL --server-id=1 --skip-name-resolve \
+    --binlog-row-image=FULL --server-id=1 --skip-name-resolve --default-time-zone=+00:00 \
     --innodb-buffer-pool-size=64M --local-infile=1 \
     > "$MY_DIR/server.out" 2>&1 &
   MY_PID=$!
