@@ -144,6 +144,10 @@ static int set_options(MYSQL *db, const MyConnConfig *cfg) {
   rc |= mysql_options(db, MYSQL_INIT_COMMAND,
                       "SET time_zone = '+00:00', sql_mode = 'STRICT_ALL_TABLES,"
                       "NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO'");
+  if (cfg->local_infile) {
+    unsigned int one = 1;
+    rc |= mysql_options(db, MYSQL_OPT_LOCAL_INFILE, &one);
+  }
   if (cfg->ssl_mode != MY_SSL_DISABLE) {
     if (cfg->ssl_ca != NULL) rc |= mysql_options(db, MYSQL_OPT_SSL_CA, cfg->ssl_ca);
     rc |= mysql_options(db, MYSQL_OPT_SSL_ENFORCE,

@@ -44,6 +44,8 @@ static const NbSettingSpec mysql_settings[] = {
                "append rows, replace the table's rows in the first commit, or upsert by the table's primary or unique key"),
     NB_SETTING(NB_SETTING_STRING, NB_SETTING_DEST, "key", NULL, NULL,
                "comma-separated primary key columns of a table the destination creates"),
+    NB_SETTING(NB_SETTING_ENUM, NB_SETTING_DEST, "bulk_load", "load_data", "load_data|insert",
+               "load_data (LOAD DATA LOCAL INFILE served from memory; INSERT when the server refuses it) or insert (multi-row INSERT statements); upsert always uses INSERT"),
     NB_SETTING(NB_SETTING_STRING, NB_SETTING_DEST, "pipeline_id", "nebula", NULL,
                "name of this pipeline in the bookkeeping table _nebula_commits"),
 };

@@ -40,6 +40,7 @@ typedef struct DestStream {
   size_t n_fields;
   char *columns_sql;        /* "(`a`, `b`)" */
   char *upsert_sql;         /* " ON DUPLICATE KEY UPDATE ..." */
+  char *load_sql;           /* "LOAD DATA LOCAL INFILE ... (`a`, `b`)" */
   uint64_t delivered;       /* rows the host delivered, counted from the run's start */
   uint64_t in_db;           /* rows the bookkeeping says the database holds */
   bool replaced;            /* mode replace: the old rows are deleted */
@@ -52,6 +53,7 @@ typedef struct MyDest {
   MYSQL *db;
   MYSQL *ddl;
   int mode;
+  bool use_load; /* LOAD DATA LOCAL INFILE, until the server refuses it */
   char *table_pattern;
   char *key;
   char *pipeline_id;
@@ -271,6 +273,7 @@ static void stream_free(DestStream *s) {
   free(s->fields);
   free(s->columns_sql);
   free(s->upsert_sql);
+  free(s->load_sql);
 }
 
 void my_dest_close(void *dest) {
@@ -315,6 +318,12 @@ int my_dest_open(const NbHostApi *host, const NbOpenArgs *args, void **dest, NbE
   if (rc == NB_OK) rc = copy_opt(args->settings, "table", "{stream}", &d->table_pattern, err);
   if (rc == NB_OK) rc = copy_opt(args->settings, "key", NULL, &d->key, err);
   if (rc == NB_OK) rc = copy_opt(args->settings, "pipeline_id", "nebula", &d->pipeline_id, err);
+  if (rc == NB_OK) {
+    int bulk = 0;
+    rc = nb_setting_enum(args->settings, "bulk_load", "load_data|insert", 0, &bulk, err);
+    d->use_load = bulk == 0 && d->mode != MODE_UPSERT;
+    d->cfg.local_infile = d->use_load;
+  }
   if (rc == NB_OK && args->state != NULL)
     rc = parse_state(d, args->state, args->state_len, err);
   if (rc == NB_OK) rc = my_connect(&d->cfg, &d->db, err);
@@ -470,6 +479,21 @@ static int column_lists(DestStream *s, NbError *err) {
                             id);
     free(id);
   }
+  {
+    static const char head[] = "LOAD DATA LOCAL INFILE 'nebula-batch' INTO TABLE ";
+    static const char mid[] = " CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\\t' ESCAPED BY"
+                              " '\\\\' LINES TERMINATED BY '\\n' ";
+    size_t lcap = sizeof head + strlen(s->qtable) + sizeof mid + at + 4;
+    char *load = malloc(lcap);
+    if (load == NULL) {
+      free(cols);
+      free(ups);
+      return nb_error_set(err, NB_NOMEM, "out of memory");
+    }
+    snprintf(load, lcap, "%s%s%s%s)", head, s->qtable, mid, cols + 1);
+    free(s->load_sql);
+    s->load_sql = load;
+  }
   snprintf(cols + at, cap - at, ") VALUES ");
   free(s->columns_sql);
   free(s->upsert_sql);
@@ -597,11 +621,11 @@ static int start_insert(MyDest *d, DestStream *s) {
 }
 
 static int write_rows(MyDest *d, DestStream *s, const NbColumnView *views, size_t n_views,
-                      int64_t length, NbError *err) {
+                      int64_t start, int64_t length, NbError *err) {
   int64_t row, first = -1;
   size_t base = 0, i;
   int rc;
-  for (row = 0; row < length; row++) {
+  for (row = start; row < length; row++) {
     s->delivered++;
     if (s->delivered <= s->in_db) continue; /* committed before the crash */
     if (first < 0) {
@@ -629,6 +653,100 @@ static int write_rows(MyDest *d, DestStream *s, const NbColumnView *views, size_
   return NB_OK;
 }
 
+/* One LOAD DATA field: the value as text, escaped; \N for null. */
+static int put_load_value(MyDest *d, const NbColumnView *v, int64_t row, NbError *err) {
+  char buf[NB_TEXT_SCRATCH];
+  const char *text = NULL;
+  size_t n;
+  if (nb_view_is_null(v, row)) return stmt_add(d, "\\N", 2);
+  switch (v->field.type) {
+    case NB_TYPE_TIMESTAMP: {
+      const int64_t *values = (const int64_t *)(const void *)v->data;
+      n = format_timestamp(values[row + v->offset], buf, sizeof buf);
+      return stmt_add(d, buf, n);
+    }
+    case NB_TYPE_BOOL:
+      n = nb_view_text_n(v, row, buf, sizeof buf, &text);
+      return stmt_add(d, text != NULL && n > 0 && text[0] == 't' ? "1" : "0", 1);
+    case NB_TYPE_FLOAT64:
+      n = nb_view_text_n(v, row, buf, sizeof buf, &text);
+      if (text == NULL || n == 0 || !((text[0] >= '0' && text[0] <= '9') || text[0] == '-')) {
+        nb_error_set(err, NB_DATA, "column \"%s\": %s cannot be stored in MariaDB/MySQL",
+                     v->field.name, text != NULL ? text : "the value");
+        return NB_DATA;
+      }
+      return stmt_add(d, text, n);
+    default:
+      n = nb_view_text_n(v, row, buf, sizeof buf, &text);
+      if (text == NULL) return NB_INTERNAL;
+      if (stmt_reserve(d, 2 * n) != NB_OK) return NB_NOMEM;
+      d->stmt_len += my_load_escape(d->stmt + d->stmt_len, text, n);
+      d->stmt[d->stmt_len] = '\0';
+      return NB_OK;
+  }
+}
+
+/* Send the rows formatted so far; on a refusal of LOCAL INFILE, note it
+ * (*refused) so the caller writes the same rows with INSERTs. */
+static int flush_load(MyDest *d, DestStream *s, int64_t first, int64_t last, bool *refused,
+                      NbError *err) {
+  int rc = my_load_data(d->db, &d->cfg, s->load_sql, d->stmt, d->stmt_len, refused, err);
+  d->stmt_len = 0;
+  if (rc != NB_OK) {
+    nb_error_detail(err, "Table \"%s\", rows %lld to %lld of the batch of stream \"%s\"; the"
+                    " transaction is rolled back.", s->table, (long long)first + 1,
+                    (long long)last + 1, s->name);
+    return rc == NB_NOT_FOUND || rc == NB_INVALID ? NB_IO : rc;
+  }
+  if (*refused) {
+    nb_log(d->host, NB_LOG_INFO,
+           "the server refuses LOAD DATA LOCAL INFILE: loading with INSERT statements");
+    d->use_load = false;
+  }
+  return NB_OK;
+}
+
+/* The rows of a batch by LOAD DATA LOCAL INFILE, in chunks of about
+ * MAX_STATEMENT_BYTES; falls back to INSERTs from the chunk that was
+ * refused. */
+static int load_rows(MyDest *d, DestStream *s, const NbColumnView *views, size_t n_views,
+                     int64_t length, NbError *err) {
+  int64_t row, first = -1;
+  uint64_t delivered_at_first = s->delivered;
+  bool refused = false;
+  size_t i;
+  int rc;
+  d->stmt_len = 0;
+  for (row = 0; row < length; row++) {
+    if (first < 0) delivered_at_first = s->delivered;
+    s->delivered++;
+    if (s->delivered <= s->in_db) continue; /* committed before the crash */
+    if (first < 0) first = row;
+    rc = NB_OK;
+    for (i = 0; rc == NB_OK && i < n_views; i++) {
+      if (i > 0) rc = stmt_add(d, "\t", 1);
+      if (rc == NB_OK) rc = put_load_value(d, nb_column_view_at(views, i), row, err);
+    }
+    if (rc == NB_OK) rc = stmt_add(d, "\n", 1);
+    if (rc == NB_DATA) {
+      nb_error_locate(err, s->table, row + 1, 0);
+      return NB_DATA;
+    }
+    if (rc != NB_OK) return nb_error_set(err, NB_NOMEM, "out of memory (LOAD DATA buffer)");
+    if (d->stmt_len >= MAX_STATEMENT_BYTES || row == length - 1) {
+      if ((rc = flush_load(d, s, first, row, &refused, err)) != NB_OK) return rc;
+      if (refused) {
+        s->delivered = delivered_at_first;
+        return write_rows(d, s, views, n_views, first, length, err);
+      }
+      first = -1;
+    }
+  }
+  /* Rows are skipped only before the first one written, so every
+   * formatted row was sent by the last row's flush. */
+  return NB_OK;
+}
+
 int my_dest_write(void *dest, uint32_t dest_stream, const struct ArrowArray *batch,
                   NbError *err) {
   MyDest *d = dest;
@@ -652,7 +770,9 @@ int my_dest_write(void *dest, uint32_t dest_stream, const struct ArrowArray *bat
     if (rc == NB_OK) s->replaced = true;
   }
   s->touched = true;
-  if (rc == NB_OK) rc = write_rows(d, s, views, n_views, batch->length, err);
+  if (rc == NB_OK)
+    rc = d->use_load ? load_rows(d, s, views, n_views, batch->length, err)
+                     : write_rows(d, s, views, n_views, 0, batch->length, err);
   free(views);
   return rc;
 }

@@ -28,6 +28,7 @@ typedef struct MyConnConfig {
   int64_t connect_timeout;
   int ssl_mode; /* MY_SSL_* */
   char *ssl_ca;
+  bool local_infile; /* the destination allows LOAD DATA LOCAL INFILE */
 } MyConnConfig;
 
 enum { MY_SSL_DISABLE = 0, MY_SSL_PREFER, MY_SSL_REQUIRE, MY_SSL_VERIFY_FULL };
@@ -89,6 +90,18 @@ enum { MY_ZERO_NULL = 0, MY_ZERO_ERROR = 1 };
  * NB_NOMEM.  *zero_nulled is set when a zero date became a null. */
 int my_append_value(NbColumnBuilder *col, const MyColumn *c, const char *data,
                     unsigned long len, int zero_dates, bool *zero_nulled, NbError *err);
+
+/* ---- Bulk load (mysql_load.c) ------------------------------------------ */
+
+/* Run statement, a LOAD DATA LOCAL INFILE, serving data[0..len) as the
+ * file.  *refused is set (and NB_OK returned) when the server or client
+ * does not allow LOCAL INFILE.  Other failures return the server's error. */
+int my_load_data(MYSQL *db, const MyConnConfig *cfg, const char *statement,
+                 const char *data, size_t len, bool *refused, NbError *err);
+
+/* text escaped for a LOAD DATA field into out (room for 2 * n bytes);
+ * returns the bytes written. */
+size_t my_load_escape(char *out, const char *text, size_t n);
 
 /* ---- Source and destination slots ------------------------------------ */
 
