@@ -26,6 +26,8 @@
 typedef struct KeyValue {
   char *data; /* raw text-protocol bytes, NULL for SQL NULL */
   unsigned long len;
+  char *buf;  /* storage that data points into, reused from row to row */
+  size_t cap;
 } KeyValue;
 
 typedef struct MyStream {
@@ -300,7 +302,7 @@ static void stream_free(MyStream *st) {
   free(st->name);
   free(st->qtable);
   for (i = 0; i < st->n_order; i++) free(st->order[i]);
-  for (i = 0; i < MAX_KEY_COLUMNS; i++) free(st->last[i].data);
+  for (i = 0; i < MAX_KEY_COLUMNS; i++) free(st->last[i].buf);
   my_columns_free(st->cols, st->n_cols);
   nb_batch_builder_free(st->builder);
   free(st->pos_buf);
@@ -399,7 +401,8 @@ static int build_select(MySource *s, MyStream *st, MYSQL *db, bool metadata_only
     }
     sql_str(q, ") > (");
     for (i = 0; i < st->n_order; i++) {
-      char *lit = quote_literal(db, st->last[i].data, st->last[i].len);
+      char *lit = st->last[i].data == NULL ? strdup("NULL")
+                                           : quote_literal(db, st->last[i].data, st->last[i].len);
       if (lit == NULL) {
         q->failed = true;
         return NB_NOMEM;
@@ -407,7 +410,7 @@ static int build_select(MySource *s, MyStream *st, MYSQL *db, bool metadata_only
       if (i > 0) sql_str(q, ", ");
       /* A binary literal compares byte for byte with binary keys and is
        * converted like any string for numeric and temporal ones. */
-      sql_str(q, "_binary");
+      if (st->last[i].data != NULL) sql_str(q, "_binary");
       sql_str(q, lit);
       free(lit);
     }
@@ -479,6 +482,28 @@ int my_source_schema(void *source, uint32_t index, struct ArrowSchema *out, NbEr
   return rc;
 }
 
+/* Keep a copy of value in kv, reusing its storage (called for every row). */
+static int key_value_set(KeyValue *kv, const char *value, unsigned long n) {
+  if (value == NULL) {
+    kv->data = NULL;
+    kv->len = 0;
+    return NB_OK;
+  }
+  if ((size_t)n + 1 > kv->cap) {
+    size_t cap = kv->cap ? kv->cap : 32;
+    char *p;
+    while (cap < (size_t)n + 1) cap *= 2;
+    if ((p = realloc(kv->buf, cap)) == NULL) return NB_NOMEM;
+    kv->buf = p;
+    kv->cap = cap;
+  }
+  memcpy(kv->buf, value, n);
+  kv->buf[n] = '\0';
+  kv->data = kv->buf;
+  kv->len = n;
+  return NB_OK;
+}
+
 /* ---- Positions -------------------------------------------------------- */
 
 /* POS_MAGIC, u64 rows, u32 count, then per value: u8 is_null, u32 len,
@@ -548,16 +573,12 @@ int my_source_seek(void *source, uint32_t index, const void *position, size_t po
     if (position_len - at < 5) return bad_position(st, "truncated", err);
     len = get_u(p + at + 1, 4);
     if (len > position_len - at - 5) return bad_position(st, "a value runs past its end", err);
-    free(st->last[i].data);
-    st->last[i].data = NULL;
-    st->last[i].len = 0;
     if (p[at] == 0) {
-      st->last[i].data = malloc(len + 1);
-      if (st->last[i].data == NULL) return nb_error_set(err, NB_NOMEM, "out of memory");
-      memcpy(st->last[i].data, p + at + 5, len);
-      st->last[i].data[len] = '\0';
-      st->last[i].len = (unsigned long)len;
-    } else if (p[at] != 1 || len != 0) {
+      if (key_value_set(&st->last[i], (const char *)p + at + 5, (unsigned long)len) != NB_OK)
+        return nb_error_set(err, NB_NOMEM, "out of memory");
+    } else if (p[at] == 1 && len == 0) {
+      key_value_set(&st->last[i], NULL, 0);
+    } else {
       return bad_position(st, "a bad null flag", err);
     }
     at += 5 + len;
@@ -617,20 +638,9 @@ static int stream_start(MySource *s, MyStream *st, NbError *err) {
 static int remember_last(MyStream *st, MYSQL_ROW row, const unsigned long *lens,
                          NbError *err) {
   size_t i;
-  for (i = 0; i < st->n_order; i++) {
-    const char *v = row[st->order_index[i]];
-    unsigned long n = lens[st->order_index[i]];
-    free(st->last[i].data);
-    st->last[i].data = NULL;
-    st->last[i].len = 0;
-    if (v != NULL) {
-      if ((st->last[i].data = malloc(n + 1)) == NULL)
-        return nb_error_set(err, NB_NOMEM, "out of memory");
-      memcpy(st->last[i].data, v, n);
-      st->last[i].data[n] = '\0';
-      st->last[i].len = n;
-    }
-  }
+  for (i = 0; i < st->n_order; i++)
+    if (key_value_set(&st->last[i], row[st->order_index[i]], lens[st->order_index[i]]) != NB_OK)
+      return nb_error_set(err, NB_NOMEM, "out of memory");
   st->have_last = st->n_order > 0;
   return NB_OK;
 }
