@@ -528,6 +528,22 @@ int my_dest_prepare(void *dest, const char *stream_name, const struct ArrowSchem
 
 /* ---- Write ------------------------------------------------------------ */
 
+/* A failure inside the open transaction.  Retrying the same call (what the
+ * host does after NB_UNAVAILABLE) would be wrong: the server may have
+ * rolled back the whole transaction (connection lost) or only the
+ * statement (lock wait timeout), so the run fails instead and the next
+ * run resumes from the last commit, which the bookkeeping makes exact. */
+static int not_retryable(int rc, NbError *err) {
+  if (rc == NB_OK || rc == NB_NOMEM || rc == NB_DATA) return rc;
+  if (err != NULL) {
+    err->code = NB_IO;
+    if (rc == NB_UNAVAILABLE)
+      nb_error_detail(err, "The load fails here; running the pipeline again resumes after the last"
+                      " commit without losing or duplicating rows.");
+  }
+  return NB_IO;
+}
+
 static int begin(MyDest *d, NbError *err) {
   if (d->in_txn) return NB_OK;
   if (mysql_real_query(d->db, "START TRANSACTION", 17) != 0)
@@ -606,7 +622,7 @@ static int flush_insert(MyDest *d, DestStream *s, int64_t first, int64_t last, N
     rc = my_fail(d->db, &d->cfg, err, "inserting into table \"%s\" failed", s->table);
     nb_error_detail(err, "Rows %lld to %lld of the batch of stream \"%s\"; the transaction is"
                     " rolled back.", (long long)first + 1, (long long)last + 1, s->name);
-    return rc == NB_NOT_FOUND || rc == NB_INVALID ? NB_IO : rc;
+    return not_retryable(rc, err);
   }
   d->stmt_len = 0;
   return NB_OK;
@@ -696,7 +712,7 @@ static int flush_load(MyDest *d, DestStream *s, int64_t first, int64_t last, boo
     nb_error_detail(err, "Table \"%s\", rows %lld to %lld of the batch of stream \"%s\"; the"
                     " transaction is rolled back.", s->table, (long long)first + 1,
                     (long long)last + 1, s->name);
-    return rc == NB_NOT_FOUND || rc == NB_INVALID ? NB_IO : rc;
+    return not_retryable(rc, err);
   }
   if (*refused) {
     nb_log(d->host, NB_LOG_INFO,
@@ -765,8 +781,8 @@ int my_dest_write(void *dest, uint32_t dest_stream, const struct ArrowArray *bat
     if (stmt_str(d, "DELETE FROM ") != NB_OK || stmt_str(d, s->qtable) != NB_OK)
       rc = nb_error_set(err, NB_NOMEM, "out of memory");
     else
-      rc = run_sql(d, d->db, d->stmt, d->stmt_len, "emptying the table for mode replace failed",
-                   err);
+      rc = not_retryable(run_sql(d, d->db, d->stmt, d->stmt_len,
+                                 "emptying the table for mode replace failed", err), err);
     if (rc == NB_OK) s->replaced = true;
   }
   s->touched = true;
@@ -812,7 +828,7 @@ int my_dest_commit(void *dest, const void **state, size_t *state_len, NbError *e
     if (rc != NB_OK) {
       mysql_rollback(d->db);
       d->in_txn = false;
-      return rc == NB_NOT_FOUND || rc == NB_INVALID || rc == NB_DATA ? NB_IO : rc;
+      return not_retryable(rc, err);
     }
     d->in_txn = false;
     for (i = 0; i < d->n_streams; i++) {

@@ -47,8 +47,11 @@ typedef struct MyStream {
   MYSQL_RES *res;
   NbBatchBuilder *builder;
   bool done;
-  unsigned char *pos_buf;
+  unsigned char *pos_buf;  /* the last position handed to the host */
   size_t pos_cap;
+  size_t emitted_len;      /* its length, 0 before the first batch */
+  unsigned char *seek_buf; /* the position the stream was resumed at */
+  size_t seek_len;
   bool warned_zero;
   /* A row whose value could not be converted, met with rows already in the
    * batch: the batch goes first, the bad row is reported on the next call
@@ -306,6 +309,7 @@ static void stream_free(MyStream *st) {
   my_columns_free(st->cols, st->n_cols);
   nb_batch_builder_free(st->builder);
   free(st->pos_buf);
+  free(st->seek_buf);
 }
 
 void my_source_close(void *source) {
@@ -551,16 +555,10 @@ static int bad_position(MyStream *st, const char *why, NbError *err) {
   return NB_INVALID;
 }
 
-int my_source_seek(void *source, uint32_t index, const void *position, size_t position_len,
-                   NbError *err) {
-  MySource *s = source;
-  const unsigned char *p = position;
-  MyStream *st;
+static int decode_position(MyStream *st, const unsigned char *p, size_t position_len,
+                           NbError *err) {
   uint64_t count;
   size_t at, i;
-  if (index >= s->n_streams)
-    return nb_error_set(err, NB_INVALID, "stream index %u out of range", (unsigned)index);
-  st = &s->streams[index];
   if (position_len < POS_MAGIC_LEN + 12 || memcmp(p, POS_MAGIC, POS_MAGIC_LEN) != 0)
     return bad_position(st, "no mysql header", err);
   st->rows = get_u(p + POS_MAGIC_LEN, 8);
@@ -588,6 +586,41 @@ int my_source_seek(void *source, uint32_t index, const void *position, size_t po
   /* Without a key the position counts rows: skip them again. */
   st->skip = st->n_order == 0 ? st->rows : 0;
   return NB_OK;
+}
+
+int my_source_seek(void *source, uint32_t index, const void *position, size_t position_len,
+                   NbError *err) {
+  MySource *s = source;
+  MyStream *st;
+  int rc;
+  if (index >= s->n_streams)
+    return nb_error_set(err, NB_INVALID, "stream index %u out of range", (unsigned)index);
+  st = &s->streams[index];
+  if ((rc = decode_position(st, position, position_len, err)) != NB_OK) return rc;
+  free(st->seek_buf);
+  st->seek_len = 0;
+  if ((st->seek_buf = malloc(position_len > 0 ? position_len : 1)) == NULL)
+    return nb_error_set(err, NB_NOMEM, "out of memory");
+  memcpy(st->seek_buf, position, position_len);
+  st->seek_len = position_len;
+  return NB_OK;
+}
+
+/* After a failed read (the server went away): forget the rows read since
+ * the last position handed to the host, so that a retried source_next
+ * starts a new query right after it. */
+static void rewind_to_emitted(MyStream *st) {
+  size_t i;
+  nb_batch_builder_reset(st->builder);
+  st->pending = NULL;
+  stream_stop(st);
+  if (st->emitted_len > 0 && decode_position(st, st->pos_buf, st->emitted_len, NULL) == NB_OK)
+    return;
+  if (st->seek_len > 0 && decode_position(st, st->seek_buf, st->seek_len, NULL) == NB_OK) return;
+  for (i = 0; i < st->n_order; i++) key_value_set(&st->last[i], NULL, 0);
+  st->have_last = false;
+  st->rows = 0;
+  st->skip = 0;
 }
 
 /* ---- Reading ---------------------------------------------------------- */
@@ -721,23 +754,26 @@ int my_source_next(void *source, uint32_t index, struct ArrowArray *out, NbBatch
       }
       st->rows++;
       if (encode_position(st, &pos_len, NULL) != NB_OK) return NB_NOMEM;
+      st->emitted_len = pos_len;
       info->position = st->pos_buf;
       info->position_len = pos_len;
       info->bytes_read = -1;
       return NB_DATA;
     }
     if (rc != NB_OK) {
-      stream_stop(st);
+      rewind_to_emitted(st);
       return rc;
     }
-    if ((rc = remember_last(st, row, lens, err)) != NB_OK) return rc;
+    if ((rc = remember_last(st, row, lens, err)) != NB_OK) {
+      rewind_to_emitted(st);
+      return rc;
+    }
     st->rows++;
   }
   if (st->pending == NULL && mysql_errno(st->db) != 0) {
     rc = my_fail(st->db, &s->cfg, err, "reading table \"%s\" failed after %llu rows", st->name,
                  (unsigned long long)st->rows);
-    nb_batch_builder_reset(st->builder);
-    stream_stop(st);
+    rewind_to_emitted(st);
     return rc == NB_INVALID ? NB_IO : rc;
   }
   if (nb_batch_builder_rows(st->builder) == 0) {
@@ -750,6 +786,7 @@ int my_source_next(void *source, uint32_t index, struct ArrowArray *out, NbBatch
     out->release(out);
     return rc;
   }
+  st->emitted_len = pos_len;
   info->position = st->pos_buf;
   info->position_len = pos_len;
   info->bytes_read = -1;
