@@ -131,6 +131,26 @@ else
   report_failure "no state file was written early in the SIGKILL loop"
 fi
 
+# ---- The server restarts mid-load: the run fails (the transaction is
+# lost), the next run resumes after the last commit: each row once.
+my_sql "DROP TABLE big" || exit 1
+rm -f "$tmp/big.state"
+"$NEBULA_HOST" --plugin-dir "$PLUGIN_DIR" run "$tmp/big.cfg" > /dev/null 2> "$tmp/restart.err" &
+pid=$!
+sleep 1
+mysql_server_restart
+wait "$pid"
+rc=$?
+expect 0 "after a server restart mid-load, the next run completes" nh run "$tmp/big.cfg"
+counts=$(my_batch 'SELECT COUNT(*), COUNT(DISTINCT id) FROM big')
+[ "$counts" = "100000	100000" ] && echo "ok: server restart mid-load (exit $rc, then resumed): 100000 rows, each once" ||
+  report_failure "server restart mid-load: rows, distinct = $counts (want 100000 each)"
+if [ "$rc" -ne 0 ]; then
+  grep -q "running the pipeline again resumes" "$tmp/restart.err" ||
+    grep -q "could not connect" "$tmp/restart.err" ||
+    report_failure "server restart mid-load: the error does not say what happened: $(cat "$tmp/restart.err")"
+fi
+
 # ---- Errors ------------------------------------------------------------------------
 cat > "$tmp/badpw.cfg" <<CFG
 source = { connector = "csv"; path = "$tmp/in/people.csv"; };

@@ -9,6 +9,7 @@
 #                            user nebula / password $MY_PASSWORD with every
 #                            privilege and the database nebula_test.
 #   mysql_server_stop        shut the server down (idempotent).
+#   mysql_server_restart     stop it and start it again (same port, data).
 #   my_sql SQL...            run SQL through the mariadb client as root.
 #
 # Exits 77 (skip) only outside CI when mariadbd is not installed; CI
@@ -54,6 +55,16 @@ mysql_server_start() {
     --auth-root-authentication-method=normal --skip-test-db \
     > "$MY_DIR/install.log" 2>&1 || {
     echo "mariadb-install-db failed:"; cat "$MY_DIR/install.log"; exit 1; }
+  mysql_server_launch
+  mariadb --no-defaults -uroot --socket="$MY_SOCK" -e "CREATE USER 'nebula'@'localhost' IDENTIFIED BY '$MY_PASSWORD';
+          CREATE USER 'nebula'@'127.0.0.1' IDENTIFIED BY '$MY_PASSWORD';
+          GRANT ALL ON *.* TO 'nebula'@'localhost';
+          GRANT ALL ON *.* TO 'nebula'@'127.0.0.1';
+          CREATE DATABASE nebula_test;" || exit 1
+}
+
+# Start mariadbd on the existing data directory and wait until it answers.
+mysql_server_launch() {
   "$MYSQLD" --no-defaults $run_as --datadir="$MY_DIR/data" \
     --socket="$MY_SOCK" --port="$MY_PORT" --bind-address=127.0.0.1 \
     --pid-file="$MY_DIR/mariadbd.pid" --log-error="$MY_DIR/error.log" \
@@ -72,11 +83,12 @@ mysql_server_start() {
     fi
     sleep 0.1
   done
-  mariadb --no-defaults -uroot --socket="$MY_SOCK" -e "CREATE USER 'nebula'@'localhost' IDENTIFIED BY '$MY_PASSWORD';
-          CREATE USER 'nebula'@'127.0.0.1' IDENTIFIED BY '$MY_PASSWORD';
-          GRANT ALL ON *.* TO 'nebula'@'localhost';
-          GRANT ALL ON *.* TO 'nebula'@'127.0.0.1';
-          CREATE DATABASE nebula_test;" || exit 1
+}
+
+# Stop the server and start it again on the same directory, socket and port.
+mysql_server_restart() {
+  mysql_server_stop
+  mysql_server_launch
 }
 
 mysql_server_stop() {

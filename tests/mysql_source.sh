@@ -129,6 +129,27 @@ distinct=$(sort -u "$tmp/gone.jsonl" | wc -l)
   echo "ok: $killed reading connections killed: 60000 rows, each once" ||
   report_failure "connections killed: $lines rows, $distinct distinct (want 60000)"
 
+# ---- The server restarts mid-stream: the host retries, the source
+# reconnects and resumes after the last batch handed over.
+cat > "$tmp/restart.cfg" <<CFG
+source = { $conn tables = "events"; };
+destination = { connector = "json"; path = "$tmp/restart.jsonl"; };
+engine = { state_file = "$tmp/restart.state"; batch_rows = 100; commit_rows = 100;
+           max_retries = 50; retry_deadline = 120.0; };
+CFG
+"$NEBULA_HOST" --plugin-dir "$PLUGIN_DIR" run "$tmp/restart.cfg" > /dev/null 2> "$tmp/restart.err" &
+pid=$!
+sleep 1
+mysql_server_restart
+wait "$pid"
+rc=$?
+[ "$rc" -eq 0 ] || report_failure "server restart mid-stream: exit status $rc: $(cat "$tmp/restart.err")"
+lines=$(wc -l < "$tmp/restart.jsonl")
+distinct=$(sort -u "$tmp/restart.jsonl" | wc -l)
+[ "$lines" -eq 60000 ] && [ "$distinct" -eq 60000 ] &&
+  echo "ok: server restart mid-stream: 60000 rows, each once" ||
+  report_failure "server restart mid-stream: $lines rows, $distinct distinct (want 60000)"
+
 # ---- Errors: wrong password, unknown table, server down ----------------------
 cat > "$tmp/badpw.cfg" <<CFG
 source = { connector = "mysql"; socket = "$MY_SOCK"; user = "nebula"; password = "Wrong-$MY_PASSWORD"; database = "nebula_test"; };
