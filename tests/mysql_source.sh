@@ -49,6 +49,17 @@ fi
 expect 0 "discover" nh discover "$tmp/types.cfg"
 contains "$out" "all_types" "discover names the table"
 contains "$out" "biu" "discover names a column"
+contains "$err" 'all_types\": primary key (id)' "discover: the primary key is logged"
+
+# ---- query ---------------------------------------------------------------------
+cat > "$tmp/query.cfg" <<CFG
+source = { $conn query = "SELECT id, CONCAT(c, '|', vc) AS joined, dec2 * 2 AS twice FROM all_types WHERE id IN (1, 4)"; };
+destination = { connector = "json"; path = "$tmp/query.jsonl"; };
+CFG
+expect 0 "query" nh run "$tmp/query.cfg"
+contains "$tmp/query.jsonl" '{"id":1,"joined":"abc|héllo wörld","twice":-199999999.98}' "query: first row"
+contains "$tmp/query.jsonl" '{"id":4,"joined":"x|NULL","twice":-0.02}' "query: second row"
+[ "$(wc -l < "$tmp/query.jsonl")" -eq 2 ] || report_failure "query: not 2 rows"
 
 # ---- Zero dates ----------------------------------------------------------
 my_sql "SET SESSION sql_mode = ''; CREATE TABLE zero_dates (id INT PRIMARY KEY, d DATE, t DATETIME);
@@ -65,6 +76,14 @@ sed -i 's/tables = "zero_dates";/tables = "zero_dates"; zero_dates = "error";/' 
 rm -f "$tmp/zero.jsonl"
 expect 1 "zero dates with zero_dates = error" nh run "$tmp/zero.cfg"
 contains "$err" 'zero date' "the error names the zero date"
+printf 'engine = { on_error = "skip"; };\n' >> "$tmp/zero.cfg"
+rm -f "$tmp/zero.jsonl"
+expect 0 "zero dates with zero_dates = error and on_error = skip" nh run "$tmp/zero.cfg"
+[ "$(wc -l < "$tmp/zero.jsonl")" -eq 0 ] || report_failure "zero_dates = error: rows with zero dates were written"
+my_sql "INSERT INTO zero_dates VALUES (3, '2024-01-03', '2024-01-03 00:00:00')"
+rm -f "$tmp/zero.jsonl"
+expect 0 "a good row after two bad ones" nh run "$tmp/zero.cfg"
+contains "$tmp/zero.jsonl" '{"id":3,"d":"2024-01-03","t":"2024-01-03T00:00:00"}' "the row after the bad ones is read"
 
 # ---- Incremental, equal cursor values, SIGKILL loop -------------------------
 my_sql "CREATE TABLE events (id INT PRIMARY KEY, grp INT NOT NULL, payload VARCHAR(40));

@@ -249,6 +249,22 @@ static int check_table(MySource *s, MyStream *st, NbError *err) {
   return NB_OK;
 }
 
+/* Say what a table is read by: what discover cannot show. */
+static void log_order(const MySource *s, const MyStream *st) {
+  char cols[512];
+  size_t i, at = 0;
+  cols[0] = '\0';
+  for (i = s->incremental ? 1 : 0; i < st->n_order && at < sizeof cols; i++)
+    at += (size_t)snprintf(cols + at, sizeof cols - at, "%s%s", at > 0 ? ", " : "", st->order[i]);
+  if (cols[0] == '\0')
+    nb_log(s->host, NB_LOG_INFO,
+           "table \"%s\" has no primary key: read in server order, resumed by row count",
+           st->name);
+  else
+    nb_log(s->host, NB_LOG_INFO, "table \"%s\": primary key (%s)%s%s", st->name, cols,
+           s->incremental ? ", cursor " : "", s->incremental ? st->order[0] : "");
+}
+
 /* The ordering columns of a table: [cursor,] primary key columns. */
 static int load_order(MySource *s, MyStream *st, NbError *err) {
   Sql q = {0};
@@ -283,6 +299,7 @@ static int load_order(MySource *s, MyStream *st, NbError *err) {
     }
   }
   mysql_free_result(res);
+  log_order(s, st);
   if (s->incremental && st->n_order == 1) {
     nb_error_set(err, NB_INVALID, "table \"%s\" has no primary key, which mode \"incremental\" needs",
                  st->name);
