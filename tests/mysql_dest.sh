@@ -145,9 +145,10 @@ expect 0 "after a server restart mid-load, the next run completes" nh run "$tmp/
 counts=$(my_batch 'SELECT COUNT(*), COUNT(DISTINCT id) FROM big')
 [ "$counts" = "100000	100000" ] && echo "ok: server restart mid-load (exit $rc, then resumed): 100000 rows, each once" ||
   report_failure "server restart mid-load: rows, distinct = $counts (want 100000 each)"
+# Between transactions the destination reconnects (the run goes on); in
+# the middle of one the run fails, saying the rerun resumes.
 if [ "$rc" -ne 0 ]; then
   grep -q "running the pipeline again resumes" "$tmp/restart.err" ||
-    grep -q "could not connect" "$tmp/restart.err" ||
     report_failure "server restart mid-load: the error does not say what happened: $(cat "$tmp/restart.err")"
 fi
 

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <errmsg.h>
 #include <mysqld_error.h>
 
 #include "mysql_internal.h"
@@ -544,10 +545,36 @@ static int not_retryable(int rc, NbError *err) {
   return NB_IO;
 }
 
+/* Between transactions nothing is lost with the connection: a connection
+ * that went away (server restart) is opened again, and a failure to do so
+ * is NB_UNAVAILABLE, which the host retries. */
+static int reconnect(MyDest *d, NbError *err) {
+  MYSQL *db = NULL;
+  int rc;
+  if ((rc = my_connect(&d->cfg, &db, err)) != NB_OK) return rc;
+  if (mysql_autocommit(db, 0) != 0) {
+    rc = my_fail(db, &d->cfg, err, "turning autocommit off failed");
+    mysql_close(db);
+    return rc;
+  }
+  mysql_close(d->db);
+  d->db = db;
+  nb_log(d->host, NB_LOG_INFO, "reconnected to the server after the connection was lost");
+  return NB_OK;
+}
+
 static int begin(MyDest *d, NbError *err) {
+  unsigned int no;
+  int rc;
   if (d->in_txn) return NB_OK;
-  if (mysql_real_query(d->db, "START TRANSACTION", 17) != 0)
-    return my_fail(d->db, &d->cfg, err, "starting a transaction failed");
+  if (mysql_real_query(d->db, "START TRANSACTION", 17) != 0) {
+    no = mysql_errno(d->db);
+    if (no != CR_SERVER_GONE_ERROR && no != CR_SERVER_LOST)
+      return my_fail(d->db, &d->cfg, err, "starting a transaction failed");
+    if ((rc = reconnect(d, err)) != NB_OK) return rc;
+    if (mysql_real_query(d->db, "START TRANSACTION", 17) != 0)
+      return my_fail(d->db, &d->cfg, err, "starting a transaction failed");
+  }
   d->in_txn = true;
   return NB_OK;
 }
