@@ -18,17 +18,10 @@
 #include <string.h>
 
 #include "mysql_internal.h"
+#include "mysql_position.h"
 
-#define POS_MAGIC "NBMYSQL1"
-#define POS_MAGIC_LEN 8
-#define MAX_KEY_COLUMNS 16
+#define MAX_KEY_COLUMNS MY_MAX_KEY_COLUMNS
 
-typedef struct KeyValue {
-  char *data; /* raw text-protocol bytes, NULL for SQL NULL */
-  unsigned long len;
-  char *buf;  /* storage that data points into, reused from row to row */
-  size_t cap;
-} KeyValue;
 
 typedef struct MyStream {
   char *name;             /* table name, or "query" */
@@ -39,7 +32,7 @@ typedef struct MyStream {
   size_t n_cols;
   size_t order_index[MAX_KEY_COLUMNS]; /* result column of each ordering column */
   /* Resume: the ordering values of the last row handed over, and rows. */
-  KeyValue last[MAX_KEY_COLUMNS];
+  MyKeyValue last[MAX_KEY_COLUMNS];
   bool have_last;
   uint64_t rows;
   uint64_t skip; /* rows still to skip (position by row count) */
@@ -503,102 +496,19 @@ int my_source_schema(void *source, uint32_t index, struct ArrowSchema *out, NbEr
   return rc;
 }
 
-/* Keep a copy of value in kv, reusing its storage (called for every row). */
-static int key_value_set(KeyValue *kv, const char *value, unsigned long n) {
-  if (value == NULL) {
-    kv->data = NULL;
-    kv->len = 0;
-    return NB_OK;
-  }
-  if ((size_t)n + 1 > kv->cap) {
-    size_t cap = kv->cap ? kv->cap : 32;
-    char *p;
-    while (cap < (size_t)n + 1) cap *= 2;
-    if ((p = realloc(kv->buf, cap)) == NULL) return NB_NOMEM;
-    kv->buf = p;
-    kv->cap = cap;
-  }
-  memcpy(kv->buf, value, n);
-  kv->buf[n] = '\0';
-  kv->data = kv->buf;
-  kv->len = n;
-  return NB_OK;
-}
-
-/* ---- Positions -------------------------------------------------------- */
-
-/* POS_MAGIC, u64 rows, u32 count, then per value: u8 is_null, u32 len,
- * bytes.  Little-endian. */
-static void put_u(unsigned char *p, uint64_t v, int bytes) {
-  int i;
-  for (i = 0; i < bytes; i++) p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint64_t get_u(const unsigned char *p, int bytes) {
-  uint64_t v = 0;
-  int i;
-  for (i = bytes - 1; i >= 0; i--) v = (v << 8) | p[i];
-  return v;
-}
-
 static int encode_position(MyStream *st, size_t *len, NbError *err) {
-  size_t need = POS_MAGIC_LEN + 12, i, at;
-  size_t n = st->have_last ? st->n_order : 0;
-  for (i = 0; i < n; i++) need += 5 + st->last[i].len;
-  if (need > st->pos_cap) {
-    unsigned char *p = realloc(st->pos_buf, need);
-    if (p == NULL) return nb_error_set(err, NB_NOMEM, "out of memory (position)");
-    st->pos_buf = p;
-    st->pos_cap = need;
-  }
-  memcpy(st->pos_buf, POS_MAGIC, POS_MAGIC_LEN);
-  put_u(st->pos_buf + POS_MAGIC_LEN, st->rows, 8);
-  put_u(st->pos_buf + POS_MAGIC_LEN + 8, n, 4);
-  at = POS_MAGIC_LEN + 12;
-  for (i = 0; i < n; i++) {
-    st->pos_buf[at] = st->last[i].data == NULL;
-    put_u(st->pos_buf + at + 1, st->last[i].len, 4);
-    if (st->last[i].len > 0) memcpy(st->pos_buf + at + 5, st->last[i].data, st->last[i].len);
-    at += 5 + st->last[i].len;
-  }
-  *len = at;
+  if (my_position_encode(st->rows, st->last, st->have_last ? st->n_order : 0, &st->pos_buf,
+                         &st->pos_cap, len) != NB_OK)
+    return nb_error_set(err, NB_NOMEM, "out of memory (position)");
   return NB_OK;
-}
-
-static int bad_position(MyStream *st, const char *why, NbError *err) {
-  nb_error_set(err, NB_INVALID, "stream \"%s\": the saved position is not a mysql position (%s)",
-               st->name, why);
-  nb_error_hint(err, "Delete the state file to read the stream from the start.");
-  return NB_INVALID;
 }
 
 static int decode_position(MyStream *st, const unsigned char *p, size_t position_len,
                            NbError *err) {
-  uint64_t count;
-  size_t at, i;
-  if (position_len < POS_MAGIC_LEN + 12 || memcmp(p, POS_MAGIC, POS_MAGIC_LEN) != 0)
-    return bad_position(st, "no mysql header", err);
-  st->rows = get_u(p + POS_MAGIC_LEN, 8);
-  count = get_u(p + POS_MAGIC_LEN + 8, 4);
-  if (count != 0 && count != st->n_order)
-    return bad_position(st, "its key has another number of columns than the table's", err);
-  at = POS_MAGIC_LEN + 12;
-  for (i = 0; i < count; i++) {
-    uint64_t len;
-    if (position_len - at < 5) return bad_position(st, "truncated", err);
-    len = get_u(p + at + 1, 4);
-    if (len > position_len - at - 5) return bad_position(st, "a value runs past its end", err);
-    if (p[at] == 0) {
-      if (key_value_set(&st->last[i], (const char *)p + at + 5, (unsigned long)len) != NB_OK)
-        return nb_error_set(err, NB_NOMEM, "out of memory");
-    } else if (p[at] == 1 && len == 0) {
-      key_value_set(&st->last[i], NULL, 0);
-    } else {
-      return bad_position(st, "a bad null flag", err);
-    }
-    at += 5 + len;
-  }
-  if (at != position_len) return bad_position(st, "trailing bytes", err);
+  size_t count = 0;
+  int rc = my_position_decode(st->name, p, position_len, st->n_order, &st->rows, st->last,
+                              &count, err);
+  if (rc != NB_OK) return rc;
   st->have_last = count > 0;
   /* Without a key the position counts rows: skip them again. */
   st->skip = st->n_order == 0 ? st->rows : 0;
@@ -634,7 +544,7 @@ static void rewind_to_emitted(MyStream *st) {
   if (st->emitted_len > 0 && decode_position(st, st->pos_buf, st->emitted_len, NULL) == NB_OK)
     return;
   if (st->seek_len > 0 && decode_position(st, st->seek_buf, st->seek_len, NULL) == NB_OK) return;
-  for (i = 0; i < st->n_order; i++) key_value_set(&st->last[i], NULL, 0);
+  for (i = 0; i < st->n_order; i++) my_key_value_set(&st->last[i], NULL, 0);
   st->have_last = false;
   st->rows = 0;
   st->skip = 0;
@@ -689,7 +599,7 @@ static int remember_last(MyStream *st, MYSQL_ROW row, const unsigned long *lens,
                          NbError *err) {
   size_t i;
   for (i = 0; i < st->n_order; i++)
-    if (key_value_set(&st->last[i], row[st->order_index[i]], lens[st->order_index[i]]) != NB_OK)
+    if (my_key_value_set(&st->last[i], row[st->order_index[i]], lens[st->order_index[i]]) != NB_OK)
       return nb_error_set(err, NB_NOMEM, "out of memory");
   st->have_last = st->n_order > 0;
   return NB_OK;
