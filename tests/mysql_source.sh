@@ -151,8 +151,8 @@ distinct=$(sort -u "$tmp/gone.jsonl" | wc -l)
 # ---- The server restarts mid-stream: the host retries, the source
 # reconnects and resumes after the last batch handed over.
 cat > "$tmp/restart.cfg" <<CFG
-source = { $conn tables = "events"; };
-destination = { connector = "json"; path = "$tmp/restart.jsonl"; };
+source = { $conn tables = "events, all_types"; };
+destination = { connector = "json"; path = "$tmp/restart-{stream}.jsonl"; };
 engine = { state_file = "$tmp/restart.state"; batch_rows = 100; commit_rows = 100;
            max_retries = 50; retry_deadline = 120.0; };
 CFG
@@ -163,8 +163,11 @@ mysql_server_restart
 wait "$pid"
 rc=$?
 [ "$rc" -eq 0 ] || report_failure "server restart mid-stream: exit status $rc: $(cat "$tmp/restart.err")"
-lines=$(wc -l < "$tmp/restart.jsonl")
-distinct=$(sort -u "$tmp/restart.jsonl" | wc -l)
+lines=$(wc -l < "$tmp/restart-events.jsonl")
+distinct=$(sort -u "$tmp/restart-events.jsonl" | wc -l)
+# The second table's columns are read on a connection opened again.
+[ "$(wc -l < "$tmp/restart-all_types.jsonl")" -eq 4 ] ||
+  report_failure "server restart: the table after the restart was not read whole"
 [ "$lines" -eq 60000 ] && [ "$distinct" -eq 60000 ] &&
   echo "ok: server restart mid-stream: 60000 rows, each once" ||
   report_failure "server restart mid-stream: $lines rows, $distinct distinct (want 60000)"

@@ -69,6 +69,7 @@ static const NbConnector mysql_connector = {
     .dest_write = my_dest_write,
     .dest_commit = my_dest_commit,
     .dest_close = my_dest_close,
+    .dest_finish = my_dest_finish, /* ABI 1.1 */
 };
 
 /* The entry, with opens that check settings first (nebula/sdk.h). */

@@ -61,6 +61,7 @@ typedef struct MyDest {
   DestStream *streams;
   uint32_t n_streams;
   bool in_txn;
+  bool marker_cleared; /* this run's first commit removed the finished mark */
   char *stmt; /* the INSERT being built */
   size_t stmt_len, stmt_cap;
   char *state;
@@ -147,8 +148,8 @@ static int parse_state(MyDest *d, const char *p, size_t len, NbError *err) {
   if (len < at || memcmp(p, STATE_MAGIC, at) != 0) return bad_state("no header", err);
   while (at < len) {
     uint64_t rows = 0;
-    char name[1024];
-    size_t n = 0;
+    char *name;
+    size_t n = 0, start;
     DestStream *s;
     if (p[at] < '0' || p[at] > '9') return bad_state("a row count expected", err);
     while (at < len && p[at] >= '0' && p[at] <= '9') {
@@ -156,17 +157,28 @@ static int parse_state(MyDest *d, const char *p, size_t len, NbError *err) {
       rows = rows * 10 + (uint64_t)(p[at++] - '0');
     }
     if (at >= len || p[at++] != ' ') return bad_state("a space expected", err);
-    while (at + 1 < len && p[at] != '\n') {
-      int hi = hexval(p[at]), lo = hexval(p[at + 1]);
-      if (hi < 0 || lo < 0 || n + 1 >= sizeof name) return bad_state("a bad stream name", err);
+    start = at;
+    while (at < len && p[at] != '\n') at++;
+    if (at >= len || at == start || (at - start) % 2 != 0) return bad_state("a bad stream name", err);
+    if ((name = malloc((at - start) / 2 + 1)) == NULL)
+      return nb_error_set(err, NB_NOMEM, "out of memory");
+    for (; start < at; start += 2) {
+      int hi = hexval(p[start]), lo = hexval(p[start + 1]);
+      if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
+        free(name);
+        return bad_state("a bad stream name", err);
+      }
       name[n++] = (char)(hi * 16 + lo);
-      at += 2;
     }
-    if (at >= len || p[at++] != '\n' || n == 0) return bad_state("a bad line end", err);
     name[n] = '\0';
-    if (memchr(name, '\0', n) != NULL) return bad_state("a NUL in a stream name", err);
-    if (find_stream(d, name) != NULL) return bad_state("a stream twice", err);
-    if ((s = add_stream(d, name, n)) == NULL) return nb_error_set(err, NB_NOMEM, "out of memory");
+    at++; /* the newline */
+    if (find_stream(d, name) != NULL) {
+      free(name);
+      return bad_state("a stream twice", err);
+    }
+    s = add_stream(d, name, n);
+    free(name);
+    if (s == NULL) return nb_error_set(err, NB_NOMEM, "out of memory");
     s->delivered = rows;
   }
   return NB_OK;
@@ -193,52 +205,97 @@ static int build_state(MyDest *d, NbError *err) {
 
 /* ---- Bookkeeping -------------------------------------------------------- */
 
-static int bookkeeping_load(MyDest *d, bool fresh, NbError *err) {
+static void stream_free(DestStream *s);
+
+/* The marker row of a load that ended (dest_finish): stream name "\0",
+ * which no real stream name contains. */
+#define FINISHED_MARKER "X'00'"
+
+static int bookkeeping_create(MyDest *d, NbError *err) {
+  return run_sql(d, d->db,
+                 "CREATE TABLE IF NOT EXISTS " BOOKKEEPING " (pipeline VARBINARY(255) NOT NULL,"
+                 " stream VARBINARY(2048) NOT NULL, rows_loaded BIGINT UNSIGNED NOT NULL,"
+                 " PRIMARY KEY (pipeline, stream)) ENGINE=InnoDB",
+                 strlen("CREATE TABLE IF NOT EXISTS " BOOKKEEPING " (pipeline VARBINARY(255) NOT NULL,"
+                        " stream VARBINARY(2048) NOT NULL, rows_loaded BIGINT UNSIGNED NOT NULL,"
+                        " PRIMARY KEY (pipeline, stream)) ENGINE=InnoDB"),
+                 "creating table " BOOKKEEPING " failed", err);
+}
+
+/* "<verb> ... WHERE pipeline = '<id>'" into d->stmt. */
+static int pipeline_statement(MyDest *d, const char *head, NbError *err) {
+  d->stmt_len = 0;
+  if (stmt_str(d, head) != NB_OK || stmt_literal(d, d->pipeline_id, strlen(d->pipeline_id)) != NB_OK)
+    return nb_error_set(err, NB_NOMEM, "out of memory");
+  return NB_OK;
+}
+
+/* Read the pipeline's rows of the bookkeeping table into d->streams
+ * (in_db); *finished when the last load ended (marker row). */
+static int bookkeeping_read(MyDest *d, bool *finished, uint64_t *rows_found, NbError *err) {
   MYSQL_RES *res;
   MYSQL_ROW row;
-  int rc;
-  d->stmt_len = 0;
-  if (stmt_str(d, "CREATE TABLE IF NOT EXISTS " BOOKKEEPING " (pipeline VARBINARY(255) NOT NULL,"
-                  " stream VARBINARY(1024) NOT NULL, rows_loaded BIGINT UNSIGNED NOT NULL,"
-                  " PRIMARY KEY (pipeline, stream)) ENGINE=InnoDB") != NB_OK)
-    return nb_error_set(err, NB_NOMEM, "out of memory");
-  if ((rc = run_sql(d, d->db, d->stmt, d->stmt_len, "creating table " BOOKKEEPING " failed",
-                    err)) != NB_OK)
-    return rc;
-  d->stmt_len = 0;
-  if (stmt_str(d, fresh ? "DELETE FROM " BOOKKEEPING " WHERE pipeline = "
-                        : "SELECT stream, rows_loaded FROM " BOOKKEEPING " WHERE pipeline = ") !=
-          NB_OK ||
-      stmt_literal(d, d->pipeline_id, strlen(d->pipeline_id)) != NB_OK)
-    return nb_error_set(err, NB_NOMEM, "out of memory");
+  int rc = pipeline_statement(d, "SELECT stream, rows_loaded FROM " BOOKKEEPING " WHERE pipeline = ",
+                              err);
+  *finished = false;
+  *rows_found = 0;
+  if (rc != NB_OK) return rc;
   if ((rc = run_sql(d, d->db, d->stmt, d->stmt_len, "reading table " BOOKKEEPING " failed",
                     err)) != NB_OK)
     return rc;
-  if (fresh) return run_sql(d, d->db, "COMMIT", 6, "commit failed", err);
   if ((res = mysql_store_result(d->db)) == NULL)
     return my_fail(d->db, &d->cfg, err, "reading table " BOOKKEEPING " failed");
-  rc = NB_OK;
   while (rc == NB_OK && (row = mysql_fetch_row(res)) != NULL) {
     unsigned long *lens = mysql_fetch_lengths(res);
     DestStream *s;
-    char *name = row[0] != NULL ? strndup(row[0], lens[0]) : NULL;
-    if (name == NULL) {
+    if (row[0] == NULL || lens[0] == 0) continue;
+    if (memchr(row[0], '\0', lens[0]) != NULL) {
+      *finished = true;
+      continue;
+    }
+    s = find_stream(d, row[0]);
+    if (s == NULL && (s = add_stream(d, row[0], lens[0])) == NULL) {
       rc = nb_error_set(err, NB_NOMEM, "out of memory");
       break;
     }
-    s = find_stream(d, name);
-    if (s == NULL && (s = add_stream(d, name, strlen(name))) == NULL)
-      rc = nb_error_set(err, NB_NOMEM, "out of memory");
-    else {
-      s->in_db = strtoull(row[1] != NULL ? row[1] : "0", NULL, 10);
-      s->replaced = true;
-    }
-    free(name);
+    s->in_db = strtoull(row[1] != NULL ? row[1] : "0", NULL, 10);
+    s->replaced = true;
+    *rows_found += 1;
   }
   mysql_free_result(res);
-  if (rc != NB_OK) return rc;
-  mysql_commit(d->db);
-  return NB_OK;
+  return rc;
+}
+
+/* Without a state, a run is a new load unless the pipeline's last load
+ * was interrupted (rows in the bookkeeping, no marker): then it died
+ * before the host saved its first state, or its state file was deleted,
+ * and the source replays from the start - the rows the table holds are
+ * skipped, not loaded twice. */
+static int bookkeeping_load(MyDest *d, bool has_state, NbError *err) {
+  bool finished = false;
+  uint64_t found = 0;
+  uint32_t i;
+  int rc;
+  if ((rc = bookkeeping_create(d, err)) != NB_OK) return rc;
+  if ((rc = bookkeeping_read(d, &finished, &found, err)) != NB_OK) return rc;
+  if (has_state || (found > 0 && !finished)) {
+    if (!has_state)
+      nb_log(d->host, NB_LOG_INFO,
+             "pipeline \"%s\": the last load into this database was interrupted before it saved"
+             " a state; the rows it committed are skipped when they are sent again (set another"
+             " pipeline_id for a new load)", d->pipeline_id);
+    mysql_commit(d->db);
+    return NB_OK;
+  }
+  /* A new load: forget the last one. */
+  for (i = 0; i < d->n_streams; i++) stream_free(&d->streams[i]);
+  d->n_streams = 0;
+  if ((rc = pipeline_statement(d, "DELETE FROM " BOOKKEEPING " WHERE pipeline = ", err)) != NB_OK)
+    return rc;
+  if ((rc = run_sql(d, d->db, d->stmt, d->stmt_len, "resetting table " BOOKKEEPING " failed",
+                    err)) != NB_OK)
+    return rc;
+  return run_sql(d, d->db, "COMMIT", 6, "commit failed", err);
 }
 
 /* After a crash between the database commit and the state file, the
@@ -330,7 +387,7 @@ int my_dest_open(const NbHostApi *host, const NbOpenArgs *args, void **dest, NbE
   if (rc == NB_OK) rc = my_connect(&d->cfg, &d->db, err);
   if (rc == NB_OK && mysql_autocommit(d->db, 0) != 0)
     rc = my_fail(d->db, &d->cfg, err, "turning autocommit off failed");
-  if (rc == NB_OK) rc = bookkeeping_load(d, args->state == NULL, err);
+  if (rc == NB_OK) rc = bookkeeping_load(d, args->state != NULL, err);
   if (rc == NB_OK) rc = reconcile(d, err);
   if (rc != NB_OK) {
     my_dest_close(d);
@@ -448,6 +505,11 @@ static int create_table(MyDest *d, DestStream *s, NbError *err) {
   if (mysql_real_query(d->ddl, d->stmt, (unsigned long)d->stmt_len) != 0) {
     rc = my_fail(d->ddl, &d->cfg, err, "creating table \"%s\" failed", s->table);
     nb_error_detail(err, "Stream \"%s\".", s->name);
+    if (rc == NB_UNAVAILABLE) {
+      /* A retry opens a new connection. */
+      mysql_close(d->ddl);
+      d->ddl = NULL;
+    }
     return rc == NB_NOT_FOUND ? NB_INVALID : rc;
   }
   return NB_OK;
@@ -825,6 +887,14 @@ int my_dest_write(void *dest, uint32_t dest_stream, const struct ArrowArray *bat
 static int write_bookkeeping(MyDest *d, NbError *err) {
   uint32_t i;
   int rc;
+  if (!d->marker_cleared) {
+    /* This load is under way again until dest_finish. */
+    if ((rc = pipeline_statement(d, "DELETE FROM " BOOKKEEPING " WHERE stream = " FINISHED_MARKER
+                                    " AND pipeline = ", err)) != NB_OK ||
+        (rc = run_sql(d, d->db, d->stmt, d->stmt_len, "writing table " BOOKKEEPING " failed",
+                      err)) != NB_OK)
+      return rc;
+  }
   for (i = 0; i < d->n_streams; i++) {
     DestStream *s = &d->streams[i];
     char num[32];
@@ -858,6 +928,7 @@ int my_dest_commit(void *dest, const void **state, size_t *state_len, NbError *e
       return not_retryable(rc, err);
     }
     d->in_txn = false;
+    d->marker_cleared = true;
     for (i = 0; i < d->n_streams; i++) {
       DestStream *s = &d->streams[i];
       if (s->delivered > s->in_db) s->in_db = s->delivered;
@@ -868,4 +939,25 @@ int my_dest_commit(void *dest, const void **state, size_t *state_len, NbError *e
   *state = d->state;
   *state_len = d->state_len;
   return NB_OK;
+}
+
+/* The run ended with every stream complete: mark the load finished, so
+ * that a later run without a state starts a new load. */
+int my_dest_finish(void *dest, NbError *err) {
+  MyDest *d = dest;
+  int rc;
+  if (d->in_txn) {
+    mysql_rollback(d->db);
+    d->in_txn = false;
+  }
+  rc = pipeline_statement(d, "INSERT INTO " BOOKKEEPING " (pipeline, stream, rows_loaded) SELECT ",
+                          err);
+  if (rc == NB_OK &&
+      stmt_str(d, ", " FINISHED_MARKER ", 0 ON DUPLICATE KEY UPDATE rows_loaded = 0") != NB_OK)
+    rc = nb_error_set(err, NB_NOMEM, "out of memory");
+  if (rc == NB_OK)
+    rc = run_sql(d, d->db, d->stmt, d->stmt_len, "marking the load finished failed", err);
+  if (rc == NB_OK && mysql_commit(d->db) != 0)
+    rc = my_fail(d->db, &d->cfg, err, "marking the load finished failed");
+  return rc == NB_OK ? NB_OK : not_retryable(rc, err);
 }

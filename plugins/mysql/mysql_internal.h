@@ -122,5 +122,6 @@ int my_dest_write(void *dest, uint32_t dest_stream, const struct ArrowArray *bat
                   NbError *err);
 int my_dest_commit(void *dest, const void **state, size_t *state_len, NbError *err);
 void my_dest_close(void *dest);
+int my_dest_finish(void *dest, NbError *err);
 
 #endif /* MYSQL_INTERNAL_H */

@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <errmsg.h>
+
 #include "mysql_internal.h"
 #include "mysql_position.h"
 
@@ -68,9 +70,28 @@ typedef struct MySource {
 
 /* ---- Small helpers ---------------------------------------------------- */
 
+/* Run sql on the metadata connection, opening it again once when the
+ * server went away (restart) since its last use. */
+static int meta_query(MySource *s, const char *sql, size_t len) {
+  unsigned int no;
+  MYSQL *db = NULL;
+  NbError ignored;
+  if (mysql_real_query(s->meta, sql, (unsigned long)len) == 0) return 0;
+  no = mysql_errno(s->meta);
+  if (no != CR_SERVER_GONE_ERROR && no != CR_SERVER_LOST) return -1;
+  nb_error_init(&ignored);
+  if (my_connect(&s->cfg, &db, &ignored) != NB_OK) {
+    nb_error_release(&ignored);
+    return -1; /* s->meta keeps the "gone away" error to report */
+  }
+  mysql_close(s->meta);
+  s->meta = db;
+  return mysql_real_query(s->meta, sql, (unsigned long)len) == 0 ? 0 : -1;
+}
+
 static int query_rows(MySource *s, const char *sql, MYSQL_RES **res, NbError *err) {
   *res = NULL;
-  if (mysql_real_query(s->meta, sql, (unsigned long)strlen(sql)) != 0)
+  if (meta_query(s, sql, strlen(sql)) != 0)
     return my_fail(s->meta, &s->cfg, err, "query failed");
   *res = mysql_store_result(s->meta);
   if (*res == NULL) return my_fail(s->meta, &s->cfg, err, "reading a result failed");
@@ -452,7 +473,7 @@ static int load_columns(MySource *s, MyStream *st, NbError *err) {
     free(q.p);
     return nb_error_set(err, NB_NOMEM, "out of memory");
   }
-  if (mysql_real_query(s->meta, q.p, (unsigned long)q.len) != 0) {
+  if (meta_query(s, q.p, q.len) != 0) {
     free(q.p);
     return my_fail(s->meta, &s->cfg, err, "reading the columns of %s \"%s\" failed",
                    s->query != NULL ? "stream" : "table", st->name);
