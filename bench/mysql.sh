@@ -17,7 +17,7 @@ rows=${2:-1000000}
 here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/nebula-mysql-bench.XXXXXX")
 . "$here/../tests/mysql_server.sh"
-trap 'mysql_server_stop; rm -rf "$tmp"' EXIT
+trap 'mysql_server_stop || :; rm -rf "$tmp"' EXIT
 trap 'exit 1' INT TERM HUP
 mysql_server_start "$tmp/server"
 nb() { "$build/host/nebula-host" --quiet --plugin-dir "$build/plugins" "$@"; }

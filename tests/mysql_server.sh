@@ -93,13 +93,13 @@ mysql_server_restart() {
 
 mysql_server_stop() {
   if [ -n "$MY_PID" ]; then
-    kill "$MY_PID" 2>/dev/null
+    kill "$MY_PID" 2>/dev/null || :
     i=0
     while kill -0 "$MY_PID" 2>/dev/null && [ "$i" -lt 300 ]; do
       sleep 0.1; i=$((i + 1))
     done
-    kill -9 "$MY_PID" 2>/dev/null
-    wait "$MY_PID" 2>/dev/null
+    kill -9 "$MY_PID" 2>/dev/null || :
+    wait "$MY_PID" 2>/dev/null || :
     MY_PID=
   fi
 }
