@@ -21,8 +21,9 @@ guide=$top/docs/writing-a-connector.md
 example=$top/examples/connector-hello
 
 nebula_packages="nebula-host libnebula-sdk1 libnebula-sdk-dev nebula-sdk-conformance
-nebula-connector-csv nebula-connector-json nebula-connector-generate"
-connectors="csv json generate"
+nebula-connector-csv nebula-connector-json nebula-connector-generate
+nebula-connector-mysql"
+connectors="csv json generate mysql"
 all_packages="$nebula_packages nebula-connector-hello"
 
 passed=0

@@ -15,6 +15,10 @@ $SUDO apt-get install -y -q --no-install-recommends \
   clang libclang-rt-14-dev
 # The postgresql connector: libpq to build, a PostgreSQL 15 server for its tests.
 $SUDO apt-get install -y -q --no-install-recommends libpq-dev postgresql
+# The mysql connector: MariaDB Connector/C, and a server and client for its
+# tests (they start their own mariadbd in a temporary directory).
+$SUDO apt-get install -y -q --no-install-recommends \
+  libmariadb-dev mariadb-server mariadb-client
 # Node.js and npm run test-only tools.  Debian's own packages unless a
 # Node.js with npm is already installed (another vendor's nodejs package
 # conflicts with Debian's npm).

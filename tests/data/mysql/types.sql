@@ -1,0 +1,43 @@
+-- Every type the mysql source maps, with NULLs, extremes and non-ASCII
+-- text in latin1 and utf8mb4 columns (loaded by mysql_types.sh).
+CREATE TABLE all_types (
+  id INT NOT NULL PRIMARY KEY,
+  ti TINYINT, tiu TINYINT UNSIGNED, si SMALLINT, siu SMALLINT UNSIGNED,
+  mi MEDIUMINT, miu MEDIUMINT UNSIGNED, i INT, iu INT UNSIGNED,
+  bi BIGINT, biu BIGINT UNSIGNED,
+  dec1 DECIMAL(65,30), dec2 DECIMAL(10,2),
+  f FLOAT, d DOUBLE,
+  b1 BIT(1), b64 BIT(64),
+  c CHAR(5), vc VARCHAR(100), txt TEXT,
+  l1 VARCHAR(50) CHARACTER SET latin1,
+  u3 VARCHAR(50) CHARACTER SET utf8mb3,
+  bin BINARY(4), vbin VARBINARY(20), bl BLOB,
+  dt DATE, dtm DATETIME(6), ts TIMESTAMP(3) NULL, tm TIME(6), yr YEAR,
+  en ENUM('small','médium','large'), st SET('a','b','ç'),
+  js JSON
+) DEFAULT CHARSET=utf8mb4;
+INSERT INTO all_types VALUES
+ (1, -128, 255, -32768, 65535, -8388608, 16777215, -2147483648, 4294967295,
+  -9223372036854775808, 18446744073709551615,
+  '-12345678901234567890123456789012345.123456789012345678901234567890', '-99999999.99',
+  -3.40282e38, -1.7976931348623157e308,
+  b'1', b'1111111111111111111111111111111111111111111111111111111111111111',
+  'abc', 'héllo wörld', 'line1\nline2\ttab "quoted" \\ back',
+  'Ça coûte 5 €? non: ÿ', 'naïve ☃', 0x00FF7F80, 0xDEADBEEF, 0x000102,
+  '1000-01-01', '1000-01-01 00:00:00.000000', '1970-01-01 00:00:01.000', '-838:59:59.000000', 1901,
+  'médium', 'a,ç', '{"k": [1, 2.5, "ü", null, true]}'),
+ (2, 127, 0, 32767, 0, 8388607, 0, 2147483647, 0,
+  9223372036854775807, 0,
+  '0.000000000000000000000000000001', '0.00',
+  1.5, 2.2250738585072014e-308,
+  b'0', b'0',
+  '', '😀 utf8mb4', '', '', '', '', '', '',
+  '9999-12-31', '9999-12-31 23:59:59.999999', '2038-01-19 03:14:07.999', '838:59:59.000000', 2155,
+  'large', '', '[]'),
+ (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+ (4, 0, 1, 0, 1, 0, 1, 0, 1, 0, 9223372036854775808,
+  '1.5', '-0.01', 0.1, 0.1, b'1', b'101', 'x', 'NULL', 'null', 'a', 'b',
+  'ab', '', 'x', '2024-02-29', '2024-02-29 12:34:56.5', '2024-02-29 12:34:56.5',
+  '25:00:00.5', 2024, 'small', 'a,b', '"text"');
