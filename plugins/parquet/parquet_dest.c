@@ -28,6 +28,8 @@ typedef struct OutFile {
   uint64_t length;         /* bytes passed to file_write */
   PqBuf schema;            /* SchemaElement list elements, root first */
   uint32_t n_schema;
+  PqBuf kv;                /* KeyValue list elements (footer metadata) */
+  uint32_t n_kv;
   PqBuf row_groups;        /* RowGroup list elements written so far */
   uint32_t n_row_groups;
   int64_t num_rows;
@@ -75,6 +77,7 @@ static void out_file_free(OutFile *f, const NbHostApi *host) {
   if (f->file != NULL) host->file_close(f->file, NULL);
   free(f->path);
   pq_buf_free(&f->schema);
+  pq_buf_free(&f->kv);
   pq_buf_free(&f->row_groups);
   for (size_t i = 0; i < f->n_cols; i++) pq_col_free(&f->cols[i]);
   free(f->cols);
@@ -175,6 +178,10 @@ static int write_footer(ParquetDest *d, OutFile *f, NbError *err) {
   tw_i64(&w, 3, f->num_rows);
   tw_list(&w, 4, T_STRUCT, f->n_row_groups);
   pq_buf_put(&m, f->row_groups.data, f->row_groups.len);
+  if (f->n_kv > 0) {
+    tw_list(&w, 5, T_STRUCT, f->n_kv);
+    pq_buf_put(&m, f->kv.data, f->kv.len);
+  }
   tw_binary(&w, 6, PQ_CREATED_BY, strlen(PQ_CREATED_BY));
   tw_list(&w, 7, T_STRUCT, n_cols);
   for (uint32_t i = 0; i < n_cols; i++) {
@@ -212,6 +219,8 @@ static int build_state(ParquetDest *d, NbError *err) {
     pq_buf_le64(b, (uint64_t)f->num_rows);
     pq_buf_le32(b, f->n_schema);
     put_blob(b, f->schema.data, f->schema.len);
+    pq_buf_le32(b, f->n_kv);
+    put_blob(b, f->kv.data, f->kv.len);
     pq_buf_le32(b, f->n_row_groups);
     put_blob(b, f->row_groups.data, f->row_groups.len);
   }
@@ -254,16 +263,19 @@ static bool structs_valid(const uint8_t *p, size_t len, uint32_t n) {
 }
 
 static int restore_file(ParquetDest *d, StateReader *s, NbError *err) {
-  size_t path_len = 0, schema_len = 0, rg_len = 0;
+  size_t path_len = 0, schema_len = 0, rg_len = 0, kv_len = 0;
   const uint8_t *path = sr_blob(s, &path_len);
   uint64_t length = sr_u64(s, 8);
   uint64_t rows = sr_u64(s, 8);
   uint32_t n_schema = (uint32_t)sr_u64(s, 4);
   const uint8_t *schema = sr_blob(s, &schema_len);
+  uint32_t n_kv = (uint32_t)sr_u64(s, 4);
+  const uint8_t *kv = sr_blob(s, &kv_len);
   uint32_t n_rg = (uint32_t)sr_u64(s, 4);
   const uint8_t *rgs = sr_blob(s, &rg_len);
   if (s->bad || path_len == 0 || memchr(path, 0, path_len) != NULL || length < 4 ||
       length > INT64_MAX || rows > INT64_MAX || !structs_valid(schema, schema_len, n_schema) ||
+      !structs_valid(kv, kv_len, n_kv) ||
       !structs_valid(rgs, rg_len, n_rg)) {
     s->bad = true;
     return NB_INVALID;
@@ -280,9 +292,11 @@ static int restore_file(ParquetDest *d, StateReader *s, NbError *err) {
   f->num_rows = (int64_t)rows;
   f->n_schema = n_schema;
   pq_buf_put(&f->schema, schema, schema_len);
+  f->n_kv = n_kv;
+  pq_buf_put(&f->kv, kv, kv_len);
   f->n_row_groups = n_rg;
   pq_buf_put(&f->row_groups, rgs, rg_len);
-  if (f->schema.failed || f->row_groups.failed)
+  if (f->schema.failed || f->kv.failed || f->row_groups.failed)
     return nb_error_set(err, NB_NOMEM, "out of memory restoring the parquet destination");
   return open_output(d, f, (int64_t)length, err);
 }
@@ -420,6 +434,30 @@ static int make_columns(ParquetDest *d, const NbField *fields, size_t n,
   return NB_OK;
 }
 
+/* Parquet has no type for NUMBER (a number kept as its exact text): it is
+ * written as a STRING, and a key "nebula:extension:<column>" with the
+ * value "nebula.number" in the footer tells the parquet source to give it
+ * back as NUMBER. */
+static int number_columns_kv(OutFile *f, NbError *err) {
+  TWriter w;
+  tw_init(&w, &f->kv);
+  for (size_t i = 0; i < f->n_cols; i++) {
+    if (f->cols[i].nb_type != NB_TYPE_NUMBER) continue;
+    size_t n = strlen(f->cols[i].name);
+    char *key = malloc(n + 18);
+    if (key == NULL) return nb_error_set(err, NB_NOMEM, "out of memory preparing a parquet stream");
+    memcpy(key, "nebula:extension:", 17);
+    memcpy(key + 17, f->cols[i].name, n + 1);
+    tw_struct_begin(&w);
+    tw_binary(&w, 1, key, n + 17);
+    tw_binary(&w, 2, "nebula.number", 13);
+    tw_struct_end(&w);
+    free(key);
+    f->n_kv++;
+  }
+  return f->kv.failed ? nb_error_set(err, NB_NOMEM, "out of memory preparing a parquet stream") : NB_OK;
+}
+
 static int attach_schema(ParquetDest *d, OutFile *f, const NbField *fields, size_t n,
                          const char *stream_name, NbError *err) {
   PqColWriter *cols = NULL;
@@ -449,10 +487,11 @@ static int attach_schema(ParquetDest *d, OutFile *f, const NbField *fields, size
     pq_buf_free(&f->schema);
     f->schema = schema;
     f->n_schema = (uint32_t)n + 1;
+    rc = number_columns_kv(f, err);
   } else {
     pq_buf_free(&schema);
   }
-  return NB_OK;
+  return rc;
 }
 
 int parquet_dest_prepare(void *dest, const char *stream_name,

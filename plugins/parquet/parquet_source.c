@@ -192,6 +192,19 @@ static int decimal_field(Column *c, const PqSchemaElem *e, int32_t p, int32_t sc
   return 0;
 }
 
+/* The footer marks NUMBER columns (see parquet_dest.c). */
+static bool is_number_column(const Stream *s, const char *name) {
+  size_t n = strlen(name);
+  for (uint32_t i = 0; i < s->meta.n_kv; i++) {
+    const PqKeyValue *kv = &s->meta.kv[i];
+    if (kv->key_len == n + 17 && memcmp(kv->key, "nebula:extension:", 17) == 0 &&
+        memcmp(kv->key + 17, name, n) == 0 && kv->value != NULL && kv->value_len == 13 &&
+        memcmp(kv->value, "nebula.number", 13) == 0)
+      return true;
+  }
+  return false;
+}
+
 /* The Arrow field and conversion of a leaf. */
 static int map_column(const Stream *s, Column *c, NbError *err) {
   const PqSchemaElem *e = c->elem;
@@ -265,7 +278,9 @@ static int map_column(const Stream *s, Column *c, NbError *err) {
       return NB_OK;
     case PQ_BYTE_ARRAY:
       if (e->logical == PQ_LT_BSON || e->converted == PQ_CT_BSON) return unsupported_type(s, c->name, e, err);
-      c->field.type = e->logical == PQ_LT_JSON || e->converted == PQ_CT_JSON ? NB_TYPE_JSON : NB_TYPE_UTF8;
+      c->field.type = e->logical == PQ_LT_JSON || e->converted == PQ_CT_JSON ? NB_TYPE_JSON
+                      : is_number_column(s, c->name)                       ? NB_TYPE_NUMBER
+                                                                           : NB_TYPE_UTF8;
       c->conv = CV_STRING;
       return NB_OK;
     case PQ_FIXED:

@@ -98,6 +98,11 @@ typedef struct PqRowGroup {
   int64_t total_byte_size;
 } PqRowGroup;
 
+typedef struct PqKeyValue {
+  const uint8_t *key, *value; /* value NULL when absent */
+  uint32_t key_len, value_len;
+} PqKeyValue;
+
 typedef struct PqFileMeta {
   PqSchemaElem *schema;
   uint32_t n_schema;
@@ -106,6 +111,8 @@ typedef struct PqFileMeta {
   uint32_t n_row_groups;
   const uint8_t *created_by;
   uint32_t created_by_len;
+  PqKeyValue *kv;
+  uint32_t n_kv;
 } PqFileMeta;
 
 /* Decode FileMetaData from buf[0..len).  On failure returns false with

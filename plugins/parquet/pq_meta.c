@@ -202,6 +202,19 @@ static void read_row_group(TReader *r, uint8_t type, PqRowGroup *g) {
   tr_leave(r);
 }
 
+static void read_key_value(TReader *r, uint8_t type, PqKeyValue *kv) {
+  int16_t last = 0, id;
+  uint8_t ft;
+  memset(kv, 0, sizeof *kv);
+  if (!tr_enter(r, type)) return;
+  while (tr_field(r, &last, &id, &ft)) {
+    if (id == 1) tr_binary(r, ft, &kv->key, &kv->key_len);
+    else if (id == 2) tr_binary(r, ft, &kv->value, &kv->value_len);
+    else tr_skip(r, ft);
+  }
+  tr_leave(r);
+}
+
 bool pq_meta_decode(const uint8_t *buf, size_t len, PqFileMeta *m,
                     const char **why, size_t *at) {
   TReader r;
@@ -233,6 +246,13 @@ bool pq_meta_decode(const uint8_t *buf, size_t len, PqFileMeta *m,
       }
       m->n_row_groups = n;
       for (uint32_t i = 0; i < n && r.error == NULL; i++) read_row_group(&r, et, &m->row_groups[i]);
+    } else if (id == 5 && m->kv == NULL && tr_list(&r, ft, &et, &n)) {
+      m->kv = calloc(n ? n : 1, sizeof *m->kv);
+      if (m->kv == NULL) {
+        tr_fail(&r, "out of memory");
+        break;
+      }
+      for (uint32_t i = 0; i < n && r.error == NULL; i++) read_key_value(&r, et, &m->kv[m->n_kv++]);
     } else if (id == 6) {
       tr_binary(&r, ft, &m->created_by, &m->created_by_len);
     } else {
@@ -255,6 +275,7 @@ void pq_meta_free(PqFileMeta *m) {
     for (uint32_t i = 0; i < m->n_row_groups; i++) free(m->row_groups[i].columns);
   free(m->row_groups);
   free(m->schema);
+  free(m->kv);
   memset(m, 0, sizeof *m);
 }
 
