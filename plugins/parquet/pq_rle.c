@@ -64,15 +64,16 @@ void pq_rle_encode(PqBuf *out, const uint32_t *v, size_t n, int bit_width) {
 }
 
 void pq_rle_encode_u8(PqBuf *out, const uint8_t *values, size_t n, int bit_width) {
-  uint32_t chunk[4096];
-  /* Runs may cross chunk boundaries only as separate runs, which is valid
-   * as long as every bit-packed run but the last holds a multiple of 8
-   * values: chunks are multiples of 8. */
-  for (size_t i = 0; i < n; i += 4096) {
-    size_t k = n - i < 4096 ? n - i : 4096;
-    for (size_t j = 0; j < k; j++) chunk[j] = values[i + j];
-    pq_rle_encode(out, chunk, k, bit_width);
+  /* One pass over all values: a bit-packed run may be padded only at the
+   * very end, so the values are not encoded in pieces. */
+  uint32_t *v = malloc((n ? n : 1) * sizeof *v);
+  if (v == NULL) {
+    out->failed = true;
+    return;
   }
+  for (size_t i = 0; i < n; i++) v[i] = values[i];
+  pq_rle_encode(out, v, n, bit_width);
+  free(v);
 }
 
 void pq_rle_init(PqRleDecoder *d, const uint8_t *p, size_t len, int bit_width) {
