@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pq_crc32.h"
 #include "pq_rle.h"
 
 /* Non-null values of one page (or of the dictionary), back to back. */
@@ -544,6 +545,10 @@ int pq_col_decode(const NbHostApi *host, const PqChunkRef *ref,
     }
     const uint8_t *body = data + pos;
     pos += (size_t)h.compressed_size;
+    if (h.has_crc && pq_crc32(body, (size_t)h.compressed_size) != h.crc) {
+      rc = fail(&c, "the page's CRC-32 does not match its bytes");
+      break;
+    }
     if ((h.type == PQ_PAGE_DATA || h.type == PQ_PAGE_DATA_V2 || h.type == PQ_PAGE_DICTIONARY) && !h.has_body) {
       rc = fail(&c, "page header without its %s header", h.type == PQ_PAGE_DICTIONARY ? "dictionary page" : "data page");
       break;

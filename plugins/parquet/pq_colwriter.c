@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pq_crc32.h"
 #include "pq_format.h"
 #include "pq_rle.h"
 
@@ -441,7 +442,8 @@ static int put_page(const PqChunkParams *p, PqBuf *out, int page_type,
     if (len > INT32_MAX) return nb_error_set(err, NB_INTERNAL, "a compressed Parquet page larger than 2 GiB");
   }
   size_t before = out->len;
-  pq_page_header_encode(out, page_type, (int32_t)body->len, (int32_t)len, num_values, encoding);
+  pq_page_header_encode(out, page_type, (int32_t)body->len, (int32_t)len, pq_crc32(data, len), num_values,
+                        encoding);
   *uncompressed += (int64_t)(out->len - before) + (int64_t)body->len;
   pq_buf_put(out, data, len);
   return out->failed ? nb_error_set(err, NB_NOMEM, "out of memory writing a page") : NB_OK;

@@ -136,6 +136,8 @@ typedef struct PqPageHeader {
   int32_t def_bytes;
   int32_t rep_bytes;
   bool v2_compressed;
+  bool has_crc;
+  uint32_t crc;            /* CRC-32 of the page's bytes as stored */
   bool has_body;           /* the header of its type was present */
 } PqPageHeader;
 
@@ -151,9 +153,10 @@ typedef struct PqStats {
   int64_t null_count;
 } PqStats;
 
-/* Encode a data page v1 / dictionary page header into out. */
+/* Encode a data page v1 / dictionary page header into out; crc is the
+ * CRC-32 of the page's stored bytes. */
 void pq_page_header_encode(PqBuf *out, int page_type, int32_t uncompressed,
-                           int32_t compressed, int32_t num_values,
-                           int32_t encoding);
+                           int32_t compressed, uint32_t crc,
+                           int32_t num_values, int32_t encoding);
 
 #endif /* PQ_FORMAT_H */

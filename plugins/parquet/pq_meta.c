@@ -347,6 +347,14 @@ bool pq_page_header_decode(const uint8_t *buf, size_t len, PqPageHeader *h,
       case 1: tr_i32(&r, ft, &h->type); break;
       case 2: tr_i32(&r, ft, &h->uncompressed_size); break;
       case 3: tr_i32(&r, ft, &h->compressed_size); break;
+      case 4: {
+        int32_t v;
+        if (tr_i32(&r, ft, &v)) {
+          h->has_crc = true;
+          h->crc = (uint32_t)v;
+        }
+        break;
+      }
       case 5: if (h->type == PQ_PAGE_DATA) read_data_page_v1(&r, ft, h); else tr_skip(&r, ft); break;
       case 7: if (h->type == PQ_PAGE_DICTIONARY) read_dict_page(&r, ft, h); else tr_skip(&r, ft); break;
       case 8: if (h->type == PQ_PAGE_DATA_V2) read_data_page_v2(&r, ft, h); else tr_skip(&r, ft); break;
@@ -364,14 +372,15 @@ bool pq_page_header_decode(const uint8_t *buf, size_t len, PqPageHeader *h,
 }
 
 void pq_page_header_encode(PqBuf *out, int page_type, int32_t uncompressed,
-                           int32_t compressed, int32_t num_values,
-                           int32_t encoding) {
+                           int32_t compressed, uint32_t crc,
+                           int32_t num_values, int32_t encoding) {
   TWriter w;
   tw_init(&w, out);
   tw_struct_begin(&w);
   tw_i32(&w, 1, page_type);
   tw_i32(&w, 2, uncompressed);
   tw_i32(&w, 3, compressed);
+  tw_i32(&w, 4, (int32_t)crc);
   if (page_type == PQ_PAGE_DICTIONARY) {
     tw_struct_field(&w, 7);
     tw_i32(&w, 1, num_values);
