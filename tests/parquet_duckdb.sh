@@ -11,7 +11,7 @@
 #   - kill -9 / resume loop csv -> parquet: DuckDB reads every row exactly
 #     once.
 . "${srcdir:-.}/engine_lib.sh" || exit 1
-export NODE_PATH="$HOME/.cache/nebula/node_modules"
+export NODE_PATH="${NEBULA_NODE_MODULES:-$HOME/.cache/nebula/node_modules}"
 [ -d "$NODE_PATH/@duckdb/node-api" ] || fail "@duckdb/node-api is not installed (run .ci/install-deps.sh)"
 duck() { node "${srcdir:-.}/parquet_duckdb.js" "$@"; }
 nb() { nebula --quiet "$@"; }
