@@ -241,10 +241,21 @@ static void stats_update(PqColWriter *col, const uint8_t *v, size_t len) {
  * Dictionary
  * ------------------------------------------------------------------------ */
 
+/* A multiplicative hash over 8-byte words (the dictionary's hot path). */
 static uint32_t hash_bytes(const uint8_t *p, size_t n) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ull;
-  return (uint32_t)(h ^ (h >> 32));
+  uint64_t h = 0x9E3779B97F4A7C15ull ^ n;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    memcpy(&w, p + i, 8);
+    h = (h ^ w) * 0xFF51AFD7ED558CCDull;
+    h ^= h >> 32;
+  }
+  uint64_t t = 0;
+  for (size_t k = 0; i + k < n; k++) t |= (uint64_t)p[i + k] << (8 * k);
+  h = (h ^ t) * 0xC4CEB9FE1A85EC53ull;
+  h ^= h >> 29;
+  return (uint32_t)h;
 }
 
 static bool dict_grow(PqColWriter *col) {
@@ -264,8 +275,9 @@ static bool dict_grow(PqColWriter *col) {
 }
 
 /* The dictionary is dropped (the chunk goes PLAIN) when it grows past its
- * limit or memory runs out: PLAIN needs nothing from it. */
-static void dict_add(PqColWriter *col, const uint8_t *v, size_t len) {
+ * limit or memory runs out: PLAIN needs nothing from it.  Returns false
+ * when the value was already an entry. */
+static bool dict_add(PqColWriter *col, const uint8_t *v, size_t len) {
   size_t prefix = col->phys == PQ_BYTE_ARRAY ? 4 : 0;
   if ((col->n_dict + 1) * 2 > col->hash_cap && !dict_grow(col)) goto off;
   uint32_t i = hash_bytes(v, len) & (col->hash_cap - 1);
@@ -277,7 +289,7 @@ static void dict_add(PqColWriter *col, const uint8_t *v, size_t len) {
         memcmp(col->dict_plain.data + col->dict_off[e] + prefix, v, len) == 0) {
       pq_buf_put(&col->indices, &e, 4);
       if (col->indices.failed) goto off;
-      return;
+      return false;
     }
     i = (i + 1) & (col->hash_cap - 1);
   }
@@ -300,10 +312,11 @@ static void dict_add(PqColWriter *col, const uint8_t *v, size_t len) {
   col->hash[i] = e + 1;
   pq_buf_put(&col->indices, &e, 4);
   if (col->dict_plain.failed || col->indices.failed) goto off;
-  return;
+  return true;
 off:
   dict_free(col);
   col->dict_on = false;
+  return true;
 }
 
 /* ------------------------------------------------------------------------
@@ -314,8 +327,8 @@ static void add_value(PqColWriter *col, const uint8_t *v, size_t len) {
   if (col->phys == PQ_BYTE_ARRAY) pq_buf_le32(&col->plain, (uint32_t)len);
   pq_buf_put(&col->plain, v, len);
   col->n_values++;
-  stats_update(col, v, len);
-  if (col->dict_on) dict_add(col, v, len);
+  /* A value already in the dictionary cannot move min or max. */
+  if (!col->dict_on || dict_add(col, v, len)) stats_update(col, v, len);
 }
 
 /* A decimal128 (little-endian) as the column's physical value; false when

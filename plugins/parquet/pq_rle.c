@@ -23,19 +23,27 @@ static void put_rle_run(PqBuf *out, uint32_t value, size_t count, int bit_width)
   for (int i = 0; i < (bit_width + 7) / 8; i++) pq_buf_byte(out, (uint8_t)(value >> (8 * i)));
 }
 
-/* Bit-pack n values (a multiple of 8, or the last values zero-padded). */
+/* Bit-pack n values (a multiple of 8, or the last values zero-padded),
+ * LSB first, through a 64-bit accumulator. */
 static void put_packed(PqBuf *out, const uint32_t *v, size_t n, int bit_width) {
   size_t groups = (n + 7) / 8;
   tw_varint(out, (uint64_t)groups << 1 | 1);
   size_t bytes = groups * (size_t)bit_width;
   if (!pq_buf_reserve(out, bytes)) return;
   uint8_t *dst = out->data + out->len;
-  memset(dst, 0, bytes);
-  uint64_t bit = 0;
-  for (size_t i = 0; i < n; i++) {
-    uint64_t x = v[i];
-    for (int b = 0; b < bit_width; b++, bit++)
-      if ((x >> b) & 1) dst[bit >> 3] |= (uint8_t)(1u << (bit & 7));
+  uint64_t acc = 0;
+  int bits = 0;
+  size_t o = 0;
+  uint64_t mask = bit_width == 32 ? 0xFFFFFFFFu : ((1u << bit_width) - 1);
+  for (size_t i = 0; i < groups * 8; i++) {
+    uint64_t x = i < n ? (v[i] & mask) : 0;
+    acc |= x << bits;
+    bits += bit_width;
+    while (bits >= 8) {
+      dst[o++] = (uint8_t)acc;
+      acc >>= 8;
+      bits -= 8;
+    }
   }
   out->len += bytes;
 }
@@ -44,6 +52,14 @@ static size_t run_length(const uint32_t *v, size_t i, size_t n) {
   size_t j = i + 1;
   while (j < n && v[j] == v[i]) j++;
   return j - i;
+}
+
+/* True when v[j..j+8) are equal: worth an RLE run of its own. */
+static bool starts_run(const uint32_t *v, size_t j, size_t n) {
+  if (n - j < 8) return false;
+  for (size_t k = 1; k < 8; k++)
+    if (v[j + k] != v[j]) return false;
+  return true;
 }
 
 void pq_rle_encode(PqBuf *out, const uint32_t *v, size_t n, int bit_width) {
@@ -56,7 +72,7 @@ void pq_rle_encode(PqBuf *out, const uint32_t *v, size_t n, int bit_width) {
       continue;
     }
     size_t j = i;
-    while (j < n && (j == i || run_length(v, j, n) < 8)) j += 8;
+    while (j < n && (j == i || !starts_run(v, j, n))) j += 8;
     if (j > n) j = n;
     put_packed(out, v + i, j - i, bit_width);
     i = j;
