@@ -305,6 +305,8 @@ static bool wanted(const ParquetSource *src, const char *name) {
 /* Walk the schema tree: top-level fields, counting leaves (column chunks)
  * so a nested field left out by the projection is skipped correctly. */
 static int subtree_leaves(const Stream *s, uint32_t *i, int depth, uint32_t *leaves, NbError *err) {
+  if (*i >= s->meta.n_schema)
+    return nb_error_set(err, NB_DATA, "Parquet file \"%s\": the schema's groups claim more elements than it has", s->path);
   const PqSchemaElem *e = &s->meta.schema[*i];
   (*i)++;
   if (depth > 64) return nb_error_set(err, NB_DATA, "Parquet file \"%s\": schema nested deeper than 64 levels", s->path);
@@ -332,6 +334,8 @@ static int build_columns(ParquetSource *src, Stream *s, NbError *err) {
   uint32_t i = 1, leaves = 0;
   for (int32_t f = 0; f < m->schema[0].num_children; f++) {
     uint32_t at = i, first_leaf = leaves;
+    if (at >= m->n_schema)
+      return nb_error_set(err, NB_DATA, "Parquet file \"%s\": the schema's root claims more fields than it has", s->path);
     const PqSchemaElem *e = &m->schema[at];
     int rc = subtree_leaves(s, &i, 1, &leaves, err);
     if (rc != NB_OK) return rc;
