@@ -112,7 +112,7 @@ void pq_col_reset(PqColWriter *col) {
 }
 
 size_t pq_col_bytes(const PqColWriter *col) {
-  return col->plain.len + col->defs.len;
+  return col->plain.len + col->defs.len + col->indices.len + col->dict_plain.len;
 }
 
 /* ------------------------------------------------------------------------
@@ -586,7 +586,7 @@ int pq_col_write_chunk(PqColWriter *col, const PqChunkParams *p, PqBuf *out,
     col->dict_on = false;
   }
   int64_t data_offset = (int64_t)(p->file_offset + (out->len - start));
-  size_t total = pq_col_bytes(col);
+  size_t total = col->dict_on ? col->indices.len / 2 + col->defs.len / 8 : col->plain.len + col->defs.len / 8;
   size_t rows_per_page = col->n_rows;
   if (total > p->page_bytes && col->n_rows > 0) {
     size_t pages = (total + p->page_bytes - 1) / p->page_bytes;

@@ -67,7 +67,8 @@ typedef struct PqColMark {
 } PqColMark;
 void pq_col_mark(const PqColWriter *col, PqColMark *m);
 void pq_col_rollback(PqColWriter *col, const PqColMark *m);
-/* Bytes buffered (the row group's size estimate). */
+/* Bytes buffered: values, levels, dictionary and indices (the memory a
+ * row group holds, compared with row_group_bytes). */
 size_t pq_col_bytes(const PqColWriter *col);
 /* Encode the chunk's pages into out, and its ColumnChunk metadata (a list
  * element) into meta.  Returns NB_OK, NB_NOMEM, NB_INTERNAL (codec). */
