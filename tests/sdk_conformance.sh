@@ -69,6 +69,10 @@ expect_pass "csv destination" "$(module csv)" --dest -s path="$tmp/out.csv"
 expect_pass "json source" "$(module json)" --source --batch-rows 2 \
   -s path="$data/records.jsonl"
 expect_pass "json destination" "$(module json)" --dest -s path="$tmp/out.jsonl"
+# The kit's host has no block codecs: an uncompressed file and output.
+expect_pass "parquet source" "$(module parquet)" --source --batch-rows 2 \
+  -s path="$srcdir/data/parquet/types.parquet"
+expect_pass "parquet destination" "$(module parquet)" --dest -s path="$tmp/out.parquet" -s compression=none
 expect_pass "generate source" "$(module generate)" --batch-rows 300 -s rows=1000
 expect_pass "ABI 1.0 connector, source" "$abi_dir/connector_v1_0.so" --source \
   --batch-rows 4 -s rows=10
