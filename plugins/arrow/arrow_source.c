@@ -23,6 +23,7 @@
  * the start, decoding schema and dictionaries but skipping the bodies of
  * the record batches before the saved offset.
  */
+#include <fcntl.h>
 #include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +55,9 @@ typedef struct Stream {
   NbField *fields;         /* engine types; names point into ipc */
   Dictionary *dicts;
   size_t n_dicts;
+  bool held;               /* a message read by start_stream, for next */
+  IpcMessage held_msg;     /* (its metadata stays in src->meta) */
+  uint64_t held_at;
   uint64_t batches;        /* record batches passed (returned or skipped) */
   uint64_t resume_offset;  /* skip record batches ending at or before */
   uint64_t resume_batches;
@@ -82,6 +86,9 @@ static int data_error(const Stream *s, uint64_t at, NbError *err,
   nb_error_hint(err, "The file is damaged, truncated, or was not written as Arrow IPC.");
   return NB_DATA;
 }
+
+static int footer_schema(const Stream *s, uint8_t **buf, FbTable *schema,
+                         uint64_t at, NbError *err);
 
 /* Read exactly n bytes; *got < n only at the end of the file. */
 static int read_bytes(ArrowSource *src, Stream *s, void *buf, size_t n,
@@ -230,14 +237,30 @@ static int start_stream(ArrowSource *src, Stream *s, NbError *err) {
   bool eos;
   rc = read_message(src, s, &msg, &at, &eos, err);
   if (rc != NB_OK) return rc;
-  if (eos) return data_error(s, at, err, "the stream ends before its schema");
-  if (msg.header_type != IPC_HDR_SCHEMA)
-    return data_error(s, at, err, "the first message is not a schema");
+  if (eos && !s->file_format) return data_error(s, at, err, "the stream ends before its schema");
   const char *why = NULL;
-  int drc = ipc_schema_decode(&msg.header, &s->ipc, &why);
+  int drc;
+  if (eos || msg.header_type != IPC_HDR_SCHEMA) {
+    if (!s->file_format) return data_error(s, at, err, "the first message is not a schema");
+    uint8_t *footer;
+    FbTable schema;
+    rc = footer_schema(s, &footer, &schema, at, err);
+    if (rc != NB_OK) {
+      free(footer);
+      return rc;
+    }
+    drc = ipc_schema_decode(&schema, &s->ipc, &why);
+    free(footer);
+    s->held = !eos;
+    s->ended = eos;
+    s->held_msg = msg;
+    s->held_at = at;
+  } else {
+    drc = ipc_schema_decode(&msg.header, &s->ipc, &why);
+  }
   if (drc == -2) return nb_error_set(err, NB_NOMEM, "out of memory reading the schema of file \"%s\"", s->path);
   if (drc != 0) return data_error(s, at, err, why);
-  if (msg.body_length != 0) {
+  if (!s->held && !s->ended && msg.body_length != 0) {
     /* a schema has no body; skip what a writer put there */
     rc = skip_bytes(src, s, (uint64_t)msg.body_length, err);
     if (rc == NB_END) return data_error(s, at, err, "the file ends inside the schema's body");
@@ -255,6 +278,47 @@ static int start_stream(ArrowSource *src, Stream *s, NbError *err) {
     }
   }
   s->started = true;
+  return NB_OK;
+}
+
+/* The schema of a file format file from its footer (Arrow's JavaScript
+ * writer puts it there only, not at the start of the stream).  Reads the
+ * end of the file directly: the host's files cannot seek. */
+static int footer_schema(const Stream *s, uint8_t **buf, FbTable *schema,
+                         uint64_t at, NbError *err) {
+  char why[200];
+  int fd = open(s->path, O_RDONLY | O_CLOEXEC);
+  struct stat st;
+  uint8_t tail[10];
+  *buf = NULL;
+  if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (fd >= 0) close(fd);
+    return data_error(s, at, err, "the file format's stream has no schema, and the footer that holds it cannot be read (not a regular file)");
+  }
+  if (st.st_size < 18 || pread(fd, tail, 10, st.st_size - 10) != 10 ||
+      memcmp(tail + 4, IPC_MAGIC, 6) != 0) {
+    close(fd);
+    return data_error(s, at, err, "the stream has no schema and the file does not end with a footer and \"ARROW1\"");
+  }
+  uint32_t len = (uint32_t)fb_read_i32(tail);
+  if (len == 0 || len > IPC_MAX_METADATA || (int64_t)len > st.st_size - 18) {
+    close(fd);
+    snprintf(why, sizeof why, "footer length %u does not fit a file of %lld bytes", len, (long long)st.st_size);
+    return data_error(s, (uint64_t)st.st_size - 10, err, why);
+  }
+  *buf = malloc(len);
+  if (*buf == NULL) {
+    close(fd);
+    return nb_error_set(err, NB_NOMEM, "out of memory reading the footer of file \"%s\"", s->path);
+  }
+  off_t where = st.st_size - 10 - (off_t)len;
+  ssize_t got = pread(fd, *buf, len, where);
+  close(fd);
+  FbTable footer;
+  bool present;
+  if (got != (ssize_t)len || !fb_root(*buf, len, &footer) ||
+      !fb_table(&footer, 1, schema, &present) || !present)
+    return data_error(s, (uint64_t)where, err, "the footer has no readable schema");
   return NB_OK;
 }
 
@@ -620,8 +684,15 @@ int arrow_source_next(void *source, uint32_t index, struct ArrowArray *out, NbBa
       fill_info(s, info);
       return NB_END;
     }
-    rc = read_message(src, s, &msg, &at, &eos, err);
-    if (rc != NB_OK) return rc;
+    if (s->held) { /* the first message, read while looking for the schema */
+      msg = s->held_msg;
+      at = s->held_at;
+      eos = false;
+      s->held = false;
+    } else {
+      rc = read_message(src, s, &msg, &at, &eos, err);
+      if (rc != NB_OK) return rc;
+    }
     if (eos) {
       s->ended = true;
       if (s->resuming && s->resume_offset > s->offset) {
