@@ -830,8 +830,67 @@ static int put_end(ArrowDest *d, OutFile *f, NbError *err) {
   return rc != NB_OK ? rc : put(d, f, tail, 10, err);
 }
 
+/* The schema of a file an earlier run wrote, read back from its start
+ * (for the footer), checked against the fingerprint in the state. */
+static int load_schema(ArrowDest *d, OutFile *f, NbError *err) {
+  NbFile *in = NULL;
+  uint8_t head[16], *meta = NULL;
+  size_t got = 0, len = 0;
+  const char *why = "the schema message is unreadable";
+  int rc = d->host->file_open_read(d->host->host_data, f->path, &in, err);
+  if (rc != NB_OK) return rc;
+  rc = d->host->file_read(in, head, sizeof head, &got, err);
+  if (rc == NB_OK && got == sizeof head && memcmp(head, IPC_MAGIC, 6) == 0) {
+    len = (size_t)(uint32_t)fb_read_i32(head + 12);
+    if (len > 0 && len <= IPC_MAX_METADATA && (meta = malloc(len)) != NULL) {
+      size_t n = 0;
+      got = 0;
+      while (rc == NB_OK && got < len &&
+             (rc = d->host->file_read(in, meta + got, len - got, &n, err)) == NB_OK && n > 0)
+        got += n;
+    }
+  }
+  d->host->file_close(in, NULL);
+  if (rc != NB_OK) {
+    free(meta);
+    return rc;
+  }
+  IpcMessage msg;
+  if (meta != NULL && got == len && fnv1a(meta, len) == f->schema_hash &&
+      ipc_message_decode(meta, len, &msg, &why) && msg.header_type == IPC_HDR_SCHEMA) {
+    int drc = ipc_schema_decode(&msg.header, &f->schema, &why);
+    free(meta);
+    if (drc == 0) return NB_OK;
+    if (drc == -2) return nb_error_set(err, NB_NOMEM, "out of memory reading file \"%s\"", f->path);
+  } else {
+    free(meta);
+  }
+  nb_error_set(err, NB_IO, "file \"%s\" does not start with the schema the interrupted run wrote: %s",
+               f->path, why);
+  nb_error_hint(err, "The file was changed by another program; remove the state file to start afresh.");
+  return NB_IO;
+}
+
+/* Files of the resumed state whose streams were complete before this run
+ * began: no dest_prepare opened them, but they still need their end. */
+static int open_saved_files(ArrowDest *d, NbError *err) {
+  for (size_t i = 0; i < d->n_saved; i++) {
+    size_t index;
+    bool open = false;
+    for (size_t k = 0; k < d->n_files; k++) open = open || strcmp(d->files[k].path, d->saved[i].path) == 0;
+    if (open) continue;
+    int rc = open_file(d, d->saved[i].path, &index, err);
+    if (rc != NB_OK) return rc;
+    OutFile *f = &d->files[index];
+    if (f->file_format && f->has_schema && (rc = load_schema(d, f, err)) != NB_OK) return rc;
+  }
+  return NB_OK;
+}
+
 int arrow_dest_finish(void *dest, NbError *err) {
   ArrowDest *d = dest;
+  int orc = open_saved_files(d, err);
+  if (orc != NB_OK) return orc;
   for (size_t i = 0; i < d->n_files; i++) {
     OutFile *f = &d->files[i];
     uint64_t length;
