@@ -41,12 +41,15 @@ san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-poin
 cflags="-g -O1 $san -I$top/include -I$here"
 for part in base io connector config engine; do cflags="$cflags -I$top/host/$part"; done
 cflags="$cflags -I$top/plugins/csv -I$top/plugins/json $deps_cflags"
+cflags="$cflags -I$top/plugins/arrow"
 
 # Everything the harnesses test, in one archive: the linker takes what each
 # harness needs.  -fsanitize=fuzzer-no-link adds coverage without a main.
 lib_sources=$(ls "$top"/sdk/*.c "$top"/host/{base,io,connector,config,engine}/*.c \
   "$top"/plugins/csv/csv_reader.c "$top"/plugins/json/json_parser.c \
-  "$top"/plugins/json/json_reader.c)
+  "$top"/plugins/json/json_reader.c \
+  "$top"/plugins/arrow/arrow_source.c "$top"/plugins/arrow/arrow_columns.c \
+  "$top"/plugins/arrow/arrow_ipc.c "$top"/plugins/arrow/flatbuf.c)
 objs=()
 for src in $lib_sources; do
   obj="$build/obj/$(echo "${src#$top/}" | tr / _).o"
