@@ -35,7 +35,7 @@ measure() {
 }
 
 echo "rows: $rows   csv: $(du -m "$csv" | cut -f1) MiB   ($(nproc) CPUs)"
-measure "nebula csv -> arrows" "${nb[@]}" pipeline csv arrow --source-path "$csv" --dest-path "$dir/n.arrows"
+measure "nebula csv -> arrows" "${nb[@]}" pipeline csv arrow -s null_string= --source-path "$csv" --dest-path "$dir/n.arrows"
 n1=$last; n1c=$last_cpu
 measure "apache-arrow csv -> arrows" node "$here/arrow_peer.mjs" csv2arrow "$csv" "$dir/j.arrows"
 j1=$last; j1c=$last_cpu
@@ -43,7 +43,7 @@ measure "nebula arrows -> jsonl" "${nb[@]}" pipeline arrow json --source-path "$
 n2=$last; n2c=$last_cpu
 measure "apache-arrow arrows -> jsonl" node "$here/arrow_peer.mjs" arrow2json "$dir/n.arrows" "$dir/j.jsonl"
 j2=$last; j2c=$last_cpu
-measure "nebula csv -> arrow (zstd)" "${nb[@]}" pipeline csv arrow --source-path "$csv" --dest-path "$dir/z.arrow" -s compression=zstd
+measure "nebula csv -> arrow (zstd)" "${nb[@]}" pipeline csv arrow -s null_string= --source-path "$csv" --dest-path "$dir/z.arrow" -s compression=zstd
 printf 'ratio csv -> arrows (apache-arrow / nebula): wall %.1fx, cpu %.1fx\n' \
   "$(echo "$j1 / $n1" | bc -l)" "$(echo "$j1c / $n1c" | bc -l)"
 printf 'ratio arrows -> jsonl (apache-arrow / nebula): wall %.1fx, cpu %.1fx\n' \

@@ -2,7 +2,8 @@
 // Nebula doing: csv -> Arrow IPC stream, and Arrow IPC -> JSON Lines.
 //   node arrow_peer.mjs csv2arrow IN.csv OUT.arrows
 //   node arrow_peer.mjs arrow2json IN.arrows OUT.jsonl
-// Strings only (as Nebula's csv source gives without declared types), in
+// Strings only (as Nebula's csv source gives without declared types; an
+// unquoted empty field is null, as with null_string = ""), in
 // batches of 65536 rows; an RFC 4180 parser (apache-arrow has no CSV
 // reader); Utf8 vectors made from their buffers (makeData), the fastest
 // way apache-arrow offers.  ARROW_NODE_MODULES names the node_modules holding apache-arrow.
@@ -22,19 +23,19 @@ function* csvRecords(path) {
   let rest = '', pending = null;
   const parseQuoted = (text) => { // null when the record is not complete
     const rec = [];
-    let field = '', inQuotes = false, i = 0;
+    let field = '', inQuotes = false, quoted = false, i = 0;
     for (; i < text.length; i++) {
       const c = text[i];
       if (inQuotes) {
         if (c === '"') {
           if (text[i + 1] === '"') { field += '"'; i++; } else inQuotes = false;
         } else field += c;
-      } else if (c === '"') inQuotes = true;
-      else if (c === ',') { rec.push(field); field = ''; }
+      } else if (c === '"') { inQuotes = true; quoted = true; }
+      else if (c === ',') { rec.push(field === '' && !quoted ? null : field); field = ''; quoted = false; }
       else if (c !== '\r') field += c;
     }
     if (inQuotes) return null;
-    rec.push(field);
+    rec.push(field === '' && !quoted ? null : field);
     return rec;
   };
   for (;;) {
@@ -49,7 +50,10 @@ function* csvRecords(path) {
         if (rec) { pending = null; yield rec; }
         continue;
       }
-      if (line.indexOf('"') < 0) { if (line !== '') yield line.split(','); continue; }
+      if (line.indexOf('"') < 0) {
+        if (line !== '') yield line.split(',').map(v => (v === '' ? null : v));
+        continue;
+      }
       const rec = parseQuoted(line);
       if (rec) yield rec; else pending = line;
     }
@@ -92,7 +96,7 @@ function csv2arrow(inPath, outPath) {
     cols = header.map(() => []);
   };
   for (const rec of it) {
-    for (let c = 0; c < header.length; c++) cols[c].push(rec[c] === '' ? null : rec[c]);
+    for (let c = 0; c < header.length; c++) cols[c].push(rec[c] === undefined ? null : rec[c]);
     if (cols[0].length === BATCH) flush();
   }
   flush();
