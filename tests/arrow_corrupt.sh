@@ -57,4 +57,18 @@ if nb pipeline arrow json --source-path "$work/cut.arrows" --dest-path "$work/ou
   fail "a stream cut inside a body was read without an error"
 fi
 grep -q "offset" "$work/err" || { cat "$work/err"; fail "the error does not give the message offset"; }
+
+# Text that is not UTF-8 in a Utf8 column: a bad record (the batch), named
+# by column and row; with on_error = skip the batches after it are read.
+printf 's\naa\nzz\nbb\n' > "$work/u.csv"
+nb pipeline csv arrow --source-path "$work/u.csv" --dest-path "$work/u.arrows" --batch-rows 1
+perl -e 'my ($f) = @ARGV; open(my $h, "+<:raw", $f) or die; local $/; my $d = <$h>;
+         $d =~ s/zz/\xff\xfe/ or die "no zz"; seek($h, 0, 0); print $h $d;' "$work/u.arrows"
+if nb pipeline arrow json --source-path "$work/u.arrows" --dest-path "$work/u.jsonl" 2> "$work/err"; then
+  fail "invalid UTF-8 was read without an error"
+fi
+grep -q 'column "s", row 1: the text is not valid UTF-8' "$work/err" || { cat "$work/err"; fail "no UTF-8 error"; }
+nb pipeline arrow json --source-path "$work/u.arrows" --dest-path "$work/u.jsonl" --on-error skip 2> /dev/null
+[ "$(cat "$work/u.jsonl")" = '{"s":"aa"}
+{"s":"bb"}' ] || { cat "$work/u.jsonl"; fail "skipping the bad batch did not go on with the next"; }
 echo "arrow damaged input ok: $tested damaged files"

@@ -347,6 +347,43 @@ static int convert_time(ColumnCtx *c, const IpcField *f, const uint8_t *in,
   return NB_OK;
 }
 
+/* The offset of the first byte that is not valid UTF-8 (RFC 3629: no
+ * overlongs, no surrogates, nothing above U+10FFFF), or len. */
+static size_t utf8_invalid_at(const uint8_t *p, size_t len) {
+  size_t i = 0;
+  while (i < len) {
+    if (i + 8 <= len) {
+      uint64_t w;
+      memcpy(&w, p + i, 8);
+      if ((w & 0x8080808080808080ull) == 0) {
+        i += 8;
+        continue;
+      }
+    }
+    uint8_t c = p[i];
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    size_t n;
+    uint8_t lo = 0x80, hi = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) n = 1;
+    else if (c == 0xe0) { n = 2; lo = 0xa0; }
+    else if (c == 0xed) { n = 2; hi = 0x9f; }
+    else if (c >= 0xe1 && c <= 0xef) n = 2;
+    else if (c == 0xf0) { n = 3; lo = 0x90; }
+    else if (c >= 0xf1 && c <= 0xf3) n = 3;
+    else if (c == 0xf4) { n = 3; hi = 0x8f; }
+    else return i;
+    if (n >= len - i) return i; /* cut short */
+    if (p[i + 1] < lo || p[i + 1] > hi) return i;
+    for (size_t k = 2; k <= n; k++)
+      if (p[i + k] < 0x80 || p[i + k] > 0xbf) return i;
+    i += n + 1;
+  }
+  return len;
+}
+
 /* Offsets (int32 or int64) and data of a string column, checked. */
 static int decode_strings(ColumnCtx *c, const IpcField *f, int64_t rows,
                           bool large, ColPriv *p) {
@@ -369,6 +406,19 @@ static int decode_strings(ColumnCtx *c, const IpcField *f, int64_t rows,
   if (prev > data_len)
     return fail(c, NB_DATA, "column \"%s\": string offsets reach byte %lld of a %lld-byte data buffer",
                 f->name, (long long)prev, (long long)data_len);
+  /* Utf8 must be UTF-8 (the format says so; a destination would write the
+   * bytes as text).  Checked per value, so a character cannot straddle
+   * two values. */
+  int64_t start = large ? ((const int64_t *)offs)[0] : ((const int32_t *)offs)[0];
+  for (int64_t r = 0; r < rows; r++) {
+    int64_t end = large ? ((const int64_t *)offs)[r + 1] : ((const int32_t *)offs)[r + 1];
+    size_t bad = is_valid(p, r) ? utf8_invalid_at(data + start, (size_t)(end - start))
+                                : (size_t)(end - start);
+    if (bad != (size_t)(end - start))
+      return fail(c, NB_DATA, "column \"%s\", row %lld: the text is not valid UTF-8 (byte %zu of the value)",
+                  f->name, (long long)r + 1, bad + 1);
+    start = end;
+  }
   p->bufs[1] = offs;
   p->bufs[2] = data;
   return NB_OK;

@@ -62,6 +62,9 @@ typedef struct Stream {
   uint64_t resume_offset;  /* skip record batches ending at or before */
   uint64_t resume_batches;
   bool resuming;
+  bool broken;             /* the stream lost its framing: no more reads */
+  bool bad_batch;          /* the last NB_DATA was one batch's values; the
+                              stream goes on after it */
   uint8_t position[NB_POSITION_MAX_BYTES];
 } Stream;
 
@@ -669,11 +672,34 @@ int arrow_source_seek(void *source, uint32_t index, const void *position, size_t
   return NB_OK;
 }
 
+static int next_batch(ArrowSource *src, Stream *s, struct ArrowArray *out, NbBatchInfo *info,
+                      NbError *err);
+
+/* A batch whose values are wrong (bad offsets, indices, conversions) is a
+ * bad record: the position moves past it and the stream goes on.  Broken
+ * framing (a length that lies, a truncated message, a flatbuffer that does
+ * not verify) ends the stream: a later call repeats the error without
+ * moving, so the host stops reading it. */
 int arrow_source_next(void *source, uint32_t index, struct ArrowArray *out, NbBatchInfo *info,
                       NbError *err) {
   ArrowSource *src = source;
   Stream *s = stream_at(src, index, err);
   if (s == NULL) return NB_INVALID;
+  if (s->broken) {
+    nb_error_set(err, NB_DATA, "file \"%s\" cannot be read past offset %llu after the error reported before",
+                 s->path, (unsigned long long)s->offset);
+    nb_error_locate(err, s->path, 0, 0);
+    fill_info(s, info);
+    return NB_DATA;
+  }
+  s->bad_batch = false;
+  int rc = next_batch(src, s, out, info, err);
+  if (rc == NB_DATA && !s->bad_batch) s->broken = true;
+  return rc;
+}
+
+static int next_batch(ArrowSource *src, Stream *s, struct ArrowArray *out, NbBatchInfo *info,
+                      NbError *err) {
   int rc = start_stream(src, s, err);
   if (rc != NB_OK) return rc;
   for (;;) {
@@ -740,6 +766,11 @@ int arrow_source_next(void *source, uint32_t index, struct ArrowArray *out, NbBa
     if (rc != NB_OK) return rc;
     rc = decode_batch(src, s, &msg, body, at, out, err);
     ipc_body_unref(body);
+    if (rc == NB_DATA) { /* the stream is intact after this batch */
+      s->batches++;
+      s->bad_batch = true;
+      fill_info(s, info);
+    }
     if (rc != NB_OK) return rc;
     s->batches++;
     fill_info(s, info);
