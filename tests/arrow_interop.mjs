@@ -8,7 +8,9 @@
 //   node arrow_interop.mjs write DIR      write DIR/js.arrow, DIR/js.arrows
 //                                         (several batches, dictionaries,
 //                                         types the engine converts) and
-//                                         DIR/js.arrow[s].expected.jsonl:
+//                                         DIR/js-delta.arrows (a delta
+//                                         dictionary batch) and
+//                                         DIR/*.expected.jsonl:
 //                                         what Nebula must read from them
 //
 // ARROW_NODE_MODULES names the node_modules holding apache-arrow.
@@ -165,6 +167,17 @@ function write(dir) {
   // The file format allows no replacement dictionary: one batch.
   fs.writeFileSync(`${dir}/js.arrow`, arrow.tableToIPC(t0, 'file'));
   fs.writeFileSync(`${dir}/js.arrow.expected.jsonl`, expectedRows(0));
+  // A dictionary of two chunks: apache-arrow writes the second as a delta
+  // DictionaryBatch (isDelta), which Nebula appends.
+  const dict = arrow.vectorFromArray(['a', 'b'], new arrow.Utf8())
+    .concat(arrow.vectorFromArray(['c', 'é'], new arrow.Utf8()));
+  const data = arrow.makeData({ type: new arrow.Dictionary(new arrow.Utf8(), new arrow.Int16()),
+                                length: 5, nullCount: 0, data: Int16Array.from([2, 0, 1, 3, 2]),
+                                dictionary: dict });
+  fs.writeFileSync(`${dir}/js-delta.arrows`,
+                   arrow.tableToIPC(new arrow.Table({ k: arrow.makeVector(data) }), 'stream'));
+  fs.writeFileSync(`${dir}/js-delta.arrows.expected.jsonl`,
+                   ['c', 'a', 'b', 'é', 'c'].map(v => `{"k":${JSON.stringify(v)}}\n`).join(''));
 }
 
 const [cmd, arg] = process.argv.slice(2);

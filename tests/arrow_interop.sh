@@ -3,7 +3,7 @@
 # JavaScript, installed by .ci/install-deps.sh under ~/.cache/nebula) reads
 # the files Nebula writes (file and streaming format) and every value is
 # compared; files apache-arrow writes (file and stream, several batches,
-# dictionaries, int8/uint32/uint64, float32, large_utf8, date, timestamps
+# dictionaries (replaced and delta), int8/uint32/uint64, float32, large_utf8, date, timestamps
 # in ms and ns, decimal) are read by Nebula and every value compared.
 # apache-arrow 18 cannot decompress record batch bodies, so compressed
 # files are checked by Nebula's own reader only (arrow_roundtrip.sh).
@@ -38,7 +38,7 @@ done
 
 # apache-arrow writes, Nebula reads.
 js write "$work"
-for f in js.arrow js.arrows; do
+for f in js.arrow js.arrows js-delta.arrows; do
   nb pipeline arrow json --source-path "$work/$f" --dest-path "$work/$f.jsonl"
   cmp "$work/$f.expected.jsonl" "$work/$f.jsonl" || { diff "$work/$f.expected.jsonl" "$work/$f.jsonl" | head; fail "Nebula reads other values from apache-arrow's $f"; }
 done
