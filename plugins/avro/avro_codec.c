@@ -137,6 +137,47 @@ static int decompress_snappy(const NbHostApi *host, const uint8_t *src, size_t l
   return NB_OK;
 }
 
+/* deflate with zlib itself, not the host's slot: Apache's Python writer
+ * stores zlib.compress(data)[2:-1], raw deflate followed by three bytes of
+ * the zlib trailer, and the host refuses bytes after the end of the
+ * stream.  Bytes after the final deflate block are ignored, as Java's
+ * Inflater does.  Output grows as it comes, up to limit. */
+static int inflate_raw(const uint8_t *src, size_t len, size_t limit, AvroBuf *out, NbError *err) {
+  z_stream z;
+  memset(&z, 0, sizeof z);
+  if (inflateInit2(&z, -15) != Z_OK) return nb_error_set(err, NB_NOMEM, "out of memory decompressing an Avro block");
+  int zrc = Z_OK;
+  size_t consumed = 0;
+  while (zrc != Z_STREAM_END) {
+    size_t want = out->len < 65536 ? 65536 : out->len;
+    if (out->len >= limit) {
+      inflateEnd(&z);
+      return nb_error_set(err, NB_DATA, "the deflate block is larger than max_block_bytes (%zu) after decompression", limit);
+    }
+    if (want > limit - out->len) want = limit - out->len;
+    if (!avro_buf_reserve(out, want)) {
+      inflateEnd(&z);
+      return nb_error_set(err, NB_NOMEM, "out of memory decompressing an Avro block");
+    }
+    size_t in_now = len - consumed > (1u << 30) ? (1u << 30) : len - consumed;
+    uInt out_now = want > (1u << 30) ? (1u << 30) : (uInt)want;
+    z.next_in = (Bytef *)(uintptr_t)(src + consumed);
+    z.avail_in = (uInt)in_now;
+    z.next_out = out->data + out->len;
+    z.avail_out = out_now;
+    zrc = inflate(&z, Z_NO_FLUSH);
+    consumed += in_now - z.avail_in;
+    out->len += out_now - z.avail_out;
+    if (zrc == Z_BUF_ERROR && consumed == len) zrc = Z_DATA_ERROR; /* truncated */
+    if (zrc != Z_OK && zrc != Z_STREAM_END && zrc != Z_BUF_ERROR) {
+      inflateEnd(&z);
+      return nb_error_set(err, NB_DATA, "corrupt deflate block: %s", z.msg ? z.msg : "truncated");
+    }
+  }
+  inflateEnd(&z);
+  return NB_OK;
+}
+
 int avro_codec_decompress(const NbHostApi *host, AvroCodec codec,
                           const uint8_t *src, size_t len, size_t limit,
                           AvroBuf *out, NbError *err) {
@@ -145,6 +186,7 @@ int avro_codec_decompress(const NbHostApi *host, AvroCodec codec,
     if (!avro_buf_bytes(out, src, len)) return nb_error_set(err, NB_NOMEM, "out of memory reading an Avro block");
     return NB_OK;
   }
+  if (codec == AVRO_CODEC_DEFLATE) return inflate_raw(src, len, limit, out, err);
   if (!host_has_blocks(host))
     return nb_error_set(err, NB_DATA, "codec \"%s\" needs a host of ABI 1.2 (block compression)",
                         avro_codec_name(codec));
