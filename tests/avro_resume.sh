@@ -32,7 +32,7 @@ CFG
     [ "$runs" -le $((cycles + 5)) ] || fail "$codec: did not complete"
     nebula_bg "$work/log" --quiet run "$work/$codec.cfg" --state "$state"
     if [ "$kills" -lt "$cycles" ]; then
-      delay=$((RANDOM % (span + 20) + 5))
+      delay=$((RANDOM % (span / 2 + 10) + 5))
       sleep "$((delay / 1000)).$(printf '%03d' $((delay % 1000)))"
       kill -9 "$pid" 2>/dev/null || true
     fi
