@@ -34,19 +34,20 @@ fi
 mkdir -p "$build"/obj "$build"/bin "$build"/logs
 build=$(cd "$build" && pwd)
 
-pkgs="libconfig libzstd liblz4 zlib libmicrohttpd"
+pkgs="libconfig libzstd liblz4 zlib libmicrohttpd jansson"
 deps_cflags=$(pkg-config --cflags $pkgs)
 deps_libs="$(pkg-config --libs $pkgs) -lsnappy -lltdl -lm -pthread"
 san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 cflags="-g -O1 $san -I$top/include -I$here"
 for part in base io connector config engine; do cflags="$cflags -I$top/host/$part"; done
-cflags="$cflags -I$top/plugins/csv -I$top/plugins/json $deps_cflags"
+cflags="$cflags -I$top/plugins/csv -I$top/plugins/json -I$top/plugins/avro $deps_cflags"
 
 # Everything the harnesses test, in one archive: the linker takes what each
 # harness needs.  -fsanitize=fuzzer-no-link adds coverage without a main.
 lib_sources=$(ls "$top"/sdk/*.c "$top"/host/{base,io,connector,config,engine}/*.c \
   "$top"/plugins/csv/csv_reader.c "$top"/plugins/json/json_parser.c \
-  "$top"/plugins/json/json_reader.c)
+  "$top"/plugins/json/json_reader.c \
+  "$top"/plugins/avro/avro_{source,buf,codec,schema_in,decode}.c)
 objs=()
 for src in $lib_sources; do
   obj="$build/obj/$(echo "${src#$top/}" | tr / _).o"
