@@ -289,6 +289,9 @@ static int load_block(AvroSource *src, Stream *s, NbError *err) {
     nb_error_release(&local);
     return rc;
   }
+  /* An empty block leaves the buffer unallocated: give the cursor memory
+   * to point at (no arithmetic on NULL). */
+  if (!avro_buf_reserve(&s->data, 1)) return nb_error_set(err, NB_NOMEM, "out of memory reading \"%s\"", s->path);
   s->cursor.p = s->data.data;
   s->cursor.end = s->data.data + s->data.len;
   /* Each record takes at least min_bytes: a count beyond that lies. */
