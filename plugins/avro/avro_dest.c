@@ -333,6 +333,7 @@ static void put_decimal(AvroBuf *b, const uint8_t *le16) {
  * (AVRO_LONG_MAX_BYTES * 2 + 16) is reserved by the caller. */
 static bool put_value(AvroBuf *b, const NbColumnView *v, int64_t row) {
   int64_t i = row + v->offset;
+  if (!v->field.nullable && nb_view_is_null(v, row)) return false; /* caller reports */
   if (v->field.nullable) {
     if (nb_view_is_null(v, row)) {
       avro_put_long(b, 0);
@@ -483,9 +484,18 @@ int avro_dest_write(void *dest, uint32_t dest_stream, const struct ArrowArray *b
       rc = nb_error_set(err, NB_NOMEM, "out of memory writing file \"%s\"", s->path);
       break;
     }
+    size_t mark = s->block.len;
     for (size_t c = 0; c < n_views; c++) {
-      if (!put_value(&s->block, nb_column_view_at(views, c), row)) {
-        rc = nb_error_set(err, NB_NOMEM, "out of memory writing file \"%s\"", s->path);
+      const NbColumnView *v = nb_column_view_at(views, c);
+      if (!put_value(&s->block, v, row)) {
+        s->block.len = mark; /* nothing of the row */
+        if (!v->field.nullable && nb_view_is_null(v, row)) {
+          rc = nb_error_set(err, NB_DATA, "a null in column \"%s\", declared not nullable, of stream \"%s\"",
+                            v->field.name, s->name);
+          nb_error_locate(err, s->path, row + 1, (int64_t)c + 1);
+        } else {
+          rc = nb_error_set(err, NB_NOMEM, "out of memory writing file \"%s\"", s->path);
+        }
         break;
       }
     }

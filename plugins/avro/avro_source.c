@@ -47,6 +47,7 @@ typedef struct Stream {
   NbField *fields;
   NbBatchBuilder *builder;
   uint64_t header_end;
+  uint64_t resume_offset;  /* the end of the last block wholly handed over */
   /* the current block */
   uint64_t block_offset;  /* of its count */
   uint64_t next_offset;   /* of the block after it */
@@ -237,6 +238,7 @@ static int read_header(AvroSource *src, Stream *s, NbError *err) {
   if (rc == NB_OK && schema.data == NULL) rc = corrupt(s, 4, err, "the header has no avro.schema");
   if (rc == NB_OK) rc = parse_header_schema(src, s, &schema, err);
   s->header_end = s->offset;
+  s->resume_offset = s->offset;
   s->opened = rc == NB_OK;
 out:
   avro_buf_free(&key);
@@ -314,6 +316,7 @@ static int next_record(AvroSource *src, Stream *s, NbError *err) {
   s->block_done++;
   if (s->block_done == s->block_count) {
     s->in_block = false;
+    s->resume_offset = s->next_offset;
     if (avro_cursor_left(&s->cursor) != 0)
       return corrupt(s, s->block_offset, err, "%zu bytes are left after the block's %lld records",
                      avro_cursor_left(&s->cursor), (long long)s->block_count);
@@ -343,6 +346,7 @@ static int apply_seek(AvroSource *src, Stream *s, NbError *err) {
     }
     s->offset = s->seek_block;
   }
+  s->resume_offset = s->seek_block;
   if (s->seek_records == 0) return NB_OK;
   int rc = load_block(src, s, err);
   if (rc == NB_END || (rc == NB_OK && (uint64_t)s->block_count < s->seek_records))
@@ -478,7 +482,7 @@ int avro_source_seek(void *source, uint32_t index, const void *position, size_t 
 }
 
 static void set_position(Stream *s, NbBatchInfo *info) {
-  uint64_t v[2] = {s->in_block ? s->block_offset : s->offset, s->in_block ? (uint64_t)s->block_done : 0};
+  uint64_t v[2] = {s->in_block ? s->block_offset : s->resume_offset, s->in_block ? (uint64_t)s->block_done : 0};
   info->position = s->position;
   info->position_len = nb_position_encode(s->position, sizeof s->position, v, 2);
   if (NB_STRUCT_HAS(NbBatchInfo, info, bytes_read)) info->bytes_read = (int64_t)s->offset;
@@ -491,21 +495,17 @@ int avro_source_next(void *source, uint32_t index, struct ArrowArray *out, NbBat
   if (rc != NB_OK) return rc;
   set_position(s, info);
   if (s->deferred_rc != NB_OK) {
-    rc = s->deferred_rc;
-    if (err != NULL) {
-      nb_error_release(err);
-      *err = s->deferred;
-    } else {
-      nb_error_release(&s->deferred);
-    }
-    nb_error_init(&s->deferred);
-    return rc; /* stays: the stream is broken here */
+    /* The stream is broken here: every later call says so again. */
+    nb_error_set(err, s->deferred_rc, "%s", s->deferred.message ? s->deferred.message : "corrupt Avro file");
+    nb_error_locate(err, s->path, 0, 0);
+    return s->deferred_rc;
   }
   if (s->ended) return NB_END;
   if (s->seek_pending) {
     rc = apply_seek(src, s, err);
     if (rc != NB_OK) {
       s->deferred_rc = rc;
+      nb_error_set(&s->deferred, rc, "%s", err && err->message ? err->message : "corrupt Avro file");
       return rc;
     }
   }
@@ -522,6 +522,7 @@ int avro_source_next(void *source, uint32_t index, struct ArrowArray *out, NbBat
       if (rc != NB_OK) break;
       if (s->block_count == 0) {
         s->in_block = false;
+        s->resume_offset = s->next_offset;
         continue;
       }
     }
@@ -536,22 +537,15 @@ int avro_source_next(void *source, uint32_t index, struct ArrowArray *out, NbBat
     rows++;
   }
   if (rc != NB_OK && rc != NB_END) {
+    /* Keep the error for the calls to come; with rows decoded before it,
+     * hand those over first. */
+    s->deferred_rc = rc;
+    nb_error_set(&s->deferred, rc, "%s", err && err->message ? err->message : "corrupt Avro file");
     if (rows == 0) {
-      s->deferred_rc = rc; /* every later call fails the same way */
-      NbError copy;
-      nb_error_init(&copy);
-      nb_error_set(&copy, rc, "%s", err && err->message ? err->message : "corrupt Avro file");
-      nb_error_locate(&copy, s->path, 0, 0);
-      s->deferred = copy;
       nb_batch_builder_reset(s->builder);
       return rc;
     }
-    /* Hand over the good rows first. */
-    s->deferred_rc = rc;
-    if (err != NULL) {
-      s->deferred = *err;
-      nb_error_init(err);
-    }
+    nb_error_release(err);
   }
   rc = nb_batch_builder_finish(s->builder, out, err);
   if (rc != NB_OK) return rc;
