@@ -20,10 +20,9 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 guide=$top/docs/writing-a-connector.md
 example=$top/examples/connector-hello
 
+connectors="csv json generate postgresql mysql parquet arrow avro"
 nebula_packages="nebula-host libnebula-sdk1 libnebula-sdk-dev nebula-sdk-conformance
-nebula-connector-csv nebula-connector-json nebula-connector-generate
-nebula-connector-mysql"
-connectors="csv json generate mysql"
+$(for c in $connectors; do echo "nebula-connector-$c"; done) nebula-storage-s3"
 all_packages="$nebula_packages nebula-connector-hello"
 
 passed=0
@@ -201,6 +200,9 @@ for c in $connectors; do
     *) fail "nebula-connector-$c: Depends: $depends (no nebula-host, nebula-abi-1)" ;;
   esac
 done
+files=$(payload nebula-storage-s3)
+[ "$files" = "$connectordir/storage_s3.so" ] ||
+  fail "nebula-storage-s3 holds \"$files\", not just $connectordir/storage_s3.so"
 provides=$(dpkg-deb -f "$(deb nebula-host)" Provides)
 payload libnebula-sdk1 | grep -qx "/usr/lib/$multiarch/libnebula-sdk.so.1" ||
   fail "libnebula-sdk1 has no /usr/lib/$multiarch/libnebula-sdk.so.1"
