@@ -64,7 +64,10 @@ done
 rm -f "$build/obj/libfuzztarget.a"
 ar rcs "$build/obj/libfuzztarget.a" "${objs[@]}"
 
-status=0
+# Build every harness first, then run them FUZZ_JOBS at a time (default:
+# the number of CPUs), each for the same time.
+jobs=${FUZZ_JOBS:-$(nproc)}
+run_names=()
 for name in "${names[@]}"; do
   src="$here/fuzz_$name.c"
   [ -e "$src" ] || { echo "$0: no harness $src" >&2; exit 2; }
@@ -74,28 +77,47 @@ for name in "${names[@]}"; do
     echo "== fuzz $name: skipped, $req is not in the tree"
     continue
   fi
-  bin="$build/bin/fuzz_$name"
-  $CC $cflags -fsanitize=fuzzer "$src" "$build/obj/libfuzztarget.a" $deps_libs -o "$bin"
-  corpus="$build/corpus/$name"
-  findings="$build/findings/$name"
+  $CC $cflags -fsanitize=fuzzer "$src" "$build/obj/libfuzztarget.a" $deps_libs \
+    -o "$build/bin/fuzz_$name"
+  run_names+=("$name")
+done
+
+# One harness: its status in BUILD/logs/NAME.rc.
+fuzz_one() {
+  local name=$1 corpus="$build/corpus/$1" findings="$build/findings/$1"
+  local log="$build/logs/$1.log" rc=0
   mkdir -p "$corpus" "$findings"
   for seed in "$here/corpus/$name" "$here/regress/$name"; do
     [ -d "$seed" ] && cp -n "$seed"/* "$corpus"/ 2>/dev/null || true
   done
-  log="$build/logs/$name.log"
-  echo "== fuzz $name for ${seconds}s (log: $log)"
-  rc=0
   LSAN_OPTIONS=suppressions=$here/lsan.supp \
   ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    "$bin" -max_total_time="$seconds" -timeout=25 -rss_limit_mb=2048 -max_len=4096 \
-      -print_final_stats=1 -artifact_prefix="$findings/" "$corpus" >"$log" 2>&1 || rc=$?
+    "$build/bin/fuzz_$name" -max_total_time="$seconds" -timeout=25 -rss_limit_mb=2048 \
+      -max_len=4096 -print_final_stats=1 -artifact_prefix="$findings/" "$corpus" \
+      >"$log" 2>&1 || rc=$?
+  echo "$rc" > "$build/logs/$name.rc"
+}
+
+echo "== fuzz ${run_names[*]}: ${seconds}s each, $jobs at a time (logs: $build/logs)"
+for name in "${run_names[@]}"; do
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
+  rm -f "$build/logs/$name.rc"
+  fuzz_one "$name" &
+done
+wait
+
+status=0
+for name in "${run_names[@]}"; do
+  log="$build/logs/$name.log"
+  rc=$(cat "$build/logs/$name.rc" 2>/dev/null || echo 99)
+  echo "== fuzz $name (log: $log)"
   # The last status line: executions, coverage, features, exec/s.
   grep -E '^#[0-9]+.*(DONE|pulse|NEW|REDUCE)' "$log" | tail -1 || true
   grep -E 'stat::number_of_executed_units|stat::average_exec_per_sec' "$log" || true
   if [ "$rc" -ne 0 ]; then
-    echo "!! fuzz $name: finding (status $rc); inputs in $findings:" >&2
-    ls "$findings" >&2
+    echo "!! fuzz $name: finding (status $rc); inputs in $build/findings/$name:" >&2
+    ls "$build/findings/$name" >&2
     grep -m1 -E 'ERROR|runtime error|fuzz invariant|SUMMARY' "$log" >&2 || true
     status=1
   fi
