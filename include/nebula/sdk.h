@@ -250,6 +250,19 @@ int nb_declared_enum(const NbDeclaredSettings *d, const char *name, int *out,
              "compression_level", "0",                                      \
              NULL, "codec level; 0 is the codec's default")
 
+/* One output file per stream: pattern with every "{stream}" replaced by
+ * the stream name's base name, the part after its last '/' up to the
+ * first '.' that does not begin it ("logs/in.csv.gz" -> "in").  Returns
+ * new memory the caller frees with free(), or NULL when out of memory or
+ * pattern or stream is NULL.  The host still refuses an output that would
+ * be an input, "-" or outside the destination's directory when the file
+ * is opened.  \since 1.2 */
+NB_SINCE(1, 2)
+char *nb_stream_path(const char *pattern, const char *stream);
+/* Whether pattern holds "{stream}" (false for NULL).  \since 1.2 */
+NB_SINCE(1, 2)
+bool nb_path_has_stream(const char *pattern);
+
 /* ------------------------------------------------------------------------
  * Entry point
  * ------------------------------------------------------------------------ */

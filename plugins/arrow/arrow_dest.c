@@ -299,31 +299,6 @@ static int open_file(ArrowDest *d, const char *path, size_t *index,
   return NB_OK;
 }
 
-/* path with every "{stream}" replaced by the stream name's base name
- * without its extensions ("data/in.csv.gz" -> "in"). */
-static char *stream_path(const char *pattern, const char *stream) {
-  const char *base = strrchr(stream, '/');
-  base = base ? base + 1 : stream;
-  const char *dot = strchr(base + (base[0] == '.'), '.');
-  size_t blen = dot ? (size_t)(dot - base) : strlen(base);
-  size_t n = 0;
-  for (const char *p = pattern; (p = strstr(p, "{stream}")) != NULL; p += 8) n++;
-  char *out = malloc(strlen(pattern) + n * blen + 1);
-  if (out == NULL) return NULL;
-  char *o = out;
-  for (const char *p = pattern; *p;) {
-    if (strncmp(p, "{stream}", 8) == 0) {
-      memcpy(o, base, blen);
-      o += blen;
-      p += 8;
-    } else {
-      *o++ = *p++;
-    }
-  }
-  *o = '\0';
-  return out;
-}
-
 /* ------------------------------------------------------------------------
  * Schema
  * ------------------------------------------------------------------------ */
@@ -713,7 +688,7 @@ int arrow_dest_open(const NbHostApi *host, const NbOpenArgs *args, void **dest,
   d->codec_name = codec == 1 ? "lz4_frame" : "zstd";
   d->level = (int32_t)level;
   d->path = strdup(path);
-  d->per_stream = strstr(path, "{stream}") != NULL;
+  d->per_stream = nb_path_has_stream(path);
   fb_builder_init(&d->fb);
   if (d->path == NULL) {
     arrow_dest_close(d);
@@ -745,7 +720,7 @@ int arrow_dest_prepare(void *dest, const char *stream_name,
     DestStream *s = &v[i];
     memset(s, 0, sizeof *s);
     s->name = strdup(stream_name);
-    char *path = d->per_stream ? stream_path(d->path, stream_name) : strdup(d->path);
+    char *path = d->per_stream ? nb_stream_path(d->path, stream_name) : strdup(d->path);
     if (s->name == NULL || path == NULL) {
       free(s->name);
       free(path);

@@ -198,31 +198,6 @@ static int flush_block(AvroDest *d, OutStream *s, NbError *err) {
  * Files
  * ------------------------------------------------------------------------ */
 
-/* path with every "{stream}" replaced by the stream name's base name
- * without its extensions ("data/in.csv.gz" -> "in"). */
-static char *stream_path(const char *pattern, const char *stream) {
-  const char *base = strrchr(stream, '/');
-  base = base ? base + 1 : stream;
-  const char *dot = strchr(base + (base[0] == '.'), '.');
-  size_t blen = dot ? (size_t)(dot - base) : strlen(base);
-  size_t n = 0;
-  for (const char *p = pattern; (p = strstr(p, "{stream}")) != NULL; p += 8) n++;
-  char *out = malloc(strlen(pattern) + n * blen + 1);
-  if (out == NULL) return NULL;
-  char *o = out;
-  for (const char *p = pattern; *p;) {
-    if (strncmp(p, "{stream}", 8) == 0) {
-      memcpy(o, base, blen);
-      o += blen;
-      p += 8;
-    } else {
-      *o++ = *p++;
-    }
-  }
-  *o = '\0';
-  return out;
-}
-
 /* Does the file start with want (the header this run would write)?  Read
  * with plain POSIX calls, not the host's file layer: the host would count
  * the file as an input of the run and then refuse to write it. */
@@ -434,7 +409,7 @@ int avro_dest_prepare(void *dest, const char *stream_name, const struct ArrowSch
       return NB_INVALID;
     }
   }
-  char *path = strstr(d->path, "{stream}") ? stream_path(d->path, stream_name) : strdup(d->path);
+  char *path = nb_path_has_stream(d->path) ? nb_stream_path(d->path, stream_name) : strdup(d->path);
   if (path == NULL) return nb_error_set(err, NB_NOMEM, "out of memory preparing stream \"%s\"", stream_name);
   for (size_t i = 0; i < d->n_streams; i++) {
     if (strcmp(d->streams[i].path, path) == 0) {

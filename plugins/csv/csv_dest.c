@@ -117,44 +117,6 @@ static uint64_t get_u64(const uint8_t *p) {
   return v;
 }
 
-/* The stream's file base name without directory and extension(s):
- * "in/orders.csv.gz" -> "orders". */
-static char *stream_base_name(const char *stream) {
-  const char *base = strrchr(stream, '/');
-  const char *dot;
-  base = base != NULL ? base + 1 : stream;
-  dot = strchr(base + (base[0] == '.' ? 1 : 0), '.');
-  return strndup(base, dot != NULL ? (size_t)(dot - base) : strlen(base));
-}
-
-/* tmpl with every "{stream}" replaced by the stream's base name. */
-static char *resolve_path(const char *tmpl, const char *stream) {
-  static const char token[] = "{stream}";
-  const size_t token_len = sizeof token - 1;
-  char *base = stream_base_name(stream);
-  char *out = NULL, *o;
-  const char *p;
-  size_t count = 0, base_len;
-  if (base == NULL) return NULL;
-  base_len = strlen(base);
-  for (p = strstr(tmpl, token); p != NULL; p = strstr(p + token_len, token)) count++;
-  out = malloc(strlen(tmpl) + count * base_len + 1);
-  if (out != NULL) {
-    for (o = out, p = tmpl; *p != '\0';) {
-      if (strncmp(p, token, token_len) == 0) {
-        memcpy(o, base, base_len);
-        o += base_len;
-        p += token_len;
-      } else {
-        *o++ = *p++;
-      }
-    }
-    *o = '\0';
-  }
-  free(base);
-  return out;
-}
-
 static void list_names(char *const *names, size_t n, char *buf, size_t cap) {
   size_t used = 0, i;
   if (n == 0) {
@@ -340,7 +302,7 @@ int csv_dest_prepare(void *dest, const char *stream_name, const struct ArrowSche
   int rc;
 
   if ((rc = nb_schema_fields(schema, &fields, &n, err)) != NB_OK) return rc;
-  path = d->per_stream ? resolve_path(d->path, stream_name) : strdup(d->path);
+  path = d->per_stream ? nb_stream_path(d->path, stream_name) : strdup(d->path);
   if (path == NULL) {
     rc = nb_error_set(err, NB_NOMEM, "out of memory");
     goto done;
@@ -594,7 +556,7 @@ int csv_dest_open(const NbHostApi *host, const NbOpenArgs *args, void **dest, Nb
     rc = nb_error_set(err, NB_NOMEM, "out of memory");
     goto fail;
   }
-  d->per_stream = strstr(path, "{stream}") != NULL;
+  d->per_stream = nb_path_has_stream(path);
   if (args->state != NULL &&
       (rc = decode_state(d, args->state, args->state_len, err)) != NB_OK)
     goto fail;

@@ -80,31 +80,6 @@ static int open_file(JsonDest *d, const char *path, size_t *index,
   return NB_OK;
 }
 
-/* path with every "{stream}" replaced by the stream name's base name
- * without its extensions ("data/in.csv.gz" -> "in"). */
-static char *stream_path(const char *pattern, const char *stream) {
-  const char *base = strrchr(stream, '/');
-  base = base ? base + 1 : stream;
-  const char *dot = strchr(base + (base[0] == '.'), '.');
-  size_t blen = dot ? (size_t)(dot - base) : strlen(base);
-  size_t n = 0;
-  for (const char *p = pattern; (p = strstr(p, "{stream}")) != NULL; p += 8) n++;
-  char *out = malloc(strlen(pattern) + n * blen + 1);
-  if (out == NULL) return NULL;
-  char *o = out;
-  for (const char *p = pattern; *p;) {
-    if (strncmp(p, "{stream}", 8) == 0) {
-      memcpy(o, base, blen);
-      o += blen;
-      p += 8;
-    } else {
-      *o++ = *p++;
-    }
-  }
-  *o = '\0';
-  return out;
-}
-
 /* ------------------------------------------------------------------------
  * Streams
  * ------------------------------------------------------------------------ */
@@ -173,7 +148,7 @@ int json_dest_open(const NbHostApi *host, const NbOpenArgs *args, void **dest,
   d->escape_separators = escape;
   d->path = strdup(path);
   d->compression = strdup(compression);
-  d->per_stream = strstr(path, "{stream}") != NULL;
+  d->per_stream = nb_path_has_stream(path);
   if (d->path == NULL || d->compression == NULL || !json_parser_init(&d->validator, UINT32_MAX)) {
     json_dest_close(d);
     return nb_error_set(err, NB_NOMEM, "out of memory opening the json destination");
@@ -211,7 +186,7 @@ int json_dest_prepare(void *dest, const char *stream_name,
     DestStream *s = &v[i];
     memset(s, 0, sizeof *s);
     s->name = strdup(stream_name);
-    char *path = d->per_stream ? stream_path(d->path, stream_name) : strdup(d->path);
+    char *path = d->per_stream ? nb_stream_path(d->path, stream_name) : strdup(d->path);
     if (s->name == NULL || path == NULL) {
       free(s->name);
       free(path);

@@ -399,27 +399,10 @@ int my_dest_open(const NbHostApi *host, const NbOpenArgs *args, void **dest, NbE
 
 /* ---- Prepare: the table ------------------------------------------------- */
 
-/* The stream's base name: after the last '/', before the first '.'. */
+/* The table for a stream: table_pattern with "{stream}" replaced by the
+ * stream's base name (nb_stream_path). */
 static char *table_name(const MyDest *d, const char *stream) {
-  const char *base = strrchr(stream, '/'), *dot, *at;
-  size_t blen, plen = strlen(d->table_pattern), n = 0;
-  char *out;
-  base = base != NULL ? base + 1 : stream;
-  dot = strchr(base, '.');
-  blen = dot != NULL && dot != base ? (size_t)(dot - base) : strlen(base);
-  out = malloc(plen + blen * 4 + 1);
-  if (out == NULL) return NULL;
-  for (at = d->table_pattern; *at != '\0';) {
-    if (strncmp(at, "{stream}", 8) == 0) {
-      memcpy(out + n, base, blen);
-      n += blen;
-      at += 8;
-    } else {
-      out[n++] = *at++;
-    }
-  }
-  out[n] = '\0';
-  return out;
+  return nb_stream_path(d->table_pattern, stream);
 }
 
 static bool is_key_column(const MyDest *d, const char *name) {
