@@ -161,7 +161,8 @@ static int inflate_raw(const uint8_t *src, size_t len, size_t limit, AvroBuf *ou
     }
     size_t in_now = len - consumed > (1u << 30) ? (1u << 30) : len - consumed;
     uInt out_now = want > (1u << 30) ? (1u << 30) : (uInt)want;
-    z.next_in = (Bytef *)(uintptr_t)(src + consumed);
+    /* An empty block has no bytes at all (src may be NULL). */
+    z.next_in = len > 0 ? (Bytef *)(uintptr_t)(src + consumed) : Z_NULL;
     z.avail_in = (uInt)in_now;
     z.next_out = out->data + out->len;
     z.avail_out = out_now;

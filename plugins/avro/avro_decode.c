@@ -169,8 +169,12 @@ static bool decimal_value(const uint8_t *p, size_t n, uint64_t *low, int64_t *hi
 static bool put_big_decimal(AvroBuf *b, const uint8_t *p, size_t n, int32_t scale) {
   if (n == 0) return avro_buf_bytes(b, "0", 1);
   bool neg = (p[0] & 0x80) != 0;
+  /* n bytes have at most 3n digits; a scale wider than the value adds
+   * leading zeros up to scale + 1 digits (scale <= 1000, avro_schema_in.c). */
+  size_t digits_cap = n * 3 + 2;
+  if (scale >= 0 && (size_t)scale + 2 > digits_cap) digits_cap = (size_t)scale + 2;
   uint8_t *mag = malloc(n);
-  char *digits = malloc(n * 3 + 2);
+  char *digits = malloc(digits_cap);
   if (mag == NULL || digits == NULL) {
     free(mag);
     free(digits);
