@@ -145,3 +145,8 @@ size_t nbsdk_format_double(double v, char *out, size_t cap) {
   try_g(v, 17, out, cap, &len);
   return len;
 }
+
+/* The public name (sdk.h); NB_DOUBLE_CHARS is NBSDK_DOUBLE_CHARS. */
+size_t nb_format_double(double v, char *out, size_t cap) {
+  return nbsdk_format_double(v, out, cap);
+}

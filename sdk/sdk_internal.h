@@ -65,6 +65,7 @@ bool nbsdk_field_from_schema(const struct ArrowSchema *schema, NbField *field,
  * them), NUL-terminated in out.  Returns its length, or 0 (out empty)
  * when cap < NBSDK_DOUBLE_CHARS.  See format_double.c for the proof. */
 #define NBSDK_DOUBLE_CHARS 32
+_Static_assert(NBSDK_DOUBLE_CHARS == NB_DOUBLE_CHARS, "sdk.h promises the same size");
 size_t nbsdk_format_double(double v, char *out, size_t cap);
 
 /* At most `cap - 1` bytes of text, with "..." when cut, for quoting a value

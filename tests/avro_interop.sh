@@ -67,5 +67,24 @@ for codec in null deflate; do
   fi
 done
 
+# Doubles inside a nested value (an array, carried as JSON text) in their
+# shortest form that reads back (issue 9, item 7): "%.17g" wrote
+# 0.10000000000000001.
+"$python" -W ignore - "$work/dbl.avro" <<'PY' || fail "python3-avro could not write dbl.avro"
+import sys, avro.schema, avro.datafile, avro.io
+schema = avro.schema.parse('{"type":"record","name":"r","fields":[{"name":"a","type":{"type":"array","items":"double"}}]}')
+with open(sys.argv[1], "wb") as f:
+    w = avro.datafile.DataFileWriter(f, avro.io.DatumWriter(), schema)
+    w.append({"a": [0.1, 5e-324, 0.3, 1e21, 2.0 ** -1074 * 3, 1 / 3]})
+    w.close()
+PY
+if nebula --quiet pipeline avro json --source-path "$work/dbl.avro" --dest-path "$work/dbl.json" 2> "$work/err" &&
+  grep -qF '{"a":[0.1,5e-324,0.3,1e+21,1.5e-323,0.3333333333333333]}' "$work/dbl.json"; then
+  ok "doubles in nested values: shortest round-trip text"
+else
+  cat "$work/err" "$work/dbl.json"
+  not_ok "doubles in nested values: shortest round-trip text"
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -172,6 +172,23 @@ expect 1 "destination error outside the batch" thost -q pipeline flaky flaky -s 
 contains "$err" "the destination named a record outside it" "line outside the batch"
 lacks "$err" "record 5000" "no record number made up"
 
+# Errors from a schema, a source batch and a commit name the connector in
+# the default log format too (issue 9, item 15).
+printf 'a,"b\n1,2\n' > "$tmp/badhead.csv"
+expect 1 "schema error" "$NEBULA_HOST" --plugin-dir "$PLUGIN_DIR" -q pipeline csv json --source-path "$tmp/badhead.csv" \
+  --dest-path "$tmp/badhead.json"
+contains "$err" 'nebula-host: connector "csv": unterminated quoted field at line 1' "schema error names csv"
+expect 1 "source batch error" thost -q pipeline flaky flaky -s rows=10 -s io_error_at_row=4 \
+  --dest-path "$tmp/fl.out"
+contains "$err" 'nebula-host: connector "flaky": flaky read failed at row 4' "source error names flaky"
+cat > "$tmp/commit.cfg" <<CFG
+source = { connector = "flaky"; rows = 10; };
+destination = { connector = "flaky"; path = "$tmp/fl.out"; commit_unavailable_times = 5; };
+engine = { max_retries = 0; };
+CFG
+expect 1 "commit error" thost -q run "$tmp/commit.cfg"
+contains "$err" 'nebula-host: connector "flaky": flaky destination cannot commit now' "commit error names flaky"
+
 # An absurd position length is named for what it is.
 expect 1 "absurd position length" thost -q pipeline flaky flaky -s rows=10 \
   --dest-path "$tmp/fl.out" -s position_len=4611686018427387904

@@ -81,6 +81,19 @@ line = ask(b"POST /metrics HTTP/1.0\r\nContent-Length: 0\r\n\r\n")
 assert b" 405 " in line, line
 line = ask(b"GET /metrics HTTP/1.0\r\nX-Big: " + b"a" * 40000 + b"\r\n\r\n")
 assert b" 200 " not in line, line
+# Time per connection: one that sends nothing is closed by the server after
+# its idle timeout (5 s), not held for as long as the client likes.
+import time
+s = socket.create_connection(("127.0.0.1", port), timeout=20)
+start = time.monotonic()
+try:
+    data = s.recv(1)
+except OSError:
+    data = b""
+held = time.monotonic() - start
+s.close()
+assert data == b"" and 3 <= held <= 12, (data, held)
+print("idle connection closed by the server after %.1f s" % held)
 PY
 kill -TERM "$pid"
 wait_exit "$pid" 30

@@ -119,6 +119,23 @@ sys.exit(0 if keys == sorted(keys) else 1)' "$tmp/inc.jsonl" &&
   echo "ok: incremental rows ordered by cursor then key" ||
   report_failure "incremental rows are not in (cursor, key) order"
 
+# A later run with the same state reads the rows added since, and only them
+# (NB_STREAM_REOPENS: the finished incremental stream reopens at its end).
+my_sql "INSERT INTO events VALUES (60001, 60, 'late-1'), (60002, 61, 'late-2'), (60003, 61, 'late-3')" || exit 1
+expect 0 "incremental: a second run after new rows" nh run "$tmp/inc.cfg"
+contains "$err" "reopens" "second run: the finished stream reopens"
+lines=$(wc -l < "$tmp/inc.jsonl")
+new=$(tail -n 3 "$tmp/inc.jsonl" | sed 's/.*"id":\([0-9]*\),.*/\1/' | tr '\n' ' ')
+[ "$lines" -eq 60003 ] && [ "$new" = "60001 60002 60003 " ] &&
+  echo "ok: incremental second run: only the 3 new rows were appended" ||
+  report_failure "incremental second run: $lines rows (want 60003), last ids '$new'"
+expect 0 "incremental: a third run with nothing new" nh run "$tmp/inc.cfg"
+[ "$(wc -l < "$tmp/inc.jsonl")" -eq 60003 ] &&
+  echo "ok: incremental third run: nothing new, nothing written" ||
+  report_failure "incremental third run: $(wc -l < "$tmp/inc.jsonl") rows (want 60003)"
+# The cases below read the table whole: back to its 60000 rows.
+my_sql "DELETE FROM events WHERE id > 60000" || exit 1
+
 # ---- The server drops the reading connection mid-stream: retried, resumed
 # after the last batch handed over, nothing lost or read twice.
 # The output goes to a consumer that reads slowly (about 3 s for the

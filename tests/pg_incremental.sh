@@ -68,6 +68,23 @@ done
 expect 0 "the run after the kills" "$NEBULA_HOST" --plugin-dir "$PLUGIN_DIR" run "$tmp/kill.cfg"
 check_once kill "kill -9 loop"
 
+# A later run with the same state reads the rows added since, and only them
+# (NB_STREAM_REOPENS: the finished incremental stream reopens at its end).
+pgsql -c "INSERT INTO ev VALUES ($((rows + 1)), '2024-02-01 00:00:00+00', 'late1'), ($((rows + 2)), '2024-02-01 00:00:00+00', 'late2'), ($((rows + 3)), '2024-02-02 00:00:00+00', 'late3')"
+expect 0 "a second run after new rows" "$NEBULA_HOST" --plugin-dir "$PLUGIN_DIR" run "$tmp/order.cfg"
+contains "$err" "reopens" "second run: the finished stream reopens"
+all=$(wc -l < "$tmp/order.jsonl")
+new=$(tail -n 3 "$tmp/order.jsonl" | sed 's/.*"id":\([0-9]*\),.*/\1/' | tr '\n' ' ')
+if [ "$all" -eq $((rows + 3)) ] && [ "$new" = "$((rows + 1)) $((rows + 2)) $((rows + 3)) " ]; then
+  echo "ok: second run: only the 3 new rows were appended"
+else
+  report_failure "second run: $all lines (want $((rows + 3))), last ids '$new'"
+fi
+expect 0 "a third run with nothing new" "$NEBULA_HOST" --plugin-dir "$PLUGIN_DIR" run "$tmp/order.cfg"
+all=$(wc -l < "$tmp/order.jsonl")
+[ "$all" -eq $((rows + 3)) ] && echo "ok: third run: nothing new, nothing written" ||
+  report_failure "third run: $all lines (want $((rows + 3)))"
+
 # Refusals.
 pgsql -c "CREATE TABLE nullable (id int PRIMARY KEY, c int)" -c "CREATE TABLE nokey (c int NOT NULL)"
 conn="-s host=$PGSOCK -s port=$PGPORT -s user=$PG_SUPERUSER -s dbname=postgres"

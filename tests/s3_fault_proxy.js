@@ -7,6 +7,8 @@
 //            dropped after half the reply, n%4==3 -> 200 ms delay, else
 //            passed through (so every request fails at most twice in a row)
 //   always500  every request gets 500 InternalError
+//   alternate429  odd requests get 429 TooManyRequests (S3-compatible
+//            stores throttle so), even ones are passed through
 // Node's own http module only: no dependency.
 'use strict';
 const http = require('http');
@@ -46,6 +48,10 @@ function forward(req, res, dropHalfway) {
 const server = http.createServer((req, res) => {
   n++;
   if (mode === 'always500') return slowDown(res, 500, 'InternalError');
+  if (mode === 'alternate429') {
+    if (n % 2 === 1) return slowDown(res, 429, 'TooManyRequests');
+    return forward(req, res, false);
+  }
   const k = n % 4;
   if (k === 1) return slowDown(res, 503, 'SlowDown');
   if (k === 2) return forward(req, res, true);

@@ -121,6 +121,16 @@ fi
 kill "$proxy_pid"
 grep -q 'failed after 3 attempts: HTTP status 500' "$work/log" || { cat "$work/log"; fail "500: unclear error"; }
 ok "a server failing every request: clear error after 3 attempts"
+# 429 (throttling by S3-compatible stores) is transient like 503: retried,
+# the output exact (it used to be final, as a 4xx).
+proxy_start alternate429
+rm -f "$work/state.json" "$work/f429.jsonl"
+(export AWS_ENDPOINT_URL=http://127.0.0.1:$proxy
+ run_pipeline s3://bkt/data/big.csv "$work/f429.jsonl") || { kill "$proxy_pid"; cat "$work/log"; fail "run through a throttling proxy"; }
+kill "$proxy_pid"
+cmp "$work/local.jsonl" "$work/f429.jsonl" || fail "output differs with 429 replies"
+grep -q 'HTTP status 429' "$work/log" || { cat "$work/log"; fail "no 429 retry was logged"; }
+ok "429 TooManyRequests retried: output exact"
 
 # 4. Credentials from a profile of ~/.aws/credentials (AWS_PROFILE).
 mkdir -p "$HOME/.aws"

@@ -85,6 +85,9 @@ cmp -s out.json ref.json || fail "resumed output differs after the file was rest
 cat in.orig > in.csv
 tail -n 5 in.orig >> in.csv
 run 0
+# A file stream finished in the state is not read again (only sources that
+# set NB_STREAM_REOPENS, incremental tables, are): the output is unchanged.
+cmp -s out.json ref.json || fail "a finished csv stream was read again by a later run"
 cp in.orig in.csv
 truncate -s -100 in.csv
 run 2

@@ -252,6 +252,56 @@ static void test_rerun_after_complete_copies_nothing(void **state) {
   assert_output(f, 2, 300, NULL, 0);
 }
 
+/* A stream flagged NB_STREAM_REOPENS (an incremental table) is read again
+ * by a later run, from the position saved at its end: only the rows added
+ * since arrive.  Without the flag (above) a finished stream stays done. */
+static void test_reopening_stream_reads_only_new_rows(void **state) {
+  Fx *f = *state;
+  NbhState st;
+  char *log;
+  src(f, "rows", "300");
+  src(f, "reopens", "true");
+  assert_int_equal(run(f), NBH_EXIT_OK);
+  assert_int_equal(f->summary.records_read, 300);
+  /* Nothing added: the stream reopens and ends at once. */
+  assert_int_equal(run(f), NBH_EXIT_OK);
+  assert_int_equal(f->summary.records_read, 0);
+  log = log_text(f);
+  assert_non_null(strstr(log, "finished in an earlier run and reopens"));
+  free(log);
+  src(f, "rows_added", "50");
+  assert_int_equal(run(f), NBH_EXIT_OK);
+  assert_int_equal(f->summary.records_read, 50);
+  assert_int_equal(f->summary.records_written, 50);
+  assert_output(f, 1, 350, NULL, 0);
+  read_state(f, &st);
+  assert_true(st.streams[0].finished);
+  assert_int_equal(st.streams[0].records, 350);
+  assert_int_equal(position_row(&st.streams[0]), 350);
+  nbh_state_free(&st);
+}
+
+/* NB_IO is final (abi.h): not retried whatever max_retries says; the run
+ * fails and the next one resumes from the last commit. */
+static void test_io_error_is_not_retried(void **state) {
+  Fx *f = *state;
+  NbhState st;
+  src(f, "rows", "500");
+  src(f, "io_error_at_row", "200");
+  f->opt.max_retries = 5;
+  f->opt.commit_rows = 50;
+  assert_int_equal(run(f), NBH_EXIT_FAILED);
+  assert_int_equal(f->summary.retries, 0);
+  read_state(f, &st);
+  assert_false(st.streams[0].finished);
+  assert_int_equal(position_row(&st.streams[0]), 200);
+  nbh_state_free(&st);
+  src(f, "io_error_at_row", "-1");
+  assert_int_equal(run(f), NBH_EXIT_OK);
+  assert_int_equal(f->summary.records_read, 300);
+  assert_output(f, 1, 500, NULL, 0);
+}
+
 static void test_without_state_file(void **state) {
   Fx *f = *state;
   f->opt.state_file = NULL;
@@ -783,6 +833,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_copies_every_stream, setup, teardown),
       cmocka_unit_test_setup_teardown(test_rerun_after_complete_copies_nothing, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_reopening_stream_reads_only_new_rows, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_io_error_is_not_retried, setup, teardown),
       cmocka_unit_test_setup_teardown(test_without_state_file, setup, teardown),
       cmocka_unit_test_setup_teardown(test_resume_after_failure_matches_full_run, setup, teardown),
       cmocka_unit_test_setup_teardown(test_resume_skips_finished_streams, setup, teardown),

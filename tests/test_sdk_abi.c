@@ -213,6 +213,21 @@ static void host_1_2_appends_block_slots(void **state) {
   assert_false(NB_STRUCT_HAS(NbHostApi, &host, block_compress));
 }
 
+/* ABI 1.2 appends NbStreamInfo.flags after the 1.0 fields: a 1.0 writer's
+ * struct_size does not cover it, so the host reads no flags from it. */
+static void stream_info_1_2_appends_flags(void **state) {
+  NbStreamInfo info;
+  (void)state;
+  assert_int_equal(offsetof(NbStreamInfo, flags), sizeof(NbStreamInfo_v1_0));
+  assert_int_equal(sizeof(NbStreamInfo), sizeof(NbStreamInfo_v1_0) + sizeof(uint64_t));
+  assert_int_equal(NB_STREAM_REOPENS, 1);
+  memset(&info, 0, sizeof info);
+  info.struct_size = (uint32_t)sizeof(NbStreamInfo_v1_0);
+  assert_false(NB_STRUCT_HAS(NbStreamInfo, &info, flags));
+  info.struct_size = (uint32_t)sizeof info;
+  assert_true(NB_STRUCT_HAS(NbStreamInfo, &info, flags));
+}
+
 /* NB_STRUCT_HAS compares the end of a field with struct_size: a struct_size
  * that cuts a field in half does not hold it (the 1.0 header's example
  * compared with the field's offset and accepted that). */
@@ -373,6 +388,7 @@ int main(void) {
       cmocka_unit_test(connector_1_1_appends_dest_finish),
       cmocka_unit_test(host_1_2_appends_block_slots),
       cmocka_unit_test(storage_1_2_layout),
+      cmocka_unit_test(stream_info_1_2_appends_flags),
       cmocka_unit_test(struct_has_needs_the_whole_field),
       cmocka_unit_test(old_connector_loads),
       cmocka_unit_test(old_connector_moves_data),

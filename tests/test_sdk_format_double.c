@@ -240,9 +240,24 @@ static void test_small_buffer(void **state) {
   assert_string_equal(out, "");
 }
 
+/* The public name (sdk.h, ABI 1.2) is the same algorithm. */
+static void test_public_name(void **state) {
+  char out[NB_DOUBLE_CHARS], small[8];
+  (void)state;
+  assert_int_equal(nb_format_double(5e-324, out, sizeof out), 6);
+  assert_string_equal(out, "5e-324");
+  assert_int_equal(nb_format_double(0.1, out, sizeof out), 3);
+  assert_string_equal(out, "0.1");
+  assert_int_equal(nb_format_double(0.1f, out, sizeof out), 19);
+  assert_string_equal(out, "0.10000000149011612");
+  assert_int_equal(nb_format_double(1.5, small, sizeof small), 0);
+  assert_string_equal(small, "");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_known_values),
+      cmocka_unit_test(test_public_name),
       cmocka_unit_test(test_nan_and_infinity_unchanged),
       cmocka_unit_test(test_powers_of_two),
       cmocka_unit_test(test_subnormals),

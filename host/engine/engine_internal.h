@@ -65,6 +65,7 @@ typedef struct Side {
 typedef struct StreamRun {
   char *name;
   int64_t size_bytes;
+  uint64_t flags;             /* NbStreamInfo.flags (NB_STREAM_*) */
   NbhStreamState pending;     /* destination thread: state after what it
                                  wrote (name borrowed from `name`) */
   uint32_t dest_index;

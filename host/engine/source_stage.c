@@ -75,6 +75,17 @@ static void label_stream(StreamRun *st) {
   nbh_metrics_labels(st->labels_stream, sizeof st->labels_stream, read_pairs, 1);
 }
 
+/* A finished stream that the source reopens (NB_STREAM_REOPENS: an
+ * incremental table) is read again from the position saved at its end; any
+ * other finished stream (a file) is not read again.  The bit counts only for
+ * a source that can seek: without NB_CAP_RESUMABLE the saved end position
+ * could not be honoured and the stream would be re-read from the start. */
+static int reopens_after_finish(const Engine *e, uint32_t index) {
+  return (e->streams[index].flags & NB_STREAM_REOPENS) != 0 &&
+         (e->source.conn.vt->capabilities & NB_CAP_RESUMABLE) != 0 &&
+         e->source.conn.vt->source_seek != NULL;
+}
+
 static int check_resumable(Engine *e) {
   uint32_t i;
   for (i = 0; i < e->n_streams; i++) {
@@ -137,6 +148,7 @@ static int list_streams(Engine *e) {
     }
     e->n_streams = i + 1;
     e->streams[i].size_bytes = info.size_bytes;
+    if (NB_STRUCT_HAS(NbStreamInfo, &info, flags)) e->streams[i].flags = info.flags;
     e->streams[i].pending.name = e->streams[i].name;
     names[i] = e->streams[i].name;
     label_stream(&e->streams[i]);
@@ -171,7 +183,11 @@ static int list_streams(Engine *e) {
     if (!check_resumable(e)) return 0;
     for (i = 0; i < count; i++) {
       NbhStreamState *from = &e->saved.streams[i], *to = &e->streams[i].pending;
-      to->finished = from->finished;
+      to->finished = from->finished && !reopens_after_finish(e, i);
+      if (from->finished && !to->finished)
+        nbh_log(e->logger, NB_LOG_INFO, "engine",
+                "stream \"%s\" finished in an earlier run and reopens: reading what "
+                "was added after its saved position", e->streams[i].name);
       to->records = from->records;
       to->rejected = from->rejected;
       to->position = from->position;       /* moved */

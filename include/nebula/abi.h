@@ -57,6 +57,9 @@
  *        of module, found and version-checked by the same loader, that
  *        serves paths with a URL scheme ("s3://bucket/key") behind the
  *        file_* slots, so every connector reads object storage unchanged.
+ *        NbStreamInfo.flags and NB_STREAM_REOPENS: a stream (an incremental
+ *        table) that a later run re-reads from its saved end position
+ *        instead of skipping it as finished.
  *
  * THREADS
  *   A source handle is used by one thread at a time, and so is a destination
@@ -134,9 +137,20 @@ typedef enum NbStatus {
                               again, then source_next */
   NB_INVALID = 3,          /* a setting or argument is wrong: a user's or a
                               programmer's mistake; retrying cannot help */
-  NB_IO = 4,               /* an I/O operation failed (file, socket) */
+  NB_IO = 4,               /* an I/O operation failed (file, socket);
+                              final: the host does not retry it (the run
+                              fails and a later run resumes from the last
+                              commit).  A failure the connector knows to be
+                              transient (a connection reset or refused, a
+                              server busy or shutting down, an HTTP 5xx)
+                              is NB_UNAVAILABLE, never NB_IO. */
   NB_UNAVAILABLE = 5,      /* transient: a server is unreachable or busy;
-                              the same call may succeed if retried later */
+                              the same call may succeed if retried later.
+                              The host retries it by its retry policy
+                              (max_retries, retry_deadline), so return it
+                              only when calling the same slot again is
+                              safe: a connector that lost a transaction
+                              mid-way returns NB_IO instead. */
   NB_DATA = 6,             /* bad data: one record cannot be read or
                               written.  From source_next the stream can go
                               on: the next call continues after the bad
@@ -410,7 +424,20 @@ typedef struct NbStreamInfo {
                               source_close */
   int64_t size_bytes;      /* total input size for progress and ETA, -1 if
                               unknown */
+  /* \since ABI 1.2: NB_STREAM_* bits; the host zeroes them before the
+   * call, so a connector that does not know the field leaves 0. */
+  uint64_t flags;
 } NbStreamInfo;
+
+/* NbStreamInfo.flags (\since ABI 1.2).  Unknown bits are ignored.
+ *
+ * NB_STREAM_REOPENS: the stream's end is "nothing more for now", not "done
+ * forever" (an incremental table read by a cursor column).  A later run
+ * with the same state file reads the stream again, seeking to the position
+ * saved at its end, so only what was added since arrives.  Without the
+ * bit, a stream the state file marks finished is not read again (files).
+ * Needs NB_CAP_RESUMABLE; the host ignores the bit without it. */
+#define NB_STREAM_REOPENS 0x1u
 
 /* What source_next reports with each batch. */
 typedef struct NbBatchInfo {

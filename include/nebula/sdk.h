@@ -694,6 +694,16 @@ NB_SINCE(1, 1)
 size_t nb_view_text_n(const NbColumnView *v, int64_t row, char *buf,
                       size_t cap, const char **text);
 
+/* v as the shortest decimal that reads back (strtod, round to nearest) as
+ * exactly v, in %g's syntax ("0.1", "1e+21", "5e-324", "-0"; "nan",
+ * "inf"), the form nb_view_text_n gives FLOAT64.  A float widened to double
+ * is formatted as that double, exactly (0.1f as 0.10000000149011612).  out
+ * must hold NB_DOUBLE_CHARS bytes; returns the length, or 0 (out empty)
+ * when cap is smaller. */
+#define NB_DOUBLE_CHARS 32
+NB_SINCE(1, 2)
+size_t nb_format_double(double v, char *out, size_t cap);
+
 /* &views[i] of an array from nb_batch_views, stepping by the library's
  * sizeof(NbColumnView).  NULL when views is NULL. */
 NB_SINCE(1, 1)

@@ -240,7 +240,9 @@ static bool put_json_double(AvroBuf *b, double v) {
   if (v != v) return avro_buf_bytes(b, "\"NaN\"", 5);
   if (v > 1.7976931348623157e308) return avro_buf_bytes(b, "\"Infinity\"", 10);
   if (v < -1.7976931348623157e308) return avro_buf_bytes(b, "\"-Infinity\"", 11);
-  b->len += (size_t)snprintf((char *)b->data + b->len, 40, "%.17g", v);
+  /* The shortest text that reads back as v (issue 9, item 7): "%.17g"
+   * wrote 0.1 as 0.10000000000000001. */
+  b->len += nb_format_double(v, (char *)b->data + b->len, 40);
   return true;
 }
 

@@ -100,6 +100,9 @@ static int status_of_errno(unsigned int no) {
     case ER_LOCK_DEADLOCK:
     case ER_SERVER_SHUTDOWN:
     case ER_CON_COUNT_ERROR:
+#ifdef ER_CONNECTION_KILLED /* MariaDB: KILL of our connection, a reset */
+    case ER_CONNECTION_KILLED:
+#endif
       return NB_UNAVAILABLE;
     case ER_NO_SUCH_TABLE:
     case ER_BAD_DB_ERROR:

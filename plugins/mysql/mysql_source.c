@@ -402,6 +402,9 @@ int my_source_stream_info(void *source, uint32_t index, NbStreamInfo *out, NbErr
     return nb_error_set(err, NB_INVALID, "stream index %u out of range", (unsigned)index);
   out->name = s->streams[index].name;
   if (NB_STRUCT_HAS(NbStreamInfo, out, size_bytes)) out->size_bytes = -1;
+  /* Incremental: a later run reads the rows added after the saved cursor. */
+  if (NB_STRUCT_HAS(NbStreamInfo, out, flags) && s->incremental)
+    out->flags |= NB_STREAM_REOPENS;
   return NB_OK;
 }
 

@@ -433,6 +433,9 @@ int pg_source_stream_info(void *handle, uint32_t index, NbStreamInfo *out,
   if (index >= s->n) return nb_error_set(err, NB_INVALID, "stream index %u out of range", index);
   out->name = s->streams[index].stream_name;
   if (NB_STRUCT_HAS(NbStreamInfo, out, size_bytes)) out->size_bytes = -1;
+  /* Incremental: a later run reads the rows added after the saved cursor. */
+  if (NB_STRUCT_HAS(NbStreamInfo, out, flags) && s->mode == MODE_INCREMENTAL)
+    out->flags |= NB_STREAM_REOPENS;
   return NB_OK;
 }
 

@@ -243,8 +243,12 @@ static bool transient_curl(CURLcode rc) {
          rc == CURLE_HTTP2 || rc == CURLE_HTTP2_STREAM || rc == CURLE_SSL_CONNECT_ERROR;
 }
 
-/* 500, 502, 503 (SlowDown), 504: the server asks us to come back. */
-static bool transient_status(long status) { return status >= 500 && status <= 599; }
+/* 500, 502, 503 (SlowDown), 504: the server asks us to come back; so do
+ * 408 (request timeout) and 429 (too many requests, from S3-compatible
+ * stores), which a 4xx-is-final rule would make fatal. */
+static bool transient_status(long status) {
+  return (status >= 500 && status <= 599) || status == 408 || status == 429;
+}
 
 static int configure(S3Client *c, const char *method, const char *url, const char *range,
                      struct curl_slist **headers, Transfer *t) {

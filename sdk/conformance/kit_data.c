@@ -306,6 +306,10 @@ void kit_check_source(Kit *kit) {
       if (names[j] != NULL && names[i] != NULL && strcmp(names[j], names[i]) == 0)
         unique = false;
     tap_result(kit->tap, unique, "stream %u: name \"%s\" is unique", i, info.name);
+    /* A reopening stream is sought to its saved end by a later run. */
+    if (NB_STRUCT_HAS(NbStreamInfo, &info, flags) && (info.flags & NB_STREAM_REOPENS))
+      tap_result(kit->tap, (c->capabilities & NB_CAP_RESUMABLE) && c->source_seek != NULL,
+                 "stream %u: NB_STREAM_REOPENS comes with NB_CAP_RESUMABLE and source_seek", i);
     memset(&totals, 0, sizeof totals);
     read_stream(kit, src, i, names[i] != NULL ? names[i] : "?", &totals);
     failed |= totals.failed;

@@ -6,6 +6,10 @@
  * `rows` deterministic rows (id int64, name utf8 "s<stream>-r<row>") and can:
  *   - return NB_UNAVAILABLE `unavailable_times` times when it reaches row
  *     `unavailable_at_row`;
+ *   - return NB_IO (final, abi.h) whenever it reaches row `io_error_at_row`;
+ *   - with `reopens`, flag its streams NB_STREAM_REOPENS (like an
+ *     incremental table) and have `rows_added` more rows than `rows` (rows
+ *     added between two runs: the environment, not the configuration);
  *   - report the rows listed in `bad_rows` ("3,17") as bad records (NB_DATA)
  *     in every stream;
  *   - sleep `stall_seconds` at row `stall_at_row`, returning NB_CANCELLED
@@ -58,6 +62,12 @@ static const NbSettingSpec flaky_settings[] = {
                "row at which source_next fails transiently"),
     NB_SETTING(NB_SETTING_INT, NB_SETTING_SOURCE | FAULT, "unavailable_times", "0", NULL,
                "how many times it fails there"),
+    NB_SETTING(NB_SETTING_BOOL, NB_SETTING_SOURCE, "reopens", "false", NULL,
+               "streams reopen after they finished (NB_STREAM_REOPENS)"),
+    NB_SETTING(NB_SETTING_INT, NB_SETTING_SOURCE | FAULT, "rows_added", "0", NULL,
+               "rows per stream beyond `rows`, added since an earlier run"),
+    NB_SETTING(NB_SETTING_INT, NB_SETTING_SOURCE | FAULT, "io_error_at_row", "-1", NULL,
+               "row at which source_next fails with NB_IO"),
     NB_SETTING(NB_SETTING_STRING, NB_SETTING_SOURCE | FAULT, "bad_rows", "", NULL,
                "comma-separated 0-based rows reported as bad records"),
     NB_SETTING(NB_SETTING_INT, NB_SETTING_SOURCE | FAULT, "stall_at_row", "-1", NULL,
@@ -103,9 +113,10 @@ typedef struct Source {
   const NbHostApi *host;
   int64_t rows, streams, unavailable_at, unavailable_left, stall_at,
       delay_ms, schema_change_at, only_stream, spin_at, stuck_bad_at,
-      position_len;
+      position_len, io_error_at;
   double stall_seconds;
   bool stall_polls_cancel;
+  bool reopens;
   int64_t *bad_rows;
   size_t n_bad;
   uint64_t batch_rows;
@@ -168,7 +179,7 @@ static int source_open(const NbHostApi *host, const NbOpenArgs *args, void **out
   const NbSettings *st = args->settings;
   Source *s = calloc(1, sizeof *s);
   const char *bad = NULL;
-  int64_t times;
+  int64_t times, added;
   uint32_t i;
   int rc;
 
@@ -179,6 +190,9 @@ static int source_open(const NbHostApi *host, const NbOpenArgs *args, void **out
       (rc = nb_setting_int(st, "streams", 1, &s->streams, err)) ||
       (rc = nb_setting_int(st, "unavailable_at_row", -1, &s->unavailable_at, err)) ||
       (rc = nb_setting_int(st, "unavailable_times", 0, &times, err)) ||
+      (rc = nb_setting_int(st, "io_error_at_row", -1, &s->io_error_at, err)) ||
+      (rc = nb_setting_bool(st, "reopens", false, &s->reopens, err)) ||
+      (rc = nb_setting_int(st, "rows_added", 0, &added, err)) ||
       (rc = nb_setting_string(st, "bad_rows", "", &bad, err)) ||
       (rc = nb_setting_int(st, "stall_at_row", -1, &s->stall_at, err)) ||
       (rc = nb_setting_double(st, "stall_seconds", 3600, &s->stall_seconds, err)) ||
@@ -198,6 +212,11 @@ static int source_open(const NbHostApi *host, const NbOpenArgs *args, void **out
     return nb_error_set(err, NB_INVALID, "setting \"streams\" must be between 0 and 8");
   }
   s->unavailable_left = times;
+  if (added < 0 || added > INT64_MAX - s->rows) {
+    source_close(s);
+    return nb_error_set(err, NB_INVALID, "setting \"rows_added\" is out of range");
+  }
+  s->rows += added;
   for (i = 0; i < (uint32_t)s->streams; i++)
     snprintf(s->names[i], sizeof s->names[i], "flaky-%u", i);
   s->current = UINT32_MAX;
@@ -229,6 +248,7 @@ static int stream_info(void *handle, uint32_t index, NbStreamInfo *out, NbError 
   if (check_index(s, index, err)) return NB_NOT_FOUND;
   out->name = s->names[index];
   out->size_bytes = s->rows * ROW_BYTES;
+  if (s->reopens && NB_STRUCT_HAS(NbStreamInfo, out, flags)) out->flags |= NB_STREAM_REOPENS;
   return NB_OK;
 }
 
@@ -286,6 +306,10 @@ static bool unavailable_here(const Source *s) {
   return targeted(s) && s->next_row == s->unavailable_at && s->unavailable_left > 0;
 }
 
+static bool io_error_here(const Source *s) {
+  return targeted(s) && s->next_row == s->io_error_at;
+}
+
 static bool spins_here(const Source *s) {
   return targeted(s) && s->next_row == s->spin_at;
 }
@@ -310,7 +334,7 @@ static int build_batch(Source *s, uint32_t index, struct ArrowArray *out, NbErro
     s->builder_wide = s->wide;
   }
   while (nb_batch_builder_rows(s->builder) < s->batch_rows && s->next_row < s->rows &&
-         !is_bad(s, s->next_row) && !stalls_here(s) && !unavailable_here(s) &&
+         !is_bad(s, s->next_row) && !stalls_here(s) && !unavailable_here(s) && !io_error_here(s) &&
          !changes_schema_here(s) && !spins_here(s) && !stuck_here(s)) {
     int n = snprintf(text, sizeof text, "s%u-r%" PRId64, index, s->next_row);
     if ((rc = nb_column_append_int64(nb_batch_builder_column(s->builder, 0), s->next_row)) ||
@@ -342,6 +366,8 @@ static int source_next(void *handle, uint32_t index, struct ArrowArray *out,
     return nb_error_set(err, NB_UNAVAILABLE, "flaky server is busy at row %" PRId64,
                         s->next_row);
   }
+  if (io_error_here(s))
+    return nb_error_set(err, NB_IO, "flaky read failed at row %" PRId64, s->next_row);
   if (stalls_here(s)) {
     s->stall_at = -1;  /* once */
     if (!nap(s, s->stall_seconds, s->stall_polls_cancel))
