@@ -32,7 +32,7 @@
 
 /* Microseconds from the Unix epoch to PostgreSQL's (2000-01-01). */
 #define PG_EPOCH_MICROS INT64_C(946684800000000)
-enum { POS_LEN = 8 + 5 * 8, IDLE_WAIT_MS = 50, PROBE_MS = 200 };
+enum { POS_LEN = 8 + 5 * 8, IDLE_WAIT_MS = 50, FILL_WAIT_MS = 20, PROBE_MS = 200 };
 static const char POS_MAGIC[8] = {'N', 'B', 'P', 'G', 'C', 'D', 'C', '1'};
 enum { PHASE_SNAPSHOT = 0, PHASE_STREAM = 1 };
 /* Extra columns after the table's: before, toasted_columns, lsn, xid, commit_ts. */
@@ -80,6 +80,7 @@ struct PgCdc {
   bool have_rel;
   long *colmap;           /* relation column -> table column */
   uint16_t rel_ncols;
+  bool waited;            /* idle() waited once for the pending batch */
   char *bad_message;      /* a value that does not fit, reported next */
   unsigned char pos[POS_LEN];
 };
@@ -736,7 +737,16 @@ static int idle(PgCdc *c, struct ArrowArray *out, NbBatchInfo *info, NbError *er
   int64_t t = now_ms();
   int rc;
   *returned = true;
-  if (nb_batch_builder_rows(c->builder) > 0) return deliver(c, out, info, err);
+  if (nb_batch_builder_rows(c->builder) > 0) {
+    /* A short wait before a partial batch: under load the next message
+     * is usually on its way, and full batches are much cheaper. */
+    if (!c->waited) {
+      c->waited = true;
+      *returned = false;
+      return wait_input(c, FILL_WAIT_MS, err);
+    }
+    return deliver(c, out, info, err);
+  }
   if (caught_up(c)) {
     if (c->delivered_end != c->done_end_lsn) return deliver(c, out, info, err);
     c->ended = true;
@@ -781,6 +791,7 @@ static int stream_next(PgCdc *c, struct ArrowArray *out, NbBatchInfo *info, NbEr
     if (n < 0)
       return pg_fail(&c->repl_server, c->repl, NULL, NB_UNAVAILABLE, err,
                      "replication stream of slot \"%s\" broke", c->slot);
+    c->waited = false;
     rc = on_frame(c, (const unsigned char *)buf, (size_t)n, err);
     PQfreemem(buf);
     if (rc == NB_DATA) {
