@@ -40,11 +40,13 @@ pgsql -c "INSERT INTO items VALUES (5000, 'toasty', 1, (SELECT string_agg(md5(ra
 pgsql -c "UPDATE items SET name = 'renamed' WHERE id = 5000"
 pgsql -c "UPDATE items SET amount = 99.5 WHERE id = 7; DELETE FROM items WHERE id = 8"
 pgsql -c "ALTER TABLE items REPLICA IDENTITY FULL; UPDATE items SET name = 'full' WHERE id = 9"
+pgsql -c "CREATE TABLE items_keep AS SELECT * FROM items; TRUNCATE items"
 config chg public.items s_snap "stop_at_catchup = true;" "$(json_dest chg)"
 sed -i 's/create_slot = true;/create_slot = false;/' "$tmp/chg.cfg"
 expect 0 "changes after the snapshot" H run "$tmp/chg.cfg"
 ops=$(sed 's/^{"op":"\(.\)","id":\([0-9]*\).*/\1\2/' "$tmp/chg.jsonl" | tr '\n' ' ')
-[ "$ops" = "c5000 u5000 u7 d8 u9 " ] && echo "ok: ops c u u d u" || report_failure "ops: $ops"
+[ "$ops" = "c5000 u5000 u7 d8 u9 t " ] &&
+  echo "ok: ops c u u d u t" || report_failure "ops: $ops"
 grep '"id":5000' "$tmp/chg.jsonl" | sed -n 2p | grep -q '"big":null,.*"toasted_columns":\["big"\]' &&
   echo "ok: unchanged TOAST value listed in toasted_columns" || report_failure "toasted_columns: $(sed -n 2p "$tmp/chg.jsonl" | cut -c1-200)"
 grep -q '"id":9,.*"before":{"id":"9","name":"item 9",' "$tmp/chg.jsonl" &&
@@ -149,6 +151,19 @@ sed -i "s/user = \"$PG_SUPERUSER\"/user = \"norepl\"/" "$tmp/norepl.cfg"
 expect 1 "user without REPLICATION" H run "$tmp/norepl.cfg"
 contains "$err" 'lacks the REPLICATION attribute' "no REPLICATION attribute: said"
 expect 0 "describe" H describe postgresql
+# A value that does not fit its Arrow type: a bad record, skipped with
+# on_error = skip, the records around it delivered.
+pgsql -c "CREATE TABLE days (id int PRIMARY KEY, d date)"
+config bad public.days s_bad "stop_at_catchup = true;" "$(json_dest bad)"
+sed -i 's/engine = {/engine = { on_error = "skip";/' "$tmp/bad.cfg"
+expect 0 "slot for the bad value" H run "$tmp/bad.cfg"
+pgsql -c "INSERT INTO days VALUES (1, '2024-01-01'), (2, 'infinity'), (3, '2024-01-03')"
+rm -f "$tmp/bad.state"
+sed -i 's/create_slot = true;/create_slot = false;/' "$tmp/bad.cfg"
+expect 0 "a value that does not fit" H run "$tmp/bad.cfg"
+contains "$err" 'public.days\", column \"d\", transaction' "bad value: table, column and transaction named"
+ids=$(sed 's/^{"op":"c","id":\([0-9]*\).*/\1/' "$tmp/bad.jsonl" | tr '\n' ' ')
+[ "$ids" = "1 3 " ] && echo "ok: bad value skipped, the others delivered" || report_failure "bad value: ids $ids"
 cat "$tmp"/*.log "$err" "$out" > "$tmp/all-output"
 lacks "$tmp/all-output" "$PG_PASSWORD" "the password in no log, error or describe output"
 finish
