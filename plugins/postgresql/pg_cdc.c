@@ -581,6 +581,12 @@ int pg_cdc_seek(PgCdc *c, const void *position, size_t len, NbError *err) {
     return NB_INVALID;
   }
   c->resumed = true;
+  if (c->phase == PHASE_STREAM && c->resume_txn_lsn != 0) {
+    char lsn[40];
+    format_lsn(c->resume_txn_lsn, lsn, sizeof lsn);
+    nb_log(c->host, NB_LOG_INFO, "table \"%s\" resumes inside the transaction committed at LSN %s, after %llu of its records",
+           c->table, lsn, (unsigned long long)c->resume_txn_rows);
+  }
   c->done_lsn = c->resume_lsn;
   c->done_end_lsn = c->delivered_end = c->ack_lsn = c->resume_end_lsn;
   return NB_OK;
