@@ -38,19 +38,21 @@ got=$(grep -c '"op":"r"' "$tmp/snap.jsonl")
 [ "$got" = 1000 ] && echo "ok: snapshot: 1000 rows with op r" || report_failure "snapshot: $got rows with op r, expected 1000"
 pgsql -c "INSERT INTO items VALUES (5000, 'toasty', 1, (SELECT string_agg(md5(random()::text), '') FROM generate_series(1, 400)), now())"
 pgsql -c "UPDATE items SET name = 'renamed' WHERE id = 5000"
-pgsql -c "UPDATE items SET amount = 99.5 WHERE id = 7; DELETE FROM items WHERE id = 8"
+pgsql -c "UPDATE items SET amount = 99.5 WHERE id = 7; DELETE FROM items WHERE id = 8; UPDATE items SET id = 7007 WHERE id = 7"
 pgsql -c "ALTER TABLE items REPLICA IDENTITY FULL; UPDATE items SET name = 'full' WHERE id = 9"
 pgsql -c "CREATE TABLE items_keep AS SELECT * FROM items; TRUNCATE items"
 config chg public.items s_snap "stop_at_catchup = true;" "$(json_dest chg)"
 sed -i 's/create_slot = true;/create_slot = false;/' "$tmp/chg.cfg"
 expect 0 "changes after the snapshot" H run "$tmp/chg.cfg"
 ops=$(sed 's/^{"op":"\(.\)","id":\([0-9]*\).*/\1\2/' "$tmp/chg.jsonl" | tr '\n' ' ')
-[ "$ops" = "c5000 u5000 u7 d8 u9 t " ] &&
-  echo "ok: ops c u u d u t" || report_failure "ops: $ops"
+[ "$ops" = "c5000 u5000 u7 d8 u7007 u9 t " ] &&
+  echo "ok: ops c u u d u u t" || report_failure "ops: $ops"
 grep '"id":5000' "$tmp/chg.jsonl" | sed -n 2p | grep -q '"big":null,.*"toasted_columns":\["big"\]' &&
   echo "ok: unchanged TOAST value listed in toasted_columns" || report_failure "toasted_columns: $(sed -n 2p "$tmp/chg.jsonl" | cut -c1-200)"
 grep -q '"id":9,.*"before":{"id":"9","name":"item 9",' "$tmp/chg.jsonl" &&
   echo "ok: replica identity full: before image" || report_failure "before image: $(grep '"id":9' "$tmp/chg.jsonl")"
+grep -q '"id":7007,.*"before":{"id":"7"},' "$tmp/chg.jsonl" &&
+  echo "ok: a changed key: the old key in before" || report_failure "changed key: $(grep '"id":7007' "$tmp/chg.jsonl")"
 grep -q '"op":"d","id":8,"name":null' "$tmp/chg.jsonl" && grep -q '"xid":[0-9]*,"commit_ts":"20' "$tmp/chg.jsonl" &&
   echo "ok: delete carries the key; xid and commit_ts" || report_failure "delete record or xid/commit_ts"
 

@@ -32,7 +32,8 @@
 
 /* Microseconds from the Unix epoch to PostgreSQL's (2000-01-01). */
 #define PG_EPOCH_MICROS INT64_C(946684800000000)
-enum { POS_LEN = 8 + 5 * 8, IDLE_WAIT_MS = 50, FILL_WAIT_MS = 20, PROBE_MS = 200 };
+enum { POS_LEN = 8 + 5 * 8, IDLE_WAIT_MS = 50, FILL_WAIT_MS = 20, PROBE_MS = 200,
+       BUSY_CHECK_MESSAGES = 1024 };
 static const char POS_MAGIC[8] = {'N', 'B', 'P', 'G', 'C', 'D', 'C', '1'};
 enum { PHASE_SNAPSHOT = 0, PHASE_STREAM = 1 };
 /* Extra columns after the table's: before, toasted_columns, lsn, xid, commit_ts. */
@@ -79,8 +80,10 @@ struct PgCdc {
   uint32_t relid;
   bool have_rel;
   long *colmap;           /* relation column -> table column */
+  uint8_t *colkey;        /* relation column is in the replica identity */
   uint16_t rel_ncols;
   bool waited;            /* idle() waited once for the pending batch */
+  uint64_t messages;      /* frames read, for checks while busy */
   char *bad_message;      /* a value that does not fit, reported next */
   unsigned char pos[POS_LEN];
 };
@@ -452,7 +455,7 @@ static int json_string(PgBuf *buf, const char *s, size_t len) {
 }
 
 /* The old image as a JSON object {"column": "text" | null}. */
-static int append_before(PgCdc *c, const PgoTuple *t, int *rc) {
+static int append_before(PgCdc *c, const PgoTuple *t, bool key_only, int *rc) {
   PgBuf buf = {0};
   uint16_t i;
   int r = pg_buf_add(&buf, "{", 1);
@@ -460,7 +463,8 @@ static int append_before(PgCdc *c, const PgoTuple *t, int *rc) {
   for (i = 0; r == NB_OK && i < t->n && i < c->rel_ncols; i++) {
     const PgoValue *v = &t->values[i];
     const char *name = c->fields[c->colmap[i] + 1].name;
-    if (v->kind == 'u') continue;
+    /* A 'K' tuple sends NULL for the columns outside the key. */
+    if (v->kind == 'u' || (key_only && c->colkey != NULL && !c->colkey[i])) continue;
     if (!first) r = pg_buf_add(&buf, ",", 1);
     first = false;
     if (r == NB_OK) r = json_string(&buf, name, strlen(name));
@@ -494,7 +498,8 @@ static void note_bad(PgCdc *c, size_t col, const char *s, size_t len) {
  * columns (NULL: none, e.g. truncate); before: the old image for the
  * before column (NULL: null).  NB_DATA (row not added, c->bad_message
  * set) for a value that does not fit. */
-static int add_record(PgCdc *c, char op, const PgoTuple *image, const PgoTuple *before, NbError *err) {
+static int add_record(PgCdc *c, char op, const PgoTuple *image, const PgoTuple *before,
+                      bool before_key_only, NbError *err) {
   size_t base = nb_batch_builder_rows(c->builder), i, total = c->ncols + 1 + EXTRA_COLUMNS;
   PgBuf toasted = {0};
   char lsn[40];
@@ -521,7 +526,7 @@ static int add_record(PgCdc *c, char op, const PgoTuple *image, const PgoTuple *
   for (i = 0; rc == NB_OK && i < c->ncols; i++)
     if (!set[i]) rc = nb_column_append_null(column(c, i + 1));
   free(set);
-  if (rc == NB_OK) rc = before != NULL ? append_before(c, before, &rc) : nb_column_append_null(column(c, col_before(c)));
+  if (rc == NB_OK) rc = before != NULL ? append_before(c, before, before_key_only, &rc) : nb_column_append_null(column(c, col_before(c)));
   if (rc == NB_OK && toasted.len > 0) rc = pg_buf_add(&toasted, "]", 1);
   if (rc == NB_OK)
     rc = toasted.len > 0 ? nb_column_append_utf8(column(c, col_toasted(c)), toasted.data, toasted.len)
@@ -605,11 +610,14 @@ static int on_relation(PgCdc *c, const PgoMessage *m, NbError *err) {
   uint16_t i;
   if (strcmp(m->nspname, c->nspname) != 0 || strcmp(m->relname, c->relname) != 0) return NB_OK;
   free(c->colmap);
+  free(c->colkey);
   c->colmap = calloc(m->ncols + 1u, sizeof *c->colmap);
-  if (c->colmap == NULL) return nomem(err);
+  c->colkey = calloc(m->ncols + 1u, sizeof *c->colkey);
+  if (c->colmap == NULL || c->colkey == NULL) return nomem(err);
   for (i = 0; i < m->ncols; i++) {
     size_t k;
     c->colmap[i] = -1;
+    c->colkey[i] = m->cols[i].flags & 1;
     for (k = 0; k < c->ncols; k++)
       if (strcmp(c->fields[k + 1].name, m->cols[i].name) == 0) c->colmap[i] = (long)k;
     if (c->colmap[i] < 0) {
@@ -648,7 +656,7 @@ static int on_change(PgCdc *c, const PgoMessage *m, NbError *err) {
   if ((image->n > c->rel_ncols) || (before != NULL && before->n > c->rel_ncols))
     return nb_error_set(err, NB_IO, "replication slot \"%s\": a tuple of %u columns for a relation of %u",
                         c->slot, image->n, c->rel_ncols);
-  return add_record(c, op, image, before, err);
+  return add_record(c, op, image, before, m->old_kind == 'K', err);
 }
 
 static int on_truncate(PgCdc *c, const PgoMessage *m, NbError *err) {
@@ -657,7 +665,7 @@ static int on_truncate(PgCdc *c, const PgoMessage *m, NbError *err) {
   for (i = 0; i < m->nrelids; i++) {
     if (!c->have_rel || pgo_get_u32(m->relids + 4 * (size_t)i) != c->relid) continue;
     if (already_delivered(c)) continue;
-    return add_record(c, 't', NULL, NULL, err);
+    return add_record(c, 't', NULL, NULL, false, err);
   }
   return NB_OK;
 }
@@ -773,6 +781,18 @@ static int idle(PgCdc *c, struct ArrowArray *out, NbBatchInfo *info, NbError *er
   return wait_input(c, IDLE_WAIT_MS, err);
 }
 
+/* The bad record noted by add_record, counted as read: the position moves
+ * past it. */
+static int report_bad(PgCdc *c, NbBatchInfo *info, NbError *err) {
+  nb_error_set(err, NB_DATA, "%s", c->bad_message);
+  free(c->bad_message);
+  c->bad_message = NULL;
+  if (c->phase == PHASE_SNAPSHOT) c->snapshot_rows++;
+  else c->txn_rows++;
+  encode_position(c, info);
+  return NB_DATA;
+}
+
 static int stream_next(PgCdc *c, struct ArrowArray *out, NbBatchInfo *info, NbError *err) {
   for (;;) {
     char *buf = NULL;
@@ -780,6 +800,16 @@ static int stream_next(PgCdc *c, struct ArrowArray *out, NbBatchInfo *info, NbEr
     if (nb_batch_builder_rows(c->builder) >= c->batch_rows ||
         nb_batch_builder_bytes(c->builder) >= c->batch_bytes)
       return deliver(c, out, info, err);
+    if (++c->messages % BUSY_CHECK_MESSAGES == 0) {
+      /* A stream that never idles still stops when asked and still
+       * reports its status. */
+      if (cancelled(c)) {
+        if (nb_batch_builder_rows(c->builder) > 0) return deliver(c, out, info, err);
+        return nb_error_set(err, NB_CANCELLED, "streaming table \"%s\" cancelled", c->table);
+      }
+      if (now_ms() - c->last_status_ms >= c->status_interval_ms && (rc = send_status(c, false, err)) != NB_OK)
+        return rc;
+    }
     n = PQgetCopyData(c->repl, &buf, 1);
     if (n == 0) {
       bool returned;
@@ -806,11 +836,8 @@ static int stream_next(PgCdc *c, struct ArrowArray *out, NbBatchInfo *info, NbEr
         c->skip_txn = false;
         return deliver(c, out, info, err);
       }
-      nb_error_set(err, NB_DATA, "%s", c->bad_message);
-      free(c->bad_message);
-      c->bad_message = NULL;
-      encode_position(c, info);
-      return NB_DATA;
+      c->txn_rows--; /* report_bad counts it */
+      return report_bad(c, info, err);
     }
     if (rc != NB_OK) return rc;
   }
@@ -851,11 +878,12 @@ static int snapshot_next(PgCdc *c, struct ArrowArray *out, NbBatchInfo *info, Nb
         vals[i].len = (uint32_t)c->copy_fields[i].len;
       }
     }
-    if (rc == NB_OK) rc = add_record(c, 'r', &t, NULL, err);
+    if (rc == NB_OK) rc = add_record(c, 'r', &t, NULL, false, err);
     PQfreemem(line);
     if (rc == NB_DATA) {
-      rc = nb_error_set(err, NB_DATA, "snapshot: %s", c->bad_message);
-      return rc;
+      /* Rows before it go first; the bad row is reported next. */
+      if (nb_batch_builder_rows(c->builder) > 0) return deliver(c, out, info, err);
+      return report_bad(c, info, err);
     }
     if (rc != NB_OK) return rc;
     c->snapshot_rows++;
@@ -897,14 +925,7 @@ static int begin(PgCdc *c, NbError *err) {
 int pg_cdc_next(PgCdc *c, struct ArrowArray *out, NbBatchInfo *info, NbError *err) {
   int rc;
   if (c->ended) return NB_END;
-  if (c->bad_message != NULL) {
-    nb_error_set(err, NB_DATA, "%s", c->bad_message);
-    free(c->bad_message);
-    c->bad_message = NULL;
-    c->txn_rows++;
-    encode_position(c, info);
-    return NB_DATA;
-  }
+  if (c->bad_message != NULL) return report_bad(c, info, err);
   if (!c->started && (rc = begin(c, err)) != NB_OK) return rc;
   if (c->copying) return snapshot_next(c, out, info, err);
   return stream_next(c, out, info, err);
@@ -930,6 +951,7 @@ void pg_cdc_close(PgCdc *c) {
   free(c->slot);
   free(c->publication);
   free(c->colmap);
+  free(c->colkey);
   free(c->bad_message);
   free(c);
 }
