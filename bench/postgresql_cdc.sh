@@ -5,6 +5,8 @@
 # stop_at_catchup into JSON lines.  Its wall time is the lag after the
 # update committed; ROWS / wall time the change records per second.
 # Usage: bench/postgresql_cdc.sh [BUILD_DIR] [ROWS]   (default: . and 1000000)
+# DECODING_MEM=1GB sets the server's logical_decoding_work_mem (default
+# 64MB: a larger transaction is spilled to disk while it is decoded).
 set -eu
 build=$(cd "${1:-.}" && pwd)
 rows=${2:-1000000}
@@ -25,6 +27,9 @@ pgsql -c "CREATE TABLE bench (id bigint PRIMARY KEY, qty integer NOT NULL, price
   FROM generate_series(1, $rows) i" -c "VACUUM ANALYZE bench" \
   -c "CREATE PUBLICATION bench_pub FOR TABLE bench" \
   -c "SELECT pg_create_logical_replication_slot('bench_slot', 'pgoutput')" > /dev/null
+if [ -n "${DECODING_MEM:-}" ]; then
+  pgsql -c "ALTER SYSTEM SET logical_decoding_work_mem = '$DECODING_MEM'" -c "SELECT pg_reload_conf()" > /dev/null
+fi
 start=$(date +%s.%N)
 pgsql -c "UPDATE bench SET qty = qty + 1"
 updated=$(date +%s.%N)
