@@ -7,8 +7,8 @@
 #  - several concurrent writer sessions while nebula-host streams and is
 #    killed with SIGKILL at random moments, then a run to catch-up: every
 #    change exactly once, in commit order;
-#  - PG -> PG: the changes applied to a target in upsert mode, compared
-#    with EXCEPT queries (deletes: see the last part);
+#  - PG -> PG: the changes applied to a target in upsert mode with
+#    apply_deletes (deletes and truncates too), compared with EXCEPT queries;
 #  - clear errors (slot missing, slot active, no REPLICATION attribute),
 #    and the password in no output.
 . "${srcdir:-.}/cli_lib.sh"
@@ -55,6 +55,8 @@ grep -q '"id":7007,.*"before":{"id":"7"},' "$tmp/chg.jsonl" &&
   echo "ok: a changed key: the old key in before" || report_failure "changed key: $(grep '"id":7007' "$tmp/chg.jsonl")"
 grep -q '"op":"d","id":8,"name":null' "$tmp/chg.jsonl" && grep -q '"xid":[0-9]*,"commit_ts":"20' "$tmp/chg.jsonl" &&
   echo "ok: delete carries the key; xid and commit_ts" || report_failure "delete record or xid/commit_ts"
+
+pgsql -c "SELECT pg_drop_replication_slot('s_snap')" > /dev/null # the server has 4
 
 # 2. Concurrent writers, kill -9 loop, then catch up: exactly once, in order.
 pgsql -c "CREATE TABLE ev (id int PRIMARY KEY, name text)"
@@ -111,7 +113,7 @@ order=$(sed 's/^{"op":"\(.\)","id":\([0-9]*\),"name":\("[^"]*"\|null\).*/\2 \1 \
 # 3. PG -> PG: snapshot and concurrent changes applied with upsert.
 pgsql -c "CREATE TABLE acct (id int PRIMARY KEY, owner text, balance numeric, note text)"
 pgsql -c "INSERT INTO acct SELECT i, 'owner ' || i, i * 10, NULL FROM generate_series(1, 2000) i"
-pg_dest="{ connector = \"postgresql\"; host = \"$PGSOCK\"; port = $PGPORT; user = \"$PG_SUPERUSER\"; dbname = \"postgres\"; table = \"acct_copy\"; mode = \"upsert\"; primary_key = \"id\"; pipeline_id = \"cdc\"; }"
+pg_dest="{ connector = \"postgresql\"; host = \"$PGSOCK\"; port = $PGPORT; user = \"$PG_SUPERUSER\"; dbname = \"postgres\"; table = \"acct_copy\"; mode = \"upsert\"; primary_key = \"id\"; pipeline_id = \"cdc\"; apply_deletes = true; }"
 config pg public.acct s_pg "snapshot = true;" "$pg_dest"
 "$NEBULA_HOST" --plugin-dir "$PLUGIN_DIR" run "$tmp/pg.cfg" 2> "$tmp/pg.log" > /dev/null &
 pid=$!
@@ -130,12 +132,23 @@ echo "# SIGTERM: exit $?"
 sed -i 's/snapshot = true;/snapshot = true; stop_at_catchup = true;/' "$tmp/pg.cfg"
 pgsql -c "UPDATE acct SET owner = 'late' WHERE id < 50"
 expect 0 "PG -> PG catch-up" H run "$tmp/pg.cfg"
-diff1=$(pgsql -Atc "SELECT count(*) FROM (SELECT id, owner, balance, note FROM acct EXCEPT SELECT id, owner, balance::numeric, note FROM acct_copy WHERE op <> 'd') x")
-diff2=$(pgsql -Atc "SELECT count(*) FROM (SELECT id, owner, balance::numeric, note FROM acct_copy WHERE op <> 'd' EXCEPT SELECT id, owner, balance, note FROM acct) x")
+diff1=$(pgsql -Atc "SELECT count(*) FROM (SELECT id, owner, balance, note FROM acct EXCEPT SELECT id, owner, balance::numeric, note FROM acct_copy) x")
+diff2=$(pgsql -Atc "SELECT count(*) FROM (SELECT id, owner, balance::numeric, note FROM acct_copy EXCEPT SELECT id, owner, balance, note FROM acct) x")
 [ "$diff1|$diff2" = "0|0" ] && echo "ok: PG -> PG: target equals source (EXCEPT both ways)" ||
   report_failure "PG -> PG: $diff1 rows missing, $diff2 rows extra"
-deleted=$(pgsql -Atc "SELECT count(*) FROM acct_copy WHERE op = 'd'")
-[ "$deleted" = 6 ] && echo "ok: PG -> PG: the 6 deletes arrive as op d rows" || report_failure "PG -> PG: $deleted op d rows, expected 6"
+deleted=$(pgsql -Atc "SELECT count(*) FROM acct_copy WHERE id BETWEEN 101 AND 106")
+[ "$deleted" = 0 ] && echo "ok: PG -> PG: the 6 deletes applied" || report_failure "PG -> PG: $deleted deleted rows still in the target"
+pgsql -c "SELECT pg_drop_replication_slot('s_pg')" > /dev/null
+# A truncate empties the target; the rows staged before it are dropped.
+pgsql -c "CREATE TABLE tr (id int PRIMARY KEY, v text)"
+tr_dest=$(echo "$pg_dest" | sed 's/acct_copy/tr_copy/; s/pipeline_id = "cdc"/pipeline_id = "tr"/')
+config tr public.tr s_tr "stop_at_catchup = true;" "$tr_dest"
+expect 0 "truncate: slot" H run "$tmp/tr.cfg"
+pgsql -c "INSERT INTO tr VALUES (1, 'a'), (2, 'b'); TRUNCATE tr; INSERT INTO tr VALUES (3, 'c')" -c "UPDATE tr SET v = 'd'"
+rm -f "$tmp/tr.state"
+expect 0 "truncate: applied" H run "$tmp/tr.cfg"
+got=$(pgsql -Atc "SELECT string_agg(id || v, ',') FROM tr_copy")
+[ "$got" = 3d ] && echo "ok: PG -> PG: truncate applied" || report_failure "truncate: target holds $got, expected 3d"
 
 # 4. Errors, and the password nowhere.
 config nosl public.items s_none "" "$(json_dest nosl)"

@@ -55,6 +55,8 @@ static const NbSettingSpec pg_settings[] = {
                "schema of target tables named without one, and of the nebula_commits bookkeeping table"),
     NB_SETTING(NB_SETTING_STRING, NB_SETTING_DEST, "primary_key", NULL, NULL,
                "comma-separated key columns for upsert and for tables created (default the existing table's primary key)"),
+    NB_SETTING(NB_SETTING_BOOL, NB_SETTING_DEST, "apply_deletes", "false", NULL,
+               "upsert of CDC records (a text column op): op d deletes the key's row, op t empties the table"),
     NB_SETTING(NB_SETTING_STRING, NB_SETTING_DEST, "pipeline_id", "default", NULL,
                "name of this pipeline in the nebula_commits table; give each pipeline writing to the database its own"),
 };
