@@ -10,7 +10,8 @@
 #  - PG -> PG: the changes applied to a target in upsert mode with
 #    apply_deletes (deletes and truncates too), compared with EXCEPT queries;
 #  - clear errors (slot missing, slot active, no REPLICATION attribute),
-#    and the password in no output.
+#    a bad value, a server restart while streaming (the next run resumes
+#    exactly), and the password in no output.
 . "${srcdir:-.}/cli_lib.sh"
 . "${srcdir:-.}/pg_server.sh"
 : "${PLUGIN_DIR:?PLUGIN_DIR must name the connectors directory}"
@@ -183,6 +184,28 @@ expect 0 "a value that does not fit" H run "$tmp/bad.cfg"
 contains "$err" 'public.days\", column \"d\", transaction' "bad value: table, column and transaction named"
 ids=$(sed 's/^{"op":"c","id":\([0-9]*\).*/\1/' "$tmp/bad.jsonl" | tr '\n' ' ')
 [ "$ids" = "1 3 " ] && echo "ok: bad value skipped, the others delivered" || report_failure "bad value: ids $ids"
+# A server restart while streaming: the run fails (the replication
+# connection is not re-made within a run), the next one resumes exactly.
+pgsql -c "CREATE TABLE rs (id int PRIMARY KEY, v text)"
+config rs public.rs s_rs "" "$(json_dest rs)"
+"$NEBULA_HOST" --plugin-dir "$PLUGIN_DIR" run "$tmp/rs.cfg" 2> "$tmp/rs.log" > /dev/null &
+pid=$!
+i=0
+until [ "$(pgsql -Atc "SELECT active FROM pg_replication_slots WHERE slot_name = 's_rs'")" = t ] || [ $i -ge 100 ]; do sleep 0.1; i=$((i + 1)); done
+pgsql -c "INSERT INTO rs SELECT i, 'a' FROM generate_series(1, 1000) i"
+sleep 0.5
+pg_restart
+pgsql -c "INSERT INTO rs SELECT i, 'b' FROM generate_series(1001, 2000) i"
+i=0
+while kill -0 "$pid" 2>/dev/null && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+kill -TERM "$pid" 2>/dev/null
+wait "$pid"
+echo "# streaming run across a server restart: exit $?"
+sed -i 's/publication = "pub_s_rs";/publication = "pub_s_rs"; stop_at_catchup = true;/' "$tmp/rs.cfg"
+expect 0 "resume after a server restart" H run "$tmp/rs.cfg"
+got=$(sort -u "$tmp/rs.jsonl" | wc -l)
+[ "$got" = 2000 ] && [ "$(wc -l < "$tmp/rs.jsonl")" = 2000 ] && echo "ok: server restart: 2000 inserts exactly once" ||
+  report_failure "server restart: $got distinct of $(wc -l < "$tmp/rs.jsonl") records, expected 2000"
 cat "$tmp"/*.log "$err" "$out" > "$tmp/all-output"
 lacks "$tmp/all-output" "$PG_PASSWORD" "the password in no log, error or describe output"
 finish
