@@ -84,6 +84,10 @@ struct PgCdc {
   uint16_t rel_ncols;
   bool waited;            /* idle() waited once for the pending batch */
   uint64_t messages;      /* frames read, for checks while busy */
+  bool broken;            /* the replication connection was lost */
+  /* The position of the last batch handed over: where a new replication
+   * connection continues. */
+  uint64_t d_done_lsn, d_done_end_lsn, d_txn_lsn, d_txn_rows;
   char *bad_message;      /* a value that does not fit, reported next */
   unsigned char pos[POS_LEN];
 };
@@ -599,6 +603,10 @@ int pg_cdc_seek(PgCdc *c, const void *position, size_t len, NbError *err) {
 
 static int deliver(PgCdc *c, struct ArrowArray *out, NbBatchInfo *info, NbError *err) {
   encode_position(c, info);
+  c->d_done_lsn = c->done_lsn;
+  c->d_done_end_lsn = c->done_end_lsn;
+  c->d_txn_lsn = c->in_txn ? c->txn_lsn : 0;
+  c->d_txn_rows = c->in_txn ? c->txn_rows : 0;
   c->delivered_end = c->done_end_lsn;
   c->last_deliver_ms = now_ms();
   return nb_batch_builder_finish(c->builder, out, err);
@@ -919,6 +927,36 @@ static int begin(PgCdc *c, NbError *err) {
     c->done_lsn = 0;
   }
   c->delivered_end = c->done_end_lsn;
+  c->d_done_lsn = c->done_lsn;
+  c->d_done_end_lsn = c->done_end_lsn;
+  c->d_txn_lsn = c->resume_txn_lsn;
+  c->d_txn_rows = c->resume_txn_rows;
+  return start_streaming(c, err);
+}
+
+/* After a lost replication connection (a server restart): connect again
+ * with the same parameters and continue after the last batch handed over,
+ * as a resume from that position would.  Records read after it and not
+ * handed over are dropped: the server sends them again. */
+static int reconnect(PgCdc *c, NbError *err) {
+  PQreset(c->repl);
+  if (PQstatus(c->repl) != CONNECTION_OK)
+    return pg_fail(&c->repl_server, c->repl, NULL, NB_UNAVAILABLE, err,
+                   "could not connect again to stream replication slot \"%s\"", c->slot);
+  nb_batch_builder_free(c->builder);
+  c->builder = NULL;
+  if (nb_batch_builder_new(c->fields, c->ncols + 1 + EXTRA_COLUMNS,
+                           c->batch_rows < 65536 ? (size_t)c->batch_rows : 65536, &c->builder, err) != NB_OK)
+    return NB_NOMEM;
+  free(c->bad_message);
+  c->bad_message = NULL;
+  c->resume_lsn = c->done_lsn = c->d_done_lsn;
+  c->resume_end_lsn = c->done_end_lsn = c->delivered_end = c->d_done_end_lsn;
+  c->resume_txn_lsn = c->d_txn_lsn;
+  c->resume_txn_rows = c->d_txn_rows;
+  c->in_txn = c->skip_txn = c->have_rel = false;
+  c->broken = false;
+  nb_log(c->host, NB_LOG_WARN, "connected again to stream replication slot \"%s\"", c->slot);
   return start_streaming(c, err);
 }
 
@@ -928,7 +966,10 @@ int pg_cdc_next(PgCdc *c, struct ArrowArray *out, NbBatchInfo *info, NbError *er
   if (c->bad_message != NULL) return report_bad(c, info, err);
   if (!c->started && (rc = begin(c, err)) != NB_OK) return rc;
   if (c->copying) return snapshot_next(c, out, info, err);
-  return stream_next(c, out, info, err);
+  if (c->broken && (rc = reconnect(c, err)) != NB_OK) return rc;
+  rc = stream_next(c, out, info, err);
+  if (rc == NB_UNAVAILABLE) c->broken = true;
+  return rc;
 }
 
 /* ---- open / close ----------------------------------------------------- */
