@@ -175,8 +175,8 @@ static void forward_notice(void *arg, const char *message) {
   nb_log(host, NB_LOG_DEBUG, "server notice: %s", line);
 }
 
-int pg_connect(const NbSettings *settings, const NbHostApi *host,
-               PgServer *server, PGconn **out, NbError *err) {
+static int connect_params(const NbSettings *settings, const NbHostApi *host, bool replication,
+                          PgServer *server, PGconn **out, NbError *err) {
   const char *keys[PG_MAX_PARAMS], *values[PG_MAX_PARAMS];
   const char *dsn = nb_settings_find(settings, "dsn");
   const char *password = nb_settings_find(settings, "password");
@@ -203,6 +203,7 @@ int pg_connect(const NbSettings *settings, const NbHostApi *host,
   add_param(keys, values, &n, "connect_timeout", timeout != NULL ? timeout : "10");
   add_param(keys, values, &n, "client_encoding", "UTF8");
   add_param(keys, values, &n, "application_name", "nebula");
+  if (replication) add_param(keys, values, &n, "replication", "database");
   add_param(keys, values, &n, "options",
             "-c DateStyle=ISO,YMD -c TimeZone=UTC -c IntervalStyle=postgres -c extra_float_digits=1");
   keys[n] = NULL;
@@ -227,6 +228,16 @@ int pg_connect(const NbSettings *settings, const NbHostApi *host,
   PQsetNoticeProcessor(conn, forward_notice, (void *)host);
   *out = conn;
   return NB_OK;
+}
+
+int pg_connect(const NbSettings *settings, const NbHostApi *host,
+               PgServer *server, PGconn **out, NbError *err) {
+  return connect_params(settings, host, false, server, out, err);
+}
+
+int pg_connect_replication(const NbSettings *settings, const NbHostApi *host,
+                           PgServer *server, PGconn **out, NbError *err) {
+  return connect_params(settings, host, true, server, out, err);
 }
 
 void pg_server_clear(PgServer *server) {

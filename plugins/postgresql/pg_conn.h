@@ -26,6 +26,11 @@ typedef struct PgServer {
 int pg_connect(const NbSettings *settings, const NbHostApi *host,
                PgServer *server, PGconn **out, NbError *err);
 
+/* The same, as a logical replication connection (replication=database):
+ * replication commands and simple SQL. */
+int pg_connect_replication(const NbSettings *settings, const NbHostApi *host,
+                           PgServer *server, PGconn **out, NbError *err);
+
 /* Free what pg_connect kept in server. */
 void pg_server_clear(PgServer *server);
 

@@ -45,6 +45,7 @@ typedef struct DestStream {
   struct ArrowSchema schema;
   uint64_t rows, committed_rows, skip;
   bool staged;
+  bool cdc_ops;        /* apply_deletes: the stream's op column is obeyed */
 } DestStream;
 
 typedef struct ResumeEntry {
@@ -58,6 +59,7 @@ typedef struct PgDest {
   PgServer server;
   int mode;
   bool fresh;
+  bool apply_deletes;  /* upsert of CDC records: op d deletes, op t truncates */
   char *schema_name, *table_template, *primary_key, *pipeline_id;
   char *commits;       /* quoted schema.nebula_commits */
   DestStream *streams;
@@ -284,6 +286,9 @@ int pg_dest_open(const NbHostApi *host, const NbOpenArgs *args, void **out, NbEr
   if (rc == NB_OK) rc = dup_setting(args->settings, "table", "{stream}", &d->table_template, err);
   if (rc == NB_OK) rc = dup_setting(args->settings, "primary_key", NULL, &d->primary_key, err);
   if (rc == NB_OK) rc = dup_setting(args->settings, "pipeline_id", "default", &d->pipeline_id, err);
+  if (rc == NB_OK) rc = nb_setting_bool(args->settings, "apply_deletes", false, &d->apply_deletes, err);
+  if (rc == NB_OK && d->apply_deletes && d->mode != MODE_UPSERT)
+    rc = nb_error_set(err, NB_INVALID, "setting \"apply_deletes\" needs mode upsert");
   if (rc == NB_OK && args->state != NULL) rc = parse_state(d, args->state, args->state_len, err);
   if (rc == NB_OK) rc = pg_connect(args->settings, host, &d->server, &d->conn, err);
   if (rc == NB_OK) rc = create_bookkeeping(d, err);
@@ -548,6 +553,19 @@ static int prepare_replace(PgDest *d, DestStream *st, const char *table, NbError
   return rc;
 }
 
+/* apply_deletes: the stream must carry the CDC records' op column. */
+static int check_op_column(DestStream *st, const NbField *f, size_t n, NbError *err) {
+  size_t i;
+  for (i = 0; i < n; i++)
+    if (strcmp(f[i].name, "op") == 0 && f[i].type == NB_TYPE_UTF8) {
+      st->cdc_ops = true;
+      return NB_OK;
+    }
+  nb_error_set(err, NB_INVALID, "stream \"%s\" has no text column \"op\": setting \"apply_deletes\" applies CDC records", st->name);
+  nb_error_hint(err, "Read the source in mode cdc, or leave apply_deletes false.");
+  return NB_INVALID;
+}
+
 static int setup_stream(PgDest *d, DestStream *st, NbError *err) {
   NbField *f = NULL;
   size_t n = 0;
@@ -568,6 +586,7 @@ static int setup_stream(PgDest *d, DestStream *st, NbError *err) {
   if (rc == NB_OK) rc = table_exists(d, st->target, &exists, err);
   if (rc == NB_OK && !exists) rc = create_table(d, st, f, n, err);
   if (rc == NB_OK && d->mode == MODE_UPSERT) rc = find_keys(d, st, err);
+  if (rc == NB_OK && d->apply_deletes) rc = check_op_column(st, f, n, err);
   if (rc == NB_OK) rc = column_lists(d, st, f, n, err);
   if (rc == NB_OK && d->mode == MODE_REPLACE) rc = prepare_replace(d, st, table, err);
   else if (rc == NB_OK && (st->load = strdup(st->target)) == NULL) rc = nomem(err);
@@ -651,10 +670,16 @@ static int create_stage(PgDest *d, DestStream *st, uint32_t index, NbError *err)
   n = strlen(st->target) + 256;
   sql = malloc(n);
   if (sql == NULL) return nomem(err);
-  snprintf(sql, n,
-           "CREATE TEMP TABLE %s (LIKE %s INCLUDING DEFAULTS) ON COMMIT DROP; "
-           "ALTER TABLE %s ADD COLUMN nebula_ord bigint GENERATED ALWAYS AS IDENTITY",
-           name, st->target, name);
+  if (st->cdc_ops) /* without NOT NULL: a truncate record has no key */
+    snprintf(sql, n,
+             "CREATE TEMP TABLE %s ON COMMIT DROP AS SELECT * FROM %s WITH NO DATA; "
+             "ALTER TABLE %s ADD COLUMN nebula_ord bigint GENERATED ALWAYS AS IDENTITY",
+             name, st->target, name);
+  else
+    snprintf(sql, n,
+             "CREATE TEMP TABLE %s (LIKE %s INCLUDING DEFAULTS) ON COMMIT DROP; "
+             "ALTER TABLE %s ADD COLUMN nebula_ord bigint GENERATED ALWAYS AS IDENTITY",
+             name, st->target, name);
   rc = exec_sql(d, sql, err, "could not create the staging table of an upsert");
   free(sql);
   if (rc != NB_OK) return rc;
@@ -777,7 +802,37 @@ static int dest_write(PgDest *d, uint32_t index, const struct ArrowArray *batch,
 
 /* ---- commit ----------------------------------------------------------- */
 
+/* CDC records: a truncate empties the target and drops the rows staged
+ * before it; then each key's last record decides: op d deletes the row,
+ * any other op inserts or updates it. */
+static int merge_cdc_stage(PgDest *d, DestStream *st, NbError *err) {
+  size_t n = 4 * strlen(st->columns) + 8 * strlen(st->keys) + strlen(st->updates) +
+             3 * strlen(st->target) + 6 * strlen(st->load) + 1024;
+  char *sql = malloc(n);
+  int rc;
+  if (sql == NULL) return nomem(err);
+  snprintf(sql, n,
+           "DO $nebula$ BEGIN IF EXISTS (SELECT 1 FROM %s WHERE op = 't') THEN "
+           "DELETE FROM %s; "
+           "DELETE FROM %s WHERE nebula_ord <= (SELECT max(nebula_ord) FROM %s WHERE op = 't'); "
+           "END IF; END $nebula$; "
+           "DELETE FROM %s WHERE (%s) IN (SELECT %s FROM (SELECT DISTINCT ON (%s) %s, op FROM %s "
+           "ORDER BY %s, nebula_ord DESC) s WHERE s.op = 'd'); "
+           "INSERT INTO %s (%s) SELECT %s FROM (SELECT DISTINCT ON (%s) * FROM %s ORDER BY %s, nebula_ord DESC) s "
+           "WHERE s.op IS DISTINCT FROM 'd' ON CONFLICT (%s) DO %s%s",
+           st->load, st->target, st->load, st->load,
+           st->target, st->keys, st->keys, st->keys, st->keys, st->load, st->keys,
+           st->target, st->columns, st->columns, st->keys, st->load, st->keys, st->keys,
+           st->updates[0] != '\0' ? "UPDATE SET " : "NOTHING", st->updates);
+  rc = exec_sql(d, sql, err, "could not apply the staged CDC records (upsert with apply_deletes)");
+  if (rc != NB_OK) nb_error_locate(err, st->target_text, 0, 0);
+  free(sql);
+  return rc;
+}
+
 static int merge_stage(PgDest *d, DestStream *st, NbError *err) {
+  if (st->cdc_ops) return merge_cdc_stage(d, st, err);
+  {
   size_t n = 2 * strlen(st->columns) + 2 * strlen(st->keys) + strlen(st->updates) +
              strlen(st->target) + strlen(st->load) + 256;
   char *sql = malloc(n);
@@ -792,6 +847,7 @@ static int merge_stage(PgDest *d, DestStream *st, NbError *err) {
   if (rc != NB_OK) nb_error_locate(err, st->target_text, 0, 0);
   free(sql);
   return rc;
+  }
 }
 
 static int record_commit(PgDest *d, DestStream *st, NbError *err) {

@@ -19,12 +19,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pg_cdc.h"
 #include "pg_conn.h"
 #include "pg_copytext.h"
 #include "pg_internal.h"
 #include "pg_values.h"
 
-enum { MODE_FULL = 0, MODE_INCREMENTAL = 1 };
+enum { MODE_FULL = 0, MODE_INCREMENTAL = 1, MODE_CDC = 2 };
 enum { POS_MAGIC_LEN = 6, POS_MAX_VALUES = 33, CANCEL_CHECK_ROWS = 4096 };
 static const char POS_MAGIC[POS_MAGIC_LEN] = {'N', 'B', 'P', 'G', '1', 0};
 
@@ -72,6 +73,7 @@ typedef struct PgSource {
   PgBuf position;
   char *bad_message; /* a bad value met after rows pending: reported next */
   PgBuf bad_saved[POS_MAX_VALUES]; /* the bad row's cursor and key text */
+  PgCdc *cdc;        /* mode cdc: the one stream is read by pg_cdc.c */
 } PgSource;
 
 static int nomem(NbError *err) { return nb_error_set(err, NB_NOMEM, "out of memory"); }
@@ -359,6 +361,7 @@ void pg_source_close(void *handle) {
   PgSource *s = handle;
   uint32_t i;
   if (s == NULL) return;
+  pg_cdc_close(s->cdc);
   for (i = 0; i < s->n; i++) stream_free(&s->streams[i]);
   free(s->streams);
   if (s->conn != NULL) PQfinish(s->conn);
@@ -377,7 +380,7 @@ static int read_settings(PgSource *s, const NbSettings *settings, const char **t
                          NbError *err) {
   const char *query = nb_settings_find(settings, "query");
   const char *cursor = nb_settings_find(settings, "cursor");
-  int rc = nb_setting_enum(settings, "mode", "full|incremental", MODE_FULL, &s->mode, err);
+  int rc = nb_setting_enum(settings, "mode", "full|incremental|cdc", MODE_FULL, &s->mode, err);
   if (rc != NB_OK) return rc;
   *tables = nb_settings_find(settings, "tables");
   if (query != NULL && *tables != NULL)
@@ -389,9 +392,35 @@ static int read_settings(PgSource *s, const NbSettings *settings, const char **t
     nb_error_hint(err, "Name a NOT NULL column that grows with each change, e.g. cursor = \"updated_at\".");
     return NB_INVALID;
   }
+  if (s->mode == MODE_CDC && (*tables == NULL || strchr(*tables, ',') != NULL)) {
+    nb_error_set(err, NB_INVALID, "mode cdc reads exactly one table: setting \"tables\" must name one");
+    nb_error_hint(err, "Run one pipeline (with its own slot) per table.");
+    return NB_INVALID;
+  }
   if (query != NULL && (s->query = strdup(query)) == NULL) return nomem(err);
   if (cursor != NULL && (s->cursor_name = strdup(cursor)) == NULL) return nomem(err);
   return NB_OK;
+}
+
+/* Mode cdc: the table's columns (arrays as text: pgoutput sends their
+ * text form) handed to pg_cdc.c. */
+static int open_cdc(PgSource *s, const NbSettings *settings, NbError *err) {
+  PgStream *st = &s->streams[0];
+  PgCdcColumn *cols;
+  size_t i;
+  int rc = describe(s, st, err);
+  if (rc != NB_OK) return rc;
+  cols = calloc(st->ncols, sizeof *cols);
+  if (cols == NULL) return nomem(err);
+  for (i = 0; i < st->ncols; i++) {
+    cols[i].name = st->cols[i].name;
+    cols[i].field = st->cols[i].field;
+    if (st->cols[i].as_json) cols[i].field.type = NB_TYPE_UTF8;
+  }
+  rc = pg_cdc_open(s->host, settings, &s->server, s->conn, st->name, st->sql_name, cols, st->ncols,
+                   s->batch_rows, s->batch_bytes, &s->cdc, err);
+  free(cols);
+  return rc;
 }
 
 int pg_source_open(const NbHostApi *host, const NbOpenArgs *args, void **out,
@@ -413,6 +442,7 @@ int pg_source_open(const NbHostApi *host, const NbOpenArgs *args, void **out,
     else if (tables != NULL) rc = list_named_tables(s, tables, err);
     else rc = list_all_tables(s, err);
   }
+  if (rc == NB_OK && s->mode == MODE_CDC) rc = open_cdc(s, args->settings, err);
   if (rc != NB_OK) {
     pg_source_close(s);
     return rc;
@@ -433,8 +463,9 @@ int pg_source_stream_info(void *handle, uint32_t index, NbStreamInfo *out,
   if (index >= s->n) return nb_error_set(err, NB_INVALID, "stream index %u out of range", index);
   out->name = s->streams[index].stream_name;
   if (NB_STRUCT_HAS(NbStreamInfo, out, size_bytes)) out->size_bytes = -1;
-  /* Incremental: a later run reads the rows added after the saved cursor. */
-  if (NB_STRUCT_HAS(NbStreamInfo, out, flags) && s->mode == MODE_INCREMENTAL)
+  /* Incremental: a later run reads the rows added after the saved cursor;
+   * CDC: the changes committed after the saved LSN. */
+  if (NB_STRUCT_HAS(NbStreamInfo, out, flags) && (s->mode == MODE_INCREMENTAL || s->mode == MODE_CDC))
     out->flags |= NB_STREAM_REOPENS;
   return NB_OK;
 }
@@ -448,6 +479,7 @@ int pg_source_schema(void *handle, uint32_t index, struct ArrowSchema *out,
   int rc;
   if (index >= s->n) return nb_error_set(err, NB_INVALID, "stream index %u out of range", index);
   st = &s->streams[index];
+  if (s->cdc != NULL) return pg_cdc_schema(s->cdc, out, err);
   if (s->copying >= 0 && s->copying != (long)index && !st->described)
     return nb_error_set(err, NB_INTERNAL, "schema of stream \"%s\" asked while another stream is read", st->name);
   rc = describe(s, st, err);
@@ -496,6 +528,7 @@ int pg_source_seek(void *handle, uint32_t index, const void *position,
   int rc;
   if (index >= s->n) return nb_error_set(err, NB_INVALID, "stream index %u out of range", index);
   st = &s->streams[index];
+  if (s->cdc != NULL) return pg_cdc_seek(s->cdc, position, len, err);
   if ((rc = describe(s, st, err)) != NB_OK) return rc;
   if (position == NULL || len < off || memcmp(p, POS_MAGIC, POS_MAGIC_LEN) != 0)
     return bad_position(st, err, "wrong length or format marker");
@@ -765,6 +798,7 @@ int pg_source_next(void *handle, uint32_t index, struct ArrowArray *out,
   int rc;
   if (index >= s->n) return nb_error_set(err, NB_INVALID, "stream index %u out of range", index);
   st = &s->streams[index];
+  if (s->cdc != NULL) return pg_cdc_next(s->cdc, out, info, err);
   if (s->bad_message != NULL) {
     /* The bad row is counted as read: the position moves past it. */
     nb_error_set(err, NB_DATA, "%s", s->bad_message);
