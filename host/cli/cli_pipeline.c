@@ -13,6 +13,8 @@
 #include "cli.h"
 #include "connection.h"
 #include "engine.h"
+#include "engine_options.h"
+#include "invariant.h"
 #include "nebula/sdk.h"
 #include "report.h"
 #include "textutil.h"
@@ -92,18 +94,6 @@ static bool accepts(const char *command, int opt) {
   }
 }
 
-static const char *engine_name_of(int opt) {
-  switch (opt) {
-    case OPT_STATE: return "state_file";
-    case OPT_METRICS_ADDR: return "metrics_addr";
-    case OPT_DEAD_LETTER: return "dead_letter";
-    case OPT_ON_ERROR: return "on_error";
-    case OPT_MAX_ERRORS: return "max_errors";
-    case OPT_BATCH_ROWS: return "batch_rows";
-    default: return NULL;
-  }
-}
-
 static const char *option_text(int opt) {
   const struct option *o;
   if (opt == 's') return "-s";
@@ -151,13 +141,17 @@ static int parse_args(NbhCli *cli, const char *command, int argc, char **argv, A
         args->settings[args->n_settings] = optarg;
         args->setting_opts[args->n_settings++] = opt;
         break;
-      default:
+      default: {
+        /* Every other option sets the engine option the table names. */
+        const NbhEngineSetting *e = nbh_engine_setting_by_option(option_text(opt));
+        if (NBH_NEVER(e == NULL)) return nbh_cli_usage_error(cli, command, "unhandled option");
         if (args->n_overrides == sizeof args->overrides / sizeof args->overrides[0])
           return nbh_cli_usage_error(cli, command, "too many options");
-        args->overrides[args->n_overrides].name = engine_name_of(opt);
+        args->overrides[args->n_overrides].name = e->spec.name;
         args->overrides[args->n_overrides].text = optarg;
         args->overrides[args->n_overrides++].option = option_text(opt);
         break;
+      }
     }
   }
   args->positional = argv + optind;

@@ -17,31 +17,11 @@
  * destination made durable.
  */
 #include "engine_internal.h"
+#include "engine_options.h"
 
 /* ------------------------------------------------------------------------
  * Options
  * ------------------------------------------------------------------------ */
-
-void nbh_engine_options_init(NbhEngineOptions *o) {
-  memset(o, 0, sizeof *o);
-  /* Small batches win: a batch of ~4k rows (~0.5 MiB of taxi data) stays in
-   * L2 between the source that builds it and the destination that reads
-   * it, and its buffers stay below the mmap threshold.  Measured on 1M taxi
-   * rows, csv -> json lines: 4096-row batches take 0.6x the wall time and
-   * 0.4x the peak RSS of 65536-row batches (bench/RESULTS.md). */
-  o->batch_rows = 4096;
-  o->batch_bytes = 1 * MIB;
-  o->buffer_bytes = 64 * MIB;
-  o->buffer_batches = 16;
-  o->commit_seconds = 5.0;
-  o->on_error = NBH_ON_ERROR_FAIL;
-  o->max_retries = 5;
-  o->retry_deadline_seconds = 300.0;
-  /* A source that spins calls source_next millions of times a second; one
-   * that polls an idle input typically waits in the call.  Ten thousand
-   * empty batches without moving is a spin, not a wait. */
-  o->max_empty_batches = 10000;
-}
 
 static int invalid_option(NbhLogger *logger, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -58,22 +38,13 @@ static int invalid_option(NbhLogger *logger, const char *fmt, ...) {
 
 static int check_options(const NbhEndpoint *source, const NbhEndpoint *dest,
                          const NbhEngineOptions *o, NbhLogger *logger) {
-  if (o->batch_rows == 0)
-    return invalid_option(logger, "engine setting \"batch_rows\" must be greater than 0");
-  if (o->batch_bytes == 0)
-    return invalid_option(logger, "engine setting \"batch_bytes\" must be greater than 0");
-  if (o->buffer_bytes == 0)
-    return invalid_option(logger, "engine setting \"buffer_bytes\" must be greater than 0");
-  if (o->buffer_batches == 0)
-    return invalid_option(logger, "engine setting \"buffer_batches\" must be greater than 0");
-  if (!(o->commit_seconds >= 0))
-    return invalid_option(logger, "engine setting \"commit_interval\" must not be negative");
-  if (!(o->retry_deadline_seconds >= 0))
-    return invalid_option(logger, "engine setting \"retry_deadline\" must not be negative");
-  if (!(o->stall_timeout_seconds >= 0))
-    return invalid_option(logger, "engine setting \"stall_timeout\" must not be negative");
-  if (o->on_error > NBH_ON_ERROR_DEAD_LETTER)
-    return invalid_option(logger, "engine setting \"on_error\" has an unrecognized value");
+  const char *bad = NULL;
+  if (!nbh_engine_options_in_range(o, &bad)) {
+    char expects[96];
+    nbh_engine_setting_expects(nbh_engine_setting(bad), expects, sizeof expects);
+    return invalid_option(logger, "engine setting \"%s\" is out of range: it must be %s", bad,
+                          expects);
+  }
   if (o->on_error == NBH_ON_ERROR_DEAD_LETTER &&
       (o->dead_letter_path == NULL || o->dead_letter_path[0] == '\0'))
     return invalid_option(logger,
