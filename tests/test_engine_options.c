@@ -89,7 +89,7 @@ static void test_store_refuses_out_of_range(void **state) {
   before = o;
   assert_false(nbh_engine_setting_store(&o, nbh_engine_setting("batch_rows"), "0"));
   assert_false(nbh_engine_setting_store(&o, nbh_engine_setting("batch_rows"), "-1"));
-  assert_false(nbh_engine_setting_store(&o, nbh_engine_setting("batch_rows"), "+5"));
+  assert_false(nbh_engine_setting_store(&o, nbh_engine_setting("batch_rows"), "5x"));
   assert_false(
       nbh_engine_setting_store(&o, nbh_engine_setting("batch_rows"), "9223372036854775808"));
   assert_false(nbh_engine_setting_store(&o, nbh_engine_setting("buffer_batches"), "4294967296"));
@@ -97,12 +97,18 @@ static void test_store_refuses_out_of_range(void **state) {
   assert_false(nbh_engine_setting_store(&o, nbh_engine_setting("commit_interval"), "inf"));
   assert_false(nbh_engine_setting_store(&o, nbh_engine_setting("state_file"), ""));
   assert_false(nbh_engine_setting_store(&o, nbh_engine_setting("on_error"), "skipp"));
-  assert_false(nbh_engine_setting_store(&o, nbh_engine_setting("progress"), "yes"));
+  assert_false(nbh_engine_setting_store(&o, nbh_engine_setting("progress"), "maybe"));
   assert_memory_equal(&o, &before, sizeof o);
   assert_true(nbh_engine_setting_store(&o, nbh_engine_setting("buffer_batches"), "4294967295"));
   assert_int_equal(o.buffer_batches, 4294967295u);
   assert_true(nbh_engine_setting_store(&o, nbh_engine_setting("on_error"), "dead_letter"));
   assert_int_equal(o.on_error, NBH_ON_ERROR_DEAD_LETTER);
+  /* The text a connector setting of the same type accepts (the SDK's
+   * readers): a sign, and the SDK's boolean words. */
+  assert_true(nbh_engine_setting_store(&o, nbh_engine_setting("batch_rows"), "+5"));
+  assert_int_equal(o.batch_rows, 5);
+  assert_true(nbh_engine_setting_store(&o, nbh_engine_setting("progress"), "yes"));
+  assert_true(o.progress);
 }
 
 static void test_range_check_names_the_option(void **state) {

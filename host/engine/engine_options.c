@@ -4,11 +4,12 @@
  */
 #include "engine_options.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "nebula/sdk.h"
 
 #define ROW(name, type, flags, def, choices, doc, field, member, min, option)                     \
   {{(uint32_t)sizeof(NbSettingSpec), (type), (flags), (name), (def), (choices), (doc)},          \
@@ -106,19 +107,6 @@ uint64_t nbh_engine_setting_maximum(const NbhEngineSetting *s) {
   return s->field == NBH_FIELD_U32 ? UINT32_MAX : (uint64_t)INT64_MAX;
 }
 
-/* The index of word in "a|b|c", or -1. */
-static int choice_index(const char *choices, const char *word) {
-  size_t len = strlen(word);
-  int index = 0;
-  for (const char *p = choices; p != NULL && *p; index++) {
-    const char *bar = strchr(p, '|');
-    size_t n = bar ? (size_t)(bar - p) : strlen(p);
-    if (n == len && memcmp(p, word, n) == 0) return index;
-    p = bar ? bar + 1 : NULL;
-  }
-  return -1;
-}
-
 /* The index-th word of "a|b|c" copied to buf, or false. */
 static bool choice_word(const char *choices, unsigned index, char *buf, size_t size) {
   const char *p = choices;
@@ -136,66 +124,57 @@ static bool choice_word(const char *choices, unsigned index, char *buf, size_t s
   return false;
 }
 
-/* Digits only: no sign, no space, no hexadecimal. */
-static bool parse_u64(const char *text, uint64_t *out) {
-  char *end;
-  if (text[0] < '0' || text[0] > '9') return false;
-  errno = 0;
-  unsigned long long n = strtoull(text, &end, 10);
-  if (errno != 0 || *end != '\0') return false;
-  *out = n;
-  return true;
-}
-
-static bool parse_seconds(const char *text, double *out) {
-  char *end;
-  errno = 0;
-  double d = strtod(text, &end);
-  if (errno != 0 || *end != '\0' || end == text || !isfinite(d) || d < 0) return false;
-  *out = d;
-  return true;
-}
-
+/* Text is read by the SDK's readers of connector settings (nb_setting_*),
+ * so an engine option and a connector setting of the same type accept the
+ * same text; then the row's range applies. */
 bool nbh_engine_setting_store(NbhEngineOptions *o, const NbhEngineSetting *s, const char *text) {
+  const char *name = s->spec.name;
+  NbSettings one = {(uint32_t)sizeof one, 1, &name, &text};
   char *field = (char *)o + s->offset;
+  NbError err;
+  bool ok = false;
+  nb_error_init(&err);
   switch (s->field) {
     case NBH_FIELD_U64:
     case NBH_FIELD_U32: {
-      uint64_t n;
-      if (!parse_u64(text, &n) || n < s->minimum || n > nbh_engine_setting_maximum(s)) return false;
-      if (s->field == NBH_FIELD_U32) {
+      int64_t n;
+      ok = nb_setting_int(&one, name, 0, &n, &err) == NB_OK && n >= 0 &&
+           (uint64_t)n >= s->minimum && (uint64_t)n <= nbh_engine_setting_maximum(s);
+      if (ok && s->field == NBH_FIELD_U32) {
         uint32_t n32 = (uint32_t)n;
         memcpy(field, &n32, sizeof n32);
-      } else {
-        memcpy(field, &n, sizeof n);
+      } else if (ok) {
+        uint64_t n64 = (uint64_t)n;
+        memcpy(field, &n64, sizeof n64);
       }
-      return true;
+      break;
     }
     case NBH_FIELD_SECONDS: {
       double d;
-      if (!parse_seconds(text, &d)) return false;
-      memcpy(field, &d, sizeof d);
-      return true;
+      ok = nb_setting_double(&one, name, 0, &d, &err) == NB_OK && isfinite(d) && d >= 0;
+      if (ok) memcpy(field, &d, sizeof d);
+      break;
     }
     case NBH_FIELD_STRING:
-      if (text[0] == '\0') return false;
-      memcpy(field, &text, sizeof text);
-      return true;
+      ok = text[0] != '\0';
+      if (ok) memcpy(field, &text, sizeof text);
+      break;
     case NBH_FIELD_CHOICE: {
-      int index = choice_index(s->spec.choices, text);
-      if (index < 0) return false;
       /* The enum fields (NbhOnError) are ints numbered as the choices. */
-      memcpy(field, &index, sizeof index);
-      return true;
+      int index;
+      ok = nb_setting_enum(&one, name, s->spec.choices, 0, &index, &err) == NB_OK;
+      if (ok) memcpy(field, &index, sizeof index);
+      break;
     }
     case NBH_FIELD_BOOL: {
-      bool b = strcmp(text, "true") == 0;
-      if (!b && strcmp(text, "false") != 0) return false;
-      memcpy(field, &b, sizeof b);
-      return true;
+      bool b;
+      ok = nb_setting_bool(&one, name, false, &b, &err) == NB_OK;
+      if (ok) memcpy(field, &b, sizeof b);
+      break;
     }
   }
-  return false;
+  nb_error_release(&err);
+  return ok;
 }
 
 void nbh_engine_setting_expects(const NbhEngineSetting *s, char *buf, size_t size) {
