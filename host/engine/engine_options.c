@@ -211,7 +211,11 @@ const char *nbh_engine_setting_text(const NbhEngineOptions *o, const NbhEngineSe
     case NBH_FIELD_SECONDS: {
       double d;
       memcpy(&d, field, sizeof d);
-      snprintf(buf, size, "%.17g", d);
+      /* The shortest text that reads back as exactly d. */
+      for (int digits = 15; digits <= 17; digits++) {
+        snprintf(buf, size, "%.*g", digits, d);
+        if (strtod(buf, NULL) == d) break;
+      }
       return buf;
     }
     case NBH_FIELD_STRING: {
