@@ -57,6 +57,9 @@
  *        of module, found and version-checked by the same loader, that
  *        serves paths with a URL scheme ("s3://bucket/key") behind the
  *        file_* slots, so every connector reads object storage unchanged.
+ *        NB_CAP_HOST_FILE_COMPRESSION: a destination lets the host declare,
+ *        check and apply "compression" / "compression_level" to the files
+ *        it opens with file_open_write (csv, json).
  *
  * THREADS
  *   A source handle is used by one thread at a time, and so is a destination
