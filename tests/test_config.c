@@ -291,6 +291,8 @@ static void test_engine_out_of_range(void **state) {
   assert_string_equal(f->err.message, "invalid value for setting \"engine.buffer_batches\" in file \"" DATA
                                       "engine_range.conf\" line 4");
   assert_string_equal(f->err.detail, "The value must be an integer from 1 to 4294967295; 0 is not.");
+  assert_string_equal(f->err.hint,
+                      "engine.buffer_batches: batches queued between source and destination.");
 }
 
 static void test_connector_not_found(void **state) {

@@ -257,6 +257,7 @@ static int engine_out_of_range(const NbhConfig *cfg, const NbhConfigValue *v,
   nbh_config_fail_at(err, NB_INVALID, cfg, v->line, v->option,
                      "invalid value for setting \"engine.%s\"", v->name);
   nb_error_detail(err, "The value must be %s; %s is not.", expects, v->text);
+  if (e->spec.doc != NULL) nb_error_hint(err, "engine.%s: %s.", e->spec.name, e->spec.doc);
   return NB_INVALID;
 }
 
