@@ -550,12 +550,7 @@ static void batch_release(struct ArrowArray *a) {
   if (a == NULL || a->release == NULL) return;
   p = a->private_data;
   if (p != NULL) {
-    /* A consumer may have moved a child out (release set to NULL). */
-    for (int64_t i = 0; i < p->n_children; i++)
-      if (p->child_nodes[i].release != NULL)
-        p->child_nodes[i].release(&p->child_nodes[i]);
-    free(p->child_nodes);
-    free(p->child_ptrs);
+    NB_EXPORTED_CHILDREN_FREE(p->child_nodes, p->child_ptrs, p->n_children);
     free(p);
   }
   a->release = NULL;

@@ -61,11 +61,7 @@ static void schema_release(struct ArrowSchema *schema) {
   if (schema == NULL || schema->release == NULL) return;
   p = schema->private_data;
   if (p != NULL) {
-    for (int64_t i = 0; i < p->n_children; i++)
-      if (p->child_nodes[i].release != NULL)
-        p->child_nodes[i].release(&p->child_nodes[i]);
-    free(p->child_nodes);
-    free(p->child_ptrs);
+    NB_EXPORTED_CHILDREN_FREE(p->child_nodes, p->child_ptrs, p->n_children);
     free(p->format);
     free(p->name);
     free(p->metadata);

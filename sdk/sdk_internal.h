@@ -76,4 +76,17 @@ const char *nbsdk_quote(const char *text, size_t len, char *buf, size_t cap);
 int64_t nbsdk_days_from_civil(int64_t y, unsigned m, unsigned d);
 void nbsdk_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);
 
+/* The children of an exported Arrow C Data node (ArrowSchema or
+ * ArrowArray alike: both have a release member), kept in one array with a
+ * second array of pointers to them: release every child not moved out by
+ * the consumer (release set to NULL), then free both arrays. */
+#define NB_EXPORTED_CHILDREN_FREE(nodes, ptrs, n)              \
+  do {                                                         \
+    for (int64_t child_ = 0; child_ < (n); child_++)           \
+      if ((nodes)[child_].release != NULL)                     \
+        (nodes)[child_].release(&(nodes)[child_]);             \
+    free(nodes);                                               \
+    free(ptrs);                                                \
+  } while (0)
+
 #endif /* NEBULA_SDK_INTERNAL_H */

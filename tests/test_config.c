@@ -262,6 +262,39 @@ static void test_engine_unrecognized(void **state) {
   assert_string_equal(f->err.hint, "Did you mean \"batch_rows\"?");
 }
 
+/* Engine options are checked by the connectors' rules: type with a hint,
+ * choices with a "did you mean", then the option's range; file and line
+ * in every message. */
+static void test_engine_wrong_type(void **state) {
+  Fixture *f = *state;
+  assert_int_equal(load(f, "engine_type.conf", NULL), NB_INVALID);
+  assert_string_equal(f->err.message, "wrong type for setting \"engine.batch_rows\" in file \"" DATA
+                                      "engine_type.conf\" line 4");
+  assert_string_equal(f->err.detail,
+                      "The engine declares \"batch_rows\" as an integer; the file gives a string.");
+  assert_string_equal(f->err.hint, "Write the integer without quotes or a decimal point.");
+}
+
+static void test_engine_bad_choice(void **state) {
+  Fixture *f = *state;
+  assert_int_equal(load(f, "engine_choice.conf", NULL), NB_INVALID);
+  assert_string_equal(f->err.message, "invalid value for setting \"engine.on_error\" in file \"" DATA
+                                      "engine_choice.conf\" line 4");
+  assert_string_equal(f->err.detail,
+                      "\"skp\" is not one of the choices \"fail\", \"skip\" or \"dead_letter\".");
+  assert_string_equal(f->err.hint, "Did you mean \"skip\"?");
+}
+
+static void test_engine_out_of_range(void **state) {
+  Fixture *f = *state;
+  assert_int_equal(load(f, "engine_range.conf", NULL), NB_INVALID);
+  assert_string_equal(f->err.message, "invalid value for setting \"engine.buffer_batches\" in file \"" DATA
+                                      "engine_range.conf\" line 4");
+  assert_string_equal(f->err.detail, "The value must be an integer from 1 to 4294967295; 0 is not.");
+  assert_string_equal(f->err.hint,
+                      "engine.buffer_batches: batches queued between source and destination.");
+}
+
 static void test_connector_not_found(void **state) {
   Fixture *f = *state;
   assert_int_equal(nbh_config_set_connector(&f->cfg, &f->cfg.source, "testgod"), NB_OK);
@@ -561,6 +594,9 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_missing_required, setup, teardown),
       cmocka_unit_test_setup_teardown(test_enum_choice, setup, teardown),
       cmocka_unit_test_setup_teardown(test_engine_unrecognized, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_engine_wrong_type, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_engine_bad_choice, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_engine_out_of_range, setup, teardown),
       cmocka_unit_test_setup_teardown(test_connector_not_found, setup, teardown),
       cmocka_unit_test_setup_teardown(test_env_substitution, setup, teardown),
       cmocka_unit_test_setup_teardown(test_env_unset_is_an_error, setup, teardown),

@@ -13,6 +13,8 @@
 #include "cli.h"
 #include "connection.h"
 #include "engine.h"
+#include "engine_options.h"
+#include "invariant.h"
 #include "nebula/sdk.h"
 #include "report.h"
 #include "textutil.h"
@@ -92,18 +94,6 @@ static bool accepts(const char *command, int opt) {
   }
 }
 
-static const char *engine_name_of(int opt) {
-  switch (opt) {
-    case OPT_STATE: return "state_file";
-    case OPT_METRICS_ADDR: return "metrics_addr";
-    case OPT_DEAD_LETTER: return "dead_letter";
-    case OPT_ON_ERROR: return "on_error";
-    case OPT_MAX_ERRORS: return "max_errors";
-    case OPT_BATCH_ROWS: return "batch_rows";
-    default: return NULL;
-  }
-}
-
 static const char *option_text(int opt) {
   const struct option *o;
   if (opt == 's') return "-s";
@@ -151,13 +141,17 @@ static int parse_args(NbhCli *cli, const char *command, int argc, char **argv, A
         args->settings[args->n_settings] = optarg;
         args->setting_opts[args->n_settings++] = opt;
         break;
-      default:
+      default: {
+        /* Every other option sets the engine option the table names. */
+        const NbhEngineSetting *e = nbh_engine_setting_by_option(option_text(opt));
+        if (NBH_NEVER(e == NULL)) return nbh_cli_usage_error(cli, command, "unhandled option");
         if (args->n_overrides == sizeof args->overrides / sizeof args->overrides[0])
           return nbh_cli_usage_error(cli, command, "too many options");
-        args->overrides[args->n_overrides].name = engine_name_of(opt);
+        args->overrides[args->n_overrides].name = e->spec.name;
         args->overrides[args->n_overrides].text = optarg;
         args->overrides[args->n_overrides++].option = option_text(opt);
         break;
+      }
     }
   }
   args->positional = argv + optind;
@@ -311,31 +305,24 @@ static void print_side(NbhCli *cli, const NbhConfig *cfg, const NbhConfigSide *s
   }
 }
 
+/* Every engine option as the table declares it; strings go through the
+ * redaction (a path may hold a secret). */
 static void print_engine(NbhCli *cli, const NbhEngineOptions *e) {
-  static const char *const policies[] = {"fail", "skip", "dead_letter"};
+  size_t n;
+  const NbhEngineSetting *table = nbh_engine_settings(&n);
   printf("engine:\n");
-  printf("  batch_rows = %llu\n", (unsigned long long)e->batch_rows);
-  printf("  batch_bytes = %llu\n", (unsigned long long)e->batch_bytes);
-  printf("  buffer_bytes = %llu\n", (unsigned long long)e->buffer_bytes);
-  printf("  buffer_batches = %u\n", (unsigned)e->buffer_batches);
-  printf("  commit_rows = %llu\n", (unsigned long long)e->commit_rows);
-  printf("  commit_bytes = %llu\n", (unsigned long long)e->commit_bytes);
-  printf("  commit_interval = %g\n", e->commit_seconds);
-  fputs("  state_file = ", stdout);
-  print_value(cli, e->state_file ? e->state_file : "(none)", false);
-  fputs("\n", stdout);
-  printf("  on_error = %s\n", (unsigned)e->on_error < 3 ? policies[e->on_error] : "?");
-  printf("  max_errors = %llu\n", (unsigned long long)e->max_errors);
-  fputs("  dead_letter = ", stdout);
-  print_value(cli, e->dead_letter_path ? e->dead_letter_path : "(none)", false);
-  fputs("\n", stdout);
-  printf("  max_retries = %u\n", (unsigned)e->max_retries);
-  printf("  retry_deadline = %g\n", e->retry_deadline_seconds);
-  printf("  stall_timeout = %g\n", e->stall_timeout_seconds);
-  printf("  max_empty_batches = %llu\n", (unsigned long long)e->max_empty_batches);
-  fputs("  metrics_addr = ", stdout);
-  print_value(cli, e->metrics_addr ? e->metrics_addr : "(none)", false);
-  fputs("\n", stdout);
+  for (size_t i = 0; i < n; i++) {
+    char buf[64];
+    const char *text = nbh_engine_setting_text(e, &table[i], buf, sizeof buf);
+    printf("  %s = ", table[i].spec.name);
+    if (text == NULL)
+      fputs("(none)", stdout);
+    else if (table[i].field == NBH_FIELD_STRING)
+      print_value(cli, text, false);
+    else
+      fputs(text, stdout);
+    fputs("\n", stdout);
+  }
 }
 
 /* Open one side with the dry-run host (cli_dryrun.c) so the connector's own
@@ -352,7 +339,22 @@ static int dry_open(NbhCli *cli, const NbhConfig *cfg, const NbhConfigSide *side
   nbh_open_args_init(&a, &side->settings, cfg->engine.batch_rows, cfg->engine.batch_bytes);
   nbh_cli_dry_host_api(&ctx, &api);
   nb_error_init(&err);
+  NbhSettingsView view;
+  if (dest) {
+    /* The settings the host declares for the destination are checked
+     * here, as at a real dest_open (connection.c), and not passed on. */
+    NbhFileCompression compression;
+    rc = nbh_file_compression_read(c, &side->settings, &compression, &err);
+    if (rc == NB_OK) rc = nbh_connector_settings_view(c, &side->settings, &view, &err);
+    if (rc != NB_OK) {
+      nbh_cli_report(cli, NB_LOG_ERROR, &err);
+      nb_error_release(&err);
+      return rc == NB_NOMEM ? NBH_EXIT_FAILED : NBH_EXIT_USAGE;
+    }
+    a.settings = &view.settings;
+  }
   rc = dest ? c->dest_open(&api, &a, &handle, &err) : c->source_open(&api, &a, &handle, &err);
+  if (dest) nbh_connector_settings_view_free(&view);
   if (rc == NB_OK) {
     if (handle != NULL) (dest ? c->dest_close : c->source_close)(handle);
     return -1;

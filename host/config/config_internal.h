@@ -26,6 +26,15 @@ const char *nbh_config_kind_name(NbhValueKind kind);
 /* The shortest text that reads back as exactly d (malloc'ed, or NULL). */
 char *nbh_config_double_text(double d);
 
+/* Check one value against its declaration (the same rules and messages
+ * for connector settings and engine options): the kind as written, enum
+ * choices with a "did you mean", 64-bit range, the declared type.  group
+ * prefixes the setting ("source", "engine"), owner says who declares it
+ * ("Connector \"csv\"", "The engine").  A secret's value is never quoted.
+ * Returns NB_OK or NB_INVALID. */
+int nbh_config_check_value(const NbhConfig *cfg, const char *group, const char *owner,
+                           const NbhConfigValue *v, const NbSettingSpec *spec, NbError *err);
+
 /* Free a value's strings. */
 void nbh_config_value_free(NbhConfigValue *v);
 

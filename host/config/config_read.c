@@ -14,6 +14,7 @@
 
 #include "config_internal.h"
 #include "config_number.h"
+#include "engine_options.h"
 #include "nebula/sdk.h"
 #include "textutil.h"
 
@@ -228,158 +229,51 @@ static int value_from_setting(const NbhConfig *cfg, const char *group, config_se
  * The engine group
  * ------------------------------------------------------------------------ */
 
-typedef enum EngineKind { E_U64, E_U32, E_SECONDS, E_STRING, E_ON_ERROR, E_BOOL } EngineKind;
-
-typedef struct EngineSetting {
-  const char *name;
-  EngineKind kind;
-  size_t offset;
-  uint64_t minimum;  /* integers */
-} EngineSetting;
-
-#define ENGINE(name, kind, field, min) {name, kind, offsetof(NbhEngineOptions, field), min}
-static const EngineSetting engine_settings[] = {
-    ENGINE("batch_rows", E_U64, batch_rows, 1),
-    ENGINE("batch_bytes", E_U64, batch_bytes, 1),
-    ENGINE("buffer_bytes", E_U64, buffer_bytes, 1),
-    ENGINE("buffer_batches", E_U32, buffer_batches, 1),
-    ENGINE("commit_rows", E_U64, commit_rows, 0),
-    ENGINE("commit_bytes", E_U64, commit_bytes, 0),
-    ENGINE("commit_interval", E_SECONDS, commit_seconds, 0),
-    ENGINE("state_file", E_STRING, state_file, 0),
-    ENGINE("on_error", E_ON_ERROR, on_error, 0),
-    ENGINE("max_errors", E_U64, max_errors, 0),
-    ENGINE("dead_letter", E_STRING, dead_letter_path, 0),
-    ENGINE("max_retries", E_U32, max_retries, 0),
-    ENGINE("retry_deadline", E_SECONDS, retry_deadline_seconds, 0),
-    ENGINE("stall_timeout", E_SECONDS, stall_timeout_seconds, 0),
-    ENGINE("max_empty_batches", E_U64, max_empty_batches, 0),
-    ENGINE("metrics_addr", E_STRING, metrics_addr, 0),
-    ENGINE("progress", E_BOOL, progress, 0),
-};
-#undef ENGINE
-#define N_ENGINE_SETTINGS (sizeof engine_settings / sizeof engine_settings[0])
-
-static const char *const on_error_names[] = {"fail", "skip", "dead_letter"};
-
-static const EngineSetting *engine_setting(const char *name) {
-  size_t i;
-  for (i = 0; i < N_ENGINE_SETTINGS; i++)
-    if (strcmp(engine_settings[i].name, name) == 0) return &engine_settings[i];
-  return NULL;
-}
+/* The options and their declarations are the table of engine_options.h;
+ * a value is checked by the same rules as a connector's setting
+ * (nbh_config_check_value), then against the option's range. */
 
 static int engine_unrecognized(const NbhConfig *cfg, const NbhConfigValue *v, NbError *err) {
-  const char *names[N_ENGINE_SETTINGS];
-  const char *guess;
-  size_t i;
-  for (i = 0; i < N_ENGINE_SETTINGS; i++) names[i] = engine_settings[i].name;
-  guess = nbh_did_you_mean(v->name, names, N_ENGINE_SETTINGS);
+  size_t n;
+  const NbhEngineSetting *table = nbh_engine_settings(&n);
+  const char **names = calloc(n + 1, sizeof *names);
+  if (names == NULL) return nb_error_set(err, NB_NOMEM, "out of memory");
+  for (size_t i = 0; i < n; i++) names[i] = table[i].spec.name;
+  const char *guess = nbh_did_you_mean(v->name, names, n);
   nbh_config_fail_at(err, NB_INVALID, cfg, v->line, v->option, "unrecognized setting \"engine.%s\"",
           v->name);
   if (guess != NULL)
     nb_error_hint(err, "Did you mean \"%s\"?", guess);
   else
     nb_error_hint(err, "The engine settings are described in nebula-host(1).");
+  free(names);
   return NB_INVALID;
 }
 
-static int engine_bad_value(const NbhConfig *cfg, const NbhConfigValue *v, const char *expected,
-                            NbError *err) {
-  nbh_config_fail_at(err, NB_INVALID, cfg, v->line, v->option, "invalid value for setting \"engine.%s\"",
-          v->name);
-  if (v->kind == NBH_VALUE_TEXT || v->kind == NBH_VALUE_STRING)
-    nb_error_detail(err, "The value must be %s; \"%s\" is not.", expected, v->text);
-  else
-    nb_error_detail(err, "The value must be %s, not %s (%s).", expected, nbh_config_kind_name(v->kind),
-                    v->text);
+static int engine_out_of_range(const NbhConfig *cfg, const NbhConfigValue *v,
+                               const NbhEngineSetting *e, NbError *err) {
+  char expects[96];
+  nbh_engine_setting_expects(e, expects, sizeof expects);
+  nbh_config_fail_at(err, NB_INVALID, cfg, v->line, v->option,
+                     "invalid value for setting \"engine.%s\"", v->name);
+  nb_error_detail(err, "The value must be %s; %s is not.", expects, v->text);
+  if (e->spec.doc != NULL) nb_error_hint(err, "engine.%s: %s.", e->spec.name, e->spec.doc);
   return NB_INVALID;
-}
-
-static bool parse_u64(const char *text, uint64_t *out) {
-  char *end;
-  unsigned long long n;
-  if (text[0] < '0' || text[0] > '9') return false;
-  errno = 0;
-  n = strtoull(text, &end, 10);
-  if (errno != 0 || *end != '\0') return false;
-  *out = n;
-  return true;
 }
 
 static int apply_engine_value(NbhConfig *cfg, const NbhConfigValue *v, NbError *err) {
-  const EngineSetting *e = engine_setting(v->name);
-  char *field;
-  bool text_ok = v->kind == NBH_VALUE_TEXT;
+  const NbhEngineSetting *e = nbh_engine_setting(v->name);
   if (e == NULL) return engine_unrecognized(cfg, v, err);
-  field = (char *)&cfg->engine + e->offset;
-  switch (e->kind) {
-    case E_U64:
-    case E_U32: {
-      uint64_t n;
-      char expected[96];
-      snprintf(expected, sizeof expected, "an integer from %llu to %llu",
-               (unsigned long long)e->minimum,
-               (unsigned long long)(e->kind == E_U32 ? UINT32_MAX : INT64_MAX));
-      if (!(text_ok || v->kind == NBH_VALUE_INT) || !parse_u64(v->text, &n) || n < e->minimum ||
-          n > (e->kind == E_U32 ? UINT32_MAX : (uint64_t)INT64_MAX))
-        return engine_bad_value(cfg, v, expected, err);
-      if (e->kind == E_U32) {
-        uint32_t n32 = (uint32_t)n;
-        memcpy(field, &n32, sizeof n32);
-      } else {
-        memcpy(field, &n, sizeof n);
-      }
-      return NB_OK;
-    }
-    case E_SECONDS: {
-      char *end;
-      double d;
-      if (!(text_ok || v->kind == NBH_VALUE_INT || v->kind == NBH_VALUE_FLOAT))
-        return engine_bad_value(cfg, v, "a number of seconds", err);
-      errno = 0;
-      d = strtod(v->text, &end);
-      if (errno != 0 || *end != '\0' || end == v->text || !isfinite(d) || d < 0)
-        return engine_bad_value(cfg, v, "a number of seconds, 0 or more", err);
-      memcpy(field, &d, sizeof d);
-      return NB_OK;
-    }
-    case E_STRING: {
-      char *copy;
-      if (!(text_ok || v->kind == NBH_VALUE_STRING))
-        return engine_bad_value(cfg, v, "a string", err);
-      if (v->text[0] == '\0') return engine_bad_value(cfg, v, "a non-empty string", err);
-      copy = nbh_config_own(cfg, strdup(v->text));
-      if (copy == NULL) return nb_error_set(err, NB_NOMEM, "out of memory");
-      memcpy(field, &copy, sizeof copy);
-      return NB_OK;
-    }
-    case E_ON_ERROR: {
-      size_t i;
-      if (text_ok || v->kind == NBH_VALUE_STRING)
-        for (i = 0; i < 3; i++)
-          if (strcmp(v->text, on_error_names[i]) == 0) {
-            cfg->engine.on_error = (NbhOnError)i;
-            return NB_OK;
-          }
-      engine_bad_value(cfg, v, "one of \"fail\", \"skip\" or \"dead_letter\"", err);
-      if (v->kind == NBH_VALUE_STRING || v->kind == NBH_VALUE_TEXT) {
-        const char *guess = nbh_did_you_mean(v->text, on_error_names, 3);
-        if (guess != NULL) nb_error_hint(err, "Did you mean \"%s\"?", guess);
-      }
-      return NB_INVALID;
-    }
-    case E_BOOL: {
-      bool b;
-      if (!(text_ok || v->kind == NBH_VALUE_BOOL) ||
-          (strcmp(v->text, "true") != 0 && strcmp(v->text, "false") != 0))
-        return engine_bad_value(cfg, v, "true or false", err);
-      b = strcmp(v->text, "true") == 0;
-      memcpy(field, &b, sizeof b);
-      return NB_OK;
-    }
+  int rc = nbh_config_check_value(cfg, "engine", "The engine", v, &e->spec, err);
+  if (rc != NB_OK) return rc;
+  const char *text = v->text;
+  if (e->field == NBH_FIELD_STRING && text[0] != '\0') {
+    /* The options keep the pointer: the configuration owns the copy. */
+    text = nbh_config_own(cfg, strdup(v->text));
+    if (text == NULL) return nb_error_set(err, NB_NOMEM, "out of memory");
   }
-  return nb_error_set(err, NB_INTERNAL, "unhandled engine setting kind");
+  if (!nbh_engine_setting_store(&cfg->engine, e, text)) return engine_out_of_range(cfg, v, e, err);
+  return NB_OK;
 }
 
 int nbh_config_set_engine(NbhConfig *cfg, const char *name, const char *text,

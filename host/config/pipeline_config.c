@@ -266,18 +266,17 @@ static int unrecognized_setting(const NbhConfig *cfg, const NbhConfigSide *side,
   return NB_INVALID;
 }
 
-/* Check one value against its declaration; a secret's value is never
- * quoted in the message. */
-static int check_value(const NbhConfig *cfg, const NbhConfigSide *side, const NbhConfigValue *v,
-                       const NbSettingSpec *spec, NbError *err) {
-  const char *side_name = nbh_config_side_name(cfg, side);
+/* See config_internal.h. */
+int nbh_config_check_value(const NbhConfig *cfg, const char *group, const char *owner,
+                           const NbhConfigValue *v, const NbSettingSpec *spec, NbError *err) {
+  const char *side_name = group;
   bool secret = (spec->flags & NB_SETTING_SECRET) != 0;
   NbError inner;
   if (!kind_fits(v->kind, spec)) {
     nbh_config_fail_at(err, NB_INVALID, cfg, v->line, v->option, "wrong type for setting \"%s.%s\"",
             side_name, v->name);
-    nb_error_detail(err, "Connector \"%s\" declares \"%s\" as %s; the file gives %s.",
-                    side->plugin->vtable.name, v->name, spec_type_name(spec), nbh_config_kind_name(v->kind));
+    nb_error_detail(err, "%s declares \"%s\" as %s; the file gives %s.", owner, v->name,
+                    spec_type_name(spec), nbh_config_kind_name(v->kind));
     if (type_hint(spec) != NULL) nb_error_hint(err, "%s", type_hint(spec));
     return NB_INVALID;
   }
@@ -323,6 +322,14 @@ static int check_value(const NbhConfig *cfg, const NbhConfigSide *side, const Nb
     return NB_INVALID;
   }
   return NB_OK;
+}
+
+/* Check one value of a connector side against its declaration. */
+static int check_value(const NbhConfig *cfg, const NbhConfigSide *side, const NbhConfigValue *v,
+                       const NbSettingSpec *spec, NbError *err) {
+  char owner[160];
+  snprintf(owner, sizeof owner, "Connector \"%s\"", side->plugin->vtable.name);
+  return nbh_config_check_value(cfg, nbh_config_side_name(cfg, side), owner, v, spec, err);
 }
 
 static int connector_not_found(const NbhConfig *cfg, const NbhConfigSide *side,

@@ -117,11 +117,90 @@ static int probe_write(const char *path, NbError *err) {
   return NB_OK;
 }
 
-static int conn_open_write(void *host_data, const char *path, const NbWriteOptions *options,
+int nbh_file_compression_read(const NbConnector *vt, const NbSettings *settings,
+                              NbhFileCompression *out, NbError *err) {
+  const char *codec = settings != NULL ? nb_settings_find(settings, "compression") : NULL;
+  int64_t level = 0;
+  memset(out, 0, sizeof *out);
+  if (!(vt->capabilities & NB_CAP_HOST_FILE_COMPRESSION)) return NB_OK;
+  if (codec == NULL) codec = "auto"; /* the default of NB_FILE_COMPRESSION_SETTINGS */
+  if (strlen(codec) >= sizeof out->codec)
+    return nb_error_set(err, NB_INVALID, "invalid value for setting \"compression\"");
+  if (settings != NULL) {
+    int rc = nb_setting_int(settings, "compression_level", 0, &level, err);
+    if (rc != NB_OK) return rc;
+  }
+  if (level < INT32_MIN || level > INT32_MAX) {
+    nb_error_set(err, NB_INVALID, "invalid value for setting \"compression_level\": %" PRId64,
+                 level);
+    nb_error_detail(err, "A codec level is a 32-bit integer; 0 is the codec's default.");
+    return NB_INVALID;
+  }
+  memcpy(out->codec, codec, strlen(codec) + 1);
+  out->level = (int32_t)level;
+  out->on = true;
+  return NB_OK;
+}
+
+static bool host_declares(const NbConnector *vt, const char *name) {
+  return (vt->capabilities & NB_CAP_HOST_FILE_COMPRESSION) &&
+         (strcmp(name, "compression") == 0 || strcmp(name, "compression_level") == 0);
+}
+
+int nbh_connector_settings_view(const NbConnector *vt, const NbSettings *all,
+                                NbhSettingsView *view, NbError *err) {
+  uint32_t n = all != NULL ? all->count : 0, kept = 0;
+  memset(view, 0, sizeof *view);
+  view->settings.struct_size = (uint32_t)sizeof view->settings;
+  view->names = calloc((size_t)n + 1, sizeof *view->names);
+  view->values = calloc((size_t)n + 1, sizeof *view->values);
+  if (view->names == NULL || view->values == NULL) {
+    nbh_connector_settings_view_free(view);
+    return nb_error_set(err, NB_NOMEM, "out of memory");
+  }
+  for (uint32_t i = 0; i < n; i++) {
+    if (host_declares(vt, all->names[i])) continue;
+    view->names[kept] = all->names[i];
+    view->values[kept++] = all->values[i];
+  }
+  view->settings.count = kept;
+  view->settings.names = view->names;
+  view->settings.values = view->values;
+  return NB_OK;
+}
+
+void nbh_connector_settings_view_free(NbhSettingsView *view) {
+  free(view->names);
+  free(view->values);
+  memset(view, 0, sizeof *view);
+}
+
+/* The options a file is opened with: the connector's, with the host's
+ * compression when the host owns it and the connector left it NULL. */
+static const NbWriteOptions *write_options(const NbhConnection *c, const NbWriteOptions *given,
+                                           NbWriteOptions *local) {
+  bool names_codec = given != NULL &&
+                     given->struct_size >= offsetof(NbWriteOptions, compression) +
+                                               sizeof given->compression &&
+                     given->compression != NULL;
+  if (!c->file_compression.on || names_codec) return given;
+  memset(local, 0, sizeof *local);
+  local->resume_length = -1; /* what NULL options mean: create or truncate */
+  if (given != NULL)
+    memcpy(local, given, given->struct_size < sizeof *local ? given->struct_size : sizeof *local);
+  local->struct_size = (uint32_t)sizeof *local;
+  local->compression = c->file_compression.codec;
+  local->level = c->file_compression.level;
+  return local;
+}
+
+static int conn_open_write(void *host_data, const char *path, const NbWriteOptions *given,
                            NbFile **out, NbError *err) {
   NbhConnection *c = host_data;
   NbFile *inner = NULL;
   NbhRoute route;
+  NbWriteOptions local;
+  const NbWriteOptions *options = write_options(c, given, &local);
   int rc;
   *out = NULL;
   rc = nbh_storage_route(c->storages, path, &route, err);
@@ -402,7 +481,17 @@ static int do_dest_open(NbhConnection *c, void *ctx, NbError *err) {
 }
 
 int nbh_connection_dest_open(NbhConnection *c, const NbOpenArgs *args, NbError *err) {
-  int rc = call(c, "dest_open", do_dest_open, (void *)args, err);
+  NbhSettingsView view;
+  NbOpenArgs own = *args;
+  c->handle = NULL;
+  nb_error_init(err);
+  int rc = nbh_file_compression_read(c->vt, args->settings, &c->file_compression, err);
+  if (rc != NB_OK) return rc;
+  rc = nbh_connector_settings_view(c->vt, args->settings, &view, err);
+  if (rc != NB_OK) return rc;
+  own.settings = &view.settings;
+  rc = call(c, "dest_open", do_dest_open, &own, err);
+  nbh_connector_settings_view_free(&view);
   if (rc != NB_OK) c->handle = NULL;
   return rc;
 }

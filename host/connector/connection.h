@@ -41,6 +41,37 @@
 #include "run_files.h"
 #include "storage.h"
 
+/* A destination's file compression when the host owns it
+ * (NB_CAP_HOST_FILE_COMPRESSION): the values of its "compression" and
+ * "compression_level" settings. */
+typedef struct NbhFileCompression {
+  bool on;                      /* the connector has the capability */
+  char codec[16];               /* one of NB_COMPRESSION_CHOICES */
+  int32_t level;
+} NbhFileCompression;
+
+/* Read the host's file compression settings of destination vt from
+ * settings (missing ones take the declared defaults) into *out; out->on is
+ * false, and nothing read, without NB_CAP_HOST_FILE_COMPRESSION.  Returns
+ * NB_OK or NB_INVALID (a level beyond 32 bits, err names the setting). */
+int nbh_file_compression_read(const NbConnector *vt, const NbSettings *settings,
+                              NbhFileCompression *out, NbError *err);
+
+/* The settings a connector is opened with: all of them, less those the
+ * host declares for it (NB_CAP_HOST_FILE_COMPRESSION), which the connector
+ * does not know.  Fill with nbh_connector_settings_view, then pass &view.
+ * settings; free with nbh_connector_settings_view_free. */
+typedef struct NbhSettingsView {
+  NbSettings settings;
+  const char **names;           /* owned arrays of borrowed strings */
+  const char **values;
+} NbhSettingsView;
+
+/* NB_OK or NB_NOMEM. */
+int nbh_connector_settings_view(const NbConnector *vt, const NbSettings *all,
+                                NbhSettingsView *view, NbError *err);
+void nbh_connector_settings_view_free(NbhSettingsView *view);
+
 typedef struct NbhConnection {
   const NbConnector *vt;        /* borrowed: the loaded connector */
   const char *name;             /* its name, the log component (borrowed) */
@@ -61,6 +92,10 @@ typedef struct NbhConnection {
   /* The storage modules that serve paths with a scheme (storage.h,
    * borrowed); NULL: none, such paths are refused. */
   const NbhStorageList *storages;
+
+  /* Set by dest_open: the compression file_open_write applies when the
+   * connector leaves NbWriteOptions.compression NULL. */
+  NbhFileCompression file_compression;
 
   /* Retries of NB_UNAVAILABLE: policy NULL means none.  on_retry (may be
    * NULL) is told of each retry, before its wait. */

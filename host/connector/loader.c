@@ -156,6 +156,50 @@ static char *settings_problem(const NbConnector *c) {
   return detail != NULL ? detail : strdup("");
 }
 
+/* The settings the host declares for a destination with
+ * NB_CAP_HOST_FILE_COMPRESSION: the SDK's one declaration of them. */
+static const NbSettingSpec host_compression_settings[] = {NB_FILE_COMPRESSION_SETTINGS};
+#define N_HOST_COMPRESSION_SETTINGS \
+  (sizeof host_compression_settings / sizeof host_compression_settings[0])
+
+/* NULL when NB_CAP_HOST_FILE_COMPRESSION is absent or usable, else a
+ * malloc'ed DETAIL sentence. */
+static char *host_compression_problem(const NbConnector *c) {
+  if (!(c->capabilities & NB_CAP_HOST_FILE_COMPRESSION)) return NULL;
+  if (!(c->capabilities & NB_CAP_DESTINATION))
+    return strdup("NB_CAP_HOST_FILE_COMPRESSION is for destinations; the connector does not "
+                  "declare NB_CAP_DESTINATION.");
+  for (uint32_t i = 0; i < c->n_settings; i++)
+    for (size_t k = 0; k < N_HOST_COMPRESSION_SETTINGS; k++)
+      if (strcmp(nbh_connector_setting(c, i)->name, host_compression_settings[k].name) == 0)
+        return nbh_format("The connector declares \"%s\" and NB_CAP_HOST_FILE_COMPRESSION, "
+                          "with which the host declares it.",
+                          host_compression_settings[k].name);
+  return NULL;
+}
+
+/* With NB_CAP_HOST_FILE_COMPRESSION: p->vtable.settings becomes a host
+ * copy of the connector's declarations (at the host's stride) followed by
+ * the host's compression settings.  Returns false when out of memory. */
+static bool merge_host_settings(NbhPlugin *p) {
+  const NbConnector *c = &p->vtable;
+  if (!(c->capabilities & NB_CAP_HOST_FILE_COMPRESSION)) return true;
+  size_t n = (size_t)c->n_settings + N_HOST_COMPRESSION_SETTINGS;
+  NbSettingSpec *merged = calloc(n, sizeof *merged);
+  if (merged == NULL) return false;
+  for (uint32_t i = 0; i < c->n_settings; i++) {
+    const NbSettingSpec *s = nbh_connector_setting(c, i);
+    size_t size = s->struct_size < sizeof *merged ? s->struct_size : sizeof *merged;
+    memcpy(&merged[i], s, size);
+    merged[i].struct_size = (uint32_t)sizeof *merged;
+  }
+  memcpy(&merged[c->n_settings], host_compression_settings, sizeof host_compression_settings);
+  p->merged_settings = merged;
+  p->vtable.settings = merged;
+  p->vtable.n_settings = (uint32_t)n;
+  return true;
+}
+
 /* The refusal for an ABI version the host cannot serve, or 0 when the
  * version is acceptable (rc, the entry's status, is judged later). */
 static int check_abi(NbhPluginSet *set, const char *path, int rc, uint32_t abi) {
@@ -251,6 +295,7 @@ static int check_vtable(NbhPluginSet *set, const char *path, const NbConnector *
                   strdup("This is a bug in the connector; report it to its authors."));
   }
   problem = settings_problem(c);
+  if (problem == NULL) problem = host_compression_problem(c);
   if (problem != NULL)
     return nbh_plugins_refuse(set, path,
                   nbh_format("invalid connector \"%s\": invalid settings declaration in connector "
@@ -507,6 +552,10 @@ static int add_plugin(NbhPluginSet *set, const char *path, const NbConnector *c,
   p->abi_version = c->abi_version;
   p->module = handle;
   p->storages = set->storages;
+  if (!merge_host_settings(p)) {
+    free(p->path);
+    return nbh_plugins_refuse(set, path, strdup("out of memory"), NULL, NULL);
+  }
   set->n_plugins++;
   return 0;
 }
@@ -732,7 +781,10 @@ int nbh_plugin_is_resident(const NbhPlugin *plugin) {
 void nbh_plugins_free(NbhPluginSet *set) {
   size_t i;
   if (set == NULL) return;
-  for (i = 0; i < set->n_plugins; i++) free(set->plugins[i].path);
+  for (i = 0; i < set->n_plugins; i++) {
+    free(set->plugins[i].path);
+    free(set->plugins[i].merged_settings);
+  }
   for (i = 0; i < set->n_errors; i++) {
     free(set->errors[i].path);
     free(set->errors[i].message);

@@ -33,6 +33,11 @@ typedef struct NbhPlugin {
   const NbhStorageList *storages; /* the set's storage modules (borrowed;
                               filled as the search goes on), for routing
                               the paths of this connector's connections */
+  NbSettingSpec *merged_settings; /* owned, or NULL: with
+                              NB_CAP_HOST_FILE_COMPRESSION, the connector's
+                              declarations followed by the host's file
+                              compression settings; vtable.settings points
+                              here then */
 } NbhPlugin;
 
 typedef struct NbhLoadError {

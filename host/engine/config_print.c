@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "engine_options.h"
 #include "loader.h"
 #include "nebula/sdk.h"
 #include "sha256.h"
@@ -146,19 +147,21 @@ static int add_connector(NbhConfigPrint *print, const char *side, uint32_t side_
   return NB_OK;
 }
 
-/* The engine options that change what a run produces; the others (sizes,
- * commit triggers, retries, watchdog, progress, metrics) only tune it. */
+/* The engine options that change what a run produces: every row of the
+ * table without NB_SETTING_TUNING (on_error, max_errors, dead_letter), as
+ * the file would write it; an unset one has no entry. */
 static int add_engine(NbhConfigPrint *print, const NbhEngineOptions *o, NbError *err) {
-  static const char *const on_error_names[] = {"fail", "skip", "dead_letter"};
-  char number[32];
-  int rc;
-  unsigned which = (unsigned)o->on_error < 3 ? (unsigned)o->on_error : 0;
-  rc = add_value(print, "engine", "on_error", on_error_names[which], false, err);
-  snprintf(number, sizeof number, "%llu", (unsigned long long)o->max_errors);
-  if (rc == NB_OK) rc = add_value(print, "engine", "max_errors", number, false, err);
-  if (rc == NB_OK && o->dead_letter_path != NULL)
-    rc = add_value(print, "engine", "dead_letter", o->dead_letter_path, false, err);
-  return rc;
+  size_t n;
+  const NbhEngineSetting *table = nbh_engine_settings(&n);
+  for (size_t i = 0; i < n; i++) {
+    char buf[64];
+    if ((table[i].spec.flags & NB_SETTING_TUNING) != 0) continue;
+    const char *text = nbh_engine_setting_text(o, &table[i], buf, sizeof buf);
+    if (text == NULL) continue;
+    int rc = add_value(print, "engine", table[i].spec.name, text, false, err);
+    if (rc != NB_OK) return rc;
+  }
+  return NB_OK;
 }
 
 int nbh_config_print_make(NbhConfigPrint *out, const unsigned char salt[NBH_CONFIG_SALT_BYTES],

@@ -17,81 +17,48 @@
  * destination made durable.
  */
 #include "engine_internal.h"
+#include "engine_options.h"
 
 /* ------------------------------------------------------------------------
  * Options
  * ------------------------------------------------------------------------ */
 
-void nbh_engine_options_init(NbhEngineOptions *o) {
-  memset(o, 0, sizeof *o);
-  /* Small batches win: a batch of ~4k rows (~0.5 MiB of taxi data) stays in
-   * L2 between the source that builds it and the destination that reads
-   * it, and its buffers stay below the mmap threshold.  Measured on 1M taxi
-   * rows, csv -> json lines: 4096-row batches take 0.6x the wall time and
-   * 0.4x the peak RSS of 65536-row batches (bench/RESULTS.md). */
-  o->batch_rows = 4096;
-  o->batch_bytes = 1 * MIB;
-  o->buffer_bytes = 64 * MIB;
-  o->buffer_batches = 16;
-  o->commit_seconds = 5.0;
-  o->on_error = NBH_ON_ERROR_FAIL;
-  o->max_retries = 5;
-  o->retry_deadline_seconds = 300.0;
-  /* A source that spins calls source_next millions of times a second; one
-   * that polls an idle input typically waits in the call.  Ten thousand
-   * empty batches without moving is a spin, not a wait. */
-  o->max_empty_batches = 10000;
-}
-
-static int invalid_option(NbhLogger *logger, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int invalid_option(NbhLogger *logger, const char *fmt, ...) {
-  char message[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(message, sizeof message, fmt, ap);
-  va_end(ap);
+static int invalid_option(NbhLogger *logger, const char *message) {
   nbh_log_report(logger, NB_LOG_ERROR, "engine", message, NULL, NULL);
   return NBH_EXIT_USAGE;
 }
 
+/* Whether ep is a loaded connector with capability cap and its open slot. */
+static bool endpoint_can(const NbhEndpoint *ep, uint64_t cap) {
+  if (ep == NULL || ep->plugin == NULL || !(ep->plugin->vtable.capabilities & cap)) return false;
+  return cap == NB_CAP_SOURCE ? ep->plugin->vtable.source_open != NULL
+                              : ep->plugin->vtable.dest_open != NULL;
+}
+
+static int cannot_be(NbhLogger *logger, const NbhEndpoint *ep, const char *role) {
+  char message[256];
+  snprintf(message, sizeof message, "connector \"%s\" cannot be %s",
+           ep && ep->plugin && ep->plugin->vtable.name ? ep->plugin->vtable.name : "(none)", role);
+  return invalid_option(logger, message);
+}
+
+/* The options' ranges come from their table (engine_options.h); what is
+ * checked here besides is what no single option says. */
 static int check_options(const NbhEndpoint *source, const NbhEndpoint *dest,
                          const NbhEngineOptions *o, NbhLogger *logger) {
-  if (o->batch_rows == 0)
-    return invalid_option(logger, "engine setting \"batch_rows\" must be greater than 0");
-  if (o->batch_bytes == 0)
-    return invalid_option(logger, "engine setting \"batch_bytes\" must be greater than 0");
-  if (o->buffer_bytes == 0)
-    return invalid_option(logger, "engine setting \"buffer_bytes\" must be greater than 0");
-  if (o->buffer_batches == 0)
-    return invalid_option(logger, "engine setting \"buffer_batches\" must be greater than 0");
-  if (!(o->commit_seconds >= 0))
-    return invalid_option(logger, "engine setting \"commit_interval\" must not be negative");
-  if (!(o->retry_deadline_seconds >= 0))
-    return invalid_option(logger, "engine setting \"retry_deadline\" must not be negative");
-  if (!(o->stall_timeout_seconds >= 0))
-    return invalid_option(logger, "engine setting \"stall_timeout\" must not be negative");
-  if (o->on_error > NBH_ON_ERROR_DEAD_LETTER)
-    return invalid_option(logger, "engine setting \"on_error\" has an unrecognized value");
-  if (o->on_error == NBH_ON_ERROR_DEAD_LETTER &&
-      (o->dead_letter_path == NULL || o->dead_letter_path[0] == '\0'))
-    return invalid_option(logger,
-                          "engine setting \"dead_letter\" is required when on_error is \"dead_letter\"");
-  if (source == NULL || source->plugin == NULL ||
-      !(source->plugin->vtable.capabilities & NB_CAP_SOURCE) ||
-      source->plugin->vtable.source_open == NULL)
-    return invalid_option(logger, "connector \"%s\" cannot be a source",
-                          source && source->plugin && source->plugin->vtable.name
-                              ? source->plugin->vtable.name
-                              : "(none)");
-  if (dest == NULL || dest->plugin == NULL ||
-      !(dest->plugin->vtable.capabilities & NB_CAP_DESTINATION) ||
-      dest->plugin->vtable.dest_open == NULL)
-    return invalid_option(logger, "connector \"%s\" cannot be a destination",
-                          dest && dest->plugin && dest->plugin->vtable.name
-                              ? dest->plugin->vtable.name
-                              : "(none)");
+  const char *bad = NULL;
+  if (!nbh_engine_options_in_range(o, &bad)) {
+    char expects[96], message[256];
+    nbh_engine_setting_expects(nbh_engine_setting(bad), expects, sizeof expects);
+    snprintf(message, sizeof message, "engine setting \"%s\" is out of range: it must be %s",
+             bad, expects);
+    return invalid_option(logger, message);
+  }
+  if (o->on_error == NBH_ON_ERROR_DEAD_LETTER && o->dead_letter_path == NULL)
+    return invalid_option(
+        logger, "engine setting \"dead_letter\" is required when on_error is \"dead_letter\"");
+  if (!endpoint_can(source, NB_CAP_SOURCE)) return cannot_be(logger, source, "a source");
+  if (!endpoint_can(dest, NB_CAP_DESTINATION)) return cannot_be(logger, dest, "a destination");
   return NBH_EXIT_OK;
 }
 

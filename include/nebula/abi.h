@@ -60,6 +60,9 @@
  *        NbStreamInfo.flags and NB_STREAM_REOPENS: a stream (an incremental
  *        table) that a later run re-reads from its saved end position
  *        instead of skipping it as finished.
+ *        NB_CAP_HOST_FILE_COMPRESSION: a destination lets the host declare,
+ *        check and apply "compression" / "compression_level" to the files
+ *        it opens with file_open_write (csv, json).
  *
  * THREADS
  *   A source handle is used by one thread at a time, and so is a destination
@@ -456,6 +459,16 @@ typedef struct NbBatchInfo {
 #define NB_CAP_SOURCE 0x1u       /* source_* slots are filled */
 #define NB_CAP_DESTINATION 0x2u  /* dest_* slots are filled */
 #define NB_CAP_RESUMABLE 0x4u    /* source_seek honours saved positions */
+/* (1.2) The destination writes its files with file_open_write and lets the
+ * host own their compression: the host declares the destination settings
+ * "compression" and "compression_level" for it (NB_FILE_COMPRESSION_SETTINGS
+ * of nebula/sdk.h, appended after the connector's own, so describe, the
+ * checks and the configuration fingerprint see them), checks them, and
+ * applies them to every file_open_write whose NbWriteOptions.compression
+ * is NULL (which otherwise means "auto").  The connector must not declare
+ * either name itself, and reads neither.  Requires NB_CAP_DESTINATION; a
+ * host before 1.2 does not load a 1.2 connector, so never ignores it. */
+#define NB_CAP_HOST_FILE_COMPRESSION 0x8u
 
 /* ------------------------------------------------------------------------
  * The connector vtable.

@@ -237,10 +237,14 @@ int nb_declared_enum(const NbDeclaredSettings *d, const char *name, int *out,
                      NbError *err);
 
 /* The codecs of the host's file layer (NbWriteOptions.compression), and
- * the two settings every file destination offers for them, declared once
- * here instead of in each connector:
+ * the two settings a file destination offers for them, declared once here.
+ * A destination whose files all go through file_open_write sets
+ * NB_CAP_HOST_FILE_COMPRESSION instead (nebula/abi.h): the host declares
+ * these two for it and applies them, and the connector neither declares
+ * nor reads them.  One that chooses per file (or must know the codec)
+ * declares them itself:
  *   static const NbSettingSpec x_settings[] = { ..., NB_FILE_COMPRESSION_SETTINGS };
- * Read them with nb_declared_string / nb_declared_int.  \since 1.2 */
+ * and reads them with nb_declared_string / nb_declared_int.  \since 1.2 */
 #define NB_COMPRESSION_CHOICES "none|gzip|zstd|lz4|snappy|auto"
 #define NB_FILE_COMPRESSION_SETTINGS                                        \
   NB_SETTING(NB_SETTING_ENUM, NB_SETTING_DEST, "compression", "auto",       \

@@ -38,7 +38,6 @@ const NbSettingSpec csv_settings[] = {
                "Memory: the reader holds up to twice this (see README)"),
     NB_SETTING(NB_SETTING_BOOL, SRC, "strict", "false", NULL,
                "Reject quotes inside unquoted fields and text after a closing quote"),
-    NB_FILE_COMPRESSION_SETTINGS,
     NB_SETTING(NB_SETTING_ENUM, DST, "line_ending", "lf", "lf|crlf", "Line end of written rows"),
     NB_SETTING(NB_SETTING_ENUM, DST, "quote_style", "minimal", "minimal|all",
                "minimal: quote only fields that need it (RFC 4180); all: quote every value"),
@@ -48,7 +47,9 @@ static const NbConnector csv_connector = {
     .name = "csv",
     .version = "1.0.0",
     .description = "Read and write CSV files (RFC 4180)",
-    .capabilities = NB_CAP_SOURCE | NB_CAP_DESTINATION | NB_CAP_RESUMABLE,
+    /* The host declares and applies "compression" and "compression_level". */
+    .capabilities = NB_CAP_SOURCE | NB_CAP_DESTINATION | NB_CAP_RESUMABLE |
+                    NB_CAP_HOST_FILE_COMPRESSION,
     .settings = csv_settings,
     .n_settings = CSV_N_SETTINGS,
     .source_open = csv_source_open,

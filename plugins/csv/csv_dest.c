@@ -58,8 +58,6 @@ typedef struct ResumeEntry {
 struct CsvDest {
   const NbHostApi *host;
   CsvFormat format;
-  char *compression;       /* owned copy of the setting */
-  int32_t level;
   bool crlf;
   bool quote_all;
   char *path;
@@ -189,8 +187,7 @@ static int get_out_file(CsvDest *d, const char *path, OutFile **out, NbError *er
 
   memset(&options, 0, sizeof options);
   options.struct_size = (uint32_t)sizeof options;
-  options.compression = d->compression;
-  options.level = d->level;
+  /* compression NULL: the host applies the pipeline's (NB_CAP_HOST_FILE_COMPRESSION). */
   options.resume_length = resume != NULL ? (int64_t)resume->length : -1;
   rc = d->host->file_open_write(d->host->host_data, path, &options, &f->file, err);
   if (rc != NB_OK) {
@@ -524,8 +521,7 @@ static int decode_state(CsvDest *d, const uint8_t *state, size_t len, NbError *e
 int csv_dest_open(const NbHostApi *host, const NbOpenArgs *args, void **dest, NbError *err) {
   NbDeclaredSettings set = CSV_DECLARED(args, NB_SETTING_DEST);
   CsvDest *d;
-  const char *path, *compression;
-  int64_t level;
+  const char *path;
   int choice;
   int rc;
 
@@ -534,18 +530,6 @@ int csv_dest_open(const NbHostApi *host, const NbOpenArgs *args, void **dest, Nb
   if (d == NULL) return nb_error_set(err, NB_NOMEM, "out of memory");
   d->host = host;
   if ((rc = csv_format_from_settings(&set, &d->format, err)) != NB_OK) goto fail;
-  if ((rc = nb_declared_string(&set, "compression", &compression, err)) != NB_OK) goto fail;
-  if ((d->compression = strdup(compression)) == NULL) {
-    rc = nb_error_set(err, NB_NOMEM, "out of memory");
-    goto fail;
-  }
-  if ((rc = nb_declared_int(&set, "compression_level", &level, err)) != NB_OK) goto fail;
-  if (level < INT32_MIN || level > INT32_MAX) {
-    rc = nb_error_set(err, NB_INVALID, "invalid value for setting \"compression_level\": %lld",
-                      (long long)level);
-    goto fail;
-  }
-  d->level = (int32_t)level;
   if ((rc = nb_declared_enum(&set, "line_ending", &choice, err)) != NB_OK) goto fail;
   d->crlf = choice == 1; /* "lf|crlf" */
   if ((rc = nb_declared_enum(&set, "quote_style", &choice, err)) != NB_OK) goto fail;
@@ -582,7 +566,6 @@ void csv_dest_close(void *dest) {
   free(d->resume);
   free(d->state);
   free(d->path);
-  free(d->compression);
   csv_format_free(&d->format);
   free(d);
 }

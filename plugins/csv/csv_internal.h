@@ -23,7 +23,7 @@ typedef struct CsvFormat {
 
 /* The settings declaration (csv_connector.c): the opens read defaults and
  * choices from it. */
-#define CSV_N_SETTINGS 15
+#define CSV_N_SETTINGS 13
 extern const NbSettingSpec csv_settings[CSV_N_SETTINGS];
 
 /* Open one side's settings (NB_SETTING_SOURCE or NB_SETTING_DEST) through

@@ -26,7 +26,6 @@ const NbSettingSpec json_settings[] = {
                "longest record accepted, in bytes (from its first non-blank byte to its end); a longer one is a bad record.  Memory per file is about 2 x max_record_bytes + 2 MiB plus the batch"),
     NB_SETTING(NB_SETTING_INT, NB_SETTING_SOURCE, "max_columns", "16384", NULL,
                "most columns of a file (different member names), and most members of one object; a record that would exceed it is a bad record"),
-    NB_FILE_COMPRESSION_SETTINGS,
     NB_SETTING(NB_SETTING_BOOL, NB_SETTING_DEST, "escape_unicode_separators",
                "false", NULL,
                "write U+2028 and U+2029 as \\u2028 and \\u2029, for consumers that parse JSON as JavaScript"),
@@ -36,7 +35,9 @@ static const NbConnector json_connector = {
     .name = "json",
     .version = "1.0.0",
     .description = "JSON Lines and JSON array files, read strictly per RFC 8259",
-    .capabilities = NB_CAP_SOURCE | NB_CAP_DESTINATION | NB_CAP_RESUMABLE,
+    /* The host declares and applies "compression" and "compression_level". */
+    .capabilities = NB_CAP_SOURCE | NB_CAP_DESTINATION | NB_CAP_RESUMABLE |
+                    NB_CAP_HOST_FILE_COMPRESSION,
     .settings = json_settings,
     .n_settings = JSON_N_SETTINGS,
     .source_open = json_source_open,

@@ -21,7 +21,7 @@
 
 /* The settings declaration (json_connector.c): the opens read defaults
  * and choices from it. */
-#define JSON_N_SETTINGS 10
+#define JSON_N_SETTINGS 8
 extern const NbSettingSpec json_settings[JSON_N_SETTINGS];
 
 int json_source_open(const NbHostApi *host, const NbOpenArgs *args,

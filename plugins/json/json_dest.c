@@ -61,8 +61,7 @@ static int open_file(JsonDest *d, const char *path, size_t *index,
   NbWriteOptions opts;
   memset(&opts, 0, sizeof opts);
   opts.struct_size = (uint32_t)sizeof opts;
-  opts.compression = d->compression;
-  opts.level = d->level;
+  /* compression NULL: the host applies the pipeline's (NB_CAP_HOST_FILE_COMPRESSION). */
   opts.resume_length = -1;
   const SavedFile *saved = json_dest_saved_find(d, path);
   if (saved != NULL) {
@@ -117,9 +116,8 @@ static int stream_set_schema(JsonDest *d, DestStream *s,
 
 int json_dest_open(const NbHostApi *host, const NbOpenArgs *args, void **dest,
                    NbError *err) {
-  const char *path, *compression;
+  const char *path;
   int format;
-  int64_t level;
   bool escape;
   int rc;
 
@@ -130,13 +128,6 @@ int json_dest_open(const NbHostApi *host, const NbOpenArgs *args, void **dest,
   if (rc != NB_OK) return rc;
   rc = nb_declared_enum(&set, "format", &format, err);
   if (rc != NB_OK) return rc;
-  rc = nb_declared_string(&set, "compression", &compression, err);
-  if (rc != NB_OK) return rc;
-  rc = nb_declared_int(&set, "compression_level", &level, err);
-  if (rc != NB_OK) return rc;
-  if (level < INT32_MIN || level > INT32_MAX)
-    return nb_error_set(err, NB_INVALID, "invalid value %lld for setting \"compression_level\"",
-                        (long long)level);
   rc = nb_declared_bool(&set, "escape_unicode_separators", &escape, err);
   if (rc != NB_OK) return rc;
 
@@ -144,12 +135,10 @@ int json_dest_open(const NbHostApi *host, const NbOpenArgs *args, void **dest,
   if (d == NULL) return nb_error_set(err, NB_NOMEM, "out of memory opening the json destination");
   d->host = host;
   d->format = format == 0 ? JSON_FORMAT_LINES : JSON_FORMAT_ARRAY; /* "lines|array" */
-  d->level = (int32_t)level;
   d->escape_separators = escape;
   d->path = strdup(path);
-  d->compression = strdup(compression);
   d->per_stream = nb_path_has_stream(path);
-  if (d->path == NULL || d->compression == NULL || !json_parser_init(&d->validator, UINT32_MAX)) {
+  if (d->path == NULL || !json_parser_init(&d->validator, UINT32_MAX)) {
     json_dest_close(d);
     return nb_error_set(err, NB_NOMEM, "out of memory opening the json destination");
   }
@@ -290,6 +279,5 @@ void json_dest_close(void *dest) {
   json_buf_free(&d->scratch);
   json_buf_free(&d->state);
   free(d->path);
-  free(d->compression);
   free(d);
 }

@@ -58,8 +58,6 @@ typedef struct JsonDest {
   char *path;
   bool per_stream;
   JsonFormat format;
-  char *compression;
-  int32_t level;
   bool escape_separators;
   OutFile *files;
   size_t n_files;

@@ -182,7 +182,8 @@ static void check_slots(Kit *kit) {
 void kit_check_declaration(Kit *kit) {
   Tap *tap = kit->tap;
   const NbConnector *c = &kit->conn;
-  uint64_t known = NB_CAP_SOURCE | NB_CAP_DESTINATION | NB_CAP_RESUMABLE;
+  uint64_t known = NB_CAP_SOURCE | NB_CAP_DESTINATION | NB_CAP_RESUMABLE |
+                   NB_CAP_HOST_FILE_COMPRESSION;
   tap_result(tap, is_snake(c->name), "name \"%s\" is lower_snake_case",
              c->name != NULL ? c->name : "(null)");
   tap_result(tap, c->version != NULL && c->version[0] >= '0' &&
@@ -199,6 +200,20 @@ void kit_check_declaration(Kit *kit) {
   tap_result(tap, !(c->capabilities & NB_CAP_RESUMABLE) ||
                       (c->capabilities & NB_CAP_SOURCE),
              "RESUMABLE is only given with SOURCE");
+  if (c->capabilities & NB_CAP_HOST_FILE_COMPRESSION) {
+    /* The loader's rules: the host declares these two for the connector. */
+    bool own = false;
+    for (uint32_t i = 0; i < c->n_settings && c->settings != NULL; i++) {
+      const NbSettingSpec *s = nb_setting_spec_at(c->settings, i);
+      if (strcmp(s->name, "compression") == 0 || strcmp(s->name, "compression_level") == 0)
+        own = true;
+    }
+    tap_result(tap, (c->capabilities & NB_CAP_DESTINATION) != 0,
+               "HOST_FILE_COMPRESSION is only given with DESTINATION");
+    tap_result(tap, !own,
+               "with HOST_FILE_COMPRESSION, \"compression\" and \"compression_level\" are "
+               "not declared by the connector");
+  }
   check_slots(kit);
   check_settings(kit);
 }
