@@ -61,6 +61,9 @@ typedef struct NbhConnection {
   /* The storage modules that serve paths with a scheme (storage.h,
    * borrowed); NULL: none, such paths are refused. */
   const NbhStorageList *storages;
+  /* Set when dest_finish succeeded (a complete run): closing an object
+   * written through a storage module then completes it. */
+  _Atomic int finished;
 
   /* Retries of NB_UNAVAILABLE: policy NULL means none.  on_retry (may be
    * NULL) is told of each retry, before its wait. */
