@@ -48,3 +48,44 @@ nebula run "$work/p.cfg" 2> "$work/log" || { cat "$work/log"; fail "s3 run, many
 cmp <(zstd -dc "$work/local.jsonl.zst") <(zstd -dc "$work/b.jsonl.zst") ||
   fail "json lines.zst with many commits differs from local once decompressed"
 ok "with a commit every 20 ms the object decompresses to the local output"
+
+# 2. kill -9 during a multipart upload (5 MiB parts), resumed until done.
+export NEBULA_S3_PART_SIZE=5242880
+rm -f "$work/st3"
+pipeline "$work/in.csv" "$work/local.jsonl" "$work/st3" 3600
+nebula run "$work/p.cfg" 2> "$work/log" || { cat "$work/log"; fail "local plain run"; }
+size=$(stat -c %s "$work/local.jsonl")
+[ "$size" -gt $((4 * 5242880)) ] || fail "the local output ($size bytes) is too small for 4 parts"
+pipeline "$work/in.csv" s3://bkt/out/crash.jsonl "$work/crash.state" 0.05
+# Kill once the saved state records $1 uploaded parts or more, a random
+# few ms later.
+kill_after_parts() {
+  for _i in $(seq 3000); do
+    kill -0 "$pid" 2> /dev/null || return 0
+    _tags=$(sed -n 's/.*etags=\([^"]*\)".*/\1/p' "$work/crash.state" 2> /dev/null | tr ',' '\n' |
+      grep -c . || true)
+    [ "${_tags:-0}" -ge "$1" ] && break
+    sleep 0.01
+  done
+  sleep "0.0$((RANDOM % 9))"
+  kill -9 "$pid" 2> /dev/null || true
+}
+kills=0
+for run in $(seq 10); do
+  nebula_bg "$work/crash.log" --quiet run "$work/p.cfg"
+  [ "$kills" -lt 3 ] && kill_after_parts $((kills + 1))
+  wait_exit "$pid" 120
+  case "$exit_code" in
+    0) break ;;
+    137) kills=$((kills + 1))
+         code=$(s3_curl -o /dev/null -w '%{http_code}' -I "$endpoint/bkt/out/crash.jsonl")
+         [ "$code" = 404 ] || fail "the object is visible (HTTP $code) before the upload completed" ;;
+    *) cat "$work/crash.log"; fail "run exited $exit_code" ;;
+  esac
+done
+[ "$exit_code" = 0 ] || fail "the kill loop did not complete"
+[ "$kills" -ge 2 ] || fail "only $kills runs were killed"
+[ "$(s3_get bkt/out/crash.jsonl "$work/crash.jsonl")" = 200 ] || fail "crash object not readable"
+cmp "$work/local.jsonl" "$work/crash.jsonl" || fail "object differs after $kills kills"
+[ -z "$(ls "$work/spool")" ] || fail "spool files left behind: $(ls "$work/spool")"
+ok "kill -9 x$kills during a $size-byte multipart upload, resumed: object identical, invisible before completion, spool emptied"

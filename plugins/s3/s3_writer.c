@@ -347,10 +347,11 @@ static void forget_spools(S3Writer *w, uint32_t now) {
   w->prev_spool_part = now;
 }
 
-/* Remove every spool file the upload may still have. */
+/* Remove every spool file the upload may still have, also those a killed
+ * run left (one part past the last is the furthest an unsaved commit of
+ * the same bytes reaches). */
 static void forget_all_spools(S3Writer *w) {
-  for (uint32_t q = w->low_spool; q != 0 && q <= (uint32_t)w->n_parts + 1; q++) remove_spool(w, q);
-  if (w->part_len > 0) remove_spool(w, (uint32_t)w->n_parts + 1);
+  for (uint32_t q = 1; q <= (uint32_t)w->n_parts + 2; q++) remove_spool(w, q);
   w->low_spool = 0;
 }
 
@@ -490,7 +491,9 @@ static int restore(S3Writer *w, const char *blob, uint64_t resume_length, NbErro
   if (rc == NB_OK) {
     w->length = length;
     w->prev_spool_part = tail > 0 ? (uint32_t)w->n_parts + 1 : 0;
-    w->low_spool = (uint32_t)w->n_parts + 1;
+    /* A killed run may have left spool files of parts uploaded since: the
+     * first commit removes every one below the saved state's. */
+    w->low_spool = 1;
   }
   free(copy);
   return rc;
