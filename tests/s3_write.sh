@@ -89,3 +89,41 @@ done
 cmp "$work/local.jsonl" "$work/crash.jsonl" || fail "object differs after $kills kills"
 [ -z "$(ls "$work/spool")" ] || fail "spool files left behind: $(ls "$work/spool")"
 ok "kill -9 x$kills during a $size-byte multipart upload, resumed: object identical, invisible before completion, spool emptied"
+
+# 3. Clear errors, never the secret.
+refused() {  # what, expected text, destination path
+  rm -f "$work/st4"
+  pipeline "$work/in.csv" "$3" "$work/st4" 3600
+  if nebula run "$work/p.cfg" > "$work/out" 2> "$work/log"; then
+    cat "$work/log"
+    fail "$1: the run succeeded"
+  fi
+  grep -F -q -e "$2" "$work/log" || { cat "$work/log"; fail "$1: \"$2\" not in the error"; }
+  if grep -F -q -e "$secret" "$work/log" "$work/out"; then fail "$1: the secret appears"; fi
+  ok "$1: $2"
+}
+(export NEBULA_S3_PART_SIZE=5242879
+ refused "part_size under 5 MiB" "NEBULA_S3_PART_SIZE" s3://bkt/out/small.jsonl)
+(export AWS_ACCESS_KEY_ID=NOTTHEKEY
+ refused "wrong access key" "InvalidAccessKeyId" s3://bkt/out/w.jsonl)
+refused "missing bucket" "NoSuchBucket" s3://nobucket/out/w.jsonl
+code=$(s3_curl -o /dev/null -w '%{http_code}' -I "$endpoint/bkt/out/w.jsonl")
+[ "$code" = 404 ] || fail "a refused run left an object (HTTP $code)"
+
+# A resume whose spool file is gone: a clear error, never a silent loss.
+rm -f "$work/st5"
+pipeline "$work/in.csv" s3://bkt/out/lost.jsonl "$work/st5" 0.05
+nebula_bg "$work/lost.log" --quiet run "$work/p.cfg"
+for _i in $(seq 3000); do
+  grep -q 'spool=/' "$work/st5" 2> /dev/null && break
+  kill -0 "$pid" 2> /dev/null || break
+  sleep 0.01
+done
+kill -9 "$pid" 2> /dev/null || true
+wait_exit "$pid" 60
+spool=$(sed -n 's/.*spool=\(\/[^;]*\);.*/\1/p' "$work/st5")
+[ -n "$spool" ] || fail "no committed spool file to remove (run exited $exit_code)"
+rm -f "$spool"
+if nebula run "$work/p.cfg" 2> "$work/log"; then fail "resume without its spool file succeeded"; fi
+grep -q 'spool file' "$work/log" || { cat "$work/log"; fail "missing spool: no clear error"; }
+ok "resume with its spool file removed: clear error naming the spool file"

@@ -364,8 +364,10 @@ static int read_spool(S3Writer *w, const char *path, size_t len, NbError *err) {
     int e = errno;
     bool short_file = fd >= 0 && (uint64_t)st.st_size < len;
     if (fd >= 0) close(fd);
-    nb_error_set(err, NB_INVALID, "cannot resume s3://%s/%s: its spool file \"%s\" %s", w->bucket,
-                 w->key, path, short_file ? "is shorter than the committed tail" : strerror(e));
+    nb_error_set(err, NB_INVALID, "cannot resume s3://%s/%s: its spool file \"%s\" %s%s",
+                 w->bucket, w->key, path, short_file ? "is shorter than the committed tail"
+                                                     : "cannot be read: ",
+                 short_file ? "" : strerror(e));
     nb_error_detail(err, "The last commit kept the %zu bytes after part %zu in that file.", len,
                     w->n_parts);
     nb_error_hint(err, "Restore the file, or delete the state file to start over.");
