@@ -25,9 +25,11 @@
  * previous version of the key.  writer_close without finish leaves the
  * upload pending for a resume; its id is in the state file.
  *
- * Memory: one part buffer.  Parts are uploaded on the caller's thread,
- * one at a time (the host's writer thread compresses the next bytes
- * meanwhile).
+ * Memory: two part buffers.  A full part is handed to an uploader thread
+ * (one per writer, started with the first full part) and the next one
+ * fills meanwhile; at most one part is in flight.  A commit, finish or
+ * abort first waits for it to land (a commit is durable only once its
+ * parts are stored).
  */
 #define _GNU_SOURCE
 #include "s3_writer.h"
@@ -39,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -51,6 +54,23 @@
 #define MAX_PARTS 10000
 #define ETAG_MAX 64
 #define REPLY_LIMIT ((size_t)64 << 10)
+
+/* The part being uploaded by the uploader thread. */
+typedef struct Flight {
+  bool started;           /* the thread runs (mu, cv valid) */
+  pthread_t thread;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  bool busy;              /* a part is handed over (buf owned by Flight) */
+  bool done;              /* ... and its upload ended (rc, etag, message) */
+  bool stop;
+  uint8_t *buf;
+  size_t len;
+  uint32_t number;
+  int rc;
+  char etag[ETAG_MAX];
+  char *message, *detail, *hint; /* the error when rc != NB_OK */
+} Flight;
 
 typedef struct S3Writer {
   S3Client client;
@@ -71,6 +91,9 @@ typedef struct S3Writer {
                              (0: none) */
   char *blob;
   bool done;              /* finished or aborted */
+  int failed;             /* an upload failed: the writer accepts no more */
+  uint8_t *spare;         /* the second part buffer, NULL while in flight */
+  Flight flight;
 } S3Writer;
 
 /* ------------------------------------------------------------------------
@@ -172,12 +195,14 @@ static int create_upload(S3Writer *w, NbError *err) {
   return rc;
 }
 
-/* Upload part number n_parts + 1 from the part buffer (len bytes). */
-static int upload_part(S3Writer *w, NbError *err) {
+/* Upload data[0..len) as part number; its ETag (without quotes) into
+ * etag.  Uses the writer's connection: called by one thread at a time (the
+ * uploader thread while a part is in flight, else the caller's). */
+static int upload_buffer(S3Writer *w, const uint8_t *data, size_t len, uint32_t number,
+                         char etag[ETAG_MAX], NbError *err) {
   S3Reply reply;
   uint8_t digest[16];
   char md5[25], *query = NULL, *id = NULL;
-  uint32_t number = (uint32_t)w->n_parts + 1;
   int rc = cancelled(w, err);
   if (rc != NB_OK) return rc;
   if (number > MAX_PARTS) {
@@ -186,7 +211,7 @@ static int upload_part(S3Writer *w, NbError *err) {
     nb_error_hint(err, "Raise NEBULA_S3_PART_SIZE (now %zu bytes).", w->part_size);
     return NB_INVALID;
   }
-  s3_md5(w->part, w->part_len, digest);
+  s3_md5(data, len, digest);
   s3_md5_base64(digest, md5);
   id = s3_uri_encode(w->upload_id, false);
   if (id == NULL || asprintf(&query, "partNumber=%u&uploadId=%s", number, id) < 0) {
@@ -194,7 +219,7 @@ static int upload_part(S3Writer *w, NbError *err) {
     return nb_error_set(err, NB_NOMEM, "out of memory");
   }
   free(id);
-  S3Body body = {w->part, w->part_len, md5, NULL};
+  S3Body body = {data, len, md5, NULL};
   memset(&reply, 0, sizeof reply);
   reply.text_limit = REPLY_LIMIT;
   rc = s3_request_body(&w->client, "PUT", w->bucket, w->key, query, NULL, &body, &reply, err);
@@ -204,23 +229,147 @@ static int upload_part(S3Writer *w, NbError *err) {
     snprintf(what, sizeof what, "uploading part %u", number);
     rc = upload_error(w, &reply, what, err);
   }
-  if (rc == NB_OK) {
-    if (w->n_parts % 64 == 0) {
-      char(*grown)[ETAG_MAX] = realloc(w->etags, (w->n_parts + 64) * sizeof *grown);
-      if (grown == NULL) rc = nb_error_set(err, NB_NOMEM, "out of memory");
-      else w->etags = grown;
-    }
-    if (rc == NB_OK && !etag_clean(reply.etag, w->etags[w->n_parts]))
-      rc = nb_error_set(err, NB_IO, "S3 gave no usable ETag for part %u of s3://%s/%s", number,
-                        w->bucket, w->key);
-    if (rc == NB_OK) {
-      w->n_parts++;
-      w->part_len = 0;
-      w->spooled = 0;
-    }
-  }
+  if (rc == NB_OK && !etag_clean(reply.etag, etag))
+    rc = nb_error_set(err, NB_IO, "S3 gave no usable ETag for part %u of s3://%s/%s", number,
+                      w->bucket, w->key);
   s3_reply_free(&reply);
   return rc;
+}
+
+/* Append the ETag of part n_parts + 1. */
+static int record_part(S3Writer *w, const char etag[ETAG_MAX], NbError *err) {
+  if (w->n_parts % 64 == 0) {
+    char(*grown)[ETAG_MAX] = realloc(w->etags, (w->n_parts + 64) * sizeof *grown);
+    if (grown == NULL) return nb_error_set(err, NB_NOMEM, "out of memory");
+    w->etags = grown;
+  }
+  memcpy(w->etags[w->n_parts], etag, ETAG_MAX);
+  w->n_parts++;
+  return NB_OK;
+}
+
+/* Upload the part buffer now, on the caller's thread (the last part). */
+static int upload_part(S3Writer *w, NbError *err) {
+  char etag[ETAG_MAX];
+  int rc = upload_buffer(w, w->part, w->part_len, (uint32_t)w->n_parts + 1, etag, err);
+  if (rc == NB_OK) rc = record_part(w, etag, err);
+  if (rc == NB_OK) {
+    w->part_len = 0;
+    w->spooled = 0;
+  }
+  return rc;
+}
+
+/* ------------------------------------------------------------------------
+ * The uploader thread: one full part uploads while the next one fills.
+ * Everything in Flight is guarded by its mutex; the connection belongs
+ * to the thread while a part is in flight.
+ * ------------------------------------------------------------------------ */
+
+static void *uploader_main(void *arg) {
+  S3Writer *w = arg;
+  Flight *f = &w->flight;
+  pthread_mutex_lock(&f->mu);
+  for (;;) {
+    while (!(f->busy && !f->done) && !f->stop) pthread_cond_wait(&f->cv, &f->mu);
+    if (!(f->busy && !f->done)) break;
+    pthread_mutex_unlock(&f->mu);
+    NbError e;
+    nb_error_init(&e);
+    char etag[ETAG_MAX] = "";
+    int rc = upload_buffer(w, f->buf, f->len, f->number, etag, &e);
+    pthread_mutex_lock(&f->mu);
+    f->rc = rc;
+    memcpy(f->etag, etag, ETAG_MAX);
+    if (rc != NB_OK) {
+      f->message = e.message != NULL ? strdup(e.message) : NULL;
+      f->detail = e.detail != NULL ? strdup(e.detail) : NULL;
+      f->hint = e.hint != NULL ? strdup(e.hint) : NULL;
+    }
+    nb_error_release(&e);
+    f->done = true;
+    pthread_cond_broadcast(&f->cv);
+  }
+  pthread_mutex_unlock(&f->mu);
+  return NULL;
+}
+
+/* Wait for the part in flight (if any) and record it: afterwards no part
+ * is in flight, n_parts counts it, and its buffer is the spare one. */
+static int land_flight(S3Writer *w, NbError *err) {
+  Flight *f = &w->flight;
+  if (!f->started) return NB_OK;
+  pthread_mutex_lock(&f->mu);
+  while (f->busy && !f->done) pthread_cond_wait(&f->cv, &f->mu);
+  bool had = f->busy;
+  int rc = f->rc;
+  f->busy = f->done = false;
+  pthread_mutex_unlock(&f->mu);
+  if (!had) return NB_OK;
+  w->spare = f->buf;
+  if (rc == NB_OK) return record_part(w, f->etag, err);
+  nb_error_set(err, rc, "%s", f->message != NULL ? f->message : "could not upload a part");
+  if (f->detail != NULL) nb_error_detail(err, "%s", f->detail);
+  if (f->hint != NULL) nb_error_hint(err, "%s", f->hint);
+  free(f->message);
+  free(f->detail);
+  free(f->hint);
+  f->message = f->detail = f->hint = NULL;
+  w->failed = rc;
+  return rc;
+}
+
+/* The part buffer is full: land the previous part, then hand this one to
+ * the uploader and continue filling the spare buffer. */
+static int launch_part(S3Writer *w, NbError *err) {
+  Flight *f = &w->flight;
+  int rc = land_flight(w, err);
+  if (rc != NB_OK) return rc;
+  if (w->spare == NULL && (w->spare = malloc(w->part_size)) == NULL)
+    return nb_error_set(err, NB_NOMEM, "out of memory for a second part of %zu bytes",
+                        w->part_size);
+  if (!f->started) {
+    if (pthread_mutex_init(&f->mu, NULL) != 0 || pthread_cond_init(&f->cv, NULL) != 0)
+      return nb_error_set(err, NB_INTERNAL, "could not create the upload thread's lock");
+    int e = pthread_create(&f->thread, NULL, uploader_main, w);
+    if (e != 0) {
+      pthread_cond_destroy(&f->cv);
+      pthread_mutex_destroy(&f->mu);
+      return nb_error_set(err, NB_IO, "could not start the upload thread: %s", strerror(e));
+    }
+    f->started = true;
+  }
+  pthread_mutex_lock(&f->mu);
+  f->buf = w->part;
+  f->len = w->part_len;
+  f->number = (uint32_t)w->n_parts + 1;
+  f->rc = NB_OK;
+  f->busy = true;
+  f->done = false;
+  pthread_cond_broadcast(&f->cv);
+  pthread_mutex_unlock(&f->mu);
+  w->part = w->spare;
+  w->spare = NULL;
+  w->part_len = 0;
+  w->spooled = 0;
+  return NB_OK;
+}
+
+static void stop_uploader(S3Writer *w) {
+  Flight *f = &w->flight;
+  if (!f->started) return;
+  pthread_mutex_lock(&f->mu);
+  f->stop = true;
+  pthread_cond_broadcast(&f->cv);
+  pthread_mutex_unlock(&f->mu);
+  pthread_join(f->thread, NULL);
+  if (f->busy) free(f->buf); /* a part still in flight at close */
+  free(f->message);
+  free(f->detail);
+  free(f->hint);
+  pthread_cond_destroy(&f->cv);
+  pthread_mutex_destroy(&f->mu);
+  f->started = false;
 }
 
 /* The CompleteMultipartUpload document (new string). */
@@ -507,6 +656,8 @@ static int restore(S3Writer *w, const char *blob, uint64_t resume_length, NbErro
 
 static void writer_free(S3Writer *w) {
   if (w == NULL) return;
+  stop_uploader(w);
+  free(w->spare);
   s3_client_close(&w->client);
   free(w->path);
   free(w->bucket);
@@ -557,6 +708,8 @@ int s3_writer_write(void *writer, const void *buf, size_t len, NbError *err) {
   S3Writer *w = writer;
   const uint8_t *p = buf;
   if (w->done) return nb_error_set(err, NB_INVALID, "s3://%s/%s is already complete", w->bucket, w->key);
+  if (w->failed != NB_OK)
+    return nb_error_set(err, w->failed, "an earlier part of s3://%s/%s failed", w->bucket, w->key);
   while (len > 0) {
     size_t room = w->part_size - w->part_len, n = len < room ? len : room;
     memcpy(w->part + w->part_len, p, n);
@@ -565,7 +718,7 @@ int s3_writer_write(void *writer, const void *buf, size_t len, NbError *err) {
     p += n;
     len -= n;
     if (w->part_len == w->part_size) {
-      int rc = upload_part(w, err);
+      int rc = launch_part(w, err);
       if (rc != NB_OK) return rc;
     }
   }
@@ -574,9 +727,14 @@ int s3_writer_write(void *writer, const void *buf, size_t len, NbError *err) {
 
 int s3_writer_commit(void *writer, const char **blob, NbError *err) {
   S3Writer *w = writer;
+  /* Durable means uploaded: the part in flight lands first. */
+  int rc = w->failed != NB_OK ? nb_error_set(err, w->failed, "an earlier part of s3://%s/%s "
+                                             "failed", w->bucket, w->key)
+                              : land_flight(w, err);
+  if (rc != NB_OK) return rc;
   uint32_t part = (uint32_t)w->n_parts + 1;
   char *spool = spool_path(w, part);
-  int rc = spool == NULL ? nb_error_set(err, NB_NOMEM, "out of memory") : NB_OK;
+  rc = spool == NULL ? nb_error_set(err, NB_NOMEM, "out of memory") : NB_OK;
   if (w->done) rc = nb_error_set(err, NB_INVALID, "s3://%s/%s is already complete", w->bucket, w->key);
   if (rc == NB_OK && w->part_len > w->spooled) rc = spool_tail(w, spool, err);
   if (rc == NB_OK) rc = build_blob(w, w->part_len > 0 ? spool : "-", err);
@@ -592,8 +750,11 @@ int s3_writer_finish(void *writer, NbError *err) {
   S3Writer *w = writer;
   int rc = NB_OK;
   if (w->done) return NB_OK;
+  if (w->failed != NB_OK)
+    return nb_error_set(err, w->failed, "an earlier part of s3://%s/%s failed", w->bucket, w->key);
+  rc = land_flight(w, err);
   /* The last part may be short (or empty for an empty object). */
-  if (w->part_len > 0 || w->n_parts == 0) rc = upload_part(w, err);
+  if (rc == NB_OK && (w->part_len > 0 || w->n_parts == 0)) rc = upload_part(w, err);
   if (rc == NB_OK) rc = complete_upload(w, err);
   if (rc == NB_OK) {
     w->done = true;
@@ -605,6 +766,10 @@ int s3_writer_finish(void *writer, NbError *err) {
 int s3_writer_abort(void *writer, NbError *err) {
   S3Writer *w = writer;
   if (w->done) return NB_OK;
+  NbError ignored;
+  nb_error_init(&ignored);
+  land_flight(w, &ignored); /* its result no longer matters */
+  nb_error_release(&ignored);
   int rc = abort_upload(w, err);
   if (rc == NB_OK) {
     w->done = true;
