@@ -5,8 +5,11 @@
 # module); kill -9 during a multipart upload of ~25 MB in 5 MiB parts,
 # resumed until done: the object equals the uninterrupted local run and is
 # not visible before the upload completes, the spool files are gone after;
-# part_size under 5 MiB, wrong credentials, a missing bucket and a missing
-# spool file at resume are clear errors that never show the secret.
+# {stream} destinations give one object per stream; part_size under 5 MiB,
+# wrong credentials, a missing bucket, a changed part size or a missing
+# spool file at resume are clear errors that never show the secret;
+# nebula-host uploads lists the upload a killed run left, --abort fails
+# clearly on s3rver (no AbortMultipartUpload) and removes nothing.
 . "${srcdir:-.}/engine_lib.sh" || exit 1
 . "${srcdir:-.}/s3_lib.sh" || exit 1
 s3_start bkt
@@ -48,6 +51,22 @@ nebula run "$work/p.cfg" 2> "$work/log" || { cat "$work/log"; fail "s3 run, many
 cmp <(zstd -dc "$work/local.jsonl.zst") <(zstd -dc "$work/b.jsonl.zst") ||
   fail "json lines.zst with many commits differs from local once decompressed"
 ok "with a commit every 20 ms the object decompresses to the local output"
+
+# {stream} outputs: one object per input file.
+mkdir "$work/two"
+head -n 1001 "$work/in.csv" > "$work/two/a.csv"
+{ head -n 1 "$work/in.csv"; tail -n 500 "$work/in.csv"; } > "$work/two/b.csv"
+rm -f "$work/st7"
+pipeline "$work/two/*.csv" "$work/two-{stream}.jsonl" "$work/st7" 3600
+nebula run "$work/p.cfg" 2> "$work/log" || { cat "$work/log"; fail "local {stream} run"; }
+rm -f "$work/st7"
+pipeline "$work/two/*.csv" "s3://bkt/two/{stream}.jsonl" "$work/st7" 3600
+nebula run "$work/p.cfg" 2> "$work/log" || { cat "$work/log"; fail "s3 {stream} run"; }
+for name in a b; do
+  [ "$(s3_get "bkt/two/$name.jsonl" "$work/s3-$name.jsonl")" = 200 ] || fail "{stream} object $name missing"
+  cmp "$work/two-$name.jsonl" "$work/s3-$name.jsonl" || fail "{stream} object $name differs"
+done
+ok "{stream} destination on S3: one object per stream, equal to the local files"
 
 # 2. kill -9 during a multipart upload (5 MiB parts), resumed until done.
 export NEBULA_S3_PART_SIZE=5242880
@@ -123,6 +142,11 @@ kill -9 "$pid" 2> /dev/null || true
 wait_exit "$pid" 60
 spool=$(sed -n 's/.*spool=\(\/[^;]*\);.*/\1/p' "$work/st5")
 [ -n "$spool" ] || fail "no committed spool file to remove (run exited $exit_code)"
+if NEBULA_S3_PART_SIZE=6291456 nebula run "$work/p.cfg" 2> "$work/log"; then
+  fail "resume with another part size succeeded"
+fi
+grep -q 'NEBULA_S3_PART_SIZE is 6291456 now' "$work/log" || { cat "$work/log"; fail "part size change: no clear error"; }
+ok "resume with another NEBULA_S3_PART_SIZE: clear error"
 rm -f "$spool"
 if nebula run "$work/p.cfg" 2> "$work/log"; then fail "resume without its spool file succeeded"; fi
 grep -q 'spool file' "$work/log" || { cat "$work/log"; fail "missing spool: no clear error"; }

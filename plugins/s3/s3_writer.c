@@ -607,6 +607,15 @@ static int restore(S3Writer *w, const char *blob, uint64_t resume_length, NbErro
     rc = bad_blob(w, "impossible part size or tail", err);
   else if (length != resume_length)
     rc = bad_blob(w, "its length differs from the committed length", err);
+  else if (part_size != w->client.cfg.part_size) {
+    /* Also what bounds the part buffer: never a size only the blob says. */
+    nb_error_set(err, NB_INVALID, "cannot resume s3://%s/%s: its upload uses parts of %" PRIu64
+                 " bytes, NEBULA_S3_PART_SIZE is %zu now", w->bucket, w->key, part_size,
+                 w->client.cfg.part_size);
+    nb_error_hint(err, "Resume with NEBULA_S3_PART_SIZE=%" PRIu64 ", as the run that started "
+                       "the upload.", part_size);
+    rc = NB_INVALID;
+  }
   if (rc == NB_OK) {
     w->part_size = (size_t)part_size;
     w->upload_id = strdup(upload);
