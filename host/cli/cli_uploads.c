@@ -85,6 +85,8 @@ int nbh_cmd_uploads(NbhCli *cli, int argc, char **argv) {
   memset(&state, 0, sizeof state);
   nb_error_init(&err);
   int rc = nbh_state_read(argv[optind], &state, &err);
+  if (rc == NB_NOT_FOUND && err.message == NULL)
+    nb_error_set(&err, NB_NOT_FOUND, "no state file \"%s\"", argv[optind]);
   if (rc != NB_OK) {
     nbh_log_report(cli->logger, NB_LOG_ERROR, "host",
                    err.message != NULL ? err.message : "could not read the state file", err.detail,
