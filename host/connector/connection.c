@@ -51,6 +51,8 @@ static void host_counter_add(void *host_data, const char *name, int64_t delta) {
 typedef struct ConnFile {
   NbFile *inner;
   NbhConnection *conn;
+  struct ConnFile *next_object; /* the connection's open objects */
+  bool object;                  /* written through a storage module */
 } ConnFile;
 
 static ConnFile *outer(NbFile *file) { return (ConnFile *)(void *)file; }
@@ -172,8 +174,15 @@ static int conn_open_write(void *host_data, const char *path, const NbWriteOptio
   if (rc != NB_OK) return rc;
   if (route.module != NULL) {
     rc = open_write_object(c, route.module, path, options, &inner, err);
-    if (rc != NB_OK) return rc;
-    return wrap(c, inner, out, err);
+    if (rc == NB_OK) rc = wrap(c, inner, out, err);
+    if (rc == NB_OK && !c->dry_write) {
+      /* Remembered: a complete run completes it (nbh_connection_finish). */
+      ConnFile *f = outer(*out);
+      f->object = true;
+      f->next_object = c->objects;
+      c->objects = f;
+    }
+    return rc;
   }
   path = route.local_path;
   if (c->dry_write) {
@@ -206,8 +215,11 @@ static int conn_close(NbFile *file, NbError *err) {
   ConnFile *f = outer(file);
   int rc;
   if (f == NULL) return NB_OK;
-  /* After a complete run (dest_finish done) an object is completed. */
-  if (atomic_load(&f->conn->finished)) nbh_file_finish_on_close(f->inner);
+  if (f->object) {
+    ConnFile **link = &f->conn->objects;
+    while (*link != NULL && *link != f) link = &(*link)->next_object;
+    if (*link == f) *link = f->next_object;
+  }
   rc = nbh_file_close(f->inner, err);
   free(f);
   return rc;
@@ -507,14 +519,23 @@ static int do_finish(NbhConnection *c, void *ctx, NbError *err) {
   return c->vt->dest_finish(c->handle, err);
 }
 
+/* A complete run: every object still open is completed (made visible);
+ * the first failure fails the run, the others stay pending. */
+static int complete_objects(NbhConnection *c, NbError *err) {
+  for (ConnFile *f = c->objects; f != NULL; f = f->next_object) {
+    int rc = nbh_file_finish_object(f->inner, err);
+    if (rc != NB_OK) return rc;
+  }
+  return NB_OK;
+}
+
 int nbh_connection_finish(NbhConnection *c, NbError *err) {
   if (!NB_STRUCT_HAS(NbConnector, c->vt, dest_finish) || c->vt->dest_finish == NULL) {
     nb_error_init(err);
-    atomic_store(&c->finished, 1);
-    return NB_OK;
+    return complete_objects(c, err);
   }
   int rc = call(c, "dest_finish", do_finish, NULL, err);
-  if (rc == NB_OK) atomic_store(&c->finished, 1);
+  if (rc == NB_OK) rc = complete_objects(c, err);
   return rc;
 }
 

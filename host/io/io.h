@@ -68,16 +68,17 @@ int nbh_file_open_read_storage(const NbStorage *store, const NbHostApi *host, co
  * the blob saved with the commit of resume_length bytes.  Compression as
  * nbh_file_open_write (by option or extension); commits return the
  * module's blob to the run's files (files may be NULL: tests).  The object
- * is completed at close only after nbh_file_finish_on_close; otherwise
- * the upload stays pending for a resumed run. */
+ * is completed by nbh_file_finish_object; closing without it leaves the
+ * upload pending for a resumed run. */
 int nbh_file_open_write_storage(const NbStorage *store, const NbHostApi *host,
                                 NbhRunFiles *files, const char *path,
                                 const NbWriteOptions *options, const char *resume_blob,
                                 NbFile **out, NbError *err);
 
-/* The run completed: closing file (written through a storage module)
- * completes its object.  No effect on other files. */
-void nbh_file_finish_on_close(NbFile *file);
+/* The run completed: write out what is pending and complete the object
+ * of file (written through a storage module: it becomes visible).  NB_OK
+ * at once for other files.  Closing without it leaves the upload pending. */
+int nbh_file_finish_object(NbFile *file, NbError *err);
 
 /* Whether compression and writing run on a writer thread (double
  * buffering: the caller fills one buffer while the thread compresses and

@@ -79,11 +79,9 @@ struct NbFile {
   const NbStorage *store;
   const NbHostApi *store_host;
   void *reader;
-  /* Writing through a storage module: its writer; whether close completes
-   * the object (nbh_file_finish_on_close); the module's last refusal of
-   * bytes, for the sticky error. */
+  /* Writing through a storage module: its writer; the module's last
+   * refusal of bytes, for the sticky error. */
   void *writer;
-  bool finish_on_close;
   int store_status;
   char *store_message;
   ReadSide r;

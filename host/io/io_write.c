@@ -322,9 +322,13 @@ static int commit_object(NbFile *file, uint64_t *durable_length, NbError *err) {
   return NB_OK;
 }
 
-void nbh_file_finish_on_close(NbFile *file) {
-  if (file != NULL && file->mode == MODE_WRITE && file->store != NULL)
-    file->finish_on_close = true;
+int nbh_file_finish_object(NbFile *file, NbError *err) {
+  if (file == NULL || file->mode != MODE_WRITE || file->store == NULL || file->writer == NULL)
+    return NB_OK;
+  drain(file);
+  int rc = finish_frame(file, err);
+  if (rc == NB_OK) rc = file->store->writer_finish(file->writer, err);
+  return rc;
 }
 
 int nbh_file_commit(NbFile *file, uint64_t *durable_length, NbError *err) {
@@ -362,9 +366,8 @@ int io_write_end(NbFile *file, NbError *err) {
     pthread_cond_destroy(&w->cv);
   }
   if (file->store != NULL && file->writer != NULL) {
-    /* Complete the object only at the end of a complete run; otherwise
-     * its upload stays pending, durable up to the last commit. */
-    if (rc == NB_OK && file->finish_on_close) rc = file->store->writer_finish(file->writer, err);
+    /* Completed by nbh_file_finish_object at the end of a complete run;
+     * otherwise its upload stays pending, durable up to the last commit. */
     file->store->writer_close(file->writer);
     file->writer = NULL;
   }

@@ -372,6 +372,71 @@ static void stop_uploader(S3Writer *w) {
   f->started = false;
 }
 
+static int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/* The ETag S3 gives an object made of the parts: the MD5 of their binary
+ * MD5s, "-", their count.  false when a part's ETag is not a hex MD5. */
+static bool multipart_etag(const S3Writer *w, char *out, size_t cap) {
+  uint8_t *md5s = malloc(w->n_parts * 16 + 1), digest[16];
+  if (md5s == NULL) return false;
+  for (size_t i = 0; i < w->n_parts; i++) {
+    if (strlen(w->etags[i]) != 32) {
+      free(md5s);
+      return false;
+    }
+    for (size_t k = 0; k < 16; k++) {
+      int hi = hex_value(w->etags[i][2 * k]), lo = hex_value(w->etags[i][2 * k + 1]);
+      if (hi < 0 || lo < 0) {
+        free(md5s);
+        return false;
+      }
+      md5s[i * 16 + k] = (uint8_t)(hi << 4 | lo);
+    }
+  }
+  s3_md5(md5s, w->n_parts * 16, digest);
+  free(md5s);
+  size_t o = 0;
+  for (size_t k = 0; k < 16 && o + 3 < cap; k++) o += (size_t)snprintf(out + o, cap - o, "%02x", digest[k]);
+  snprintf(out + o, cap - o, "-%zu", w->n_parts);
+  return true;
+}
+
+/* CompleteMultipartUpload failed, maybe only its reply was lost (and a
+ * retry then found the upload gone): the object is there when a HEAD
+ * shows the ETag of exactly these parts. */
+static bool completed_after_all(S3Writer *w) {
+  char want[64], got[ETAG_MAX];
+  S3Reply reply;
+  NbError e;
+  bool same = false;
+  if (!multipart_etag(w, want, sizeof want)) return false;
+  memset(&reply, 0, sizeof reply);
+  reply.text_limit = REPLY_LIMIT;
+  nb_error_init(&e);
+  int rc = s3_request(&w->client, "HEAD", w->bucket, w->key, NULL, NULL, &reply, &e);
+  if (rc == NB_OK && reply.status >= 200 && reply.status <= 299) {
+    const char *raw = reply.etag;
+    size_t n = strlen(raw);
+    if (n >= 2 && raw[0] == '"' && raw[n - 1] == '"') {
+      raw++;
+      n -= 2;
+    }
+    if (n < sizeof got) {
+      memcpy(got, raw, n);
+      got[n] = '\0';
+      same = strcmp(got, want) == 0;
+    }
+  }
+  nb_error_release(&e);
+  s3_reply_free(&reply);
+  return same;
+}
+
 /* The CompleteMultipartUpload document (new string). */
 static char *complete_document(const S3Writer *w) {
   size_t cap = 64 + w->n_parts * (ETAG_MAX + 96), len = 0;
@@ -413,6 +478,16 @@ static int complete_upload(S3Writer *w, NbError *err) {
   if (rc == NB_OK && (reply.status < 200 || reply.status > 299))
     rc = upload_error(w, &reply, "completing the multipart upload", err);
   s3_reply_free(&reply);
+  if (rc != NB_OK && rc != NB_CANCELLED && rc != NB_NOMEM) {
+    if (completed_after_all(w)) {
+      nb_error_release(err);
+      nb_error_init(err);
+      return NB_OK;
+    }
+    nb_error_hint(err, "If an attempt succeeded but its reply was lost, s3://%s/%s may exist "
+                       "already with %" PRIu64 " bytes: check it before running again.",
+                  w->bucket, w->key, w->length);
+  }
   return rc;
 }
 
