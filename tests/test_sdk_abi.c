@@ -180,14 +180,26 @@ static void connector_1_1_appends_dest_finish(void **state) {
 }
 
 /* ABI 1.2 adds NbStorage: struct_size and abi_version at the connector's
- * offsets (the loader reads them the same way), and its 1.2 size is the
- * whole struct. */
+ * offsets (the loader reads them the same way); the read-only size ends at
+ * reader_close, the writer slots are appended after it. */
 static void storage_1_2_layout(void **state) {
   (void)state;
   assert_int_equal(offsetof(NbStorage, struct_size), offsetof(NbConnector, struct_size));
   assert_int_equal(offsetof(NbStorage, abi_version), offsetof(NbConnector, abi_version));
-  assert_int_equal(NB_STORAGE_SIZE_1_2, sizeof(NbStorage));
-  assert_int_equal(offsetof(NbStorage, reader_close) + sizeof(void (*)(void)), sizeof(NbStorage));
+  assert_int_equal(NB_STORAGE_SIZE_1_2, offsetof(NbStorage, reader_close) + sizeof(void (*)(void)));
+  /* The writer slots follow reader_close in their documented order. */
+  assert_int_equal(offsetof(NbStorage, writer_open), NB_STORAGE_SIZE_1_2);
+  assert_int_equal(offsetof(NbStorage, writer_write),
+                   offsetof(NbStorage, writer_open) + sizeof(void (*)(void)));
+  assert_int_equal(offsetof(NbStorage, writer_commit),
+                   offsetof(NbStorage, writer_write) + sizeof(void (*)(void)));
+  assert_int_equal(offsetof(NbStorage, writer_finish),
+                   offsetof(NbStorage, writer_commit) + sizeof(void (*)(void)));
+  assert_int_equal(offsetof(NbStorage, writer_abort),
+                   offsetof(NbStorage, writer_finish) + sizeof(void (*)(void)));
+  assert_int_equal(offsetof(NbStorage, writer_close),
+                   offsetof(NbStorage, writer_abort) + sizeof(void (*)(void)));
+  assert_int_equal(NB_STORAGE_SIZE_1_2_WRITE, sizeof(NbStorage));
 }
 
 /* ABI 1.2 appends the three block_* slots to NbHostApi right after the

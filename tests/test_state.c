@@ -352,20 +352,26 @@ static void expect_files_damaged(const char *text, const char *from, const char 
 static void test_files_round_trip_and_refusals(void **state) {
   NbhState st, back;
   NbhStreamState streams[2];
-  NbhFileMark marks[3] = {
-      {false, "/data/in.csv", 4096, 5000, 1700000000123456789ll, 0x0123456789abcdefull},
-      {true, "/out/a \"b\".json", 77, 77, 5, 0xfedcba9876543210ull},
-      {true, "/out/caf\xe9.json", 1, 1, 1, 1}};   /* not UTF-8: not recorded */
+  NbhFileMark marks[4] = {
+      {false, "/data/in.csv", 4096, 5000, 1700000000123456789ll, 0x0123456789abcdefull, NULL},
+      {true, "/out/a \"b\".json", 77, 77, 5, 0xfedcba9876543210ull, NULL},
+      {true, "/out/caf\xe9.json", 1, 1, 1, 1, NULL},   /* not UTF-8: not recorded */
+      /* An object of a storage module carries its upload state. */
+      {true, "s3://bkt/o.json", 9, 9, 0, 0, "s3mpu1;length=9;upload=u1;tail=9"}};
   NbError err;
   size_t len;
   char *text;
   (void)state;
   make_state(&st, streams);
   st.files = marks;
-  st.n_files = 3;
+  st.n_files = 4;
   text = formatted(&st, &len);
   assert_int_equal(parse(text, &back, &err), NB_OK);
-  assert_int_equal(back.n_files, 2);
+  assert_int_equal(back.n_files, 3);
+  assert_null(back.files[0].storage);
+  assert_string_equal(back.files[2].path, "s3://bkt/o.json");
+  assert_string_equal(back.files[2].storage, "s3mpu1;length=9;upload=u1;tail=9");
+  assert_int_equal(back.files[2].length, 9);
   assert_false(back.files[0].output);
   assert_string_equal(back.files[0].path, "/data/in.csv");
   assert_int_equal(back.files[0].length, 4096);
@@ -390,6 +396,12 @@ static void test_files_round_trip_and_refusals(void **state) {
   expect_files_damaged(text, "\"path\": \"/data/in.csv\"", "\"path\": \"a\\u0000b\"",
                        "invalid path");
   expect_files_damaged(text, "\"files\": [", "\"files\": {\"a\": [", "");
+  expect_files_damaged(text, "\"storage\": \"s3mpu1", "\"storage\": 7, \"x\": \"",
+                       "unrecognized key \"x\"");
+  expect_files_damaged(text, "\"storage\": \"s3mpu1;length=9;upload=u1;tail=9\"",
+                       "\"storage\": \"\"", "invalid storage state");
+  expect_files_damaged(text, "\"storage\": \"s3mpu1;length=9;upload=u1;tail=9\"",
+                       "\"storage\": 5", "invalid storage state");
 
   free(text);
 }

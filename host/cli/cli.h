@@ -111,6 +111,8 @@ void nbh_cli_dry_host_api(NbhCliDryHost *ctx, NbHostApi *api);
 /* Commands: argc/argv start at the command name.  Return an exit code. */
 int nbh_cmd_list(NbhCli *cli, int argc, char **argv);
 int nbh_cmd_describe(NbhCli *cli, int argc, char **argv);
+/* cli_uploads.c: the unfinished object uploads of a state file. */
+int nbh_cmd_uploads(NbhCli *cli, int argc, char **argv);
 int nbh_cmd_validate(NbhCli *cli, int argc, char **argv);
 int nbh_cmd_check(NbhCli *cli, int argc, char **argv);
 int nbh_cmd_discover(NbhCli *cli, int argc, char **argv);

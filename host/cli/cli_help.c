@@ -41,6 +41,7 @@ static const char overview[] =
     "  pipeline SRC DST      run a pipeline given by options\n"
     "  version               show the version and the connector ABI version\n"
     "  help [COMMAND]        show this help, or a command's\n"
+    "  uploads STATE         list (or --abort) unfinished object uploads of a state\n"
     "\n" GLOBAL_OPTIONS_TEXT
     "  --version             same as the version command\n"
     "\n"
@@ -73,6 +74,25 @@ static const char help_list[] =
     "Examples:\n"
     "  nebula-host list\n"
     "  nebula-host --plugin-dir ./build/plugins list --json\n";
+
+static const char help_uploads[] =
+    "Usage: nebula-host uploads [--abort] STATE_FILE\n"
+    "\n"
+    "List the objects (s3://...) that the state file describes as written but\n"
+    "not completed: a run that was killed or failed and has not been resumed.\n"
+    "Their multipart uploads stay on the server (and are billed) until they are\n"
+    "completed by resuming the run, or aborted.  One line per object: \"pending\",\n"
+    "the path, the bytes committed, and the module's upload state.\n"
+    "\n"
+    "Options:\n"
+    "  --abort               abort each upload through its storage module (the\n"
+    "                        server's parts and the local spool files); delete\n"
+    "                        the state file afterwards to start over\n"
+    "\n" GLOBAL_OPTIONS_TEXT "\n" EXIT_STATUS_TEXT
+    "\n"
+    "Examples:\n"
+    "  nebula-host uploads pipeline.state\n"
+    "  nebula-host uploads --abort pipeline.state && rm pipeline.state\n";
 
 static const char help_describe[] =
     "Usage: nebula-host describe [--json] NAME\n"
@@ -210,6 +230,7 @@ static const HelpEntry help_entries[] = {
     {"list", help_list},         {"describe", help_describe}, {"validate", help_validate},
     {"check", help_check},       {"discover", help_discover}, {"run", help_run},
     {"pipeline", help_pipeline}, {"version", help_version},   {"help", help_help},
+    {"uploads", help_uploads},
 };
 
 int nbh_cli_print_help(const char *command) {

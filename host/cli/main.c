@@ -107,7 +107,7 @@ static const Command commands[] = {
     {"validate", nbh_cmd_validate}, {"check", nbh_cmd_check},
     {"discover", nbh_cmd_discover}, {"run", nbh_cmd_run},
     {"pipeline", nbh_cmd_pipeline}, {"version", cmd_version},
-    {"help", cmd_help},
+    {"help", cmd_help},             {"uploads", nbh_cmd_uploads},
 };
 
 static int dispatch(NbhCli *cli, int argc, char **argv) {

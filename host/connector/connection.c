@@ -51,6 +51,8 @@ static void host_counter_add(void *host_data, const char *name, int64_t delta) {
 typedef struct ConnFile {
   NbFile *inner;
   NbhConnection *conn;
+  struct ConnFile *next_object; /* the connection's open objects */
+  bool object;                  /* written through a storage module */
 } ConnFile;
 
 static ConnFile *outer(NbFile *file) { return (ConnFile *)(void *)file; }
@@ -194,6 +196,50 @@ static const NbWriteOptions *write_options(const NbhConnection *c, const NbWrite
   return local;
 }
 
+/* Whether module has every writer slot (abi.h: a module without them is
+ * read-only). */
+static bool module_writes(const NbStorage *m) {
+  return NB_STRUCT_HAS(NbStorage, m, writer_close) && m->writer_open != NULL &&
+         m->writer_write != NULL && m->writer_commit != NULL && m->writer_finish != NULL &&
+         m->writer_abort != NULL && m->writer_close != NULL;
+}
+
+/* Open an object for writing: a resume continues the upload whose state
+ * the saved state file recorded with the same committed length. */
+static int open_write_object(NbhConnection *c, const NbStorage *module, const char *path,
+                             const NbWriteOptions *options, NbFile **inner, NbError *err) {
+  int64_t resume = -1;
+  uint64_t saved_length = 0;
+  char *blob = NULL;
+  int rc;
+  if (!module_writes(module)) {
+    nb_error_set(err, NB_INVALID, "could not open \"%s\" for writing: storage module \"%s\" "
+                 "serves reading only", path, module->name);
+    nb_error_hint(err, "Update the module, or write to a local file.");
+    return NB_INVALID;
+  }
+  if (c->dry_write) /* compression and the other options, checked by a real open */
+    return nbh_file_open_write(NULL, "/dev/null", options, inner, err);
+  if (options != NULL &&
+      options->struct_size >= offsetof(NbWriteOptions, resume_length) + sizeof options->resume_length)
+    resume = options->resume_length;
+  if (resume > 0 && c->files != NULL &&
+      nbh_run_files_saved_object(c->files, path, &saved_length, &blob)) {
+    if (blob == NULL) return nb_error_set(err, NB_NOMEM, "out of memory");
+    if (saved_length != (uint64_t)resume) {
+      nb_error_set(err, NB_INVALID, "cannot resume writing object \"%s\" at byte %" PRId64
+                   ": the state file recorded its upload at %" PRIu64 " bytes", path, resume,
+                   saved_length);
+      nb_error_hint(err, "The state file was edited or mixed up; delete it to start over.");
+      free(blob);
+      return NB_INVALID;
+    }
+  }
+  rc = nbh_file_open_write_storage(module, &c->api, c->files, path, options, blob, inner, err);
+  free(blob);
+  return rc;
+}
+
 static int conn_open_write(void *host_data, const char *path, const NbWriteOptions *given,
                            NbFile **out, NbError *err) {
   NbhConnection *c = host_data;
@@ -206,12 +252,16 @@ static int conn_open_write(void *host_data, const char *path, const NbWriteOptio
   rc = nbh_storage_route(c->storages, path, &route, err);
   if (rc != NB_OK) return rc;
   if (route.module != NULL) {
-    nb_error_set(err, NB_INVALID, "could not open \"%s\" for writing: storage module \"%s\" "
-                 "serves reading only", path, route.module->name);
-    nb_error_detail(err, "Writing objects (multipart uploads with durable commits) is not part "
-                         "of storage modules in ABI 1.2.");
-    nb_error_hint(err, "Write to a local file and upload it with another tool.");
-    return NB_INVALID;
+    rc = open_write_object(c, route.module, path, options, &inner, err);
+    if (rc == NB_OK) rc = wrap(c, inner, out, err);
+    if (rc == NB_OK && !c->dry_write) {
+      /* Remembered: a complete run completes it (nbh_connection_finish). */
+      ConnFile *f = outer(*out);
+      f->object = true;
+      f->next_object = c->objects;
+      c->objects = f;
+    }
+    return rc;
   }
   path = route.local_path;
   if (c->dry_write) {
@@ -244,6 +294,11 @@ static int conn_close(NbFile *file, NbError *err) {
   ConnFile *f = outer(file);
   int rc;
   if (f == NULL) return NB_OK;
+  if (f->object) {
+    ConnFile **link = &f->conn->objects;
+    while (*link != NULL && *link != f) link = &(*link)->next_object;
+    if (*link == f) *link = f->next_object;
+  }
   rc = nbh_file_close(f->inner, err);
   free(f);
   return rc;
@@ -553,12 +608,24 @@ static int do_finish(NbhConnection *c, void *ctx, NbError *err) {
   return c->vt->dest_finish(c->handle, err);
 }
 
+/* A complete run: every object still open is completed (made visible);
+ * the first failure fails the run, the others stay pending. */
+static int complete_objects(NbhConnection *c, NbError *err) {
+  for (ConnFile *f = c->objects; f != NULL; f = f->next_object) {
+    int rc = nbh_file_finish_object(f->inner, err);
+    if (rc != NB_OK) return rc;
+  }
+  return NB_OK;
+}
+
 int nbh_connection_finish(NbhConnection *c, NbError *err) {
   if (!NB_STRUCT_HAS(NbConnector, c->vt, dest_finish) || c->vt->dest_finish == NULL) {
     nb_error_init(err);
-    return NB_OK;
+    return complete_objects(c, err);
   }
-  return call(c, "dest_finish", do_finish, NULL, err);
+  int rc = call(c, "dest_finish", do_finish, NULL, err);
+  if (rc == NB_OK) rc = complete_objects(c, err);
+  return rc;
 }
 
 void nbh_connection_explain(const NbhConnection *c, const char *slot, int rc, NbError *err) {

@@ -92,6 +92,10 @@ typedef struct NbhConnection {
   /* The storage modules that serve paths with a scheme (storage.h,
    * borrowed); NULL: none, such paths are refused. */
   const NbhStorageList *storages;
+  /* The objects of storage modules open for writing (ConnFile list, used
+   * by the thread that runs the destination): completed when dest_finish
+   * succeeded (nbh_connection_finish). */
+  struct ConnFile *objects;
 
   /* Set by dest_open: the compression file_open_write applies when the
    * connector leaves NbWriteOptions.compression NULL. */
@@ -156,7 +160,9 @@ int nbh_connection_write(NbhConnection *c, uint32_t dest_stream, const struct Ar
 int nbh_connection_commit(NbhConnection *c, const void **state, size_t *state_len,
                           NbError *err);
 
-/* dest_finish when the connector has it (ABI 1.1); NB_OK when it has not. */
+/* dest_finish when the connector has it (ABI 1.1); NB_OK when it has not.
+ * Then every object still open for writing is completed (made visible);
+ * a failure there is the call's failure. */
 int nbh_connection_finish(NbhConnection *c, NbError *err);
 
 /* Close the handle (source_close or dest_close by role) if there is one. */

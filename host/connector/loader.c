@@ -653,6 +653,18 @@ static int check_storage(NbhPluginSet *set, const char *path, const NbStorage *s
                               strdup("object_list, reader_open, reader_read and reader_close "
                                      "must be set."),
                               strdup("This is a bug in the module; report it to its authors."));
+  /* Writing is all six writer slots or none (abi.h). */
+  if (NB_STRUCT_HAS(NbStorage, st, writer_close)) {
+    int n = (st->writer_open != NULL) + (st->writer_write != NULL) +
+            (st->writer_commit != NULL) + (st->writer_finish != NULL) +
+            (st->writer_abort != NULL) + (st->writer_close != NULL);
+    if (n != 0 && n != 6)
+      return nbh_plugins_refuse(set, path, nbh_format("incompatible storage module \"%s\": "
+                                                      "some writer functions are missing", path),
+                                strdup("writer_open, writer_write, writer_commit, writer_finish, "
+                                       "writer_abort and writer_close are set together."),
+                                strdup("This is a bug in the module; report it to its authors."));
+  }
   return 0;
 }
 

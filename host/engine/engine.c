@@ -217,6 +217,13 @@ static int read_saved_state(Engine *e) {
     nb_error_release(&err);
     return rc == NB_INVALID ? NBH_EXIT_USAGE : NBH_EXIT_FAILED;
   }
+  /* Objects of storage modules resume from their saved upload state. */
+  if (e->dest.conn.files != NULL &&
+      nbh_run_files_set_saved(e->dest.conn.files, e->saved.files, e->saved.n_files, &err) != NB_OK) {
+    eng_log_error(e, "engine", &err);
+    nb_error_release(&err);
+    return NBH_EXIT_FAILED;
+  }
   e->have_saved = 1;
   nbh_log(e->logger, NB_LOG_INFO, "engine",
           "resuming from state file \"%s\" (commit %" PRIu64 ")", path, e->saved.commits);

@@ -35,7 +35,7 @@ static const char *const TOP_KEYS[] = {
     "config", "checksum"};
 static const char *const CONFIG_KEYS[] = {"setting", "secret", "hash"};
 static const char *const FILE_KEYS[] = {"role", "path", "length", "size", "mtime_ns",
-                                        "window_hash"};
+                                        "window_hash", "storage"};
 static const char *const STREAM_KEYS[] = {"name", "name_hex", "finished",
                                           "records", "rejected", "position"};
 
@@ -95,8 +95,14 @@ int nbh_state_copy(NbhState *dst, const NbhState *src, NbError *err) {
     if (dst->files == NULL) goto nomem;
     for (i = 0; i < src->n_files; i++) {
       dst->files[i] = src->files[i];
+      dst->files[i].storage = NULL;
       dst->files[i].path = strdup(src->files[i].path);
       if (dst->files[i].path == NULL) goto nomem;
+      if (src->files[i].storage != NULL &&
+          (dst->files[i].storage = strdup(src->files[i].storage)) == NULL) {
+        dst->n_files = i + 1;
+        goto nomem;
+      }
       dst->n_files = i + 1;
     }
   }
@@ -186,9 +192,15 @@ static void put_file(NbhBuf *buf, const NbhFileMark *m, bool *first) {
   nbh_buf_printf(buf, "{\"role\": \"%s\", \"path\": ", m->output ? "output" : "input");
   put_string(buf, m->path);
   nbh_buf_printf(buf, ", \"length\": %" PRIu64 ", \"size\": %" PRIu64 ", \"mtime_ns\": %" PRIu64
-                 ", \"window_hash\": \"" CHECKSUM_PREFIX "%016" PRIx64 "\"}",
+                 ", \"window_hash\": \"" CHECKSUM_PREFIX "%016" PRIx64 "\"",
                  m->length, m->size, (uint64_t)(m->mtime_ns > 0 ? m->mtime_ns : 0),
                  m->window_hash);
+  if (m->storage != NULL) {
+    /* An object of a storage module: its upload state (abi.h, writer_commit). */
+    nbh_buf_puts(buf, ", \"storage\": ");
+    put_string(buf, m->storage);
+  }
+  nbh_buf_puts(buf, "}");
 }
 
 /* The configuration's fingerprint: the salt, then one entry per setting
@@ -450,6 +462,7 @@ static int parse_file(const char *path, size_t index, const NbhJson *v, NbhFileM
   const NbhJson *role = nbh_json_get(v, "role"), *file = nbh_json_get(v, "path");
   const NbhJson *length = nbh_json_get(v, "length"), *size = nbh_json_get(v, "size");
   const NbhJson *mtime = nbh_json_get(v, "mtime_ns"), *hash = nbh_json_get(v, "window_hash");
+  const NbhJson *storage = nbh_json_get(v, "storage");
   const char *extra;
   char *end = NULL;
 
@@ -477,8 +490,14 @@ static int parse_file(const char *path, size_t index, const NbhJson *v, NbhFileM
   out->length = length->uint;
   out->size = size->uint;
   out->mtime_ns = (int64_t)mtime->uint;
+  if (storage != NULL && (storage->kind != NBH_JSON_STRING || storage->len == 0 ||
+                          storage->len > NB_STORAGE_BLOB_MAX ||
+                          memchr(storage->string, 0, storage->len) != NULL || !out->output))
+    return damaged(err, path, "file %zu has an invalid storage state", index + 1);
   out->path = strdup(file->string);
   if (out->path == NULL) return nb_error_set(err, NB_NOMEM, "out of memory");
+  if (storage != NULL && (out->storage = strdup(storage->string)) == NULL)
+    return nb_error_set(err, NB_NOMEM, "out of memory");
   return NB_OK;
 }
 

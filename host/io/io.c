@@ -59,6 +59,8 @@ void io_file_free(NbFile *f) {
   if (f == NULL) return;
   if (f->owns_fd && f->fd >= 0) close(f->fd);
   if (f->store != NULL && f->reader != NULL) f->store->reader_close(f->reader);
+  if (f->store != NULL && f->writer != NULL) f->store->writer_close(f->writer);
+  free(f->store_message);
   if (f->r.ops && f->r.dec) f->r.ops->destroy(f->r.dec);
   free(f->r.raw);
   free(f->r.scratch);

@@ -63,6 +63,23 @@ int nbh_file_skip(NbFile *file, uint64_t n, NbError *err);
 int nbh_file_open_read_storage(const NbStorage *store, const NbHostApi *host, const char *path,
                                const NbhIoSizes *sizes, NbFile **out, NbError *err);
 
+/* Open path (with a scheme) for writing through a storage module whose
+ * NbStorage has the writer slots.  resume_blob NULL: a new object; else
+ * the blob saved with the commit of resume_length bytes.  Compression as
+ * nbh_file_open_write (by option or extension); commits return the
+ * module's blob to the run's files (files may be NULL: tests).  The object
+ * is completed by nbh_file_finish_object; closing without it leaves the
+ * upload pending for a resumed run. */
+int nbh_file_open_write_storage(const NbStorage *store, const NbHostApi *host,
+                                NbhRunFiles *files, const char *path,
+                                const NbWriteOptions *options, const char *resume_blob,
+                                NbFile **out, NbError *err);
+
+/* The run completed: write out what is pending and complete the object
+ * of file (written through a storage module: it becomes visible).  NB_OK
+ * at once for other files.  Closing without it leaves the upload pending. */
+int nbh_file_finish_object(NbFile *file, NbError *err);
+
 /* Whether compression and writing run on a writer thread (double
  * buffering: the caller fills one buffer while the thread compresses and
  * writes the other).  AUTO uses the thread: measured faster for every

@@ -79,6 +79,11 @@ struct NbFile {
   const NbStorage *store;
   const NbHostApi *store_host;
   void *reader;
+  /* Writing through a storage module: its writer; the module's last
+   * refusal of bytes, for the sticky error. */
+  void *writer;
+  int store_status;
+  char *store_message;
   ReadSide r;
   WriteSide w;
 };

@@ -95,10 +95,27 @@ static int check_level(const char *path, const NbhEncoderOps *ops, int level, Nb
  * Writing: sink, encoding, writer thread
  * ------------------------------------------------------------------------ */
 
+/* Write raw (compressed) bytes to the descriptor or the storage module.
+ * 0, or -1 with errno set (for a module: EIO, its error kept in
+ * store_status / store_message). */
+static int raw_write(NbFile *f, const uint8_t *buf, size_t len) {
+  if (f->store == NULL) return nbh_write_all(f->fd, buf, len);
+  NbError e;
+  nb_error_init(&e);
+  int rc = f->store->writer_write(f->writer, buf, len, &e);
+  if (rc == NB_OK) return 0;
+  free(f->store_message);
+  f->store_message = strdup(e.message != NULL ? e.message : nb_status_name(rc));
+  f->store_status = rc;
+  nb_error_release(&e);
+  errno = EIO;
+  return -1;
+}
+
 static int sink_flush(NbhSink *sink) {
   NbFile *f = sink->owner;
   if (sink->len == 0) return 0;
-  if (nbh_write_all(f->fd, sink->buf, sink->len) != 0) return -1;
+  if (raw_write(f, sink->buf, sink->len) != 0) return -1;
   f->w.length += sink->len;
   sink->len = 0;
   return 0;
@@ -111,7 +128,12 @@ static void record_failure(NbFile *f, int rc, int errnum, const char *msg, int *
   WriteSide *w = &f->w;
   char *text = NULL;
   int status = NB_IO;
-  if (rc == NBH_CODEC_SINK) {
+  if (rc == NBH_CODEC_SINK && f->store != NULL) {
+    if (asprintf(&text, "could not write to %s: %s", f->what,
+                 f->store_message != NULL ? f->store_message : "out of memory") < 0)
+      text = NULL;
+    status = f->store_status != NB_OK ? f->store_status : NB_IO;
+  } else if (rc == NBH_CODEC_SINK) {
     if (asprintf(&text, "could not write to %s: %s", f->what, strerror(errnum)) < 0) text = NULL;
   } else {
     status = rc == NBH_CODEC_NOMEM ? NB_NOMEM : NB_INTERNAL;
@@ -135,7 +157,7 @@ static void consume(NbFile *f, const uint8_t *buf, size_t len, int *status, char
   char msg[NBH_CODEC_MSG_SIZE] = "";
   if (len == 0) return;
   if (w->ops == NULL) {
-    if (nbh_write_all(f->fd, buf, len) != 0) {
+    if (raw_write(f, buf, len) != 0) {
       record_failure(f, NBH_CODEC_SINK, errno, NULL, status, message);
       return;
     }
@@ -277,6 +299,38 @@ static int sync_directory(NbFile *f, NbError *err) {
   return rc;
 }
 
+/* The commit of an object: the module makes the bytes durable and gives
+ * the blob that describes them, recorded with the length for the state. */
+static int commit_object(NbFile *file, uint64_t *durable_length, NbError *err) {
+  WriteSide *w = &file->w;
+  const char *blob = NULL;
+  int rc = file->store->writer_commit(file->writer, &blob, err);
+  if (rc != NB_OK) {
+    /* Sticky: what follows a failed commit is not durable. */
+    free(w->message);
+    w->message = strdup(err != NULL && err->message != NULL ? err->message : nb_status_name(rc));
+    w->status = rc;
+    return rc;
+  }
+  if (blob == NULL || strlen(blob) > NB_STORAGE_BLOB_MAX || strpbrk(blob, "\"\\") != NULL)
+    return io_sticky_fail(&w->status, &w->message, err, NB_INTERNAL, "storage module \"%s\" "
+                          "returned an invalid state blob committing %s", file->store->name,
+                          file->what);
+  rc = nbh_run_file_committed_object(file->entry, w->length, blob, err);
+  if (rc != NB_OK) return rc;
+  if (durable_length) *durable_length = w->length;
+  return NB_OK;
+}
+
+int nbh_file_finish_object(NbFile *file, NbError *err) {
+  if (file == NULL || file->mode != MODE_WRITE || file->store == NULL || file->writer == NULL)
+    return NB_OK;
+  drain(file);
+  int rc = finish_frame(file, err);
+  if (rc == NB_OK) rc = file->store->writer_finish(file->writer, err);
+  return rc;
+}
+
 int nbh_file_commit(NbFile *file, uint64_t *durable_length, NbError *err) {
   if (file == NULL || file->mode != MODE_WRITE)
     return nb_error_set(err, NB_INVALID, "file_commit: not a file opened for writing");
@@ -284,6 +338,7 @@ int nbh_file_commit(NbFile *file, uint64_t *durable_length, NbError *err) {
   drain(file);
   int rc = finish_frame(file, err);
   if (rc != NB_OK) return rc;
+  if (file->store != NULL) return commit_object(file, durable_length, err);
   if (w->regular && fsync(file->fd) != 0)
     return io_sticky_fail(&w->status, &w->message, err, NB_IO, "could not fsync %s: %s",
                        file->what, strerror(errno));
@@ -309,6 +364,12 @@ int io_write_end(NbFile *file, NbError *err) {
     pthread_join(w->thread, NULL);
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->cv);
+  }
+  if (file->store != NULL && file->writer != NULL) {
+    /* Completed by nbh_file_finish_object at the end of a complete run;
+     * otherwise its upload stays pending, durable up to the last commit. */
+    file->store->writer_close(file->writer);
+    file->writer = NULL;
   }
   if (file->owns_fd) {
     int fd = file->fd;
@@ -505,3 +566,67 @@ int nbh_file_open_write_in(NbhRunFiles *files, const char *path, const NbWriteOp
   return open_write_common(files, path, options, NBH_THREAD_AUTO, NULL, out, err);
 }
 
+
+/* ------------------------------------------------------------------------
+ * Writing through a storage module
+ * ------------------------------------------------------------------------ */
+
+int nbh_file_open_write_storage(const NbStorage *store, const NbHostApi *host,
+                                NbhRunFiles *files, const char *path,
+                                const NbWriteOptions *options, const char *resume_blob,
+                                NbFile **out, NbError *err) {
+  if (out == NULL || path == NULL || store == NULL)
+    return nb_error_set(err, NB_INVALID, "file_open_write: path and out must not be NULL");
+  *out = NULL;
+  size_t read_size = 0, write_size = 0;
+  int rc = io_resolve_sizes(NULL, path, &read_size, &write_size, err);
+  if (rc != NB_OK) return rc;
+  const char *compression = NULL;
+  int level = 0, threads = 0;
+  int64_t resume_length = -1;
+  if (options != NULL) {
+    size_t size = options->struct_size;
+    if (size >= offsetof(NbWriteOptions, compression) + sizeof options->compression)
+      compression = options->compression;
+    if (size >= offsetof(NbWriteOptions, level) + sizeof options->level) level = options->level;
+    if (size >= offsetof(NbWriteOptions, threads) + sizeof options->threads)
+      threads = options->threads;
+    if (size >= offsetof(NbWriteOptions, resume_length) + sizeof options->resume_length)
+      resume_length = options->resume_length;
+  }
+  const NbhEncoderOps *ops = NULL;
+  rc = choose_encoder(path, compression, &ops, err);
+  if (rc == NB_OK) rc = check_level(path, ops, level, err);
+  if (rc != NB_OK) return rc;
+  if (threads < 0)
+    return nb_error_set(err, NB_INVALID, "negative thread count %d for \"%s\"", threads, path);
+  if (resume_length > 0 && resume_blob == NULL) {
+    nb_error_set(err, NB_INVALID, "cannot resume writing object \"%s\" at byte %" PRId64
+                 ": the state file holds no upload state for it", path, resume_length);
+    nb_error_detail(err, "An object is continued only through the multipart upload its last "
+                         "commit recorded; appending to an existing object is not possible.");
+    nb_error_hint(err, "Start without saved state (delete the state file) to write it anew.");
+    return NB_INVALID;
+  }
+  if (files != NULL && (rc = nbh_run_files_check_write(files, path, err)) != NB_OK) return rc;
+  NbFile *f = io_file_new(path, MODE_WRITE, true);
+  if (f == NULL) return nb_error_set(err, NB_NOMEM, "out of memory opening \"%s\"", path);
+  f->store = store;
+  f->store_host = host;
+  uint64_t from = resume_length > 0 ? (uint64_t)resume_length : 0;
+  rc = store->writer_open(host, path, resume_length > 0 ? resume_blob : NULL, from, &f->writer,
+                          err);
+  if (rc == NB_OK && files != NULL) rc = nbh_run_files_opened_object(files, path, &f->entry, err);
+  if (rc == NB_OK) {
+    f->w.length = from;
+    rc = setup_writer(f, ops, level, threads, true, write_size, err);
+  }
+  if (rc != NB_OK) {
+    /* A new upload that will never be used is given up at once. */
+    if (f->writer != NULL && resume_length <= 0) store->writer_abort(f->writer, NULL);
+    io_file_free(f);
+    return rc;
+  }
+  *out = f;
+  return NB_OK;
+}

@@ -49,6 +49,10 @@ typedef struct NbhRunFile {
   _Atomic uint64_t progress;
   bool marked;        /* `mark` holds the fingerprint at mark.length */
   NbhFileMark mark;   /* its path borrowed from `path` */
+  bool object;        /* an object of a storage module (no inode) */
+  char *blob;         /* object: the blob of its last commit, owned;
+                         guarded by *mu */
+  pthread_mutex_t *mu; /* the registry's */
 } Entry;
 
 struct NbhRunFiles {
@@ -57,6 +61,8 @@ struct NbhRunFiles {
   size_t n_entries;
   size_t cap_entries;
   char *pattern;      /* the destination's path setting, or NULL */
+  NbhFileMark *saved; /* the marks of the state a resumed run read */
+  size_t n_saved;
 };
 
 /* ------------------------------------------------------------------------
@@ -169,10 +175,12 @@ void nbh_run_files_free(NbhRunFiles *files) {
     free(files->entries[i]->path);
     free(files->entries[i]->what);
     id_release(&files->entries[i]->id);
+    free(files->entries[i]->blob);
     free(files->entries[i]);
   }
   free(files->entries);
   free(files->pattern);
+  nbh_file_marks_free(files->saved, files->n_saved);
   pthread_mutex_destroy(&files->mu);
   free(files);
 }
@@ -242,6 +250,7 @@ static int add_entry(NbhRunFiles *files, enum Role role, const char *path, const
     return nb_error_set(err, NB_NOMEM, "out of memory");
   }
   e->id = *id;
+  e->mu = &files->mu;
   memset(id, 0, sizeof *id);
   files->entries[files->n_entries++] = e;
   if (added != NULL) *added = e;
@@ -554,8 +563,28 @@ static void refresh_mark(Entry *e) {
 
 void nbh_file_marks_free(NbhFileMark *marks, size_t n) {
   if (marks == NULL) return;
-  for (size_t i = 0; i < n; i++) free(marks[i].path);
+  for (size_t i = 0; i < n; i++) {
+    free(marks[i].path);
+    free(marks[i].storage);
+  }
   free(marks);
+}
+
+/* With mu held: the mark of an object: its committed length and blob (no
+ * bytes to hash: the module checks its own state at resume). */
+static int object_mark(const Entry *e, NbhFileMark *m) {
+  memset(m, 0, sizeof *m);
+  m->output = true;
+  m->length = atomic_load(&e->progress);
+  m->size = m->length;
+  m->path = strdup(e->path);
+  m->storage = e->blob != NULL ? strdup(e->blob) : NULL;
+  if (m->path == NULL || (e->blob != NULL && m->storage == NULL)) {
+    free(m->path);
+    free(m->storage);
+    return NB_NOMEM;
+  }
+  return NB_OK;
 }
 
 int nbh_run_files_marks(NbhRunFiles *files, NbhFileMark **out, size_t *n_out, NbError *err) {
@@ -567,12 +596,19 @@ int nbh_run_files_marks(NbhRunFiles *files, NbhFileMark **out, size_t *n_out, Nb
   int rc = marks != NULL ? NB_OK : NB_NOMEM;
   for (size_t i = 0; rc == NB_OK && i < files->n_entries; i++) {
     Entry *e = files->entries[i];
+    if (e->object) {
+      if (e->blob == NULL) continue;
+      rc = object_mark(e, &marks[n]);
+      if (rc == NB_OK) n++;
+      continue;
+    }
     if (e->role == ROLE_HOST || strcmp(e->path, "-") == 0 || e->id.special ||
         atomic_load(&e->progress) == 0)
       continue;
     refresh_mark(e);
     if (!e->marked) continue;
     marks[n] = e->mark;
+    marks[n].storage = NULL;
     /* Absolute: a resumed run may start in another directory. */
     marks[n].path = strdup(e->id.resolved != NULL ? e->id.resolved : e->path);
     if (marks[n].path == NULL) rc = NB_NOMEM;
@@ -597,6 +633,7 @@ static int changed(const NbhFileMark *m, const char *state_path, NbError *err) {
 
 int nbh_file_mark_check(const NbhFileMark *m, const char *state_path, NbError *err) {
   const char *kind = m->output ? "output" : "input";
+  if (m->storage != NULL) return NB_OK; /* the module checks it at writer_open */
   int fd = open(m->path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     nb_error_set(err, NB_INVALID, "cannot resume from state file \"%s\": %s file \"%s\" %s",
@@ -655,12 +692,91 @@ int nbh_file_marks_merge(NbhFileMark **marks, size_t *n, const NbhFileMark *old,
     if (has_mark(all, *n, &old[i])) continue;
     all[k] = old[i];
     all[k].path = strdup(old[i].path);
-    if (all[k].path == NULL) {
-      for (size_t j = *n; j < k; j++) free(all[j].path);
+    all[k].storage = old[i].storage != NULL ? strdup(old[i].storage) : NULL;
+    if (all[k].path == NULL || (old[i].storage != NULL && all[k].storage == NULL)) {
+      free(all[k].path);
+      free(all[k].storage);
+      for (size_t j = *n; j < k; j++) {
+        free(all[j].path);
+        free(all[j].storage);
+      }
       return nb_error_set(err, NB_NOMEM, "out of memory recording the run's files");
     }
     k++;
   }
   *n = k;
   return NB_OK;
+}
+
+/* ------------------------------------------------------------------------
+ * Objects of storage modules
+ * ------------------------------------------------------------------------ */
+
+int nbh_run_files_opened_object(NbhRunFiles *files, const char *path, NbhRunFile **entry,
+                                NbError *err) {
+  FileId id;
+  int rc;
+  memset(&id, 0, sizeof id);
+  *entry = NULL;
+  id.resolved = strdup(path); /* a URL is its own identity */
+  if (id.resolved == NULL) return nb_error_set(err, NB_NOMEM, "out of memory");
+  pthread_mutex_lock(&files->mu);
+  const Entry *e = find_conflict(files, &id, ~0u);
+  if (e != NULL) {
+    rc = refuse_write(path, e, &id, err);
+  } else {
+    rc = add_entry(files, ROLE_OUTPUT, path, NULL, &id, entry, err);
+    if (rc == NB_OK) (*entry)->object = true;
+  }
+  pthread_mutex_unlock(&files->mu);
+  id_release(&id);
+  return rc;
+}
+
+int nbh_run_file_committed_object(NbhRunFile *file, uint64_t length, const char *blob,
+                                  NbError *err) {
+  if (file == NULL) return NB_OK;
+  char *copy = strdup(blob);
+  if (copy == NULL) return nb_error_set(err, NB_NOMEM, "out of memory recording a commit");
+  pthread_mutex_lock(file->mu);
+  free(file->blob);
+  file->blob = copy;
+  atomic_store(&file->progress, length);
+  pthread_mutex_unlock(file->mu);
+  return NB_OK;
+}
+
+int nbh_run_files_set_saved(NbhRunFiles *files, const NbhFileMark *marks, size_t n,
+                            NbError *err) {
+  NbhFileMark *copy = NULL;
+  size_t n_copy = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (marks[i].storage == NULL) continue;
+    int rc = nbh_file_marks_merge(&copy, &n_copy, &marks[i], 1, err);
+    if (rc != NB_OK) {
+      nbh_file_marks_free(copy, n_copy);
+      return rc;
+    }
+  }
+  pthread_mutex_lock(&files->mu);
+  nbh_file_marks_free(files->saved, files->n_saved);
+  files->saved = copy;
+  files->n_saved = n_copy;
+  pthread_mutex_unlock(&files->mu);
+  return NB_OK;
+}
+
+bool nbh_run_files_saved_object(NbhRunFiles *files, const char *path, uint64_t *length,
+                                char **blob) {
+  bool found = false;
+  *blob = NULL;
+  pthread_mutex_lock(&files->mu);
+  for (size_t i = 0; i < files->n_saved && !found; i++) {
+    if (strcmp(files->saved[i].path, path) != 0) continue;
+    found = true;
+    *length = files->saved[i].length;
+    *blob = strdup(files->saved[i].storage);
+  }
+  pthread_mutex_unlock(&files->mu);
+  return found;
 }

@@ -75,6 +75,11 @@ typedef struct NbhFileMark {
   int64_t mtime_ns;       /* its modification time then */
   uint64_t window_hash;   /* FNV-1a 64 of the NBH_MARK_WINDOW bytes (fewer
                              at the start) before `length` */
+  char *storage;          /* owned; an object of a storage module: the
+                             module's state blob of the commit (abi.h,
+                             writer_commit), NULL for a local file.  Such
+                             a mark is checked by the module at resume, not
+                             by nbh_file_mark_check. */
 } NbhFileMark;
 
 /* Free marks[0..n) and the array.  Accepts NULL. */
@@ -126,5 +131,32 @@ int nbh_run_files_opened_write(NbhRunFiles *files, const char *path, const struc
  * record of it, for the progress reports above (NULL for a device). */
 int nbh_run_files_opened_read(NbhRunFiles *files, const char *path, const struct stat *st,
                               NbhRunFile **entry, NbError *err);
+
+/* ------------------------------------------------------------------------
+ * Objects of storage modules (storage.h): outputs named by their URL, whose
+ * commits carry the module's state blob into the state file.
+ * ------------------------------------------------------------------------ */
+
+/* path (with a scheme) was opened for writing through a storage module:
+ * refused when another output of the run has the same URL; else
+ * registered, *entry as above. */
+int nbh_run_files_opened_object(NbhRunFiles *files, const char *path, NbhRunFile **entry,
+                                NbError *err);
+
+/* An object's commit: its length and the module's blob (copied).  NB_OK or
+ * NB_NOMEM.  Accepts a NULL file. */
+int nbh_run_file_committed_object(NbhRunFile *file, uint64_t length, const char *blob,
+                                  NbError *err);
+
+/* The marks of the state file a resumed run read (copied), so that an
+ * object reopened for a resume finds its blob. */
+int nbh_run_files_set_saved(NbhRunFiles *files, const NbhFileMark *marks, size_t n,
+                            NbError *err);
+
+/* The saved blob and committed length of the object at path: true and a
+ * new string in *blob (NULL when out of memory), or false when the saved
+ * state has none. */
+bool nbh_run_files_saved_object(NbhRunFiles *files, const char *path, uint64_t *length,
+                                char **blob);
 
 #endif /* NBH_RUN_FILES_H */

@@ -63,6 +63,10 @@
  *        NB_CAP_HOST_FILE_COMPRESSION: a destination lets the host declare,
  *        check and apply "compression" / "compression_level" to the files
  *        it opens with file_open_write (csv, json).
+ *        NbStorage.writer_open ... writer_close (appended after
+ *        reader_close): writing objects with durable commits whose state
+ *        blob the host keeps in its state file (exactly-once multipart
+ *        uploads); a module without them is read-only.
  *
  * THREADS
  *   A source handle is used by one thread at a time, and so is a destination
@@ -713,11 +717,64 @@ typedef struct NbStorage {
 
   /* Free the reader (NULL is a no-op). */
   void (*reader_close)(void *reader);
+
+  /* ---- Writing, \since ABI 1.2 (appended after reader_close; a module
+   * whose struct_size does not cover writer_close serves reading only, and
+   * the host refuses to write its paths).  The host's compression is
+   * applied before the bytes reach the module.
+   *
+   * Exactly-once protocol: writer_commit makes every byte written so far
+   * durable and returns a state blob (printable ASCII, no '"' or '\\', at
+   * most NB_STORAGE_BLOB_MAX bytes) describing them; the host stores it in
+   * the state file beside the committed length.  A resumed run passes the
+   * blob of the last SAVED commit to writer_open, which continues from
+   * exactly those bytes (a later, unsaved commit is forgotten).  The object
+   * becomes visible only with writer_finish; before that, readers see
+   * nothing (or the previous version of the object). */
+
+  /* Open path for writing.  resume_blob NULL: a new object (any earlier
+   * version is replaced only at writer_finish); else the blob of a commit
+   * whose length was resume_length.  *writer is the module's handle.
+   * Returns NB_OK, NB_INVALID (a bad path or setting, or a blob that does
+   * not describe resume_length bytes or whose upload/spool is gone: err
+   * says which, never silently starting over), NB_NOT_FOUND (bucket),
+   * NB_IO, NB_UNAVAILABLE, NB_NOMEM. */
+  int (*writer_open)(const NbHostApi *host, const char *path, const char *resume_blob,
+                     uint64_t resume_length, void **writer, NbError *err);
+
+  /* Append len bytes (the module buffers and uploads as it likes).
+   * Returns NB_OK, NB_IO, NB_UNAVAILABLE, NB_CANCELLED, NB_NOMEM, and
+   * NB_INVALID/NB_NOT_FOUND for refusals (credentials, bucket). */
+  int (*writer_write)(void *writer, const void *buf, size_t len, NbError *err);
+
+  /* Make everything written durable.  *blob (owned by the writer, valid
+   * until the next call on it) receives the state blob.  Same codes. */
+  int (*writer_commit)(void *writer, const char **blob, NbError *err);
+
+  /* Complete the object: it becomes visible with everything written (also
+   * what was written after the last commit).  The writer accepts only
+   * writer_close afterwards.  Same codes. */
+  int (*writer_finish)(void *writer, NbError *err);
+
+  /* Give the object up: delete what the upload stored (server side and
+   * local spool).  Returns NB_OK, NB_IO, NB_UNAVAILABLE. */
+  int (*writer_abort)(void *writer, NbError *err);
+
+  /* Free the writer (NULL is a no-op).  Without writer_finish or
+   * writer_abort before it, the upload stays pending and durable up to the
+   * last commit, for a resumed run. */
+  void (*writer_close)(void *writer);
 } NbStorage;
 
-/* The size of NbStorage as ABI 1.2 defines it (up to reader_close). */
+/* The longest state blob writer_commit may return. */
+#define NB_STORAGE_BLOB_MAX ((size_t)1 << 20)
+
+/* The size of a read-only NbStorage (up to reader_close). */
 #define NB_STORAGE_SIZE_1_2 \
   (offsetof(NbStorage, reader_close) + sizeof(void (*)(void *)))
+/* The size of an NbStorage that writes (up to writer_close). */
+#define NB_STORAGE_SIZE_1_2_WRITE \
+  (offsetof(NbStorage, writer_close) + sizeof(void (*)(void *)))
 
 /* The entry symbol of a storage module. */
 #define NB_STORAGE_ENTRY_SYMBOL "nebula_storage_entry"

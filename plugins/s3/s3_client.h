@@ -55,6 +55,20 @@ void s3_client_close(S3Client *c);
 int s3_request(S3Client *c, const char *method, const char *bucket, const char *key,
                const char *query, const char *range, S3Reply *reply, NbError *err);
 
+/* A request body (PUT, POST): sent as is, at most once per attempt. */
+typedef struct S3Body {
+  const uint8_t *data;
+  size_t len;
+  const char *content_md5;  /* base64 of the MD5 of data, or NULL */
+  const char *content_type; /* or NULL */
+} S3Body;
+
+/* s3_request with any method ("PUT", "POST", "DELETE" too) and a body
+ * (NULL: none).  Retried as s3_request: the body is sent again whole. */
+int s3_request_body(S3Client *c, const char *method, const char *bucket, const char *key,
+                    const char *query, const char *range, const S3Body *body, S3Reply *reply,
+                    NbError *err);
+
 /* The error for a reply that is not a success: NB_NOT_FOUND (404:
  * NoSuchKey, NoSuchBucket), NB_INVALID (403 and other 4xx: credentials,
  * permissions), NB_IO otherwise; the message names the bucket, the key and

@@ -169,6 +169,17 @@ static int tuning(S3Config *cfg, NbError *err) {
   int rc = env_number("NEBULA_S3_READ_CHUNK_SIZE", 1024, 1LL << 30, &chunk, err);
   if (rc == NB_OK) rc = env_number("NEBULA_S3_MAX_ATTEMPTS", 1, 100, &attempts, err);
   if (rc == NB_OK) rc = env_number("NEBULA_S3_TIMEOUT", 1, 3600, &timeout, err);
+  long long part = 8LL << 20;
+  if (rc == NB_OK) rc = env_number("NEBULA_S3_PART_SIZE", 5LL << 20, 5LL << 30, &part, err);
+  if (rc == NB_INVALID && env("NEBULA_S3_PART_SIZE") != NULL && part == (8LL << 20))
+    nb_error_hint(err, "S3 refuses parts under 5 MiB (5242880 bytes) except the last one.");
+  cfg->part_size = (size_t)part;
+  if (rc == NB_OK) {
+    const char *dir = env("NEBULA_S3_SPOOL_DIR");
+    if (dir == NULL) dir = env("TMPDIR");
+    if (dir == NULL) dir = "/tmp";
+    if (set_copy(&cfg->spool_dir, dir) != NB_OK) rc = nb_error_set(err, NB_NOMEM, "out of memory");
+  }
   cfg->read_chunk = (size_t)chunk;
   cfg->max_attempts = (int)attempts;
   cfg->timeout_seconds = (long)timeout;
@@ -224,5 +235,6 @@ void s3_config_free(S3Config *cfg) {
   free(cfg->region);
   free(cfg->endpoint);
   free(cfg->profile);
+  free(cfg->spool_dir);
   memset(cfg, 0, sizeof *cfg);
 }

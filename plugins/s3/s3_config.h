@@ -24,6 +24,11 @@ typedef struct S3Config {
   int max_attempts;      /* tries of one request (retries + 1) */
   long timeout_seconds;  /* low-speed limit window and connect timeout */
   char *profile;         /* the profile used (for messages) */
+  size_t part_size;      /* NEBULA_S3_PART_SIZE: bytes per uploaded part,
+                            5 MiB (the protocol's minimum) to 5 GiB;
+                            default 8 MiB */
+  char *spool_dir;       /* NEBULA_S3_SPOOL_DIR, else $TMPDIR, else /tmp:
+                            where commits keep the tail of a part */
 } S3Config;
 
 /* Fill cfg.  Returns NB_OK, NB_INVALID (no credentials, a bad value: err

@@ -1,6 +1,7 @@
 /*
  * s3_storage.c - the storage module "s3" (abi.h, NbStorage): s3:// objects
- * read with ranged GETs, listed with ListObjectsV2.
+ * read with ranged GETs, listed with ListObjectsV2, written with multipart
+ * uploads (s3_writer.c).
  *
  * Reading: the object is fetched in chunks of read_chunk bytes (8 MiB by
  * default), each one ranged GET on the reader's connection, so memory is
@@ -18,6 +19,7 @@
 
 #include "nebula/sdk.h"
 #include "s3_client.h"
+#include "s3_writer.h"
 #include "s3_xml.h"
 
 #define LIST_PAGE_LIMIT ((size_t)16 << 20)
@@ -340,12 +342,19 @@ NB_EXPORT int nebula_storage_entry(uint32_t host_abi, NbStorage *out, NbError *e
   mine.abi_version = NB_ABI_CURRENT;
   mine.name = "s3";
   mine.version = "1.0.0";
-  mine.description = "Amazon S3 and S3-compatible object storage (s3://bucket/key), read";
+  mine.description = "Amazon S3 and S3-compatible object storage (s3://bucket/key), read and "
+                     "written (multipart uploads, exactly once)";
   mine.schemes = "s3";
   mine.object_list = s3_object_list;
   mine.reader_open = s3_reader_open;
   mine.reader_read = s3_reader_read;
   mine.reader_close = s3_reader_close;
+  mine.writer_open = s3_writer_open;
+  mine.writer_write = s3_writer_write;
+  mine.writer_commit = s3_writer_commit;
+  mine.writer_finish = s3_writer_finish;
+  mine.writer_abort = s3_writer_abort;
+  mine.writer_close = s3_writer_close;
   memcpy(out, &mine, size);
   return NB_OK;
 }

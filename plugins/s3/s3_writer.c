@@ -1,0 +1,865 @@
+/*
+ * s3_writer.c - writing an s3:// object exactly once: one multipart upload
+ * per object, parts of part_size bytes (the last one shorter), each sent
+ * with its Content-MD5.
+ *
+ * Durability.  A commit makes every byte written so far durable: the full
+ * parts are already uploaded (S3 keeps them until the upload is completed
+ * or aborted), and the tail shorter than a part is written to a local
+ * spool file and fsync'd.  The blob returned names the upload, the ETag of
+ * every uploaded part, the spool file and the tail's length; the host keeps
+ * it in its state file.  A resumed run reopens with that blob: the parts
+ * after it are uploaded again under the same numbers (S3 keeps the last
+ * upload of a part number), the tail is read back from the spool file.
+ *
+ * Spool files.  One per part number that a commit had to spool
+ * ("nebula-s3-<hash of upload id>-<part>.spool" in spool_dir).  A commit
+ * only ever appends to the file of its part (the bytes before are the same
+ * bytes), so the blob of an earlier commit in the same part stays valid.
+ * The host saves the state after each commit, before the next one: at a
+ * commit, only the previous commit's spool file can still be named by the
+ * saved state, so older ones are removed.  finish and abort remove them.
+ *
+ * Visibility.  The object appears only when CompleteMultipartUpload
+ * succeeds (writer_finish).  Until then readers see nothing, or the
+ * previous version of the key.  writer_close without finish leaves the
+ * upload pending for a resume; its id is in the state file.
+ *
+ * Memory: two part buffers.  A full part is handed to an uploader thread
+ * (one per writer, started with the first full part) and the next one
+ * fills meanwhile; at most one part is in flight.  A commit, finish or
+ * abort first waits for it to land (a commit is durable only once its
+ * parts are stored).
+ */
+#define _GNU_SOURCE
+#include "s3_writer.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <pthread.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "nebula/sdk.h"
+#include "s3_client.h"
+#include "s3_md5.h"
+#include "s3_xml.h"
+
+#define BLOB_MAGIC "s3mpu1"
+#define MAX_PARTS 10000
+#define ETAG_MAX 64
+#define REPLY_LIMIT ((size_t)64 << 10)
+
+/* The part being uploaded by the uploader thread. */
+typedef struct Flight {
+  bool started;           /* the thread runs (mu, cv valid) */
+  pthread_t thread;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  bool busy;              /* a part is handed over (buf owned by Flight) */
+  bool done;              /* ... and its upload ended (rc, etag, message) */
+  bool stop;
+  uint8_t *buf;
+  size_t len;
+  uint32_t number;
+  int rc;
+  char etag[ETAG_MAX];
+  char *message, *detail, *hint; /* the error when rc != NB_OK */
+} Flight;
+
+typedef struct S3Writer {
+  S3Client client;
+  char *path;
+  char *bucket;
+  char *key;
+  char *upload_id;
+  size_t part_size;
+  uint8_t *part;          /* the bytes of part n_parts + 1 */
+  size_t part_len;
+  char (*etags)[ETAG_MAX]; /* of parts 1..n_parts, without quotes */
+  size_t n_parts;
+  uint64_t length;        /* bytes written */
+  /* The spool file of part n_parts + 1 holds its first spooled bytes. */
+  size_t spooled;
+  uint32_t prev_spool_part; /* of the previous commit (0: none) */
+  uint32_t low_spool;     /* the lowest part that may have a spool file
+                             (0: none) */
+  char *blob;
+  bool done;              /* finished or aborted */
+  int failed;             /* an upload failed: the writer accepts no more */
+  uint8_t *spare;         /* the second part buffer, NULL while in flight */
+  Flight flight;
+} S3Writer;
+
+/* ------------------------------------------------------------------------
+ * Names and checks
+ * ------------------------------------------------------------------------ */
+
+static uint64_t fnv1a64(const char *s) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (; *s; s++) {
+    h ^= (unsigned char)*s;
+    h *= 0x100000001b3ull;
+  }
+  return h;
+}
+
+/* The spool file of part (new string, NULL when out of memory). */
+static char *spool_path(const S3Writer *w, uint32_t part) {
+  char *out = NULL;
+  if (asprintf(&out, "%s/nebula-s3-%016" PRIx64 "-%05u.spool", w->client.cfg.spool_dir,
+               fnv1a64(w->upload_id), part) < 0)
+    return NULL;
+  return out;
+}
+
+/* Characters a blob field may hold: printable ASCII, none of the blob's
+ * separators or of what a JSON string would have to escape. */
+static bool blob_safe(const char *s) {
+  for (; *s; s++)
+    if (*s <= ' ' || *s > '~' || *s == ';' || *s == ',' || *s == '"' || *s == '\\' || *s == '=')
+      return false;
+  return true;
+}
+
+/* An ETag as S3 sends it ("\"hex\"") without its quotes, checked. */
+static bool etag_clean(const char *raw, char out[ETAG_MAX]) {
+  size_t n = strlen(raw);
+  if (n >= 2 && raw[0] == '"' && raw[n - 1] == '"') {
+    raw++;
+    n -= 2;
+  }
+  if (n == 0 || n >= ETAG_MAX) return false;
+  for (size_t i = 0; i < n; i++) {
+    char c = raw[i];
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-'))
+      return false;
+  }
+  memcpy(out, raw, n);
+  out[n] = '\0';
+  return true;
+}
+
+static int cancelled(const S3Writer *w, NbError *err) {
+  const NbHostApi *h = w->client.host;
+  if (h != NULL && h->is_cancelled != NULL && h->is_cancelled(h->host_data))
+    return nb_error_set(err, NB_CANCELLED, "cancelled");
+  return NB_OK;
+}
+
+/* ------------------------------------------------------------------------
+ * Requests
+ * ------------------------------------------------------------------------ */
+
+/* The error of a reply that is not 2xx, with the upload's context. */
+static int upload_error(S3Writer *w, const S3Reply *reply, const char *what, NbError *err) {
+  int rc = s3_reply_error(&w->client, reply, w->bucket, w->key, err);
+  if (reply->text != NULL && strstr(reply->text, "NoSuchUpload") != NULL) {
+    nb_error_detail(err, "%s: the multipart upload %s no longer exists (completed, aborted or "
+                         "expired by a lifecycle rule).", what, w->upload_id);
+    nb_error_hint(err, "The bytes committed so far are gone: delete the state file and run "
+                       "again from the start.");
+    return NB_INVALID;
+  }
+  nb_error_detail(err, "While %s.", what);
+  return rc;
+}
+
+static int create_upload(S3Writer *w, NbError *err) {
+  S3Reply reply;
+  S3Body body = {NULL, 0, NULL, "application/octet-stream"};
+  bool nomem = false;
+  memset(&reply, 0, sizeof reply);
+  reply.text_limit = REPLY_LIMIT;
+  int rc = s3_request_body(&w->client, "POST", w->bucket, w->key, "uploads", NULL, &body, &reply,
+                           err);
+  if (rc == NB_OK && (reply.status < 200 || reply.status > 299))
+    rc = upload_error(w, &reply, "starting the multipart upload", err);
+  if (rc == NB_OK) {
+    S3Slice text = {reply.text != NULL ? reply.text : "", reply.text_len};
+    w->upload_id = s3_xml_text(text, "UploadId", &nomem);
+    if (w->upload_id == NULL)
+      rc = nomem ? nb_error_set(err, NB_NOMEM, "out of memory")
+                 : nb_error_set(err, NB_IO, "S3 gave no UploadId starting the upload of s3://%s/%s",
+                                w->bucket, w->key);
+    else if (!blob_safe(w->upload_id) || strlen(w->upload_id) > 1024)
+      rc = nb_error_set(err, NB_IO, "S3 gave an UploadId this module cannot keep for s3://%s/%s",
+                        w->bucket, w->key);
+  }
+  s3_reply_free(&reply);
+  return rc;
+}
+
+/* Upload data[0..len) as part number; its ETag (without quotes) into
+ * etag.  Uses the writer's connection: called by one thread at a time (the
+ * uploader thread while a part is in flight, else the caller's). */
+static int upload_buffer(S3Writer *w, const uint8_t *data, size_t len, uint32_t number,
+                         char etag[ETAG_MAX], NbError *err) {
+  S3Reply reply;
+  uint8_t digest[16];
+  char md5[25], *query = NULL, *id = NULL;
+  int rc = cancelled(w, err);
+  if (rc != NB_OK) return rc;
+  if (number > MAX_PARTS) {
+    nb_error_set(err, NB_INVALID, "s3://%s/%s needs more than %d parts", w->bucket, w->key,
+                 MAX_PARTS);
+    nb_error_hint(err, "Raise NEBULA_S3_PART_SIZE (now %zu bytes).", w->part_size);
+    return NB_INVALID;
+  }
+  s3_md5(data, len, digest);
+  s3_md5_base64(digest, md5);
+  id = s3_uri_encode(w->upload_id, false);
+  if (id == NULL || asprintf(&query, "partNumber=%u&uploadId=%s", number, id) < 0) {
+    free(id);
+    return nb_error_set(err, NB_NOMEM, "out of memory");
+  }
+  free(id);
+  S3Body body = {data, len, md5, NULL};
+  memset(&reply, 0, sizeof reply);
+  reply.text_limit = REPLY_LIMIT;
+  rc = s3_request_body(&w->client, "PUT", w->bucket, w->key, query, NULL, &body, &reply, err);
+  free(query);
+  if (rc == NB_OK && (reply.status < 200 || reply.status > 299)) {
+    char what[64];
+    snprintf(what, sizeof what, "uploading part %u", number);
+    rc = upload_error(w, &reply, what, err);
+  }
+  if (rc == NB_OK && !etag_clean(reply.etag, etag))
+    rc = nb_error_set(err, NB_IO, "S3 gave no usable ETag for part %u of s3://%s/%s", number,
+                      w->bucket, w->key);
+  s3_reply_free(&reply);
+  return rc;
+}
+
+/* Append the ETag of part n_parts + 1. */
+static int record_part(S3Writer *w, const char etag[ETAG_MAX], NbError *err) {
+  if (w->n_parts % 64 == 0) {
+    char(*grown)[ETAG_MAX] = realloc(w->etags, (w->n_parts + 64) * sizeof *grown);
+    if (grown == NULL) return nb_error_set(err, NB_NOMEM, "out of memory");
+    w->etags = grown;
+  }
+  memcpy(w->etags[w->n_parts], etag, ETAG_MAX);
+  w->n_parts++;
+  return NB_OK;
+}
+
+/* Upload the part buffer now, on the caller's thread (the last part). */
+static int upload_part(S3Writer *w, NbError *err) {
+  char etag[ETAG_MAX];
+  int rc = upload_buffer(w, w->part, w->part_len, (uint32_t)w->n_parts + 1, etag, err);
+  if (rc == NB_OK) rc = record_part(w, etag, err);
+  if (rc == NB_OK) {
+    w->part_len = 0;
+    w->spooled = 0;
+  }
+  return rc;
+}
+
+/* ------------------------------------------------------------------------
+ * The uploader thread: one full part uploads while the next one fills.
+ * Everything in Flight is guarded by its mutex; the connection belongs
+ * to the thread while a part is in flight.
+ * ------------------------------------------------------------------------ */
+
+static void *uploader_main(void *arg) {
+  S3Writer *w = arg;
+  Flight *f = &w->flight;
+  pthread_mutex_lock(&f->mu);
+  for (;;) {
+    while (!(f->busy && !f->done) && !f->stop) pthread_cond_wait(&f->cv, &f->mu);
+    if (!(f->busy && !f->done)) break;
+    pthread_mutex_unlock(&f->mu);
+    NbError e;
+    nb_error_init(&e);
+    char etag[ETAG_MAX] = "";
+    int rc = upload_buffer(w, f->buf, f->len, f->number, etag, &e);
+    pthread_mutex_lock(&f->mu);
+    f->rc = rc;
+    memcpy(f->etag, etag, ETAG_MAX);
+    if (rc != NB_OK) {
+      f->message = e.message != NULL ? strdup(e.message) : NULL;
+      f->detail = e.detail != NULL ? strdup(e.detail) : NULL;
+      f->hint = e.hint != NULL ? strdup(e.hint) : NULL;
+    }
+    nb_error_release(&e);
+    f->done = true;
+    pthread_cond_broadcast(&f->cv);
+  }
+  pthread_mutex_unlock(&f->mu);
+  return NULL;
+}
+
+/* Wait for the part in flight (if any) and record it: afterwards no part
+ * is in flight, n_parts counts it, and its buffer is the spare one. */
+static int land_flight(S3Writer *w, NbError *err) {
+  Flight *f = &w->flight;
+  if (!f->started) return NB_OK;
+  pthread_mutex_lock(&f->mu);
+  while (f->busy && !f->done) pthread_cond_wait(&f->cv, &f->mu);
+  bool had = f->busy;
+  int rc = f->rc;
+  f->busy = f->done = false;
+  pthread_mutex_unlock(&f->mu);
+  if (!had) return NB_OK;
+  w->spare = f->buf;
+  if (rc == NB_OK) return record_part(w, f->etag, err);
+  nb_error_set(err, rc, "%s", f->message != NULL ? f->message : "could not upload a part");
+  if (f->detail != NULL) nb_error_detail(err, "%s", f->detail);
+  if (f->hint != NULL) nb_error_hint(err, "%s", f->hint);
+  free(f->message);
+  free(f->detail);
+  free(f->hint);
+  f->message = f->detail = f->hint = NULL;
+  w->failed = rc;
+  return rc;
+}
+
+/* The part buffer is full: land the previous part, then hand this one to
+ * the uploader and continue filling the spare buffer. */
+static int launch_part(S3Writer *w, NbError *err) {
+  Flight *f = &w->flight;
+  int rc = land_flight(w, err);
+  if (rc != NB_OK) return rc;
+  if (w->spare == NULL && (w->spare = malloc(w->part_size)) == NULL)
+    return nb_error_set(err, NB_NOMEM, "out of memory for a second part of %zu bytes",
+                        w->part_size);
+  if (!f->started) {
+    if (pthread_mutex_init(&f->mu, NULL) != 0 || pthread_cond_init(&f->cv, NULL) != 0)
+      return nb_error_set(err, NB_INTERNAL, "could not create the upload thread's lock");
+    int e = pthread_create(&f->thread, NULL, uploader_main, w);
+    if (e != 0) {
+      pthread_cond_destroy(&f->cv);
+      pthread_mutex_destroy(&f->mu);
+      return nb_error_set(err, NB_IO, "could not start the upload thread: %s", strerror(e));
+    }
+    f->started = true;
+  }
+  pthread_mutex_lock(&f->mu);
+  f->buf = w->part;
+  f->len = w->part_len;
+  f->number = (uint32_t)w->n_parts + 1;
+  f->rc = NB_OK;
+  f->busy = true;
+  f->done = false;
+  pthread_cond_broadcast(&f->cv);
+  pthread_mutex_unlock(&f->mu);
+  w->part = w->spare;
+  w->spare = NULL;
+  w->part_len = 0;
+  w->spooled = 0;
+  return NB_OK;
+}
+
+static void stop_uploader(S3Writer *w) {
+  Flight *f = &w->flight;
+  if (!f->started) return;
+  pthread_mutex_lock(&f->mu);
+  f->stop = true;
+  pthread_cond_broadcast(&f->cv);
+  pthread_mutex_unlock(&f->mu);
+  pthread_join(f->thread, NULL);
+  if (f->busy) free(f->buf); /* a part still in flight at close */
+  free(f->message);
+  free(f->detail);
+  free(f->hint);
+  pthread_cond_destroy(&f->cv);
+  pthread_mutex_destroy(&f->mu);
+  f->started = false;
+}
+
+static int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/* The ETag S3 gives an object made of the parts: the MD5 of their binary
+ * MD5s, "-", their count.  false when a part's ETag is not a hex MD5. */
+static bool multipart_etag(const S3Writer *w, char *out, size_t cap) {
+  uint8_t *md5s = malloc(w->n_parts * 16 + 1), digest[16];
+  if (md5s == NULL) return false;
+  for (size_t i = 0; i < w->n_parts; i++) {
+    if (strlen(w->etags[i]) != 32) {
+      free(md5s);
+      return false;
+    }
+    for (size_t k = 0; k < 16; k++) {
+      int hi = hex_value(w->etags[i][2 * k]), lo = hex_value(w->etags[i][2 * k + 1]);
+      if (hi < 0 || lo < 0) {
+        free(md5s);
+        return false;
+      }
+      md5s[i * 16 + k] = (uint8_t)(hi << 4 | lo);
+    }
+  }
+  s3_md5(md5s, w->n_parts * 16, digest);
+  free(md5s);
+  size_t o = 0;
+  for (size_t k = 0; k < 16 && o + 3 < cap; k++) o += (size_t)snprintf(out + o, cap - o, "%02x", digest[k]);
+  snprintf(out + o, cap - o, "-%zu", w->n_parts);
+  return true;
+}
+
+/* CompleteMultipartUpload failed, maybe only its reply was lost (and a
+ * retry then found the upload gone): the object is there when a HEAD
+ * shows the ETag of exactly these parts. */
+static bool completed_after_all(S3Writer *w) {
+  char want[64], got[ETAG_MAX];
+  S3Reply reply;
+  NbError e;
+  bool same = false;
+  if (!multipart_etag(w, want, sizeof want)) return false;
+  memset(&reply, 0, sizeof reply);
+  reply.text_limit = REPLY_LIMIT;
+  nb_error_init(&e);
+  int rc = s3_request(&w->client, "HEAD", w->bucket, w->key, NULL, NULL, &reply, &e);
+  if (rc == NB_OK && reply.status >= 200 && reply.status <= 299) {
+    const char *raw = reply.etag;
+    size_t n = strlen(raw);
+    if (n >= 2 && raw[0] == '"' && raw[n - 1] == '"') {
+      raw++;
+      n -= 2;
+    }
+    if (n < sizeof got) {
+      memcpy(got, raw, n);
+      got[n] = '\0';
+      same = strcmp(got, want) == 0;
+    }
+  }
+  nb_error_release(&e);
+  s3_reply_free(&reply);
+  return same;
+}
+
+/* The CompleteMultipartUpload document (new string). */
+static char *complete_document(const S3Writer *w) {
+  size_t cap = 64 + w->n_parts * (ETAG_MAX + 96), len = 0;
+  char *doc = malloc(cap);
+  if (doc == NULL) return NULL;
+  len += (size_t)snprintf(doc + len, cap - len, "<CompleteMultipartUpload>");
+  for (size_t i = 0; i < w->n_parts; i++)
+    len += (size_t)snprintf(doc + len, cap - len,
+                            "<Part><PartNumber>%zu</PartNumber><ETag>\"%s\"</ETag></Part>", i + 1,
+                            w->etags[i]);
+  snprintf(doc + len, cap - len, "</CompleteMultipartUpload>");
+  return doc;
+}
+
+static int complete_upload(S3Writer *w, NbError *err) {
+  S3Reply reply;
+  char *doc = complete_document(w), *id = s3_uri_encode(w->upload_id, false), *query = NULL;
+  int rc;
+  if (doc == NULL || id == NULL || asprintf(&query, "uploadId=%s", id) < 0) {
+    free(doc);
+    free(id);
+    return nb_error_set(err, NB_NOMEM, "out of memory");
+  }
+  free(id);
+  uint8_t digest[16];
+  char md5[25];
+  s3_md5((const uint8_t *)doc, strlen(doc), digest);
+  s3_md5_base64(digest, md5);
+  S3Body body = {(const uint8_t *)doc, strlen(doc), md5, "application/xml"};
+  memset(&reply, 0, sizeof reply);
+  reply.text_limit = REPLY_LIMIT;
+  rc = s3_request_body(&w->client, "POST", w->bucket, w->key, query, NULL, &body, &reply, err);
+  free(query);
+  free(doc);
+  /* S3 may answer 200 and still fail: the error is then in the body. */
+  if (rc == NB_OK && reply.status >= 200 && reply.status <= 299 && reply.text != NULL &&
+      strstr(reply.text, "<Error>") != NULL)
+    reply.status = 500;
+  if (rc == NB_OK && (reply.status < 200 || reply.status > 299))
+    rc = upload_error(w, &reply, "completing the multipart upload", err);
+  s3_reply_free(&reply);
+  if (rc != NB_OK && rc != NB_CANCELLED && rc != NB_NOMEM) {
+    if (completed_after_all(w)) {
+      nb_error_release(err);
+      nb_error_init(err);
+      return NB_OK;
+    }
+    nb_error_hint(err, "If an attempt succeeded but its reply was lost, s3://%s/%s may exist "
+                       "already with %" PRIu64 " bytes: check it before running again.",
+                  w->bucket, w->key, w->length);
+  }
+  return rc;
+}
+
+static int abort_upload(S3Writer *w, NbError *err) {
+  S3Reply reply;
+  char *id = s3_uri_encode(w->upload_id, false), *query = NULL;
+  int rc;
+  if (id == NULL || asprintf(&query, "uploadId=%s", id) < 0) {
+    free(id);
+    return nb_error_set(err, NB_NOMEM, "out of memory");
+  }
+  free(id);
+  memset(&reply, 0, sizeof reply);
+  reply.text_limit = REPLY_LIMIT;
+  rc = s3_request(&w->client, "DELETE", w->bucket, w->key, query, NULL, &reply, err);
+  free(query);
+  if (rc == NB_OK && (reply.status < 200 || reply.status > 299) && reply.status != 404)
+    rc = upload_error(w, &reply, "aborting the multipart upload", err);
+  s3_reply_free(&reply);
+  return rc;
+}
+
+/* ------------------------------------------------------------------------
+ * Spool files
+ * ------------------------------------------------------------------------ */
+
+static int sync_dir(const char *dir) {
+  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  int rc = fsync(fd) != 0 && errno != EINVAL ? -1 : 0;
+  close(fd);
+  return rc;
+}
+
+/* Write part[spooled..part_len) to the spool file of the current part at
+ * offset spooled, cut it there and fsync it. */
+static int spool_tail(S3Writer *w, char *path, NbError *err) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  const uint8_t *p = w->part + w->spooled;
+  size_t left = w->part_len - w->spooled;
+  off_t at = (off_t)w->spooled;
+  if (fd < 0) goto fail;
+  while (left > 0) {
+    ssize_t n = pwrite(fd, p, left, at);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) goto fail;
+    p += n;
+    at += n;
+    left -= (size_t)n;
+  }
+  if (ftruncate(fd, (off_t)w->part_len) != 0 || fsync(fd) != 0) goto fail;
+  close(fd);
+  fd = -1;
+  if (w->spooled == 0 && sync_dir(w->client.cfg.spool_dir) != 0) goto fail;
+  w->spooled = w->part_len;
+  return NB_OK;
+fail:;
+  int e = errno;
+  if (fd >= 0) close(fd);
+  nb_error_set(err, NB_IO, "could not write the spool file \"%s\" of s3://%s/%s: %s", path,
+               w->bucket, w->key, strerror(e));
+  nb_error_hint(err, "The spool directory is NEBULA_S3_SPOOL_DIR, else TMPDIR, else /tmp.");
+  return NB_IO;
+}
+
+static void remove_spool(const S3Writer *w, uint32_t part) {
+  char *path;
+  if (part == 0 || (path = spool_path(w, part)) == NULL) return;
+  unlink(path);
+  free(path);
+}
+
+/* At a commit whose spool file is that of part now (0: no tail): the
+ * state saved before it names at most the previous commit's spool file;
+ * every older one goes. */
+static void forget_spools(S3Writer *w, uint32_t now) {
+  uint32_t keep = w->prev_spool_part != 0 ? w->prev_spool_part : now;
+  uint32_t end = keep != 0 ? keep : (uint32_t)w->n_parts + 1;
+  for (uint32_t q = w->low_spool; q != 0 && q < end; q++) remove_spool(w, q);
+  w->low_spool = keep;
+  w->prev_spool_part = now;
+}
+
+/* Remove every spool file the upload may still have, also those a killed
+ * run left (one part past the last is the furthest an unsaved commit of
+ * the same bytes reaches). */
+static void forget_all_spools(S3Writer *w) {
+  for (uint32_t q = 1; q <= (uint32_t)w->n_parts + 2; q++) remove_spool(w, q);
+  w->low_spool = 0;
+}
+
+/* Read the first len bytes of the spool file path into the part buffer. */
+static int read_spool(S3Writer *w, const char *path, size_t len, NbError *err) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  struct stat st;
+  size_t got = 0;
+  if (fd < 0 || fstat(fd, &st) != 0 || (uint64_t)st.st_size < len) {
+    int e = errno;
+    bool short_file = fd >= 0 && (uint64_t)st.st_size < len;
+    if (fd >= 0) close(fd);
+    nb_error_set(err, NB_INVALID, "cannot resume s3://%s/%s: its spool file \"%s\" %s%s",
+                 w->bucket, w->key, path, short_file ? "is shorter than the committed tail"
+                                                     : "cannot be read: ",
+                 short_file ? "" : strerror(e));
+    nb_error_detail(err, "The last commit kept the %zu bytes after part %zu in that file.", len,
+                    w->n_parts);
+    nb_error_hint(err, "Restore the file, or delete the state file to start over.");
+    return NB_INVALID;
+  }
+  while (got < len) {
+    ssize_t n = pread(fd, w->part + got, len - got, (off_t)got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      close(fd);
+      return nb_error_set(err, NB_IO, "could not read the spool file \"%s\"", path);
+    }
+    got += (size_t)n;
+  }
+  close(fd);
+  w->part_len = len;
+  w->spooled = len;
+  return NB_OK;
+}
+
+/* ------------------------------------------------------------------------
+ * The blob: BLOB_MAGIC;length=L;part_size=P;upload=ID;tail=T;spool=PATH;etags=E1,E2
+ * ------------------------------------------------------------------------ */
+
+static int build_blob(S3Writer *w, const char *spool, NbError *err) {
+  size_t cap = 256 + strlen(w->upload_id) + strlen(spool) + w->n_parts * ETAG_MAX, len;
+  char *b = malloc(cap);
+  if (b == NULL) return nb_error_set(err, NB_NOMEM, "out of memory");
+  len = (size_t)snprintf(b, cap, BLOB_MAGIC ";length=%" PRIu64 ";part_size=%zu;upload=%s;tail=%zu;"
+                         "spool=%s;etags=", w->length, w->part_size, w->upload_id, w->part_len,
+                         spool);
+  for (size_t i = 0; i < w->n_parts && len < cap; i++)
+    len += (size_t)snprintf(b + len, cap - len, "%s%s", i ? "," : "", w->etags[i]);
+  if (len >= cap || len > NB_STORAGE_BLOB_MAX) {
+    free(b);
+    return nb_error_set(err, NB_INTERNAL, "the upload state of s3://%s/%s is too large",
+                        w->bucket, w->key);
+  }
+  free(w->blob);
+  w->blob = b;
+  return NB_OK;
+}
+
+/* The value of field name= in the ';'-separated blob copy (NUL-cut). */
+static char *blob_field(char *fields[], size_t n, const char *name) {
+  size_t k = strlen(name);
+  for (size_t i = 0; i < n; i++)
+    if (strncmp(fields[i], name, k) == 0 && fields[i][k] == '=') return fields[i] + k + 1;
+  return NULL;
+}
+
+static bool parse_u64(const char *s, uint64_t *out) {
+  char *end;
+  if (s == NULL || *s < '0' || *s > '9') return false;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (errno != 0 || *end != '\0') return false;
+  *out = v;
+  return true;
+}
+
+static int bad_blob(S3Writer *w, const char *why, NbError *err) {
+  nb_error_set(err, NB_INVALID, "cannot resume s3://%s/%s: the saved upload state is invalid (%s)",
+               w->bucket, w->key, why);
+  nb_error_hint(err, "The state file was damaged or edited; delete it to start over.");
+  return NB_INVALID;
+}
+
+/* Restore the writer from blob (resume_length committed bytes). */
+static int restore(S3Writer *w, const char *blob, uint64_t resume_length, NbError *err) {
+  char *copy = strdup(blob), *fields[8], *save = NULL, *f;
+  size_t n = 0;
+  uint64_t length = 0, part_size = 0, tail = 0;
+  int rc = NB_OK;
+  if (copy == NULL) return nb_error_set(err, NB_NOMEM, "out of memory");
+  for (f = strtok_r(copy, ";", &save); f != NULL && n < 8; f = strtok_r(NULL, ";", &save))
+    fields[n++] = f;
+  const char *upload = n > 0 ? blob_field(fields, n, "upload") : NULL;
+  const char *spool = n > 0 ? blob_field(fields, n, "spool") : NULL;
+  char *etags = n > 0 ? blob_field(fields, n, "etags") : NULL;
+  if (n != 7 || strcmp(fields[0], BLOB_MAGIC) != 0) rc = bad_blob(w, "not an s3 upload state", err);
+  else if (!parse_u64(blob_field(fields, n, "length"), &length) ||
+           !parse_u64(blob_field(fields, n, "part_size"), &part_size) ||
+           !parse_u64(blob_field(fields, n, "tail"), &tail) || upload == NULL || spool == NULL ||
+           etags == NULL || !blob_safe(upload) || upload[0] == '\0')
+    rc = bad_blob(w, "a field is missing or malformed", err);
+  else if (part_size < ((uint64_t)5 << 20) || part_size > ((uint64_t)5 << 30) || tail >= part_size)
+    rc = bad_blob(w, "impossible part size or tail", err);
+  else if (length != resume_length)
+    rc = bad_blob(w, "its length differs from the committed length", err);
+  else if (part_size != w->client.cfg.part_size) {
+    /* Also what bounds the part buffer: never a size only the blob says. */
+    nb_error_set(err, NB_INVALID, "cannot resume s3://%s/%s: its upload uses parts of %" PRIu64
+                 " bytes, NEBULA_S3_PART_SIZE is %zu now", w->bucket, w->key, part_size,
+                 w->client.cfg.part_size);
+    nb_error_hint(err, "Resume with NEBULA_S3_PART_SIZE=%" PRIu64 ", as the run that started "
+                       "the upload.", part_size);
+    rc = NB_INVALID;
+  }
+  if (rc == NB_OK) {
+    w->part_size = (size_t)part_size;
+    w->upload_id = strdup(upload);
+    w->part = malloc(w->part_size);
+    if (w->upload_id == NULL || w->part == NULL) rc = nb_error_set(err, NB_NOMEM, "out of memory");
+  }
+  /* The ETags: exactly (length - tail) / part_size of them. */
+  for (char *e = etags, *next; rc == NB_OK && e != NULL && *e != '\0'; e = next) {
+    next = strchr(e, ',');
+    if (next != NULL) *next++ = '\0';
+    if (w->n_parts % 64 == 0) {
+      char(*grown)[ETAG_MAX] = realloc(w->etags, (w->n_parts + 64) * sizeof *grown);
+      if (grown == NULL) {
+        rc = nb_error_set(err, NB_NOMEM, "out of memory");
+        break;
+      }
+      w->etags = grown;
+    }
+    if (w->n_parts >= MAX_PARTS || !etag_clean(e, w->etags[w->n_parts]))
+      rc = bad_blob(w, "an invalid ETag", err);
+    else w->n_parts++;
+  }
+  if (rc == NB_OK && (uint64_t)w->n_parts * part_size + tail != length)
+    rc = bad_blob(w, "its parts and tail do not add up to its length", err);
+  if (rc == NB_OK) {
+    char *expected = spool_path(w, (uint32_t)w->n_parts + 1);
+    if (expected == NULL) rc = nb_error_set(err, NB_NOMEM, "out of memory");
+    else if (tail > 0 && strcmp(expected, spool) != 0)
+      rc = bad_blob(w, "its spool file is not where NEBULA_S3_SPOOL_DIR points now", err);
+    free(expected);
+  }
+  if (rc == NB_OK && tail > 0) rc = read_spool(w, spool, (size_t)tail, err);
+  if (rc == NB_OK) {
+    w->length = length;
+    w->prev_spool_part = tail > 0 ? (uint32_t)w->n_parts + 1 : 0;
+    /* A killed run may have left spool files of parts uploaded since: the
+     * first commit removes every one below the saved state's. */
+    w->low_spool = 1;
+  }
+  free(copy);
+  return rc;
+}
+
+/* ------------------------------------------------------------------------
+ * The slots
+ * ------------------------------------------------------------------------ */
+
+static void writer_free(S3Writer *w) {
+  if (w == NULL) return;
+  stop_uploader(w);
+  free(w->spare);
+  s3_client_close(&w->client);
+  free(w->path);
+  free(w->bucket);
+  free(w->key);
+  free(w->upload_id);
+  free(w->part);
+  free(w->etags);
+  free(w->blob);
+  free(w);
+}
+
+int s3_writer_open(const NbHostApi *host, const char *path, const char *resume_blob,
+                   uint64_t resume_length, void **writer, NbError *err) {
+  S3Writer *w = calloc(1, sizeof *w);
+  int rc;
+  *writer = NULL;
+  if (w == NULL) return nb_error_set(err, NB_NOMEM, "out of memory");
+  rc = s3_parse_path(path, &w->bucket, &w->key, err);
+  if (rc == NB_OK && w->key[0] == '\0')
+    rc = nb_error_set(err, NB_INVALID, "S3 path \"%s\" names no object to write", path);
+  if (rc == NB_OK) rc = s3_client_open(&w->client, host, err);
+  if (rc == NB_OK && !blob_safe(w->client.cfg.spool_dir)) {
+    nb_error_set(err, NB_INVALID, "the S3 spool directory \"%.200s\" has a character the upload "
+                 "state cannot hold (space, ';', ',', '=', quote or backslash)",
+                 w->client.cfg.spool_dir);
+    nb_error_hint(err, "Set NEBULA_S3_SPOOL_DIR to a plain directory path.");
+    rc = NB_INVALID;
+  }
+  if (rc == NB_OK && (w->path = strdup(path)) == NULL)
+    rc = nb_error_set(err, NB_NOMEM, "out of memory");
+  if (rc == NB_OK && resume_blob != NULL) {
+    rc = restore(w, resume_blob, resume_length, err);
+  } else if (rc == NB_OK) {
+    w->part_size = w->client.cfg.part_size;
+    w->part = malloc(w->part_size);
+    if (w->part == NULL) rc = nb_error_set(err, NB_NOMEM, "out of memory");
+    if (rc == NB_OK) rc = create_upload(w, err);
+  }
+  if (rc != NB_OK) {
+    writer_free(w);
+    return rc;
+  }
+  *writer = w;
+  return NB_OK;
+}
+
+int s3_writer_write(void *writer, const void *buf, size_t len, NbError *err) {
+  S3Writer *w = writer;
+  const uint8_t *p = buf;
+  if (w->done) return nb_error_set(err, NB_INVALID, "s3://%s/%s is already complete", w->bucket, w->key);
+  if (w->failed != NB_OK)
+    return nb_error_set(err, w->failed, "an earlier part of s3://%s/%s failed", w->bucket, w->key);
+  while (len > 0) {
+    size_t room = w->part_size - w->part_len, n = len < room ? len : room;
+    memcpy(w->part + w->part_len, p, n);
+    w->part_len += n;
+    w->length += n;
+    p += n;
+    len -= n;
+    if (w->part_len == w->part_size) {
+      int rc = launch_part(w, err);
+      if (rc != NB_OK) return rc;
+    }
+  }
+  return NB_OK;
+}
+
+int s3_writer_commit(void *writer, const char **blob, NbError *err) {
+  S3Writer *w = writer;
+  /* Durable means uploaded: the part in flight lands first. */
+  int rc = w->failed != NB_OK ? nb_error_set(err, w->failed, "an earlier part of s3://%s/%s "
+                                             "failed", w->bucket, w->key)
+                              : land_flight(w, err);
+  if (rc != NB_OK) return rc;
+  uint32_t part = (uint32_t)w->n_parts + 1;
+  char *spool = spool_path(w, part);
+  rc = spool == NULL ? nb_error_set(err, NB_NOMEM, "out of memory") : NB_OK;
+  if (w->done) rc = nb_error_set(err, NB_INVALID, "s3://%s/%s is already complete", w->bucket, w->key);
+  if (rc == NB_OK && w->part_len > w->spooled) rc = spool_tail(w, spool, err);
+  if (rc == NB_OK) rc = build_blob(w, w->part_len > 0 ? spool : "-", err);
+  if (rc == NB_OK) {
+    forget_spools(w, w->part_len > 0 ? part : 0);
+    *blob = w->blob;
+  }
+  free(spool);
+  return rc;
+}
+
+int s3_writer_finish(void *writer, NbError *err) {
+  S3Writer *w = writer;
+  int rc = NB_OK;
+  if (w->done) return NB_OK;
+  if (w->failed != NB_OK)
+    return nb_error_set(err, w->failed, "an earlier part of s3://%s/%s failed", w->bucket, w->key);
+  rc = land_flight(w, err);
+  /* The last part may be short (or empty for an empty object). */
+  if (rc == NB_OK && (w->part_len > 0 || w->n_parts == 0)) rc = upload_part(w, err);
+  if (rc == NB_OK) rc = complete_upload(w, err);
+  if (rc == NB_OK) {
+    w->done = true;
+    forget_all_spools(w);
+  }
+  return rc;
+}
+
+int s3_writer_abort(void *writer, NbError *err) {
+  S3Writer *w = writer;
+  if (w->done) return NB_OK;
+  NbError ignored;
+  nb_error_init(&ignored);
+  land_flight(w, &ignored); /* its result no longer matters */
+  nb_error_release(&ignored);
+  int rc = abort_upload(w, err);
+  if (rc == NB_OK) {
+    w->done = true;
+    forget_all_spools(w);
+  }
+  return rc;
+}
+
+void s3_writer_close(void *writer) { writer_free(writer); }
