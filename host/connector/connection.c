@@ -76,6 +76,16 @@ static int noticed(ConnFile *f, int rc) {
   return rc;
 }
 
+/* Whether a file this connection reads is checked against the run's files
+ * (run_files.h: never an output of the run, a state or dead-letter file).
+ * A source's reads are: an input that is also an output would be read
+ * while it is written.  A destination's are not: it reads back only what
+ * it wrote and committed itself (arrow's file format rereads its schema
+ * for the footer of a resumed file), which is no pipeline input. */
+static bool reads_checked(const NbhConnection *c) {
+  return c->role == NULL || strcmp(c->role, "destination") != 0;
+}
+
 static int conn_open_read(void *host_data, const char *path, NbFile **out, NbError *err) {
   NbhConnection *c = host_data;
   NbFile *inner = NULL;
@@ -84,7 +94,8 @@ static int conn_open_read(void *host_data, const char *path, NbFile **out, NbErr
   if (rc == NB_OK && route.module != NULL)
     rc = nbh_file_open_read_storage(route.module, &c->api, path, NULL, &inner, err);
   else if (rc == NB_OK)
-    rc = nbh_file_open_read_in(c->files, route.local_path, &inner, err);
+    rc = nbh_file_open_read_in(reads_checked(c) ? c->files : NULL, route.local_path, &inner,
+                               err);
   if (rc != NB_OK) {
     *out = NULL;
     return rc;
