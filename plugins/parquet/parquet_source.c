@@ -36,6 +36,7 @@
 
 #include "parquet_connector.h"
 #include "pq_colreader.h"
+#include "pq_nested.h"
 #include "pq_format.h"
 
 #define POSITION_VALUES 3 /* magic, row group, row */
@@ -46,7 +47,7 @@
 typedef enum Conv {
   CV_BOOL, CV_I32, CV_U32, CV_I64, CV_U64, CV_F32, CV_F64, CV_DATE,
   CV_TS, CV_INT96, CV_DEC_I32, CV_DEC_I64, CV_DEC_BYTES, CV_STRING, CV_UUID,
-  CV_TIME
+  CV_TIME, CV_NESTED
 } Conv;
 
 typedef struct Column {
@@ -58,6 +59,7 @@ typedef struct Column {
   int64_t ts_mul;          /* MILLIS: 1000 */
   NbField field;
   PqColData data;
+  PqNested *nested;        /* CV_NESTED: the field's tree and leaves */
 } Column;
 
 typedef struct Stream {
@@ -324,6 +326,20 @@ static int subtree_leaves(const Stream *s, uint32_t *i, int depth, uint32_t *lea
   return NB_OK;
 }
 
+/* A group, LIST, MAP or repeated field: one arrow.json column (see
+ * pq_nested.h), never flattened or dropped. */
+static int nested_column(const Stream *s, Column *c, uint32_t at, uint32_t first_leaf, NbError *err) {
+  c->nested = calloc(1, sizeof *c->nested);
+  if (c->nested == NULL) return nb_error_set(err, NB_NOMEM, "out of memory reading the schema of \"%s\"", s->path);
+  int rc = pq_nested_build(s->meta.schema, s->meta.n_schema, &at, first_leaf, s->path, c->name, c->nested, err);
+  if (rc != NB_OK) return rc;
+  c->field.name = c->name;
+  c->field.type = NB_TYPE_JSON;
+  c->field.nullable = true;
+  c->conv = CV_NESTED;
+  return NB_OK;
+}
+
 static int build_columns(ParquetSource *src, Stream *s, NbError *err) {
   const PqFileMeta *m = &s->meta;
   if (m->n_schema == 0 || m->schema[0].num_children < 0 ||
@@ -345,18 +361,14 @@ static int build_columns(ParquetSource *src, Stream *s, NbError *err) {
       free(name);
       continue;
     }
-    if (leaves - first_leaf != 1 || e->num_children > 0 || e->repetition == PQ_REPEATED) {
-      nb_error_set(err, NB_DATA, "Parquet file \"%s\": column \"%s\" is nested (a group or repeated field), which this connector does not read",
-                   s->path, name);
-      nb_error_hint(err, "Leave it out with the \"columns\" setting; it is never dropped silently.");
-      free(name);
-      return NB_DATA;
-    }
     Column *c = &s->cols[s->n_cols++];
     c->leaf = first_leaf;
     c->elem = e;
     c->name = name;
-    rc = map_column(s, c, err);
+    if (leaves - first_leaf != 1 || e->num_children > 0 || e->repetition == PQ_REPEATED)
+      rc = nested_column(s, c, at, first_leaf, err);
+    else
+      rc = map_column(s, c, err);
     if (rc != NB_OK) return rc;
   }
   for (uint32_t g = 0; g < m->n_row_groups; g++) {
@@ -420,18 +432,24 @@ static int stream_ready(ParquetSource *src, uint32_t index, Stream **out, NbErro
  * ------------------------------------------------------------------------ */
 
 static void unload(Stream *s) {
-  for (size_t k = 0; k < s->n_cols; k++) pq_col_data_free(&s->cols[k].data);
+  for (size_t k = 0; k < s->n_cols; k++) {
+    pq_col_data_free(&s->cols[k].data);
+    if (s->cols[k].nested != NULL) pq_nested_free_leaves(s->cols[k].nested);
+  }
   s->loaded = false;
 }
 
-static int load_column(ParquetSource *src, Stream *s, Column *c, const PqRowGroup *g, NbError *err) {
-  const PqColumnChunk *ch = &g->columns[c->leaf];
+/* Read and decode column chunk `leaf` (schema element e) of the row group;
+ * ref_in carries the nested leaf's levels (NULL for a flat column). */
+static int load_chunk(ParquetSource *src, Stream *s, const Column *c, uint32_t leaf, const PqSchemaElem *e,
+                      const PqChunkRef *ref_in, const PqRowGroup *g, PqColData *out, NbError *err) {
+  const PqColumnChunk *ch = &g->columns[leaf];
   if (!ch->has_meta || ch->external)
     return nb_error_set(err, NB_DATA, "Parquet file \"%s\": row group %u, column \"%s\": %s", s->path, s->rg, c->name,
                         ch->external ? "the column chunk is in another file (not supported)" : "no column metadata");
-  if (ch->type != c->elem->type)
+  if (ch->type != e->type)
     return nb_error_set(err, NB_DATA, "Parquet file \"%s\": row group %u, column \"%s\": chunk of type %s, the schema says %s",
-                        s->path, s->rg, c->name, pq_type_name(ch->type), pq_type_name(c->elem->type));
+                        s->path, s->rg, c->name, pq_type_name(ch->type), pq_type_name(e->type));
   int64_t start = ch->data_page_offset;
   if (ch->dict_page_offset > 0 && ch->dict_page_offset < start) start = ch->dict_page_offset;
   int64_t len = ch->total_compressed;
@@ -442,12 +460,35 @@ static int load_column(ParquetSource *src, Stream *s, Column *c, const PqRowGrou
   if (buf == NULL) return nb_error_set(err, NB_NOMEM, "out of memory reading column \"%s\" of \"%s\"", c->name, s->path);
   int rc = read_at(s, (uint64_t)start, buf, (size_t)len, err);
   if (rc == NB_OK) {
-    PqChunkRef ref = {s->path, s->rg, c->name, c->elem->type, c->elem->type_length, c->field.nullable,
-                      g->num_rows, (uint64_t)start, ch->codec, src->max_page_bytes};
-    rc = pq_col_decode(src->host, &ref, buf, (size_t)len, &c->data, err);
+    PqChunkRef ref = {s->path, s->rg, c->name, e->type, e->type_length, c->field.nullable,
+                      g->num_rows, (uint64_t)start, ch->codec, src->max_page_bytes, false, 0, 0, 0};
+    if (ref_in != NULL) {
+      ref.nested = true;
+      ref.max_def = ref_in->max_def;
+      ref.max_rep = ref_in->max_rep;
+      ref.max_slots = ref_in->max_slots;
+    }
+    rc = pq_col_decode(src->host, &ref, buf, (size_t)len, out, err);
   }
   free(buf);
   return rc;
+}
+
+static int load_column(ParquetSource *src, Stream *s, Column *c, const PqRowGroup *g, NbError *err) {
+  if (c->nested == NULL) return load_chunk(src, s, c, c->leaf, c->elem, NULL, g, &c->data, err);
+  PqNested *n = c->nested;
+  for (uint32_t k = 0; k < n->n_leaves; k++) {
+    PqChunkRef ref;
+    memset(&ref, 0, sizeof ref);
+    const PqSchemaElem *e = pq_nested_leaf(n, k, &ref.max_def, &ref.max_rep);
+    if (e == NULL) return nb_error_set(err, NB_INTERNAL, "nested column \"%s\": leaf %u not in its tree", c->name, k);
+    /* Level slots are bounded like rows: 16 bytes of memory each at least. */
+    ref.max_slots = (size_t)(src->max_row_group_bytes / 16);
+    int rc = load_chunk(src, s, c, n->first_leaf + k, e, &ref, g, &n->leaves[k], err);
+    if (rc != NB_OK) return rc;
+  }
+  pq_nested_rewind(n);
+  return NB_OK;
 }
 
 static int load_row_group(ParquetSource *src, Stream *s, NbError *err) {
@@ -584,6 +625,7 @@ static int append_value(const Stream *s, const Column *c, NbColumnBuilder *b, in
       return append_time(s, c, b, i64, r, err);
     case CV_STRING:
       return nb_column_append_utf8(b, (const char *)d->values.data + d->offsets[r], (size_t)(d->offsets[r + 1] - d->offsets[r]));
+    case CV_NESTED: break; /* append_nested */
   }
   return NB_INTERNAL;
 }
@@ -609,6 +651,21 @@ static int append_strings(Stream *s, size_t k, int64_t r0, int64_t r1, NbError *
   return rc == NB_OK ? NB_OK : nb_error_set(err, rc, "could not build a batch of column \"%s\"", s->cols[k].name);
 }
 
+/* Rows [r0, r1) of a nested column as JSON text; at the row group's last
+ * row, every level slot of every leaf must have been used. */
+static int append_nested(Stream *s, Column *c, NbColumnBuilder *b, int64_t r0, int64_t r1, NbError *err) {
+  PqNested *n = c->nested;
+  for (int64_t r = r0; r < r1; r++) {
+    bool is_null = false;
+    int rc = pq_nested_row(n, r, &is_null, s->path, s->rg, c->name, err);
+    if (rc != NB_OK) return rc;
+    rc = is_null ? nb_column_append_null(b) : nb_column_append_utf8(b, (const char *)n->json.data, n->json.len);
+    if (rc != NB_OK) return nb_error_set(err, rc, "could not build a batch of column \"%s\"", c->name);
+  }
+  if (r1 == s->meta.row_groups[s->rg].num_rows) return pq_nested_check_end(n, s->path, s->rg, c->name, err);
+  return NB_OK;
+}
+
 static int append_rows(Stream *s, int64_t r0, int64_t r1, NbError *err) {
   for (size_t k = 0; k < s->n_cols; k++) {
     Column *c = &s->cols[k];
@@ -618,6 +675,11 @@ static int append_rows(Stream *s, int64_t r0, int64_t r1, NbError *err) {
       continue;
     }
     NbColumnBuilder *b = nb_batch_builder_column(s->builder, k);
+    if (c->conv == CV_NESTED) {
+      int rc = append_nested(s, c, b, r0, r1, err);
+      if (rc != NB_OK) return rc;
+      continue;
+    }
     for (int64_t r = r0; r < r1; r++) {
       int rc = c->data.valid != NULL && !c->data.valid[r] ? nb_column_append_null(b) : append_value(s, c, b, r, err);
       if (rc != NB_OK) {
@@ -635,7 +697,11 @@ static int append_rows(Stream *s, int64_t r0, int64_t r1, NbError *err) {
 
 static void stream_free(Stream *s) {
   unload(s);
-  for (size_t k = 0; k < s->n_cols; k++) free(s->cols[k].name);
+  for (size_t k = 0; k < s->n_cols; k++) {
+    free(s->cols[k].name);
+    if (s->cols[k].nested != NULL) pq_nested_free(s->cols[k].nested);
+    free(s->cols[k].nested);
+  }
   free(s->cols);
   nb_batch_builder_free(s->builder);
   pq_meta_free(&s->meta);
