@@ -264,6 +264,8 @@ static void put_real(Asm *a, double v, bool single) {
     if (single ? strtof(t, NULL) == (float)v : strtod(t, NULL) == v) break;
   }
   put(a, t);
+  /* 512.0, not 512: the value stays a floating-point number in JSON. */
+  if (strpbrk(t, ".e") == NULL) put(a, ".0");
 }
 
 /* Civil date of a day count since 1970-01-01 (proleptic Gregorian). */

@@ -13,7 +13,7 @@
  *
  * Leaf values: booleans, integers (signed, unsigned, DECIMAL as an exact
  * JSON number), FLOAT/DOUBLE (NaN and infinities as strings, never
- * rounded: 17 significant digits), strings (JSON-escaped; BYTE_ARRAY that
+ * rounded: the shortest exact text, ".0" when integral), strings (JSON-escaped; BYTE_ARRAY that
  * is not UTF-8 is an error, never altered), DATE and TIMESTAMP as ISO 8601
  * strings.  Other leaf types are a clear error naming the column.
  */
