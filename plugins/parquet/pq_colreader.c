@@ -134,8 +134,13 @@ static int decode_dict_indices(Ctx *c, const uint8_t *p, size_t len, size_t k, D
     uint32_t e = idx[i];
     if (e >= c->dict.count)
       return fail(c, "dictionary index %u out of range (the dictionary has %zu entries)", e, c->dict.count);
-    if (ba) dense_push_bytes(out, c->dict.bytes.data + offs[e], (size_t)(offs[e + 1] - offs[e]), true);
-    else dense_push_bytes(out, c->dict.bytes.data + (size_t)e * c->width, c->width, false);
+    if (ba) {
+      size_t n_bytes = (size_t)(offs[e + 1] - offs[e]);
+      /* A dictionary of empty strings has no bytes (data NULL). */
+      dense_push_bytes(out, n_bytes ? c->dict.bytes.data + offs[e] : NULL, n_bytes, true);
+    }
+    else
+      dense_push_bytes(out, c->dict.bytes.data + (size_t)e * c->width, c->width, false);
   }
   return out->bytes.failed || out->offs.failed ? nomem(c) : NB_OK;
 }
@@ -160,6 +165,7 @@ static int decode_byte_stream_split(Ctx *c, const uint8_t *p, size_t len, size_t
   if (c->ref->phys == PQ_BYTE_ARRAY || c->ref->phys == PQ_BOOLEAN || c->ref->phys == PQ_INT96)
     return fail(c, "BYTE_STREAM_SPLIT is not defined for %s", pq_type_name(c->ref->phys));
   if (w == 0 || k > len / w) return fail(c, "BYTE_STREAM_SPLIT: %zu values of %zu bytes do not fit the page's %zu bytes", k, w, len);
+  if (k == 0) return NB_OK; /* an all-null page: the buffer may not exist yet */
   if (!pq_buf_reserve(&out->bytes, k * w)) return nomem(c);
   uint8_t *dst = out->bytes.data + out->bytes.len;
   for (size_t i = 0; i < k; i++)
@@ -462,7 +468,8 @@ static int place_rows(Ctx *c, size_t n) {
     if (o->valid != NULL) o->valid[row] = valid;
     if (ba) {
       if (valid) {
-        pq_buf_put(&o->values, c->page.bytes.data + offs[v], (size_t)(offs[v + 1] - offs[v]));
+        size_t n_bytes = (size_t)(offs[v + 1] - offs[v]);
+        if (n_bytes > 0) pq_buf_put(&o->values, c->page.bytes.data + offs[v], n_bytes); /* data may be NULL when empty */
         v++;
       }
       o->offsets[row + 1] = o->values.len;
