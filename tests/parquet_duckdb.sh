@@ -103,6 +103,16 @@ for v in v1 v2; do
   [ "$same" = '["3000","0"]' ] || fail "DuckDB's nested $v file read by Nebula differs: $same"
 done
 head -2 "$work/nested-v1.jsonl"
+# discover shows the row groups and the nested columns with their leaves.
+cat > "$work/discover.cfg" <<CFG
+source = { connector = "parquet"; path = "$work/nested-v1.parquet"; };
+destination = { connector = "json"; path = "$work/unused.jsonl"; };
+CFG
+nebula discover "$work/discover.cfg" > "$work/discover.out" 2>&1 || fail "discover: $(cat "$work/discover.out")"
+grep -q 'row group 1: 952 rows' "$work/discover.out" || fail "discover shows no row groups: $(cat "$work/discover.out")"
+grep -q 'column \\"ls\\" nested (2 leaf columns, read as json), codec SNAPPY' "$work/discover.out" \
+  || fail "discover shows no nested column: $(cat "$work/discover.out")"
+grep -q '"ls"  json' "$work/discover.out" || fail "discover's column list: $(cat "$work/discover.out")"
 # The projection still reads only the chosen column chunks.
 nb pipeline parquet json --source-path "$work/nested-v1.parquet" -s columns=id --dest-path "$work/n.jsonl" --format lines
 [ "$(head -2 "$work/n.jsonl" | tr -d '\n')" = '{"id":0}{"id":1}' ] || fail "projection around nested columns: $(head -2 "$work/n.jsonl")"

@@ -392,18 +392,33 @@ static void log_discovery(const ParquetSource *src, const Stream *s) {
   nb_log(src->host, NB_LOG_INFO, "%s: %lld rows in %u row groups, %lld bytes, created by %.*s", s->path,
          (long long)m->num_rows, m->n_row_groups, (long long)s->size, (int)m->created_by_len,
          m->created_by ? (const char *)m->created_by : "?");
+  /* The first 20 row groups: enough to see their sizes, not a flood. */
+  for (uint32_t g = 0; g < m->n_row_groups && g < 20; g++) {
+    const PqRowGroup *rg = &m->row_groups[g];
+    int64_t comp = 0;
+    for (uint32_t k = 0; k < rg->n_columns; k++) comp += rg->columns[k].total_compressed;
+    nb_log(src->host, NB_LOG_INFO, "%s: row group %u: %lld rows, %lld bytes stored (%lld uncompressed)", s->path, g,
+           (long long)rg->num_rows, (long long)comp, (long long)rg->total_byte_size);
+  }
+  if (m->n_row_groups > 20) nb_log(src->host, NB_LOG_INFO, "%s: ... and %u more row groups", s->path, m->n_row_groups - 20);
   for (size_t k = 0; k < s->n_cols; k++) {
     const Column *c = &s->cols[k];
+    uint32_t leaves = c->nested != NULL ? c->nested->n_leaves : 1;
     int64_t comp = 0, unc = 0;
     int codec = -1;
     for (uint32_t g = 0; g < m->n_row_groups; g++) {
-      const PqColumnChunk *ch = &m->row_groups[g].columns[c->leaf];
-      comp += ch->total_compressed;
-      unc += ch->total_uncompressed;
-      codec = ch->codec;
+      for (uint32_t l = 0; l < leaves; l++) {
+        const PqColumnChunk *ch = &m->row_groups[g].columns[c->leaf + l];
+        comp += ch->total_compressed;
+        unc += ch->total_uncompressed;
+        codec = ch->codec;
+      }
     }
+    char kind[64];
+    if (c->nested != NULL) snprintf(kind, sizeof kind, "nested (%u leaf columns, read as json)", leaves);
+    else snprintf(kind, sizeof kind, "%s", pq_type_name(c->elem->type));
     nb_log(src->host, NB_LOG_INFO, "%s: column \"%s\" %s, codec %s, %lld bytes (%lld uncompressed)", s->path, c->name,
-           pq_type_name(c->elem->type), pq_codec_name(codec), (long long)comp, (long long)unc);
+           kind, pq_codec_name(codec), (long long)comp, (long long)unc);
   }
 }
 
@@ -590,9 +605,17 @@ static int append_uuid(NbColumnBuilder *b, const uint8_t *p) {
   return nb_column_append_utf8(b, buf, o);
 }
 
+/* Row r of a BYTE_ARRAY column (NULL when empty: values.data may be NULL). */
+static const uint8_t *byte_array_value(const PqColData *d, int64_t r, size_t *n) {
+  *n = (size_t)(d->offsets[r + 1] - d->offsets[r]);
+  return *n ? d->values.data + d->offsets[r] : NULL;
+}
+
 static int append_value(const Stream *s, const Column *c, NbColumnBuilder *b, int64_t r, NbError *err) {
   const PqColData *d = &c->data;
-  const uint8_t *p = d->values.data + (size_t)r * d->width;
+  /* values.data is NULL while nothing was stored (only empty strings). */
+  const uint8_t *p = d->width ? d->values.data + (size_t)r * d->width : NULL;
+  size_t n;
   int32_t i32;
   int64_t i64;
   float f;
@@ -611,8 +634,10 @@ static int append_value(const Stream *s, const Column *c, NbColumnBuilder *b, in
     case CV_DEC_I32: memcpy(&i32, p, 4); return nb_column_append_decimal128(b, (uint64_t)(int64_t)i32, i32 < 0 ? -1 : 0);
     case CV_DEC_I64: memcpy(&i64, p, 8); return nb_column_append_decimal128(b, (uint64_t)i64, i64 < 0 ? -1 : 0);
     case CV_DEC_BYTES:
-      if (c->elem->type == PQ_BYTE_ARRAY)
-        return append_decimal_bytes(s, c, b, d->values.data + d->offsets[r], (size_t)(d->offsets[r + 1] - d->offsets[r]), r, err);
+      if (c->elem->type == PQ_BYTE_ARRAY) {
+        const uint8_t *v = byte_array_value(d, r, &n); /* before n is read */
+        return append_decimal_bytes(s, c, b, v, n, r, err);
+      }
       return append_decimal_bytes(s, c, b, p, d->width, r, err);
     case CV_UUID: return append_uuid(b, p);
     case CV_TIME:
@@ -624,7 +649,8 @@ static int append_value(const Stream *s, const Column *c, NbColumnBuilder *b, in
       }
       return append_time(s, c, b, i64, r, err);
     case CV_STRING:
-      return nb_column_append_utf8(b, (const char *)d->values.data + d->offsets[r], (size_t)(d->offsets[r + 1] - d->offsets[r]));
+      p = byte_array_value(d, r, &n);
+      return nb_column_append_utf8(b, n ? (const char *)p : "", n);
     case CV_NESTED: break; /* append_nested */
   }
   return NB_INTERNAL;
@@ -643,9 +669,8 @@ static int append_strings(Stream *s, size_t k, int64_t r0, int64_t r1, NbError *
   for (size_t i = 0; i < n; i++) {
     size_t r = (size_t)r0 + i;
     bool valid = d->valid == NULL || d->valid[r];
-    s->refs[i].data = valid ? (const char *)d->values.data + d->offsets[r] : NULL;
     s->refs[i].len = valid ? (size_t)(d->offsets[r + 1] - d->offsets[r]) : 0;
-    if (valid && s->refs[i].data == NULL) s->refs[i].data = "";
+    s->refs[i].data = !valid ? NULL : s->refs[i].len ? (const char *)d->values.data + d->offsets[r] : "";
   }
   int rc = nb_append_strings(s->builder, k, 1, s->refs, n);
   return rc == NB_OK ? NB_OK : nb_error_set(err, rc, "could not build a batch of column \"%s\"", s->cols[k].name);

@@ -348,7 +348,8 @@ static int64_t ts_per_sec(int unit) {
 
 static int put_leaf(Asm *a, const PqNode *x, const PqColData *d, size_t slot) {
   const PqSchemaElem *e = x->e;
-  const uint8_t *p = d->values.data + slot * d->width;
+  /* values.data is NULL while nothing was stored (only empty strings). */
+  const uint8_t *p = d->width ? d->values.data + slot * d->width : NULL;
   bool dec = e->logical == PQ_LT_DECIMAL || e->converted == PQ_CT_DECIMAL;
   int32_t scale = e->logical == PQ_LT_DECIMAL ? e->lt_scale : e->scale;
   bool unsig = (e->logical == PQ_LT_INTEGER && !e->lt_signed) || e->converted == PQ_CT_UINT_8 ||
@@ -385,8 +386,8 @@ static int put_leaf(Asm *a, const PqNode *x, const PqColData *d, size_t slot) {
     case PQ_FLOAT: memcpy(&f, p, 4); put_real(a, f, true); return NB_OK;
     case PQ_DOUBLE: memcpy(&g, p, 8); put_real(a, g, false); return NB_OK;
     case PQ_BYTE_ARRAY: {
-      const uint8_t *s = d->values.data + d->offsets[slot];
       size_t n = (size_t)(d->offsets[slot + 1] - d->offsets[slot]);
+      const uint8_t *s = n ? d->values.data + d->offsets[slot] : NULL;
       if (dec) return put_decimal_be(a, s, n, scale);
       if (e->logical == PQ_LT_BSON || e->converted == PQ_CT_BSON) break;
       return put_string(a, s, n);
