@@ -408,10 +408,11 @@ static int put_leaf(Asm *a, const PqNode *x, const PqColData *d, size_t slot) {
       break;
     default: break;
   }
-  return asm_fail(a, "a %.*s value of type %s (%s) inside a nested column is not supported", (int)e->name_len,
-                  (const char *)e->name, pq_type_name(e->type),
-                  e->logical == PQ_LT_TIME || e->converted == PQ_CT_TIME_MILLIS || e->converted == PQ_CT_TIME_MICROS ? "TIME"
-                                                                                                                  : "this logical type");
+  bool time = e->logical == PQ_LT_TIME || e->converted == PQ_CT_TIME_MILLIS || e->converted == PQ_CT_TIME_MICROS;
+  asm_fail(a, "value of \"%.*s\", type %s (%s), inside a nested column: not supported", (int)e->name_len,
+           (const char *)e->name, pq_type_name(e->type), time ? "TIME" : "this logical type");
+  nb_error_hint(a->err, "Leave the column out with the \"columns\" setting.");
+  return NB_DATA;
 }
 
 /* ------------------------------------------------------------------------
