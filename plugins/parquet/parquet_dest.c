@@ -131,6 +131,16 @@ static int open_output(ParquetDest *d, OutFile *f, int64_t resume_length, NbErro
  * Row groups and the footer
  * ------------------------------------------------------------------------ */
 
+typedef struct SinkCtx {
+  ParquetDest *d;
+  OutFile *f;
+} SinkCtx;
+
+static int sink_pages(void *ctx, const uint8_t *data, size_t n, NbError *err) {
+  SinkCtx *s = ctx;
+  return write_bytes(s->d, s->f, data, n, err);
+}
+
 static int flush_row_group(ParquetDest *d, OutFile *f, NbError *err) {
   if (f->rg_rows == 0) return NB_OK;
   PqBuf chunk = {0}, metas = {0};
@@ -138,10 +148,11 @@ static int flush_row_group(ParquetDest *d, OutFile *f, NbError *err) {
   uint64_t start = f->length;
   int rc = NB_OK;
   for (size_t i = 0; i < f->n_cols && rc == NB_OK; i++) {
-    PqChunkParams p = {d->host, d->codec, d->level, d->page_bytes, f->length};
+    /* Pages go to the file about 1 MiB at a time (see PqChunkParams). */
+    SinkCtx sink = {d, f};
+    PqChunkParams p = {d->host, d->codec, d->level, d->page_bytes, f->length, sink_pages, &sink, 1 << 20};
     chunk.len = 0;
     rc = pq_col_write_chunk(&f->cols[i], &p, &chunk, &metas, &total_unc, err);
-    if (rc == NB_OK) rc = write_bytes(d, f, chunk.data, chunk.len, err);
   }
   if (rc == NB_OK) {
     TWriter w;

@@ -36,6 +36,7 @@
 
 #include "parquet_connector.h"
 #include "pq_colreader.h"
+#include "pq_nested.h"
 #include "pq_format.h"
 
 #define POSITION_VALUES 3 /* magic, row group, row */
@@ -46,7 +47,7 @@
 typedef enum Conv {
   CV_BOOL, CV_I32, CV_U32, CV_I64, CV_U64, CV_F32, CV_F64, CV_DATE,
   CV_TS, CV_INT96, CV_DEC_I32, CV_DEC_I64, CV_DEC_BYTES, CV_STRING, CV_UUID,
-  CV_TIME
+  CV_TIME, CV_NESTED
 } Conv;
 
 typedef struct Column {
@@ -58,6 +59,7 @@ typedef struct Column {
   int64_t ts_mul;          /* MILLIS: 1000 */
   NbField field;
   PqColData data;
+  PqNested *nested;        /* CV_NESTED: the field's tree and leaves */
 } Column;
 
 typedef struct Stream {
@@ -324,6 +326,20 @@ static int subtree_leaves(const Stream *s, uint32_t *i, int depth, uint32_t *lea
   return NB_OK;
 }
 
+/* A group, LIST, MAP or repeated field: one arrow.json column (see
+ * pq_nested.h), never flattened or dropped. */
+static int nested_column(const Stream *s, Column *c, uint32_t at, uint32_t first_leaf, NbError *err) {
+  c->nested = calloc(1, sizeof *c->nested);
+  if (c->nested == NULL) return nb_error_set(err, NB_NOMEM, "out of memory reading the schema of \"%s\"", s->path);
+  int rc = pq_nested_build(s->meta.schema, s->meta.n_schema, &at, first_leaf, s->path, c->name, c->nested, err);
+  if (rc != NB_OK) return rc;
+  c->field.name = c->name;
+  c->field.type = NB_TYPE_JSON;
+  c->field.nullable = true;
+  c->conv = CV_NESTED;
+  return NB_OK;
+}
+
 static int build_columns(ParquetSource *src, Stream *s, NbError *err) {
   const PqFileMeta *m = &s->meta;
   if (m->n_schema == 0 || m->schema[0].num_children < 0 ||
@@ -345,18 +361,14 @@ static int build_columns(ParquetSource *src, Stream *s, NbError *err) {
       free(name);
       continue;
     }
-    if (leaves - first_leaf != 1 || e->num_children > 0 || e->repetition == PQ_REPEATED) {
-      nb_error_set(err, NB_DATA, "Parquet file \"%s\": column \"%s\" is nested (a group or repeated field), which this connector does not read",
-                   s->path, name);
-      nb_error_hint(err, "Leave it out with the \"columns\" setting; it is never dropped silently.");
-      free(name);
-      return NB_DATA;
-    }
     Column *c = &s->cols[s->n_cols++];
     c->leaf = first_leaf;
     c->elem = e;
     c->name = name;
-    rc = map_column(s, c, err);
+    if (leaves - first_leaf != 1 || e->num_children > 0 || e->repetition == PQ_REPEATED)
+      rc = nested_column(s, c, at, first_leaf, err);
+    else
+      rc = map_column(s, c, err);
     if (rc != NB_OK) return rc;
   }
   for (uint32_t g = 0; g < m->n_row_groups; g++) {
@@ -380,18 +392,33 @@ static void log_discovery(const ParquetSource *src, const Stream *s) {
   nb_log(src->host, NB_LOG_INFO, "%s: %lld rows in %u row groups, %lld bytes, created by %.*s", s->path,
          (long long)m->num_rows, m->n_row_groups, (long long)s->size, (int)m->created_by_len,
          m->created_by ? (const char *)m->created_by : "?");
+  /* The first 20 row groups: enough to see their sizes, not a flood. */
+  for (uint32_t g = 0; g < m->n_row_groups && g < 20; g++) {
+    const PqRowGroup *rg = &m->row_groups[g];
+    int64_t comp = 0;
+    for (uint32_t k = 0; k < rg->n_columns; k++) comp += rg->columns[k].total_compressed;
+    nb_log(src->host, NB_LOG_INFO, "%s: row group %u: %lld rows, %lld bytes stored (%lld uncompressed)", s->path, g,
+           (long long)rg->num_rows, (long long)comp, (long long)rg->total_byte_size);
+  }
+  if (m->n_row_groups > 20) nb_log(src->host, NB_LOG_INFO, "%s: ... and %u more row groups", s->path, m->n_row_groups - 20);
   for (size_t k = 0; k < s->n_cols; k++) {
     const Column *c = &s->cols[k];
+    uint32_t leaves = c->nested != NULL ? c->nested->n_leaves : 1;
     int64_t comp = 0, unc = 0;
     int codec = -1;
     for (uint32_t g = 0; g < m->n_row_groups; g++) {
-      const PqColumnChunk *ch = &m->row_groups[g].columns[c->leaf];
-      comp += ch->total_compressed;
-      unc += ch->total_uncompressed;
-      codec = ch->codec;
+      for (uint32_t l = 0; l < leaves; l++) {
+        const PqColumnChunk *ch = &m->row_groups[g].columns[c->leaf + l];
+        comp += ch->total_compressed;
+        unc += ch->total_uncompressed;
+        codec = ch->codec;
+      }
     }
+    char kind[64];
+    if (c->nested != NULL) snprintf(kind, sizeof kind, "nested (%u leaf columns, read as json)", leaves);
+    else snprintf(kind, sizeof kind, "%s", pq_type_name(c->elem->type));
     nb_log(src->host, NB_LOG_INFO, "%s: column \"%s\" %s, codec %s, %lld bytes (%lld uncompressed)", s->path, c->name,
-           pq_type_name(c->elem->type), pq_codec_name(codec), (long long)comp, (long long)unc);
+           kind, pq_codec_name(codec), (long long)comp, (long long)unc);
   }
 }
 
@@ -420,18 +447,24 @@ static int stream_ready(ParquetSource *src, uint32_t index, Stream **out, NbErro
  * ------------------------------------------------------------------------ */
 
 static void unload(Stream *s) {
-  for (size_t k = 0; k < s->n_cols; k++) pq_col_data_free(&s->cols[k].data);
+  for (size_t k = 0; k < s->n_cols; k++) {
+    pq_col_data_free(&s->cols[k].data);
+    if (s->cols[k].nested != NULL) pq_nested_free_leaves(s->cols[k].nested);
+  }
   s->loaded = false;
 }
 
-static int load_column(ParquetSource *src, Stream *s, Column *c, const PqRowGroup *g, NbError *err) {
-  const PqColumnChunk *ch = &g->columns[c->leaf];
+/* Read and decode column chunk `leaf` (schema element e) of the row group;
+ * ref_in carries the nested leaf's levels (NULL for a flat column). */
+static int load_chunk(ParquetSource *src, Stream *s, const Column *c, uint32_t leaf, const PqSchemaElem *e,
+                      const PqChunkRef *ref_in, const PqRowGroup *g, PqColData *out, NbError *err) {
+  const PqColumnChunk *ch = &g->columns[leaf];
   if (!ch->has_meta || ch->external)
     return nb_error_set(err, NB_DATA, "Parquet file \"%s\": row group %u, column \"%s\": %s", s->path, s->rg, c->name,
                         ch->external ? "the column chunk is in another file (not supported)" : "no column metadata");
-  if (ch->type != c->elem->type)
+  if (ch->type != e->type)
     return nb_error_set(err, NB_DATA, "Parquet file \"%s\": row group %u, column \"%s\": chunk of type %s, the schema says %s",
-                        s->path, s->rg, c->name, pq_type_name(ch->type), pq_type_name(c->elem->type));
+                        s->path, s->rg, c->name, pq_type_name(ch->type), pq_type_name(e->type));
   int64_t start = ch->data_page_offset;
   if (ch->dict_page_offset > 0 && ch->dict_page_offset < start) start = ch->dict_page_offset;
   int64_t len = ch->total_compressed;
@@ -442,12 +475,35 @@ static int load_column(ParquetSource *src, Stream *s, Column *c, const PqRowGrou
   if (buf == NULL) return nb_error_set(err, NB_NOMEM, "out of memory reading column \"%s\" of \"%s\"", c->name, s->path);
   int rc = read_at(s, (uint64_t)start, buf, (size_t)len, err);
   if (rc == NB_OK) {
-    PqChunkRef ref = {s->path, s->rg, c->name, c->elem->type, c->elem->type_length, c->field.nullable,
-                      g->num_rows, (uint64_t)start, ch->codec, src->max_page_bytes};
-    rc = pq_col_decode(src->host, &ref, buf, (size_t)len, &c->data, err);
+    PqChunkRef ref = {s->path, s->rg, c->name, e->type, e->type_length, c->field.nullable,
+                      g->num_rows, (uint64_t)start, ch->codec, src->max_page_bytes, false, 0, 0, 0};
+    if (ref_in != NULL) {
+      ref.nested = true;
+      ref.max_def = ref_in->max_def;
+      ref.max_rep = ref_in->max_rep;
+      ref.max_slots = ref_in->max_slots;
+    }
+    rc = pq_col_decode(src->host, &ref, buf, (size_t)len, out, err);
   }
   free(buf);
   return rc;
+}
+
+static int load_column(ParquetSource *src, Stream *s, Column *c, const PqRowGroup *g, NbError *err) {
+  if (c->nested == NULL) return load_chunk(src, s, c, c->leaf, c->elem, NULL, g, &c->data, err);
+  PqNested *n = c->nested;
+  for (uint32_t k = 0; k < n->n_leaves; k++) {
+    PqChunkRef ref;
+    memset(&ref, 0, sizeof ref);
+    const PqSchemaElem *e = pq_nested_leaf(n, k, &ref.max_def, &ref.max_rep);
+    if (e == NULL) return nb_error_set(err, NB_INTERNAL, "nested column \"%s\": leaf %u not in its tree", c->name, k);
+    /* Level slots are bounded like rows: 16 bytes of memory each at least. */
+    ref.max_slots = (size_t)(src->max_row_group_bytes / 16);
+    int rc = load_chunk(src, s, c, n->first_leaf + k, e, &ref, g, &n->leaves[k], err);
+    if (rc != NB_OK) return rc;
+  }
+  pq_nested_rewind(n);
+  return NB_OK;
 }
 
 static int load_row_group(ParquetSource *src, Stream *s, NbError *err) {
@@ -549,9 +605,17 @@ static int append_uuid(NbColumnBuilder *b, const uint8_t *p) {
   return nb_column_append_utf8(b, buf, o);
 }
 
+/* Row r of a BYTE_ARRAY column (NULL when empty: values.data may be NULL). */
+static const uint8_t *byte_array_value(const PqColData *d, int64_t r, size_t *n) {
+  *n = (size_t)(d->offsets[r + 1] - d->offsets[r]);
+  return *n ? d->values.data + d->offsets[r] : NULL;
+}
+
 static int append_value(const Stream *s, const Column *c, NbColumnBuilder *b, int64_t r, NbError *err) {
   const PqColData *d = &c->data;
-  const uint8_t *p = d->values.data + (size_t)r * d->width;
+  /* values.data is NULL while nothing was stored (only empty strings). */
+  const uint8_t *p = d->width ? d->values.data + (size_t)r * d->width : NULL;
+  size_t n;
   int32_t i32;
   int64_t i64;
   float f;
@@ -570,8 +634,10 @@ static int append_value(const Stream *s, const Column *c, NbColumnBuilder *b, in
     case CV_DEC_I32: memcpy(&i32, p, 4); return nb_column_append_decimal128(b, (uint64_t)(int64_t)i32, i32 < 0 ? -1 : 0);
     case CV_DEC_I64: memcpy(&i64, p, 8); return nb_column_append_decimal128(b, (uint64_t)i64, i64 < 0 ? -1 : 0);
     case CV_DEC_BYTES:
-      if (c->elem->type == PQ_BYTE_ARRAY)
-        return append_decimal_bytes(s, c, b, d->values.data + d->offsets[r], (size_t)(d->offsets[r + 1] - d->offsets[r]), r, err);
+      if (c->elem->type == PQ_BYTE_ARRAY) {
+        const uint8_t *v = byte_array_value(d, r, &n); /* before n is read */
+        return append_decimal_bytes(s, c, b, v, n, r, err);
+      }
       return append_decimal_bytes(s, c, b, p, d->width, r, err);
     case CV_UUID: return append_uuid(b, p);
     case CV_TIME:
@@ -583,7 +649,9 @@ static int append_value(const Stream *s, const Column *c, NbColumnBuilder *b, in
       }
       return append_time(s, c, b, i64, r, err);
     case CV_STRING:
-      return nb_column_append_utf8(b, (const char *)d->values.data + d->offsets[r], (size_t)(d->offsets[r + 1] - d->offsets[r]));
+      p = byte_array_value(d, r, &n);
+      return nb_column_append_utf8(b, n ? (const char *)p : "", n);
+    case CV_NESTED: break; /* append_nested */
   }
   return NB_INTERNAL;
 }
@@ -601,12 +669,26 @@ static int append_strings(Stream *s, size_t k, int64_t r0, int64_t r1, NbError *
   for (size_t i = 0; i < n; i++) {
     size_t r = (size_t)r0 + i;
     bool valid = d->valid == NULL || d->valid[r];
-    s->refs[i].data = valid ? (const char *)d->values.data + d->offsets[r] : NULL;
     s->refs[i].len = valid ? (size_t)(d->offsets[r + 1] - d->offsets[r]) : 0;
-    if (valid && s->refs[i].data == NULL) s->refs[i].data = "";
+    s->refs[i].data = !valid ? NULL : s->refs[i].len ? (const char *)d->values.data + d->offsets[r] : "";
   }
   int rc = nb_append_strings(s->builder, k, 1, s->refs, n);
   return rc == NB_OK ? NB_OK : nb_error_set(err, rc, "could not build a batch of column \"%s\"", s->cols[k].name);
+}
+
+/* Rows [r0, r1) of a nested column as JSON text; at the row group's last
+ * row, every level slot of every leaf must have been used. */
+static int append_nested(Stream *s, Column *c, NbColumnBuilder *b, int64_t r0, int64_t r1, NbError *err) {
+  PqNested *n = c->nested;
+  for (int64_t r = r0; r < r1; r++) {
+    bool is_null = false;
+    int rc = pq_nested_row(n, r, &is_null, s->path, s->rg, c->name, err);
+    if (rc != NB_OK) return rc;
+    rc = is_null ? nb_column_append_null(b) : nb_column_append_utf8(b, (const char *)n->json.data, n->json.len);
+    if (rc != NB_OK) return nb_error_set(err, rc, "could not build a batch of column \"%s\"", c->name);
+  }
+  if (r1 == s->meta.row_groups[s->rg].num_rows) return pq_nested_check_end(n, s->path, s->rg, c->name, err);
+  return NB_OK;
 }
 
 static int append_rows(Stream *s, int64_t r0, int64_t r1, NbError *err) {
@@ -618,6 +700,11 @@ static int append_rows(Stream *s, int64_t r0, int64_t r1, NbError *err) {
       continue;
     }
     NbColumnBuilder *b = nb_batch_builder_column(s->builder, k);
+    if (c->conv == CV_NESTED) {
+      int rc = append_nested(s, c, b, r0, r1, err);
+      if (rc != NB_OK) return rc;
+      continue;
+    }
     for (int64_t r = r0; r < r1; r++) {
       int rc = c->data.valid != NULL && !c->data.valid[r] ? nb_column_append_null(b) : append_value(s, c, b, r, err);
       if (rc != NB_OK) {
@@ -635,7 +722,11 @@ static int append_rows(Stream *s, int64_t r0, int64_t r1, NbError *err) {
 
 static void stream_free(Stream *s) {
   unload(s);
-  for (size_t k = 0; k < s->n_cols; k++) free(s->cols[k].name);
+  for (size_t k = 0; k < s->n_cols; k++) {
+    free(s->cols[k].name);
+    if (s->cols[k].nested != NULL) pq_nested_free(s->cols[k].nested);
+    free(s->cols[k].nested);
+  }
   free(s->cols);
   nb_batch_builder_free(s->builder);
   pq_meta_free(&s->meta);

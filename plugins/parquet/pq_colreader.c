@@ -28,7 +28,9 @@ typedef struct Ctx {
   Dense dict;
   bool has_dict;
   Dense page;
-  PqBuf levels;            /* uint32 per row of the page */
+  PqBuf levels;            /* uint32 definition level per row (slot) of the page */
+  PqBuf rep_levels;        /* uint32 repetition level per slot (nested leaves) */
+  uint32_t max_def;        /* 0 REQUIRED, 1 OPTIONAL flat, deeper nested */
   PqBuf indices;           /* uint32 scratch */
   PqBuf inflated;          /* decompressed page */
   PqColData *out;
@@ -132,8 +134,13 @@ static int decode_dict_indices(Ctx *c, const uint8_t *p, size_t len, size_t k, D
     uint32_t e = idx[i];
     if (e >= c->dict.count)
       return fail(c, "dictionary index %u out of range (the dictionary has %zu entries)", e, c->dict.count);
-    if (ba) dense_push_bytes(out, c->dict.bytes.data + offs[e], (size_t)(offs[e + 1] - offs[e]), true);
-    else dense_push_bytes(out, c->dict.bytes.data + (size_t)e * c->width, c->width, false);
+    if (ba) {
+      size_t n_bytes = (size_t)(offs[e + 1] - offs[e]);
+      /* A dictionary of empty strings has no bytes (data NULL). */
+      dense_push_bytes(out, n_bytes ? c->dict.bytes.data + offs[e] : NULL, n_bytes, true);
+    }
+    else
+      dense_push_bytes(out, c->dict.bytes.data + (size_t)e * c->width, c->width, false);
   }
   return out->bytes.failed || out->offs.failed ? nomem(c) : NB_OK;
 }
@@ -158,6 +165,7 @@ static int decode_byte_stream_split(Ctx *c, const uint8_t *p, size_t len, size_t
   if (c->ref->phys == PQ_BYTE_ARRAY || c->ref->phys == PQ_BOOLEAN || c->ref->phys == PQ_INT96)
     return fail(c, "BYTE_STREAM_SPLIT is not defined for %s", pq_type_name(c->ref->phys));
   if (w == 0 || k > len / w) return fail(c, "BYTE_STREAM_SPLIT: %zu values of %zu bytes do not fit the page's %zu bytes", k, w, len);
+  if (k == 0) return NB_OK; /* an all-null page: the buffer may not exist yet */
   if (!pq_buf_reserve(&out->bytes, k * w)) return nomem(c);
   uint8_t *dst = out->bytes.data + out->bytes.len;
   for (size_t i = 0; i < k; i++)
@@ -381,39 +389,87 @@ static int inflate_page(Ctx *c, const uint8_t *src, size_t len, size_t size, con
   return NB_OK;
 }
 
-/* Definition levels of n rows (hybrid, bit width 1) into c->levels; *k
- * is the number of non-null values. */
-static int decode_levels(Ctx *c, const uint8_t *p, size_t len, size_t n, size_t *k) {
+/* Bits of a level whose maximum is max (0 when the level is always 0). */
+static int level_bits(uint32_t max) {
+  int w = 0;
+  while (w < 32 && (1u << w) <= max) w++;
+  return w;
+}
+
+/* n levels (hybrid, the bit width of max) into buf; *k is the number of
+ * levels equal to max (for definition levels: the non-null values). */
+static int decode_levels_of(Ctx *c, const char *what, const uint8_t *p, size_t len, size_t n, uint32_t max,
+                            PqBuf *buf, size_t *k) {
   const char *why = NULL;
-  if (!pq_buf_reserve(&c->levels, n * 4 + 4)) return nomem(c);
-  uint32_t *lv = (uint32_t *)(void *)c->levels.data;
+  if (!pq_buf_reserve(buf, n * 4 + 4)) return nomem(c);
+  uint32_t *lv = (uint32_t *)(void *)buf->data;
   PqRleDecoder d;
-  pq_rle_init(&d, p, len, 1);
-  if (!pq_rle_get(&d, lv, n, &why)) return fail(c, "definition levels: %s", why);
+  pq_rle_init(&d, p, len, level_bits(max));
+  if (!pq_rle_get(&d, lv, n, &why)) return fail(c, "%s levels: %s", what, why);
   size_t nn = 0;
   for (size_t i = 0; i < n; i++) {
-    if (lv[i] > 1) return fail(c, "definition level %u above the column's maximum 1", lv[i]);
-    nn += lv[i];
+    if (lv[i] > max) return fail(c, "%s level %u above the column's maximum %u", what, lv[i], max);
+    nn += lv[i] == max;
   }
   *k = nn;
+  return NB_OK;
+}
+
+static int decode_levels(Ctx *c, const uint8_t *p, size_t len, size_t n, size_t *k) {
+  return decode_levels_of(c, "definition", p, len, n, c->max_def, &c->levels, k);
+}
+
+/* Room for `slots` level slots in the output of a nested leaf (its slot
+ * count is only known page by page). */
+static int grow_slots(Ctx *c, size_t slots) {
+  PqColData *o = c->out;
+  if (slots <= o->cap_slots) return NB_OK;
+  size_t cap = o->cap_slots < 1024 ? 1024 : o->cap_slots;
+  while (cap < slots) cap *= 2;
+  uint8_t *valid = realloc(o->valid, cap);
+  if (valid == NULL) return nomem(c);
+  o->valid = valid;
+  uint8_t *def = realloc(o->def, cap);
+  if (def == NULL) return nomem(c);
+  o->def = def;
+  uint8_t *rp = realloc(o->rep, cap);
+  if (rp == NULL) return nomem(c);
+  o->rep = rp;
+  if (c->ref->phys == PQ_BYTE_ARRAY) {
+    uint64_t *offs = realloc(o->offsets, (cap + 1) * sizeof *offs);
+    if (offs == NULL) return nomem(c);
+    if (o->cap_slots == 0) offs[0] = 0;
+    o->offsets = offs;
+  }
+  o->cap_slots = cap;
   return NB_OK;
 }
 
 /* Scatter the page's dense values over its n rows. */
 static int place_rows(Ctx *c, size_t n) {
   PqColData *o = c->out;
-  const uint32_t *lv = c->ref->optional ? (const uint32_t *)(void *)c->levels.data : NULL;
+  const uint32_t *lv = c->max_def > 0 ? (const uint32_t *)(void *)c->levels.data : NULL;
+  if (c->ref->nested) {
+    int rc = grow_slots(c, c->rows_done + n);
+    if (rc != NB_OK) return rc;
+    const uint32_t *rl = (const uint32_t *)(void *)c->rep_levels.data;
+    for (size_t i = 0; i < n; i++) {
+      o->def[c->rows_done + i] = (uint8_t)(lv ? lv[i] : 0);
+      o->rep[c->rows_done + i] = (uint8_t)(c->ref->max_rep > 0 ? rl[i] : 0);
+    }
+  }
   bool ba = c->ref->phys == PQ_BYTE_ARRAY;
   size_t v = 0;
   const uint64_t *offs = (const uint64_t *)(void *)c->page.offs.data;
   if (!ba && !pq_buf_reserve(&o->values, n * c->width)) return nomem(c);
   for (size_t i = 0; i < n; i++) {
     size_t row = c->rows_done + i;
-    bool valid = lv == NULL || lv[i] == 1;
+    bool valid = lv == NULL || lv[i] == c->max_def;
     if (o->valid != NULL) o->valid[row] = valid;
     if (ba) {
       if (valid) {
-        pq_buf_put(&o->values, c->page.bytes.data + offs[v], (size_t)(offs[v + 1] - offs[v]));
+        size_t n_bytes = (size_t)(offs[v + 1] - offs[v]);
+        if (n_bytes > 0) pq_buf_put(&o->values, c->page.bytes.data + offs[v], n_bytes); /* data may be NULL when empty */
         v++;
       }
       o->offsets[row + 1] = o->values.len;
@@ -433,14 +489,28 @@ static int data_page(Ctx *c, const PqPageHeader *h, const uint8_t *body, size_t 
   size_t n = (size_t)h->num_values, k = n;
   const uint8_t *p;
   int rc;
-  if (h->num_values < 0 || (uint64_t)h->num_values > (uint64_t)c->ref->num_rows - c->rows_done)
+  if (c->ref->nested) {
+    if (h->num_values < 0 || (uint64_t)h->num_values > (uint64_t)c->ref->max_slots - c->rows_done)
+      return fail(c, "page of %d level slots where at most %zu are left in the memory limit", h->num_values,
+                  c->ref->max_slots - c->rows_done);
+  } else if (h->num_values < 0 || (uint64_t)h->num_values > (uint64_t)c->ref->num_rows - c->rows_done)
     return fail(c, "page of %d values where %llu rows are left in the row group", h->num_values,
                 (unsigned long long)((uint64_t)c->ref->num_rows - c->rows_done));
   if (h->type == PQ_PAGE_DATA) {
     rc = inflate_page(c, body, len, (size_t)h->uncompressed_size, &p);
     if (rc != NB_OK) return rc;
     size_t plen = (size_t)h->uncompressed_size;
-    if (c->ref->optional) {
+    if (c->ref->max_rep > 0) {
+      size_t reps;
+      if (plen < 4) return fail(c, "no room for the repetition levels' length");
+      uint32_t ln = pq_le32(p);
+      if (ln > plen - 4) return fail(c, "repetition levels of %u bytes past the end of the page", ln);
+      rc = decode_levels_of(c, "repetition", p + 4, ln, n, c->ref->max_rep, &c->rep_levels, &reps);
+      if (rc != NB_OK) return rc;
+      p += 4 + ln;
+      plen -= 4 + (size_t)ln;
+    }
+    if (c->max_def > 0) {
       if (h->def_encoding != PQ_ENC_RLE)
         return fail(c, "definition levels in encoding %s", pq_encoding_name(h->def_encoding));
       if (plen < 4) return fail(c, "no room for the definition levels' length");
@@ -454,19 +524,32 @@ static int data_page(Ctx *c, const PqPageHeader *h, const uint8_t *body, size_t 
     dense_clear(&c->page);
     rc = decode_values(c, h->encoding, p, plen, k, &c->page);
   } else {
-    if (h->rep_bytes != 0) return fail(c, "repetition levels in a flat column");
-    if (h->def_bytes < 0 || (size_t)h->def_bytes > len || (size_t)h->def_bytes > (size_t)h->uncompressed_size)
+    size_t rl = 0;
+    if (c->ref->max_rep > 0) {
+      size_t reps;
+      if (h->rep_bytes < 0 || (size_t)h->rep_bytes > len || (size_t)h->rep_bytes > (size_t)h->uncompressed_size)
+        return fail(c, "repetition levels of %d bytes past the end of the page", h->rep_bytes);
+      rl = (size_t)h->rep_bytes;
+      rc = decode_levels_of(c, "repetition", body, rl, n, c->ref->max_rep, &c->rep_levels, &reps);
+      if (rc != NB_OK) return rc;
+      body += rl;
+      len -= rl;
+    } else if (h->rep_bytes != 0) {
+      return fail(c, "repetition levels in a column that does not repeat");
+    }
+    if (h->def_bytes < 0 || (size_t)h->def_bytes > len || (size_t)h->def_bytes > (size_t)h->uncompressed_size - rl)
       return fail(c, "definition levels of %d bytes past the end of the page", h->def_bytes);
-    if (h->num_rows != h->num_values) return fail(c, "num_rows %d and num_values %d differ in a flat column", h->num_rows, h->num_values);
+    if (!c->ref->nested && h->num_rows != h->num_values)
+      return fail(c, "num_rows %d and num_values %d differ in a flat column", h->num_rows, h->num_values);
     size_t dl = (size_t)h->def_bytes;
-    if (c->ref->optional) {
+    if (c->max_def > 0) {
       rc = decode_levels(c, body, dl, n, &k);
       if (rc != NB_OK) return rc;
     } else if (dl != 0) {
       return fail(c, "definition levels in a required column");
     }
     if (h->num_nulls < 0 || (size_t)h->num_nulls != n - k) return fail(c, "num_nulls %d, the levels say %zu", h->num_nulls, n - k);
-    size_t vsize = (size_t)h->uncompressed_size - dl;
+    size_t vsize = (size_t)h->uncompressed_size - rl - dl;
     if (h->v2_compressed) {
       rc = inflate_page(c, body + dl, len - dl, vsize, &p);
       if (rc != NB_OK) return rc;
@@ -508,19 +591,21 @@ int pq_col_decode(const NbHostApi *host, const PqChunkRef *ref,
   c.out = out;
   c.width = pq_phys_width(ref->phys, ref->type_length);
   c.page_at = ref->chunk_offset;
+  c.max_def = ref->nested ? ref->max_def : ref->optional ? 1 : 0;
   int rc = NB_OK;
   size_t rows = (size_t)ref->num_rows;
   out->n_rows = rows;
   out->width = c.width;
   if (ref->phys != PQ_BYTE_ARRAY && c.width == 0) return fail(&c, "fixed-length type of length %d", ref->type_length);
-  if (ref->optional && (out->valid = malloc(rows ? rows : 1)) == NULL) return nomem(&c);
-  if (ref->phys == PQ_BYTE_ARRAY) {
+  if (ref->nested) rows = 0; /* slots grow page by page */
+  if (!ref->nested && ref->optional && (out->valid = malloc(rows ? rows : 1)) == NULL) return nomem(&c);
+  if (!ref->nested && ref->phys == PQ_BYTE_ARRAY) {
     out->offsets = calloc(rows + 1, sizeof *out->offsets);
     if (out->offsets == NULL) return nomem(&c);
   }
   dense_clear(&c.dict);
   size_t pos = 0;
-  while (rc == NB_OK && c.rows_done < rows) {
+  while (rc == NB_OK && (ref->nested ? pos < len : c.rows_done < rows)) {
     PqPageHeader h;
     size_t used = 0;
     const char *why = NULL;
@@ -557,9 +642,11 @@ int pq_col_decode(const NbHostApi *host, const PqChunkRef *ref,
     else if (h.type == PQ_PAGE_DATA || h.type == PQ_PAGE_DATA_V2) rc = data_page(&c, &h, body, (size_t)h.compressed_size);
     /* Index pages and unknown page types are skipped. */
   }
+  if (ref->nested) out->n_rows = c.rows_done;
   dense_free(&c.dict);
   dense_free(&c.page);
   pq_buf_free(&c.levels);
+  pq_buf_free(&c.rep_levels);
   pq_buf_free(&c.indices);
   pq_buf_free(&c.inflated);
   return rc;
@@ -568,6 +655,8 @@ int pq_col_decode(const NbHostApi *host, const PqChunkRef *ref,
 void pq_col_data_free(PqColData *d) {
   free(d->valid);
   free(d->offsets);
+  free(d->def);
+  free(d->rep);
   pq_buf_free(&d->values);
   memset(d, 0, sizeof *d);
 }

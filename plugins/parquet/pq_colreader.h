@@ -1,6 +1,6 @@
 /*
- * pq_colreader.h - decoding one column chunk of a flat (non-nested)
- * column into row-aligned physical values: pages v1 and v2, every codec
+ * pq_colreader.h - decoding one column chunk into row-aligned physical
+ * values (flat columns) or level slots (leaves of nested columns): pages v1 and v2, every codec
  * the host's block slots offer, PLAIN, dictionary (PLAIN_DICTIONARY,
  * RLE_DICTIONARY), RLE booleans, DELTA_BINARY_PACKED,
  * DELTA_LENGTH_BYTE_ARRAY, DELTA_BYTE_ARRAY and BYTE_STREAM_SPLIT.
@@ -24,6 +24,11 @@ typedef struct PqColData {
                               zero); BYTE_ARRAY: the bytes back to back */
   uint64_t *offsets;       /* BYTE_ARRAY: n_rows + 1 offsets into values */
   size_t width;            /* bytes per value of a fixed-width type */
+  /* Nested leaves (PqChunkRef.nested): n_rows counts level slots, not
+   * rows; a slot holds a value when def[slot] == max_def. */
+  uint8_t *def;
+  uint8_t *rep;
+  size_t cap_slots;
 } PqColData;
 
 /* What the reader needs to know of the column and where it is. */
@@ -38,6 +43,11 @@ typedef struct PqChunkRef {
   uint64_t chunk_offset;   /* file offset of data[0] */
   int32_t codec;
   size_t max_page_bytes;
+  /* A leaf of a nested column: repetition and definition levels of up to
+   * max_rep / max_def, one slot per level entry, at most max_slots. */
+  bool nested;
+  uint8_t max_def, max_rep;
+  size_t max_slots;
 } PqChunkRef;
 
 /* Decode the column chunk data[0..len).  out is zeroed first; free it with

@@ -568,15 +568,26 @@ static void put_chunk_meta(const PqColWriter *col, const PqChunkParams *p,
   tw_struct_end(&w);
 }
 
+/* Hand the pages encoded so far to the sink when they pass its size. */
+static int drain(const PqChunkParams *p, PqBuf *out, size_t start, uint64_t *sunk, bool always, NbError *err) {
+  if (p->sink == NULL || out->len == start || (!always && out->len - start < p->sink_bytes)) return NB_OK;
+  int rc = p->sink(p->sink_ctx, out->data + start, out->len - start, err);
+  if (rc != NB_OK) return rc;
+  *sunk += out->len - start;
+  out->len = start;
+  return NB_OK;
+}
+
 int pq_col_write_chunk(PqColWriter *col, const PqChunkParams *p, PqBuf *out,
                        PqBuf *meta, int64_t *uncompressed, NbError *err) {
   PqBuf body = {0}, scratch = {0};
   int rc = NB_OK;
   size_t start = out->len;
+  uint64_t sunk = 0;       /* bytes of this chunk already given to the sink */
   int64_t dict_offset = -1, unc = 0;
   int dict_bits = 0;
   if (col->dict_on && col->n_dict > 0) {
-    dict_offset = (int64_t)(p->file_offset + (out->len - start));
+    dict_offset = (int64_t)(p->file_offset + sunk + (out->len - start));
     rc = put_page(p, out, PQ_PAGE_DICTIONARY, &col->dict_plain, (int32_t)col->n_dict,
                   PQ_ENC_PLAIN, &unc, &scratch, err);
     if (rc != NB_OK) goto done;
@@ -585,7 +596,7 @@ int pq_col_write_chunk(PqColWriter *col, const PqChunkParams *p, PqBuf *out,
     dict_free(col);        /* all nulls: nothing to index */
     col->dict_on = false;
   }
-  int64_t data_offset = (int64_t)(p->file_offset + (out->len - start));
+  int64_t data_offset = (int64_t)(p->file_offset + sunk + (out->len - start));
   size_t total = col->dict_on ? col->indices.len / 2 + col->defs.len / 8 : col->plain.len + col->defs.len / 8;
   size_t rows_per_page = col->n_rows;
   if (total > p->page_bytes && col->n_rows > 0) {
@@ -617,11 +628,15 @@ int pq_col_write_chunk(PqColWriter *col, const PqChunkParams *p, PqBuf *out,
     }
     rc = put_page(p, out, PQ_PAGE_DATA, &body, (int32_t)(r1 - r),
                   col->dict_on ? PQ_ENC_RLE_DICTIONARY : PQ_ENC_PLAIN, &unc, &scratch, err);
+    if (rc == NB_OK) rc = drain(p, out, start, &sunk, false, err);
     if (rc != NB_OK) goto done;
     v += k;
     r = r1;
   } while (r < col->n_rows);
-  put_chunk_meta(col, p, meta, dict_offset, data_offset, (int64_t)(out->len - start), unc);
+  int64_t compressed = (int64_t)(sunk + (out->len - start));
+  rc = drain(p, out, start, &sunk, true, err);
+  if (rc != NB_OK) goto done;
+  put_chunk_meta(col, p, meta, dict_offset, data_offset, compressed, unc);
   *uncompressed += unc;
   if (meta->failed) rc = nb_error_set(err, NB_NOMEM, "out of memory writing column metadata");
 done:

@@ -45,6 +45,12 @@ typedef struct PqChunkParams {
   int32_t level;
   size_t page_bytes;
   uint64_t file_offset;    /* where the chunk will start in the file */
+  /* When set, the encoded pages are handed to sink whenever `out` holds
+   * more than sink_bytes of them, so a column chunk is never held whole
+   * (the destination's memory stays at the buffered row group). */
+  int (*sink)(void *ctx, const uint8_t *data, size_t n, NbError *err);
+  void *sink_ctx;
+  size_t sink_bytes;
 } PqChunkParams;
 
 /* Set up col for field (physical type from the logical one). */
@@ -70,8 +76,8 @@ void pq_col_rollback(PqColWriter *col, const PqColMark *m);
 /* Bytes buffered: values, levels, dictionary and indices (the memory a
  * row group holds, compared with row_group_bytes). */
 size_t pq_col_bytes(const PqColWriter *col);
-/* Encode the chunk's pages into out, and its ColumnChunk metadata (a list
- * element) into meta.  Returns NB_OK, NB_NOMEM, NB_INTERNAL (codec). */
+/* Encode the chunk's pages into out (or through p->sink), and its
+ * ColumnChunk metadata (a list element) into meta.  Returns NB_OK, NB_NOMEM, NB_INTERNAL (codec). */
 int pq_col_write_chunk(PqColWriter *col, const PqChunkParams *p, PqBuf *out,
                        PqBuf *meta, int64_t *uncompressed, NbError *err);
 
