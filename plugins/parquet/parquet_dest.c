@@ -368,7 +368,7 @@ static int read_settings(ParquetDest *d, const NbSettings *s, NbError *err) {
     return nb_error_set(err, NB_INVALID, "settings \"row_group_bytes\" (>= 1024), \"row_group_rows\" (>= 1), \"page_bytes\" (1 KiB .. 1 GiB) and \"dictionary_bytes\" (0 .. 1 GiB) are out of range");
   d->path = strdup(path);
   if (d->path == NULL) return nb_error_set(err, NB_NOMEM, "out of memory opening the parquet destination");
-  d->per_stream = strstr(path, "{stream}") != NULL;
+  d->per_stream = nb_path_has_stream(path);
   d->codec = codec_of_choice[choice];
   d->level = (int32_t)level;
   d->row_group_bytes = (uint64_t)rg_bytes;
@@ -394,31 +394,6 @@ int parquet_dest_open(const NbHostApi *host, const NbOpenArgs *args,
   }
   *dest = d;
   return NB_OK;
-}
-
-/* path with every "{stream}" replaced by the stream name's base name
- * without its extensions ("data/in.csv.gz" -> "in"). */
-static char *stream_path(const char *pattern, const char *stream) {
-  const char *base = strrchr(stream, '/');
-  base = base ? base + 1 : stream;
-  const char *dot = strchr(base + (base[0] == '.'), '.');
-  size_t blen = dot ? (size_t)(dot - base) : strlen(base);
-  size_t n = 0;
-  for (const char *p = pattern; (p = strstr(p, "{stream}")) != NULL; p += 8) n++;
-  char *out = malloc(strlen(pattern) + n * blen + 1);
-  if (out == NULL) return NULL;
-  char *o = out;
-  for (const char *p = pattern; *p;) {
-    if (strncmp(p, "{stream}", 8) == 0) {
-      memcpy(o, base, blen);
-      o += blen;
-      p += 8;
-    } else {
-      *o++ = *p++;
-    }
-  }
-  *o = '\0';
-  return out;
 }
 
 /* Column writers and the encoded schema of fields. */
@@ -513,7 +488,7 @@ int parquet_dest_prepare(void *dest, const char *stream_name,
   size_t n = 0;
   int rc = nb_schema_fields(schema, &fields, &n, err);
   if (rc != NB_OK) return rc;
-  char *path = d->per_stream ? stream_path(d->path, stream_name) : strdup(d->path);
+  char *path = d->per_stream ? nb_stream_path(d->path, stream_name) : strdup(d->path);
   if (path == NULL) {
     free(fields);
     return nb_error_set(err, NB_NOMEM, "out of memory preparing a parquet stream");
