@@ -66,6 +66,7 @@ struct MyCdc {
   MyCdcPos boundary; /* end of the last whole transaction read */
   bool have_boundary;
   bool done;
+  bool at_end; /* stop_at_catchup: the dump ended, its last batch is out */
   uint8_t pos_buf[MY_CDC_POS_MAX];
 };
 
@@ -719,6 +720,10 @@ static int hand_over(MyCdc *c, struct ArrowArray *out, NbBatchInfo *info, NbErro
 
 int my_cdc_next(MyCdc *c, struct ArrowArray *out, NbBatchInfo *info, NbError *err) {
   int rc;
+  if (c->at_end) {
+    reader_stop(c);
+    c->done = true;
+  }
   if (c->done) return NB_END;
   if ((rc = load_schema(c, err)) != NB_OK) return rc;
   if (c->rpl == NULL) {
@@ -738,8 +743,10 @@ int my_cdc_next(MyCdc *c, struct ArrowArray *out, NbBatchInfo *info, NbError *er
     if (c->ev == NULL) {
       if (mysql_errno(c->conn) == 0 && c->set.stop_at_catchup) {
         /* The end of the binlog: what was read ends at a transaction end. */
-        if (nb_batch_builder_rows(c->builder) > 0 && !c->in_txn)
+        if (nb_batch_builder_rows(c->builder) > 0 && !c->in_txn) {
+          c->at_end = true;
           return hand_over(c, out, info, err);
+        }
         reader_stop(c);
         c->done = true;
         return NB_END;
