@@ -40,6 +40,7 @@ struct MyCdc {
   MyColumn *cols;
   size_t n_cols;
   MyBinCol *bcols;
+  uint8_t *schema_types; /* MYSQL_FIELD type of each column, when loaded */
   char **members;
   char **before_names;
   NbBatchBuilder *builder;
@@ -67,6 +68,8 @@ struct MyCdc {
   bool have_boundary;
   bool done;
   bool at_end; /* stop_at_catchup: the dump ended, its last batch is out */
+  bool schema_pending; /* a TABLE_MAP disagreed with the schema: reload */
+  bool just_reloaded;  /* ... and the schema was reloaded since */
   uint8_t pos_buf[MY_CDC_POS_MAX];
 };
 
@@ -162,6 +165,29 @@ static int load_schema_details(MyCdc *c, NbError *err) {
   return NB_OK;
 }
 
+/* Forget the table's schema (ALTER TABLE): load_schema reads it again. */
+static void free_schema(MyCdc *c) {
+  size_t i;
+  for (i = 0; c->members != NULL && i < c->n_cols; i++) free(c->members[i]);
+  for (i = 0; c->before_names != NULL && i < c->n_cols; i++) free(c->before_names[i]);
+  free(c->members);
+  free(c->before_names);
+  free(c->bcols);
+  free(c->schema_types);
+  free(c->before);
+  free(c->after);
+  my_columns_free(c->cols, c->n_cols);
+  nb_batch_builder_free(c->builder);
+  c->schema_types = NULL;
+  c->members = NULL;
+  c->before_names = NULL;
+  c->bcols = NULL;
+  c->before = c->after = NULL;
+  c->cols = NULL;
+  c->n_cols = 0;
+  c->builder = NULL;
+}
+
 static int load_schema(MyCdc *c, NbError *err) {
   char sql[600];
   char *q;
@@ -175,9 +201,15 @@ static int load_schema(MyCdc *c, NbError *err) {
   free(q);
   if ((rc = meta_rows(c, sql, &res, err)) != NB_OK) return rc;
   rc = my_columns_from_result(res, &c->cols, &c->n_cols, err);
+  n = c->n_cols;
+  if (rc == NB_OK && (c->schema_types = calloc(n + 1, 1)) == NULL)
+    rc = nb_error_set(err, NB_NOMEM, "out of memory");
+  if (rc == NB_OK) {
+    MYSQL_FIELD *f = mysql_fetch_fields(res);
+    for (i = 0; i < n; i++) c->schema_types[i] = (uint8_t)f[i].type;
+  }
   mysql_free_result(res);
   if (rc != NB_OK) return rc;
-  n = c->n_cols;
   c->bcols = calloc(n + 1, sizeof *c->bcols);
   c->members = calloc(n + 1, sizeof *c->members);
   c->before_names = calloc(n + 1, sizeof *c->before_names);
@@ -278,20 +310,11 @@ static void reader_stop(MyCdc *c) {
 }
 
 void my_cdc_free(MyCdc *c) {
-  size_t i;
   if (c == NULL) return;
   reader_stop(c);
   if (c->meta != NULL) mysql_close(c->meta);
-  for (i = 0; c->members != NULL && i < c->n_cols; i++) free(c->members[i]);
-  for (i = 0; c->before_names != NULL && i < c->n_cols; i++) free(c->before_names[i]);
-  free(c->members);
-  free(c->before_names);
-  free(c->bcols);
-  free(c->before);
-  free(c->after);
+  free_schema(c);
   free(c->scratch);
-  my_columns_free(c->cols, c->n_cols);
-  nb_batch_builder_free(c->builder);
   free(c->table);
   free(c->start_file);
   free(c);
@@ -441,18 +464,72 @@ static bool same(const MARIADB_STRING *s, const char *text) {
   return s->str != NULL && s->length == strlen(text) && memcmp(s->str, text, s->length) == 0;
 }
 
+/* A column type class: the binlog and result metadata name the same
+ * column differently (VARCHAR / VAR_STRING, DATETIME2 / DATETIME ...). */
+static int type_class(unsigned t) {
+  switch (t) {
+    case MYSQL_TYPE_VARCHAR:
+    case MYSQL_TYPE_VAR_STRING:
+    case MYSQL_TYPE_STRING:
+    case MYSQL_TYPE_ENUM:
+    case MYSQL_TYPE_SET:
+      return 1000;
+    case MYSQL_TYPE_TINY_BLOB:
+    case MYSQL_TYPE_MEDIUM_BLOB:
+    case MYSQL_TYPE_LONG_BLOB:
+    case MYSQL_TYPE_BLOB:
+#ifdef MYSQL_TYPE_JSON
+    case MYSQL_TYPE_JSON:
+#endif
+      return 1001;
+    case MYSQL_TYPE_DATETIME:
+    case MYSQL_TYPE_DATETIME2:
+      return 1002;
+    case MYSQL_TYPE_TIMESTAMP:
+    case MYSQL_TYPE_TIMESTAMP2:
+      return 1003;
+    case MYSQL_TYPE_TIME:
+    case MYSQL_TYPE_TIME2:
+      return 1004;
+    case MYSQL_TYPE_DATE:
+    case MYSQL_TYPE_NEWDATE:
+      return 1005;
+    case MYSQL_TYPE_DECIMAL:
+    case MYSQL_TYPE_NEWDECIMAL:
+      return 1006;
+    default:
+      return (int)t;
+  }
+}
+
+/* Whether a TABLE_MAP describes the table as the loaded schema does. */
+static bool map_matches(const MyCdc *c, const struct st_mariadb_rpl_table_map_event *tm) {
+  size_t i;
+  if (tm->column_count != c->n_cols || tm->column_types.length < c->n_cols) return false;
+  for (i = 0; i < c->n_cols; i++)
+    if (type_class((uint8_t)tm->column_types.str[i]) != type_class(c->schema_types[i]))
+      return false;
+  return true;
+}
+
 static int on_table_map(MyCdc *c, NbError *err) {
   const struct st_mariadb_rpl_table_map_event *tm = &c->ev->event.table_map;
   uint16_t *meta;
   size_t i, bad = 0;
   if (!same(&tm->database, c->database) || !same(&tm->table, c->table)) return NB_OK;
-  if (tm->column_count != c->n_cols || tm->column_types.length < c->n_cols) {
+  if (!map_matches(c, tm) && !c->just_reloaded) {
+    /* ALTER TABLE: hand over what was read, then reload the schema. */
+    c->schema_pending = true;
+    return NB_OK;
+  }
+  if (!map_matches(c, tm)) {
     nb_error_set(err, NB_NOT_IMPLEMENTED,
-                 "table \"%s\": the binlog maps %u columns at %s:%llu, the schema has %zu"
-                 " (ALTER TABLE while streaming is not supported by mode cdc yet)",
-                 c->table, tm->column_count, c->cur_file,
-                 (unsigned long long)c->ev->next_event_pos, c->n_cols);
-    nb_error_hint(err, "Restart the pipeline from a position after the ALTER TABLE.");
+                 "table \"%s\": the binlog's %u columns differ from the table's %zu columns"
+                 " now (types or count) at %s:%llu"
+                 " (an older definition: resuming before an ALTER TABLE is not supported)",
+                 c->table, tm->column_count, c->n_cols, c->cur_file,
+                 (unsigned long long)c->ev->next_event_pos);
+    nb_error_hint(err, "Start the pipeline again from a position after the last ALTER TABLE.");
     return NB_NOT_IMPLEMENTED;
   }
   if ((meta = calloc(c->n_cols + 1, sizeof *meta)) == NULL)
@@ -473,6 +550,7 @@ static int on_table_map(MyCdc *c, NbError *err) {
   free(meta);
   c->table_id = tm->table_id;
   c->table_mapped = true;
+  c->just_reloaded = false;
   return NB_OK;
 }
 
@@ -637,6 +715,16 @@ static bool is_commit_query(const MARIADB_RPL_EVENT *ev) {
   return s->str != NULL && s->length == 6 && strncmp(s->str, "COMMIT", 6) == 0;
 }
 
+/* Whether whole transactions were read past the last position handed
+ * over: an empty batch then moves the position (other tables' changes are
+ * not read again, and a first run keeps its start position). */
+static bool boundary_moved(const MyCdc *c) {
+  if (!c->have_boundary) return false;
+  if (!c->have_emitted) return true;
+  return c->boundary.pos != c->emitted.pos || c->boundary.skip != c->emitted.skip ||
+         strcmp(c->boundary.file, c->emitted.file) != 0;
+}
+
 /* Handle one event; *cut is set when a batch should be handed over now. */
 static int on_event(MyCdc *c, bool *cut, NbError *err) {
   MARIADB_RPL_EVENT *ev = c->ev;
@@ -655,7 +743,10 @@ static int on_event(MyCdc *c, bool *cut, NbError *err) {
       on_gtid(c);
       return NB_OK;
     case TABLE_MAP_EVENT:
-      return on_table_map(c, err);
+      rc = on_table_map(c, err);
+      /* A batch (maybe empty) that ends right before the new definition. */
+      if (rc == NB_OK && c->schema_pending) *cut = true;
+      return rc;
     case WRITE_ROWS_EVENT_V1:
     case UPDATE_ROWS_EVENT_V1:
     case DELETE_ROWS_EVENT_V1:
@@ -683,7 +774,7 @@ static int on_event(MyCdc *c, bool *cut, NbError *err) {
       if (c->in_txn && (c->standalone || is_commit_query(ev))) on_txn_end(c);
       break;
     case HEARTBEAT_LOG_EVENT:
-      *cut = !c->in_txn && nb_batch_builder_rows(c->builder) > 0;
+      *cut = !c->in_txn && (nb_batch_builder_rows(c->builder) > 0 || boundary_moved(c));
       return NB_OK;
     default:
       return NB_OK;
@@ -725,6 +816,17 @@ int my_cdc_next(MyCdc *c, struct ArrowArray *out, NbBatchInfo *info, NbError *er
     c->done = true;
   }
   if (c->done) return NB_END;
+  if (c->schema_pending) {
+    /* Read again from the last position handed over, with the new schema. */
+    rewind_to_emitted(c);
+    free_schema(c);
+    c->schema_pending = false;
+    c->just_reloaded = true;
+    if ((rc = load_schema(c, err)) != NB_OK) return rc;
+    nb_log(c->host, NB_LOG_INFO, "table \"%s\": the table's definition changed (ALTER TABLE)"
+           " at binlog %s: new schema of %zu columns", c->table, c->cur_file, c->n_cols);
+    return NB_SCHEMA_CHANGED;
+  }
   if ((rc = load_schema(c, err)) != NB_OK) return rc;
   if (c->rpl == NULL) {
     if ((rc = check_server(c, err)) != NB_OK || (rc = find_start(c, err)) != NB_OK ||
@@ -743,7 +845,7 @@ int my_cdc_next(MyCdc *c, struct ArrowArray *out, NbBatchInfo *info, NbError *er
     if (c->ev == NULL) {
       if (mysql_errno(c->conn) == 0 && c->set.stop_at_catchup) {
         /* The end of the binlog: what was read ends at a transaction end. */
-        if (nb_batch_builder_rows(c->builder) > 0 && !c->in_txn) {
+        if (!c->in_txn && (nb_batch_builder_rows(c->builder) > 0 || boundary_moved(c))) {
           c->at_end = true;
           return hand_over(c, out, info, err);
         }
@@ -760,5 +862,6 @@ int my_cdc_next(MyCdc *c, struct ArrowArray *out, NbBatchInfo *info, NbError *er
       return rc;
     }
     if (cut) return hand_over(c, out, info, err);
+    if (c->schema_pending) return my_cdc_next(c, out, info, err);
   }
 }
