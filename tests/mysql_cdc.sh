@@ -9,6 +9,8 @@
 #  - nebula-host killed with SIGKILL again and again while the writers
 #    run, then resumed: every change exactly once;
 #  - the server restarted mid-stream: retried as transient, exactly once;
+#  - ALTER TABLE while streaming: NB_SCHEMA_CHANGED, records with the new
+#    columns; reading from before an ALTER: a clear error;
 #  - errors (binlog position purged, query with cdc); the password is never
 #    printed.
 . "${srcdir:-.}/cli_lib.sh"
@@ -197,6 +199,41 @@ if $check "$tmp/restart.jsonl" "$tmp/acct3.tsv" id,n,note > "$tmp/cmp" 2>&1; the
 else
   report_failure "server restart mid-stream: $(cat "$tmp/cmp")"
 fi
+
+# ---- ALTER TABLE while streaming: NB_SCHEMA_CHANGED, the new columns -----------
+my_sql "CREATE TABLE evo (id INT PRIMARY KEY, a VARCHAR(10))" || exit 1
+set -- $(master_status)
+cat > "$tmp/evo.cfg" <<CFG
+source = { $conn tables = "evo"; mode = "cdc"; start_file = "$1"; start_pos = $2; };
+destination = { connector = "json"; path = "$tmp/evo.jsonl"; };
+engine = { state_file = "$tmp/evo.state"; commit_interval = 0.2; };
+CFG
+# wait_lines N FILE: until FILE has N lines (at most 30 s).
+wait_lines() {
+  i=0
+  while [ "$(cat "$2" 2>/dev/null | wc -l)" -lt "$1" ] && [ "$i" -lt 150 ]; do sleep 0.2; i=$((i + 1)); done
+}
+"$NEBULA_HOST" --plugin-dir "$PLUGIN_DIR" run "$tmp/evo.cfg" > /dev/null 2> "$tmp/evo.err" &
+pid=$!
+my_sql "INSERT INTO evo VALUES (1, 'a'), (2, 'b')"
+wait_lines 2 "$tmp/evo.jsonl"
+my_sql "ALTER TABLE evo ADD COLUMN b INT; INSERT INTO evo VALUES (3, 'c', 7); UPDATE evo SET b = 5 WHERE id = 1"
+wait_lines 4 "$tmp/evo.jsonl"
+my_sql "ALTER TABLE evo DROP COLUMN a; DELETE FROM evo WHERE id = 2"
+wait_lines 5 "$tmp/evo.jsonl"
+kill -TERM "$pid"
+wait "$pid"
+[ "$(wc -l < "$tmp/evo.jsonl")" -eq 5 ] || report_failure "ALTER TABLE: not 5 records: $(cat "$tmp/evo.jsonl" "$tmp/evo.err")"
+contains "$tmp/evo.jsonl" '{"_op":"c","id":2,"a":"b","before_id":null,"before_a":null,' "ALTER TABLE: a record before it"
+contains "$tmp/evo.jsonl" '{"_op":"c","id":3,"a":"c","b":7,"before_id":null,"before_a":null,"before_b":null,' "ALTER TABLE: the added column"
+contains "$tmp/evo.jsonl" '{"_op":"u","id":1,"a":"a","b":5,"before_id":1,"before_a":"a","before_b":null,' "ALTER TABLE: update after it"
+contains "$tmp/evo.jsonl" '{"_op":"d","id":2,"b":null,"before_id":null,"before_b":null,' "ALTER TABLE: the dropped column"
+contains "$tmp/evo.err" "definition changed (ALTER TABLE)" "ALTER TABLE: logged"
+# Reading from before the ALTERs with today's definition: a clear error.
+sed -i 's/tables = "evo";/tables = "evo"; stop_at_catchup = true;/; s/evo.state/evo-old.state/' "$tmp/evo.cfg"
+expect 1 "resuming before an ALTER TABLE" nh run "$tmp/evo.cfg"
+contains "$err" "differ from the table's 2 columns now" "before an ALTER: the error"
+lacks "$err" "$MY_PASSWORD" "before an ALTER: the password is not printed"
 
 # ---- Errors ------------------------------------------------------------------
 cat > "$tmp/purged.cfg" <<CFG

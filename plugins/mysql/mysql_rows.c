@@ -511,8 +511,12 @@ int my_rows_read_image(const MyBinCol *cols, size_t n, const uint8_t *present,
       continue;
     }
     bit++;
+    if (cols[i].type == MYSQL_TYPE_NULL) { /* no bytes: always null */
+      v->null = true;
+      continue;
+    }
     got = decode_value(&cols[i], p + at, avail - at, v, why, why_cap);
-    if (got == 0 && cols[i].type != MYSQL_TYPE_NULL) {
+    if (got == 0) {
       *bad_col = i;
       return -1;
     }
