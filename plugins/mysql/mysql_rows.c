@@ -389,8 +389,8 @@ static size_t decode_value(const MyBinCol *c, const uint8_t *p, size_t avail, My
       return need;
     case MYSQL_TYPE_BIT: {
       size_t bytes = (c->meta & 0xFF) + ((c->meta >> 8) > 0 ? 1 : 0);
-      if (bytes > 8) {
-        snprintf(why, why_cap, "BIT metadata of %zu bytes", bytes);
+      if (bytes == 0 || bytes > 8) {
+        snprintf(why, why_cap, "BIT metadata of %zu bytes (1 to 8)", bytes);
         return 0;
       }
       NEED(bytes);
