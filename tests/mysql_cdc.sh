@@ -251,6 +251,16 @@ destination = { connector = "json"; path = "$tmp/q.jsonl"; };
 CFG
 expect 1 "query with mode cdc" nh run "$tmp/query.cfg"
 contains "$err" 'cannot be combined with mode' "query with cdc: the error"
+cat > "$tmp/two.cfg" <<CFG
+source = { $conn tables = "acct, acct2"; mode = "cdc"; };
+destination = { connector = "json"; path = "$tmp/two-{stream}.jsonl"; };
+CFG
+expect 1 "two tables streaming" nh run "$tmp/two.cfg"
+contains "$err" 'without "stop_at_catchup" reads one table' "two tables streaming: the error"
+sed -i 's/mode = "cdc";/mode = "cdc"; stop_at_catchup = true; start_file = "binlog.000001"; start_pos = 4;/' "$tmp/two.cfg"
+expect 0 "two tables with stop_at_catchup" nh run "$tmp/two.cfg"
+[ "$(wc -l < "$tmp/two-acct.jsonl")" -eq "$(wc -l < "$tmp/acct.jsonl")" ] ||
+  report_failure "two tables: acct has $(wc -l < "$tmp/two-acct.jsonl") records, not $(wc -l < "$tmp/acct.jsonl")"
 expect 0 "describe" nh describe mysql
 contains "$out" "stop_at_catchup" "describe lists the cdc settings"
 lacks "$out" "$MY_PASSWORD" "describe: no password"

@@ -52,6 +52,7 @@ struct MyCdc {
   MYSQL *conn;
   MARIADB_RPL *rpl;
   MARIADB_RPL_EVENT *ev;
+  bool checksums;  /* the server's binlog_checksum is not NONE */
   bool have_start; /* resume (or start) position known */
   MyCdcPos resume; /* where a (re)opened reader starts */
   MyCdcPos emitted; /* the position of the last batch handed over */
@@ -339,7 +340,8 @@ static int check_server(MyCdc *c, NbError *err) {
   MYSQL_RES *res;
   MYSQL_ROW row;
   char server[300];
-  int rc = meta_rows(c, "SELECT @@log_bin, @@binlog_format, @@binlog_row_image", &res, err);
+  int rc = meta_rows(c, "SELECT @@log_bin, @@binlog_format, @@binlog_row_image,"
+                                " @@global.binlog_checksum", &res, err);
   if (rc != NB_OK) return rc;
   row = mysql_fetch_row(res);
   my_server_name(c->cfg, server, sizeof server);
@@ -358,6 +360,7 @@ static int check_server(MyCdc *c, NbError *err) {
     nb_error_hint(err, "Mode cdc needs binlog_format = ROW and binlog_row_image = FULL.");
     return NB_INVALID;
   }
+  c->checksums = row[3] != NULL && strcmp(row[3], "NONE") != 0;
   mysql_free_result(res);
   return NB_OK;
 }
@@ -693,6 +696,9 @@ static int on_rows(MyCdc *c, NbError *err) {
 static void on_gtid(MyCdc *c) {
   const struct st_mariadb_rpl_gtid_event *g = &c->ev->event.gtid;
   c->in_txn = true;
+  /* Table ids are only valid after their TABLE_MAP in the same group (a
+   * restarted server hands the same ids to other tables). */
+  c->table_mapped = false;
   c->standalone = (g->flags & FL_STANDALONE) != 0;
   snprintf(c->txn_file, sizeof c->txn_file, "%s", c->cur_file);
   c->txn_start = c->ev->next_event_pos - c->ev->event_length;
@@ -715,6 +721,27 @@ static bool is_commit_query(const MARIADB_RPL_EVENT *ev) {
   return s->str != NULL && s->length == 6 && strncmp(s->str, "COMMIT", 6) == 0;
 }
 
+/* ROTATE: the next file's name.  Parsed from the raw event: Connector/C
+ * 3.3 misreads the name of a real (not artificial) ROTATE event.  Layout:
+ * 19-byte header, 8-byte position, the name, a 4-byte checksum when the
+ * binlog has them. */
+static int on_rotate(MyCdc *c, NbError *err) {
+  const MARIADB_RPL_EVENT *ev = c->ev;
+  size_t cs = c->checksums ? 4 : 0, len; /* the dump sends what it logs */
+  const unsigned char *name;
+  if (ev->raw_data == NULL || ev->raw_data_ofs > ev->raw_data_size ||
+      ev->event_length > ev->raw_data_size - ev->raw_data_ofs || ev->event_length < 19 + 8 + cs)
+    return corrupt(c, "a ROTATE event shorter than its header", err);
+  len = ev->event_length - 19 - 8 - cs;
+  name = ev->raw_data + ev->raw_data_ofs + 19 + 8;
+  if (len == 0 || len >= sizeof c->cur_file || memchr(name, '\0', len) != NULL ||
+      memchr(name, '/', len) != NULL)
+    return corrupt(c, "a ROTATE event with a bad file name", err);
+  memcpy(c->cur_file, name, len);
+  c->cur_file[len] = '\0';
+  return NB_OK;
+}
+
 /* Whether whole transactions were read past the last position handed
  * over: an empty batch then moves the position (other tables' changes are
  * not read again, and a first run keeps its start position). */
@@ -733,12 +760,7 @@ static int on_event(MyCdc *c, bool *cut, NbError *err) {
   *cut = false;
   switch (ev->event_type) {
     case ROTATE_EVENT:
-      if (ev->event.rotate.filename.length == 0 ||
-          ev->event.rotate.filename.length >= sizeof c->cur_file)
-        return corrupt(c, "a ROTATE event with a bad file name", err);
-      memcpy(c->cur_file, ev->event.rotate.filename.str, ev->event.rotate.filename.length);
-      c->cur_file[ev->event.rotate.filename.length] = '\0';
-      return NB_OK;
+      return on_rotate(c, err);
     case GTID_EVENT:
       on_gtid(c);
       return NB_OK;

@@ -430,6 +430,13 @@ int my_source_open(const NbHostApi *host, const NbOpenArgs *args, void **source,
     else if (rc == NB_OK)
       rc = load_order(s, &s->streams[i], err);
   }
+  if (rc == NB_OK && s->cdc && !s->cdc_set.stop_at_catchup && s->n_streams > 1) {
+    /* The host reads streams one after the other: a stream that never
+     * ends would keep the others from being read. */
+    rc = nb_error_set(err, NB_INVALID, "mode \"cdc\" without \"stop_at_catchup\" reads one"
+                      " table, and \"tables\" names %u", (unsigned)s->n_streams);
+    nb_error_hint(err, "Run one pipeline per table, or set stop_at_catchup = true.");
+  }
   if (rc != NB_OK) {
     my_source_close(s);
     return rc;
