@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "mysql_cdc.h"
 
@@ -52,6 +53,7 @@ struct MyCdc {
   MYSQL *conn;
   MARIADB_RPL *rpl;
   MARIADB_RPL_EVENT *ev;
+  int64_t batch_since; /* monotonic ns of the batch's first record, 0: none */
   bool checksums;  /* the server's binlog_checksum is not NONE */
   bool have_start; /* resume (or start) position known */
   MyCdcPos resume; /* where a (re)opened reader starts */
@@ -450,6 +452,7 @@ static int reader_start(MyCdc *c, NbError *err) {
 static void rewind_to_emitted(MyCdc *c) {
   reader_stop(c);
   nb_batch_builder_reset(c->builder);
+  c->batch_since = 0;
   if (c->have_emitted) c->resume = c->emitted;
 }
 
@@ -742,6 +745,12 @@ static int on_rotate(MyCdc *c, NbError *err) {
   return NB_OK;
 }
 
+static int64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
+}
+
 /* Whether whole transactions were read past the last position handed
  * over: an empty batch then moves the position (other tables' changes are
  * not read again, and a first run keeps its start position). */
@@ -803,10 +812,14 @@ static int on_event(MyCdc *c, bool *cut, NbError *err) {
   }
   if (rc != NB_OK) return rc;
   rows = nb_batch_builder_rows(c->builder);
-  if (!c->in_txn)
-    *cut = rows >= c->batch_rows || nb_batch_builder_bytes(c->builder) >= c->batch_bytes;
-  else /* one transaction alone fills the batch: cut inside it */
-    *cut = rows >= c->batch_rows || nb_batch_builder_bytes(c->builder) >= c->batch_bytes;
+  if (rows > 0 && c->batch_since == 0) c->batch_since = now_ns();
+  /* Full batches are cut anywhere (inside one large transaction too);
+   * at a transaction end also when the first record has waited for
+   * heartbeat_seconds: a steady trickle of events (no heartbeat) must not
+   * hold changes back until a batch fills. */
+  *cut = rows >= c->batch_rows || nb_batch_builder_bytes(c->builder) >= c->batch_bytes ||
+         (!c->in_txn && rows > 0 &&
+          now_ns() - c->batch_since >= c->set.heartbeat_seconds * 1000000000ll);
   return NB_OK;
 }
 
@@ -823,6 +836,7 @@ static int hand_over(MyCdc *c, struct ArrowArray *out, NbBatchInfo *info, NbErro
     pos = c->boundary;
   }
   if ((rc = nb_batch_builder_finish(c->builder, out, err)) != NB_OK) return rc;
+  c->batch_since = 0;
   c->emitted = pos;
   c->have_emitted = true;
   info->position = c->pos_buf;
