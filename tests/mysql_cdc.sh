@@ -245,6 +245,17 @@ expect 1 "a binlog file that does not exist" nh run "$tmp/purged.cfg"
 contains "$err" "binlog.999999" "missing binlog: the file is named"
 contains "$err" "purged" "missing binlog: the hint"
 lacks "$err" "$MY_PASSWORD" "missing binlog: the password is not printed"
+# A user without REPLICATION SLAVE: the server's refusal and the hint.
+my_sql "CREATE USER 'noreplica'@'localhost' IDENTIFIED BY '$MY_PASSWORD';
+        GRANT SELECT ON nebula_test.* TO 'noreplica'@'localhost'" || exit 1
+cat > "$tmp/nopriv.cfg" <<CFG
+source = { connector = "mysql"; socket = "$MY_SOCK"; user = "noreplica"; password = "$MY_PASSWORD"; database = "nebula_test"; tables = "acct"; mode = "cdc"; stop_at_catchup = true; start_file = "binlog.000001"; start_pos = 4; };
+destination = { connector = "json"; path = "$tmp/nopriv.jsonl"; };
+engine = { max_retries = 0; };
+CFG
+expect 1 "a user without REPLICATION SLAVE" nh run "$tmp/nopriv.cfg"
+contains "$err" "REPLICATION SLAVE" "no replication privilege: named"
+lacks "$err" "$MY_PASSWORD" "no replication privilege: the password is not printed"
 cat > "$tmp/query.cfg" <<CFG
 source = { $conn query = "SELECT 1"; mode = "cdc"; };
 destination = { connector = "json"; path = "$tmp/q.jsonl"; };
