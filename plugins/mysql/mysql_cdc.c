@@ -33,6 +33,8 @@ struct MyCdc {
   const MyConnConfig *cfg;
   MyCdcSettings set;
   char *start_file;
+  char *start_gtid;
+  bool from_gtid; /* the reader starts at start_gtid (first run, nothing handed over) */
   uint32_t index;
   uint64_t batch_rows, batch_bytes;
   char *table;
@@ -295,7 +297,10 @@ int my_cdc_new(const NbHostApi *host, const MyConnConfig *cfg, const MyCdcSettin
   c->table = strdup(table);
   if (set->start_file != NULL) c->start_file = strdup(set->start_file);
   c->set.start_file = c->start_file;
-  if (c->table == NULL || (set->start_file != NULL && c->start_file == NULL)) {
+  if (set->start_gtid != NULL) c->start_gtid = strdup(set->start_gtid);
+  c->set.start_gtid = c->start_gtid;
+  if (c->table == NULL || (set->start_file != NULL && c->start_file == NULL) ||
+      (set->start_gtid != NULL && c->start_gtid == NULL)) {
     my_cdc_free(c);
     return nb_error_set(err, NB_NOMEM, "out of memory");
   }
@@ -320,6 +325,7 @@ void my_cdc_free(MyCdc *c) {
   free(c->scratch);
   free(c->table);
   free(c->start_file);
+  free(c->start_gtid);
   free(c);
 }
 
@@ -374,6 +380,15 @@ static int find_start(MyCdc *c, NbError *err) {
   int rc;
   if (c->have_start) return NB_OK;
   memset(&c->resume, 0, sizeof c->resume);
+  if (c->set.start_gtid != NULL) {
+    /* The file and position are learned from the first transaction end. */
+    c->from_gtid = true;
+    c->have_start = true;
+    c->resume.pos = 4;
+    nb_log(c->host, NB_LOG_INFO, "table \"%s\": CDC starts after GTID %s", c->table,
+           c->set.start_gtid);
+    return NB_OK;
+  }
   if (c->set.start_file != NULL) {
     snprintf(c->resume.file, sizeof c->resume.file, "%s", c->set.start_file);
     c->resume.pos = c->set.start_pos >= 4 ? (uint64_t)c->set.start_pos : 4;
@@ -427,6 +442,14 @@ static int reader_start(MyCdc *c, NbError *err) {
            " @mariadb_slave_capability = 4, @master_heartbeat_period = %lld",
            (long long)c->set.heartbeat_seconds * 1000000000ll);
   if (mysql_query(c->conn, sql) != 0) return rpl_fail(c, "preparing the binlog dump failed", err);
+  if (c->from_gtid && !c->have_emitted) {
+    /* MariaDB's GTID dump: the server finds the file and position. */
+    snprintf(sql, sizeof sql,
+             "SET @slave_connect_state = '%s', @slave_gtid_strict_mode = 0,"
+             " @slave_gtid_ignore_duplicates = 0", c->set.start_gtid);
+    if (mysql_query(c->conn, sql) != 0)
+      return rpl_fail(c, "setting the GTID start position failed", err);
+  }
   if ((c->rpl = mariadb_rpl_init(c->conn)) == NULL)
     return nb_error_set(err, NB_NOMEM, "out of memory (mariadb_rpl_init)");
   if (mariadb_rpl_optionsv(c->rpl, MARIADB_RPL_SERVER_ID,
@@ -443,7 +466,7 @@ static int reader_start(MyCdc *c, NbError *err) {
   c->table_mapped = false;
   c->boundary = c->resume;
   c->boundary.skip = 0;
-  c->have_boundary = c->resume.skip == 0;
+  c->have_boundary = c->resume.skip == 0 && !(c->from_gtid && !c->have_emitted);
   return NB_OK;
 }
 

@@ -14,6 +14,7 @@ typedef struct MyCdcSettings {
   bool stop_at_catchup;  /* end the stream at the end of the binlog */
   const char *start_file; /* first run: binlog file (default: current) */
   int64_t start_pos;     /* first run: position in start_file */
+  const char *start_gtid; /* first run: MariaDB GTID position to start after */
   int64_t heartbeat_seconds;
 } MyCdcSettings;
 

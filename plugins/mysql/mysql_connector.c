@@ -46,6 +46,8 @@ static const NbSettingSpec mysql_settings[] = {
                "mode cdc, first run: binlog file to start in (default: the server's current position)"),
     NB_SETTING(NB_SETTING_INT, NB_SETTING_SOURCE, "start_pos", "4", NULL,
                "mode cdc, first run: position in start_file"),
+    NB_SETTING(NB_SETTING_STRING, NB_SETTING_SOURCE, "start_gtid", NULL, NULL,
+               "mode cdc, first run (MariaDB): start after this GTID position (@@gtid_binlog_pos), instead of start_file"),
     NB_SETTING(NB_SETTING_INT, NB_SETTING_SOURCE, "heartbeat_seconds", "1", NULL,
                "mode cdc: the server's heartbeat period on an idle binlog (batches waiting are handed over then)"),
     NB_SETTING(NB_SETTING_STRING, NB_SETTING_DEST, "table", "{stream}", NULL,

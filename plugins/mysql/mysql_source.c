@@ -164,6 +164,8 @@ static int load_cdc_settings(MySource *s, const NbSettings *settings, NbError *e
       (rc = nb_setting_string(settings, "start_file", NULL, &s->cdc_set.start_file, err)) !=
           NB_OK ||
       (rc = nb_setting_int(settings, "start_pos", 4, &s->cdc_set.start_pos, err)) != NB_OK ||
+      (rc = nb_setting_string(settings, "start_gtid", NULL, &s->cdc_set.start_gtid, err)) !=
+          NB_OK ||
       (rc = nb_setting_int(settings, "heartbeat_seconds", 1, &s->cdc_set.heartbeat_seconds,
                            err)) != NB_OK)
     return rc;
@@ -174,6 +176,15 @@ static int load_cdc_settings(MySource *s, const NbSettings *settings, NbError *e
   }
   if (s->cdc_set.heartbeat_seconds < 1 || s->cdc_set.heartbeat_seconds > 3600) {
     nb_error_set(err, NB_INVALID, "setting \"heartbeat_seconds\" must be 1 to 3600");
+    return NB_INVALID;
+  }
+  if (s->cdc_set.start_gtid != NULL &&
+      (s->cdc_set.start_gtid[0] == '\0' || strlen(s->cdc_set.start_gtid) > 1000 ||
+       strspn(s->cdc_set.start_gtid, "0123456789-, ") != strlen(s->cdc_set.start_gtid) ||
+       s->cdc_set.start_file != NULL)) {
+    nb_error_set(err, NB_INVALID, "setting \"start_gtid\" must be a MariaDB GTID position"
+                 " (domain-server-sequence, comma-separated) and not be combined with"
+                 " \"start_file\"");
     return NB_INVALID;
   }
   if (s->cdc_set.start_file != NULL &&
