@@ -170,6 +170,23 @@ static int load_schema_details(MyCdc *c, NbError *err) {
   return NB_OK;
 }
 
+/* The record's fields: _op, the columns, before_<column>..., _binlog_file,
+ * _binlog_pos, _gtid, _ts (2 * n_cols + EXTRA_FIELDS). */
+static void record_fields(const MyCdc *c, NbField *fields) {
+  size_t i, n = c->n_cols;
+  fields[0] = (NbField){.name = "_op", .type = NB_TYPE_UTF8};
+  for (i = 0; i < n; i++) {
+    fields[1 + i] = c->cols[i].field;
+    fields[1 + n + i] = c->cols[i].field;
+    fields[1 + n + i].name = c->before_names[i];
+    fields[1 + n + i].nullable = true;
+  }
+  fields[1 + 2 * n] = (NbField){.name = "_binlog_file", .type = NB_TYPE_UTF8};
+  fields[2 + 2 * n] = (NbField){.name = "_binlog_pos", .type = NB_TYPE_INT64};
+  fields[3 + 2 * n] = (NbField){.name = "_gtid", .type = NB_TYPE_UTF8, .nullable = true};
+  fields[4 + 2 * n] = (NbField){.name = "_ts", .type = NB_TYPE_TIMESTAMP, .timezone = "UTC"};
+}
+
 /* Forget the table's schema (ALTER TABLE): load_schema reads it again. */
 static void free_schema(MyCdc *c) {
   size_t i;
@@ -230,24 +247,15 @@ static int load_schema(MyCdc *c, NbError *err) {
     free(fields);
     return rc;
   }
-  fields[0] = (NbField){.name = "_op", .type = NB_TYPE_UTF8};
   for (i = 0; i < n; i++) {
     size_t len = strlen(c->cols[i].name) + 8;
-    fields[1 + i] = c->cols[i].field;
     if ((c->before_names[i] = malloc(len)) == NULL) {
       free(fields);
       return nb_error_set(err, NB_NOMEM, "out of memory");
     }
     snprintf(c->before_names[i], len, "before_%s", c->cols[i].name);
-    fields[1 + n + i] = c->cols[i].field;
-    fields[1 + n + i].name = c->before_names[i];
-    fields[1 + n + i].nullable = true;
   }
-  fields[1 + 2 * n] = (NbField){.name = "_binlog_file", .type = NB_TYPE_UTF8};
-  fields[2 + 2 * n] = (NbField){.name = "_binlog_pos", .type = NB_TYPE_INT64};
-  fields[3 + 2 * n] = (NbField){.name = "_gtid", .type = NB_TYPE_UTF8, .nullable = true};
-  fields[4 + 2 * n] =
-      (NbField){.name = "_ts", .type = NB_TYPE_TIMESTAMP, .timezone = "UTC"};
+  record_fields(c, fields);
   rc = nb_batch_builder_new(fields, 2 * n + EXTRA_FIELDS,
                             c->batch_rows < 65536 ? (size_t)c->batch_rows : 65536, &c->builder,
                             err);
@@ -257,25 +265,12 @@ static int load_schema(MyCdc *c, NbError *err) {
 
 int my_cdc_schema(MyCdc *c, struct ArrowSchema *out, NbError *err) {
   NbField *fields;
-  size_t i, n;
   int rc = load_schema(c, err);
   if (rc != NB_OK) return rc;
-  n = nb_batch_builder_columns(c->builder);
-  (void)n;
   fields = calloc(2 * c->n_cols + EXTRA_FIELDS, sizeof *fields);
   if (fields == NULL) return nb_error_set(err, NB_NOMEM, "out of memory");
-  fields[0] = (NbField){.name = "_op", .type = NB_TYPE_UTF8};
-  for (i = 0; i < c->n_cols; i++) {
-    fields[1 + i] = c->cols[i].field;
-    fields[1 + c->n_cols + i] = c->cols[i].field;
-    fields[1 + c->n_cols + i].name = c->before_names[i];
-  }
-  n = c->n_cols;
-  fields[1 + 2 * n] = (NbField){.name = "_binlog_file", .type = NB_TYPE_UTF8};
-  fields[2 + 2 * n] = (NbField){.name = "_binlog_pos", .type = NB_TYPE_INT64};
-  fields[3 + 2 * n] = (NbField){.name = "_gtid", .type = NB_TYPE_UTF8, .nullable = true};
-  fields[4 + 2 * n] = (NbField){.name = "_ts", .type = NB_TYPE_TIMESTAMP, .timezone = "UTC"};
-  rc = nb_schema_export(fields, 2 * n + EXTRA_FIELDS, out, err);
+  record_fields(c, fields);
+  rc = nb_schema_export(fields, 2 * c->n_cols + EXTRA_FIELDS, out, err);
   free(fields);
   return rc;
 }
