@@ -19,6 +19,7 @@
 
 #include <errmsg.h>
 
+#include "mysql_cdc.h"
 #include "mysql_internal.h"
 #include "mysql_position.h"
 
@@ -53,12 +54,15 @@ typedef struct MyStream {
    * (the unbuffered row stays valid until the next fetch). */
   MYSQL_ROW pending;
   unsigned long *pending_lens;
+  MyCdc *cdc; /* mode cdc: the binlog reader of this table */
 } MyStream;
 
 typedef struct MySource {
   const NbHostApi *host;
   MyConnConfig cfg;
   int incremental;
+  bool cdc;
+  MyCdcSettings cdc_set;
   char *cursor;
   char *query;
   int zero_dates;
@@ -150,14 +154,59 @@ static void sql_ident(Sql *q, const char *name) {
 
 /* ---- Opening: settings and the stream list ---------------------------- */
 
+/* Settings of mode cdc (read whatever the mode: unknown names are caught
+ * by the settings check, these are declared for the source). */
+static int load_cdc_settings(MySource *s, const NbSettings *settings, NbError *err) {
+  int rc;
+  if ((rc = nb_setting_int(settings, "server_id", 4040, &s->cdc_set.server_id, err)) != NB_OK ||
+      (rc = nb_setting_bool(settings, "stop_at_catchup", false, &s->cdc_set.stop_at_catchup,
+                            err)) != NB_OK ||
+      (rc = nb_setting_string(settings, "start_file", NULL, &s->cdc_set.start_file, err)) !=
+          NB_OK ||
+      (rc = nb_setting_int(settings, "start_pos", 4, &s->cdc_set.start_pos, err)) != NB_OK ||
+      (rc = nb_setting_string(settings, "start_gtid", NULL, &s->cdc_set.start_gtid, err)) !=
+          NB_OK ||
+      (rc = nb_setting_int(settings, "heartbeat_seconds", 1, &s->cdc_set.heartbeat_seconds,
+                           err)) != NB_OK)
+    return rc;
+  if (s->cdc_set.server_id < 1 || s->cdc_set.server_id > 4000000000ll) {
+    nb_error_set(err, NB_INVALID, "setting \"server_id\" must be 1 to 4000000000");
+    nb_error_hint(err, "Pick an id no server or other replica of this server uses.");
+    return NB_INVALID;
+  }
+  if (s->cdc_set.heartbeat_seconds < 1 || s->cdc_set.heartbeat_seconds > 3600) {
+    nb_error_set(err, NB_INVALID, "setting \"heartbeat_seconds\" must be 1 to 3600");
+    return NB_INVALID;
+  }
+  if (s->cdc_set.start_gtid != NULL &&
+      (s->cdc_set.start_gtid[0] == '\0' || strlen(s->cdc_set.start_gtid) > 1000 ||
+       strspn(s->cdc_set.start_gtid, "0123456789-, ") != strlen(s->cdc_set.start_gtid) ||
+       s->cdc_set.start_file != NULL)) {
+    nb_error_set(err, NB_INVALID, "setting \"start_gtid\" must be a MariaDB GTID position"
+                 " (domain-server-sequence, comma-separated) and not be combined with"
+                 " \"start_file\"");
+    return NB_INVALID;
+  }
+  if (s->cdc_set.start_file != NULL &&
+      (s->cdc_set.start_file[0] == '\0' || strlen(s->cdc_set.start_file) > 255 ||
+       strchr(s->cdc_set.start_file, '/') != NULL)) {
+    nb_error_set(err, NB_INVALID, "setting \"start_file\" must be a binlog file name"
+                 " (1 to 255 bytes, no '/')");
+    return NB_INVALID;
+  }
+  return NB_OK;
+}
+
 static int load_settings(MySource *s, const NbSettings *settings, NbError *err) {
   const char *v = NULL;
-  int rc;
-  if ((rc = nb_setting_enum(settings, "mode", "full|incremental", 0, &s->incremental, err)) !=
-          NB_OK ||
+  int rc, mode = 0;
+  if ((rc = nb_setting_enum(settings, "mode", "full|incremental|cdc", 0, &mode, err)) != NB_OK ||
       (rc = nb_setting_enum(settings, "zero_dates", "null|error", MY_ZERO_NULL, &s->zero_dates,
                             err)) != NB_OK)
     return rc;
+  s->incremental = mode == 1;
+  s->cdc = mode == 2;
+  if ((rc = load_cdc_settings(s, settings, err)) != NB_OK) return rc;
   if ((rc = nb_setting_string(settings, "cursor", NULL, &v, err)) != NB_OK) return rc;
   if (v != NULL && (s->cursor = strdup(v)) == NULL) return nb_error_set(err, NB_NOMEM, "out of memory");
   if ((rc = nb_setting_string(settings, "query", NULL, &v, err)) != NB_OK) return rc;
@@ -170,6 +219,11 @@ static int load_settings(MySource *s, const NbSettings *settings, NbError *err) 
   if (!s->incremental && s->cursor != NULL) {
     nb_error_set(err, NB_INVALID, "setting \"cursor\" is given with mode \"full\"");
     nb_error_hint(err, "Set mode = \"incremental\" to read by the cursor column.");
+    return NB_INVALID;
+  }
+  if (s->query != NULL && s->cdc) {
+    nb_error_set(err, NB_INVALID, "setting \"query\" cannot be combined with mode \"cdc\"");
+    nb_error_hint(err, "Mode cdc reads the changes of tables: name them in \"tables\".");
     return NB_INVALID;
   }
   if (s->query != NULL && (s->incremental || nb_settings_find(settings, "tables") != NULL)) {
@@ -333,6 +387,7 @@ static void stream_stop(MyStream *st) {
 static void stream_free(MyStream *st) {
   size_t i;
   stream_stop(st);
+  my_cdc_free(st->cdc);
   free(st->name);
   free(st->qtable);
   for (i = 0; i < st->n_order; i++) free(st->order[i]);
@@ -380,7 +435,18 @@ int my_source_open(const NbHostApi *host, const NbOpenArgs *args, void **source,
   }
   for (i = 0; rc == NB_OK && s->query == NULL && i < s->n_streams; i++) {
     rc = check_table(s, &s->streams[i], err);
-    if (rc == NB_OK) rc = load_order(s, &s->streams[i], err);
+    if (rc == NB_OK && s->cdc)
+      rc = my_cdc_new(host, &s->cfg, &s->cdc_set, s->streams[i].name, i, s->batch_rows,
+                      s->batch_bytes, &s->streams[i].cdc, err);
+    else if (rc == NB_OK)
+      rc = load_order(s, &s->streams[i], err);
+  }
+  if (rc == NB_OK && s->cdc && !s->cdc_set.stop_at_catchup && s->n_streams > 1) {
+    /* The host reads streams one after the other: a stream that never
+     * ends would keep the others from being read. */
+    rc = nb_error_set(err, NB_INVALID, "mode \"cdc\" without \"stop_at_catchup\" reads one"
+                      " table, and \"tables\" names %u", (unsigned)s->n_streams);
+    nb_error_hint(err, "Run one pipeline per table, or set stop_at_catchup = true.");
   }
   if (rc != NB_OK) {
     my_source_close(s);
@@ -402,8 +468,9 @@ int my_source_stream_info(void *source, uint32_t index, NbStreamInfo *out, NbErr
     return nb_error_set(err, NB_INVALID, "stream index %u out of range", (unsigned)index);
   out->name = s->streams[index].name;
   if (NB_STRUCT_HAS(NbStreamInfo, out, size_bytes)) out->size_bytes = -1;
-  /* Incremental: a later run reads the rows added after the saved cursor. */
-  if (NB_STRUCT_HAS(NbStreamInfo, out, flags) && s->incremental)
+  /* Incremental: a later run reads the rows added after the saved cursor;
+   * CDC: the changes logged after the saved binlog position. */
+  if (NB_STRUCT_HAS(NbStreamInfo, out, flags) && (s->incremental || s->cdc))
     out->flags |= NB_STREAM_REOPENS;
   return NB_OK;
 }
@@ -511,6 +578,7 @@ int my_source_schema(void *source, uint32_t index, struct ArrowSchema *out, NbEr
   if (index >= s->n_streams)
     return nb_error_set(err, NB_INVALID, "stream index %u out of range", (unsigned)index);
   st = &s->streams[index];
+  if (st->cdc != NULL) return my_cdc_schema(st->cdc, out, err);
   if ((rc = load_columns(s, st, err)) != NB_OK) return rc;
   fields = calloc(st->n_cols > 0 ? st->n_cols : 1, sizeof *fields);
   if (fields == NULL) return nb_error_set(err, NB_NOMEM, "out of memory");
@@ -547,6 +615,7 @@ int my_source_seek(void *source, uint32_t index, const void *position, size_t po
   if (index >= s->n_streams)
     return nb_error_set(err, NB_INVALID, "stream index %u out of range", (unsigned)index);
   st = &s->streams[index];
+  if (st->cdc != NULL) return my_cdc_seek(st->cdc, position, position_len, err);
   if ((rc = decode_position(st, position, position_len, err)) != NB_OK) return rc;
   free(st->seek_buf);
   st->seek_len = 0;
@@ -669,6 +738,7 @@ int my_source_next(void *source, uint32_t index, struct ArrowArray *out, NbBatch
   if (index >= s->n_streams)
     return nb_error_set(err, NB_INVALID, "stream index %u out of range", (unsigned)index);
   st = &s->streams[index];
+  if (st->cdc != NULL) return my_cdc_next(st->cdc, out, info, err);
   if (st->done) return NB_END;
   if (s->host->is_cancelled(s->host->host_data))
     return nb_error_set(err, NB_CANCELLED, "cancelled");

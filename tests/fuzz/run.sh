@@ -35,7 +35,7 @@ mkdir -p "$build"/obj "$build"/bin "$build"/logs
 build=$(cd "$build" && pwd)
 
 pkgs="libconfig libzstd liblz4 zlib libmicrohttpd jansson"
-deps_cflags=$(pkg-config --cflags $pkgs)
+deps_cflags="$(pkg-config --cflags $pkgs) $(pkg-config --cflags libmariadb)"
 deps_libs="$(pkg-config --libs $pkgs) -lsnappy -lltdl -lm -pthread"
 san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 cflags="-g -O1 $san -I$top/include -I$here"
@@ -50,7 +50,7 @@ lib_sources=$(ls "$top"/sdk/*.c "$top"/host/{base,io,connector,config,engine}/*.
   "$top"/plugins/json/json_parse_errors.c "$top"/plugins/s3/s3_xml.c \
   "$top"/plugins/postgresql/pg_copytext.c "$top"/plugins/postgresql/pg_values.c \
   "$top"/plugins/postgresql/pg_pgoutput.c \
-  "$top"/plugins/mysql/mysql_position.c \
+  "$top"/plugins/mysql/mysql_position.c "$top"/plugins/mysql/mysql_rows.c \
   "$top"/plugins/parquet/{parquet_source,pq_colreader,pq_nested,pq_meta,pq_rle,pq_crc32,thrift}.c \
   "$top"/plugins/arrow/{arrow_source,arrow_columns,arrow_ipc,flatbuf}.c \
   "$top"/plugins/avro/avro_{source,buf,codec,schema_in,decode}.c)

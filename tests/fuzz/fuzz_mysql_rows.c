@@ -1,0 +1,96 @@
+/*
+ * fuzz_mysql_rows.c - the binlog decoders of mode cdc
+ * (plugins/mysql/mysql_rows.c) on arbitrary bytes, as a lying or broken
+ * server may send them: TABLE_MAP metadata, row images, CDC positions.
+ *
+ * Input: byte 0 = number of columns (1 .. 16); then one type byte per
+ * column; byte: flags (bit 0 = a present bitmap follows, bit 1 = unsigned
+ * columns, bit 2/3 = latin1/binary); then the metadata length byte and the
+ * metadata; the rest is the row data, decoded image after image.
+ * Invariants: no read outside the buffer (ASan), every failure has a
+ * message, an image never uses more bytes than were left, decoded values
+ * point inside the input or the value's own buffer; a CDC position that
+ * decodes encodes back to the same bytes.
+ */
+#include "fuzz.h" /* first: it defines _GNU_SOURCE */
+
+#include <string.h>
+
+#include "mysql_rows.h"
+
+static const char members[] = "a\0bb\0ccc";
+
+static void check_position(const uint8_t *data, size_t size) {
+  MyCdcPos p;
+  uint8_t again[MY_CDC_POS_MAX];
+  size_t len;
+  if (my_cdc_pos_decode(data, size, &p) != 0) return;
+  len = my_cdc_pos_encode(&p, again);
+  if (len != size || memcmp(again, data, size) != 0)
+    fuzz_fail("a CDC position of %zu bytes encodes back to %zu other bytes", size, len);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  MyBinCol cols[16];
+  MyRowVal vals[16];
+  uint8_t types[16], present[2] = {0, 0};
+  uint16_t meta[16];
+  size_t n, i, meta_len, bad = 0;
+  const uint8_t *end = data + size;
+  unsigned flags;
+  check_position(data, size);
+  n = fuzz_take(&data, &size) % 16 + 1;
+  if (size < n + 2) return 0;
+  for (i = 0; i < n; i++) types[i] = fuzz_take(&data, &size);
+  flags = fuzz_take(&data, &size);
+  if (flags & 1) {
+    if (size < 2) return 0;
+    present[0] = fuzz_take(&data, &size);
+    present[1] = fuzz_take(&data, &size);
+  }
+  meta_len = fuzz_take(&data, &size);
+  if (meta_len > size) meta_len = size;
+  if (my_rows_parse_meta(types, n, data, meta_len, meta, &bad) != 0) {
+    if (bad >= n) fuzz_fail("bad column %zu of %zu", bad, n);
+    return 0;
+  }
+  data += meta_len;
+  size -= meta_len;
+  memset(cols, 0, sizeof cols);
+  for (i = 0; i < n; i++) {
+    cols[i].type = types[i];
+    cols[i].meta = meta[i];
+    cols[i].is_unsigned = (flags & 2) != 0;
+    cols[i].charset = (flags & 4) ? MY_CS_LATIN1 : (flags & 8) ? MY_CS_BINARY : MY_CS_UTF8;
+    cols[i].members = members;
+    cols[i].n_members = 3;
+  }
+  while (size > 0) {
+    size_t used = 0, absent = 0;
+    char why[160];
+    why[0] = '\0';
+    if (my_rows_read_image(cols, n, (flags & 1) ? present : NULL, data, size, &used, vals,
+                           &absent, &bad, why, sizeof why) != 0) {
+      if (why[0] == '\0') fuzz_fail("an image failed without a message");
+      if (bad >= n) fuzz_fail("bad column %zu of %zu", bad, n);
+      break;
+    }
+    if (used > size || (used == 0 && absent < n))
+      fuzz_fail("an image used %zu of %zu bytes", used, size);
+    for (i = 0; i < n; i++) {
+      const char *d = vals[i].data;
+      if (vals[i].null) continue;
+      if (d == NULL) fuzz_fail("column %zu: a value without data", i);
+      if ((const uint8_t *)d >= data && (const uint8_t *)d + vals[i].len <= end) continue;
+      if (d >= vals[i].buf && d + vals[i].len <= vals[i].buf + sizeof vals[i].buf) continue;
+      if (d >= members && d + vals[i].len <= members + sizeof members) continue;
+      if (vals[i].len == 0) continue;
+      fuzz_fail("column %zu: value outside the input and its buffer", i);
+    }
+    /* The source stops at an image that lacks columns (not FULL). */
+    if (absent > 0) break;
+    data += used;
+    size -= used;
+  }
+  return 0;
+}
