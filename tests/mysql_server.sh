@@ -39,7 +39,9 @@ mysql_server_start() {
     [ -n "${CI:-}" ] && exit 1
     exit 77
   fi
-  mkdir -p "$MY_DIR/data"
+  # Its own temporary directory: servers of tests run in parallel (and
+  # whatever else cleans /tmp) must not share internal temporary tables.
+  mkdir -p "$MY_DIR/data" "$MY_DIR/tmp"
   MY_SOCK="$MY_DIR/sock"
   MY_PORT=$(my_free_port)
   run_as=
@@ -68,6 +70,7 @@ mysql_server_launch() {
   "$MYSQLD" --no-defaults $run_as --datadir="$MY_DIR/data" \
     --socket="$MY_SOCK" --port="$MY_PORT" --bind-address=127.0.0.1 \
     --pid-file="$MY_DIR/mariadbd.pid" --log-error="$MY_DIR/error.log" \
+    --tmpdir="$MY_DIR/tmp" \
     --log-bin="$MY_DIR/data/binlog" --binlog-format=ROW \
     --binlog-row-image=FULL --server-id=1 --skip-name-resolve --default-time-zone=+00:00 \
     --innodb-buffer-pool-size=64M --local-infile=1 \
