@@ -58,7 +58,7 @@ typedef struct ConnFile {
 static ConnFile *outer(NbFile *file) { return (ConnFile *)(void *)file; }
 
 static int wrap(NbhConnection *c, NbFile *inner, NbFile **out, NbError *err) {
-  ConnFile *f = malloc(sizeof *f);
+  ConnFile *f = calloc(1, sizeof *f); /* not an object until conn_open_write says so */
   if (f == NULL) {
     nbh_file_close(inner, NULL);
     *out = NULL;
