@@ -208,7 +208,8 @@ static int compare_values(const PqColWriter *col, const uint8_t *a, size_t alen,
     }
     default: {
       size_t n = alen < blen ? alen : blen;
-      int c = memcmp(a, b, n);
+      /* An empty value may have no bytes at all (a or b NULL). */
+      int c = n > 0 ? memcmp(a, b, n) : 0;
       if (c != 0) return c < 0 ? -1 : 1;
       return (alen > blen) - (alen < blen);
     }
@@ -286,7 +287,7 @@ static bool dict_add(PqColWriter *col, const uint8_t *v, size_t len) {
     if (e == 0) break;
     e--;
     if (col->dict_len[e] == len &&
-        memcmp(col->dict_plain.data + col->dict_off[e] + prefix, v, len) == 0) {
+        (len == 0 || memcmp(col->dict_plain.data + col->dict_off[e] + prefix, v, len) == 0)) {
       pq_buf_put(&col->indices, &e, 4);
       if (col->indices.failed) goto off;
       return false;
