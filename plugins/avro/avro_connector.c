@@ -21,7 +21,7 @@ static const NbSettingSpec avro_settings[] = {
     NB_SETTING(NB_SETTING_ENUM, NB_SETTING_DEST, "codec", "null", AVRO_CODEC_CHOICES,
                "block compression written in avro.codec"),
     NB_SETTING(NB_SETTING_INT, NB_SETTING_DEST, "compression_level", "0", NULL,
-               "codec level (deflate 1..9, zstandard 1..22); 0 is the codec's default"),
+               "codec level (1..9 for deflate, 1..22 for zstandard); 0 is the codec's default"),
     NB_SETTING(NB_SETTING_INT, NB_SETTING_DEST, "block_bytes", "1048576", NULL,
                "a block is written once its records take this many bytes before compression (and at every commit)"),
 };
