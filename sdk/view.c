@@ -161,7 +161,9 @@ static size_t format_timestamp(int64_t micros, const char *tz, char *scratch) {
       micros = local;
   }
   seconds = floor_div(micros, 1000000);
-  frac = micros - seconds * 1000000;
+  /* The remainder directly: seconds * 1000000 overflows near INT64_MIN. */
+  frac = micros % 1000000;
+  if (frac < 0) frac += 1000000;
   days = floor_div(seconds, 86400);
   sod = seconds - days * 86400;
   n = format_date(days, scratch);

@@ -118,6 +118,49 @@ static void schema_rejects(void **state) {
   schema.release(&schema);
 }
 
+
+/* Timestamps at the int64 limits format without overflow (found by
+ * fuzz_arrow: floor(INT64_MIN / 10^6) * 10^6 does not fit in int64). */
+static void timestamp_limits_format(void **state) {
+  static const NbField ts_fields[] = {
+      {"ts", NB_TYPE_TIMESTAMP, false, 0, 0, NULL},
+      {"tsz", NB_TYPE_TIMESTAMP, false, 0, 0, "+01:00"},
+  };
+  NbBatchBuilder *b;
+  struct ArrowSchema schema;
+  struct ArrowArray batch;
+  NbColumnView *views;
+  size_t n, len;
+  char scratch[NB_TEXT_SCRATCH];
+  const char *t;
+  NbError err;
+  (void)state;
+  nb_error_init(&err);
+  assert_int_equal(nb_batch_builder_new(ts_fields, 2, 4, &b, &err), NB_OK);
+  const int64_t values[] = {INT64_MIN, INT64_MAX, -1};
+  for (size_t r = 0; r < 3; r++)
+    for (size_t c = 0; c < 2; c++)
+      assert_int_equal(nb_column_append_timestamp(nb_batch_builder_column(b, c), values[r]),
+                       NB_OK);
+  assert_int_equal(nb_schema_export(ts_fields, 2, &schema, NULL), NB_OK);
+  assert_int_equal(nb_batch_builder_finish(b, &batch, &err), NB_OK);
+  assert_int_equal(nb_batch_views(&schema, &batch, &views, &n, &err), NB_OK);
+  len = nb_view_text(&views[0], 0, scratch, &t);
+  assert_true(len > 0 && len < NB_TEXT_SCRATCH);
+  assert_memory_equal(t + len - 8, ".224192Z", 8); /* INT64_MIN mod 10^6 = 224192 */
+  len = nb_view_text(&views[0], 1, scratch, &t);
+  assert_memory_equal(t + len - 8, ".775807Z", 8);
+  len = nb_view_text(&views[0], 2, scratch, &t);
+  assert_int_equal(len, strlen("1969-12-31T23:59:59.999999Z"));
+  assert_memory_equal(t, "1969-12-31T23:59:59.999999Z", len);
+  len = nb_view_text(&views[1], 1, scratch, &t); /* shifting INT64_MAX by +01:00 overflows: UTC */
+  assert_true(len > 0 && t[len - 1] == 'Z');
+  free(views);
+  batch.release(&batch);
+  schema.release(&schema);
+  nb_batch_builder_free(b);
+}
+
 /* ------------------------------------------------------------------------
  * Builder
  * ------------------------------------------------------------------------ */
@@ -957,6 +1000,7 @@ int main(void) {
       cmocka_unit_test(schema_round_trip),
       cmocka_unit_test(schema_rejects),
       cmocka_unit_test(build_and_read),
+      cmocka_unit_test(timestamp_limits_format),
       cmocka_unit_test(many_strings_grow),
       cmocka_unit_test(truncate_drops_rows),
       cmocka_unit_test(empty_batch_has_buffers),
