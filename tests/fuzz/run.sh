@@ -119,7 +119,16 @@ for name in "${run_names[@]}"; do
   if [ "$rc" -ne 0 ]; then
     echo "!! fuzz $name: finding (status $rc); inputs in $build/findings/$name:" >&2
     ls "$build/findings/$name" >&2
-    grep -m1 -E 'ERROR|runtime error|fuzz invariant|SUMMARY' "$log" >&2 || true
+    # The report's own lines (not libFuzzer's dictionary entries, which
+    # may contain the word ERROR), and each input in base64 so a CI log
+    # alone is enough to replay the finding.
+    grep -m6 -E '^==[0-9]+==ERROR|^SUMMARY|runtime error:|fuzz invariant|^ERROR: libFuzzer|^    #[0-4] ' \
+      "$log" >&2 || true
+    for input in "$build/findings/$name"/*; do
+      [ -f "$input" ] || continue
+      echo "-- $(basename "$input") (base64; replay: base64 -d > f && fuzz_$name f):" >&2
+      head -c 4096 "$input" | base64 -w 76 >&2
+    done
     status=1
   fi
 done
