@@ -175,7 +175,9 @@ static void connector_layout(void **state) {
 static void connector_1_1_appends_dest_finish(void **state) {
   (void)state;
   assert_int_equal(offsetof(NbConnector, dest_finish), NB_CONNECTOR_SIZE_1_0);
-  assert_int_equal(NB_CONNECTOR_SIZE_1_1, sizeof(NbConnector));
+  /* ABI 1.2 appends source_committed right after dest_finish. */
+  assert_int_equal(offsetof(NbConnector, source_committed), NB_CONNECTOR_SIZE_1_1);
+  assert_int_equal(NB_CONNECTOR_SIZE_1_2, sizeof(NbConnector));
   assert_int_equal(NB_SETTING_SPEC_SIZE_1_0, sizeof(NbSettingSpec_v1_0));
 }
 

@@ -614,6 +614,33 @@ int nbh_connection_commit(NbhConnection *c, const void **state, size_t *state_le
   return call(c, "dest_commit", do_commit, &a, err);
 }
 
+typedef struct CommittedCall {
+  uint32_t index;
+  const void *position;
+  size_t position_len;
+} CommittedCall;
+
+static int do_committed(NbhConnection *c, void *ctx, NbError *err) {
+  CommittedCall *a = ctx;
+  return c->vt->source_committed(c->handle, a->index, a->position, a->position_len, err);
+}
+
+int nbh_connection_committed(NbhConnection *c, uint32_t index, const void *position,
+                             size_t position_len, NbError *err) {
+  CommittedCall a = {index, position, position_len};
+  if (!NB_STRUCT_HAS(NbConnector, c->vt, source_committed) || c->vt->source_committed == NULL) {
+    nb_error_init(err);
+    return NB_OK;
+  }
+  /* No retries: a failure only delays the confirmation to a later commit,
+   * which is better than holding up the source for a retry's back-off. */
+  nb_error_init(err);
+  nbh_connection_call_begin(c, "source_committed");
+  int rc = do_committed(c, &a, err);
+  nbh_connection_call_end(c);
+  return rc;
+}
+
 static int do_finish(NbhConnection *c, void *ctx, NbError *err) {
   (void)ctx;
   return c->vt->dest_finish(c->handle, err);

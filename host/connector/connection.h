@@ -160,6 +160,11 @@ int nbh_connection_write(NbhConnection *c, uint32_t dest_stream, const struct Ar
 int nbh_connection_commit(NbhConnection *c, const void **state, size_t *state_len,
                           NbError *err);
 
+/* source_committed when the connector has it (ABI 1.2): position
+ * (borrowed) of stream index is durable downstream.  NB_OK when it has not. */
+int nbh_connection_committed(NbhConnection *c, uint32_t index, const void *position,
+                             size_t position_len, NbError *err);
+
 /* dest_finish when the connector has it (ABI 1.1); NB_OK when it has not.
  * Then every object still open for writing is completed (made visible);
  * a failure there is the call's failure. */

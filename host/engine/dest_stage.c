@@ -121,6 +121,7 @@ static int commit(Engine *e) {
   e->commits_this_run++;
   atomic_fetch_add(&e->commits, 1);
   if (e->opt->state_file != NULL && !save_state(e, dead_letter_length)) return 0;
+  eng_post_commit(e);  /* durable now: the source may release it */
   nbh_metrics_set(e->metrics, "nebula_last_commit_timestamp_seconds", "",
                   (double)nbh_wall_ns() / 1e9);
   nbh_metrics_add(e->metrics, "nebula_commits_total", "", 1);

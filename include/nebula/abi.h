@@ -67,6 +67,10 @@
  *        reader_close): writing objects with durable commits whose state
  *        blob the host keeps in its state file (exactly-once multipart
  *        uploads); a module without them is read-only.
+ *        NbConnector.source_committed (optional): the host tells the
+ *        source, during the run, which positions are durable downstream,
+ *        so a replication slot can release its WAL without waiting for
+ *        the next run.
  *
  * THREADS
  *   A source handle is used by one thread at a time, and so is a destination
@@ -616,6 +620,34 @@ typedef struct NbConnector {
    *     exits non-zero), as a failed dest_commit would; dest_close follows.
    * Returns NB_OK, NB_IO, NB_UNAVAILABLE, NB_NOMEM. */
   int (*dest_finish)(void *dest, NbError *err);
+
+  /* --- Added in ABI 1.2 ----------------------------------------------- */
+
+  /* \since ABI 1.2.  Optional (NULL: the source keeps nothing for its
+   * readers).  Everything stream index produced up to and including
+   * `position` (the info->position of an earlier source_next) is durable
+   * downstream: the destination committed it and the host wrote it into
+   * its state file (without a state file: the destination committed it).
+   * A source whose server keeps data until its reader confirms it (a
+   * replication slot's WAL, a queue's unacknowledged messages) confirms it
+   * here, while the run goes on, instead of only at the next run's
+   * source_seek; a server that keeps a long run's backlog fills its disk.
+   *
+   * Contract:
+   *   - called on the thread that calls source_next, between two calls,
+   *     never at the same time as another call on the handle;
+   *   - for one stream, positions arrive in commit order and each differs
+   *     from the one before; commits may be coalesced (only the latest is
+   *     delivered), and those of the run's last moments reach only the
+   *     next run, through source_seek;
+   *   - position is borrowed for the call.  It is one the source reported,
+   *     but the source checks it as it checks source_seek's;
+   *   - a status other than NB_OK is logged as a warning and the run goes
+   *     on: a later commit, or the next run's source_seek, confirms it.
+   * Returns NB_OK, NB_INVALID (position not understood), NB_IO,
+   * NB_UNAVAILABLE. */
+  int (*source_committed)(void *source, uint32_t index, const void *position,
+                          size_t position_len, NbError *err);
 } NbConnector;
 
 /* The size of NbConnector as ABI 1.0 defined it (up to dest_close). */
@@ -623,6 +655,8 @@ typedef struct NbConnector {
 /* The size of NbConnector as ABI 1.1 defines it (up to dest_finish). */
 #define NB_CONNECTOR_SIZE_1_1 \
   (offsetof(NbConnector, dest_finish) + sizeof(int (*)(void *, NbError *)))
+/* The size of NbConnector as ABI 1.2 defines it (up to source_committed). */
+#define NB_CONNECTOR_SIZE_1_2 (offsetof(NbConnector, source_committed) + sizeof(void (*)(void)))
 
 /* ------------------------------------------------------------------------
  * The entry point.

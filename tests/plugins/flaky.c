@@ -86,6 +86,10 @@ static const NbSettingSpec flaky_settings[] = {
                "row at which source_next reports the same bad record forever"),
     NB_SETTING(NB_SETTING_INT, NB_SETTING_SOURCE | FAULT, "position_len", "0", NULL,
                "position length to report instead of the real one"),
+    NB_SETTING(NB_SETTING_INT, NB_SETTING_SOURCE | FAULT, "await_commit_at_row", "-1", NULL,
+               "at this row, return empty batches until source_committed reports a position (10 s at most)"),
+    NB_SETTING(NB_SETTING_BOOL, NB_SETTING_SOURCE | FAULT, "committed_fails", "false", NULL,
+               "source_committed fails with NB_UNAVAILABLE (after recording the position)"),
     NB_SETTING(NB_SETTING_INT, NB_SETTING_DEST | FAULT, "data_error_line", "0", NULL,
                "batch line the first dest_write names in an NB_DATA error"),
     NB_SETTING(NB_SETTING_INT, NB_SETTING_SOURCE | FAULT, "only_stream", "-1", NULL,
@@ -113,10 +117,13 @@ typedef struct Source {
   const NbHostApi *host;
   int64_t rows, streams, unavailable_at, unavailable_left, stall_at,
       delay_ms, schema_change_at, only_stream, spin_at, stuck_bad_at,
-      position_len, io_error_at;
+      position_len, io_error_at, await_commit_at;
+  int64_t committed_row;     /* last row source_committed reported, -1: none */
+  int64_t awaited_polls;     /* empty batches returned waiting for it */
   double stall_seconds;
   bool stall_polls_cancel;
   bool reopens;
+  bool committed_fails;
   int64_t *bad_rows;
   size_t n_bad;
   uint64_t batch_rows;
@@ -203,6 +210,8 @@ static int source_open(const NbHostApi *host, const NbOpenArgs *args, void **out
       (rc = nb_setting_int(st, "spin_at_row", -1, &s->spin_at, err)) ||
       (rc = nb_setting_int(st, "stuck_bad_at_row", -1, &s->stuck_bad_at, err)) ||
       (rc = nb_setting_int(st, "position_len", 0, &s->position_len, err)) ||
+      (rc = nb_setting_int(st, "await_commit_at_row", -1, &s->await_commit_at, err)) ||
+      (rc = nb_setting_bool(st, "committed_fails", false, &s->committed_fails, err)) ||
       (rc = parse_bad_rows(s, bad, err))) {
     source_close(s);
     return rc;
@@ -220,6 +229,7 @@ static int source_open(const NbHostApi *host, const NbOpenArgs *args, void **out
   for (i = 0; i < (uint32_t)s->streams; i++)
     snprintf(s->names[i], sizeof s->names[i], "flaky-%u", i);
   s->current = UINT32_MAX;
+  s->committed_row = -1;
   *out = s;
   return NB_OK;
 }
@@ -318,6 +328,10 @@ static bool stuck_here(const Source *s) {
   return targeted(s) && s->next_row == s->stuck_bad_at;
 }
 
+static bool awaits_here(const Source *s) {
+  return targeted(s) && s->next_row == s->await_commit_at && s->committed_row < 0;
+}
+
 static bool changes_schema_here(const Source *s) {
   return targeted(s) && !s->wide && s->schema_change_at >= 0 &&
          s->next_row >= s->schema_change_at;
@@ -335,7 +349,7 @@ static int build_batch(Source *s, uint32_t index, struct ArrowArray *out, NbErro
   }
   while (nb_batch_builder_rows(s->builder) < s->batch_rows && s->next_row < s->rows &&
          !is_bad(s, s->next_row) && !stalls_here(s) && !unavailable_here(s) && !io_error_here(s) &&
-         !changes_schema_here(s) && !spins_here(s) && !stuck_here(s)) {
+         !changes_schema_here(s) && !spins_here(s) && !stuck_here(s) && !awaits_here(s)) {
     int n = snprintf(text, sizeof text, "s%u-r%" PRId64, index, s->next_row);
     if ((rc = nb_column_append_int64(nb_batch_builder_column(s->builder, 0), s->next_row)) ||
         (rc = nb_column_append_utf8(nb_batch_builder_column(s->builder, 1), text, (size_t)n)))
@@ -374,6 +388,14 @@ static int source_next(void *handle, uint32_t index, struct ArrowArray *out,
       return nb_error_set(err, NB_CANCELLED, "cancelled while stalled");
   }
   if (changes_schema_here(s)) return NB_SCHEMA_CHANGED;
+  if (awaits_here(s)) {
+    /* An empty batch each time: the host delivers notices between calls. */
+    struct timespec step = {0, 10 * 1000 * 1000};
+    if (++s->awaited_polls > 1000)
+      return nb_error_set(err, NB_IO, "no commit notice at row %" PRId64 " after 10 s",
+                          s->next_row);
+    nanosleep(&step, NULL);
+  }
   if (stuck_here(s)) {
     nb_error_set(err, NB_DATA, "corrupt input at row %" PRId64, s->next_row);
     report(s, info);
@@ -393,6 +415,27 @@ static int source_next(void *handle, uint32_t index, struct ArrowArray *out,
     if (rc != NB_OK) return rc;
   }
   report(s, info);
+  return NB_OK;
+}
+
+/* ABI 1.2: positions the destination committed.  Logged, so tests can
+ * check what arrived and when; a position that goes back is an error. */
+static int source_committed(void *handle, uint32_t index, const void *position, size_t len,
+                            NbError *err) {
+  Source *s = handle;
+  uint64_t row;
+  int rc;
+  if (check_index(s, index, err)) return NB_NOT_FOUND;
+  rc = nb_position_decode(position, len, &row, 1, err);
+  if (rc != NB_OK) return rc;
+  if ((int64_t)row <= s->committed_row || row > (uint64_t)s->rows)
+    return nb_error_set(err, NB_INVALID, "committed row %" PRIu64 " after %" PRId64, row,
+                        s->committed_row);
+  s->committed_row = (int64_t)row;
+  nb_log(s->host, NB_LOG_INFO, "committed stream %" PRIu32 " row %" PRIu64 " while at row %" PRId64,
+         index, row, s->next_row);
+  if (s->committed_fails)
+    return nb_error_set(err, NB_UNAVAILABLE, "flaky server cannot confirm row %" PRIu64, row);
   return NB_OK;
 }
 
@@ -626,6 +669,7 @@ static void flaky_describe(NbConnector *c) {
   c->dest_commit = dest_commit;
   c->dest_close = dest_close;
   c->dest_finish = dest_finish;
+  c->source_committed = source_committed;
 }
 
 NB_CONNECTOR_ENTRY(flaky_describe)
