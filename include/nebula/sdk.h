@@ -267,6 +267,50 @@ char *nb_stream_path(const char *pattern, const char *stream);
 NB_SINCE(1, 2)
 bool nb_path_has_stream(const char *pattern);
 
+/* What nb_path_expand calls for each input file: path is valid during the
+ * call only; size_bytes is -1 when unknown.  NB_OK goes on; anything else
+ * stops the expansion and is returned.  \since 1.2 */
+typedef int (*NbPathEach)(void *cookie, const char *path, int64_t size_bytes);
+/* The input files of a file source's "path" setting, in sorted order:
+ * "-" or a path without wildcards as is (each is called even when it does
+ * not exist: opening it reports that); a pattern with a URL scheme listed
+ * by host->file_list when host (may be NULL) has that slot; else every
+ * match of glob(3).  Returns each's status, or NB_NOT_FOUND when nothing
+ * matches (err names the pattern and hints at "path"), NB_NOMEM, NB_IO,
+ * and the return codes of NbHostApi.file_list.  Keeps nothing.
+ * \since 1.2 */
+NB_SINCE(1, 2)
+int nb_path_expand(const NbHostApi *host, const char *pattern, NbPathEach each,
+                   void *cookie, NbError *err);
+
+/* ------------------------------------------------------------------------
+ * Arrays of structs keyed by a string
+ *
+ * A connector's streams by name, its open files by path, the files of its
+ * saved state by path: a caller-owned array of n structs, each holding its
+ * key as a `char *` member that the caller frees with free() when it drops
+ * the item.  Use the macros, which pass the size and the key's offset.
+ * ------------------------------------------------------------------------ */
+
+/* The index of the first item whose key equals key (strcmp), or n when
+ * none (also for a NULL items or key).  Borrows everything.  \since 1.2 */
+NB_SINCE(1, 2)
+size_t nb_keyed_find(const void *items, size_t n, size_t item_size,
+                     size_t key_offset, const char *key);
+/* Grow items (n items, may be NULL when n is 0) by one item, all zero but
+ * its key, a copy of key (malloc'ed, the caller's to free()).  Returns the
+ * array, maybe moved (as realloc), with the new item at index n; NULL when
+ * out of memory, items then unchanged and still the caller's.
+ * \since 1.2 */
+NB_SINCE(1, 2)
+void *nb_keyed_append(void *items, size_t n, size_t item_size,
+                      size_t key_offset, const char *key);
+
+#define NB_KEYED_FIND(items, n, type, member, key) \
+  nb_keyed_find((items), (n), sizeof(type), offsetof(type, member), (key))
+#define NB_KEYED_APPEND(items, n, type, member, key) \
+  ((type *)nb_keyed_append((items), (n), sizeof(type), offsetof(type, member), (key)))
+
 /* ------------------------------------------------------------------------
  * Entry point
  * ------------------------------------------------------------------------ */

@@ -254,18 +254,12 @@ static void out_file_free(OutFile *f) {
 
 static int open_file(ArrowDest *d, const char *path, size_t *index,
                      NbError *err) {
-  for (size_t i = 0; i < d->n_files; i++)
-    if (strcmp(d->files[i].path, path) == 0) {
-      *index = i;
-      return NB_OK;
-    }
-  OutFile *v = realloc(d->files, (d->n_files + 1) * sizeof *v);
+  *index = NB_KEYED_FIND(d->files, d->n_files, OutFile, path, path);
+  if (*index < d->n_files) return NB_OK;
+  OutFile *v = NB_KEYED_APPEND(d->files, d->n_files, OutFile, path, path);
   if (v == NULL) return nb_error_set(err, NB_NOMEM, "out of memory opening file \"%s\"", path);
   d->files = v;
   OutFile *f = &v[d->n_files];
-  memset(f, 0, sizeof *f);
-  f->path = strdup(path);
-  if (f->path == NULL) return nb_error_set(err, NB_NOMEM, "out of memory opening file \"%s\"", path);
   f->file_format = !wants_stream_format(d, path);
 
   NbWriteOptions opts;
@@ -273,9 +267,9 @@ static int open_file(ArrowDest *d, const char *path, size_t *index,
   opts.struct_size = (uint32_t)sizeof opts;
   opts.compression = "none"; /* IPC compresses its own buffers */
   opts.resume_length = -1;
-  for (size_t i = 0; i < d->n_saved; i++) {
-    SavedFile *s = &d->saved[i];
-    if (strcmp(s->path, path) != 0) continue;
+  size_t saved = NB_KEYED_FIND(d->saved, d->n_saved, SavedFile, path, path);
+  if (saved < d->n_saved) {
+    SavedFile *s = &d->saved[saved];
     /* Resume: drop what was written after the last commit. */
     opts.resume_length = (int64_t)s->length;
     f->length = s->length;
@@ -285,7 +279,6 @@ static int open_file(ArrowDest *d, const char *path, size_t *index,
     f->n_blocks = f->cap_blocks = s->n_blocks;
     s->blocks = NULL;
     s->n_blocks = 0;
-    break;
   }
   int rc = d->host->file_open_write(d->host->host_data, path, &opts, &f->file, err);
   if (rc == NB_OK && f->file_format && f->length == 0)
@@ -705,34 +698,28 @@ int arrow_dest_open(const NbHostApi *host, const NbOpenArgs *args, void **dest,
   return NB_OK;
 }
 
+/* A new stream, written to its own file ("{stream}" in path) or the one. */
+static int add_stream(ArrowDest *d, const char *stream_name, NbError *err) {
+  char *path = nb_stream_path(d->path, stream_name);
+  DestStream *v = path == NULL ? NULL : NB_KEYED_APPEND(d->streams, d->n_streams, DestStream, name, stream_name);
+  int rc = v == NULL ? nb_error_set(err, NB_NOMEM, "out of memory preparing stream \"%s\"", stream_name)
+                     : open_file(d, path, &v[d->n_streams].out, err);
+  if (v != NULL) d->streams = v;
+  if (rc == NB_OK) d->n_streams++;
+  else if (v != NULL) free(v[d->n_streams].name);
+  free(path);
+  return rc;
+}
+
 int arrow_dest_prepare(void *dest, const char *stream_name,
                        const struct ArrowSchema *schema, uint32_t *dest_stream,
                        NbError *err) {
   ArrowDest *d = dest;
-  size_t i;
   int rc;
-  for (i = 0; i < d->n_streams; i++)
-    if (strcmp(d->streams[i].name, stream_name) == 0) break;
+  size_t i = NB_KEYED_FIND(d->streams, d->n_streams, DestStream, name, stream_name);
   if (i == d->n_streams) {
-    DestStream *v = realloc(d->streams, (d->n_streams + 1) * sizeof *v);
-    if (v == NULL) return nb_error_set(err, NB_NOMEM, "out of memory preparing stream \"%s\"", stream_name);
-    d->streams = v;
-    DestStream *s = &v[i];
-    memset(s, 0, sizeof *s);
-    s->name = strdup(stream_name);
-    char *path = d->per_stream ? nb_stream_path(d->path, stream_name) : strdup(d->path);
-    if (s->name == NULL || path == NULL) {
-      free(s->name);
-      free(path);
-      return nb_error_set(err, NB_NOMEM, "out of memory preparing stream \"%s\"", stream_name);
-    }
-    rc = open_file(d, path, &s->out, err);
-    free(path);
-    if (rc != NB_OK) {
-      free(s->name);
-      return rc;
-    }
-    d->n_streams++;
+    rc = add_stream(d, stream_name, err);
+    if (rc != NB_OK) return rc;
   }
   DestStream *s = &d->streams[i];
   rc = nb_schema_copy(schema, &s->kept, err);
@@ -851,9 +838,7 @@ static int load_schema(ArrowDest *d, OutFile *f, NbError *err) {
 static int open_saved_files(ArrowDest *d, NbError *err) {
   for (size_t i = 0; i < d->n_saved; i++) {
     size_t index;
-    bool open = false;
-    for (size_t k = 0; k < d->n_files; k++) open = open || strcmp(d->files[k].path, d->saved[i].path) == 0;
-    if (open) continue;
+    if (NB_KEYED_FIND(d->files, d->n_files, OutFile, path, d->saved[i].path) < d->n_files) continue;
     int rc = open_file(d, d->saved[i].path, &index, err);
     if (rc != NB_OK) return rc;
     OutFile *f = &d->files[index];

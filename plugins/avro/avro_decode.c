@@ -217,24 +217,6 @@ static bool put_big_decimal(AvroBuf *b, const uint8_t *p, size_t n, int32_t scal
  * Values as JSON text (nested columns)
  * ------------------------------------------------------------------------ */
 
-static bool put_json_string(AvroBuf *b, const uint8_t *s, size_t len) {
-  if (!avro_buf_reserve(b, len * 6 + 2)) return false;
-  b->data[b->len++] = '"';
-  for (size_t i = 0; i < len; i++) {
-    uint8_t c = s[i];
-    if (c == '"' || c == '\\') {
-      b->data[b->len++] = '\\';
-      b->data[b->len++] = c;
-    } else if (c < 0x20) {
-      b->len += (size_t)snprintf((char *)b->data + b->len, 7, "\\u%04x", c);
-    } else {
-      b->data[b->len++] = c;
-    }
-  }
-  b->data[b->len++] = '"';
-  return true;
-}
-
 static bool put_json_double(AvroBuf *b, double v) {
   if (!avro_buf_reserve(b, 40)) return false;
   if (v != v) return avro_buf_bytes(b, "\"NaN\"", 5);
@@ -281,7 +263,7 @@ static bool json_blocks(const AvroNode *n, AvroCursor *c, AvroBuf *b, int depth,
           *why = "a map key that is not UTF-8";
           return false;
         }
-        if (!put_json_string(b, key, len) || !avro_buf_bytes(b, ":", 1)) goto nomem;
+        if (!avro_buf_json_string(b, key, len) || !avro_buf_bytes(b, ":", 1)) goto nomem;
       }
       if (!json_value(n->children[0], c, b, depth + 1, why)) return false;
     }
@@ -331,7 +313,7 @@ static bool json_value(const AvroNode *n, AvroCursor *c, AvroBuf *b, int depth, 
       *why = "a string that is not UTF-8";
       return false;
     }
-    return put_json_string(b, p, len) || (*why = "out of memory", false);
+    return avro_buf_json_string(b, p, len) || (*why = "out of memory", false);
   case AVRO_BYTES:
   case AVRO_FIXED:
     if (n->kind == AVRO_BYTES ? !avro_read_bytes(c, &p, &len)
@@ -346,7 +328,7 @@ static bool json_value(const AvroNode *n, AvroCursor *c, AvroBuf *b, int depth, 
       *why = "an enum index out of range";
       return false;
     }
-    return put_json_string(b, (const uint8_t *)n->symbols[l], strlen(n->symbols[l])) || (*why = "out of memory", false);
+    return avro_buf_json_string(b, n->symbols[l], strlen(n->symbols[l])) || (*why = "out of memory", false);
   case AVRO_UNION:
     if (!avro_read_long(c, &l)) break;
     if (l < 0 || (uint64_t)l >= n->n_children) {
@@ -358,7 +340,7 @@ static bool json_value(const AvroNode *n, AvroCursor *c, AvroBuf *b, int depth, 
     if (!avro_buf_bytes(b, "{", 1)) goto nomem;
     for (size_t i = 0; i < n->n_children; i++) {
       if ((i > 0 && !avro_buf_bytes(b, ",", 1)) ||
-          !put_json_string(b, (const uint8_t *)n->field_names[i], strlen(n->field_names[i])) ||
+          !avro_buf_json_string(b, n->field_names[i], strlen(n->field_names[i])) ||
           !avro_buf_bytes(b, ":", 1))
         goto nomem;
       if (!json_value(n->children[i], c, b, depth + 1, why)) return false;

@@ -72,21 +72,17 @@ typedef struct AvroDest {
  * ------------------------------------------------------------------------ */
 
 static SavedFile *saved_find(AvroDest *d, const char *path) {
-  for (size_t i = 0; i < d->n_saved; i++)
-    if (strcmp(d->saved[i].path, path) == 0) return &d->saved[i];
-  return NULL;
+  size_t i = NB_KEYED_FIND(d->saved, d->n_saved, SavedFile, path, path);
+  return i < d->n_saved ? &d->saved[i] : NULL;
 }
 
 static int saved_set(AvroDest *d, const char *path, uint64_t length, const uint8_t *sync) {
   SavedFile *f = saved_find(d, path);
   if (f == NULL) {
-    SavedFile *v = realloc(d->saved, (d->n_saved + 1) * sizeof *v);
+    SavedFile *v = NB_KEYED_APPEND(d->saved, d->n_saved, SavedFile, path, path);
     if (v == NULL) return NB_NOMEM;
     d->saved = v;
-    f = &v[d->n_saved];
-    f->path = strdup(path);
-    if (f->path == NULL) return NB_NOMEM;
-    d->n_saved++;
+    f = &v[d->n_saved++];
   }
   f->length = length;
   memcpy(f->sync, sync, SYNC_SIZE);
@@ -401,37 +397,31 @@ static int keep_schema(OutStream *s, const struct ArrowSchema *schema, NbError *
 int avro_dest_prepare(void *dest, const char *stream_name, const struct ArrowSchema *schema,
                       uint32_t *dest_stream, NbError *err) {
   AvroDest *d = dest;
-  for (size_t i = 0; i < d->n_streams; i++) {
-    if (strcmp(d->streams[i].name, stream_name) == 0) {
-      nb_error_set(err, NB_INVALID, "the schema of stream \"%s\" changed: an Avro file holds one schema",
-                   stream_name);
-      nb_error_hint(err, "Write each schema to its own file (\"{stream}\" in path), or make the source's schema fixed.");
-      return NB_INVALID;
-    }
+  if (NB_KEYED_FIND(d->streams, d->n_streams, OutStream, name, stream_name) < d->n_streams) {
+    nb_error_set(err, NB_INVALID, "the schema of stream \"%s\" changed: an Avro file holds one schema",
+                 stream_name);
+    nb_error_hint(err, "Write each schema to its own file (\"{stream}\" in path), or make the source's schema fixed.");
+    return NB_INVALID;
   }
-  char *path = nb_path_has_stream(d->path) ? nb_stream_path(d->path, stream_name) : strdup(d->path);
+  char *path = nb_stream_path(d->path, stream_name);
   if (path == NULL) return nb_error_set(err, NB_NOMEM, "out of memory preparing stream \"%s\"", stream_name);
-  for (size_t i = 0; i < d->n_streams; i++) {
-    if (strcmp(d->streams[i].path, path) == 0) {
-      nb_error_set(err, NB_INVALID, "streams \"%s\" and \"%s\" would both be written to \"%s\"",
-                   d->streams[i].name, stream_name, path);
-      nb_error_hint(err, "An Avro file holds one schema: put \"{stream}\" in the destination path.");
-      free(path);
-      return NB_INVALID;
-    }
+  size_t other = NB_KEYED_FIND(d->streams, d->n_streams, OutStream, path, path);
+  if (other < d->n_streams) {
+    nb_error_set(err, NB_INVALID, "streams \"%s\" and \"%s\" would both be written to \"%s\"",
+                 d->streams[other].name, stream_name, path);
+    nb_error_hint(err, "An Avro file holds one schema: put \"{stream}\" in the destination path.");
+    free(path);
+    return NB_INVALID;
   }
-  OutStream *v = realloc(d->streams, (d->n_streams + 1) * sizeof *v);
+  OutStream *v = NB_KEYED_APPEND(d->streams, d->n_streams, OutStream, name, stream_name);
   if (v == NULL) {
     free(path);
     return nb_error_set(err, NB_NOMEM, "out of memory preparing stream \"%s\"", stream_name);
   }
   d->streams = v;
   OutStream *s = &v[d->n_streams];
-  memset(s, 0, sizeof *s);
   s->path = path;
-  s->name = strdup(stream_name);
-  int rc = s->name == NULL ? nb_error_set(err, NB_NOMEM, "out of memory preparing stream \"%s\"", stream_name)
-                           : keep_schema(s, schema, err);
+  int rc = keep_schema(s, schema, err);
   if (rc == NB_OK) rc = open_stream_file(d, s, err);
   if (rc != NB_OK) {
     stream_free(d->host, s);

@@ -40,19 +40,13 @@ int json_dest_flush(JsonDest *d, OutFile *f, NbError *err) {
 /* The index of the open file for path, opening it if needed. */
 static int open_file(JsonDest *d, const char *path, size_t *index,
                      NbError *err) {
-  for (size_t i = 0; i < d->n_files; i++) {
-    if (strcmp(d->files[i].path, path) == 0) {
-      *index = i;
-      return NB_OK;
-    }
-  }
-  OutFile *v = realloc(d->files, (d->n_files + 1) * sizeof *v);
+  *index = NB_KEYED_FIND(d->files, d->n_files, OutFile, path, path);
+  if (*index < d->n_files) return NB_OK;
+  OutFile *v = NB_KEYED_APPEND(d->files, d->n_files, OutFile, path, path);
   if (v == NULL) return nb_error_set(err, NB_NOMEM, "out of memory opening file \"%s\"", path);
   d->files = v;
   OutFile *f = &v[d->n_files];
-  memset(f, 0, sizeof *f);
-  f->path = strdup(path);
-  if (f->path == NULL || !json_buf_reserve(&f->buf, JSON_IO_SIZE + JSON_IO_SIZE / 4)) {
+  if (!json_buf_reserve(&f->buf, JSON_IO_SIZE + JSON_IO_SIZE / 4)) {
     free(f->path);
     json_buf_free(&f->buf);
     return nb_error_set(err, NB_NOMEM, "out of memory opening file \"%s\"", path);
@@ -110,6 +104,19 @@ static int stream_set_schema(JsonDest *d, DestStream *s,
   return json_format_keys(d, s, err);
 }
 
+/* A new stream, written to its file ("{stream}" in path) or the one. */
+static int add_stream(JsonDest *d, const char *stream_name, NbError *err) {
+  char *path = nb_stream_path(d->path, stream_name);
+  DestStream *v = path == NULL ? NULL : NB_KEYED_APPEND(d->streams, d->n_streams, DestStream, name, stream_name);
+  int rc = v == NULL ? nb_error_set(err, NB_NOMEM, "out of memory preparing stream \"%s\"", stream_name)
+                     : open_file(d, path, &v[d->n_streams].out, err);
+  if (v != NULL) d->streams = v;
+  if (rc == NB_OK) d->n_streams++;
+  else if (v != NULL) free(v[d->n_streams].name);
+  free(path);
+  return rc;
+}
+
 /* ------------------------------------------------------------------------
  * The vtable
  * ------------------------------------------------------------------------ */
@@ -165,29 +172,10 @@ int json_dest_prepare(void *dest, const char *stream_name,
                       const struct ArrowSchema *schema, uint32_t *dest_stream,
                       NbError *err) {
   JsonDest *d = dest;
-  size_t i;
-  for (i = 0; i < d->n_streams; i++)
-    if (strcmp(d->streams[i].name, stream_name) == 0) break;
+  size_t i = NB_KEYED_FIND(d->streams, d->n_streams, DestStream, name, stream_name);
   if (i == d->n_streams) {
-    DestStream *v = realloc(d->streams, (d->n_streams + 1) * sizeof *v);
-    if (v == NULL) return nb_error_set(err, NB_NOMEM, "out of memory preparing stream \"%s\"", stream_name);
-    d->streams = v;
-    DestStream *s = &v[i];
-    memset(s, 0, sizeof *s);
-    s->name = strdup(stream_name);
-    char *path = d->per_stream ? nb_stream_path(d->path, stream_name) : strdup(d->path);
-    if (s->name == NULL || path == NULL) {
-      free(s->name);
-      free(path);
-      return nb_error_set(err, NB_NOMEM, "out of memory preparing stream \"%s\"", stream_name);
-    }
-    int rc = open_file(d, path, &s->out, err);
-    free(path);
-    if (rc != NB_OK) {
-      free(s->name);
-      return rc;
-    }
-    d->n_streams++;
+    int rc = add_stream(d, stream_name, err);
+    if (rc != NB_OK) return rc;
   }
   int rc = stream_set_schema(d, &d->streams[i], schema, err);
   if (rc != NB_OK) return rc;

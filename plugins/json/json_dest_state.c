@@ -12,21 +12,17 @@
 #define STATE_MAGIC "nebula-json-dest 1\n"
 
 SavedFile *json_dest_saved_find(JsonDest *d, const char *path) {
-  for (size_t i = 0; i < d->n_saved; i++)
-    if (strcmp(d->saved[i].path, path) == 0) return &d->saved[i];
-  return NULL;
+  size_t i = NB_KEYED_FIND(d->saved, d->n_saved, SavedFile, path, path);
+  return i < d->n_saved ? &d->saved[i] : NULL;
 }
 
 int json_dest_saved_set(JsonDest *d, const char *path, uint64_t length, bool any_row) {
   SavedFile *f = json_dest_saved_find(d, path);
   if (f == NULL) {
-    SavedFile *v = realloc(d->saved, (d->n_saved + 1) * sizeof *v);
+    SavedFile *v = NB_KEYED_APPEND(d->saved, d->n_saved, SavedFile, path, path);
     if (v == NULL) return NB_NOMEM;
     d->saved = v;
-    f = &v[d->n_saved];
-    f->path = strdup(path);
-    if (f->path == NULL) return NB_NOMEM;
-    d->n_saved++;
+    f = &v[d->n_saved++];
   }
   f->length = length;
   f->any_row = any_row;

@@ -57,7 +57,6 @@
  * record takes the general path (map_record, append_record), which looks
  * names up in a hash index.
  */
-#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -530,64 +529,26 @@ static int skip_bad_record(Stream *s, NbBatchInfo *info, NbError *e, NbError *er
  * The vtable
  * ------------------------------------------------------------------------ */
 
-static bool has_glob_magic(const char *path) {
-  return strpbrk(path, "*?[") != NULL;
-}
-
-static int add_stream(JsonSource *src, const char *path, NbError *err) {
+/* nb_path_expand's callback: one stream per file. */
+static int add_stream(void *cookie, const char *path, int64_t size_bytes) {
+  JsonSource *src = cookie;
   Stream *v = realloc(src->streams, (src->n_streams + 1) * sizeof *v);
-  if (v == NULL) return nb_error_set(err, NB_NOMEM, "out of memory opening the json source");
+  if (v == NULL) return NB_NOMEM;
   src->streams = v;
   Stream *s = &v[src->n_streams];
   memset(s, 0, sizeof *s);
   s->src = src;
   s->path = strdup(path);
-  if (s->path == NULL) return nb_error_set(err, NB_NOMEM, "out of memory opening the json source");
-  struct stat st;
-  s->size = strcmp(path, "-") != 0 && stat(path, &st) == 0 ? (int64_t)st.st_size : -1;
+  if (s->path == NULL) return NB_NOMEM;
+  s->size = size_bytes;
   src->n_streams++;
   return NB_OK;
 }
 
-/* file_list's callback: cookie is the source and the error to fill. */
-typedef struct ListTarget {
-  JsonSource *src;
-  NbError *err;
-} ListTarget;
-
-static int add_listed(void *cookie, const char *path, int64_t size_bytes) {
-  ListTarget *t = cookie;
-  (void)size_bytes;
-  return add_stream(t->src, path, t->err);
-}
-
+/* A pattern with a URL scheme is listed by the host's storage module. */
 static int expand_paths(JsonSource *src, const char *pattern, NbError *err) {
-  if (strcmp(pattern, "-") == 0 || !has_glob_magic(pattern))
-    return add_stream(src, pattern, err);
-  /* A pattern with a URL scheme is listed by the host's storage module. */
-  if (strstr(pattern, "://") != NULL && NB_HOST_HAS(src->host, file_list)) {
-    ListTarget t = {src, err};
-    int rc = src->host->file_list(src->host->host_data, pattern, add_listed, &t, err);
-    if (rc == NB_NOT_FOUND) nb_error_hint(err, "Check the setting \"path\".");
-    return rc;
-  }
-  glob_t g;
-  int grc = glob(pattern, 0, NULL, &g);
-  if (grc == GLOB_NOMATCH) {
-    globfree(&g);
-    nb_error_set(err, NB_NOT_FOUND, "no file matches the pattern \"%s\"", pattern);
-    nb_error_hint(err, "Check the setting \"path\".");
-    return NB_NOT_FOUND;
-  }
-  if (grc != 0) {
-    globfree(&g);
-    return nb_error_set(err, grc == GLOB_NOSPACE ? NB_NOMEM : NB_IO,
-                        "could not expand the pattern \"%s\"", pattern);
-  }
-  int rc = NB_OK;
-  for (size_t i = 0; i < g.gl_pathc && rc == NB_OK; i++)
-    rc = add_stream(src, g.gl_pathv[i], err);
-  globfree(&g);
+  int rc = nb_path_expand(src->host, pattern, add_stream, src, err);
+  if (rc == NB_NOMEM) nb_error_set(err, NB_NOMEM, "out of memory opening the json source");
   return rc;
 }
 

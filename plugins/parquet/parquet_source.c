@@ -26,7 +26,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <glob.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -746,15 +745,18 @@ void parquet_source_close(void *source) {
   free(src);
 }
 
-static int add_stream(ParquetSource *src, const char *path, NbError *err) {
+/* nb_path_expand's callback: one stream per file. */
+static int add_stream(void *cookie, const char *path, int64_t size_bytes) {
+  ParquetSource *src = cookie;
+  (void)size_bytes;
   Stream *v = realloc(src->streams, (src->n_streams + 1) * sizeof *v);
-  if (v == NULL) return nb_error_set(err, NB_NOMEM, "out of memory opening the parquet source");
+  if (v == NULL) return NB_NOMEM;
   src->streams = v;
   Stream *s = &v[src->n_streams];
   memset(s, 0, sizeof *s);
   s->fd = -1;
   s->path = strdup(path);
-  if (s->path == NULL) return nb_error_set(err, NB_NOMEM, "out of memory opening the parquet source");
+  if (s->path == NULL) return NB_NOMEM;
   src->n_streams++;
   return NB_OK;
 }
@@ -762,20 +764,8 @@ static int add_stream(ParquetSource *src, const char *path, NbError *err) {
 static int expand_paths(ParquetSource *src, const char *pattern, NbError *err) {
   if (strcmp(pattern, "-") == 0)
     return nb_error_set(err, NB_INVALID, "setting \"path\": Parquet cannot be read from standard input (it needs random access)");
-  if (strpbrk(pattern, "*?[") == NULL) return add_stream(src, pattern, err);
-  glob_t g;
-  int grc = glob(pattern, 0, NULL, &g);
-  if (grc == GLOB_NOMATCH) {
-    globfree(&g);
-    return nb_error_set(err, NB_NOT_FOUND, "no file matches \"%s\"", pattern);
-  }
-  if (grc != 0) {
-    globfree(&g);
-    return nb_error_set(err, NB_IO, "could not expand \"%s\"", pattern);
-  }
-  int rc = NB_OK;
-  for (size_t i = 0; i < g.gl_pathc && rc == NB_OK; i++) rc = add_stream(src, g.gl_pathv[i], err);
-  globfree(&g);
+  int rc = nb_path_expand(NULL, pattern, add_stream, src, err);
+  if (rc == NB_NOMEM) nb_error_set(err, NB_NOMEM, "out of memory opening the parquet source");
   return rc;
 }
 
