@@ -109,6 +109,13 @@ NB_SINCE(1, 0)
 void nb_log(const NbHostApi *host, int level, const char *fmt, ...)
     NB_PRINTF(3, 4);
 
+/* Close a file of host->file_open_* where no caller can take an error (a
+ * connector's close): a failure is logged at NB_LOG_ERROR naming path and
+ * the reason.  file may be NULL (nothing to do); file is given up in any
+ * case, as file_close does.  Returns file_close's status.  \since 1.2 */
+NB_SINCE(1, 2)
+int nb_file_close_logged(const NbHostApi *host, NbFile *file, const char *path);
+
 /* ------------------------------------------------------------------------
  * Settings
  *
@@ -310,6 +317,29 @@ void *nb_keyed_append(void *items, size_t n, size_t item_size,
   nb_keyed_find((items), (n), sizeof(type), offsetof(type, member), (key))
 #define NB_KEYED_APPEND(items, n, type, member, key) \
   ((type *)nb_keyed_append((items), (n), sizeof(type), offsetof(type, member), (key)))
+
+/* ------------------------------------------------------------------------
+ * Text state blobs
+ *
+ * A file destination's state (the committed length of each of its files)
+ * is easiest kept as text: a first line naming the format, then per file
+ * numbers and "<path length> <path>\n".  These read such a blob from *s,
+ * never past end, advancing *s only on success.  The blob is untrusted:
+ * anything the writer would not produce is refused.
+ * ------------------------------------------------------------------------ */
+
+/* The bytes of literal (a magic line).  \since 1.2 */
+NB_SINCE(1, 2)
+bool nb_text_expect(const char **s, const char *end, const char *literal);
+/* An unsigned decimal (digits only, fits 64 bits) then sep.  \since 1.2 */
+NB_SINCE(1, 2)
+bool nb_text_u64(const char **s, const char *end, char sep, uint64_t *out);
+/* "<length> <path>\n": *path is a new string (free() it), not empty and
+ * without NUL.  Returns NB_OK, NB_INVALID (malformed; *path NULL) or
+ * NB_NOMEM.  \since 1.2 */
+NB_SINCE(1, 2)
+int nb_text_path(const char **s, const char *end, char **path);
+
 
 /* ------------------------------------------------------------------------
  * Entry point

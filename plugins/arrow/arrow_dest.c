@@ -113,54 +113,38 @@ static void saved_free(SavedFile *f) {
   free(f->blocks);
 }
 
-/* Parse an unsigned decimal followed by sep; advances *s. */
-static bool parse_u64(const char **s, const char *end, char sep,
-                      uint64_t *out) {
-  uint64_t v = 0;
-  const char *p = *s;
-  if (p >= end || *p < '0' || *p > '9') return false;
-  while (p < end && *p >= '0' && *p <= '9') {
-    if (v > (UINT64_MAX - 9) / 10) return false;
-    v = v * 10 + (uint64_t)(*p++ - '0');
-  }
-  if (p >= end || *p != sep) return false;
-  *s = p + 1;
-  *out = v;
-  return true;
-}
-
 /* "nebula-arrow-dest 1\n", then per file "<length> <schema hash>
  * <n blocks> <path length> <path>\n" and one line "<offset> <metadata
  * length> <body length>\n" per block. */
 static int parse_state(ArrowDest *d, const char *s, size_t len, NbError *err) {
   const char *end = s + len;
-  size_t magic = strlen(STATE_MAGIC);
-  if (len < magic || memcmp(s, STATE_MAGIC, magic) != 0) goto bad;
-  s += magic;
+  if (!nb_text_expect(&s, end, STATE_MAGIC)) goto bad;
   while (s < end) {
-    uint64_t length, hash, n_blocks, path_len;
-    if (!parse_u64(&s, end, ' ', &length) || !parse_u64(&s, end, ' ', &hash) ||
-        !parse_u64(&s, end, ' ', &n_blocks) ||
-        !parse_u64(&s, end, ' ', &path_len) || path_len == 0 ||
-        path_len >= (uint64_t)(end - s) || s[path_len] != '\n' ||
-        memchr(s, '\0', path_len) != NULL || n_blocks > (uint64_t)(end - s) / 6)
+    uint64_t length, hash, n_blocks;
+    char *path;
+    if (!nb_text_u64(&s, end, ' ', &length) || !nb_text_u64(&s, end, ' ', &hash) ||
+        !nb_text_u64(&s, end, ' ', &n_blocks))
       goto bad;
-    SavedFile *v = realloc(d->saved, (d->n_saved + 1) * sizeof *v);
+    int rc = nb_text_path(&s, end, &path);
+    if (rc == NB_NOMEM) goto nomem;
+    /* A block's line is at least "0 0 0\n". */
+    if (rc != NB_OK || n_blocks > (uint64_t)(end - s) / 6) {
+      free(path);
+      goto bad;
+    }
+    SavedFile *v = NB_KEYED_APPEND(d->saved, d->n_saved, SavedFile, path, path);
+    free(path);
     if (v == NULL) goto nomem;
     d->saved = v;
-    SavedFile *f = &v[d->n_saved];
-    memset(f, 0, sizeof *f);
-    f->path = strndup(s, path_len);
+    SavedFile *f = &v[d->n_saved++];
     f->blocks = calloc(n_blocks ? n_blocks : 1, sizeof *f->blocks);
-    d->n_saved++;
-    if (f->path == NULL || f->blocks == NULL) goto nomem;
+    if (f->blocks == NULL) goto nomem;
     f->length = length;
     f->schema_hash = hash;
-    s += path_len + 1;
     for (uint64_t i = 0; i < n_blocks; i++) {
       uint64_t off, meta, body;
-      if (!parse_u64(&s, end, ' ', &off) || !parse_u64(&s, end, ' ', &meta) ||
-          !parse_u64(&s, end, '\n', &body) || meta > INT32_MAX ||
+      if (!nb_text_u64(&s, end, ' ', &off) || !nb_text_u64(&s, end, ' ', &meta) ||
+          !nb_text_u64(&s, end, '\n', &body) || meta > INT32_MAX ||
           off > length || body > length || meta + body > length - off)
         goto bad;
       f->blocks[i] = (IpcBlock){(int64_t)off, (int32_t)meta, (int64_t)body};
@@ -872,12 +856,7 @@ void arrow_dest_close(void *dest) {
   if (d == NULL) return;
   for (size_t i = 0; i < d->n_files; i++) {
     OutFile *f = &d->files[i];
-    NbError e;
-    nb_error_init(&e);
-    if (d->host->file_close(f->file, &e) != NB_OK)
-      nb_log(d->host, NB_LOG_ERROR, "could not close file \"%s\": %s", f->path,
-             e.message ? e.message : "I/O error");
-    nb_error_release(&e);
+    nb_file_close_logged(d->host, f->file, f->path);
     out_file_free(f);
   }
   for (size_t i = 0; i < d->n_streams; i++) {

@@ -95,36 +95,32 @@ static int hex_value(char c) {
   return -1;
 }
 
+/* The sync marker as 32 hex digits, then a space. */
+static bool parse_sync(const char **s, const char *end, uint8_t *sync) {
+  const char *p = *s;
+  if (end - p < 2 * SYNC_SIZE + 1 || p[2 * SYNC_SIZE] != ' ') return false;
+  for (int i = 0; i < SYNC_SIZE; i++) {
+    int hi = hex_value(p[2 * i]), lo = hex_value(p[2 * i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    sync[i] = (uint8_t)(hi << 4 | lo);
+  }
+  *s = p + 2 * SYNC_SIZE + 1;
+  return true;
+}
+
 static int parse_state(AvroDest *d, const char *s, size_t len, NbError *err) {
   const char *end = s + len;
-  size_t magic = strlen(STATE_MAGIC);
-  if (len < magic || memcmp(s, STATE_MAGIC, magic) != 0) goto bad;
-  s += magic;
+  if (!nb_text_expect(&s, end, STATE_MAGIC)) goto bad;
   while (s < end) {
-    unsigned long long length, path_len;
-    char hex[2 * SYNC_SIZE + 1];
-    int used = 0;
-    char head[128];
-    size_t n = (size_t)(end - s) < sizeof head - 1 ? (size_t)(end - s) : sizeof head - 1;
-    memcpy(head, s, n);
-    head[n] = '\0';
-    if (sscanf(head, "%llu %32s %llu %n", &length, hex, &path_len, &used) != 3 || used == 0 ||
-        strlen(hex) != 2 * SYNC_SIZE)
-      goto bad;
+    uint64_t length;
     uint8_t sync[SYNC_SIZE];
-    for (int i = 0; i < SYNC_SIZE; i++) {
-      int hi = hex_value(hex[2 * i]), lo = hex_value(hex[2 * i + 1]);
-      if (hi < 0 || lo < 0) goto bad;
-      sync[i] = (uint8_t)(hi << 4 | lo);
-    }
-    s += used;
-    if (path_len == 0 || path_len > (size_t)(end - s) - 1 || s[path_len] != '\n') goto bad;
-    char *path = strndup(s, (size_t)path_len);
-    if (path == NULL) return nb_error_set(err, NB_NOMEM, "out of memory opening the avro destination");
-    int rc = saved_set(d, path, length, sync);
+    char *path;
+    if (!nb_text_u64(&s, end, ' ', &length) || !parse_sync(&s, end, sync)) goto bad;
+    int rc = nb_text_path(&s, end, &path);
+    if (rc == NB_INVALID) goto bad;
+    if (rc == NB_OK) rc = saved_set(d, path, length, sync);
     free(path);
-    if (rc != NB_OK) return nb_error_set(err, rc, "out of memory opening the avro destination");
-    s += path_len + 1;
+    if (rc != NB_OK) return nb_error_set(err, NB_NOMEM, "out of memory opening the avro destination");
   }
   return NB_OK;
 bad:
@@ -256,14 +252,7 @@ static int open_stream_file(AvroDest *d, OutStream *s, NbError *err) {
 }
 
 static void stream_free(const NbHostApi *host, OutStream *s) {
-  if (s->file != NULL) {
-    NbError e;
-    nb_error_init(&e);
-    if (host->file_close(s->file, &e) != NB_OK)
-      nb_log(host, NB_LOG_ERROR, "could not close file \"%s\": %s", s->path,
-             e.message ? e.message : "error");
-    nb_error_release(&e);
-  }
+  nb_file_close_logged(host, s->file, s->path);
   if (s->schema.release != NULL) s->schema.release(&s->schema);
   free(s->fields);
   free(s->name);

@@ -243,15 +243,13 @@ void json_dest_close(void *dest) {
     OutFile *f = &d->files[i];
     NbError e;
     nb_error_init(&e);
-    int rc = NB_OK;
     json_format_end(d, f);
-    rc = json_dest_flush(d, f, &e);
-    if (rc == NB_OK) rc = d->host->file_close(f->file, &e);
-    else d->host->file_close(f->file, NULL);
+    int rc = json_dest_flush(d, f, &e);
     if (rc != NB_OK)
       nb_log(d->host, NB_LOG_ERROR, "could not finish file \"%s\": %s", f->path,
              e.message ? e.message : nb_status_name(rc));
     nb_error_release(&e);
+    nb_file_close_logged(d->host, f->file, f->path);
     json_buf_free(&f->buf);
     free(f->path);
   }

@@ -33,26 +33,17 @@ int json_dest_saved_set(JsonDest *d, const char *path, uint64_t length, bool any
  * <path>\n". */
 int json_dest_parse_state(JsonDest *d, const char *s, size_t len, NbError *err) {
   const char *end = s + len;
-  size_t magic = strlen(STATE_MAGIC);
-  if (len < magic || memcmp(s, STATE_MAGIC, magic) != 0) goto bad;
-  s += magic;
+  if (!nb_text_expect(&s, end, STATE_MAGIC)) goto bad;
   while (s < end) {
-    unsigned long long length, path_len;
-    int any_row, used = 0;
-    char head[96];
-    size_t n = (size_t)(end - s) < sizeof head - 1 ? (size_t)(end - s) : sizeof head - 1;
-    memcpy(head, s, n);
-    head[n] = '\0';
-    if (sscanf(head, "%llu %d %llu %n", &length, &any_row, &path_len, &used) != 3 || used == 0)
+    uint64_t length, any_row;
+    char *path;
+    if (!nb_text_u64(&s, end, ' ', &length) || !nb_text_u64(&s, end, ' ', &any_row) || any_row > 1)
       goto bad;
-    s += used;
-    if (path_len == 0 || path_len > (size_t)(end - s) - 1 || s[path_len] != '\n') goto bad;
-    char *path = strndup(s, (size_t)path_len);
-    if (path == NULL) return nb_error_set(err, NB_NOMEM, "out of memory opening the json destination");
-    int rc = json_dest_saved_set(d, path, length, any_row != 0);
+    int rc = nb_text_path(&s, end, &path);
+    if (rc == NB_INVALID) goto bad;
+    if (rc == NB_OK) rc = json_dest_saved_set(d, path, length, any_row != 0);
     free(path);
-    if (rc != NB_OK) return nb_error_set(err, rc, "out of memory opening the json destination");
-    s += path_len + 1;
+    if (rc != NB_OK) return nb_error_set(err, NB_NOMEM, "out of memory opening the json destination");
   }
   return NB_OK;
 bad:
