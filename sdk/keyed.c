@@ -46,3 +46,16 @@ void *nb_keyed_append(void *items, size_t n, size_t item_size,
   memcpy(item + key_offset, &copy, sizeof copy);
   return v;
 }
+
+void *nb_keyed_find_or_add(void *items, size_t *n, size_t item_size, size_t key_offset,
+                           const char *key, size_t *index) {
+  size_t i = nb_keyed_find(items, *n, item_size, key_offset, key);
+  if (i < *n) {
+    *index = i;
+    return items;
+  }
+  void *v = nb_keyed_append(items, *n, item_size, key_offset, key);
+  if (v == NULL) return NULL;
+  *index = (*n)++;
+  return v;
+}

@@ -443,20 +443,22 @@ int nb_declared_string(const NbDeclaredSettings *d, const char *name, const char
   return NB_OK;
 }
 
-int nb_declared_int(const NbDeclaredSettings *d, const char *name, int64_t *out, NbError *err) {
+/* A declared INT or BOOL setting's value (or default) into *out. */
+static int declared_typed(const NbDeclaredSettings *d, const char *name, uint32_t type,
+                          void *out, NbError *err) {
   const NbSettingSpec *spec;
   const char *text;
-  int rc = declared_text(d, name, NB_SETTING_INT, &spec, &text, err);
+  int rc = declared_text(d, name, type, &spec, &text, err);
   if (rc != NB_OK) return rc;
-  return parse_int(text, out) ? NB_OK : declared_type_error(spec, text, err);
+  return parse_typed(type, text, out) ? NB_OK : declared_type_error(spec, text, err);
+}
+
+int nb_declared_int(const NbDeclaredSettings *d, const char *name, int64_t *out, NbError *err) {
+  return declared_typed(d, name, NB_SETTING_INT, out, err);
 }
 
 int nb_declared_bool(const NbDeclaredSettings *d, const char *name, bool *out, NbError *err) {
-  const NbSettingSpec *spec;
-  const char *text;
-  int rc = declared_text(d, name, NB_SETTING_BOOL, &spec, &text, err);
-  if (rc != NB_OK) return rc;
-  return parse_bool(text, out) ? NB_OK : declared_type_error(spec, text, err);
+  return declared_typed(d, name, NB_SETTING_BOOL, out, err);
 }
 
 int nb_declared_enum(const NbDeclaredSettings *d, const char *name, int *out, NbError *err) {

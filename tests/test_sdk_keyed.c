@@ -71,11 +71,36 @@ static void test_refused(void **state) {
   assert_null(one.name);
 }
 
+static void test_find_or_add(void **state) {
+  (void)state;
+  Item *items = NULL;
+  size_t n = 0, i = 99;
+  items = NB_KEYED_FIND_OR_ADD(items, &n, Item, name, "a", &i);
+  assert_non_null(items);
+  assert_int_equal(n, 1);
+  assert_int_equal(i, 0);
+  items[0].before = 5;
+  items = NB_KEYED_FIND_OR_ADD(items, &n, Item, name, "b", &i);
+  assert_int_equal(n, 2);
+  assert_int_equal(i, 1);
+  /* Found: nothing added, the item kept. */
+  Item *same = NB_KEYED_FIND_OR_ADD(items, &n, Item, name, "a", &i);
+  assert_ptr_equal(same, items);
+  assert_int_equal(n, 2);
+  assert_int_equal(i, 0);
+  assert_int_equal(items[0].before, 5);
+  /* Refused: the array and its count unchanged. */
+  assert_null(NB_KEYED_FIND_OR_ADD(items, &n, Item, name, NULL, &i));
+  assert_int_equal(n, 2);
+  free_items(items, n);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_append_then_find),
       cmocka_unit_test(test_first_and_null_keys),
       cmocka_unit_test(test_refused),
+      cmocka_unit_test(test_find_or_add),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

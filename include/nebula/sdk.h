@@ -291,6 +291,26 @@ int nb_path_expand(const NbHostApi *host, const char *pattern, NbPathEach each,
                    void *cookie, NbError *err);
 
 /* ------------------------------------------------------------------------
+ * A source's streams
+ * ------------------------------------------------------------------------ */
+
+/* NB_OK when index < n_streams, else NB_INVALID (the code of
+ * source_stream_info and the other per-stream slots) with an error naming
+ * the index and the count.  \since 1.2 */
+NB_SINCE(1, 2)
+int nb_stream_index_check(uint32_t index, size_t n_streams, NbError *err);
+
+/* Fill source_stream_info's *out: name (borrowed, valid until
+ * source_close) and size_bytes (-1 when unknown), each only when out's
+ * struct_size covers it.  Inline: NbStreamInfo's layout is the
+ * connector's.  \since 1.2 */
+static inline void nb_stream_info_set(NbStreamInfo *out, const char *name,
+                                      int64_t size_bytes) {
+  if (NB_STRUCT_HAS(NbStreamInfo, out, name)) out->name = name;
+  if (NB_STRUCT_HAS(NbStreamInfo, out, size_bytes)) out->size_bytes = size_bytes;
+}
+
+/* ------------------------------------------------------------------------
  * Arrays of structs keyed by a string
  *
  * A connector's streams by name, its open files by path, the files of its
@@ -313,10 +333,20 @@ NB_SINCE(1, 2)
 void *nb_keyed_append(void *items, size_t n, size_t item_size,
                       size_t key_offset, const char *key);
 
+/* The item whose key is key, added (as nb_keyed_append, *n grown by one)
+ * when there is none: returns the array, maybe moved, with *index the
+ * item's; NULL when out of memory, items then unchanged.  \since 1.2 */
+NB_SINCE(1, 2)
+void *nb_keyed_find_or_add(void *items, size_t *n, size_t item_size,
+                           size_t key_offset, const char *key, size_t *index);
+
 #define NB_KEYED_FIND(items, n, type, member, key) \
   nb_keyed_find((items), (n), sizeof(type), offsetof(type, member), (key))
 #define NB_KEYED_APPEND(items, n, type, member, key) \
   ((type *)nb_keyed_append((items), (n), sizeof(type), offsetof(type, member), (key)))
+#define NB_KEYED_FIND_OR_ADD(items, n_ptr, type, member, key, index_ptr)            \
+  ((type *)nb_keyed_find_or_add((items), (n_ptr), sizeof(type), offsetof(type, member), \
+                                (key), (index_ptr)))
 
 /* ------------------------------------------------------------------------
  * Text state blobs

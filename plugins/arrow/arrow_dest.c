@@ -56,6 +56,7 @@ typedef struct OutFile {
 
 typedef struct DestStream {
   char *name;
+  bool opened;             /* out is set (a failed prepare leaves it not) */
   size_t out;              /* index in files */
   struct ArrowSchema kept; /* our copy of the schema */
   NbField *fields;         /* point into kept */
@@ -682,16 +683,13 @@ int arrow_dest_open(const NbHostApi *host, const NbOpenArgs *args, void **dest,
   return NB_OK;
 }
 
-/* A new stream, written to its own file ("{stream}" in path) or the one. */
-static int add_stream(ArrowDest *d, const char *stream_name, NbError *err) {
-  char *path = nb_stream_path(d->path, stream_name);
-  DestStream *v = path == NULL ? NULL : NB_KEYED_APPEND(d->streams, d->n_streams, DestStream, name, stream_name);
-  int rc = v == NULL ? nb_error_set(err, NB_NOMEM, "out of memory preparing stream \"%s\"", stream_name)
-                     : open_file(d, path, &v[d->n_streams].out, err);
-  if (v != NULL) d->streams = v;
-  if (rc == NB_OK) d->n_streams++;
-  else if (v != NULL) free(v[d->n_streams].name);
+/* The file of a new stream: its own ("{stream}" in path) or the one. */
+static int open_stream_file(ArrowDest *d, DestStream *s, NbError *err) {
+  char *path = nb_stream_path(d->path, s->name);
+  int rc = path == NULL ? nb_error_set(err, NB_NOMEM, "out of memory preparing stream \"%s\"", s->name)
+                        : open_file(d, path, &s->out, err);
   free(path);
+  s->opened = rc == NB_OK;
   return rc;
 }
 
@@ -699,12 +697,12 @@ int arrow_dest_prepare(void *dest, const char *stream_name,
                        const struct ArrowSchema *schema, uint32_t *dest_stream,
                        NbError *err) {
   ArrowDest *d = dest;
-  int rc;
-  size_t i = NB_KEYED_FIND(d->streams, d->n_streams, DestStream, name, stream_name);
-  if (i == d->n_streams) {
-    rc = add_stream(d, stream_name, err);
-    if (rc != NB_OK) return rc;
-  }
+  size_t i;
+  DestStream *v = NB_KEYED_FIND_OR_ADD(d->streams, &d->n_streams, DestStream, name, stream_name, &i);
+  if (v == NULL) return nb_error_set(err, NB_NOMEM, "out of memory preparing stream \"%s\"", stream_name);
+  d->streams = v;
+  int rc = v[i].opened ? NB_OK : open_stream_file(d, &v[i], err);
+  if (rc != NB_OK) return rc;
   DestStream *s = &d->streams[i];
   rc = nb_schema_copy(schema, &s->kept, err);
   if (rc != NB_OK) return rc;
@@ -721,7 +719,7 @@ int arrow_dest_prepare(void *dest, const char *stream_name,
 int arrow_dest_write(void *dest, uint32_t dest_stream,
                      const struct ArrowArray *batch, NbError *err) {
   ArrowDest *d = dest;
-  if (dest_stream >= d->n_streams)
+  if (dest_stream >= d->n_streams || !d->streams[dest_stream].opened)
     return nb_error_set(err, NB_INVALID, "destination stream %u was not prepared", dest_stream);
   DestStream *s = &d->streams[dest_stream];
   OutFile *f = &d->files[s->out];

@@ -618,18 +618,13 @@ int arrow_source_stream_count(void *source, uint32_t *count, NbError *err) {
 }
 
 static Stream *stream_at(ArrowSource *src, uint32_t index, NbError *err) {
-  if (index >= src->n_streams) {
-    nb_error_set(err, NB_INVALID, "stream index %u is out of range (%zu streams)", index, src->n_streams);
-    return NULL;
-  }
-  return &src->streams[index];
+  return nb_stream_index_check(index, src->n_streams, err) == NB_OK ? &src->streams[index] : NULL;
 }
 
 int arrow_source_stream_info(void *source, uint32_t index, NbStreamInfo *out, NbError *err) {
   Stream *s = stream_at(source, index, err);
   if (s == NULL) return NB_INVALID;
-  if (NB_STRUCT_HAS(NbStreamInfo, out, name)) out->name = s->path;
-  if (NB_STRUCT_HAS(NbStreamInfo, out, size_bytes)) out->size_bytes = s->size;
+  nb_stream_info_set(out, s->path, s->size);
   return NB_OK;
 }
 

@@ -77,15 +77,12 @@ static SavedFile *saved_find(AvroDest *d, const char *path) {
 }
 
 static int saved_set(AvroDest *d, const char *path, uint64_t length, const uint8_t *sync) {
-  SavedFile *f = saved_find(d, path);
-  if (f == NULL) {
-    SavedFile *v = NB_KEYED_APPEND(d->saved, d->n_saved, SavedFile, path, path);
-    if (v == NULL) return NB_NOMEM;
-    d->saved = v;
-    f = &v[d->n_saved++];
-  }
-  f->length = length;
-  memcpy(f->sync, sync, SYNC_SIZE);
+  size_t i;
+  SavedFile *v = NB_KEYED_FIND_OR_ADD(d->saved, &d->n_saved, SavedFile, path, path, &i);
+  if (v == NULL) return NB_NOMEM;
+  d->saved = v;
+  v[i].length = length;
+  memcpy(v[i].sync, sync, SYNC_SIZE);
   return NB_OK;
 }
 

@@ -445,9 +445,9 @@ int avro_source_stream_count(void *source, uint32_t *count, NbError *err) {
 
 int avro_source_stream_info(void *source, uint32_t index, NbStreamInfo *out, NbError *err) {
   AvroSource *src = source;
-  if (index >= src->n_streams) return nb_error_set(err, NB_INVALID, "stream %u does not exist", index);
-  out->name = src->streams[index]->path;
-  if (NB_STRUCT_HAS(NbStreamInfo, out, size_bytes)) out->size_bytes = -1;
+  int checked = nb_stream_index_check(index, src->n_streams, err);
+  if (checked != NB_OK) return checked;
+  nb_stream_info_set(out, src->streams[index]->path, -1);
   return NB_OK;
 }
 

@@ -656,11 +656,8 @@ static int end_stream(CsvStream *s) {
 }
 
 static CsvStream *stream_at(CsvSource *src, uint32_t index, NbError *err) {
-  if (src == NULL || index >= src->n_streams) {
-    nb_error_set(err, NB_INVALID, "stream index %u is out of range", index);
-    return NULL;
-  }
-  return &src->streams[index];
+  size_t n = src != NULL ? src->n_streams : 0;
+  return nb_stream_index_check(index, n, err) == NB_OK ? &src->streams[index] : NULL;
 }
 
 int csv_source_next(void *source, uint32_t index, struct ArrowArray *out, NbBatchInfo *info,
@@ -847,8 +844,7 @@ int csv_source_stream_info(void *source, uint32_t index, NbStreamInfo *out, NbEr
   CsvSource *src = source;
   CsvStream *s = stream_at(src, index, err);
   if (s == NULL) return NB_INVALID;
-  if (NB_STRUCT_HAS(NbStreamInfo, out, name)) out->name = s->path;
-  if (NB_STRUCT_HAS(NbStreamInfo, out, size_bytes)) out->size_bytes = s->size_bytes;
+  nb_stream_info_set(out, s->path, s->size_bytes);
   return NB_OK;
 }
 

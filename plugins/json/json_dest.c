@@ -104,16 +104,13 @@ static int stream_set_schema(JsonDest *d, DestStream *s,
   return json_format_keys(d, s, err);
 }
 
-/* A new stream, written to its file ("{stream}" in path) or the one. */
-static int add_stream(JsonDest *d, const char *stream_name, NbError *err) {
-  char *path = nb_stream_path(d->path, stream_name);
-  DestStream *v = path == NULL ? NULL : NB_KEYED_APPEND(d->streams, d->n_streams, DestStream, name, stream_name);
-  int rc = v == NULL ? nb_error_set(err, NB_NOMEM, "out of memory preparing stream \"%s\"", stream_name)
-                     : open_file(d, path, &v[d->n_streams].out, err);
-  if (v != NULL) d->streams = v;
-  if (rc == NB_OK) d->n_streams++;
-  else if (v != NULL) free(v[d->n_streams].name);
+/* The file of a new stream: its own ("{stream}" in path) or the one. */
+static int open_stream_file(JsonDest *d, DestStream *s, NbError *err) {
+  char *path = nb_stream_path(d->path, s->name);
+  int rc = path == NULL ? nb_error_set(err, NB_NOMEM, "out of memory preparing stream \"%s\"", s->name)
+                        : open_file(d, path, &s->out, err);
   free(path);
+  s->opened = rc == NB_OK;
   return rc;
 }
 
@@ -172,12 +169,12 @@ int json_dest_prepare(void *dest, const char *stream_name,
                       const struct ArrowSchema *schema, uint32_t *dest_stream,
                       NbError *err) {
   JsonDest *d = dest;
-  size_t i = NB_KEYED_FIND(d->streams, d->n_streams, DestStream, name, stream_name);
-  if (i == d->n_streams) {
-    int rc = add_stream(d, stream_name, err);
-    if (rc != NB_OK) return rc;
-  }
-  int rc = stream_set_schema(d, &d->streams[i], schema, err);
+  size_t i;
+  DestStream *v = NB_KEYED_FIND_OR_ADD(d->streams, &d->n_streams, DestStream, name, stream_name, &i);
+  if (v == NULL) return nb_error_set(err, NB_NOMEM, "out of memory preparing stream \"%s\"", stream_name);
+  d->streams = v;
+  int rc = v[i].opened ? NB_OK : open_stream_file(d, &v[i], err);
+  if (rc == NB_OK) rc = stream_set_schema(d, &v[i], schema, err);
   if (rc != NB_OK) return rc;
   *dest_stream = (uint32_t)i;
   return NB_OK;
@@ -186,7 +183,7 @@ int json_dest_prepare(void *dest, const char *stream_name,
 int json_dest_write(void *dest, uint32_t dest_stream,
                     const struct ArrowArray *batch, NbError *err) {
   JsonDest *d = dest;
-  if (dest_stream >= d->n_streams)
+  if (dest_stream >= d->n_streams || !d->streams[dest_stream].opened)
     return nb_error_set(err, NB_INVALID, "destination stream %u was not prepared", dest_stream);
   DestStream *s = &d->streams[dest_stream];
   OutFile *f = &d->files[s->out];

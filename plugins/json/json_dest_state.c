@@ -17,15 +17,12 @@ SavedFile *json_dest_saved_find(JsonDest *d, const char *path) {
 }
 
 int json_dest_saved_set(JsonDest *d, const char *path, uint64_t length, bool any_row) {
-  SavedFile *f = json_dest_saved_find(d, path);
-  if (f == NULL) {
-    SavedFile *v = NB_KEYED_APPEND(d->saved, d->n_saved, SavedFile, path, path);
-    if (v == NULL) return NB_NOMEM;
-    d->saved = v;
-    f = &v[d->n_saved++];
-  }
-  f->length = length;
-  f->any_row = any_row;
+  size_t i;
+  SavedFile *v = NB_KEYED_FIND_OR_ADD(d->saved, &d->n_saved, SavedFile, path, path, &i);
+  if (v == NULL) return NB_NOMEM;
+  d->saved = v;
+  v[i].length = length;
+  v[i].any_row = any_row;
   return NB_OK;
 }
 

@@ -481,9 +481,8 @@ static int learn_schema(Stream *s, NbError *err) {
 static int stream_ready(JsonSource *src, uint32_t index, Stream **out,
                         NbError *err) {
   *out = NULL;
-  if (index >= src->n_streams)
-    return nb_error_set(err, NB_INVALID, "stream index %u is out of range: the source has %u streams",
-                        index, src->n_streams);
+  int checked = nb_stream_index_check(index, src->n_streams, err);
+  if (checked != NB_OK) return checked;
   Stream *s = &src->streams[index];
   *out = s;
   if (s->ended) return NB_OK;
@@ -624,12 +623,9 @@ int json_source_stream_count(void *source, uint32_t *count, NbError *err) {
 int json_source_stream_info(void *source, uint32_t index, NbStreamInfo *out,
                             NbError *err) {
   JsonSource *src = source;
-  if (index >= src->n_streams)
-    return nb_error_set(err, NB_INVALID, "stream index %u is out of range: the source has %u streams",
-                        index, src->n_streams);
-  if (NB_STRUCT_HAS(NbStreamInfo, out, name)) out->name = src->streams[index].path;
-  if (NB_STRUCT_HAS(NbStreamInfo, out, size_bytes))
-    out->size_bytes = src->streams[index].size;
+  int checked = nb_stream_index_check(index, src->n_streams, err);
+  if (checked != NB_OK) return checked;
+  nb_stream_info_set(out, src->streams[index].path, src->streams[index].size);
   return NB_OK;
 }
 
@@ -650,9 +646,8 @@ int json_source_seek(void *source, uint32_t index, const void *position,
                      size_t position_len, NbError *err) {
   JsonSource *src = source;
   uint64_t v[JSON_POSITION_VALUES];
-  if (index >= src->n_streams)
-    return nb_error_set(err, NB_INVALID, "stream index %u is out of range: the source has %u streams",
-                        index, src->n_streams);
+  int checked = nb_stream_index_check(index, src->n_streams, err);
+  if (checked != NB_OK) return checked;
   Stream *s = &src->streams[index];
   int rc = nb_position_decode(position, position_len, v, JSON_POSITION_VALUES, err);
   if (rc != NB_OK) return rc;

@@ -422,7 +422,8 @@ static void log_discovery(const ParquetSource *src, const Stream *s) {
 }
 
 static int stream_ready(ParquetSource *src, uint32_t index, Stream **out, NbError *err) {
-  if (index >= src->n_streams) return nb_error_set(err, NB_INVALID, "stream %u out of range", index);
+  int checked = nb_stream_index_check(index, src->n_streams, err);
+  if (checked != NB_OK) return checked;
   Stream *s = &src->streams[index];
   *out = s;
   if (s->opened) return NB_OK;
@@ -825,12 +826,11 @@ int parquet_source_stream_count(void *source, uint32_t *count, NbError *err) {
 
 int parquet_source_stream_info(void *source, uint32_t index, NbStreamInfo *out, NbError *err) {
   ParquetSource *src = source;
-  if (index >= src->n_streams) return nb_error_set(err, NB_INVALID, "stream %u out of range", index);
-  out->name = src->streams[index].path;
-  if (NB_STRUCT_HAS(NbStreamInfo, out, size_bytes)) {
-    struct stat st;
-    out->size_bytes = stat(src->streams[index].path, &st) == 0 ? (int64_t)st.st_size : -1;
-  }
+  int checked = nb_stream_index_check(index, src->n_streams, err);
+  if (checked != NB_OK) return checked;
+  struct stat st;
+  const char *path = src->streams[index].path;
+  nb_stream_info_set(out, path, stat(path, &st) == 0 ? (int64_t)st.st_size : -1);
   return NB_OK;
 }
 
