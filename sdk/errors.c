@@ -191,3 +191,15 @@ const char *nbsdk_quote(const char *text, size_t len, char *buf, size_t cap) {
   memcpy(buf + cap - 4, "...", 4);
   return buf;
 }
+
+int nb_file_close_logged(const NbHostApi *host, NbFile *file, const char *path) {
+  if (file == NULL || host == NULL || host->file_close == NULL) return NB_OK;
+  NbError e;
+  nb_error_init(&e);
+  int rc = host->file_close(file, &e);
+  if (rc != NB_OK)
+    nb_log(host, NB_LOG_ERROR, "could not close file \"%s\": %s", path != NULL ? path : "?",
+           e.message != NULL ? e.message : nb_status_name(rc));
+  nb_error_release(&e);
+  return rc;
+}

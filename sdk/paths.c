@@ -2,11 +2,15 @@
  * paths.c - the "{stream}" placeholder of file destinations: one output
  * file per stream, named after the stream.  Every file destination in the
  * tree and any third-party one resolve it the same way, so a pipeline
- * names its outputs alike whatever the format.
+ * names its outputs alike whatever the format.  And the other way: a
+ * file source's "path" setting expanded to its input files, one stream
+ * each, the same way in every file source.
  */
+#include <glob.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "sdk_internal.h"
 
@@ -52,4 +56,49 @@ char *nb_stream_path(const char *pattern, const char *stream) {
 
 bool nb_path_has_stream(const char *pattern) {
   return pattern != NULL && strstr(pattern, STREAM_TOKEN) != NULL;
+}
+
+/* The size of a local file, or -1 ("-", a URL, a file stat cannot see). */
+static int64_t local_size(const char *path) {
+  struct stat st;
+  if (strcmp(path, "-") == 0 || stat(path, &st) != 0) return -1;
+  return (int64_t)st.st_size;
+}
+
+static int expand_glob(const char *pattern, NbPathEach each, void *cookie,
+                       NbError *err) {
+  glob_t g;
+  memset(&g, 0, sizeof g);
+  int grc = glob(pattern, 0, NULL, &g);
+  if (grc == GLOB_NOMATCH) {
+    globfree(&g);
+    nb_error_set(err, NB_NOT_FOUND, "no file matches pattern \"%s\"", pattern);
+    nb_error_hint(err, "Check the setting \"path\".");
+    return NB_NOT_FOUND;
+  }
+  if (grc != 0) {
+    globfree(&g);
+    return nb_error_set(err, grc == GLOB_NOSPACE ? NB_NOMEM : NB_IO,
+                        "could not expand pattern \"%s\"", pattern);
+  }
+  int rc = NB_OK;
+  for (size_t i = 0; i < g.gl_pathc && rc == NB_OK; i++)
+    rc = each(cookie, g.gl_pathv[i], local_size(g.gl_pathv[i]));
+  globfree(&g);
+  return rc;
+}
+
+int nb_path_expand(const NbHostApi *host, const char *pattern, NbPathEach each,
+                   void *cookie, NbError *err) {
+  if (pattern == NULL || each == NULL)
+    return nb_error_set(err, NB_INVALID, "nb_path_expand: no pattern or no callback");
+  if (strcmp(pattern, "-") == 0 || strpbrk(pattern, "*?[") == NULL)
+    return each(cookie, pattern, local_size(pattern));
+  /* A pattern with a URL scheme is listed by the host's storage module. */
+  if (strstr(pattern, "://") != NULL && NB_HOST_HAS(host, file_list)) {
+    int rc = host->file_list(host->host_data, pattern, each, cookie, err);
+    if (rc == NB_NOT_FOUND) nb_error_hint(err, "Check the setting \"path\".");
+    return rc;
+  }
+  return expand_glob(pattern, each, cookie, err);
 }

@@ -126,6 +126,17 @@ const char *nb_settings_find(const NbSettings *settings, const char *name) {
   return NULL;
 }
 
+/* INT into an int64_t, DOUBLE into a double, BOOL into a bool; false for
+ * a value that does not parse (out unchanged) or another type. */
+static bool parse_typed(uint32_t type, const char *s, void *out) {
+  switch (type) {
+    case NB_SETTING_INT: return parse_int(s, out);
+    case NB_SETTING_DOUBLE: return parse_double(s, out);
+    case NB_SETTING_BOOL: return parse_bool(s, out);
+    default: return false;
+  }
+}
+
 static const char *type_expectation(uint32_t type) {
   switch (type) {
     case NB_SETTING_INT:
@@ -156,31 +167,32 @@ int nb_setting_string(const NbSettings *settings, const char *name,
   return NB_OK;
 }
 
+/* An undeclared typed setting: *out (already its fallback) is replaced
+ * by the value when there is one. */
+static int typed_setting(const NbSettings *settings, const char *name, uint32_t type,
+                         void *out, NbError *err) {
+  const char *v = nb_settings_find(settings, name);
+  if (v != NULL && !parse_typed(type, v, out))
+    return type_error(err, name, v, type_expectation(type));
+  return NB_OK;
+}
+
 int nb_setting_int(const NbSettings *settings, const char *name,
                    int64_t fallback, int64_t *out, NbError *err) {
-  const char *v = nb_settings_find(settings, name);
   *out = fallback;
-  if (v != NULL && !parse_int(v, out))
-    return type_error(err, name, v, type_expectation(NB_SETTING_INT));
-  return NB_OK;
+  return typed_setting(settings, name, NB_SETTING_INT, out, err);
 }
 
 int nb_setting_double(const NbSettings *settings, const char *name,
                       double fallback, double *out, NbError *err) {
-  const char *v = nb_settings_find(settings, name);
   *out = fallback;
-  if (v != NULL && !parse_double(v, out))
-    return type_error(err, name, v, type_expectation(NB_SETTING_DOUBLE));
-  return NB_OK;
+  return typed_setting(settings, name, NB_SETTING_DOUBLE, out, err);
 }
 
 int nb_setting_bool(const NbSettings *settings, const char *name,
                     bool fallback, bool *out, NbError *err) {
-  const char *v = nb_settings_find(settings, name);
   *out = fallback;
-  if (v != NULL && !parse_bool(v, out))
-    return type_error(err, name, v, type_expectation(NB_SETTING_BOOL));
-  return NB_OK;
+  return typed_setting(settings, name, NB_SETTING_BOOL, out, err);
 }
 
 static int enum_error(NbError *err, const char *name, const char *value,
@@ -221,9 +233,7 @@ int nb_setting_value_check(const NbSettingSpec *spec, const char *value,
                            NbError *err) {
   char quoted[QUOTE_CAP];
   bool secret, ok;
-  int64_t i;
-  double d;
-  bool b;
+  union { int64_t i; double d; bool b; } parsed;
   if (spec == NULL || spec->name == NULL)
     return nb_error_set(err, NB_INTERNAL, "setting declaration without a name");
   if (value == NULL)
@@ -234,13 +244,9 @@ int nb_setting_value_check(const NbSettingSpec *spec, const char *value,
     case NB_SETTING_STRING:
       return NB_OK;
     case NB_SETTING_INT:
-      ok = parse_int(value, &i);
-      break;
     case NB_SETTING_DOUBLE:
-      ok = parse_double(value, &d);
-      break;
     case NB_SETTING_BOOL:
-      ok = parse_bool(value, &b);
+      ok = parse_typed(spec->type, value, &parsed);
       break;
     case NB_SETTING_ENUM:
       if (enum_index(spec->choices, value) >= 0) return NB_OK;
@@ -437,20 +443,22 @@ int nb_declared_string(const NbDeclaredSettings *d, const char *name, const char
   return NB_OK;
 }
 
-int nb_declared_int(const NbDeclaredSettings *d, const char *name, int64_t *out, NbError *err) {
+/* A declared INT or BOOL setting's value (or default) into *out. */
+static int declared_typed(const NbDeclaredSettings *d, const char *name, uint32_t type,
+                          void *out, NbError *err) {
   const NbSettingSpec *spec;
   const char *text;
-  int rc = declared_text(d, name, NB_SETTING_INT, &spec, &text, err);
+  int rc = declared_text(d, name, type, &spec, &text, err);
   if (rc != NB_OK) return rc;
-  return parse_int(text, out) ? NB_OK : declared_type_error(spec, text, err);
+  return parse_typed(type, text, out) ? NB_OK : declared_type_error(spec, text, err);
+}
+
+int nb_declared_int(const NbDeclaredSettings *d, const char *name, int64_t *out, NbError *err) {
+  return declared_typed(d, name, NB_SETTING_INT, out, err);
 }
 
 int nb_declared_bool(const NbDeclaredSettings *d, const char *name, bool *out, NbError *err) {
-  const NbSettingSpec *spec;
-  const char *text;
-  int rc = declared_text(d, name, NB_SETTING_BOOL, &spec, &text, err);
-  if (rc != NB_OK) return rc;
-  return parse_bool(text, out) ? NB_OK : declared_type_error(spec, text, err);
+  return declared_typed(d, name, NB_SETTING_BOOL, out, err);
 }
 
 int nb_declared_enum(const NbDeclaredSettings *d, const char *name, int *out, NbError *err) {

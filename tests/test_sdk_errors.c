@@ -161,6 +161,37 @@ static void log_through_host(void **state) {
   assert_int_equal(sink.calls, 2);
 }
 
+/* A file_close that fails with a message, or (message NULL) without one. */
+static const char *close_message;
+static int failing_close(NbFile *file, NbError *err) {
+  (void)file;
+  if (close_message == NULL) return NB_IO;
+  return nb_error_set(err, NB_IO, "%s", close_message);
+}
+
+static void close_logged(void **state) {
+  LogSink sink = {0};
+  NbHostApi host;
+  (void)state;
+  memset(&host, 0, sizeof host);
+  host.struct_size = sizeof host;
+  host.host_data = &sink;
+  host.log = sink_log;
+  host.file_close = failing_close;
+  NbFile *file = (NbFile *)&sink; /* never read by failing_close */
+  close_message = "disk full";
+  assert_int_equal(nb_file_close_logged(&host, file, "out/a.json"), NB_IO);
+  assert_int_equal(sink.calls, 1);
+  assert_int_equal(sink.level, NB_LOG_ERROR);
+  assert_string_equal(sink.line, "could not close file \"out/a.json\": disk full");
+  close_message = NULL;
+  assert_int_equal(nb_file_close_logged(&host, file, "b"), NB_IO);
+  assert_string_equal(sink.line, "could not close file \"b\": NB_IO");
+  /* No file: nothing closed, nothing logged. */
+  assert_int_equal(nb_file_close_logged(&host, NULL, "c"), NB_OK);
+  assert_int_equal(sink.calls, 2);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(set_and_release),
@@ -170,6 +201,7 @@ int main(void) {
       cmocka_unit_test(struct_size_honoured),
       cmocka_unit_test(status_names),
       cmocka_unit_test(log_through_host),
+      cmocka_unit_test(close_logged),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

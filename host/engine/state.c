@@ -29,15 +29,21 @@
 #define CHECKSUM_KEY "\"checksum\""
 #define CHECKSUM_PREFIX "fnv1a64:"
 
-static const char *const TOP_KEYS[] = {
+/* The keys of an object, each list in the order of its enum: the list
+ * both says which keys are allowed and, through take_members, fetches
+ * them, so a key is named once. */
+enum { T_FORMAT, T_VERSION, T_SOURCE, T_DEST, T_COMMITTED_AT, T_COMMITS, T_DEAD,
+       T_DEST_STATE, T_STREAMS, T_FILES, T_CONFIG_SALT, T_CONFIG, T_CHECKSUM, N_TOP_KEYS };
+static const char *const TOP_KEYS[N_TOP_KEYS] = {
     "format", "version", "source", "destination", "committed_at", "commits",
     "dead_letter_length", "destination_state", "streams", "files", "config_salt",
     "config", "checksum"};
 static const char *const CONFIG_KEYS[] = {"setting", "secret", "hash"};
 static const char *const FILE_KEYS[] = {"role", "path", "length", "size", "mtime_ns",
                                         "window_hash", "storage"};
-static const char *const STREAM_KEYS[] = {"name", "name_hex", "finished",
-                                          "records", "rejected", "position"};
+enum { S_NAME, S_NAME_HEX, S_FINISHED, S_RECORDS, S_REJECTED, S_POSITION, N_STREAM_KEYS };
+static const char *const STREAM_KEYS[N_STREAM_KEYS] = {"name", "name_hex", "finished",
+                                                       "records", "rejected", "position"};
 
 static uint64_t fnv1a64(const char *text, size_t len) {
   uint64_t h = 0xcbf29ce484222325ull;
@@ -403,23 +409,28 @@ static const char *unexpected_key(const NbhJson *object,
   return NULL;
 }
 
+/* out[k] = the member keys[k] of object (NULL when absent), for n keys.
+ * Returns the first key of object that is not in keys, or NULL. */
+static const char *take_members(const NbhJson *object, const char *const *keys, size_t n,
+                                const NbhJson **out) {
+  for (size_t k = 0; k < n; k++) out[k] = nbh_json_get(object, keys[k]);
+  return unexpected_key(object, keys, n);
+}
+
 static int parse_stream(const char *path, size_t index, const NbhJson *v,
                         NbhStreamState *out, NbError *err) {
-  const NbhJson *name = nbh_json_get(v, "name");
-  const NbhJson *name_hex = nbh_json_get(v, "name_hex");
-  const NbhJson *finished = nbh_json_get(v, "finished");
-  const NbhJson *records = nbh_json_get(v, "records");
-  const NbhJson *rejected = nbh_json_get(v, "rejected");
-  const NbhJson *position = nbh_json_get(v, "position");
+  const NbhJson *m[N_STREAM_KEYS];
   const char *extra;
   size_t len;
   int rc;
 
   if (v->kind != NBH_JSON_OBJECT)
     return damaged(err, path, "stream %zu is not an object", index + 1);
-  if ((extra = unexpected_key(v, STREAM_KEYS, 6)) != NULL)
+  if ((extra = take_members(v, STREAM_KEYS, N_STREAM_KEYS, m)) != NULL)
     return damaged(err, path, "stream %zu has an unrecognized key \"%s\"",
                    index + 1, extra);
+  const NbhJson *name = m[S_NAME], *name_hex = m[S_NAME_HEX], *finished = m[S_FINISHED];
+  const NbhJson *records = m[S_RECORDS], *rejected = m[S_REJECTED], *position = m[S_POSITION];
   if (finished == NULL || finished->kind != NBH_JSON_BOOL || records == NULL ||
       records->kind != NBH_JSON_UINT || rejected == NULL ||
       rejected->kind != NBH_JSON_UINT || position == NULL ||
@@ -599,15 +610,11 @@ static int check_checksum(const char *path, const char *text,
 
 static int parse_header(const char *path, const NbhJson *root, NbhState *out,
                         NbError *err) {
-  const NbhJson *format = nbh_json_get(root, "format");
-  const NbhJson *version = nbh_json_get(root, "version");
-  const NbhJson *source = nbh_json_get(root, "source");
-  const NbhJson *dest = nbh_json_get(root, "destination");
-  const NbhJson *committed_at = nbh_json_get(root, "committed_at");
-  const NbhJson *commits = nbh_json_get(root, "commits");
-  const NbhJson *dead = nbh_json_get(root, "dead_letter_length");
-  const NbhJson *dest_state = nbh_json_get(root, "destination_state");
-  const char *extra;
+  const NbhJson *m[N_TOP_KEYS];
+  const char *extra = take_members(root, TOP_KEYS, N_TOP_KEYS, m);
+  const NbhJson *format = m[T_FORMAT], *version = m[T_VERSION], *source = m[T_SOURCE];
+  const NbhJson *dest = m[T_DEST], *committed_at = m[T_COMMITTED_AT], *commits = m[T_COMMITS];
+  const NbhJson *dead = m[T_DEAD], *dest_state = m[T_DEST_STATE];
   int rc;
 
   if (format == NULL || format->kind != NBH_JSON_STRING ||
@@ -627,8 +634,7 @@ static int parse_header(const char *path, const NbhJson *root, NbhState *out,
     nb_error_hint(err, "Run the pipeline with the nebula-host that wrote the file.");
     return NB_INVALID;
   }
-  if ((extra = unexpected_key(root, TOP_KEYS, sizeof TOP_KEYS / sizeof TOP_KEYS[0])))
-    return damaged(err, path, "unrecognized key \"%s\"", extra);
+  if (extra != NULL) return damaged(err, path, "unrecognized key \"%s\"", extra);
   if (source == NULL || source->kind != NBH_JSON_STRING || dest == NULL ||
       dest->kind != NBH_JSON_STRING || committed_at == NULL ||
       committed_at->kind != NBH_JSON_UINT || commits == NULL ||

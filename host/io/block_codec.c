@@ -83,6 +83,22 @@ static size_t deflate_bound(size_t n) {
   return (size_t)compressBound((uLong)n) + 18;
 }
 
+/* zlib's status of deflateInit2/inflateInit2, as ours. */
+static int zlib_started(const char *name, int zrc, NbError *err) {
+  if (zrc == Z_MEM_ERROR) return nb_error_set(err, NB_NOMEM, "out of memory (%s)", name);
+  if (zrc != Z_OK) return nb_error_set(err, NB_INTERNAL, "zlib refused to start %s", name);
+  return NB_OK;
+}
+
+/* The whole input and output of one call (the callers checked that both
+ * sizes fit zlib's counters). */
+static void zlib_buffers(z_stream *zs, const uint8_t *src, size_t n, uint8_t *dst, size_t cap) {
+  zs->next_in = (Bytef *)(uintptr_t)src;
+  zs->avail_in = (uInt)n;
+  zs->next_out = dst;
+  zs->avail_out = (uInt)cap;
+}
+
 /* window_bits: 31 for a gzip member, -15 for raw deflate. */
 static int zlib_compress(const char *name, int window_bits, int level, const uint8_t *src,
                          size_t n, uint8_t *dst, size_t cap, size_t *out_len, NbError *err) {
@@ -91,14 +107,11 @@ static int zlib_compress(const char *name, int window_bits, int level, const uin
     return nb_error_set(err, NB_INVALID, "%s block of %zu bytes is too large", name, n);
   z_stream zs;
   memset(&zs, 0, sizeof zs);
-  int rc = deflateInit2(&zs, level == 0 ? Z_DEFAULT_COMPRESSION : level, Z_DEFLATED,
-                        window_bits, 8, Z_DEFAULT_STRATEGY);
-  if (rc == Z_MEM_ERROR) return nb_error_set(err, NB_NOMEM, "out of memory (%s)", name);
-  if (rc != Z_OK) return nb_error_set(err, NB_INTERNAL, "zlib refused to start %s", name);
-  zs.next_in = (Bytef *)(uintptr_t)src;
-  zs.avail_in = (uInt)n;
-  zs.next_out = dst;
-  zs.avail_out = (uInt)cap;
+  int rc = zlib_started(name, deflateInit2(&zs, level == 0 ? Z_DEFAULT_COMPRESSION : level,
+                                           Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY),
+                        err);
+  if (rc != NB_OK) return rc;
+  zlib_buffers(&zs, src, n, dst, cap);
   rc = deflate(&zs, Z_FINISH);
   size_t produced = (size_t)zs.total_out;
   deflateEnd(&zs);
@@ -113,13 +126,9 @@ static int zlib_decompress(const char *name, int window_bits, const uint8_t *src
     return nb_error_set(err, NB_DATA, "%s block of %zu bytes is too large", name, n);
   z_stream zs;
   memset(&zs, 0, sizeof zs);
-  int rc = inflateInit2(&zs, window_bits);
-  if (rc == Z_MEM_ERROR) return nb_error_set(err, NB_NOMEM, "out of memory (%s)", name);
-  if (rc != Z_OK) return nb_error_set(err, NB_INTERNAL, "zlib refused to start %s", name);
-  zs.next_in = (Bytef *)(uintptr_t)src;
-  zs.avail_in = (uInt)n;
-  zs.next_out = dst;
-  zs.avail_out = (uInt)cap;
+  int rc = zlib_started(name, inflateInit2(&zs, window_bits), err);
+  if (rc != NB_OK) return rc;
+  zlib_buffers(&zs, src, n, dst, cap);
   rc = inflate(&zs, Z_FINISH);
   size_t produced = (size_t)zs.total_out;
   size_t left_in = zs.avail_in;

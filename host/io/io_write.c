@@ -500,43 +500,59 @@ static int setup_writer(NbFile *f, const NbhEncoderOps *ops, int level, int thre
   return NB_OK;
 }
 
+/* What a caller asked of a file it writes, checked: NbWriteOptions read
+ * as far as the caller's struct_size reaches (later fields keep their
+ * defaults), the codec and level, and the write buffer size. */
+typedef struct WriteRequest {
+  const NbhEncoderOps *ops;
+  int level;
+  int threads;
+  int64_t resume_length;   /* -1: start anew */
+  size_t write_size;
+} WriteRequest;
+
+static int write_request(const char *path, const NbWriteOptions *options,
+                         const NbhIoSizes *sizes, WriteRequest *q, NbError *err) {
+  size_t read_size = 0;
+  const char *compression = NULL;
+  memset(q, 0, sizeof *q);
+  q->resume_length = -1;
+  int rc = io_resolve_sizes(sizes, path, &read_size, &q->write_size, err);
+  if (rc != NB_OK) return rc;
+  if (options != NULL) {
+    size_t size = options->struct_size;
+    if (size >= offsetof(NbWriteOptions, compression) + sizeof options->compression)
+      compression = options->compression;
+    if (size >= offsetof(NbWriteOptions, level) + sizeof options->level) q->level = options->level;
+    if (size >= offsetof(NbWriteOptions, threads) + sizeof options->threads)
+      q->threads = options->threads;
+    if (size >= offsetof(NbWriteOptions, resume_length) + sizeof options->resume_length)
+      q->resume_length = options->resume_length;
+  }
+  rc = choose_encoder(path, compression, &q->ops, err);
+  if (rc == NB_OK) rc = check_level(path, q->ops, q->level, err);
+  if (rc != NB_OK) return rc;
+  if (q->threads < 0)
+    return nb_error_set(err, NB_INVALID, "negative thread count %d for file \"%s\"", q->threads,
+                        path);
+  return NB_OK;
+}
+
 static int open_write_common(NbhRunFiles *files, const char *path,
                              const NbWriteOptions *options, int threading,
                              const NbhIoSizes *sizes, NbFile **out, NbError *err) {
   if (out == NULL || path == NULL)
     return nb_error_set(err, NB_INVALID, "file_open_write: path and out must not be NULL");
   *out = NULL;
-  size_t read_size = 0, write_size = 0;
-  int rc = io_resolve_sizes(sizes, path, &read_size, &write_size, err);
+  WriteRequest q;
+  int rc = write_request(path, options, sizes, &q, err);
   if (rc != NB_OK) return rc;
-  const char *compression = NULL;
-  int level = 0, threads = 0;
-  int64_t resume_length = -1;
-  if (options != NULL) {
-    /* Read only the fields the caller's struct has. */
-    size_t size = options->struct_size;
-    if (size >= offsetof(NbWriteOptions, compression) + sizeof options->compression)
-      compression = options->compression;
-    if (size >= offsetof(NbWriteOptions, level) + sizeof options->level) level = options->level;
-    if (size >= offsetof(NbWriteOptions, threads) + sizeof options->threads)
-      threads = options->threads;
-    if (size >= offsetof(NbWriteOptions, resume_length) + sizeof options->resume_length)
-      resume_length = options->resume_length;
-  }
-  const NbhEncoderOps *ops = NULL;
-  rc = choose_encoder(path, compression, &ops, err);
-  if (rc != NB_OK) return rc;
-  rc = check_level(path, ops, level, err);
-  if (rc != NB_OK) return rc;
-  if (threads < 0)
-    return nb_error_set(err, NB_INVALID, "negative thread count %d for file \"%s\"", threads,
-                        path);
   if (files != NULL && (rc = nbh_run_files_check_write(files, path, err)) != NB_OK) return rc;
   NbFile *f = io_file_new(path, MODE_WRITE, false);
   if (f == NULL) return nb_error_set(err, NB_NOMEM, "out of memory opening file \"%s\"", path);
-  rc = open_for_write(f, resume_length, files, err);
+  rc = open_for_write(f, q.resume_length, files, err);
   bool threaded = threading != NBH_THREAD_NEVER;
-  if (rc == NB_OK) rc = setup_writer(f, ops, level, threads, threaded, write_size, err);
+  if (rc == NB_OK) rc = setup_writer(f, q.ops, q.level, q.threads, threaded, q.write_size, err);
   if (rc != NB_OK) {
     io_file_free(f);
     return rc;
@@ -578,28 +594,10 @@ int nbh_file_open_write_storage(const NbStorage *store, const NbHostApi *host,
   if (out == NULL || path == NULL || store == NULL)
     return nb_error_set(err, NB_INVALID, "file_open_write: path and out must not be NULL");
   *out = NULL;
-  size_t read_size = 0, write_size = 0;
-  int rc = io_resolve_sizes(NULL, path, &read_size, &write_size, err);
+  WriteRequest q;
+  int rc = write_request(path, options, NULL, &q, err);
   if (rc != NB_OK) return rc;
-  const char *compression = NULL;
-  int level = 0, threads = 0;
-  int64_t resume_length = -1;
-  if (options != NULL) {
-    size_t size = options->struct_size;
-    if (size >= offsetof(NbWriteOptions, compression) + sizeof options->compression)
-      compression = options->compression;
-    if (size >= offsetof(NbWriteOptions, level) + sizeof options->level) level = options->level;
-    if (size >= offsetof(NbWriteOptions, threads) + sizeof options->threads)
-      threads = options->threads;
-    if (size >= offsetof(NbWriteOptions, resume_length) + sizeof options->resume_length)
-      resume_length = options->resume_length;
-  }
-  const NbhEncoderOps *ops = NULL;
-  rc = choose_encoder(path, compression, &ops, err);
-  if (rc == NB_OK) rc = check_level(path, ops, level, err);
-  if (rc != NB_OK) return rc;
-  if (threads < 0)
-    return nb_error_set(err, NB_INVALID, "negative thread count %d for \"%s\"", threads, path);
+  const int64_t resume_length = q.resume_length;
   if (resume_length > 0 && resume_blob == NULL) {
     nb_error_set(err, NB_INVALID, "cannot resume writing object \"%s\" at byte %" PRId64
                  ": the state file holds no upload state for it", path, resume_length);
@@ -619,7 +617,7 @@ int nbh_file_open_write_storage(const NbStorage *store, const NbHostApi *host,
   if (rc == NB_OK && files != NULL) rc = nbh_run_files_opened_object(files, path, &f->entry, err);
   if (rc == NB_OK) {
     f->w.length = from;
-    rc = setup_writer(f, ops, level, threads, true, write_size, err);
+    rc = setup_writer(f, q.ops, q.level, q.threads, true, q.write_size, err);
   }
   if (rc != NB_OK) {
     /* A new upload that will never be used is given up at once. */

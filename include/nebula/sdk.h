@@ -109,6 +109,13 @@ NB_SINCE(1, 0)
 void nb_log(const NbHostApi *host, int level, const char *fmt, ...)
     NB_PRINTF(3, 4);
 
+/* Close a file of host->file_open_* where no caller can take an error (a
+ * connector's close): a failure is logged at NB_LOG_ERROR naming path and
+ * the reason.  file may be NULL (nothing to do); file is given up in any
+ * case, as file_close does.  Returns file_close's status.  \since 1.2 */
+NB_SINCE(1, 2)
+int nb_file_close_logged(const NbHostApi *host, NbFile *file, const char *path);
+
 /* ------------------------------------------------------------------------
  * Settings
  *
@@ -266,6 +273,103 @@ char *nb_stream_path(const char *pattern, const char *stream);
 /* Whether pattern holds "{stream}" (false for NULL).  \since 1.2 */
 NB_SINCE(1, 2)
 bool nb_path_has_stream(const char *pattern);
+
+/* What nb_path_expand calls for each input file: path is valid during the
+ * call only; size_bytes is -1 when unknown.  NB_OK goes on; anything else
+ * stops the expansion and is returned.  \since 1.2 */
+typedef int (*NbPathEach)(void *cookie, const char *path, int64_t size_bytes);
+/* The input files of a file source's "path" setting, in sorted order:
+ * "-" or a path without wildcards as is (each is called even when it does
+ * not exist: opening it reports that); a pattern with a URL scheme listed
+ * by host->file_list when host (may be NULL) has that slot; else every
+ * match of glob(3).  Returns each's status, or NB_NOT_FOUND when nothing
+ * matches (err names the pattern and hints at "path"), NB_NOMEM, NB_IO,
+ * and the return codes of NbHostApi.file_list.  Keeps nothing.
+ * \since 1.2 */
+NB_SINCE(1, 2)
+int nb_path_expand(const NbHostApi *host, const char *pattern, NbPathEach each,
+                   void *cookie, NbError *err);
+
+/* ------------------------------------------------------------------------
+ * A source's streams
+ * ------------------------------------------------------------------------ */
+
+/* NB_OK when index < n_streams, else NB_INVALID (the code of
+ * source_stream_info and the other per-stream slots) with an error naming
+ * the index and the count.  \since 1.2 */
+NB_SINCE(1, 2)
+int nb_stream_index_check(uint32_t index, size_t n_streams, NbError *err);
+
+/* Fill source_stream_info's *out: name (borrowed, valid until
+ * source_close) and size_bytes (-1 when unknown), each only when out's
+ * struct_size covers it.  Inline: NbStreamInfo's layout is the
+ * connector's.  \since 1.2 */
+static inline void nb_stream_info_set(NbStreamInfo *out, const char *name,
+                                      int64_t size_bytes) {
+  if (NB_STRUCT_HAS(NbStreamInfo, out, name)) out->name = name;
+  if (NB_STRUCT_HAS(NbStreamInfo, out, size_bytes)) out->size_bytes = size_bytes;
+}
+
+/* ------------------------------------------------------------------------
+ * Arrays of structs keyed by a string
+ *
+ * A connector's streams by name, its open files by path, the files of its
+ * saved state by path: a caller-owned array of n structs, each holding its
+ * key as a `char *` member that the caller frees with free() when it drops
+ * the item.  Use the macros, which pass the size and the key's offset.
+ * ------------------------------------------------------------------------ */
+
+/* The index of the first item whose key equals key (strcmp), or n when
+ * none (also for a NULL items or key).  Borrows everything.  \since 1.2 */
+NB_SINCE(1, 2)
+size_t nb_keyed_find(const void *items, size_t n, size_t item_size,
+                     size_t key_offset, const char *key);
+/* Grow items (n items, may be NULL when n is 0) by one item, all zero but
+ * its key, a copy of key (malloc'ed, the caller's to free()).  Returns the
+ * array, maybe moved (as realloc), with the new item at index n; NULL when
+ * out of memory, items then unchanged and still the caller's.
+ * \since 1.2 */
+NB_SINCE(1, 2)
+void *nb_keyed_append(void *items, size_t n, size_t item_size,
+                      size_t key_offset, const char *key);
+
+/* The item whose key is key, added (as nb_keyed_append, *n grown by one)
+ * when there is none: returns the array, maybe moved, with *index the
+ * item's; NULL when out of memory, items then unchanged.  \since 1.2 */
+NB_SINCE(1, 2)
+void *nb_keyed_find_or_add(void *items, size_t *n, size_t item_size,
+                           size_t key_offset, const char *key, size_t *index);
+
+#define NB_KEYED_FIND(items, n, type, member, key) \
+  nb_keyed_find((items), (n), sizeof(type), offsetof(type, member), (key))
+#define NB_KEYED_APPEND(items, n, type, member, key) \
+  ((type *)nb_keyed_append((items), (n), sizeof(type), offsetof(type, member), (key)))
+#define NB_KEYED_FIND_OR_ADD(items, n_ptr, type, member, key, index_ptr)            \
+  ((type *)nb_keyed_find_or_add((items), (n_ptr), sizeof(type), offsetof(type, member), \
+                                (key), (index_ptr)))
+
+/* ------------------------------------------------------------------------
+ * Text state blobs
+ *
+ * A file destination's state (the committed length of each of its files)
+ * is easiest kept as text: a first line naming the format, then per file
+ * numbers and "<path length> <path>\n".  These read such a blob from *s,
+ * never past end, advancing *s only on success.  The blob is untrusted:
+ * anything the writer would not produce is refused.
+ * ------------------------------------------------------------------------ */
+
+/* The bytes of literal (a magic line).  \since 1.2 */
+NB_SINCE(1, 2)
+bool nb_text_expect(const char **s, const char *end, const char *literal);
+/* An unsigned decimal (digits only, fits 64 bits) then sep.  \since 1.2 */
+NB_SINCE(1, 2)
+bool nb_text_u64(const char **s, const char *end, char sep, uint64_t *out);
+/* "<length> <path>\n": *path is a new string (free() it), not empty and
+ * without NUL.  Returns NB_OK, NB_INVALID (malformed; *path NULL) or
+ * NB_NOMEM.  \since 1.2 */
+NB_SINCE(1, 2)
+int nb_text_path(const char **s, const char *end, char **path);
+
 
 /* ------------------------------------------------------------------------
  * Entry point

@@ -56,6 +56,7 @@ typedef struct OutFile {
 
 typedef struct DestStream {
   char *name;
+  bool opened;             /* out is set (a failed prepare leaves it not) */
   size_t out;              /* index in files */
   struct ArrowSchema kept; /* our copy of the schema */
   NbField *fields;         /* point into kept */
@@ -113,54 +114,38 @@ static void saved_free(SavedFile *f) {
   free(f->blocks);
 }
 
-/* Parse an unsigned decimal followed by sep; advances *s. */
-static bool parse_u64(const char **s, const char *end, char sep,
-                      uint64_t *out) {
-  uint64_t v = 0;
-  const char *p = *s;
-  if (p >= end || *p < '0' || *p > '9') return false;
-  while (p < end && *p >= '0' && *p <= '9') {
-    if (v > (UINT64_MAX - 9) / 10) return false;
-    v = v * 10 + (uint64_t)(*p++ - '0');
-  }
-  if (p >= end || *p != sep) return false;
-  *s = p + 1;
-  *out = v;
-  return true;
-}
-
 /* "nebula-arrow-dest 1\n", then per file "<length> <schema hash>
  * <n blocks> <path length> <path>\n" and one line "<offset> <metadata
  * length> <body length>\n" per block. */
 static int parse_state(ArrowDest *d, const char *s, size_t len, NbError *err) {
   const char *end = s + len;
-  size_t magic = strlen(STATE_MAGIC);
-  if (len < magic || memcmp(s, STATE_MAGIC, magic) != 0) goto bad;
-  s += magic;
+  if (!nb_text_expect(&s, end, STATE_MAGIC)) goto bad;
   while (s < end) {
-    uint64_t length, hash, n_blocks, path_len;
-    if (!parse_u64(&s, end, ' ', &length) || !parse_u64(&s, end, ' ', &hash) ||
-        !parse_u64(&s, end, ' ', &n_blocks) ||
-        !parse_u64(&s, end, ' ', &path_len) || path_len == 0 ||
-        path_len >= (uint64_t)(end - s) || s[path_len] != '\n' ||
-        memchr(s, '\0', path_len) != NULL || n_blocks > (uint64_t)(end - s) / 6)
+    uint64_t length, hash, n_blocks;
+    char *path;
+    if (!nb_text_u64(&s, end, ' ', &length) || !nb_text_u64(&s, end, ' ', &hash) ||
+        !nb_text_u64(&s, end, ' ', &n_blocks))
       goto bad;
-    SavedFile *v = realloc(d->saved, (d->n_saved + 1) * sizeof *v);
+    int rc = nb_text_path(&s, end, &path);
+    if (rc == NB_NOMEM) goto nomem;
+    /* A block's line is at least "0 0 0\n". */
+    if (rc != NB_OK || n_blocks > (uint64_t)(end - s) / 6) {
+      free(path);
+      goto bad;
+    }
+    SavedFile *v = NB_KEYED_APPEND(d->saved, d->n_saved, SavedFile, path, path);
+    free(path);
     if (v == NULL) goto nomem;
     d->saved = v;
-    SavedFile *f = &v[d->n_saved];
-    memset(f, 0, sizeof *f);
-    f->path = strndup(s, path_len);
+    SavedFile *f = &v[d->n_saved++];
     f->blocks = calloc(n_blocks ? n_blocks : 1, sizeof *f->blocks);
-    d->n_saved++;
-    if (f->path == NULL || f->blocks == NULL) goto nomem;
+    if (f->blocks == NULL) goto nomem;
     f->length = length;
     f->schema_hash = hash;
-    s += path_len + 1;
     for (uint64_t i = 0; i < n_blocks; i++) {
       uint64_t off, meta, body;
-      if (!parse_u64(&s, end, ' ', &off) || !parse_u64(&s, end, ' ', &meta) ||
-          !parse_u64(&s, end, '\n', &body) || meta > INT32_MAX ||
+      if (!nb_text_u64(&s, end, ' ', &off) || !nb_text_u64(&s, end, ' ', &meta) ||
+          !nb_text_u64(&s, end, '\n', &body) || meta > INT32_MAX ||
           off > length || body > length || meta + body > length - off)
         goto bad;
       f->blocks[i] = (IpcBlock){(int64_t)off, (int32_t)meta, (int64_t)body};
@@ -254,18 +239,12 @@ static void out_file_free(OutFile *f) {
 
 static int open_file(ArrowDest *d, const char *path, size_t *index,
                      NbError *err) {
-  for (size_t i = 0; i < d->n_files; i++)
-    if (strcmp(d->files[i].path, path) == 0) {
-      *index = i;
-      return NB_OK;
-    }
-  OutFile *v = realloc(d->files, (d->n_files + 1) * sizeof *v);
+  *index = NB_KEYED_FIND(d->files, d->n_files, OutFile, path, path);
+  if (*index < d->n_files) return NB_OK;
+  OutFile *v = NB_KEYED_APPEND(d->files, d->n_files, OutFile, path, path);
   if (v == NULL) return nb_error_set(err, NB_NOMEM, "out of memory opening file \"%s\"", path);
   d->files = v;
   OutFile *f = &v[d->n_files];
-  memset(f, 0, sizeof *f);
-  f->path = strdup(path);
-  if (f->path == NULL) return nb_error_set(err, NB_NOMEM, "out of memory opening file \"%s\"", path);
   f->file_format = !wants_stream_format(d, path);
 
   NbWriteOptions opts;
@@ -273,9 +252,9 @@ static int open_file(ArrowDest *d, const char *path, size_t *index,
   opts.struct_size = (uint32_t)sizeof opts;
   opts.compression = "none"; /* IPC compresses its own buffers */
   opts.resume_length = -1;
-  for (size_t i = 0; i < d->n_saved; i++) {
-    SavedFile *s = &d->saved[i];
-    if (strcmp(s->path, path) != 0) continue;
+  size_t saved = NB_KEYED_FIND(d->saved, d->n_saved, SavedFile, path, path);
+  if (saved < d->n_saved) {
+    SavedFile *s = &d->saved[saved];
     /* Resume: drop what was written after the last commit. */
     opts.resume_length = (int64_t)s->length;
     f->length = s->length;
@@ -285,7 +264,6 @@ static int open_file(ArrowDest *d, const char *path, size_t *index,
     f->n_blocks = f->cap_blocks = s->n_blocks;
     s->blocks = NULL;
     s->n_blocks = 0;
-    break;
   }
   int rc = d->host->file_open_write(d->host->host_data, path, &opts, &f->file, err);
   if (rc == NB_OK && f->file_format && f->length == 0)
@@ -705,35 +683,26 @@ int arrow_dest_open(const NbHostApi *host, const NbOpenArgs *args, void **dest,
   return NB_OK;
 }
 
+/* The file of a new stream: its own ("{stream}" in path) or the one. */
+static int open_stream_file(ArrowDest *d, DestStream *s, NbError *err) {
+  char *path = nb_stream_path(d->path, s->name);
+  int rc = path == NULL ? nb_error_set(err, NB_NOMEM, "out of memory preparing stream \"%s\"", s->name)
+                        : open_file(d, path, &s->out, err);
+  free(path);
+  s->opened = rc == NB_OK;
+  return rc;
+}
+
 int arrow_dest_prepare(void *dest, const char *stream_name,
                        const struct ArrowSchema *schema, uint32_t *dest_stream,
                        NbError *err) {
   ArrowDest *d = dest;
   size_t i;
-  int rc;
-  for (i = 0; i < d->n_streams; i++)
-    if (strcmp(d->streams[i].name, stream_name) == 0) break;
-  if (i == d->n_streams) {
-    DestStream *v = realloc(d->streams, (d->n_streams + 1) * sizeof *v);
-    if (v == NULL) return nb_error_set(err, NB_NOMEM, "out of memory preparing stream \"%s\"", stream_name);
-    d->streams = v;
-    DestStream *s = &v[i];
-    memset(s, 0, sizeof *s);
-    s->name = strdup(stream_name);
-    char *path = d->per_stream ? nb_stream_path(d->path, stream_name) : strdup(d->path);
-    if (s->name == NULL || path == NULL) {
-      free(s->name);
-      free(path);
-      return nb_error_set(err, NB_NOMEM, "out of memory preparing stream \"%s\"", stream_name);
-    }
-    rc = open_file(d, path, &s->out, err);
-    free(path);
-    if (rc != NB_OK) {
-      free(s->name);
-      return rc;
-    }
-    d->n_streams++;
-  }
+  DestStream *v = NB_KEYED_FIND_OR_ADD(d->streams, &d->n_streams, DestStream, name, stream_name, &i);
+  if (v == NULL) return nb_error_set(err, NB_NOMEM, "out of memory preparing stream \"%s\"", stream_name);
+  d->streams = v;
+  int rc = v[i].opened ? NB_OK : open_stream_file(d, &v[i], err);
+  if (rc != NB_OK) return rc;
   DestStream *s = &d->streams[i];
   rc = nb_schema_copy(schema, &s->kept, err);
   if (rc != NB_OK) return rc;
@@ -750,7 +719,7 @@ int arrow_dest_prepare(void *dest, const char *stream_name,
 int arrow_dest_write(void *dest, uint32_t dest_stream,
                      const struct ArrowArray *batch, NbError *err) {
   ArrowDest *d = dest;
-  if (dest_stream >= d->n_streams)
+  if (dest_stream >= d->n_streams || !d->streams[dest_stream].opened)
     return nb_error_set(err, NB_INVALID, "destination stream %u was not prepared", dest_stream);
   DestStream *s = &d->streams[dest_stream];
   OutFile *f = &d->files[s->out];
@@ -851,9 +820,7 @@ static int load_schema(ArrowDest *d, OutFile *f, NbError *err) {
 static int open_saved_files(ArrowDest *d, NbError *err) {
   for (size_t i = 0; i < d->n_saved; i++) {
     size_t index;
-    bool open = false;
-    for (size_t k = 0; k < d->n_files; k++) open = open || strcmp(d->files[k].path, d->saved[i].path) == 0;
-    if (open) continue;
+    if (NB_KEYED_FIND(d->files, d->n_files, OutFile, path, d->saved[i].path) < d->n_files) continue;
     int rc = open_file(d, d->saved[i].path, &index, err);
     if (rc != NB_OK) return rc;
     OutFile *f = &d->files[index];
@@ -887,12 +854,7 @@ void arrow_dest_close(void *dest) {
   if (d == NULL) return;
   for (size_t i = 0; i < d->n_files; i++) {
     OutFile *f = &d->files[i];
-    NbError e;
-    nb_error_init(&e);
-    if (d->host->file_close(f->file, &e) != NB_OK)
-      nb_log(d->host, NB_LOG_ERROR, "could not close file \"%s\": %s", f->path,
-             e.message ? e.message : "I/O error");
-    nb_error_release(&e);
+    nb_file_close_logged(d->host, f->file, f->path);
     out_file_free(f);
   }
   for (size_t i = 0; i < d->n_streams; i++) {

@@ -24,7 +24,6 @@
  * the record batches before the saved offset.
  */
 #include <fcntl.h>
-#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -563,39 +562,24 @@ static void fill_info(Stream *s, NbBatchInfo *info) {
  * The vtable
  * ------------------------------------------------------------------------ */
 
-static bool has_glob_magic(const char *path) { return strpbrk(path, "*?[") != NULL; }
-
-static int add_stream(ArrowSource *src, const char *path, NbError *err) {
+/* nb_path_expand's callback: one stream per file. */
+static int add_stream(void *cookie, const char *path, int64_t size_bytes) {
+  ArrowSource *src = cookie;
   Stream *v = realloc(src->streams, (src->n_streams + 1) * sizeof *v);
-  if (v == NULL) return nb_error_set(err, NB_NOMEM, "out of memory opening the arrow source");
+  if (v == NULL) return NB_NOMEM;
   src->streams = v;
   Stream *s = &v[src->n_streams];
   memset(s, 0, sizeof *s);
   s->path = strdup(path);
-  if (s->path == NULL) return nb_error_set(err, NB_NOMEM, "out of memory opening the arrow source");
-  struct stat st;
-  s->size = strcmp(path, "-") != 0 && stat(path, &st) == 0 ? (int64_t)st.st_size : -1;
+  if (s->path == NULL) return NB_NOMEM;
+  s->size = size_bytes;
   src->n_streams++;
   return NB_OK;
 }
 
 static int expand_paths(ArrowSource *src, const char *pattern, NbError *err) {
-  if (strcmp(pattern, "-") == 0 || !has_glob_magic(pattern)) return add_stream(src, pattern, err);
-  glob_t g;
-  int grc = glob(pattern, 0, NULL, &g);
-  if (grc == GLOB_NOMATCH) {
-    globfree(&g);
-    nb_error_set(err, NB_NOT_FOUND, "no file matches the pattern \"%s\"", pattern);
-    nb_error_hint(err, "Check the setting \"path\".");
-    return NB_NOT_FOUND;
-  }
-  if (grc != 0) {
-    globfree(&g);
-    return nb_error_set(err, grc == GLOB_NOSPACE ? NB_NOMEM : NB_IO, "could not expand the pattern \"%s\"", pattern);
-  }
-  int rc = NB_OK;
-  for (size_t i = 0; i < g.gl_pathc && rc == NB_OK; i++) rc = add_stream(src, g.gl_pathv[i], err);
-  globfree(&g);
+  int rc = nb_path_expand(NULL, pattern, add_stream, src, err);
+  if (rc == NB_NOMEM) nb_error_set(err, NB_NOMEM, "out of memory opening the arrow source");
   return rc;
 }
 
@@ -634,18 +618,13 @@ int arrow_source_stream_count(void *source, uint32_t *count, NbError *err) {
 }
 
 static Stream *stream_at(ArrowSource *src, uint32_t index, NbError *err) {
-  if (index >= src->n_streams) {
-    nb_error_set(err, NB_INVALID, "stream index %u is out of range (%zu streams)", index, src->n_streams);
-    return NULL;
-  }
-  return &src->streams[index];
+  return nb_stream_index_check(index, src->n_streams, err) == NB_OK ? &src->streams[index] : NULL;
 }
 
 int arrow_source_stream_info(void *source, uint32_t index, NbStreamInfo *out, NbError *err) {
   Stream *s = stream_at(source, index, err);
   if (s == NULL) return NB_INVALID;
-  if (NB_STRUCT_HAS(NbStreamInfo, out, name)) out->name = s->path;
-  if (NB_STRUCT_HAS(NbStreamInfo, out, size_bytes)) out->size_bytes = s->size;
+  nb_stream_info_set(out, s->path, s->size);
   return NB_OK;
 }
 

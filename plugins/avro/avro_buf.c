@@ -3,6 +3,7 @@
  */
 #include "avro_buf.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 bool avro_buf_reserve(AvroBuf *b, size_t extra) {
@@ -39,6 +40,25 @@ bool avro_buf_string(AvroBuf *b, const void *p, size_t n) {
   if (n > INT64_MAX || !avro_buf_reserve(b, n + AVRO_LONG_MAX_BYTES)) return false;
   avro_put_long(b, (int64_t)n);
   avro_put_bytes(b, p, n);
+  return true;
+}
+
+bool avro_buf_json_string(AvroBuf *b, const void *s, size_t len) {
+  const uint8_t *in = s;
+  if (len > (SIZE_MAX - 2) / 6 || !avro_buf_reserve(b, len * 6 + 2)) return false;
+  b->data[b->len++] = '"';
+  for (size_t i = 0; i < len; i++) {
+    uint8_t c = in[i];
+    if (c == '"' || c == '\\') {
+      b->data[b->len++] = '\\';
+      b->data[b->len++] = c;
+    } else if (c < 0x20) {
+      b->len += (size_t)snprintf((char *)b->data + b->len, 7, "\\u%04x", c);
+    } else {
+      b->data[b->len++] = c;
+    }
+  }
+  b->data[b->len++] = '"';
   return true;
 }
 

@@ -54,6 +54,9 @@ bool avro_buf_long(AvroBuf *b, int64_t v);
 bool avro_buf_bytes(AvroBuf *b, const void *p, size_t n);
 /* A length-prefixed string or bytes value. */
 bool avro_buf_string(AvroBuf *b, const void *p, size_t n);
+/* A JSON string (schemas, nested values as text): quotes, escapes for '"',
+ * backslash and control characters; other bytes (UTF-8) as they are. */
+bool avro_buf_json_string(AvroBuf *b, const void *s, size_t len);
 
 /* A bounded reader. */
 typedef struct AvroCursor {

@@ -214,26 +214,37 @@ static bool put_big_decimal(AvroBuf *b, const uint8_t *p, size_t n, int32_t scal
 }
 
 /* ------------------------------------------------------------------------
- * Values as JSON text (nested columns)
+ * Primitive values by the node's kind (the same for JSON text and columns)
  * ------------------------------------------------------------------------ */
 
-static bool put_json_string(AvroBuf *b, const uint8_t *s, size_t len) {
-  if (!avro_buf_reserve(b, len * 6 + 2)) return false;
-  b->data[b->len++] = '"';
-  for (size_t i = 0; i < len; i++) {
-    uint8_t c = s[i];
-    if (c == '"' || c == '\\') {
-      b->data[b->len++] = '\\';
-      b->data[b->len++] = c;
-    } else if (c < 0x20) {
-      b->len += (size_t)snprintf((char *)b->data + b->len, 7, "\\u%04x", c);
-    } else {
-      b->data[b->len++] = c;
-    }
-  }
-  b->data[b->len++] = '"';
+/* An int or a long, as 64 bits. */
+static bool read_integer(const AvroNode *n, AvroCursor *c, int64_t *out) {
+  int32_t v;
+  if (n->kind != AVRO_INT) return avro_read_long(c, out);
+  if (!avro_read_int(c, &v)) return false;
+  *out = v;
   return true;
 }
+
+/* A float or a double, as a double (exact: every float is a double). */
+static bool read_real(const AvroNode *n, AvroCursor *c, double *out) {
+  float f;
+  if (n->kind != AVRO_FLOAT) return avro_read_double(c, out);
+  if (!avro_read_float(c, &f)) return false;
+  *out = f;
+  return true;
+}
+
+/* The bytes of a bytes or a fixed value. */
+static bool read_binary(const AvroNode *n, AvroCursor *c, const uint8_t **p, size_t *len) {
+  if (n->kind == AVRO_BYTES) return avro_read_bytes(c, p, len);
+  *len = n->fixed_size;
+  return avro_read_fixed(c, *len, p);
+}
+
+/* ------------------------------------------------------------------------
+ * Values as JSON text (nested columns)
+ * ------------------------------------------------------------------------ */
 
 static bool put_json_double(AvroBuf *b, double v) {
   if (!avro_buf_reserve(b, 40)) return false;
@@ -281,7 +292,7 @@ static bool json_blocks(const AvroNode *n, AvroCursor *c, AvroBuf *b, int depth,
           *why = "a map key that is not UTF-8";
           return false;
         }
-        if (!put_json_string(b, key, len) || !avro_buf_bytes(b, ":", 1)) goto nomem;
+        if (!avro_buf_json_string(b, key, len) || !avro_buf_bytes(b, ":", 1)) goto nomem;
       }
       if (!json_value(n->children[0], c, b, depth + 1, why)) return false;
     }
@@ -300,8 +311,6 @@ static bool json_value(const AvroNode *n, AvroCursor *c, AvroBuf *b, int depth, 
   const uint8_t *p;
   size_t len;
   int64_t l;
-  int32_t i32;
-  float f;
   double d;
   if (depth > MAX_DEPTH) {
     *why = "a value nested deeper than 64 levels";
@@ -314,16 +323,13 @@ static bool json_value(const AvroNode *n, AvroCursor *c, AvroBuf *b, int depth, 
     return avro_buf_bytes(b, *p ? "true" : "false", *p ? 4 : 5) || (*why = "out of memory", false);
   case AVRO_INT:
   case AVRO_LONG:
-    if (n->kind == AVRO_INT ? !avro_read_int(c, &i32) : !avro_read_long(c, &l)) break;
-    if (n->kind == AVRO_INT) l = i32;
+    if (!read_integer(n, c, &l)) break;
     if (!avro_buf_reserve(b, 24)) goto nomem;
     b->len += (size_t)snprintf((char *)b->data + b->len, 24, "%lld", (long long)l);
     return true;
   case AVRO_FLOAT:
-    if (!avro_read_float(c, &f)) break;
-    return put_json_double(b, f) || (*why = "out of memory", false);
   case AVRO_DOUBLE:
-    if (!avro_read_double(c, &d)) break;
+    if (!read_real(n, c, &d)) break;
     return put_json_double(b, d) || (*why = "out of memory", false);
   case AVRO_STRING:
     if (!avro_read_bytes(c, &p, &len)) break;
@@ -331,12 +337,10 @@ static bool json_value(const AvroNode *n, AvroCursor *c, AvroBuf *b, int depth, 
       *why = "a string that is not UTF-8";
       return false;
     }
-    return put_json_string(b, p, len) || (*why = "out of memory", false);
+    return avro_buf_json_string(b, p, len) || (*why = "out of memory", false);
   case AVRO_BYTES:
   case AVRO_FIXED:
-    if (n->kind == AVRO_BYTES ? !avro_read_bytes(c, &p, &len)
-                              : !avro_read_fixed(c, (len = n->fixed_size), &p))
-      break;
+    if (!read_binary(n, c, &p, &len)) break;
     if (n->logical == AVRO_LOGICAL_DECIMAL) return put_big_decimal(b, p, len, n->scale) || (*why = "out of memory", false);
     if (!avro_buf_bytes(b, "\"", 1) || !put_hex(b, p, len) || !avro_buf_bytes(b, "\"", 1)) goto nomem;
     return true;
@@ -346,7 +350,7 @@ static bool json_value(const AvroNode *n, AvroCursor *c, AvroBuf *b, int depth, 
       *why = "an enum index out of range";
       return false;
     }
-    return put_json_string(b, (const uint8_t *)n->symbols[l], strlen(n->symbols[l])) || (*why = "out of memory", false);
+    return avro_buf_json_string(b, n->symbols[l], strlen(n->symbols[l])) || (*why = "out of memory", false);
   case AVRO_UNION:
     if (!avro_read_long(c, &l)) break;
     if (l < 0 || (uint64_t)l >= n->n_children) {
@@ -358,7 +362,7 @@ static bool json_value(const AvroNode *n, AvroCursor *c, AvroBuf *b, int depth, 
     if (!avro_buf_bytes(b, "{", 1)) goto nomem;
     for (size_t i = 0; i < n->n_children; i++) {
       if ((i > 0 && !avro_buf_bytes(b, ",", 1)) ||
-          !put_json_string(b, (const uint8_t *)n->field_names[i], strlen(n->field_names[i])) ||
+          !avro_buf_json_string(b, n->field_names[i], strlen(n->field_names[i])) ||
           !avro_buf_bytes(b, ":", 1))
         goto nomem;
       if (!json_value(n->children[i], c, b, depth + 1, why)) return false;
@@ -393,7 +397,6 @@ static bool decode_value(const AvroColumn *col, NbColumnBuilder *out, AvroCursor
   size_t len;
   int64_t l;
   int32_t i32;
-  float f;
   double d;
   int rc = NB_OK;
   switch (col->field.type) {
@@ -402,8 +405,8 @@ static bool decode_value(const AvroColumn *col, NbColumnBuilder *out, AvroCursor
     rc = nb_column_append_bool(out, *p == 1);
     break;
   case NB_TYPE_INT64:
-    if (n->kind == AVRO_INT ? !avro_read_int(c, &i32) : !avro_read_long(c, &l)) goto bad;
-    rc = nb_column_append_int64(out, n->kind == AVRO_INT ? i32 : l);
+    if (!read_integer(n, c, &l)) goto bad;
+    rc = nb_column_append_int64(out, l);
     break;
   case NB_TYPE_DATE32:
     if (!avro_read_int(c, &i32)) goto bad;
@@ -421,19 +424,13 @@ static bool decode_value(const AvroColumn *col, NbColumnBuilder *out, AvroCursor
     rc = nb_column_append_timestamp(out, l);
     break;
   case NB_TYPE_FLOAT64:
-    if (n->kind == AVRO_FLOAT) {
-      if (!avro_read_float(c, &f)) goto bad;
-      d = f; /* exact: every float is a double */
-    } else if (!avro_read_double(c, &d)) {
-      goto bad;
-    }
+    if (!read_real(n, c, &d)) goto bad;
     rc = nb_column_append_double(out, d);
     break;
   case NB_TYPE_DECIMAL128: {
     uint64_t low;
     int64_t high;
-    if (n->kind == AVRO_BYTES ? !avro_read_bytes(c, &p, &len) : !avro_read_fixed(c, (len = n->fixed_size), &p))
-      goto bad;
+    if (!read_binary(n, c, &p, &len)) goto bad;
     if (!decimal_value(p, len, &low, &high)) {
       *why = "a decimal wider than 128 bits";
       return false;
@@ -479,8 +476,7 @@ static bool decode_value(const AvroColumn *col, NbColumnBuilder *out, AvroCursor
       return append_text(out, scratch, why);
     case AVRO_BYTES:
     case AVRO_FIXED:
-      if (n->kind == AVRO_BYTES ? !avro_read_bytes(c, &p, &len) : !avro_read_fixed(c, (len = n->fixed_size), &p))
-        goto bad;
+      if (!read_binary(n, c, &p, &len)) goto bad;
       if (n->logical == AVRO_LOGICAL_DECIMAL ? !put_big_decimal(scratch, p, len, n->scale) : !put_hex(scratch, p, len)) {
         *why = "out of memory";
         return false;

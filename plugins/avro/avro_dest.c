@@ -72,24 +72,17 @@ typedef struct AvroDest {
  * ------------------------------------------------------------------------ */
 
 static SavedFile *saved_find(AvroDest *d, const char *path) {
-  for (size_t i = 0; i < d->n_saved; i++)
-    if (strcmp(d->saved[i].path, path) == 0) return &d->saved[i];
-  return NULL;
+  size_t i = NB_KEYED_FIND(d->saved, d->n_saved, SavedFile, path, path);
+  return i < d->n_saved ? &d->saved[i] : NULL;
 }
 
 static int saved_set(AvroDest *d, const char *path, uint64_t length, const uint8_t *sync) {
-  SavedFile *f = saved_find(d, path);
-  if (f == NULL) {
-    SavedFile *v = realloc(d->saved, (d->n_saved + 1) * sizeof *v);
-    if (v == NULL) return NB_NOMEM;
-    d->saved = v;
-    f = &v[d->n_saved];
-    f->path = strdup(path);
-    if (f->path == NULL) return NB_NOMEM;
-    d->n_saved++;
-  }
-  f->length = length;
-  memcpy(f->sync, sync, SYNC_SIZE);
+  size_t i;
+  SavedFile *v = NB_KEYED_FIND_OR_ADD(d->saved, &d->n_saved, SavedFile, path, path, &i);
+  if (v == NULL) return NB_NOMEM;
+  d->saved = v;
+  v[i].length = length;
+  memcpy(v[i].sync, sync, SYNC_SIZE);
   return NB_OK;
 }
 
@@ -99,36 +92,32 @@ static int hex_value(char c) {
   return -1;
 }
 
+/* The sync marker as 32 hex digits, then a space. */
+static bool parse_sync(const char **s, const char *end, uint8_t *sync) {
+  const char *p = *s;
+  if (end - p < 2 * SYNC_SIZE + 1 || p[2 * SYNC_SIZE] != ' ') return false;
+  for (int i = 0; i < SYNC_SIZE; i++) {
+    int hi = hex_value(p[2 * i]), lo = hex_value(p[2 * i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    sync[i] = (uint8_t)(hi << 4 | lo);
+  }
+  *s = p + 2 * SYNC_SIZE + 1;
+  return true;
+}
+
 static int parse_state(AvroDest *d, const char *s, size_t len, NbError *err) {
   const char *end = s + len;
-  size_t magic = strlen(STATE_MAGIC);
-  if (len < magic || memcmp(s, STATE_MAGIC, magic) != 0) goto bad;
-  s += magic;
+  if (!nb_text_expect(&s, end, STATE_MAGIC)) goto bad;
   while (s < end) {
-    unsigned long long length, path_len;
-    char hex[2 * SYNC_SIZE + 1];
-    int used = 0;
-    char head[128];
-    size_t n = (size_t)(end - s) < sizeof head - 1 ? (size_t)(end - s) : sizeof head - 1;
-    memcpy(head, s, n);
-    head[n] = '\0';
-    if (sscanf(head, "%llu %32s %llu %n", &length, hex, &path_len, &used) != 3 || used == 0 ||
-        strlen(hex) != 2 * SYNC_SIZE)
-      goto bad;
+    uint64_t length;
     uint8_t sync[SYNC_SIZE];
-    for (int i = 0; i < SYNC_SIZE; i++) {
-      int hi = hex_value(hex[2 * i]), lo = hex_value(hex[2 * i + 1]);
-      if (hi < 0 || lo < 0) goto bad;
-      sync[i] = (uint8_t)(hi << 4 | lo);
-    }
-    s += used;
-    if (path_len == 0 || path_len > (size_t)(end - s) - 1 || s[path_len] != '\n') goto bad;
-    char *path = strndup(s, (size_t)path_len);
-    if (path == NULL) return nb_error_set(err, NB_NOMEM, "out of memory opening the avro destination");
-    int rc = saved_set(d, path, length, sync);
+    char *path;
+    if (!nb_text_u64(&s, end, ' ', &length) || !parse_sync(&s, end, sync)) goto bad;
+    int rc = nb_text_path(&s, end, &path);
+    if (rc == NB_INVALID) goto bad;
+    if (rc == NB_OK) rc = saved_set(d, path, length, sync);
     free(path);
-    if (rc != NB_OK) return nb_error_set(err, rc, "out of memory opening the avro destination");
-    s += path_len + 1;
+    if (rc != NB_OK) return nb_error_set(err, NB_NOMEM, "out of memory opening the avro destination");
   }
   return NB_OK;
 bad:
@@ -260,14 +249,7 @@ static int open_stream_file(AvroDest *d, OutStream *s, NbError *err) {
 }
 
 static void stream_free(const NbHostApi *host, OutStream *s) {
-  if (s->file != NULL) {
-    NbError e;
-    nb_error_init(&e);
-    if (host->file_close(s->file, &e) != NB_OK)
-      nb_log(host, NB_LOG_ERROR, "could not close file \"%s\": %s", s->path,
-             e.message ? e.message : "error");
-    nb_error_release(&e);
-  }
+  nb_file_close_logged(host, s->file, s->path);
   if (s->schema.release != NULL) s->schema.release(&s->schema);
   free(s->fields);
   free(s->name);
@@ -401,37 +383,31 @@ static int keep_schema(OutStream *s, const struct ArrowSchema *schema, NbError *
 int avro_dest_prepare(void *dest, const char *stream_name, const struct ArrowSchema *schema,
                       uint32_t *dest_stream, NbError *err) {
   AvroDest *d = dest;
-  for (size_t i = 0; i < d->n_streams; i++) {
-    if (strcmp(d->streams[i].name, stream_name) == 0) {
-      nb_error_set(err, NB_INVALID, "the schema of stream \"%s\" changed: an Avro file holds one schema",
-                   stream_name);
-      nb_error_hint(err, "Write each schema to its own file (\"{stream}\" in path), or make the source's schema fixed.");
-      return NB_INVALID;
-    }
+  if (NB_KEYED_FIND(d->streams, d->n_streams, OutStream, name, stream_name) < d->n_streams) {
+    nb_error_set(err, NB_INVALID, "the schema of stream \"%s\" changed: an Avro file holds one schema",
+                 stream_name);
+    nb_error_hint(err, "Write each schema to its own file (\"{stream}\" in path), or make the source's schema fixed.");
+    return NB_INVALID;
   }
-  char *path = nb_path_has_stream(d->path) ? nb_stream_path(d->path, stream_name) : strdup(d->path);
+  char *path = nb_stream_path(d->path, stream_name);
   if (path == NULL) return nb_error_set(err, NB_NOMEM, "out of memory preparing stream \"%s\"", stream_name);
-  for (size_t i = 0; i < d->n_streams; i++) {
-    if (strcmp(d->streams[i].path, path) == 0) {
-      nb_error_set(err, NB_INVALID, "streams \"%s\" and \"%s\" would both be written to \"%s\"",
-                   d->streams[i].name, stream_name, path);
-      nb_error_hint(err, "An Avro file holds one schema: put \"{stream}\" in the destination path.");
-      free(path);
-      return NB_INVALID;
-    }
+  size_t other = NB_KEYED_FIND(d->streams, d->n_streams, OutStream, path, path);
+  if (other < d->n_streams) {
+    nb_error_set(err, NB_INVALID, "streams \"%s\" and \"%s\" would both be written to \"%s\"",
+                 d->streams[other].name, stream_name, path);
+    nb_error_hint(err, "An Avro file holds one schema: put \"{stream}\" in the destination path.");
+    free(path);
+    return NB_INVALID;
   }
-  OutStream *v = realloc(d->streams, (d->n_streams + 1) * sizeof *v);
+  OutStream *v = NB_KEYED_APPEND(d->streams, d->n_streams, OutStream, name, stream_name);
   if (v == NULL) {
     free(path);
     return nb_error_set(err, NB_NOMEM, "out of memory preparing stream \"%s\"", stream_name);
   }
   d->streams = v;
   OutStream *s = &v[d->n_streams];
-  memset(s, 0, sizeof *s);
   s->path = path;
-  s->name = strdup(stream_name);
-  int rc = s->name == NULL ? nb_error_set(err, NB_NOMEM, "out of memory preparing stream \"%s\"", stream_name)
-                           : keep_schema(s, schema, err);
+  int rc = keep_schema(s, schema, err);
   if (rc == NB_OK) rc = open_stream_file(d, s, err);
   if (rc != NB_OK) {
     stream_free(d->host, s);

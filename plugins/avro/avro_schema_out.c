@@ -9,26 +9,6 @@
 
 static bool put_text(AvroBuf *b, const char *s) { return avro_buf_bytes(b, s, strlen(s)); }
 
-/* A JSON string: quotes, escapes for '"', '\\' and control characters;
- * other bytes (UTF-8) as they are. */
-static bool put_json_string(AvroBuf *b, const char *s, size_t len) {
-  if (!avro_buf_reserve(b, len * 6 + 2)) return false;
-  b->data[b->len++] = '"';
-  for (size_t i = 0; i < len; i++) {
-    unsigned char c = (unsigned char)s[i];
-    if (c == '"' || c == '\\') {
-      b->data[b->len++] = '\\';
-      b->data[b->len++] = c;
-    } else if (c < 0x20) {
-      b->len += (size_t)snprintf((char *)b->data + b->len, 7, "\\u%04x", c);
-    } else {
-      b->data[b->len++] = c;
-    }
-  }
-  b->data[b->len++] = '"';
-  return true;
-}
-
 static bool name_char(char c, bool first) {
   return c == '_' || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
          (!first && c >= '0' && c <= '9');
@@ -109,10 +89,10 @@ int avro_schema_write(const NbField *fields, size_t n, AvroBuf *out) {
     char buf[160];
     const char *t = plain_type(&fields[i], buf, sizeof buf);
     ok = put_text(out, i == 0 ? "{\"name\":" : ",{\"name\":") &&
-         put_json_string(out, names[i], strlen(names[i]));
+         avro_buf_json_string(out, names[i], strlen(names[i]));
     if (ok && (!is_avro_name(fields[i].name) || strcmp(names[i], fields[i].name) != 0))
       ok = put_text(out, ",\"nebula.name\":") &&
-           put_json_string(out, fields[i].name, strlen(fields[i].name));
+           avro_buf_json_string(out, fields[i].name, strlen(fields[i].name));
     ok = ok && put_text(out, ",\"type\":");
     if (ok && fields[i].nullable) ok = put_text(out, "[\"null\",") && put_text(out, t) && put_text(out, "]");
     else if (ok) ok = put_text(out, t);

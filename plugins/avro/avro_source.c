@@ -16,7 +16,6 @@
  * Position: NBP1 (offset of the current block, records of it already
  * handed over).  Resuming skips to that block, then that many records.
  */
-#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -361,14 +360,17 @@ static int apply_seek(AvroSource *src, Stream *s, NbError *err) {
  * Streams
  * ------------------------------------------------------------------------ */
 
-static int add_stream(AvroSource *src, const char *path, NbError *err) {
+/* nb_path_expand's callback: one stream per file. */
+static int add_stream(void *cookie, const char *path, int64_t size_bytes) {
+  AvroSource *src = cookie;
+  (void)size_bytes;
   Stream **v = realloc(src->streams, (src->n_streams + 1) * sizeof *v);
-  if (v == NULL) return nb_error_set(err, NB_NOMEM, "out of memory opening the avro source");
+  if (v == NULL) return NB_NOMEM;
   src->streams = v;
   Stream *s = calloc(1, sizeof *s);
   if (s == NULL || (s->path = strdup(path)) == NULL) {
     free(s);
-    return nb_error_set(err, NB_NOMEM, "out of memory opening the avro source");
+    return NB_NOMEM;
   }
   nb_error_init(&s->deferred);
   v[src->n_streams++] = s;
@@ -376,20 +378,8 @@ static int add_stream(AvroSource *src, const char *path, NbError *err) {
 }
 
 static int expand_paths(AvroSource *src, const char *pattern, NbError *err) {
-  if (strcmp(pattern, "-") == 0 || strpbrk(pattern, "*?[") == NULL) return add_stream(src, pattern, err);
-  glob_t g;
-  int grc = glob(pattern, 0, NULL, &g);
-  if (grc == GLOB_NOMATCH) {
-    globfree(&g);
-    return nb_error_set(err, NB_NOT_FOUND, "no file matches \"%s\"", pattern);
-  }
-  if (grc != 0) {
-    globfree(&g);
-    return nb_error_set(err, NB_IO, "could not expand \"%s\"", pattern);
-  }
-  int rc = NB_OK;
-  for (size_t i = 0; i < g.gl_pathc && rc == NB_OK; i++) rc = add_stream(src, g.gl_pathv[i], err);
-  globfree(&g);
+  int rc = nb_path_expand(NULL, pattern, add_stream, src, err);
+  if (rc == NB_NOMEM) nb_error_set(err, NB_NOMEM, "out of memory opening the avro source");
   return rc;
 }
 
@@ -455,9 +445,9 @@ int avro_source_stream_count(void *source, uint32_t *count, NbError *err) {
 
 int avro_source_stream_info(void *source, uint32_t index, NbStreamInfo *out, NbError *err) {
   AvroSource *src = source;
-  if (index >= src->n_streams) return nb_error_set(err, NB_INVALID, "stream %u does not exist", index);
-  out->name = src->streams[index]->path;
-  if (NB_STRUCT_HAS(NbStreamInfo, out, size_bytes)) out->size_bytes = -1;
+  int checked = nb_stream_index_check(index, src->n_streams, err);
+  if (checked != NB_OK) return checked;
+  nb_stream_info_set(out, src->streams[index]->path, -1);
   return NB_OK;
 }
 

@@ -10,7 +10,6 @@
  */
 #include "csv_internal.h"
 
-#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,7 +66,6 @@ typedef struct CsvStream {
 
 struct CsvSource {
   const NbHostApi *host;
-  NbError *list_err; /* during file_list: where add_listed reports */
   CsvFormat format;
   bool strict;
   bool infer;
@@ -658,11 +656,8 @@ static int end_stream(CsvStream *s) {
 }
 
 static CsvStream *stream_at(CsvSource *src, uint32_t index, NbError *err) {
-  if (src == NULL || index >= src->n_streams) {
-    nb_error_set(err, NB_INVALID, "stream index %u is out of range", index);
-    return NULL;
-  }
-  return &src->streams[index];
+  size_t n = src != NULL ? src->n_streams : 0;
+  return nb_stream_index_check(index, n, err) == NB_OK ? &src->streams[index] : NULL;
 }
 
 int csv_source_next(void *source, uint32_t index, struct ArrowArray *out, NbBatchInfo *info,
@@ -849,8 +844,7 @@ int csv_source_stream_info(void *source, uint32_t index, NbStreamInfo *out, NbEr
   CsvSource *src = source;
   CsvStream *s = stream_at(src, index, err);
   if (s == NULL) return NB_INVALID;
-  if (NB_STRUCT_HAS(NbStreamInfo, out, name)) out->name = s->path;
-  if (NB_STRUCT_HAS(NbStreamInfo, out, size_bytes)) out->size_bytes = s->size_bytes;
+  nb_stream_info_set(out, s->path, s->size_bytes);
   return NB_OK;
 }
 
@@ -863,59 +857,32 @@ static int64_t file_size(const char *path) {
   return (int64_t)st.st_size;
 }
 
-static int add_stream(CsvSource *src, const char *path, NbError *err) {
+/* nb_path_expand's callback: one stream per file.  The size is csv's own
+ * (see file_size), not the listed one. */
+static int add_stream(void *cookie, const char *path, int64_t size_bytes) {
+  CsvSource *src = cookie;
+  (void)size_bytes;
   CsvStream *grown = realloc(src->streams, (src->n_streams + 1) * sizeof *grown);
   CsvStream *s;
-  if (grown == NULL) return nb_error_set(err, NB_NOMEM, "out of memory");
+  if (grown == NULL) return NB_NOMEM;
   src->streams = grown;
   s = &src->streams[src->n_streams];
   memset(s, 0, sizeof *s);
   nb_error_init(&s->pending);
   s->source = src;
   s->path = strdup(path);
-  if (s->path == NULL) return nb_error_set(err, NB_NOMEM, "out of memory");
+  if (s->path == NULL) return NB_NOMEM;
   s->size_bytes = file_size(path);
   src->n_streams++;
   return NB_OK;
-}
-
-static int add_listed(void *cookie, const char *path, int64_t size_bytes) {
-  (void)size_bytes;
-  CsvSource *src = cookie;
-  return add_stream(src, path, src->list_err);
 }
 
 /* One stream per file: the path itself, or every match of a glob pattern
  * in sorted order.  A pattern with a URL scheme ("s3://b/logs/day*.csv") is
  * listed by the host (ABI 1.2 file_list, served by a storage module). */
 static int find_streams(CsvSource *src, const char *path, NbError *err) {
-  glob_t g;
-  size_t i;
-  int rc;
-  if (strpbrk(path, "*?[") == NULL) return add_stream(src, path, err);
-  if (strstr(path, "://") != NULL && NB_HOST_HAS(src->host, file_list)) {
-    src->list_err = err;
-    rc = src->host->file_list(src->host->host_data, path, add_listed, src, err);
-    src->list_err = NULL;
-    if (rc == NB_NOT_FOUND) nb_error_hint(err, "Check the setting \"path\".");
-    return rc;
-  }
-  memset(&g, 0, sizeof g);
-  rc = glob(path, 0, NULL, &g);
-  if (rc == GLOB_NOMATCH) {
-    globfree(&g);
-    nb_error_set(err, NB_NOT_FOUND, "no file matches pattern \"%s\"", path);
-    nb_error_hint(err, "Check the setting \"path\".");
-    return NB_NOT_FOUND;
-  }
-  if (rc != 0) {
-    globfree(&g);
-    return nb_error_set(err, rc == GLOB_NOSPACE ? NB_NOMEM : NB_IO,
-                        "could not expand pattern \"%s\"", path);
-  }
-  for (i = 0, rc = NB_OK; i < g.gl_pathc && rc == NB_OK; i++)
-    rc = add_stream(src, g.gl_pathv[i], err);
-  globfree(&g);
+  int rc = nb_path_expand(src->host, path, add_stream, src, err);
+  if (rc == NB_NOMEM) nb_error_set(err, NB_NOMEM, "out of memory");
   return rc;
 }
 

@@ -40,19 +40,13 @@ int json_dest_flush(JsonDest *d, OutFile *f, NbError *err) {
 /* The index of the open file for path, opening it if needed. */
 static int open_file(JsonDest *d, const char *path, size_t *index,
                      NbError *err) {
-  for (size_t i = 0; i < d->n_files; i++) {
-    if (strcmp(d->files[i].path, path) == 0) {
-      *index = i;
-      return NB_OK;
-    }
-  }
-  OutFile *v = realloc(d->files, (d->n_files + 1) * sizeof *v);
+  *index = NB_KEYED_FIND(d->files, d->n_files, OutFile, path, path);
+  if (*index < d->n_files) return NB_OK;
+  OutFile *v = NB_KEYED_APPEND(d->files, d->n_files, OutFile, path, path);
   if (v == NULL) return nb_error_set(err, NB_NOMEM, "out of memory opening file \"%s\"", path);
   d->files = v;
   OutFile *f = &v[d->n_files];
-  memset(f, 0, sizeof *f);
-  f->path = strdup(path);
-  if (f->path == NULL || !json_buf_reserve(&f->buf, JSON_IO_SIZE + JSON_IO_SIZE / 4)) {
+  if (!json_buf_reserve(&f->buf, JSON_IO_SIZE + JSON_IO_SIZE / 4)) {
     free(f->path);
     json_buf_free(&f->buf);
     return nb_error_set(err, NB_NOMEM, "out of memory opening file \"%s\"", path);
@@ -108,6 +102,16 @@ static int stream_set_schema(JsonDest *d, DestStream *s,
   rc = nb_schema_fields(&s->schema, &s->fields, &s->n_fields, err);
   if (rc != NB_OK) return rc;
   return json_format_keys(d, s, err);
+}
+
+/* The file of a new stream: its own ("{stream}" in path) or the one. */
+static int open_stream_file(JsonDest *d, DestStream *s, NbError *err) {
+  char *path = nb_stream_path(d->path, s->name);
+  int rc = path == NULL ? nb_error_set(err, NB_NOMEM, "out of memory preparing stream \"%s\"", s->name)
+                        : open_file(d, path, &s->out, err);
+  free(path);
+  s->opened = rc == NB_OK;
+  return rc;
 }
 
 /* ------------------------------------------------------------------------
@@ -166,30 +170,11 @@ int json_dest_prepare(void *dest, const char *stream_name,
                       NbError *err) {
   JsonDest *d = dest;
   size_t i;
-  for (i = 0; i < d->n_streams; i++)
-    if (strcmp(d->streams[i].name, stream_name) == 0) break;
-  if (i == d->n_streams) {
-    DestStream *v = realloc(d->streams, (d->n_streams + 1) * sizeof *v);
-    if (v == NULL) return nb_error_set(err, NB_NOMEM, "out of memory preparing stream \"%s\"", stream_name);
-    d->streams = v;
-    DestStream *s = &v[i];
-    memset(s, 0, sizeof *s);
-    s->name = strdup(stream_name);
-    char *path = d->per_stream ? nb_stream_path(d->path, stream_name) : strdup(d->path);
-    if (s->name == NULL || path == NULL) {
-      free(s->name);
-      free(path);
-      return nb_error_set(err, NB_NOMEM, "out of memory preparing stream \"%s\"", stream_name);
-    }
-    int rc = open_file(d, path, &s->out, err);
-    free(path);
-    if (rc != NB_OK) {
-      free(s->name);
-      return rc;
-    }
-    d->n_streams++;
-  }
-  int rc = stream_set_schema(d, &d->streams[i], schema, err);
+  DestStream *v = NB_KEYED_FIND_OR_ADD(d->streams, &d->n_streams, DestStream, name, stream_name, &i);
+  if (v == NULL) return nb_error_set(err, NB_NOMEM, "out of memory preparing stream \"%s\"", stream_name);
+  d->streams = v;
+  int rc = v[i].opened ? NB_OK : open_stream_file(d, &v[i], err);
+  if (rc == NB_OK) rc = stream_set_schema(d, &v[i], schema, err);
   if (rc != NB_OK) return rc;
   *dest_stream = (uint32_t)i;
   return NB_OK;
@@ -198,7 +183,7 @@ int json_dest_prepare(void *dest, const char *stream_name,
 int json_dest_write(void *dest, uint32_t dest_stream,
                     const struct ArrowArray *batch, NbError *err) {
   JsonDest *d = dest;
-  if (dest_stream >= d->n_streams)
+  if (dest_stream >= d->n_streams || !d->streams[dest_stream].opened)
     return nb_error_set(err, NB_INVALID, "destination stream %u was not prepared", dest_stream);
   DestStream *s = &d->streams[dest_stream];
   OutFile *f = &d->files[s->out];
@@ -255,15 +240,13 @@ void json_dest_close(void *dest) {
     OutFile *f = &d->files[i];
     NbError e;
     nb_error_init(&e);
-    int rc = NB_OK;
     json_format_end(d, f);
-    rc = json_dest_flush(d, f, &e);
-    if (rc == NB_OK) rc = d->host->file_close(f->file, &e);
-    else d->host->file_close(f->file, NULL);
+    int rc = json_dest_flush(d, f, &e);
     if (rc != NB_OK)
       nb_log(d->host, NB_LOG_ERROR, "could not finish file \"%s\": %s", f->path,
              e.message ? e.message : nb_status_name(rc));
     nb_error_release(&e);
+    nb_file_close_logged(d->host, f->file, f->path);
     json_buf_free(&f->buf);
     free(f->path);
   }

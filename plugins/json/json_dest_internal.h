@@ -35,6 +35,7 @@ typedef struct OutFile {
 
 typedef struct DestStream {
   char *name;
+  bool opened;             /* out is set (a failed prepare leaves it not) */
   size_t out;              /* index in files */
   struct ArrowSchema schema; /* our copy */
   NbField *fields;         /* point into schema */

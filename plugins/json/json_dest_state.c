@@ -12,24 +12,17 @@
 #define STATE_MAGIC "nebula-json-dest 1\n"
 
 SavedFile *json_dest_saved_find(JsonDest *d, const char *path) {
-  for (size_t i = 0; i < d->n_saved; i++)
-    if (strcmp(d->saved[i].path, path) == 0) return &d->saved[i];
-  return NULL;
+  size_t i = NB_KEYED_FIND(d->saved, d->n_saved, SavedFile, path, path);
+  return i < d->n_saved ? &d->saved[i] : NULL;
 }
 
 int json_dest_saved_set(JsonDest *d, const char *path, uint64_t length, bool any_row) {
-  SavedFile *f = json_dest_saved_find(d, path);
-  if (f == NULL) {
-    SavedFile *v = realloc(d->saved, (d->n_saved + 1) * sizeof *v);
-    if (v == NULL) return NB_NOMEM;
-    d->saved = v;
-    f = &v[d->n_saved];
-    f->path = strdup(path);
-    if (f->path == NULL) return NB_NOMEM;
-    d->n_saved++;
-  }
-  f->length = length;
-  f->any_row = any_row;
+  size_t i;
+  SavedFile *v = NB_KEYED_FIND_OR_ADD(d->saved, &d->n_saved, SavedFile, path, path, &i);
+  if (v == NULL) return NB_NOMEM;
+  d->saved = v;
+  v[i].length = length;
+  v[i].any_row = any_row;
   return NB_OK;
 }
 
@@ -37,26 +30,17 @@ int json_dest_saved_set(JsonDest *d, const char *path, uint64_t length, bool any
  * <path>\n". */
 int json_dest_parse_state(JsonDest *d, const char *s, size_t len, NbError *err) {
   const char *end = s + len;
-  size_t magic = strlen(STATE_MAGIC);
-  if (len < magic || memcmp(s, STATE_MAGIC, magic) != 0) goto bad;
-  s += magic;
+  if (!nb_text_expect(&s, end, STATE_MAGIC)) goto bad;
   while (s < end) {
-    unsigned long long length, path_len;
-    int any_row, used = 0;
-    char head[96];
-    size_t n = (size_t)(end - s) < sizeof head - 1 ? (size_t)(end - s) : sizeof head - 1;
-    memcpy(head, s, n);
-    head[n] = '\0';
-    if (sscanf(head, "%llu %d %llu %n", &length, &any_row, &path_len, &used) != 3 || used == 0)
+    uint64_t length, any_row;
+    char *path;
+    if (!nb_text_u64(&s, end, ' ', &length) || !nb_text_u64(&s, end, ' ', &any_row) || any_row > 1)
       goto bad;
-    s += used;
-    if (path_len == 0 || path_len > (size_t)(end - s) - 1 || s[path_len] != '\n') goto bad;
-    char *path = strndup(s, (size_t)path_len);
-    if (path == NULL) return nb_error_set(err, NB_NOMEM, "out of memory opening the json destination");
-    int rc = json_dest_saved_set(d, path, length, any_row != 0);
+    int rc = nb_text_path(&s, end, &path);
+    if (rc == NB_INVALID) goto bad;
+    if (rc == NB_OK) rc = json_dest_saved_set(d, path, length, any_row != 0);
     free(path);
-    if (rc != NB_OK) return nb_error_set(err, rc, "out of memory opening the json destination");
-    s += path_len + 1;
+    if (rc != NB_OK) return nb_error_set(err, NB_NOMEM, "out of memory opening the json destination");
   }
   return NB_OK;
 bad:

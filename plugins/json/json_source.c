@@ -57,7 +57,6 @@
  * record takes the general path (map_record, append_record), which looks
  * names up in a hash index.
  */
-#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -482,9 +481,8 @@ static int learn_schema(Stream *s, NbError *err) {
 static int stream_ready(JsonSource *src, uint32_t index, Stream **out,
                         NbError *err) {
   *out = NULL;
-  if (index >= src->n_streams)
-    return nb_error_set(err, NB_INVALID, "stream index %u is out of range: the source has %u streams",
-                        index, src->n_streams);
+  int checked = nb_stream_index_check(index, src->n_streams, err);
+  if (checked != NB_OK) return checked;
   Stream *s = &src->streams[index];
   *out = s;
   if (s->ended) return NB_OK;
@@ -530,64 +528,26 @@ static int skip_bad_record(Stream *s, NbBatchInfo *info, NbError *e, NbError *er
  * The vtable
  * ------------------------------------------------------------------------ */
 
-static bool has_glob_magic(const char *path) {
-  return strpbrk(path, "*?[") != NULL;
-}
-
-static int add_stream(JsonSource *src, const char *path, NbError *err) {
+/* nb_path_expand's callback: one stream per file. */
+static int add_stream(void *cookie, const char *path, int64_t size_bytes) {
+  JsonSource *src = cookie;
   Stream *v = realloc(src->streams, (src->n_streams + 1) * sizeof *v);
-  if (v == NULL) return nb_error_set(err, NB_NOMEM, "out of memory opening the json source");
+  if (v == NULL) return NB_NOMEM;
   src->streams = v;
   Stream *s = &v[src->n_streams];
   memset(s, 0, sizeof *s);
   s->src = src;
   s->path = strdup(path);
-  if (s->path == NULL) return nb_error_set(err, NB_NOMEM, "out of memory opening the json source");
-  struct stat st;
-  s->size = strcmp(path, "-") != 0 && stat(path, &st) == 0 ? (int64_t)st.st_size : -1;
+  if (s->path == NULL) return NB_NOMEM;
+  s->size = size_bytes;
   src->n_streams++;
   return NB_OK;
 }
 
-/* file_list's callback: cookie is the source and the error to fill. */
-typedef struct ListTarget {
-  JsonSource *src;
-  NbError *err;
-} ListTarget;
-
-static int add_listed(void *cookie, const char *path, int64_t size_bytes) {
-  ListTarget *t = cookie;
-  (void)size_bytes;
-  return add_stream(t->src, path, t->err);
-}
-
+/* A pattern with a URL scheme is listed by the host's storage module. */
 static int expand_paths(JsonSource *src, const char *pattern, NbError *err) {
-  if (strcmp(pattern, "-") == 0 || !has_glob_magic(pattern))
-    return add_stream(src, pattern, err);
-  /* A pattern with a URL scheme is listed by the host's storage module. */
-  if (strstr(pattern, "://") != NULL && NB_HOST_HAS(src->host, file_list)) {
-    ListTarget t = {src, err};
-    int rc = src->host->file_list(src->host->host_data, pattern, add_listed, &t, err);
-    if (rc == NB_NOT_FOUND) nb_error_hint(err, "Check the setting \"path\".");
-    return rc;
-  }
-  glob_t g;
-  int grc = glob(pattern, 0, NULL, &g);
-  if (grc == GLOB_NOMATCH) {
-    globfree(&g);
-    nb_error_set(err, NB_NOT_FOUND, "no file matches the pattern \"%s\"", pattern);
-    nb_error_hint(err, "Check the setting \"path\".");
-    return NB_NOT_FOUND;
-  }
-  if (grc != 0) {
-    globfree(&g);
-    return nb_error_set(err, grc == GLOB_NOSPACE ? NB_NOMEM : NB_IO,
-                        "could not expand the pattern \"%s\"", pattern);
-  }
-  int rc = NB_OK;
-  for (size_t i = 0; i < g.gl_pathc && rc == NB_OK; i++)
-    rc = add_stream(src, g.gl_pathv[i], err);
-  globfree(&g);
+  int rc = nb_path_expand(src->host, pattern, add_stream, src, err);
+  if (rc == NB_NOMEM) nb_error_set(err, NB_NOMEM, "out of memory opening the json source");
   return rc;
 }
 
@@ -663,12 +623,9 @@ int json_source_stream_count(void *source, uint32_t *count, NbError *err) {
 int json_source_stream_info(void *source, uint32_t index, NbStreamInfo *out,
                             NbError *err) {
   JsonSource *src = source;
-  if (index >= src->n_streams)
-    return nb_error_set(err, NB_INVALID, "stream index %u is out of range: the source has %u streams",
-                        index, src->n_streams);
-  if (NB_STRUCT_HAS(NbStreamInfo, out, name)) out->name = src->streams[index].path;
-  if (NB_STRUCT_HAS(NbStreamInfo, out, size_bytes))
-    out->size_bytes = src->streams[index].size;
+  int checked = nb_stream_index_check(index, src->n_streams, err);
+  if (checked != NB_OK) return checked;
+  nb_stream_info_set(out, src->streams[index].path, src->streams[index].size);
   return NB_OK;
 }
 
@@ -689,9 +646,8 @@ int json_source_seek(void *source, uint32_t index, const void *position,
                      size_t position_len, NbError *err) {
   JsonSource *src = source;
   uint64_t v[JSON_POSITION_VALUES];
-  if (index >= src->n_streams)
-    return nb_error_set(err, NB_INVALID, "stream index %u is out of range: the source has %u streams",
-                        index, src->n_streams);
+  int checked = nb_stream_index_check(index, src->n_streams, err);
+  if (checked != NB_OK) return checked;
   Stream *s = &src->streams[index];
   int rc = nb_position_decode(position, position_len, v, JSON_POSITION_VALUES, err);
   if (rc != NB_OK) return rc;

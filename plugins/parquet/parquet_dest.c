@@ -85,21 +85,15 @@ static void out_file_free(OutFile *f, const NbHostApi *host) {
 }
 
 static OutFile *find_file(ParquetDest *d, const char *path) {
-  for (size_t i = 0; i < d->n_files; i++)
-    if (strcmp(d->files[i].path, path) == 0) return &d->files[i];
-  return NULL;
+  size_t i = NB_KEYED_FIND(d->files, d->n_files, OutFile, path, path);
+  return i < d->n_files ? &d->files[i] : NULL;
 }
 
 static OutFile *add_file(ParquetDest *d, const char *path) {
-  OutFile *v = realloc(d->files, (d->n_files + 1) * sizeof *v);
+  OutFile *v = NB_KEYED_APPEND(d->files, d->n_files, OutFile, path, path);
   if (v == NULL) return NULL;
   d->files = v;
-  OutFile *f = &v[d->n_files];
-  memset(f, 0, sizeof *f);
-  f->path = strdup(path);
-  if (f->path == NULL) return NULL;
-  d->n_files++;
-  return f;
+  return &v[d->n_files++];
 }
 
 static int write_bytes(ParquetDest *d, OutFile *f, const void *p, size_t n, NbError *err) {
@@ -488,7 +482,7 @@ int parquet_dest_prepare(void *dest, const char *stream_name,
   size_t n = 0;
   int rc = nb_schema_fields(schema, &fields, &n, err);
   if (rc != NB_OK) return rc;
-  char *path = d->per_stream ? nb_stream_path(d->path, stream_name) : strdup(d->path);
+  char *path = nb_stream_path(d->path, stream_name);
   if (path == NULL) {
     free(fields);
     return nb_error_set(err, NB_NOMEM, "out of memory preparing a parquet stream");
@@ -504,22 +498,18 @@ int parquet_dest_prepare(void *dest, const char *stream_name,
   free(fields);
   if (rc != NB_OK) return rc;
   size_t file_index = (size_t)(f - d->files);
-  for (size_t i = 0; i < d->n_streams; i++) {
-    if (strcmp(d->streams[i].name, stream_name) == 0) {
-      rc = nb_schema_copy(schema, &d->streams[i].schema, err);
-      if (rc != NB_OK) return rc;
-      d->streams[i].file = file_index;
-      *dest_stream = (uint32_t)i;
-      return NB_OK;
-    }
+  size_t i = NB_KEYED_FIND(d->streams, d->n_streams, DestStream, name, stream_name);
+  if (i < d->n_streams) {
+    rc = nb_schema_copy(schema, &d->streams[i].schema, err);
+    if (rc != NB_OK) return rc;
+    d->streams[i].file = file_index;
+    *dest_stream = (uint32_t)i;
+    return NB_OK;
   }
-  DestStream *v = realloc(d->streams, (d->n_streams + 1) * sizeof *v);
+  DestStream *v = NB_KEYED_APPEND(d->streams, d->n_streams, DestStream, name, stream_name);
   if (v == NULL) return nb_error_set(err, NB_NOMEM, "out of memory preparing a parquet stream");
   d->streams = v;
   DestStream *s = &v[d->n_streams];
-  memset(s, 0, sizeof *s);
-  s->name = strdup(stream_name);
-  if (s->name == NULL) return nb_error_set(err, NB_NOMEM, "out of memory preparing a parquet stream");
   rc = nb_schema_copy(schema, &s->schema, err);
   if (rc != NB_OK) {
     free(s->name);

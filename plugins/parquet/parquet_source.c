@@ -26,7 +26,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <glob.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -423,7 +422,8 @@ static void log_discovery(const ParquetSource *src, const Stream *s) {
 }
 
 static int stream_ready(ParquetSource *src, uint32_t index, Stream **out, NbError *err) {
-  if (index >= src->n_streams) return nb_error_set(err, NB_INVALID, "stream %u out of range", index);
+  int checked = nb_stream_index_check(index, src->n_streams, err);
+  if (checked != NB_OK) return checked;
   Stream *s = &src->streams[index];
   *out = s;
   if (s->opened) return NB_OK;
@@ -746,15 +746,18 @@ void parquet_source_close(void *source) {
   free(src);
 }
 
-static int add_stream(ParquetSource *src, const char *path, NbError *err) {
+/* nb_path_expand's callback: one stream per file. */
+static int add_stream(void *cookie, const char *path, int64_t size_bytes) {
+  ParquetSource *src = cookie;
+  (void)size_bytes;
   Stream *v = realloc(src->streams, (src->n_streams + 1) * sizeof *v);
-  if (v == NULL) return nb_error_set(err, NB_NOMEM, "out of memory opening the parquet source");
+  if (v == NULL) return NB_NOMEM;
   src->streams = v;
   Stream *s = &v[src->n_streams];
   memset(s, 0, sizeof *s);
   s->fd = -1;
   s->path = strdup(path);
-  if (s->path == NULL) return nb_error_set(err, NB_NOMEM, "out of memory opening the parquet source");
+  if (s->path == NULL) return NB_NOMEM;
   src->n_streams++;
   return NB_OK;
 }
@@ -762,20 +765,8 @@ static int add_stream(ParquetSource *src, const char *path, NbError *err) {
 static int expand_paths(ParquetSource *src, const char *pattern, NbError *err) {
   if (strcmp(pattern, "-") == 0)
     return nb_error_set(err, NB_INVALID, "setting \"path\": Parquet cannot be read from standard input (it needs random access)");
-  if (strpbrk(pattern, "*?[") == NULL) return add_stream(src, pattern, err);
-  glob_t g;
-  int grc = glob(pattern, 0, NULL, &g);
-  if (grc == GLOB_NOMATCH) {
-    globfree(&g);
-    return nb_error_set(err, NB_NOT_FOUND, "no file matches \"%s\"", pattern);
-  }
-  if (grc != 0) {
-    globfree(&g);
-    return nb_error_set(err, NB_IO, "could not expand \"%s\"", pattern);
-  }
-  int rc = NB_OK;
-  for (size_t i = 0; i < g.gl_pathc && rc == NB_OK; i++) rc = add_stream(src, g.gl_pathv[i], err);
-  globfree(&g);
+  int rc = nb_path_expand(NULL, pattern, add_stream, src, err);
+  if (rc == NB_NOMEM) nb_error_set(err, NB_NOMEM, "out of memory opening the parquet source");
   return rc;
 }
 
@@ -835,12 +826,11 @@ int parquet_source_stream_count(void *source, uint32_t *count, NbError *err) {
 
 int parquet_source_stream_info(void *source, uint32_t index, NbStreamInfo *out, NbError *err) {
   ParquetSource *src = source;
-  if (index >= src->n_streams) return nb_error_set(err, NB_INVALID, "stream %u out of range", index);
-  out->name = src->streams[index].path;
-  if (NB_STRUCT_HAS(NbStreamInfo, out, size_bytes)) {
-    struct stat st;
-    out->size_bytes = stat(src->streams[index].path, &st) == 0 ? (int64_t)st.st_size : -1;
-  }
+  int checked = nb_stream_index_check(index, src->n_streams, err);
+  if (checked != NB_OK) return checked;
+  struct stat st;
+  const char *path = src->streams[index].path;
+  nb_stream_info_set(out, path, stat(path, &st) == 0 ? (int64_t)st.st_size : -1);
   return NB_OK;
 }
 

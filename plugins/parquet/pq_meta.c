@@ -130,24 +130,22 @@ static void read_schema_elem(TReader *r, uint8_t type, PqSchemaElem *e) {
   if (r->error == NULL && !has_name) tr_fail(r, "schema element without a name");
 }
 
+#define N_FIELDS(table) (sizeof table / sizeof table[0])
+
+/* ColumnMetaData: the fields the connector uses. */
+static const TFieldSpec COLUMN_META[] = {
+    TF(1, TF_I32, PqColumnChunk, type),
+    TF(4, TF_I32, PqColumnChunk, codec),
+    TF(5, TF_I64, PqColumnChunk, num_values),
+    TF(6, TF_I64, PqColumnChunk, total_uncompressed),
+    TF(7, TF_I64, PqColumnChunk, total_compressed),
+    TF(9, TF_I64, PqColumnChunk, data_page_offset),
+    TF(11, TF_I64, PqColumnChunk, dict_page_offset),
+};
+
 static void read_column_meta(TReader *r, uint8_t type, PqColumnChunk *c) {
-  int16_t last = 0, id;
-  uint8_t ft;
-  if (!tr_enter(r, type)) return;
-  c->has_meta = true;
-  while (tr_field(r, &last, &id, &ft)) {
-    switch (id) {
-      case 1: tr_i32(r, ft, &c->type); break;
-      case 4: tr_i32(r, ft, &c->codec); break;
-      case 5: tr_i64(r, ft, &c->num_values); break;
-      case 6: tr_i64(r, ft, &c->total_uncompressed); break;
-      case 7: tr_i64(r, ft, &c->total_compressed); break;
-      case 9: tr_i64(r, ft, &c->data_page_offset); break;
-      case 11: tr_i64(r, ft, &c->dict_page_offset); break;
-      default: tr_skip(r, ft);
-    }
-  }
-  tr_leave(r);
+  if (tr_struct_fields(r, type, COLUMN_META, N_FIELDS(COLUMN_META), c))
+    c->has_meta = true;
 }
 
 static void read_column_chunk(TReader *r, uint8_t type, PqColumnChunk *c) {
@@ -283,53 +281,34 @@ void pq_meta_free(PqFileMeta *m) {
  * Page headers
  * ------------------------------------------------------------------------ */
 
-static void read_data_page_v1(TReader *r, uint8_t type, PqPageHeader *h) {
-  int16_t last = 0, id;
-  uint8_t ft;
-  if (!tr_enter(r, type)) return;
-  h->has_body = true;
-  while (tr_field(r, &last, &id, &ft)) {
-    if (id == 1) tr_i32(r, ft, &h->num_values);
-    else if (id == 2) tr_i32(r, ft, &h->encoding);
-    else if (id == 3) tr_i32(r, ft, &h->def_encoding);
-    else if (id == 4) tr_i32(r, ft, &h->rep_encoding);
-    else tr_skip(r, ft);
-  }
-  tr_leave(r);
+/* DataPageHeader, DictionaryPageHeader and DataPageHeaderV2. */
+static const TFieldSpec DATA_PAGE_V1[] = {
+    TF(1, TF_I32, PqPageHeader, num_values),
+    TF(2, TF_I32, PqPageHeader, encoding),
+    TF(3, TF_I32, PqPageHeader, def_encoding),
+    TF(4, TF_I32, PqPageHeader, rep_encoding),
+};
+static const TFieldSpec DICT_PAGE[] = {
+    TF(1, TF_I32, PqPageHeader, num_values),
+    TF(2, TF_I32, PqPageHeader, encoding),
+};
+static const TFieldSpec DATA_PAGE_V2[] = {
+    TF(1, TF_I32, PqPageHeader, num_values),
+    TF(2, TF_I32, PqPageHeader, num_nulls),
+    TF(3, TF_I32, PqPageHeader, num_rows),
+    TF(4, TF_I32, PqPageHeader, encoding),
+    TF(5, TF_I32, PqPageHeader, def_bytes),
+    TF(6, TF_I32, PqPageHeader, rep_bytes),
+    TF(7, TF_BOOL, PqPageHeader, v2_compressed),
+};
+
+/* The page's own header (the one its type names): has_body once read. */
+static void read_page_body(TReader *r, uint8_t type, const TFieldSpec *fields, size_t n,
+                           PqPageHeader *h) {
+  if (tr_struct_fields(r, type, fields, n, h)) h->has_body = true;
 }
 
-static void read_dict_page(TReader *r, uint8_t type, PqPageHeader *h) {
-  int16_t last = 0, id;
-  uint8_t ft;
-  if (!tr_enter(r, type)) return;
-  h->has_body = true;
-  while (tr_field(r, &last, &id, &ft)) {
-    if (id == 1) tr_i32(r, ft, &h->num_values);
-    else if (id == 2) tr_i32(r, ft, &h->encoding);
-    else tr_skip(r, ft);
-  }
-  tr_leave(r);
-}
 
-static void read_data_page_v2(TReader *r, uint8_t type, PqPageHeader *h) {
-  int16_t last = 0, id;
-  uint8_t ft;
-  if (!tr_enter(r, type)) return;
-  h->has_body = true;
-  while (tr_field(r, &last, &id, &ft)) {
-    switch (id) {
-      case 1: tr_i32(r, ft, &h->num_values); break;
-      case 2: tr_i32(r, ft, &h->num_nulls); break;
-      case 3: tr_i32(r, ft, &h->num_rows); break;
-      case 4: tr_i32(r, ft, &h->encoding); break;
-      case 5: tr_i32(r, ft, &h->def_bytes); break;
-      case 6: tr_i32(r, ft, &h->rep_bytes); break;
-      case 7: tr_bool(r, ft, &h->v2_compressed); break;
-      default: tr_skip(r, ft);
-    }
-  }
-  tr_leave(r);
-}
 
 bool pq_page_header_decode(const uint8_t *buf, size_t len, PqPageHeader *h,
                            size_t *used, const char **why) {
@@ -355,9 +334,9 @@ bool pq_page_header_decode(const uint8_t *buf, size_t len, PqPageHeader *h,
         }
         break;
       }
-      case 5: if (h->type == PQ_PAGE_DATA) read_data_page_v1(&r, ft, h); else tr_skip(&r, ft); break;
-      case 7: if (h->type == PQ_PAGE_DICTIONARY) read_dict_page(&r, ft, h); else tr_skip(&r, ft); break;
-      case 8: if (h->type == PQ_PAGE_DATA_V2) read_data_page_v2(&r, ft, h); else tr_skip(&r, ft); break;
+      case 5: if (h->type == PQ_PAGE_DATA) read_page_body(&r, ft, DATA_PAGE_V1, N_FIELDS(DATA_PAGE_V1), h); else tr_skip(&r, ft); break;
+      case 7: if (h->type == PQ_PAGE_DICTIONARY) read_page_body(&r, ft, DICT_PAGE, N_FIELDS(DICT_PAGE), h); else tr_skip(&r, ft); break;
+      case 8: if (h->type == PQ_PAGE_DATA_V2) read_page_body(&r, ft, DATA_PAGE_V2, N_FIELDS(DATA_PAGE_V2), h); else tr_skip(&r, ft); break;
       default: tr_skip(&r, ft);
     }
   }

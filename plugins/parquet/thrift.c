@@ -169,6 +169,32 @@ bool tr_field(TReader *r, int16_t *last, int16_t *id, uint8_t *type) {
   return true;
 }
 
+/* One field by its table entry: the member is reached through char *, as
+ * offsetof promises. */
+static void read_spec_field(TReader *r, uint8_t ft, const TFieldSpec *f, void *out) {
+  char *at = (char *)out + f->offset;
+  switch (f->kind) {
+    case TF_I32: tr_i32(r, ft, (int32_t *)(void *)at); break;
+    case TF_I64: tr_i64(r, ft, (int64_t *)(void *)at); break;
+    case TF_BOOL: tr_bool(r, ft, (bool *)(void *)at); break;
+  }
+}
+
+bool tr_struct_fields(TReader *r, uint8_t type, const TFieldSpec *fields,
+                      size_t n_fields, void *out) {
+  int16_t last = 0, id;
+  uint8_t ft;
+  if (!tr_enter(r, type)) return false;
+  while (tr_field(r, &last, &id, &ft)) {
+    size_t i = 0;
+    while (i < n_fields && fields[i].id != id) i++;
+    if (i < n_fields) read_spec_field(r, ft, &fields[i], out);
+    else tr_skip(r, ft);
+  }
+  tr_leave(r);
+  return true;
+}
+
 bool tr_enter(TReader *r, uint8_t type) {
   if (r->error != NULL) return false;
   if (type != T_STRUCT) {

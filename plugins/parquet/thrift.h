@@ -79,6 +79,19 @@ bool tr_list(TReader *r, uint8_t type, uint8_t *elem_type, uint32_t *n);
 /* A struct: enter (checks depth) and leave. */
 bool tr_enter(TReader *r, uint8_t type);
 void tr_leave(TReader *r);
+/* A struct of plain fields read by a table: each field whose id is in
+ * fields is read (by its kind) into the member at its offset of out; any
+ * other field is skipped.  Returns false when type is not a struct (nothing
+ * read), else true, even when a field failed (r->error tells). */
+typedef enum TFieldKind { TF_I32, TF_I64, TF_BOOL } TFieldKind;
+typedef struct TFieldSpec {
+  int16_t id;
+  TFieldKind kind;
+  size_t offset;            /* of an int32_t, int64_t or bool in out */
+} TFieldSpec;
+#define TF(id, kind, type, member) {(id), (kind), offsetof(type, member)}
+bool tr_struct_fields(TReader *r, uint8_t type, const TFieldSpec *fields,
+                      size_t n_fields, void *out);
 /* One list element of an integer type. */
 bool tr_elem_i32(TReader *r, uint8_t elem_type, int32_t *v);
 bool tr_elem_binary(TReader *r, uint8_t elem_type, const uint8_t **p, uint32_t *n);
