@@ -30,17 +30,49 @@ s3_start() {
   NODE_OPTIONS=--openssl-legacy-provider node "$s3rver_js" -d "$work/s3data" -a 127.0.0.1 \
     -p 0 --configure-bucket "$1" > "$work/s3rver.log" 2>&1 &
   s3_pid=$!
-  for _i in $(seq 100); do
-    port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$work/s3rver.log")
+  # The child shell creates the log when it gets to run: on a loaded
+  # machine that may be after the first look (and sed fails on a missing
+  # file, which set -e would turn into the test's exit).
+  port=
+  for _i in $(seq 300); do
+    [ -f "$work/s3rver.log" ] &&
+      port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$work/s3rver.log")
     [ -n "$port" ] && break
     kill -0 "$s3_pid" 2> /dev/null || { cat "$work/s3rver.log"; fail "s3rver did not start"; }
     sleep 0.1
   done
-  [ -n "$port" ] || fail "s3rver did not say its port"
+  [ -n "$port" ] || fail "s3rver did not say its port within 30 s"
   endpoint="http://127.0.0.1:$port"
   export AWS_ENDPOINT_URL="$endpoint" AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER
   export AWS_REGION=us-east-1 HOME="$work/home"
   mkdir -p "$HOME"
+}
+
+# Start the fault proxy (s3_fault_proxy.js) in mode $1 in front of
+# s3rver; sets $proxy (its port) and $proxy_pid.  Every start logs to a new
+# file: the shell opens a background child's log only when the child runs,
+# so a reused file could still show a stopped proxy's port.
+proxy_starts=0
+s3_proxy_start() {
+  proxy_starts=$((proxy_starts + 1))
+  _plog="$work/proxy.$proxy_starts.log"
+  node "$srcdir/s3_fault_proxy.js" "$port" "$1" > "$_plog" 2>&1 &
+  proxy_pid=$!
+  proxy=
+  for _i in $(seq 300); do
+    [ -f "$_plog" ] && proxy=$(sed -n 's/^proxy listening on \([0-9][0-9]*\)$/\1/p' "$_plog")
+    [ -n "$proxy" ] && return 0
+    kill -0 "$proxy_pid" 2> /dev/null || { cat "$_plog"; fail "the fault proxy stopped at start"; }
+    sleep 0.1
+  done
+  fail "the fault proxy did not say its port within 30 s"
+}
+
+# Stop the fault proxy and wait until it is gone.
+s3_proxy_stop() {
+  kill "$proxy_pid" 2> /dev/null || true
+  wait "$proxy_pid" 2> /dev/null || true
+  proxy_pid=
 }
 
 # curl with SigV4 for s3rver.

@@ -95,39 +95,29 @@ ok "kill -9 x$kills after commits while reading from S3, resumed with ranged GET
 # 3b. Faults injected by a proxy: 503 SlowDown, connections dropped
 # halfway, slow replies: retried, the output is still exact.  A server that
 # always fails: a clear error after the attempts, nothing written as done.
-proxy_start() {  # mode; sets $proxy
-  node "$srcdir/s3_fault_proxy.js" "$port" "$1" > "$work/proxy.log" 2>&1 &
-  proxy_pid=$!
-  for _i in $(seq 100); do
-    proxy=$(sed -n 's/^proxy listening on \([0-9][0-9]*\)$/\1/p' "$work/proxy.log")
-    [ -n "$proxy" ] && break
-    sleep 0.1
-  done
-  [ -n "$proxy" ] || fail "the fault proxy did not start"
-}
-proxy_start mixed
+s3_proxy_start mixed
 (export AWS_ENDPOINT_URL=http://127.0.0.1:$proxy NEBULA_S3_READ_CHUNK_SIZE=262144
- run_pipeline s3://bkt/data/big.csv "$work/fault.jsonl") || { kill "$proxy_pid"; cat "$work/log"; fail "run through the fault proxy"; }
-kill "$proxy_pid"
+ run_pipeline s3://bkt/data/big.csv "$work/fault.jsonl") || { s3_proxy_stop; cat "$work/log"; fail "run through the fault proxy"; }
+s3_proxy_stop
 cmp "$work/local.jsonl" "$work/fault.jsonl" || fail "output differs with injected faults"
 grep -q 'retrying GET s3://bkt/data/big.csv' "$work/log" || fail "no retry was logged"
 ok "503 SlowDown, dropped connections and slow replies retried: output exact"
-proxy_start always500
+s3_proxy_start always500
 rm -f "$work/state.json" "$work/f500.jsonl"
 pipeline s3://bkt/data/big.csv "$work/f500.jsonl" "$work/state.json"
 if AWS_ENDPOINT_URL=http://127.0.0.1:$proxy NEBULA_S3_MAX_ATTEMPTS=3 nebula run "$work/p.cfg" 2> "$work/log"; then
-  kill "$proxy_pid"; fail "a failing server gave a successful run"
+  s3_proxy_stop; fail "a failing server gave a successful run"
 fi
-kill "$proxy_pid"
+s3_proxy_stop
 grep -q 'failed after 3 attempts: HTTP status 500' "$work/log" || { cat "$work/log"; fail "500: unclear error"; }
 ok "a server failing every request: clear error after 3 attempts"
 # 429 (throttling by S3-compatible stores) is transient like 503: retried,
 # the output exact (it used to be final, as a 4xx).
-proxy_start alternate429
+s3_proxy_start alternate429
 rm -f "$work/state.json" "$work/f429.jsonl"
 (export AWS_ENDPOINT_URL=http://127.0.0.1:$proxy
- run_pipeline s3://bkt/data/big.csv "$work/f429.jsonl") || { kill "$proxy_pid"; cat "$work/log"; fail "run through a throttling proxy"; }
-kill "$proxy_pid"
+ run_pipeline s3://bkt/data/big.csv "$work/f429.jsonl") || { s3_proxy_stop; cat "$work/log"; fail "run through a throttling proxy"; }
+s3_proxy_stop
 cmp "$work/local.jsonl" "$work/f429.jsonl" || fail "output differs with 429 replies"
 grep -q 'HTTP status 429' "$work/log" || { cat "$work/log"; fail "no 429 retry was logged"; }
 ok "429 TooManyRequests retried: output exact"

@@ -115,14 +115,7 @@ ok "kill -9 x$kills during a $size-byte multipart upload, resumed: object identi
 # CompleteMultipartUpload itself is lost, s3rver fails the retry (the
 # upload is gone) and has no S3 multipart ETag to prove completion: the run
 # must then fail with the hint that the object may exist -- and it does.
-node "$srcdir/s3_fault_proxy.js" "$port" mixed > "$work/proxy.log" 2>&1 &
-proxy_pid=$!
-for _i in $(seq 100); do
-  proxy=$(sed -n 's/^proxy listening on \([0-9][0-9]*\)$/\1/p' "$work/proxy.log")
-  [ -n "$proxy" ] && break
-  sleep 0.1
-done
-[ -n "$proxy" ] || fail "the fault proxy did not start"
+s3_proxy_start mixed
 rm -f "$work/st8"
 pipeline "$work/in.csv" s3://bkt/out/fault.jsonl "$work/st8" 0.05
 if AWS_ENDPOINT_URL=http://127.0.0.1:$proxy nebula run "$work/p.cfg" 2> "$work/log"; then
@@ -131,7 +124,7 @@ else
   grep -q 'may exist already with' "$work/log" || { cat "$work/log"; fail "faults: unclear failure"; }
   outcome="failed clearly at the lost completion reply"
 fi
-kill "$proxy_pid"
+s3_proxy_stop
 grep -q 'retrying PUT s3://bkt/out/fault.jsonl' "$work/log" || { cat "$work/log"; fail "no part was retried"; }
 [ "$(s3_get bkt/out/fault.jsonl "$work/fault.jsonl")" = 200 ] || fail "fault object missing"
 cmp "$work/local.jsonl" "$work/fault.jsonl" || fail "object differs with injected faults"
