@@ -47,8 +47,11 @@ typedef struct PgStream {
   PgColumn *cols;
   size_t ncols;
   bool described;
-  size_t *key;      /* primary key column indexes */
+  size_t *key;      /* primary key column indexes (once described) */
   size_t nkey;
+  char **key_names; /* primary key column names in key order, read at
+                       open for every table (NbStreamInfo.key_columns) */
+  uint32_t nkey_names;
   long cursor;      /* column index of the cursor, -1 if none */
   uint64_t rows;    /* rows delivered (and skipped on resume) */
   PgBuf saved[POS_MAX_VALUES]; /* last cursor and key values, as text */
@@ -178,6 +181,81 @@ static int list_named_tables(PgSource *s, const char *tables, NbError *err) {
   return rc;
 }
 
+/* ---- primary keys ----------------------------------------------------- */
+
+/* The stream of table oid, NULL if none. */
+static PgStream *stream_of(PgSource *s, unsigned oid) {
+  uint32_t i;
+  for (i = 0; i < s->n; i++)
+    if (s->streams[i].oid == oid && oid != 0) return &s->streams[i];
+  return NULL;
+}
+
+static int add_key_name(PgStream *st, const char *name, NbError *err) {
+  char **grown;
+  if (st->nkey_names >= POS_MAX_VALUES - 1) {
+    nb_error_set(err, NB_INVALID, "table \"%s\": primary key of more than %d columns", st->name,
+                 POS_MAX_VALUES - 1);
+    return NB_INVALID;
+  }
+  grown = realloc(st->key_names, (st->nkey_names + 1) * sizeof *grown);
+  if (grown == NULL) return nomem(err);
+  st->key_names = grown;
+  if ((grown[st->nkey_names] = strdup(name)) == NULL) return nomem(err);
+  st->nkey_names++;
+  return NB_OK;
+}
+
+/* The "{oid,oid,...}" array of the tables' oids, for one query. */
+static int oid_array(const PgSource *s, PgBuf *b) {
+  uint32_t i;
+  int rc = pg_buf_add(b, "{", 1);
+  for (i = 0; rc == NB_OK && i < s->n; i++) {
+    char num[16];
+    if (s->streams[i].oid == 0) continue;
+    snprintf(num, sizeof num, b->len > 1 ? ",%u" : "%u", s->streams[i].oid);
+    rc = pg_buf_add(b, num, strlen(num));
+  }
+  if (rc == NB_OK) rc = pg_buf_add(b, "}", 2); /* with the NUL */
+  return rc;
+}
+
+/* Every table's primary key columns in key order, in one query (views and
+ * the query have none).  They order full refreshes, tell apart equal
+ * cursor values and are shown by discover (NbStreamInfo.key_columns). */
+static int load_primary_keys(PgSource *s, NbError *err) {
+  PgBuf oids = {0};
+  const char *params[1];
+  PgStream *st = NULL;
+  PGresult *res;
+  int rc = oid_array(s, &oids), i;
+  if (rc != NB_OK) {
+    pg_buf_free(&oids);
+    return nomem(err);
+  }
+  params[0] = oids.data;
+  res = PQexecParams(s->conn,
+      "SELECT i.indrelid, a.attname FROM pg_index i "
+      "CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) "
+      "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
+      "WHERE i.indisprimary AND i.indrelid = ANY($1::oid[]) ORDER BY i.indrelid, k.ord",
+      1, NULL, params, NULL, NULL, 0);
+  pg_buf_free(&oids);
+  if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+    rc = pg_fail(&s->server, s->conn, res, NB_IO, err, "could not read the primary keys of the tables");
+    PQclear(res);
+    return rc;
+  }
+  for (i = 0; rc == NB_OK && i < PQntuples(res); i++) {
+    unsigned oid = (unsigned)strtoul(PQgetvalue(res, i, 0), NULL, 10);
+    /* Rows come grouped by table: look the stream up once per table. */
+    if (st == NULL || st->oid != oid) st = stream_of(s, oid);
+    if (st != NULL) rc = add_key_name(st, PQgetvalue(res, i, 1), err);
+  }
+  PQclear(res);
+  return rc;
+}
+
 /* ---- types ------------------------------------------------------------ */
 
 /* The base type of a domain (domains of domains too) and its category. */
@@ -231,6 +309,29 @@ static void map_column(PgColumn *c, char category) {
   }
 }
 
+/* st->key: the columns named by st->key_names.  A key column missing
+ * from the columns means the table changed between open and now. */
+static int key_indexes(PgStream *st, NbError *err) {
+  uint32_t k;
+  size_t i;
+  if (st->nkey_names > st->ncols)
+    return nb_error_set(err, NB_INVALID, "table \"%s\" changed while opened: its primary key has more columns than the table",
+                        st->name);
+  for (k = 0; k < st->nkey_names; k++) {
+    for (i = 0; i < st->ncols; i++)
+      if (strcmp(st->cols[i].name, st->key_names[k]) == 0) break;
+    if (i == st->ncols) {
+      nb_error_set(err, NB_INVALID, "table \"%s\" changed while opened: its primary key column \"%s\" is gone",
+                   st->name, st->key_names[k]);
+      nb_error_hint(err, "Run again.");
+      return NB_INVALID;
+    }
+    st->key[k] = i;
+  }
+  st->nkey = st->nkey_names;
+  return NB_OK;
+}
+
 static int describe_table(PgSource *s, PgStream *st, NbError *err) {
   char oidbuf[16];
   const char *params[1] = {oidbuf};
@@ -238,11 +339,9 @@ static int describe_table(PgSource *s, PgStream *st, NbError *err) {
   int i, rc = NB_OK;
   snprintf(oidbuf, sizeof oidbuf, "%u", st->oid);
   res = PQexecParams(s->conn,
-      "SELECT a.attname, a.atttypid, a.attnotnull, format_type(a.atttypid, a.atttypmod), "
-      /* int2vector subscripts start at 0 */
-      "COALESCE(array_position(i.indkey::int2[], a.attnum) - array_lower(i.indkey::int2[], 1) + 1, 0) "
-      "FROM pg_attribute a LEFT JOIN pg_index i ON i.indrelid = a.attrelid AND i.indisprimary "
-      "WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+      "SELECT a.attname, a.atttypid, a.attnotnull, format_type(a.atttypid, a.atttypmod) "
+      "FROM pg_attribute a WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped "
+      "ORDER BY a.attnum",
       1, NULL, params, NULL, NULL, 0);
   if (PQresultStatus(res) != PGRES_TUPLES_OK) {
     rc = pg_fail(&s->server, s->conn, res, NB_IO, err, "could not read the columns of table \"%s\"", st->name);
@@ -256,19 +355,15 @@ static int describe_table(PgSource *s, PgStream *st, NbError *err) {
   for (i = 0; rc == NB_OK && i < (int)st->ncols; i++) {
     PgColumn *c = &st->cols[i];
     char category = 'U';
-    long keypos = strtol(PQgetvalue(res, i, 4), NULL, 10);
     c->name = strdup(PQgetvalue(res, i, 0));
     c->type_name = strdup(PQgetvalue(res, i, 3));
     if (c->name == NULL || c->type_name == NULL) { rc = nomem(err); break; }
     c->field.nullable = PQgetvalue(res, i, 2)[0] != 't';
     rc = resolve_type(s, (unsigned)strtoul(PQgetvalue(res, i, 1), NULL, 10), &c->base_oid, &category, err);
     if (rc == NB_OK) map_column(c, category);
-    if (keypos > 0 && keypos <= (long)st->ncols) {
-      st->key[keypos - 1] = (size_t)i;
-      if ((size_t)keypos > st->nkey) st->nkey = (size_t)keypos;
-    }
   }
   PQclear(res);
+  if (rc == NB_OK) rc = key_indexes(st, err);
   return rc;
 }
 
@@ -352,6 +447,8 @@ static void stream_free(PgStream *st) {
   for (i = 0; i < POS_MAX_VALUES; i++) pg_buf_free(&st->saved[i]);
   free(st->cols);
   free(st->key);
+  for (i = 0; i < st->nkey_names; i++) free(st->key_names[i]);
+  free(st->key_names);
   free(st->name);
   free(st->stream_name);
   free(st->sql_name);
@@ -442,6 +539,7 @@ int pg_source_open(const NbHostApi *host, const NbOpenArgs *args, void **out,
     else if (tables != NULL) rc = list_named_tables(s, tables, err);
     else rc = list_all_tables(s, err);
   }
+  if (rc == NB_OK) rc = load_primary_keys(s, err);
   if (rc == NB_OK && s->mode == MODE_CDC) rc = open_cdc(s, args->settings, err);
   if (rc != NB_OK) {
     pg_source_close(s);
@@ -467,6 +565,10 @@ int pg_source_stream_info(void *handle, uint32_t index, NbStreamInfo *out,
    * CDC: the changes committed after the saved LSN. */
   if (NB_STRUCT_HAS(NbStreamInfo, out, flags) && (s->mode == MODE_INCREMENTAL || s->mode == MODE_CDC))
     out->flags |= NB_STREAM_REOPENS;
+  if (NB_STRUCT_HAS(NbStreamInfo, out, key_count) && s->streams[index].nkey_names > 0) {
+    out->key_columns = (const char *const *)s->streams[index].key_names;
+    out->key_count = s->streams[index].nkey_names;
+  }
   return NB_OK;
 }
 
