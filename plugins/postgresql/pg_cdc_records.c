@@ -23,39 +23,6 @@ static size_t col_ts(const PgCdc *c) { return c->ncols + 5; }
 
 static NbColumnBuilder *column(PgCdc *c, size_t i) { return nb_batch_builder_column(c->builder, i); }
 
-/* A table value from text; false when it does not fit the column's type. */
-static bool append_text_value(NbColumnBuilder *b, const NbField *f, const char *s, size_t len, int *rc) {
-  int64_t i64;
-  double d;
-  bool flag;
-  int32_t days;
-  switch (f->type) {
-    case NB_TYPE_INT64:
-      if (!pg_parse_int64(s, len, &i64)) return false;
-      *rc = nb_column_append_int64(b, i64);
-      return true;
-    case NB_TYPE_FLOAT64:
-      if (!pg_parse_double(s, len, &d)) return false;
-      *rc = nb_column_append_double(b, d);
-      return true;
-    case NB_TYPE_BOOL:
-      if (!pg_parse_bool(s, len, &flag)) return false;
-      *rc = nb_column_append_bool(b, flag);
-      return true;
-    case NB_TYPE_DATE32:
-      if (!pg_parse_date(s, len, &days)) return false;
-      *rc = nb_column_append_date32(b, days);
-      return true;
-    case NB_TYPE_TIMESTAMP:
-      if (!pg_parse_timestamp(s, len, &i64)) return false;
-      *rc = nb_column_append_timestamp(b, i64);
-      return true;
-    default:
-      *rc = nb_column_append_utf8(b, s, len);
-      return true;
-  }
-}
-
 /* JSON string of text (escaped) into buf. */
 static int json_string(PgBuf *buf, const char *s, size_t len) {
   size_t i;
@@ -142,7 +109,7 @@ int pg_cdc_add_record(PgCdc *c, char op, const PgoTuple *image, const PgoTuple *
       rc = pg_buf_add(&toasted, toasted.len == 0 ? "[" : ",", 1);
       if (rc == NB_OK) rc = json_string(&toasted, name, strlen(name));
       if (rc == NB_OK) rc = nb_column_append_null(b);
-    } else if (!append_text_value(b, &c->fields[col + 1], v->data, v->len, &rc)) {
+    } else if (!pg_append_text_value(b, c->fields[col + 1].type, v->data, v->len, &rc)) {
       note_bad(c, col, v->data, v->len);
       rc = c->bad_message != NULL ? NB_DATA : NB_NOMEM;
     }

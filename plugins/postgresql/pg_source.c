@@ -21,6 +21,7 @@
 
 #include "pg_cdc.h"
 #include "pg_conn.h"
+#include "pg_copybin.h"
 #include "pg_copytext.h"
 #include "pg_internal.h"
 #include "pg_values.h"
@@ -35,6 +36,9 @@ typedef struct PgColumn {
   NbField field;
   unsigned base_oid;
   bool as_json;     /* arrays: selected through to_json */
+  char *output_fn;  /* the type's output function (binary COPY: the text
+                       of the types that do not travel binary) */
+  PgWire wire;      /* how the value travels in a binary COPY */
 } PgColumn;
 
 typedef struct PgStream {
@@ -64,6 +68,9 @@ typedef struct PgSource {
   PGconn *conn;
   PgServer server;
   int mode;
+  bool binary;      /* copy_format = binary */
+  bool header_seen; /* binary COPY: the stream's header was read */
+  PgBuf scratch;    /* binary COPY: a bytea's hex text */
   char *query;
   char *cursor_name;
   PgStream *streams;
@@ -259,15 +266,17 @@ static int load_primary_keys(PgSource *s, NbError *err) {
 /* ---- types ------------------------------------------------------------ */
 
 /* The base type of a domain (domains of domains too) and its category. */
+static void map_type(PgColumn *c, char category);
+
 static int resolve_type(PgSource *s, unsigned oid, unsigned *base, char *category,
-                        NbError *err) {
+                        char **output_fn, NbError *err) {
   int depth;
   for (depth = 0; depth < 32; depth++) {
     char buf[16];
     const char *params[1] = {buf};
     PGresult *res;
     snprintf(buf, sizeof buf, "%u", oid);
-    res = PQexecParams(s->conn, "SELECT typtype, typbasetype, typcategory FROM pg_type WHERE oid = $1::oid",
+    res = PQexecParams(s->conn, "SELECT typtype, typbasetype, typcategory, typoutput::regproc::text FROM pg_type WHERE oid = $1::oid",
                        1, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
       int rc = pg_fail(&s->server, s->conn, res, NB_IO, err, "could not look up type %u", oid);
@@ -277,8 +286,9 @@ static int resolve_type(PgSource *s, unsigned oid, unsigned *base, char *categor
     if (PQgetvalue(res, 0, 0)[0] != 'd') {
       *base = oid;
       *category = PQgetvalue(res, 0, 2)[0];
+      *output_fn = strdup(PQgetvalue(res, 0, 3));
       PQclear(res);
-      return NB_OK;
+      return *output_fn != NULL ? NB_OK : nomem(err);
     }
     oid = (unsigned)strtoul(PQgetvalue(res, 0, 1), NULL, 10);
     PQclear(res);
@@ -286,8 +296,13 @@ static int resolve_type(PgSource *s, unsigned oid, unsigned *base, char *categor
   return nb_error_set(err, NB_DATA, "type %u: domains nested too deep", oid);
 }
 
-/* The Arrow type of a column, from its base type. */
+/* The Arrow type of a column, from its base type, and its wire. */
 static void map_column(PgColumn *c, char category) {
+  map_type(c, category);
+  c->wire = c->as_json ? PG_WIRE_TEXT : pg_wire_of(c->base_oid, c->field.type);
+}
+
+static void map_type(PgColumn *c, char category) {
   c->field.name = c->name;
   c->field.timezone = NULL;
   switch (c->base_oid) {
@@ -359,7 +374,8 @@ static int describe_table(PgSource *s, PgStream *st, NbError *err) {
     c->type_name = strdup(PQgetvalue(res, i, 3));
     if (c->name == NULL || c->type_name == NULL) { rc = nomem(err); break; }
     c->field.nullable = PQgetvalue(res, i, 2)[0] != 't';
-    rc = resolve_type(s, (unsigned)strtoul(PQgetvalue(res, i, 1), NULL, 10), &c->base_oid, &category, err);
+    rc = resolve_type(s, (unsigned)strtoul(PQgetvalue(res, i, 1), NULL, 10), &c->base_oid, &category,
+                      &c->output_fn, err);
     if (rc == NB_OK) map_column(c, category);
   }
   PQclear(res);
@@ -393,7 +409,7 @@ static int describe_query(PgSource *s, PgStream *st, NbError *err) {
     c->type_name = strdup("text");
     if (c->name == NULL || c->type_name == NULL) { rc = nomem(err); break; }
     c->field.nullable = true;
-    rc = resolve_type(s, (unsigned)PQftype(desc, i), &c->base_oid, &category, err);
+    rc = resolve_type(s, (unsigned)PQftype(desc, i), &c->base_oid, &category, &c->output_fn, err);
     if (rc == NB_OK) map_column(c, category);
   }
   PQclear(desc);
@@ -443,6 +459,7 @@ static void stream_free(PgStream *st) {
   for (i = 0; i < st->ncols && st->cols != NULL; i++) {
     free(st->cols[i].name);
     free(st->cols[i].type_name);
+    free(st->cols[i].output_fn);
   }
   for (i = 0; i < POS_MAX_VALUES; i++) pg_buf_free(&st->saved[i]);
   free(st->cols);
@@ -470,6 +487,7 @@ void pg_source_close(void *handle) {
   free(s->bad_message);
   for (i = 0; i < POS_MAX_VALUES; i++) pg_buf_free(&s->bad_saved[i]);
   pg_buf_free(&s->position);
+  pg_buf_free(&s->scratch);
   free(s);
 }
 
@@ -477,8 +495,11 @@ static int read_settings(PgSource *s, const NbSettings *settings, const char **t
                          NbError *err) {
   const char *query = nb_settings_find(settings, "query");
   const char *cursor = nb_settings_find(settings, "cursor");
+  int format = 0;
   int rc = nb_setting_enum(settings, "mode", "full|incremental|cdc", MODE_FULL, &s->mode, err);
+  if (rc == NB_OK) rc = nb_setting_enum(settings, "copy_format", "binary|text", 0, &format, err);
   if (rc != NB_OK) return rc;
+  s->binary = format == 0;
   *tables = nb_settings_find(settings, "tables");
   if (query != NULL && *tables != NULL)
     return nb_error_set(err, NB_INVALID, "settings \"query\" and \"tables\" are given together: give one");
@@ -689,16 +710,53 @@ static size_t order_column(const PgSource *s, const PgStream *st, size_t i) {
   return st->key[i];
 }
 
+/* A column's text as COPY's text format gives it: the type's output
+ * function, not a cast to text (inet::text adds the netmask that inet's
+ * output leaves out); arrays through to_json. */
+static int add_text_of(PgSource *s, PgBuf *q, const PgColumn *c) {
+  int rc;
+  if (c->as_json) {
+    rc = pg_buf_add(q, "to_json(", 8);
+  } else {
+    rc = pg_buf_add(q, c->output_fn, strlen(c->output_fn));
+    if (rc == NB_OK) rc = pg_buf_add(q, "(", 1);
+  }
+  if (rc == NB_OK) rc = add_ident(s, q, c->name);
+  if (rc == NB_OK) rc = pg_buf_add(q, ")::text", 7);
+  return rc;
+}
+
+/* The SELECT list.  Text format: the columns (arrays through to_json).
+ * Binary: the columns of a binary wire as they are, the others as their
+ * text; in incremental mode the cursor and key again as text, after the
+ * columns, for the position (the same text the text format saves). */
+static int add_select_list(PgSource *s, PgStream *st, size_t norder, PgBuf *q) {
+  size_t i;
+  int rc = NB_OK;
+  for (i = 0; rc == NB_OK && i < st->ncols; i++) {
+    const PgColumn *c = &st->cols[i];
+    if (i > 0) rc = pg_buf_add(q, ", ", 2);
+    if (rc != NB_OK) break;
+    if (s->binary && c->wire == PG_WIRE_TEXT) {
+      rc = add_text_of(s, q, c);
+    } else {
+      if (c->as_json) rc = pg_buf_add(q, "to_json(", 8);
+      if (rc == NB_OK) rc = add_ident(s, q, c->name);
+      if (rc == NB_OK && c->as_json) rc = pg_buf_add(q, ")", 1);
+    }
+  }
+  for (i = 0; s->binary && s->mode == MODE_INCREMENTAL && rc == NB_OK && i < norder; i++) {
+    rc = pg_buf_add(q, ", ", 2);
+    if (rc == NB_OK) rc = add_text_of(s, q, &st->cols[order_column(s, st, i)]);
+  }
+  return rc;
+}
+
 static int build_copy_sql(PgSource *s, PgStream *st, PgBuf *q) {
   size_t i, norder = s->mode == MODE_INCREMENTAL ? st->nkey + 1 : st->nkey;
   char tail[64];
   int rc = pg_buf_add(q, "COPY (SELECT ", 13);
-  for (i = 0; rc == NB_OK && i < st->ncols; i++) {
-    if (i > 0) rc = pg_buf_add(q, ", ", 2);
-    if (rc == NB_OK && st->cols[i].as_json) rc = pg_buf_add(q, "to_json(", 8);
-    if (rc == NB_OK) rc = add_ident(s, q, st->cols[i].name);
-    if (rc == NB_OK && st->cols[i].as_json) rc = pg_buf_add(q, ")", 1);
-  }
+  if (rc == NB_OK) rc = add_select_list(s, st, norder, q);
   if (rc == NB_OK) rc = pg_buf_add(q, " FROM ", 6);
   if (rc == NB_OK && st->oid == 0) {
     rc = pg_buf_add(q, "(", 1);
@@ -731,7 +789,8 @@ static int build_copy_sql(PgSource *s, PgStream *st, PgBuf *q) {
     snprintf(tail, sizeof tail, " OFFSET %llu", (unsigned long long)st->rows);
     rc = pg_buf_add(q, tail, strlen(tail));
   }
-  if (rc == NB_OK) rc = pg_buf_add(q, ") TO STDOUT", 12); /* with the NUL */
+  if (rc == NB_OK && s->binary) rc = pg_buf_add(q, ") TO STDOUT (FORMAT binary)", 28); /* with the NUL */
+  else if (rc == NB_OK) rc = pg_buf_add(q, ") TO STDOUT", 12);
   return rc;
 }
 
@@ -753,6 +812,7 @@ static int start_copy(PgSource *s, uint32_t index, NbError *err) {
   }
   PQclear(res);
   s->copying = index;
+  s->header_seen = false;
   st->started = true;
   /* A COPY restarted after a lost connection keeps the rows not yet
    * delivered: they are counted in st->rows, so OFFSET (or the saved key)
@@ -761,7 +821,8 @@ static int start_copy(PgSource *s, uint32_t index, NbError *err) {
   nb_batch_builder_free(s->builder);
   s->builder = NULL;
   free(s->fields);
-  s->fields = calloc(st->ncols, sizeof *s->fields);
+  /* Binary incremental: the cursor and key text after the columns. */
+  s->fields = calloc(st->ncols + st->nkey + 1, sizeof *s->fields);
   if (s->fields == NULL) return nomem(err);
   s->builder_stream = (long)index;
   {
@@ -778,47 +839,12 @@ static int start_copy(PgSource *s, uint32_t index, NbError *err) {
   return NB_OK;
 }
 
-/* Append one decoded value; false when the text is not a value of the
- * column's Arrow type (e.g. a date 'infinity'). */
-static bool append_value(NbColumnBuilder *b, const PgColumn *c, const NbStringRef *v, int *rc) {
-  int64_t i64;
-  double d;
-  bool flag;
-  int32_t days;
-  if (v->data == NULL) { *rc = nb_column_append_null(b); return true; }
-  switch (c->field.type) {
-    case NB_TYPE_INT64:
-      if (!pg_parse_int64(v->data, v->len, &i64)) return false;
-      *rc = nb_column_append_int64(b, i64);
-      return true;
-    case NB_TYPE_FLOAT64:
-      if (!pg_parse_double(v->data, v->len, &d)) return false;
-      *rc = nb_column_append_double(b, d);
-      return true;
-    case NB_TYPE_BOOL:
-      if (!pg_parse_bool(v->data, v->len, &flag)) return false;
-      *rc = nb_column_append_bool(b, flag);
-      return true;
-    case NB_TYPE_DATE32:
-      if (!pg_parse_date(v->data, v->len, &days)) return false;
-      *rc = nb_column_append_date32(b, days);
-      return true;
-    case NB_TYPE_TIMESTAMP:
-      if (!pg_parse_timestamp(v->data, v->len, &i64)) return false;
-      *rc = nb_column_append_timestamp(b, i64);
-      return true;
-    default:
-      *rc = nb_column_append_utf8(b, v->data, v->len);
-      return true;
-  }
-}
-
 /* Set a bad-value message (not yet an error: the rows before it go first). */
-static int note_bad_value(PgSource *s, const PgStream *st, size_t col, const NbStringRef *v) {
+static int note_bad_value(PgSource *s, const PgStream *st, size_t col, const char *text, size_t text_len) {
   char head[64];
-  size_t n = v->len < 40 ? v->len : 40;
+  size_t n = text_len < 40 ? text_len : 40;
   int len;
-  memcpy(head, v->data, n);
+  memcpy(head, text, n);
   head[n] = '\0';
   free(s->bad_message);
   len = snprintf(NULL, 0, "row %llu of table \"%s\", column \"%s\" (%s): value \"%s\" does not fit Arrow type %s",
@@ -839,7 +865,8 @@ static int note_bad_value(PgSource *s, const PgStream *st, size_t col, const NbS
 static int save_order_values(PgSource *s, PgStream *st, PgBuf *to) {
   size_t i, n = st->nkey + 1;
   for (i = 0; i < n; i++) {
-    const NbStringRef *v = &s->fields[order_column(s, st, i)];
+    /* Binary: their text follows the columns (add_select_list). */
+    const NbStringRef *v = s->binary ? &s->fields[st->ncols + i] : &s->fields[order_column(s, st, i)];
     to[i].len = 0;
     if (pg_buf_add(&to[i], v->data != NULL ? v->data : "", v->len) != NB_OK) return NB_NOMEM;
   }
@@ -847,27 +874,69 @@ static int save_order_values(PgSource *s, PgStream *st, PgBuf *to) {
   return NB_OK;
 }
 
-/* One row: decoded, appended to every column.  NB_DATA for a bad value
- * (the row is not appended; s->bad_message says why). */
-static int add_row(PgSource *s, PgStream *st, char *line, size_t len, NbError *err) {
-  size_t i, base = nb_batch_builder_rows(s->builder);
-  int rc = pg_copy_decode_row(line, len, s->fields, st->ncols, err);
-  if (rc != NB_OK) return nb_error_set(err, NB_INTERNAL, "table \"%s\": malformed COPY row from the server", st->name);
+/* A binary COPY that does not follow the format: an error naming the
+ * table, the row and the column. */
+static int malformed(PgSource *s, PgStream *st, size_t column, const char *why, NbError *err) {
+  if (column > 0 && column <= st->ncols)
+    nb_error_set(err, NB_IO, "table \"%s\", row %llu, column \"%s\": malformed binary COPY data from PostgreSQL server %s: %s",
+                 st->name, (unsigned long long)(st->rows + 1), st->cols[column - 1].name, s->server.label, why);
+  else
+    nb_error_set(err, NB_IO, "table \"%s\", row %llu: malformed binary COPY data from PostgreSQL server %s: %s",
+                 st->name, (unsigned long long)(st->rows + 1), s->server.label, why);
+  nb_error_hint(err, "Set copy_format = \"text\" to read the table in text format.");
+  return NB_IO;
+}
+
+/* Append the decoded fields to every column (s->fields).  NB_DATA for a
+ * value that does not fit (the row is not appended; s->bad_message says
+ * why). */
+static int append_row(PgSource *s, PgStream *st, NbError *err) {
+  size_t i, k, base = nb_batch_builder_rows(s->builder);
   for (i = 0; i < st->ncols; i++) {
-    int arc = NB_OK;
-    if (!append_value(nb_batch_builder_column(s->builder, i), &st->cols[i], &s->fields[i], &arc)) {
-      size_t k;
-      for (k = 0; k < i; k++) nb_column_truncate(nb_batch_builder_column(s->builder, k), base);
-      if (note_bad_value(s, st, i, &s->fields[i]) != NB_OK) return nomem(err);
-      if (s->mode == MODE_INCREMENTAL && save_order_values(s, st, s->bad_saved) != NB_OK)
-        return nomem(err);
-      return NB_DATA;
+    NbColumnBuilder *b = nb_batch_builder_column(s->builder, i);
+    const NbStringRef *v = &s->fields[i];
+    char text[160];
+    int arc = NB_OK, outcome = PG_APPEND_OK;
+    if (v->data == NULL) {
+      arc = nb_column_append_null(b);
+    } else if (!s->binary) {
+      if (!pg_append_text_value(b, st->cols[i].field.type, v->data, v->len, &arc)) {
+        outcome = PG_APPEND_NOFIT;
+        snprintf(text, sizeof text, "%.*s", (int)(v->len < 40 ? v->len : 40), v->data);
+      }
+    } else {
+      outcome = pg_bin_append(b, st->cols[i].field.type, st->cols[i].wire, v, &s->scratch, text, sizeof text);
     }
-    if (arc != NB_OK) return nomem(err);
+    if (outcome == PG_APPEND_NOMEM || arc != NB_OK) return nomem(err);
+    if (outcome == PG_APPEND_OK) continue;
+    for (k = 0; k < i; k++) nb_column_truncate(nb_batch_builder_column(s->builder, k), base);
+    if (outcome == PG_APPEND_MALFORMED) return malformed(s, st, i + 1, text, err);
+    if (note_bad_value(s, st, i, text, strlen(text)) != NB_OK) return nomem(err);
+    if (s->mode == MODE_INCREMENTAL && save_order_values(s, st, s->bad_saved) != NB_OK)
+      return nomem(err);
+    return NB_DATA;
   }
   if (s->mode == MODE_INCREMENTAL && save_order_values(s, st, st->saved) != NB_OK)
     return nomem(err);
   return NB_OK;
+}
+
+/* One CopyData message: a row decoded and appended (*got_row), or in
+ * binary format the header or the trailer (nothing to append).  NB_DATA
+ * for a bad value (see append_row). */
+static int add_row(PgSource *s, PgStream *st, char *line, size_t len, bool *got_row, NbError *err) {
+  size_t extra = s->binary && s->mode == MODE_INCREMENTAL ? st->nkey + 1 : 0;
+  *got_row = false;
+  if (s->binary) {
+    PgBinError e;
+    int kind = pg_bin_decode_message(line, len, &s->header_seen, s->fields, st->ncols + extra, &e);
+    if (kind == PG_BIN_BAD) return malformed(s, st, e.column, e.why, err);
+    if (kind != PG_BIN_ROW) return NB_OK;
+  } else if (pg_copy_decode_row(line, len, s->fields, st->ncols, err) != NB_OK) {
+    return nb_error_set(err, NB_INTERNAL, "table \"%s\": malformed COPY row from the server", st->name);
+  }
+  *got_row = true;
+  return append_row(s, st, err);
 }
 
 static int end_copy(PgSource *s, PgStream *st, NbError *err) {
@@ -942,6 +1011,7 @@ int pg_source_next(void *handle, uint32_t index, struct ArrowArray *out,
     char *line = NULL;
     int n = PQgetCopyData(s->conn, &line, 0);
     size_t rows;
+    bool got_row;
     if (n == -1) {
       if ((rc = end_copy(s, st, err)) != NB_OK) return rc;
       if (nb_batch_builder_rows(s->builder) == 0) return NB_END;
@@ -952,13 +1022,14 @@ int pg_source_next(void *handle, uint32_t index, struct ArrowArray *out,
       s->copying = -1;
       return rc;
     }
-    rc = add_row(s, st, line, (size_t)n, err);
+    rc = add_row(s, st, line, (size_t)n, &got_row, err);
     PQfreemem(line);
     if (rc == NB_DATA) {
       if (nb_batch_builder_rows(s->builder) > 0) return deliver(s, st, out, info, err);
       return pg_source_next(handle, index, out, info, err);
     }
     if (rc != NB_OK) return rc;
+    if (!got_row) continue;
     st->rows++;
     rows = nb_batch_builder_rows(s->builder);
     if (rows >= s->batch_rows || nb_batch_builder_bytes(s->builder) >= s->batch_bytes)
