@@ -31,6 +31,12 @@ else
   report_failure "PG -> CSV differs from the psql copy (diff above)"
 fi
 lacks "$tmp/out.csv" "e+307" "no float went through a narrower type"
+# The text COPY format gives the very same file.
+# shellcheck disable=SC2086
+expect 0 "PG -> CSV of every mapped type, copy_format = text" \
+  "$NEBULA_HOST" --plugin-dir "$PLUGIN_DIR" pipeline postgresql csv $conn \
+  -s tables=public.alltypes -s copy_format=text --dest-path "$tmp/out_text.csv"
+cmp -s "$tmp/out.csv" "$tmp/out_text.csv" || report_failure "binary and text COPY formats give different values"
 
 # JSON lines: exact numerics as strings, json and arrays as JSON, NULL as null.
 # shellcheck disable=SC2086

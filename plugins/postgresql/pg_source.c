@@ -1,11 +1,12 @@
 /*
  * pg_source.c - the postgresql source: each table (or the one query) is a
- * stream read with COPY (SELECT ...) TO STDOUT in text format, one row per
- * PQgetCopyData call, so memory is one batch whatever the table's size.
+ * stream read with COPY (SELECT ...) TO STDOUT (FORMAT binary, or text
+ * with copy_format = text), one row per PQgetCopyData call, so memory is
+ * one batch whatever the table's size.
  *
- * Types are mapped from the column's base type (domains resolved): see
- * map_column and docs/postgresql-connector.md.  Values are parsed exactly
- * from the server's text output (pg_values.c); numeric stays text.
+ * Types are mapped from the column's base type (domains resolved) by
+ * pg_catalog.c.  Values are decoded exactly: binary ones by pg_copybin.c,
+ * text by pg_values.c; numeric stays text.
  *
  * Positions (versioned, "NBPG1"): rows read so far, and in incremental
  * mode the last row's cursor value and primary key as text.  A full
@@ -19,438 +20,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pg_cdc.h"
-#include "pg_conn.h"
-#include "pg_copybin.h"
-#include "pg_copytext.h"
 #include "pg_internal.h"
+#include "pg_source_internal.h"
 #include "pg_values.h"
 
-enum { MODE_FULL = 0, MODE_INCREMENTAL = 1, MODE_CDC = 2 };
-enum { POS_MAGIC_LEN = 6, POS_MAX_VALUES = 33, CANCEL_CHECK_ROWS = 4096 };
+
+enum { POS_MAGIC_LEN = 6, CANCEL_CHECK_ROWS = 4096 };
 static const char POS_MAGIC[POS_MAGIC_LEN] = {'N', 'B', 'P', 'G', '1', 0};
-
-typedef struct PgColumn {
-  char *name;
-  char *type_name;  /* format_type, for casts of saved key values */
-  NbField field;
-  unsigned base_oid;
-  bool as_json;     /* arrays: selected through to_json */
-  char *output_fn;  /* the type's output function (binary COPY: the text
-                       of the types that do not travel binary) */
-  PgWire wire;      /* how the value travels in a binary COPY */
-} PgColumn;
-
-typedef struct PgStream {
-  char *name;       /* schema.table, or "query": for SQL and messages */
-  char *sql_name;   /* quoted schema.table */
-  char *stream_name; /* schema/table: file destinations take the part
-                        after the last '/' as {stream}, and would take a
-                        '.' for the start of an extension */
-  unsigned oid;     /* 0 for the query */
-  PgColumn *cols;
-  size_t ncols;
-  bool described;
-  size_t *key;      /* primary key column indexes (once described) */
-  size_t nkey;
-  char **key_names; /* primary key column names in key order, read at
-                       open for every table (NbStreamInfo.key_columns) */
-  uint32_t nkey_names;
-  long cursor;      /* column index of the cursor, -1 if none */
-  uint64_t rows;    /* rows delivered (and skipped on resume) */
-  PgBuf saved[POS_MAX_VALUES]; /* last cursor and key values, as text */
-  size_t nsaved;    /* 0: no saved values yet */
-  bool started, done;
-} PgStream;
-
-typedef struct PgSource {
-  const NbHostApi *host;
-  PGconn *conn;
-  PgServer server;
-  int mode;
-  bool binary;      /* copy_format = binary */
-  bool header_seen; /* binary COPY: the stream's header was read */
-  PgBuf scratch;    /* binary COPY: a bytea's hex text */
-  char *query;
-  char *cursor_name;
-  PgStream *streams;
-  uint32_t n;
-  long copying;     /* stream whose COPY is in progress, -1 if none */
-  long builder_stream; /* stream the builder's columns are for */
-  NbBatchBuilder *builder;
-  NbStringRef *fields;
-  uint64_t batch_rows, batch_bytes;
-  PgBuf position;
-  char *bad_message; /* a bad value met after rows pending: reported next */
-  PgBuf bad_saved[POS_MAX_VALUES]; /* the bad row's cursor and key text */
-  PgCdc *cdc;        /* mode cdc: the one stream is read by pg_cdc.c */
-} PgSource;
-
-static int nomem(NbError *err) { return nb_error_set(err, NB_NOMEM, "out of memory"); }
-
-/* ---- streams ---------------------------------------------------------- */
-
-static int add_stream(PgSource *s, const char *name, const char *sql_name, unsigned oid,
-                      NbError *err) {
-  PgStream *grown = realloc(s->streams, (s->n + 1) * sizeof *grown);
-  if (grown == NULL) return nomem(err);
-  s->streams = grown;
-  memset(&grown[s->n], 0, sizeof grown[s->n]);
-  grown[s->n].name = strdup(name);
-  grown[s->n].stream_name = strdup(name);
-  grown[s->n].sql_name = strdup(sql_name);
-  grown[s->n].oid = oid;
-  grown[s->n].cursor = -1;
-  if (grown[s->n].name == NULL || grown[s->n].stream_name == NULL ||
-      grown[s->n].sql_name == NULL) {
-    free(grown[s->n].name);
-    free(grown[s->n].stream_name);
-    free(grown[s->n].sql_name);
-    return nomem(err);
-  }
-  s->n++;
-  return NB_OK;
-}
-
-/* A table's stream: "schema/table" (see PgStream.stream_name). */
-static int add_table_stream(PgSource *s, PGresult *res, int row, NbError *err) {
-  const char *schema = PQgetvalue(res, row, 1), *table = PQgetvalue(res, row, 2);
-  size_t n = strlen(schema) + strlen(table) + 2;
-  char *name = malloc(n);
-  int rc;
-  if (name == NULL) return nomem(err);
-  snprintf(name, n, "%s.%s", schema, table);
-  rc = add_stream(s, name, PQgetvalue(res, row, 3), (unsigned)strtoul(PQgetvalue(res, row, 0), NULL, 10), err);
-  free(name);
-  if (rc == NB_OK) s->streams[s->n - 1].stream_name[strlen(schema)] = '/';
-  return rc;
-}
-
-
-static int list_all_tables(PgSource *s, NbError *err) {
-  PGresult *res = PQexec(s->conn,
-      "SELECT c.oid, n.nspname, c.relname, quote_ident(n.nspname) || '.' || quote_ident(c.relname) "
-      "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-      "WHERE c.relkind IN ('r', 'v', 'm', 'p', 'f') AND NOT c.relispartition "
-      "AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
-      "AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%' "
-      "ORDER BY n.nspname, c.relname");
-  int rc = NB_OK, i;
-  if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-    rc = pg_fail(&s->server, s->conn, res, NB_IO, err, "could not list the tables");
-    PQclear(res);
-    return rc;
-  }
-  for (i = 0; i < PQntuples(res) && rc == NB_OK; i++)
-    rc = add_table_stream(s, res, i, err);
-  PQclear(res);
-  return rc;
-}
-
-/* One name of the tables setting: must name an existing table or view. */
-static int add_named_table(PgSource *s, const char *name, NbError *err) {
-  const char *params[1] = {name};
-  PGresult *res = PQexecParams(s->conn,
-      "SELECT c.oid, n.nspname, c.relname, quote_ident(n.nspname) || '.' || quote_ident(c.relname) "
-      "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1)",
-      1, NULL, params, NULL, NULL, 0);
-  int rc;
-  if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-    rc = pg_fail(&s->server, s->conn, res, NB_IO, err, "could not look up table \"%s\"", name);
-  } else if (PQntuples(res) == 0) {
-    rc = nb_error_set(err, NB_NOT_FOUND,
-                      "table \"%s\" does not exist on PostgreSQL server %s", name, s->server.label);
-    nb_error_hint(err, "Check the setting \"tables\" (schema.name, comma-separated); unquoted names are folded to lower case.");
-  } else {
-    rc = add_table_stream(s, res, 0, err);
-  }
-  PQclear(res);
-  return rc;
-}
-
-static int list_named_tables(PgSource *s, const char *tables, NbError *err) {
-  char *copy = strdup(tables), *p, *next;
-  int rc = NB_OK;
-  if (copy == NULL) return nomem(err);
-  for (p = copy; p != NULL && rc == NB_OK; p = next) {
-    char *end;
-    next = strchr(p, ',');
-    if (next != NULL) *next++ = '\0';
-    while (*p == ' ' || *p == '\t') p++;
-    end = p + strlen(p);
-    while (end > p && (end[-1] == ' ' || end[-1] == '\t')) *--end = '\0';
-    if (*p == '\0') continue;
-    rc = add_named_table(s, p, err);
-  }
-  free(copy);
-  if (rc == NB_OK && s->n == 0)
-    rc = nb_error_set(err, NB_INVALID, "setting \"tables\" names no table");
-  return rc;
-}
-
-/* ---- primary keys ----------------------------------------------------- */
-
-/* The stream of table oid, NULL if none. */
-static PgStream *stream_of(PgSource *s, unsigned oid) {
-  uint32_t i;
-  for (i = 0; i < s->n; i++)
-    if (s->streams[i].oid == oid && oid != 0) return &s->streams[i];
-  return NULL;
-}
-
-static int add_key_name(PgStream *st, const char *name, NbError *err) {
-  char **grown;
-  if (st->nkey_names >= POS_MAX_VALUES - 1) {
-    nb_error_set(err, NB_INVALID, "table \"%s\": primary key of more than %d columns", st->name,
-                 POS_MAX_VALUES - 1);
-    return NB_INVALID;
-  }
-  grown = realloc(st->key_names, (st->nkey_names + 1) * sizeof *grown);
-  if (grown == NULL) return nomem(err);
-  st->key_names = grown;
-  if ((grown[st->nkey_names] = strdup(name)) == NULL) return nomem(err);
-  st->nkey_names++;
-  return NB_OK;
-}
-
-/* The "{oid,oid,...}" array of the tables' oids, for one query. */
-static int oid_array(const PgSource *s, PgBuf *b) {
-  uint32_t i;
-  int rc = pg_buf_add(b, "{", 1);
-  for (i = 0; rc == NB_OK && i < s->n; i++) {
-    char num[16];
-    if (s->streams[i].oid == 0) continue;
-    snprintf(num, sizeof num, b->len > 1 ? ",%u" : "%u", s->streams[i].oid);
-    rc = pg_buf_add(b, num, strlen(num));
-  }
-  if (rc == NB_OK) rc = pg_buf_add(b, "}", 2); /* with the NUL */
-  return rc;
-}
-
-/* Every table's primary key columns in key order, in one query (views and
- * the query have none).  They order full refreshes, tell apart equal
- * cursor values and are shown by discover (NbStreamInfo.key_columns). */
-static int load_primary_keys(PgSource *s, NbError *err) {
-  PgBuf oids = {0};
-  const char *params[1];
-  PgStream *st = NULL;
-  PGresult *res;
-  int rc = oid_array(s, &oids), i;
-  if (rc != NB_OK) {
-    pg_buf_free(&oids);
-    return nomem(err);
-  }
-  params[0] = oids.data;
-  res = PQexecParams(s->conn,
-      "SELECT i.indrelid, a.attname FROM pg_index i "
-      "CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) "
-      "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
-      "WHERE i.indisprimary AND i.indrelid = ANY($1::oid[]) ORDER BY i.indrelid, k.ord",
-      1, NULL, params, NULL, NULL, 0);
-  pg_buf_free(&oids);
-  if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-    rc = pg_fail(&s->server, s->conn, res, NB_IO, err, "could not read the primary keys of the tables");
-    PQclear(res);
-    return rc;
-  }
-  for (i = 0; rc == NB_OK && i < PQntuples(res); i++) {
-    unsigned oid = (unsigned)strtoul(PQgetvalue(res, i, 0), NULL, 10);
-    /* Rows come grouped by table: look the stream up once per table. */
-    if (st == NULL || st->oid != oid) st = stream_of(s, oid);
-    if (st != NULL) rc = add_key_name(st, PQgetvalue(res, i, 1), err);
-  }
-  PQclear(res);
-  return rc;
-}
-
-/* ---- types ------------------------------------------------------------ */
-
-/* The base type of a domain (domains of domains too) and its category. */
-static void map_type(PgColumn *c, char category);
-
-static int resolve_type(PgSource *s, unsigned oid, unsigned *base, char *category,
-                        char **output_fn, NbError *err) {
-  int depth;
-  for (depth = 0; depth < 32; depth++) {
-    char buf[16];
-    const char *params[1] = {buf};
-    PGresult *res;
-    snprintf(buf, sizeof buf, "%u", oid);
-    res = PQexecParams(s->conn, "SELECT typtype, typbasetype, typcategory, typoutput::regproc::text FROM pg_type WHERE oid = $1::oid",
-                       1, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-      int rc = pg_fail(&s->server, s->conn, res, NB_IO, err, "could not look up type %u", oid);
-      PQclear(res);
-      return rc;
-    }
-    if (PQgetvalue(res, 0, 0)[0] != 'd') {
-      *base = oid;
-      *category = PQgetvalue(res, 0, 2)[0];
-      *output_fn = strdup(PQgetvalue(res, 0, 3));
-      PQclear(res);
-      return *output_fn != NULL ? NB_OK : nomem(err);
-    }
-    oid = (unsigned)strtoul(PQgetvalue(res, 0, 1), NULL, 10);
-    PQclear(res);
-  }
-  return nb_error_set(err, NB_DATA, "type %u: domains nested too deep", oid);
-}
-
-/* The Arrow type of a column, from its base type, and its wire. */
-static void map_column(PgColumn *c, char category) {
-  map_type(c, category);
-  c->wire = c->as_json ? PG_WIRE_TEXT : pg_wire_of(c->base_oid, c->field.type);
-}
-
-static void map_type(PgColumn *c, char category) {
-  c->field.name = c->name;
-  c->field.timezone = NULL;
-  switch (c->base_oid) {
-    case 16: c->field.type = NB_TYPE_BOOL; break;                 /* bool */
-    case 20: case 21: case 23: case 26:                           /* int8 int2 int4 oid */
-      c->field.type = NB_TYPE_INT64; break;
-    case 700: case 701: c->field.type = NB_TYPE_FLOAT64; break;   /* float4 float8 */
-    case 1082: c->field.type = NB_TYPE_DATE32; break;             /* date */
-    case 1114: c->field.type = NB_TYPE_TIMESTAMP; c->field.timezone = ""; break;
-    case 1184: c->field.type = NB_TYPE_TIMESTAMP; c->field.timezone = "UTC"; break;
-    case 114: case 3802: c->field.type = NB_TYPE_JSON; break;     /* json jsonb */
-    default:
-      if (category == 'A') {
-        c->field.type = NB_TYPE_JSON;
-        c->as_json = true;
-      } else {
-        c->field.type = NB_TYPE_UTF8; /* numeric, text, time, interval, uuid, bytea, enums... */
-      }
-  }
-}
-
-/* st->key: the columns named by st->key_names.  A key column missing
- * from the columns means the table changed between open and now. */
-static int key_indexes(PgStream *st, NbError *err) {
-  uint32_t k;
-  size_t i;
-  if (st->nkey_names > st->ncols)
-    return nb_error_set(err, NB_INVALID, "table \"%s\" changed while opened: its primary key has more columns than the table",
-                        st->name);
-  for (k = 0; k < st->nkey_names; k++) {
-    for (i = 0; i < st->ncols; i++)
-      if (strcmp(st->cols[i].name, st->key_names[k]) == 0) break;
-    if (i == st->ncols) {
-      nb_error_set(err, NB_INVALID, "table \"%s\" changed while opened: its primary key column \"%s\" is gone",
-                   st->name, st->key_names[k]);
-      nb_error_hint(err, "Run again.");
-      return NB_INVALID;
-    }
-    st->key[k] = i;
-  }
-  st->nkey = st->nkey_names;
-  return NB_OK;
-}
-
-static int describe_table(PgSource *s, PgStream *st, NbError *err) {
-  char oidbuf[16];
-  const char *params[1] = {oidbuf};
-  PGresult *res;
-  int i, rc = NB_OK;
-  snprintf(oidbuf, sizeof oidbuf, "%u", st->oid);
-  res = PQexecParams(s->conn,
-      "SELECT a.attname, a.atttypid, a.attnotnull, format_type(a.atttypid, a.atttypmod) "
-      "FROM pg_attribute a WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped "
-      "ORDER BY a.attnum",
-      1, NULL, params, NULL, NULL, 0);
-  if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-    rc = pg_fail(&s->server, s->conn, res, NB_IO, err, "could not read the columns of table \"%s\"", st->name);
-    PQclear(res);
-    return rc;
-  }
-  st->ncols = (size_t)PQntuples(res);
-  st->cols = calloc(st->ncols + 1, sizeof *st->cols);
-  st->key = calloc(st->ncols + 1, sizeof *st->key);
-  if (st->cols == NULL || st->key == NULL) rc = nomem(err);
-  for (i = 0; rc == NB_OK && i < (int)st->ncols; i++) {
-    PgColumn *c = &st->cols[i];
-    char category = 'U';
-    c->name = strdup(PQgetvalue(res, i, 0));
-    c->type_name = strdup(PQgetvalue(res, i, 3));
-    if (c->name == NULL || c->type_name == NULL) { rc = nomem(err); break; }
-    c->field.nullable = PQgetvalue(res, i, 2)[0] != 't';
-    rc = resolve_type(s, (unsigned)strtoul(PQgetvalue(res, i, 1), NULL, 10), &c->base_oid, &category,
-                      &c->output_fn, err);
-    if (rc == NB_OK) map_column(c, category);
-  }
-  PQclear(res);
-  if (rc == NB_OK) rc = key_indexes(st, err);
-  return rc;
-}
-
-static int describe_query(PgSource *s, PgStream *st, NbError *err) {
-  PGresult *res = PQprepare(s->conn, "", s->query, 0, NULL), *desc;
-  int i, rc = NB_OK;
-  if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-    rc = pg_fail(&s->server, s->conn, res, NB_INVALID, err, "setting \"query\" does not prepare");
-    PQclear(res);
-    return rc;
-  }
-  PQclear(res);
-  desc = PQdescribePrepared(s->conn, "");
-  if (PQresultStatus(desc) != PGRES_COMMAND_OK) {
-    rc = pg_fail(&s->server, s->conn, desc, NB_IO, err, "could not describe setting \"query\"");
-    PQclear(desc);
-    return rc;
-  }
-  st->ncols = (size_t)PQnfields(desc);
-  st->cols = calloc(st->ncols + 1, sizeof *st->cols);
-  st->key = calloc(st->ncols + 1, sizeof *st->key);
-  if (st->cols == NULL || st->key == NULL) rc = nomem(err);
-  for (i = 0; rc == NB_OK && i < (int)st->ncols; i++) {
-    PgColumn *c = &st->cols[i];
-    char category = 'U';
-    c->name = strdup(PQfname(desc, i));
-    c->type_name = strdup("text");
-    if (c->name == NULL || c->type_name == NULL) { rc = nomem(err); break; }
-    c->field.nullable = true;
-    rc = resolve_type(s, (unsigned)PQftype(desc, i), &c->base_oid, &category, &c->output_fn, err);
-    if (rc == NB_OK) map_column(c, category);
-  }
-  PQclear(desc);
-  return rc;
-}
-
-static int check_incremental(PgSource *s, PgStream *st, NbError *err) {
-  size_t i;
-  if (s->mode != MODE_INCREMENTAL) return NB_OK;
-  for (i = 0; i < st->ncols; i++)
-    if (strcmp(st->cols[i].name, s->cursor_name) == 0) st->cursor = (long)i;
-  if (st->cursor < 0) {
-    nb_error_set(err, NB_INVALID, "table \"%s\" has no column \"%s\" (setting \"cursor\")", st->name, s->cursor_name);
-    return NB_INVALID;
-  }
-  if (st->cols[st->cursor].field.nullable) {
-    nb_error_set(err, NB_INVALID, "cursor column \"%s\" of table \"%s\" allows NULL", s->cursor_name, st->name);
-    nb_error_detail(err, "Rows whose cursor is NULL would never be read in incremental mode.");
-    nb_error_hint(err, "Declare the column NOT NULL, or choose another cursor.");
-    return NB_INVALID;
-  }
-  if (st->nkey == 0) {
-    nb_error_set(err, NB_INVALID, "table \"%s\" has no primary key: incremental mode needs one", st->name);
-    nb_error_detail(err, "The primary key tells apart rows with equal cursor values.");
-    return NB_INVALID;
-  }
-  if (st->nkey + 1 > POS_MAX_VALUES)
-    return nb_error_set(err, NB_INVALID, "table \"%s\": primary key of too many columns", st->name);
-  return NB_OK;
-}
-
-static int describe(PgSource *s, PgStream *st, NbError *err) {
-  int rc;
-  if (st->described) return NB_OK;
-  rc = st->oid != 0 ? describe_table(s, st, err) : describe_query(s, st, err);
-  if (rc == NB_OK && st->ncols == 0)
-    rc = nb_error_set(err, NB_INVALID, "\"%s\" has no columns", st->name);
-  if (rc == NB_OK) rc = check_incremental(s, st, err);
-  if (rc == NB_OK) st->described = true;
-  return rc;
-}
 
 /* ---- open / close ----------------------------------------------------- */
 
@@ -526,7 +102,7 @@ static int open_cdc(PgSource *s, const NbSettings *settings, NbError *err) {
   PgStream *st = &s->streams[0];
   PgCdcColumn *cols;
   size_t i;
-  int rc = describe(s, st, err);
+  int rc = pg_cat_describe(s, st, err);
   if (rc != NB_OK) return rc;
   cols = calloc(st->ncols, sizeof *cols);
   if (cols == NULL) return nomem(err);
@@ -556,11 +132,11 @@ int pg_source_open(const NbHostApi *host, const NbOpenArgs *args, void **out,
   rc = read_settings(s, args->settings, &tables, err);
   if (rc == NB_OK) rc = pg_connect(args->settings, host, &s->server, &s->conn, err);
   if (rc == NB_OK) {
-    if (s->query != NULL) rc = add_stream(s, "query", "", 0, err);
-    else if (tables != NULL) rc = list_named_tables(s, tables, err);
-    else rc = list_all_tables(s, err);
+    if (s->query != NULL) rc = pg_cat_add_stream(s, "query", "", 0, err);
+    else if (tables != NULL) rc = pg_cat_list_named_tables(s, tables, err);
+    else rc = pg_cat_list_all_tables(s, err);
   }
-  if (rc == NB_OK) rc = load_primary_keys(s, err);
+  if (rc == NB_OK) rc = pg_cat_load_primary_keys(s, err);
   if (rc == NB_OK && s->mode == MODE_CDC) rc = open_cdc(s, args->settings, err);
   if (rc != NB_OK) {
     pg_source_close(s);
@@ -605,7 +181,7 @@ int pg_source_schema(void *handle, uint32_t index, struct ArrowSchema *out,
   if (s->cdc != NULL) return pg_cdc_schema(s->cdc, out, err);
   if (s->copying >= 0 && s->copying != (long)index && !st->described)
     return nb_error_set(err, NB_INTERNAL, "schema of stream \"%s\" asked while another stream is read", st->name);
-  rc = describe(s, st, err);
+  rc = pg_cat_describe(s, st, err);
   if (rc != NB_OK) return rc;
   fields = calloc(st->ncols, sizeof *fields);
   if (fields == NULL) return nomem(err);
@@ -652,7 +228,7 @@ int pg_source_seek(void *handle, uint32_t index, const void *position,
   if (index >= s->n) return nb_error_set(err, NB_INVALID, "stream index %u out of range", index);
   st = &s->streams[index];
   if (s->cdc != NULL) return pg_cdc_seek(s->cdc, position, len, err);
-  if ((rc = describe(s, st, err)) != NB_OK) return rc;
+  if ((rc = pg_cat_describe(s, st, err)) != NB_OK) return rc;
   if (position == NULL || len < off || memcmp(p, POS_MAGIC, POS_MAGIC_LEN) != 0)
     return bad_position(st, err, "wrong length or format marker");
   memcpy(&st->rows, p + POS_MAGIC_LEN, 8);
@@ -812,7 +388,7 @@ static int start_copy(PgSource *s, uint32_t index, NbError *err) {
   }
   PQclear(res);
   s->copying = index;
-  s->header_seen = false;
+  s->header_seen = s->trailer_seen = false;
   st->started = true;
   /* A COPY restarted after a lost connection keeps the rows not yet
    * delivered: they are counted in st->rows, so OFFSET (or the saved key)
@@ -929,8 +505,11 @@ static int add_row(PgSource *s, PgStream *st, char *line, size_t len, bool *got_
   *got_row = false;
   if (s->binary) {
     PgBinError e;
-    int kind = pg_bin_decode_message(line, len, &s->header_seen, s->fields, st->ncols + extra, &e);
+    int kind;
+    if (s->trailer_seen) return malformed(s, st, 0, "data after the end of the binary COPY", err);
+    kind = pg_bin_decode_message(line, len, &s->header_seen, s->fields, st->ncols + extra, &e);
     if (kind == PG_BIN_BAD) return malformed(s, st, e.column, e.why, err);
+    s->trailer_seen = kind == PG_BIN_END;
     if (kind != PG_BIN_ROW) return NB_OK;
   } else if (pg_copy_decode_row(line, len, s->fields, st->ncols, err) != NB_OK) {
     return nb_error_set(err, NB_INTERNAL, "table \"%s\": malformed COPY row from the server", st->name);
@@ -996,7 +575,7 @@ int pg_source_next(void *handle, uint32_t index, struct ArrowArray *out,
   if (s->copying >= 0 && s->copying != (long)index)
     return nb_error_set(err, NB_INTERNAL, "stream \"%s\" read while stream \"%s\" is being read",
                         st->name, s->streams[s->copying].name);
-  if ((rc = describe(s, st, err)) != NB_OK) return rc;
+  if ((rc = pg_cat_describe(s, st, err)) != NB_OK) return rc;
   if (s->copying < 0 && PQstatus(s->conn) == CONNECTION_BAD) {
     /* The host retries NB_UNAVAILABLE: connect again, then restart. */
     PQreset(s->conn);

@@ -102,7 +102,8 @@ static void append_fields(const NbStringRef *f, size_t n, const PgWire *wires, c
     }
     outcome = pg_bin_append(nb_batch_builder_column(b, i), types[i], wires[i], &f[i], &scratch, text, sizeof text);
     if (outcome == PG_APPEND_NOFIT || outcome == PG_APPEND_MALFORMED) {
-      if (text[0] == '\0' && !(outcome == PG_APPEND_NOFIT && wires[i] == PG_WIRE_TEXT && f[i].len == 0))
+      /* A refused text value is quoted as text, up to a NUL byte. */
+      if (text[0] == '\0' && (outcome == PG_APPEND_MALFORMED || wires[i] != PG_WIRE_TEXT))
         fuzz_fail("a refused value of wire %d without a text", (int)wires[i]);
       all = false;
     } else if (outcome != PG_APPEND_OK) {
