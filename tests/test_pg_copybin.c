@@ -260,6 +260,11 @@ static void test_dates_timestamps(void **state) {
   assert_int_equal(append1(NB_TYPE_DATE32, PG_WIRE_DATE, "\xff\xf4\xdb\xf9", 4, &a, text), PG_APPEND_OK);
   assert_int_equal(((const int32_t *)a.children[0]->buffers[1])[0], -719162);
   a.release(&a);
+  /* 999999-12-31 is the last date taken, year 1000000 is refused. */
+  assert_int_equal(append1(NB_TYPE_DATE32, PG_WIRE_DATE, "\x15\xba\x03\x0e", 4, &a, text), PG_APPEND_OK);
+  assert_int_equal(((const int32_t *)a.children[0]->buffers[1])[0], 364522971);
+  a.release(&a);
+  expect_refused(NB_TYPE_DATE32, PG_WIRE_DATE, "\x15\xba\x03\x0f", 4, PG_APPEND_NOFIT, "1000000-01-01");
   /* Timestamps: 0 is 2000-01-01T00:00:00Z. */
   assert_int_equal(append1(NB_TYPE_TIMESTAMP, PG_WIRE_TIMESTAMP, "\0\0\0\0\0\0\0\0", 8, &a, text), PG_APPEND_OK);
   assert_true(((const int64_t *)a.children[0]->buffers[1])[0] == INT64_C(946684800000000));

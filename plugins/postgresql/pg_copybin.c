@@ -173,14 +173,12 @@ static void timestamp_text(int64_t pg_micros, char *text, size_t cap) {
   if (n > 0 && (size_t)n < cap && y <= 0) snprintf(text + n, cap - (size_t)n, " BC");
 }
 
-/* Whether a date of days since 1970 is one the text format gives as a
- * value: years 1 to 999999 (pg_parse_date). */
-static bool date_fits(int64_t unix_days) {
-  int64_t y;
-  int m, d;
-  civil_from_days(unix_days, &y, &m, &d);
-  return y >= 1 && y <= 999999;
-}
+/* Days from 1970 of 0001-01-01 and of 1000000-01-01: the text format
+ * gives the dates of years 1 to 999999 as values (pg_parse_date). */
+#define FIRST_DAY INT64_C(-719162)
+#define END_DAY INT64_C(364522972)
+
+static bool date_fits(int64_t unix_days) { return unix_days >= FIRST_DAY && unix_days < END_DAY; }
 
 static int append_date(NbColumnBuilder *b, const unsigned char *p, char *text, size_t cap) {
   int32_t pg = (int32_t)get_u32(p);
