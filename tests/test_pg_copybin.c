@@ -107,6 +107,7 @@ static void test_lying_lengths(void **state) {
   put32(&m, 0xfffffffe);
   assert_int_equal(decode(&m, &seen, f, 1, &e), PG_BIN_BAD);
   assert_int_equal(e.column, 1);
+  assert_non_null(strstr(e.why, "a negative field length (-2)"));
   /* A length cut off. */
   memset(&m, 0, sizeof m);
   put16(&m, 1);

@@ -107,7 +107,7 @@ int pg_bin_decode_message(const char *msg, size_t len, bool *header_seen,
     return PG_BIN_END;
   }
   if (count < 0 || (size_t)count != n)
-    return bad(e, 0, "a tuple of %zu fields where %zu were selected", (size_t)(count < 0 ? 0 : count), n);
+    return bad(e, 0, "a tuple of %d fields where %zu were selected", count, n);
   for (i = 0; i < n; i++) {
     uint32_t flen;
     if (len - off < 4) return bad(e, i + 1, "the field's length is cut off (%zu bytes left)", len - off);
@@ -118,7 +118,8 @@ int pg_bin_decode_message(const char *msg, size_t len, bool *header_seen,
       fields[i].len = 0;
       continue;
     }
-    if (flen > INT32_MAX || flen > len - off)
+    if (flen > INT32_MAX) return bad(e, i + 1, "a negative field length (%d)", (int)(int32_t)flen);
+    if (flen > len - off)
       return bad(e, i + 1, "field length %zu exceeds the %zu bytes left", (size_t)flen, len - off);
     fields[i].data = msg + off;
     fields[i].len = flen;
