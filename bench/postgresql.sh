@@ -43,6 +43,12 @@ nb_out=$(seconds $nh pipeline postgresql json $conn -s tables=public.bench --des
 nb_rss=$(cat "$tmp/rss")
 [ "$(wc -l < "$tmp/out.jsonl")" -eq "$rows" ] || { echo "PG -> JSON lines: wrong row count"; exit 1; }
 printf '%s\n' "PG -> file:  psql copy-to ${psql_out}s (ORDER BY id: ${psql_sorted}s), nebula-host -> JSON lines ${nb_out}s: ratio $(ratio "$nb_out" "$psql_out") ($(ratio "$nb_out" "$psql_sorted") against the same order), peak RSS ${nb_rss} KiB"
+# The same with the text COPY format (copy_format = text), for comparison.
+# shellcheck disable=SC2086
+nb_text=$(seconds $nh pipeline postgresql json $conn -s tables=public.bench -s copy_format=text --dest-path "$tmp/out_text.jsonl")
+nb_text_rss=$(cat "$tmp/rss")
+cmp -s "$tmp/out.jsonl" "$tmp/out_text.jsonl" || { echo "PG -> JSON lines: binary and text COPY differ"; exit 1; }
+printf '%s\n' "             copy_format = text: ${nb_text}s: ratio $(ratio "$nb_text" "$psql_out") ($(ratio "$nb_text" "$psql_sorted") against the same order), peak RSS ${nb_text_rss} KiB; same output as binary"
 
 pgsql -c "\\copy bench TO '$tmp/in.csv' CSV HEADER"
 pgsql -c "CREATE TABLE load_psql (LIKE bench INCLUDING ALL)" -c "CREATE TABLE bench_in (LIKE bench INCLUDING ALL)"

@@ -49,4 +49,30 @@ missing_column|the batch: the array has 1 children, the schema 2
 null_column|the batch: array child 1 is NULL
 released_column|column "name": the array is released
 CASES
+# discover shows the stream's key (NbStreamInfo.key_columns) and refuses
+# one that does not name distinct columns of the schema.
+discover_key() { # defect
+  printf 'source = { connector = "hostile"; defect = "%s"; };\ndestination = { connector = "json"; path = "%s"; };\n' \
+    "$1" "$work/unused.json" > "$work/key.cfg"
+  exit_code=0
+  nebula discover "$work/key.cfg" > "$work/key.out" 2> "$work/log" || exit_code=$?
+}
+discover_key key_good
+[ "$exit_code" -eq 0 ] || { cat "$work/log"; fail "defect=key_good: discover exit $exit_code"; }
+grep -qxF 'stream "hostile" (0 bytes): 2 columns, key ("id")' "$work/key.out" ||
+  { cat "$work/key.out"; fail "defect=key_good: discover does not show the key"; }
+discover_key none
+grep -qxF 'stream "hostile" (0 bytes): 2 columns' "$work/key.out" ||
+  { cat "$work/key.out"; fail "defect=none: discover shows a key"; }
+while IFS='|' read -r defect want; do
+  discover_key "$defect"
+  [ "$exit_code" -eq 1 ] || { cat "$work/key.out" "$work/log"; fail "defect=$defect: discover exit $exit_code"; }
+  grep -qF -- "$want" "$work/log" || { cat "$work/log"; fail "defect=$defect: the error does not say \"$want\""; }
+done <<'CASES'
+key_unknown|stream "hostile": key column 2 ("nope") is not a column of its schema, or repeated
+key_repeated|stream "hostile": key column 2 ("id") is not a column of its schema, or repeated
+key_null_name|stream "hostile": key column 2 ("(null)") is not a column of its schema, or repeated
+key_null_array|stream "hostile": a key of 1 columns that the schema does not hold
+key_too_long|stream "hostile": a key of 3 columns that the schema does not hold
+CASES
 echo "hostile batches ok"

@@ -13,6 +13,7 @@ conn="-s host=$PGSOCK -s port=$PGPORT -s user=$PG_SUPERUSER -s dbname=postgres"
 # shellcheck disable=SC2086
 expect 0 "kit: source" "$NEBULA_CONNECTOR_TEST" "$module" --source --batch-rows 2 $conn
 grep -q '^not ok' "$out" && report_failure "kit: source checks failed"
+contains "$out" "its key of 1 columns names distinct columns of its schema" "kit: the stream's key is checked"
 # shellcheck disable=SC2086
 expect 0 "kit: destination" "$NEBULA_CONNECTOR_TEST" "$module" --dest $conn
 grep -q '^not ok' "$out" && report_failure "kit: destination checks failed"

@@ -5,6 +5,8 @@
 # loses and repeats nothing:
 #  - PG -> JSON lines, the state put back to an early commit after the run
 #    (every resume point is inside a group of 1000 equal cursor values);
+#  - the same with copy_format = text resuming a state the binary format
+#    saved (the positions are the same text in both formats);
 #  - kill -9 during the run, then resume;
 #  - a nullable cursor, a table without a primary key, a missing cursor
 #    column are refused with the reason.
@@ -16,10 +18,11 @@ rows=20000
 pgsql -c "CREATE TABLE ev (id int PRIMARY KEY, updated_at timestamptz NOT NULL, v text)" \
   -c "INSERT INTO ev SELECT i, timestamptz '2024-01-01 00:00:00+00' + ((i * 7919) % 20) * interval '1 second', 'v' || i FROM generate_series(1, $rows) i"
 
-config() { # name
+config() { # name [copy_format]
   cat > "$tmp/$1.cfg" <<CFG
 source = { connector = "postgresql"; host = "$PGSOCK"; port = $PGPORT; user = "$PG_SUPERUSER";
-  dbname = "postgres"; tables = "public.ev"; mode = "incremental"; cursor = "updated_at"; };
+  dbname = "postgres"; tables = "public.ev"; mode = "incremental"; cursor = "updated_at";
+  copy_format = "${2:-binary}"; };
 destination = { connector = "json"; path = "$tmp/$1.jsonl"; };
 engine = { batch_rows = 150; commit_rows = 450; state_file = "$tmp/$1.state"; };
 CFG
@@ -53,6 +56,20 @@ cp "$tmp/back.snap" "$tmp/back.state"
 expect 0 "resume from an early state" "$NEBULA_HOST" --plugin-dir "$PLUGIN_DIR" run "$tmp/back.cfg"
 contains "$err" "resuming stream" "resume: the saved position is used"
 check_once back "resume inside equal cursor values"
+
+# A state saved by the binary format, resumed with the text format.
+config mixed
+"$NEBULA_HOST" --plugin-dir "$PLUGIN_DIR" run "$tmp/mixed.cfg" > /dev/null 2>&1 &
+pid=$!
+i=0
+until [ -s "$tmp/mixed.state" ] || [ $i -ge 600 ]; do sleep 0.02; i=$((i + 1)); done
+cp "$tmp/mixed.state" "$tmp/mixed.snap"
+wait "$pid"
+cp "$tmp/mixed.snap" "$tmp/mixed.state"
+config mixed text
+expect 0 "resume with copy_format = text" "$NEBULA_HOST" --plugin-dir "$PLUGIN_DIR" run "$tmp/mixed.cfg"
+contains "$err" "resuming stream" "text resume: the binary format's position is used"
+check_once mixed "binary position resumed in text format"
 
 # kill -9 during the run.
 config kill

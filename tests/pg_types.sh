@@ -31,6 +31,12 @@ else
   report_failure "PG -> CSV differs from the psql copy (diff above)"
 fi
 lacks "$tmp/out.csv" "e+307" "no float went through a narrower type"
+# The text COPY format gives the very same file.
+# shellcheck disable=SC2086
+expect 0 "PG -> CSV of every mapped type, copy_format = text" \
+  "$NEBULA_HOST" --plugin-dir "$PLUGIN_DIR" pipeline postgresql csv $conn \
+  -s tables=public.alltypes -s copy_format=text --dest-path "$tmp/out_text.csv"
+cmp -s "$tmp/out.csv" "$tmp/out_text.csv" || report_failure "binary and text COPY formats give different values"
 
 # JSON lines: exact numerics as strings, json and arrays as JSON, NULL as null.
 # shellcheck disable=SC2086
@@ -63,6 +69,28 @@ contains "$out" '"i4"  int64 not null' "discover: NOT NULL column"
 contains "$out" '"num2"  utf8' "discover: numeric as exact text"
 contains "$out" '"tstz"  timestamp(UTC)' "discover: timestamptz in UTC"
 contains "$out" '"arr"  json' "discover: arrays as JSON"
+
+# discover: primary keys in key order (not column order), none for a table
+# without a key or a view, in text and JSON.
+pgsql -c "CREATE TABLE pk_comp (a int, \"B x\" text, c int, PRIMARY KEY (c, \"B x\", a)); CREATE TABLE pk_none (a int); CREATE VIEW pk_view AS SELECT * FROM pk_comp" ||
+  report_failure "creating the key tables"
+expect 0 "discover with keys" "$NEBULA_HOST" --plugin-dir "$PLUGIN_DIR" discover "$tmp/discover.cfg"
+contains "$out" 'stream "public/alltypes": 26 columns, key ("id")' "discover: a one-column primary key"
+contains "$out" 'stream "public/pk_comp": 3 columns, key ("c", "B x", "a")' "discover: a composite key in key order"
+grep -qxF 'stream "public/pk_none": 1 column' "$out" || report_failure "discover: a table without a key shows none"
+grep -qxF 'stream "public/pk_view": 3 columns' "$out" || report_failure "discover: a view has no key"
+expect 0 "discover --json with keys" "$NEBULA_HOST" --plugin-dir "$PLUGIN_DIR" discover --json "$tmp/discover.cfg"
+contains "$out" '{"name":"public/pk_comp","size_bytes":-1,"key":["c","B x","a"],"columns":[' "discover --json: composite key"
+contains "$out" '{"name":"public/pk_none","size_bytes":-1,"key":[],"columns":[' "discover --json: no key"
+# The same key orders a full refresh: by c, then "B x", then a.
+pgsql -c "INSERT INTO pk_comp VALUES (1, 'y', 2), (2, 'x', 2), (3, 'z', 1), (0, 'x', 2)" || report_failure "filling pk_comp"
+# shellcheck disable=SC2086
+expect 0 "full refresh ordered by the composite key" \
+  "$NEBULA_HOST" --plugin-dir "$PLUGIN_DIR" pipeline postgresql csv $conn \
+  -s tables=public.pk_comp --dest-path "$tmp/pk.csv"
+[ "$(tr '\n' ' ' < "$tmp/pk.csv")" = 'a,B x,c 3,z,1 0,x,2 2,x,2 1,y,2 ' ] ||
+  report_failure "full refresh not in key order: $(cat "$tmp/pk.csv")"
+pgsql -c "DROP VIEW pk_view; DROP TABLE pk_comp, pk_none" || report_failure "dropping the key tables"
 
 # A date Arrow's date32 cannot hold: an error naming table, column and row.
 pgsql -c "CREATE TABLE baddate (id int PRIMARY KEY, d date); INSERT INTO baddate VALUES (1, '2020-01-01'), (2, 'infinity'), (3, '2020-01-03')"

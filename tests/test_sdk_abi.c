@@ -233,13 +233,29 @@ static void stream_info_1_2_appends_flags(void **state) {
   NbStreamInfo info;
   (void)state;
   assert_int_equal(offsetof(NbStreamInfo, flags), sizeof(NbStreamInfo_v1_0));
-  assert_int_equal(sizeof(NbStreamInfo), sizeof(NbStreamInfo_v1_0) + sizeof(uint64_t));
+  assert_true(sizeof(NbStreamInfo) >= sizeof(NbStreamInfo_v1_0) + sizeof(uint64_t));
   assert_int_equal(NB_STREAM_REOPENS, 1);
   memset(&info, 0, sizeof info);
   info.struct_size = (uint32_t)sizeof(NbStreamInfo_v1_0);
   assert_false(NB_STRUCT_HAS(NbStreamInfo, &info, flags));
   info.struct_size = (uint32_t)sizeof info;
   assert_true(NB_STRUCT_HAS(NbStreamInfo, &info, flags));
+}
+
+/* ABI 1.2 also appends the stream's key after flags: a writer whose
+ * struct_size ends at flags holds no key. */
+static void stream_info_1_2_appends_key(void **state) {
+  NbStreamInfo info;
+  (void)state;
+  assert_true(offsetof(NbStreamInfo, key_columns) >= offsetof(NbStreamInfo, flags) + sizeof(uint64_t));
+  assert_true(offsetof(NbStreamInfo, key_count) > offsetof(NbStreamInfo, key_columns));
+  memset(&info, 0, sizeof info);
+  info.struct_size = (uint32_t)(offsetof(NbStreamInfo, flags) + sizeof(uint64_t));
+  assert_true(NB_STRUCT_HAS(NbStreamInfo, &info, flags));
+  assert_false(NB_STRUCT_HAS(NbStreamInfo, &info, key_columns));
+  assert_false(NB_STRUCT_HAS(NbStreamInfo, &info, key_count));
+  info.struct_size = (uint32_t)sizeof info;
+  assert_true(NB_STRUCT_HAS(NbStreamInfo, &info, key_count));
 }
 
 /* NB_STRUCT_HAS compares the end of a field with struct_size: a struct_size
@@ -403,6 +419,7 @@ int main(void) {
       cmocka_unit_test(host_1_2_appends_block_slots),
       cmocka_unit_test(storage_1_2_layout),
       cmocka_unit_test(stream_info_1_2_appends_flags),
+      cmocka_unit_test(stream_info_1_2_appends_key),
       cmocka_unit_test(struct_has_needs_the_whole_field),
       cmocka_unit_test(old_connector_loads),
       cmocka_unit_test(old_connector_moves_data),

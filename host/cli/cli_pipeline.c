@@ -489,12 +489,56 @@ int nbh_cmd_check(NbhCli *cli, int argc, char **argv) {
  * discover
  * ------------------------------------------------------------------------ */
 
+/* The stream's key (NbStreamInfo.key_columns, ABI 1.2) after checking it
+ * against the schema: *count 0 when the connector gives none.  A key that
+ * names no column of the schema, or a column twice, is the connector's
+ * bug: NB_INTERNAL naming the stream. */
+static int stream_key(const NbStreamInfo *info, const NbField *fields, size_t n,
+                      const char *const **key, uint32_t *count, NbError *err) {
+  uint32_t k, j;
+  *key = NULL;
+  *count = 0;
+  if (!NB_STRUCT_HAS(NbStreamInfo, info, key_count) || info->key_count == 0) return NB_OK;
+  if (info->key_columns == NULL || info->key_count > n)
+    return nb_error_set(err, NB_INTERNAL, "stream \"%s\": a key of %u columns that the schema does not hold",
+                        info->name != NULL ? info->name : "", info->key_count);
+  for (k = 0; k < info->key_count; k++) {
+    const char *name = info->key_columns[k];
+    size_t i;
+    for (i = 0; name != NULL && i < n; i++)
+      if (fields[i].name != NULL && strcmp(fields[i].name, name) == 0) break;
+    for (j = 0; name != NULL && i < n && j < k; j++)
+      if (strcmp(info->key_columns[j], name) == 0) i = n;
+    if (name == NULL || i == n)
+      return nb_error_set(err, NB_INTERNAL, "stream \"%s\": key column %u (\"%s\") is not a column of its schema, or repeated",
+                          info->name != NULL ? info->name : "", k + 1, name != NULL ? name : "(null)");
+  }
+  *key = info->key_columns;
+  *count = info->key_count;
+  return NB_OK;
+}
+
+/* The key as a JSON array ("key":[...]) or, in text, after the column
+ * count (", key (\"a\", \"b\")"). */
+static void print_key(const char *const *key, uint32_t count, bool json) {
+  uint32_t k;
+  if (!json && count == 0) return;
+  fputs(json ? ",\"key\":[" : ", key (", stdout);
+  for (k = 0; k < count; k++) {
+    if (k > 0) fputs(json ? "," : ", ", stdout);
+    nbh_json_write_string(stdout, key[k]);
+  }
+  fputs(json ? "]" : ")", stdout);
+}
+
 /* Print one stream; returns -1 or an exit code. */
 static int discover_stream(NbhConnection *c, uint32_t index, bool json) {
   NbStreamInfo info;
   struct ArrowSchema schema;
   NbField *fields = NULL;
   size_t n = 0, i;
+  const char *const *key;
+  uint32_t key_count;
   NbError err;
   int rc;
   memset(&schema, 0, sizeof schema);
@@ -515,15 +559,27 @@ static int discover_stream(NbhConnection *c, uint32_t index, bool json) {
     if (schema.release != NULL) schema.release(&schema);
     return NBH_EXIT_FAILED;
   }
+  nb_error_init(&err);
+  rc = stream_key(&info, fields, n, &key, &key_count, &err);
+  if (rc != NB_OK) {
+    nbh_connection_report(c, "source_stream_info", rc, &err);
+    free(fields);
+    if (schema.release != NULL) schema.release(&schema);
+    return NBH_EXIT_FAILED;
+  }
   if (json) {
     fputs(index ? ",{\"name\":" : "{\"name\":", stdout);
     nbh_json_write_string(stdout, info.name != NULL ? info.name : "");
-    printf(",\"size_bytes\":%lld,\"columns\":[", (long long)info.size_bytes);
+    printf(",\"size_bytes\":%lld", (long long)info.size_bytes);
+    print_key(key, key_count, true);
+    fputs(",\"columns\":[", stdout);
   } else {
     printf("stream ");
     nbh_json_write_string(stdout, info.name != NULL ? info.name : "");
     if (info.size_bytes >= 0) printf(" (%lld bytes)", (long long)info.size_bytes);
-    printf(": %zu column%s\n", n, n == 1 ? "" : "s");
+    printf(": %zu column%s", n, n == 1 ? "" : "s");
+    print_key(key, key_count, false);
+    fputc('\n', stdout);
   }
   for (i = 0; i < n; i++) {
     char type[96];

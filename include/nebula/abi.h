@@ -60,6 +60,9 @@
  *        NbStreamInfo.flags and NB_STREAM_REOPENS: a stream (an incremental
  *        table) that a later run re-reads from its saved end position
  *        instead of skipping it as finished.
+ *        NbStreamInfo.key_columns and key_count (appended after flags): the
+ *        columns of a stream's key (a table's primary key), in key order,
+ *        shown by `nebula-host discover`.
  *        NB_CAP_HOST_FILE_COMPRESSION: a destination lets the host declare,
  *        check and apply "compression" / "compression_level" to the files
  *        it opens with file_open_write (csv, json).
@@ -438,6 +441,16 @@ typedef struct NbStreamInfo {
   /* \since ABI 1.2: NB_STREAM_* bits; the host zeroes them before the
    * call, so a connector that does not know the field leaves 0. */
   uint64_t flags;
+  /* \since ABI 1.2: the stream's key, the columns that identify the row a
+   * record describes (a table's primary key), in key order: key_columns[0
+   * .. key_count) name top-level columns of the stream's schema.  NULL and
+   * 0 (what the host sets before the call) when the stream has no key or
+   * the connector does not know it.  Owned by the source, valid until
+   * source_close.  Informative: the host shows it (discover) and checks
+   * the names against the schema; a destination learns keys from its own
+   * settings. */
+  const char *const *key_columns;
+  uint32_t key_count;
 } NbStreamInfo;
 
 /* NbStreamInfo.flags (\since ABI 1.2).  Unknown bits are ignored.

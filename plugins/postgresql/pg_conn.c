@@ -205,7 +205,8 @@ static int connect_params(const NbSettings *settings, const NbHostApi *host, boo
   add_param(keys, values, &n, "application_name", "nebula");
   if (replication) add_param(keys, values, &n, "replication", "database");
   add_param(keys, values, &n, "options",
-            "-c DateStyle=ISO,YMD -c TimeZone=UTC -c IntervalStyle=postgres -c extra_float_digits=1");
+            "-c DateStyle=ISO,YMD -c TimeZone=UTC -c IntervalStyle=postgres -c extra_float_digits=1 "
+            "-c bytea_output=hex");
   keys[n] = NULL;
   values[n] = NULL;
   if (password != NULL && password[0] != '\0') {

@@ -47,6 +47,8 @@ static const NbSettingSpec pg_settings[] = {
                "cdc: end the stream when the changes committed before the run started are read (otherwise stream until stopped)"),
     NB_SETTING(NB_SETTING_INT, NB_SETTING_SOURCE | NB_SETTING_TUNING, "status_interval", "10", NULL,
                "cdc: seconds between status updates (heartbeats) to the server"),
+    NB_SETTING(NB_SETTING_ENUM, NB_SETTING_SOURCE | NB_SETTING_TUNING, "copy_format", "binary", "binary|text",
+               "format of the COPY that reads tables and the query in modes full and incremental (the values are the same)"),
     NB_SETTING(NB_SETTING_ENUM, NB_SETTING_DEST, "mode", "append", "append|replace|upsert",
                "append inserts; replace loads a new table and swaps it in at the end; upsert inserts or updates on the primary key"),
     NB_SETTING(NB_SETTING_STRING, NB_SETTING_DEST, "table", "{stream}", NULL,

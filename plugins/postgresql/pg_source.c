@@ -1,11 +1,12 @@
 /*
  * pg_source.c - the postgresql source: each table (or the one query) is a
- * stream read with COPY (SELECT ...) TO STDOUT in text format, one row per
- * PQgetCopyData call, so memory is one batch whatever the table's size.
+ * stream read with COPY (SELECT ...) TO STDOUT (FORMAT binary, or text
+ * with copy_format = text), one row per PQgetCopyData call, so memory is
+ * one batch whatever the table's size.
  *
- * Types are mapped from the column's base type (domains resolved): see
- * map_column and docs/postgresql-connector.md.  Values are parsed exactly
- * from the server's text output (pg_values.c); numeric stays text.
+ * Types are mapped from the column's base type (domains resolved) by
+ * pg_catalog.c.  Values are decoded exactly: binary ones by pg_copybin.c,
+ * text by pg_values.c; numeric stays text.
  *
  * Positions (versioned, "NBPG1"): rows read so far, and in incremental
  * mode the last row's cursor value and primary key as text.  A full
@@ -19,327 +20,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pg_cdc.h"
-#include "pg_conn.h"
-#include "pg_copytext.h"
 #include "pg_internal.h"
+#include "pg_source_internal.h"
 #include "pg_values.h"
 
-enum { MODE_FULL = 0, MODE_INCREMENTAL = 1, MODE_CDC = 2 };
-enum { POS_MAGIC_LEN = 6, POS_MAX_VALUES = 33, CANCEL_CHECK_ROWS = 4096 };
+
+enum { POS_MAGIC_LEN = 6, CANCEL_CHECK_ROWS = 4096 };
 static const char POS_MAGIC[POS_MAGIC_LEN] = {'N', 'B', 'P', 'G', '1', 0};
-
-typedef struct PgColumn {
-  char *name;
-  char *type_name;  /* format_type, for casts of saved key values */
-  NbField field;
-  unsigned base_oid;
-  bool as_json;     /* arrays: selected through to_json */
-} PgColumn;
-
-typedef struct PgStream {
-  char *name;       /* schema.table, or "query": for SQL and messages */
-  char *sql_name;   /* quoted schema.table */
-  char *stream_name; /* schema/table: file destinations take the part
-                        after the last '/' as {stream}, and would take a
-                        '.' for the start of an extension */
-  unsigned oid;     /* 0 for the query */
-  PgColumn *cols;
-  size_t ncols;
-  bool described;
-  size_t *key;      /* primary key column indexes */
-  size_t nkey;
-  long cursor;      /* column index of the cursor, -1 if none */
-  uint64_t rows;    /* rows delivered (and skipped on resume) */
-  PgBuf saved[POS_MAX_VALUES]; /* last cursor and key values, as text */
-  size_t nsaved;    /* 0: no saved values yet */
-  bool started, done;
-} PgStream;
-
-typedef struct PgSource {
-  const NbHostApi *host;
-  PGconn *conn;
-  PgServer server;
-  int mode;
-  char *query;
-  char *cursor_name;
-  PgStream *streams;
-  uint32_t n;
-  long copying;     /* stream whose COPY is in progress, -1 if none */
-  long builder_stream; /* stream the builder's columns are for */
-  NbBatchBuilder *builder;
-  NbStringRef *fields;
-  uint64_t batch_rows, batch_bytes;
-  PgBuf position;
-  char *bad_message; /* a bad value met after rows pending: reported next */
-  PgBuf bad_saved[POS_MAX_VALUES]; /* the bad row's cursor and key text */
-  PgCdc *cdc;        /* mode cdc: the one stream is read by pg_cdc.c */
-} PgSource;
-
-static int nomem(NbError *err) { return nb_error_set(err, NB_NOMEM, "out of memory"); }
-
-/* ---- streams ---------------------------------------------------------- */
-
-static int add_stream(PgSource *s, const char *name, const char *sql_name, unsigned oid,
-                      NbError *err) {
-  PgStream *grown = realloc(s->streams, (s->n + 1) * sizeof *grown);
-  if (grown == NULL) return nomem(err);
-  s->streams = grown;
-  memset(&grown[s->n], 0, sizeof grown[s->n]);
-  grown[s->n].name = strdup(name);
-  grown[s->n].stream_name = strdup(name);
-  grown[s->n].sql_name = strdup(sql_name);
-  grown[s->n].oid = oid;
-  grown[s->n].cursor = -1;
-  if (grown[s->n].name == NULL || grown[s->n].stream_name == NULL ||
-      grown[s->n].sql_name == NULL) {
-    free(grown[s->n].name);
-    free(grown[s->n].stream_name);
-    free(grown[s->n].sql_name);
-    return nomem(err);
-  }
-  s->n++;
-  return NB_OK;
-}
-
-/* A table's stream: "schema/table" (see PgStream.stream_name). */
-static int add_table_stream(PgSource *s, PGresult *res, int row, NbError *err) {
-  const char *schema = PQgetvalue(res, row, 1), *table = PQgetvalue(res, row, 2);
-  size_t n = strlen(schema) + strlen(table) + 2;
-  char *name = malloc(n);
-  int rc;
-  if (name == NULL) return nomem(err);
-  snprintf(name, n, "%s.%s", schema, table);
-  rc = add_stream(s, name, PQgetvalue(res, row, 3), (unsigned)strtoul(PQgetvalue(res, row, 0), NULL, 10), err);
-  free(name);
-  if (rc == NB_OK) s->streams[s->n - 1].stream_name[strlen(schema)] = '/';
-  return rc;
-}
-
-
-static int list_all_tables(PgSource *s, NbError *err) {
-  PGresult *res = PQexec(s->conn,
-      "SELECT c.oid, n.nspname, c.relname, quote_ident(n.nspname) || '.' || quote_ident(c.relname) "
-      "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-      "WHERE c.relkind IN ('r', 'v', 'm', 'p', 'f') AND NOT c.relispartition "
-      "AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
-      "AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%' "
-      "ORDER BY n.nspname, c.relname");
-  int rc = NB_OK, i;
-  if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-    rc = pg_fail(&s->server, s->conn, res, NB_IO, err, "could not list the tables");
-    PQclear(res);
-    return rc;
-  }
-  for (i = 0; i < PQntuples(res) && rc == NB_OK; i++)
-    rc = add_table_stream(s, res, i, err);
-  PQclear(res);
-  return rc;
-}
-
-/* One name of the tables setting: must name an existing table or view. */
-static int add_named_table(PgSource *s, const char *name, NbError *err) {
-  const char *params[1] = {name};
-  PGresult *res = PQexecParams(s->conn,
-      "SELECT c.oid, n.nspname, c.relname, quote_ident(n.nspname) || '.' || quote_ident(c.relname) "
-      "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1)",
-      1, NULL, params, NULL, NULL, 0);
-  int rc;
-  if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-    rc = pg_fail(&s->server, s->conn, res, NB_IO, err, "could not look up table \"%s\"", name);
-  } else if (PQntuples(res) == 0) {
-    rc = nb_error_set(err, NB_NOT_FOUND,
-                      "table \"%s\" does not exist on PostgreSQL server %s", name, s->server.label);
-    nb_error_hint(err, "Check the setting \"tables\" (schema.name, comma-separated); unquoted names are folded to lower case.");
-  } else {
-    rc = add_table_stream(s, res, 0, err);
-  }
-  PQclear(res);
-  return rc;
-}
-
-static int list_named_tables(PgSource *s, const char *tables, NbError *err) {
-  char *copy = strdup(tables), *p, *next;
-  int rc = NB_OK;
-  if (copy == NULL) return nomem(err);
-  for (p = copy; p != NULL && rc == NB_OK; p = next) {
-    char *end;
-    next = strchr(p, ',');
-    if (next != NULL) *next++ = '\0';
-    while (*p == ' ' || *p == '\t') p++;
-    end = p + strlen(p);
-    while (end > p && (end[-1] == ' ' || end[-1] == '\t')) *--end = '\0';
-    if (*p == '\0') continue;
-    rc = add_named_table(s, p, err);
-  }
-  free(copy);
-  if (rc == NB_OK && s->n == 0)
-    rc = nb_error_set(err, NB_INVALID, "setting \"tables\" names no table");
-  return rc;
-}
-
-/* ---- types ------------------------------------------------------------ */
-
-/* The base type of a domain (domains of domains too) and its category. */
-static int resolve_type(PgSource *s, unsigned oid, unsigned *base, char *category,
-                        NbError *err) {
-  int depth;
-  for (depth = 0; depth < 32; depth++) {
-    char buf[16];
-    const char *params[1] = {buf};
-    PGresult *res;
-    snprintf(buf, sizeof buf, "%u", oid);
-    res = PQexecParams(s->conn, "SELECT typtype, typbasetype, typcategory FROM pg_type WHERE oid = $1::oid",
-                       1, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-      int rc = pg_fail(&s->server, s->conn, res, NB_IO, err, "could not look up type %u", oid);
-      PQclear(res);
-      return rc;
-    }
-    if (PQgetvalue(res, 0, 0)[0] != 'd') {
-      *base = oid;
-      *category = PQgetvalue(res, 0, 2)[0];
-      PQclear(res);
-      return NB_OK;
-    }
-    oid = (unsigned)strtoul(PQgetvalue(res, 0, 1), NULL, 10);
-    PQclear(res);
-  }
-  return nb_error_set(err, NB_DATA, "type %u: domains nested too deep", oid);
-}
-
-/* The Arrow type of a column, from its base type. */
-static void map_column(PgColumn *c, char category) {
-  c->field.name = c->name;
-  c->field.timezone = NULL;
-  switch (c->base_oid) {
-    case 16: c->field.type = NB_TYPE_BOOL; break;                 /* bool */
-    case 20: case 21: case 23: case 26:                           /* int8 int2 int4 oid */
-      c->field.type = NB_TYPE_INT64; break;
-    case 700: case 701: c->field.type = NB_TYPE_FLOAT64; break;   /* float4 float8 */
-    case 1082: c->field.type = NB_TYPE_DATE32; break;             /* date */
-    case 1114: c->field.type = NB_TYPE_TIMESTAMP; c->field.timezone = ""; break;
-    case 1184: c->field.type = NB_TYPE_TIMESTAMP; c->field.timezone = "UTC"; break;
-    case 114: case 3802: c->field.type = NB_TYPE_JSON; break;     /* json jsonb */
-    default:
-      if (category == 'A') {
-        c->field.type = NB_TYPE_JSON;
-        c->as_json = true;
-      } else {
-        c->field.type = NB_TYPE_UTF8; /* numeric, text, time, interval, uuid, bytea, enums... */
-      }
-  }
-}
-
-static int describe_table(PgSource *s, PgStream *st, NbError *err) {
-  char oidbuf[16];
-  const char *params[1] = {oidbuf};
-  PGresult *res;
-  int i, rc = NB_OK;
-  snprintf(oidbuf, sizeof oidbuf, "%u", st->oid);
-  res = PQexecParams(s->conn,
-      "SELECT a.attname, a.atttypid, a.attnotnull, format_type(a.atttypid, a.atttypmod), "
-      /* int2vector subscripts start at 0 */
-      "COALESCE(array_position(i.indkey::int2[], a.attnum) - array_lower(i.indkey::int2[], 1) + 1, 0) "
-      "FROM pg_attribute a LEFT JOIN pg_index i ON i.indrelid = a.attrelid AND i.indisprimary "
-      "WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
-      1, NULL, params, NULL, NULL, 0);
-  if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-    rc = pg_fail(&s->server, s->conn, res, NB_IO, err, "could not read the columns of table \"%s\"", st->name);
-    PQclear(res);
-    return rc;
-  }
-  st->ncols = (size_t)PQntuples(res);
-  st->cols = calloc(st->ncols + 1, sizeof *st->cols);
-  st->key = calloc(st->ncols + 1, sizeof *st->key);
-  if (st->cols == NULL || st->key == NULL) rc = nomem(err);
-  for (i = 0; rc == NB_OK && i < (int)st->ncols; i++) {
-    PgColumn *c = &st->cols[i];
-    char category = 'U';
-    long keypos = strtol(PQgetvalue(res, i, 4), NULL, 10);
-    c->name = strdup(PQgetvalue(res, i, 0));
-    c->type_name = strdup(PQgetvalue(res, i, 3));
-    if (c->name == NULL || c->type_name == NULL) { rc = nomem(err); break; }
-    c->field.nullable = PQgetvalue(res, i, 2)[0] != 't';
-    rc = resolve_type(s, (unsigned)strtoul(PQgetvalue(res, i, 1), NULL, 10), &c->base_oid, &category, err);
-    if (rc == NB_OK) map_column(c, category);
-    if (keypos > 0 && keypos <= (long)st->ncols) {
-      st->key[keypos - 1] = (size_t)i;
-      if ((size_t)keypos > st->nkey) st->nkey = (size_t)keypos;
-    }
-  }
-  PQclear(res);
-  return rc;
-}
-
-static int describe_query(PgSource *s, PgStream *st, NbError *err) {
-  PGresult *res = PQprepare(s->conn, "", s->query, 0, NULL), *desc;
-  int i, rc = NB_OK;
-  if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-    rc = pg_fail(&s->server, s->conn, res, NB_INVALID, err, "setting \"query\" does not prepare");
-    PQclear(res);
-    return rc;
-  }
-  PQclear(res);
-  desc = PQdescribePrepared(s->conn, "");
-  if (PQresultStatus(desc) != PGRES_COMMAND_OK) {
-    rc = pg_fail(&s->server, s->conn, desc, NB_IO, err, "could not describe setting \"query\"");
-    PQclear(desc);
-    return rc;
-  }
-  st->ncols = (size_t)PQnfields(desc);
-  st->cols = calloc(st->ncols + 1, sizeof *st->cols);
-  st->key = calloc(st->ncols + 1, sizeof *st->key);
-  if (st->cols == NULL || st->key == NULL) rc = nomem(err);
-  for (i = 0; rc == NB_OK && i < (int)st->ncols; i++) {
-    PgColumn *c = &st->cols[i];
-    char category = 'U';
-    c->name = strdup(PQfname(desc, i));
-    c->type_name = strdup("text");
-    if (c->name == NULL || c->type_name == NULL) { rc = nomem(err); break; }
-    c->field.nullable = true;
-    rc = resolve_type(s, (unsigned)PQftype(desc, i), &c->base_oid, &category, err);
-    if (rc == NB_OK) map_column(c, category);
-  }
-  PQclear(desc);
-  return rc;
-}
-
-static int check_incremental(PgSource *s, PgStream *st, NbError *err) {
-  size_t i;
-  if (s->mode != MODE_INCREMENTAL) return NB_OK;
-  for (i = 0; i < st->ncols; i++)
-    if (strcmp(st->cols[i].name, s->cursor_name) == 0) st->cursor = (long)i;
-  if (st->cursor < 0) {
-    nb_error_set(err, NB_INVALID, "table \"%s\" has no column \"%s\" (setting \"cursor\")", st->name, s->cursor_name);
-    return NB_INVALID;
-  }
-  if (st->cols[st->cursor].field.nullable) {
-    nb_error_set(err, NB_INVALID, "cursor column \"%s\" of table \"%s\" allows NULL", s->cursor_name, st->name);
-    nb_error_detail(err, "Rows whose cursor is NULL would never be read in incremental mode.");
-    nb_error_hint(err, "Declare the column NOT NULL, or choose another cursor.");
-    return NB_INVALID;
-  }
-  if (st->nkey == 0) {
-    nb_error_set(err, NB_INVALID, "table \"%s\" has no primary key: incremental mode needs one", st->name);
-    nb_error_detail(err, "The primary key tells apart rows with equal cursor values.");
-    return NB_INVALID;
-  }
-  if (st->nkey + 1 > POS_MAX_VALUES)
-    return nb_error_set(err, NB_INVALID, "table \"%s\": primary key of too many columns", st->name);
-  return NB_OK;
-}
-
-static int describe(PgSource *s, PgStream *st, NbError *err) {
-  int rc;
-  if (st->described) return NB_OK;
-  rc = st->oid != 0 ? describe_table(s, st, err) : describe_query(s, st, err);
-  if (rc == NB_OK && st->ncols == 0)
-    rc = nb_error_set(err, NB_INVALID, "\"%s\" has no columns", st->name);
-  if (rc == NB_OK) rc = check_incremental(s, st, err);
-  if (rc == NB_OK) st->described = true;
-  return rc;
-}
 
 /* ---- open / close ----------------------------------------------------- */
 
@@ -348,10 +35,13 @@ static void stream_free(PgStream *st) {
   for (i = 0; i < st->ncols && st->cols != NULL; i++) {
     free(st->cols[i].name);
     free(st->cols[i].type_name);
+    free(st->cols[i].output_fn);
   }
   for (i = 0; i < POS_MAX_VALUES; i++) pg_buf_free(&st->saved[i]);
   free(st->cols);
   free(st->key);
+  for (i = 0; i < st->nkey_names; i++) free(st->key_names[i]);
+  free(st->key_names);
   free(st->name);
   free(st->stream_name);
   free(st->sql_name);
@@ -373,6 +63,7 @@ void pg_source_close(void *handle) {
   free(s->bad_message);
   for (i = 0; i < POS_MAX_VALUES; i++) pg_buf_free(&s->bad_saved[i]);
   pg_buf_free(&s->position);
+  pg_buf_free(&s->scratch);
   free(s);
 }
 
@@ -380,8 +71,11 @@ static int read_settings(PgSource *s, const NbSettings *settings, const char **t
                          NbError *err) {
   const char *query = nb_settings_find(settings, "query");
   const char *cursor = nb_settings_find(settings, "cursor");
+  int format = 0;
   int rc = nb_setting_enum(settings, "mode", "full|incremental|cdc", MODE_FULL, &s->mode, err);
+  if (rc == NB_OK) rc = nb_setting_enum(settings, "copy_format", "binary|text", 0, &format, err);
   if (rc != NB_OK) return rc;
+  s->binary = format == 0;
   *tables = nb_settings_find(settings, "tables");
   if (query != NULL && *tables != NULL)
     return nb_error_set(err, NB_INVALID, "settings \"query\" and \"tables\" are given together: give one");
@@ -408,7 +102,7 @@ static int open_cdc(PgSource *s, const NbSettings *settings, NbError *err) {
   PgStream *st = &s->streams[0];
   PgCdcColumn *cols;
   size_t i;
-  int rc = describe(s, st, err);
+  int rc = pg_cat_describe(s, st, err);
   if (rc != NB_OK) return rc;
   cols = calloc(st->ncols, sizeof *cols);
   if (cols == NULL) return nomem(err);
@@ -438,10 +132,11 @@ int pg_source_open(const NbHostApi *host, const NbOpenArgs *args, void **out,
   rc = read_settings(s, args->settings, &tables, err);
   if (rc == NB_OK) rc = pg_connect(args->settings, host, &s->server, &s->conn, err);
   if (rc == NB_OK) {
-    if (s->query != NULL) rc = add_stream(s, "query", "", 0, err);
-    else if (tables != NULL) rc = list_named_tables(s, tables, err);
-    else rc = list_all_tables(s, err);
+    if (s->query != NULL) rc = pg_cat_add_stream(s, "query", "", 0, err);
+    else if (tables != NULL) rc = pg_cat_list_named_tables(s, tables, err);
+    else rc = pg_cat_list_all_tables(s, err);
   }
+  if (rc == NB_OK) rc = pg_cat_load_primary_keys(s, err);
   if (rc == NB_OK && s->mode == MODE_CDC) rc = open_cdc(s, args->settings, err);
   if (rc != NB_OK) {
     pg_source_close(s);
@@ -467,6 +162,10 @@ int pg_source_stream_info(void *handle, uint32_t index, NbStreamInfo *out,
    * CDC: the changes committed after the saved LSN. */
   if (NB_STRUCT_HAS(NbStreamInfo, out, flags) && (s->mode == MODE_INCREMENTAL || s->mode == MODE_CDC))
     out->flags |= NB_STREAM_REOPENS;
+  if (NB_STRUCT_HAS(NbStreamInfo, out, key_count) && s->streams[index].nkey_names > 0) {
+    out->key_columns = (const char *const *)s->streams[index].key_names;
+    out->key_count = s->streams[index].nkey_names;
+  }
   return NB_OK;
 }
 
@@ -482,7 +181,7 @@ int pg_source_schema(void *handle, uint32_t index, struct ArrowSchema *out,
   if (s->cdc != NULL) return pg_cdc_schema(s->cdc, out, err);
   if (s->copying >= 0 && s->copying != (long)index && !st->described)
     return nb_error_set(err, NB_INTERNAL, "schema of stream \"%s\" asked while another stream is read", st->name);
-  rc = describe(s, st, err);
+  rc = pg_cat_describe(s, st, err);
   if (rc != NB_OK) return rc;
   fields = calloc(st->ncols, sizeof *fields);
   if (fields == NULL) return nomem(err);
@@ -529,7 +228,7 @@ int pg_source_seek(void *handle, uint32_t index, const void *position,
   if (index >= s->n) return nb_error_set(err, NB_INVALID, "stream index %u out of range", index);
   st = &s->streams[index];
   if (s->cdc != NULL) return pg_cdc_seek(s->cdc, position, len, err);
-  if ((rc = describe(s, st, err)) != NB_OK) return rc;
+  if ((rc = pg_cat_describe(s, st, err)) != NB_OK) return rc;
   if (position == NULL || len < off || memcmp(p, POS_MAGIC, POS_MAGIC_LEN) != 0)
     return bad_position(st, err, "wrong length or format marker");
   memcpy(&st->rows, p + POS_MAGIC_LEN, 8);
@@ -587,16 +286,53 @@ static size_t order_column(const PgSource *s, const PgStream *st, size_t i) {
   return st->key[i];
 }
 
+/* A column's text as COPY's text format gives it: the type's output
+ * function, not a cast to text (inet::text adds the netmask that inet's
+ * output leaves out); arrays through to_json. */
+static int add_text_of(PgSource *s, PgBuf *q, const PgColumn *c) {
+  int rc;
+  if (c->as_json) {
+    rc = pg_buf_add(q, "to_json(", 8);
+  } else {
+    rc = pg_buf_add(q, c->output_fn, strlen(c->output_fn));
+    if (rc == NB_OK) rc = pg_buf_add(q, "(", 1);
+  }
+  if (rc == NB_OK) rc = add_ident(s, q, c->name);
+  if (rc == NB_OK) rc = pg_buf_add(q, ")::text", 7);
+  return rc;
+}
+
+/* The SELECT list.  Text format: the columns (arrays through to_json).
+ * Binary: the columns of a binary wire as they are, the others as their
+ * text; in incremental mode the cursor and key again as text, after the
+ * columns, for the position (the same text the text format saves). */
+static int add_select_list(PgSource *s, PgStream *st, size_t norder, PgBuf *q) {
+  size_t i;
+  int rc = NB_OK;
+  for (i = 0; rc == NB_OK && i < st->ncols; i++) {
+    const PgColumn *c = &st->cols[i];
+    if (i > 0) rc = pg_buf_add(q, ", ", 2);
+    if (rc != NB_OK) break;
+    if (s->binary && c->wire == PG_WIRE_TEXT) {
+      rc = add_text_of(s, q, c);
+    } else {
+      if (c->as_json) rc = pg_buf_add(q, "to_json(", 8);
+      if (rc == NB_OK) rc = add_ident(s, q, c->name);
+      if (rc == NB_OK && c->as_json) rc = pg_buf_add(q, ")", 1);
+    }
+  }
+  for (i = 0; s->binary && s->mode == MODE_INCREMENTAL && rc == NB_OK && i < norder; i++) {
+    rc = pg_buf_add(q, ", ", 2);
+    if (rc == NB_OK) rc = add_text_of(s, q, &st->cols[order_column(s, st, i)]);
+  }
+  return rc;
+}
+
 static int build_copy_sql(PgSource *s, PgStream *st, PgBuf *q) {
   size_t i, norder = s->mode == MODE_INCREMENTAL ? st->nkey + 1 : st->nkey;
   char tail[64];
   int rc = pg_buf_add(q, "COPY (SELECT ", 13);
-  for (i = 0; rc == NB_OK && i < st->ncols; i++) {
-    if (i > 0) rc = pg_buf_add(q, ", ", 2);
-    if (rc == NB_OK && st->cols[i].as_json) rc = pg_buf_add(q, "to_json(", 8);
-    if (rc == NB_OK) rc = add_ident(s, q, st->cols[i].name);
-    if (rc == NB_OK && st->cols[i].as_json) rc = pg_buf_add(q, ")", 1);
-  }
+  if (rc == NB_OK) rc = add_select_list(s, st, norder, q);
   if (rc == NB_OK) rc = pg_buf_add(q, " FROM ", 6);
   if (rc == NB_OK && st->oid == 0) {
     rc = pg_buf_add(q, "(", 1);
@@ -629,7 +365,8 @@ static int build_copy_sql(PgSource *s, PgStream *st, PgBuf *q) {
     snprintf(tail, sizeof tail, " OFFSET %llu", (unsigned long long)st->rows);
     rc = pg_buf_add(q, tail, strlen(tail));
   }
-  if (rc == NB_OK) rc = pg_buf_add(q, ") TO STDOUT", 12); /* with the NUL */
+  if (rc == NB_OK && s->binary) rc = pg_buf_add(q, ") TO STDOUT (FORMAT binary)", 28); /* with the NUL */
+  else if (rc == NB_OK) rc = pg_buf_add(q, ") TO STDOUT", 12);
   return rc;
 }
 
@@ -651,6 +388,7 @@ static int start_copy(PgSource *s, uint32_t index, NbError *err) {
   }
   PQclear(res);
   s->copying = index;
+  s->header_seen = s->trailer_seen = false;
   st->started = true;
   /* A COPY restarted after a lost connection keeps the rows not yet
    * delivered: they are counted in st->rows, so OFFSET (or the saved key)
@@ -659,7 +397,8 @@ static int start_copy(PgSource *s, uint32_t index, NbError *err) {
   nb_batch_builder_free(s->builder);
   s->builder = NULL;
   free(s->fields);
-  s->fields = calloc(st->ncols, sizeof *s->fields);
+  /* Binary incremental: the cursor and key text after the columns. */
+  s->fields = calloc(st->ncols + st->nkey + 1, sizeof *s->fields);
   if (s->fields == NULL) return nomem(err);
   s->builder_stream = (long)index;
   {
@@ -676,47 +415,12 @@ static int start_copy(PgSource *s, uint32_t index, NbError *err) {
   return NB_OK;
 }
 
-/* Append one decoded value; false when the text is not a value of the
- * column's Arrow type (e.g. a date 'infinity'). */
-static bool append_value(NbColumnBuilder *b, const PgColumn *c, const NbStringRef *v, int *rc) {
-  int64_t i64;
-  double d;
-  bool flag;
-  int32_t days;
-  if (v->data == NULL) { *rc = nb_column_append_null(b); return true; }
-  switch (c->field.type) {
-    case NB_TYPE_INT64:
-      if (!pg_parse_int64(v->data, v->len, &i64)) return false;
-      *rc = nb_column_append_int64(b, i64);
-      return true;
-    case NB_TYPE_FLOAT64:
-      if (!pg_parse_double(v->data, v->len, &d)) return false;
-      *rc = nb_column_append_double(b, d);
-      return true;
-    case NB_TYPE_BOOL:
-      if (!pg_parse_bool(v->data, v->len, &flag)) return false;
-      *rc = nb_column_append_bool(b, flag);
-      return true;
-    case NB_TYPE_DATE32:
-      if (!pg_parse_date(v->data, v->len, &days)) return false;
-      *rc = nb_column_append_date32(b, days);
-      return true;
-    case NB_TYPE_TIMESTAMP:
-      if (!pg_parse_timestamp(v->data, v->len, &i64)) return false;
-      *rc = nb_column_append_timestamp(b, i64);
-      return true;
-    default:
-      *rc = nb_column_append_utf8(b, v->data, v->len);
-      return true;
-  }
-}
-
 /* Set a bad-value message (not yet an error: the rows before it go first). */
-static int note_bad_value(PgSource *s, const PgStream *st, size_t col, const NbStringRef *v) {
+static int note_bad_value(PgSource *s, const PgStream *st, size_t col, const char *text, size_t text_len) {
   char head[64];
-  size_t n = v->len < 40 ? v->len : 40;
+  size_t n = text_len < 40 ? text_len : 40;
   int len;
-  memcpy(head, v->data, n);
+  memcpy(head, text, n);
   head[n] = '\0';
   free(s->bad_message);
   len = snprintf(NULL, 0, "row %llu of table \"%s\", column \"%s\" (%s): value \"%s\" does not fit Arrow type %s",
@@ -737,7 +441,8 @@ static int note_bad_value(PgSource *s, const PgStream *st, size_t col, const NbS
 static int save_order_values(PgSource *s, PgStream *st, PgBuf *to) {
   size_t i, n = st->nkey + 1;
   for (i = 0; i < n; i++) {
-    const NbStringRef *v = &s->fields[order_column(s, st, i)];
+    /* Binary: their text follows the columns (add_select_list). */
+    const NbStringRef *v = s->binary ? &s->fields[st->ncols + i] : &s->fields[order_column(s, st, i)];
     to[i].len = 0;
     if (pg_buf_add(&to[i], v->data != NULL ? v->data : "", v->len) != NB_OK) return NB_NOMEM;
   }
@@ -745,27 +450,72 @@ static int save_order_values(PgSource *s, PgStream *st, PgBuf *to) {
   return NB_OK;
 }
 
-/* One row: decoded, appended to every column.  NB_DATA for a bad value
- * (the row is not appended; s->bad_message says why). */
-static int add_row(PgSource *s, PgStream *st, char *line, size_t len, NbError *err) {
-  size_t i, base = nb_batch_builder_rows(s->builder);
-  int rc = pg_copy_decode_row(line, len, s->fields, st->ncols, err);
-  if (rc != NB_OK) return nb_error_set(err, NB_INTERNAL, "table \"%s\": malformed COPY row from the server", st->name);
+/* A binary COPY that does not follow the format: an error naming the
+ * table, the row and the column. */
+static int malformed(PgSource *s, PgStream *st, size_t column, const char *why, NbError *err) {
+  if (column > 0 && column <= st->ncols)
+    nb_error_set(err, NB_IO, "table \"%s\", row %llu, column \"%s\": malformed binary COPY data from PostgreSQL server %s: %s",
+                 st->name, (unsigned long long)(st->rows + 1), st->cols[column - 1].name, s->server.label, why);
+  else
+    nb_error_set(err, NB_IO, "table \"%s\", row %llu: malformed binary COPY data from PostgreSQL server %s: %s",
+                 st->name, (unsigned long long)(st->rows + 1), s->server.label, why);
+  nb_error_hint(err, "Set copy_format = \"text\" to read the table in text format.");
+  return NB_IO;
+}
+
+/* Append the decoded fields to every column (s->fields).  NB_DATA for a
+ * value that does not fit (the row is not appended; s->bad_message says
+ * why). */
+static int append_row(PgSource *s, PgStream *st, NbError *err) {
+  size_t i, k, base = nb_batch_builder_rows(s->builder);
   for (i = 0; i < st->ncols; i++) {
-    int arc = NB_OK;
-    if (!append_value(nb_batch_builder_column(s->builder, i), &st->cols[i], &s->fields[i], &arc)) {
-      size_t k;
-      for (k = 0; k < i; k++) nb_column_truncate(nb_batch_builder_column(s->builder, k), base);
-      if (note_bad_value(s, st, i, &s->fields[i]) != NB_OK) return nomem(err);
-      if (s->mode == MODE_INCREMENTAL && save_order_values(s, st, s->bad_saved) != NB_OK)
-        return nomem(err);
-      return NB_DATA;
+    NbColumnBuilder *b = nb_batch_builder_column(s->builder, i);
+    const NbStringRef *v = &s->fields[i];
+    char text[160];
+    int arc = NB_OK, outcome = PG_APPEND_OK;
+    if (v->data == NULL) {
+      arc = nb_column_append_null(b);
+    } else if (!s->binary) {
+      if (!pg_append_text_value(b, st->cols[i].field.type, v->data, v->len, &arc)) {
+        outcome = PG_APPEND_NOFIT;
+        snprintf(text, sizeof text, "%.*s", (int)(v->len < 40 ? v->len : 40), v->data);
+      }
+    } else {
+      outcome = pg_bin_append(b, st->cols[i].field.type, st->cols[i].wire, v, &s->scratch, text, sizeof text);
     }
-    if (arc != NB_OK) return nomem(err);
+    if (outcome == PG_APPEND_NOMEM || arc != NB_OK) return nomem(err);
+    if (outcome == PG_APPEND_OK) continue;
+    for (k = 0; k < i; k++) nb_column_truncate(nb_batch_builder_column(s->builder, k), base);
+    if (outcome == PG_APPEND_MALFORMED) return malformed(s, st, i + 1, text, err);
+    if (note_bad_value(s, st, i, text, strlen(text)) != NB_OK) return nomem(err);
+    if (s->mode == MODE_INCREMENTAL && save_order_values(s, st, s->bad_saved) != NB_OK)
+      return nomem(err);
+    return NB_DATA;
   }
   if (s->mode == MODE_INCREMENTAL && save_order_values(s, st, st->saved) != NB_OK)
     return nomem(err);
   return NB_OK;
+}
+
+/* One CopyData message: a row decoded and appended (*got_row), or in
+ * binary format the header or the trailer (nothing to append).  NB_DATA
+ * for a bad value (see append_row). */
+static int add_row(PgSource *s, PgStream *st, char *line, size_t len, bool *got_row, NbError *err) {
+  size_t extra = s->binary && s->mode == MODE_INCREMENTAL ? st->nkey + 1 : 0;
+  *got_row = false;
+  if (s->binary) {
+    PgBinError e;
+    int kind;
+    if (s->trailer_seen) return malformed(s, st, 0, "data after the end of the binary COPY", err);
+    kind = pg_bin_decode_message(line, len, &s->header_seen, s->fields, st->ncols + extra, &e);
+    if (kind == PG_BIN_BAD) return malformed(s, st, e.column, e.why, err);
+    s->trailer_seen = kind == PG_BIN_END;
+    if (kind != PG_BIN_ROW) return NB_OK;
+  } else if (pg_copy_decode_row(line, len, s->fields, st->ncols, err) != NB_OK) {
+    return nb_error_set(err, NB_INTERNAL, "table \"%s\": malformed COPY row from the server", st->name);
+  }
+  *got_row = true;
+  return append_row(s, st, err);
 }
 
 static int end_copy(PgSource *s, PgStream *st, NbError *err) {
@@ -825,7 +575,7 @@ int pg_source_next(void *handle, uint32_t index, struct ArrowArray *out,
   if (s->copying >= 0 && s->copying != (long)index)
     return nb_error_set(err, NB_INTERNAL, "stream \"%s\" read while stream \"%s\" is being read",
                         st->name, s->streams[s->copying].name);
-  if ((rc = describe(s, st, err)) != NB_OK) return rc;
+  if ((rc = pg_cat_describe(s, st, err)) != NB_OK) return rc;
   if (s->copying < 0 && PQstatus(s->conn) == CONNECTION_BAD) {
     /* The host retries NB_UNAVAILABLE: connect again, then restart. */
     PQreset(s->conn);
@@ -840,6 +590,7 @@ int pg_source_next(void *handle, uint32_t index, struct ArrowArray *out,
     char *line = NULL;
     int n = PQgetCopyData(s->conn, &line, 0);
     size_t rows;
+    bool got_row;
     if (n == -1) {
       if ((rc = end_copy(s, st, err)) != NB_OK) return rc;
       if (nb_batch_builder_rows(s->builder) == 0) return NB_END;
@@ -850,13 +601,14 @@ int pg_source_next(void *handle, uint32_t index, struct ArrowArray *out,
       s->copying = -1;
       return rc;
     }
-    rc = add_row(s, st, line, (size_t)n, err);
+    rc = add_row(s, st, line, (size_t)n, &got_row, err);
     PQfreemem(line);
     if (rc == NB_DATA) {
       if (nb_batch_builder_rows(s->builder) > 0) return deliver(s, st, out, info, err);
       return pg_source_next(handle, index, out, info, err);
     }
     if (rc != NB_OK) return rc;
+    if (!got_row) continue;
     st->rows++;
     rows = nb_batch_builder_rows(s->builder);
     if (rows >= s->batch_rows || nb_batch_builder_bytes(s->builder) >= s->batch_bytes)

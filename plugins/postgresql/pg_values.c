@@ -148,3 +148,35 @@ bool pg_parse_timestamp(const char *s, size_t len, int64_t *micros) {
   *micros = ((days * 86400 + hh * 3600 + mi * 60 + ss) - off) * 1000000 + frac;
   return true;
 }
+
+bool pg_append_text_value(NbColumnBuilder *b, NbType type, const char *s, size_t len, int *rc) {
+  int64_t i64;
+  double d;
+  bool flag;
+  int32_t days;
+  switch (type) {
+    case NB_TYPE_INT64:
+      if (!pg_parse_int64(s, len, &i64)) return false;
+      *rc = nb_column_append_int64(b, i64);
+      return true;
+    case NB_TYPE_FLOAT64:
+      if (!pg_parse_double(s, len, &d)) return false;
+      *rc = nb_column_append_double(b, d);
+      return true;
+    case NB_TYPE_BOOL:
+      if (!pg_parse_bool(s, len, &flag)) return false;
+      *rc = nb_column_append_bool(b, flag);
+      return true;
+    case NB_TYPE_DATE32:
+      if (!pg_parse_date(s, len, &days)) return false;
+      *rc = nb_column_append_date32(b, days);
+      return true;
+    case NB_TYPE_TIMESTAMP:
+      if (!pg_parse_timestamp(s, len, &i64)) return false;
+      *rc = nb_column_append_timestamp(b, i64);
+      return true;
+    default:
+      *rc = nb_column_append_utf8(b, s, len);
+      return true;
+  }
+}

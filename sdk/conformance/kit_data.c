@@ -91,6 +91,36 @@ static bool fetch_schema(Kit *kit, void *src, uint32_t index,
   return rc == NB_OK;
 }
 
+/* A stream's key (NbStreamInfo.key_columns, ABI 1.2) names distinct
+ * top-level columns of its schema. */
+static void check_key(Kit *kit, void *src, uint32_t index, const NbStreamInfo *info) {
+  struct ArrowSchema schema;
+  NbField *fields = NULL;
+  size_t n = 0, i;
+  NbError err;
+  bool ok = true;
+  uint32_t k, j;
+  if (!NB_STRUCT_HAS(NbStreamInfo, info, key_count) || info->key_count == 0) return;
+  memset(&schema, 0, sizeof schema);
+  nb_error_init(&err);
+  if (info->key_columns == NULL || kit->conn.source_schema(src, index, &schema, &err) != NB_OK ||
+      nb_schema_fields(&schema, &fields, &n, &err) != NB_OK)
+    ok = false;
+  for (k = 0; ok && k < info->key_count; k++) {
+    const char *name = info->key_columns[k];
+    for (i = 0; name != NULL && i < n; i++)
+      if (fields[i].name != NULL && strcmp(fields[i].name, name) == 0) break;
+    for (j = 0; name != NULL && j < k; j++)
+      if (strcmp(info->key_columns[j], name) == 0) i = n;
+    if (name == NULL || i == n) ok = false;
+  }
+  tap_result(kit->tap, ok, "stream %u: its key of %u columns names distinct columns of its schema",
+             index, info->key_count);
+  tap_error(&err);
+  free(fields);
+  if (schema.release != NULL) schema.release(&schema);
+}
+
 /* Read stream index to its end; every batch is validated; failures are
  * reported once per kind so a long stream does not print thousands of
  * lines. */
@@ -329,6 +359,7 @@ void kit_check_source(Kit *kit) {
     if (NB_STRUCT_HAS(NbStreamInfo, &info, flags) && (info.flags & NB_STREAM_REOPENS))
       tap_result(kit->tap, (c->capabilities & NB_CAP_RESUMABLE) && c->source_seek != NULL,
                  "stream %u: NB_STREAM_REOPENS comes with NB_CAP_RESUMABLE and source_seek", i);
+    check_key(kit, src, i, &info);
     memset(&totals, 0, sizeof totals);
     read_stream(kit, src, i, names[i] != NULL ? names[i] : "?", &totals);
     failed |= totals.failed;

@@ -21,6 +21,16 @@
  *   null_column                  the batch's second child is NULL
  *   released_column              name's release is NULL
  *
+ * and whose stream's key (NbStreamInfo.key_columns, ABI 1.2), shown by
+ * discover, is, with the batch well-formed:
+ *
+ *   key_good                     ("id")
+ *   key_unknown                  ("id", "nope"): no such column
+ *   key_repeated                 ("id", "id")
+ *   key_null_name                ("id", NULL)
+ *   key_null_array               a count of 1 without an array
+ *   key_too_long                 3 columns for a schema of 2
+ *
  * The batch is one allocation with the buffers inside it, so a defect
  * never changes what release frees.
  */
@@ -36,7 +46,8 @@ static const char *const defects[] = {
     "none", "null_offsets", "null_data", "null_values", "null_buffers",
     "negative_offset", "decreasing_offsets", "negative_length", "negative_column_offset",
     "null_count_without_validity", "bogus_dictionary", "short_column", "buffer_count",
-    "missing_column", "null_column", "released_column"};
+    "missing_column", "null_column", "released_column", "key_good", "key_unknown",
+    "key_repeated", "key_null_name", "key_null_array", "key_too_long"};
 #define N_DEFECTS (sizeof defects / sizeof defects[0])
 
 static const NbSettingSpec hostile_settings[] = {
@@ -93,11 +104,25 @@ static int stream_count(void *handle, uint32_t *count, NbError *err) {
   return NB_OK;
 }
 
+/* The stream's key as the defect wants it (key_*). */
+static void set_key(const char *defect, NbStreamInfo *out) {
+  static const char *const good[] = {"id"}, *const unknown[] = {"id", "nope"},
+                           *const repeated[] = {"id", "id"}, *const null_name[] = {"id", NULL},
+                           *const too_long[] = {"id", "name", "id"};
+  if (!NB_STRUCT_HAS(NbStreamInfo, out, key_count)) return;
+  if (strcmp(defect, "key_good") == 0) out->key_columns = good, out->key_count = 1;
+  if (strcmp(defect, "key_unknown") == 0) out->key_columns = unknown, out->key_count = 2;
+  if (strcmp(defect, "key_repeated") == 0) out->key_columns = repeated, out->key_count = 2;
+  if (strcmp(defect, "key_null_name") == 0) out->key_columns = null_name, out->key_count = 2;
+  if (strcmp(defect, "key_null_array") == 0) out->key_columns = NULL, out->key_count = 1;
+  if (strcmp(defect, "key_too_long") == 0) out->key_columns = too_long, out->key_count = 3;
+}
+
 static int stream_info(void *handle, uint32_t index, NbStreamInfo *out, NbError *err) {
-  (void)handle;
   if (index != 0) return nb_error_set(err, NB_NOT_FOUND, "no stream %u", (unsigned)index);
   out->name = "hostile";
   out->size_bytes = 0;
+  set_key(((Source *)handle)->defect, out);
   return NB_OK;
 }
 
