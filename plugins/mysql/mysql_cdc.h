@@ -16,6 +16,7 @@ typedef struct MyCdcSettings {
   int64_t start_pos;     /* first run: position in start_file */
   const char *start_gtid; /* first run: MariaDB GTID position to start after */
   int64_t heartbeat_seconds;
+  bool snapshot;         /* first run: read the table's rows (op r) first */
 } MyCdcSettings;
 
 typedef struct MyCdc MyCdc;
