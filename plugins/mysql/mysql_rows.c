@@ -223,6 +223,29 @@ static void set_text(MyRowVal *v, int n) {
   v->len = n > 0 ? (size_t)n : 0;
 }
 
+/* A value of lenlen little-endian length bytes and that many bytes of
+ * data (character data in the column's character set, or binary): VARCHAR,
+ * CHAR, BLOB, TEXT.  Returns the bytes used, or 0 with why set. */
+static size_t length_prefixed(const MyBinCol *c, const uint8_t *p, size_t avail, size_t lenlen,
+                              MyRowVal *v, char *why, size_t why_cap) {
+  uint64_t u;
+  if (lenlen > avail) {
+    snprintf(why, why_cap, "a value of %zu bytes with %zu bytes left in the event", lenlen,
+             avail);
+    return 0;
+  }
+  u = le(p, lenlen);
+  if (u > avail - lenlen) {
+    snprintf(why, why_cap, "a value of %zu bytes with %zu bytes left in the event",
+             (size_t)(lenlen + u), avail);
+    return 0;
+  }
+  v->data = (const char *)p + lenlen;
+  v->len = (size_t)u;
+  v->latin1 = c->charset == MY_CS_LATIN1;
+  return lenlen + (size_t)u;
+}
+
 /* Decode the value of column c at p (avail bytes left) into v.  Returns
  * the bytes used, or 0 with why set. */
 static size_t decode_value(const MyBinCol *c, const uint8_t *p, size_t avail, MyRowVal *v,
@@ -379,14 +402,7 @@ static size_t decode_value(const MyBinCol *c, const uint8_t *p, size_t avail, My
     }
     case MYSQL_TYPE_VARCHAR:
     case MYSQL_TYPE_VAR_STRING:
-      lenlen = c->meta < 256 ? 1 : 2;
-      NEED(lenlen);
-      u = le(p, lenlen);
-      NEED(lenlen + u);
-      v->data = (const char *)p + lenlen;
-      v->len = (size_t)u;
-      v->latin1 = c->charset == MY_CS_LATIN1;
-      return need;
+      return length_prefixed(c, p, avail, c->meta < 256 ? 1 : 2, v, why, why_cap);
     case MYSQL_TYPE_BIT: {
       size_t bytes = (c->meta & 0xFF) + ((c->meta >> 8) > 0 ? 1 : 0);
       if (bytes == 0 || bytes > 8) {
@@ -405,13 +421,7 @@ static size_t decode_value(const MyBinCol *c, const uint8_t *p, size_t avail, My
         snprintf(why, why_cap, "BLOB length size %zu (1 to 4)", lenlen);
         return 0;
       }
-      NEED(lenlen);
-      u = le(p, lenlen);
-      NEED(lenlen + u);
-      v->data = (const char *)p + lenlen;
-      v->len = (size_t)u;
-      v->latin1 = c->charset == MY_CS_LATIN1;
-      return need;
+      return length_prefixed(c, p, avail, lenlen, v, why, why_cap);
     case MYSQL_TYPE_STRING: {
       unsigned b0 = c->meta >> 8, b1 = c->meta & 0xFF, real = b0, flen = b1;
       if ((b0 & 0x30) != 0x30) {
@@ -463,14 +473,7 @@ static size_t decode_value(const MyBinCol *c, const uint8_t *p, size_t avail, My
         v->len = o;
         return need;
       }
-      lenlen = flen < 256 ? 1 : 2;
-      NEED(lenlen);
-      u = le(p, lenlen);
-      NEED(lenlen + u);
-      v->data = (const char *)p + lenlen;
-      v->len = (size_t)u;
-      v->latin1 = c->charset == MY_CS_LATIN1;
-      return need;
+      return length_prefixed(c, p, avail, flen < 256 ? 1 : 2, v, why, why_cap);
     }
     default:
       snprintf(why, why_cap, "binlog column type %u is not supported", c->type);
