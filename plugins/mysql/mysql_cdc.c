@@ -981,7 +981,10 @@ static int snapshot_begin(MyCdc *c, NbError *err) {
   if (key == NULL || c->key_col == c->n_cols) key = NULL;
   c->snap_rows = resumed ? c->resume.rows : 0;
   snprintf(c->snap_key, sizeof c->snap_key, "%s", resumed ? c->resume.key : "");
-  if (resumed && c->snap_rows > 0 && (key == NULL || c->snap_key[0] == '\0'))
+  /* Rows handed over without a key to continue after (no usable primary
+   * key), or a key the table no longer has as its integer primary key. */
+  if ((resumed && c->snap_rows > 0 && c->snap_key[0] == '\0') ||
+      (c->snap_key[0] != '\0' && key == NULL))
     return snapshot_not_resumable(c, err);
   nb_log(c->host, NB_LOG_INFO, "table \"%s\": initial snapshot at binlog %s:%llu%s%s%s",
          c->table, c->snap_point.file, (unsigned long long)c->snap_point.pos,
