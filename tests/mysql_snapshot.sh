@@ -85,7 +85,7 @@ my_sql "CREATE TABLE s2 (id BIGINT PRIMARY KEY, n INT NOT NULL, note VARCHAR(40)
 cat > "$tmp/s2.cfg" <<CFG
 source = { $conn tables = "s2"; mode = "cdc"; snapshot = true; stop_at_catchup = true; };
 destination = { connector = "json"; path = "$tmp/s2.jsonl"; };
-engine = { state_file = "$tmp/s2.state"; batch_rows = 100; commit_rows = 100; };
+engine = { state_file = "$tmp/s2.state"; batch_rows = 50; commit_rows = 50; };
 CFG
 (writer s2 3 2500 40000 & writer s2 4 2500 40000 & wait) & writers=$!
 kills=0
