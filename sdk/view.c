@@ -111,16 +111,44 @@ static size_t format_decimal(const uint8_t *bytes, int32_t scale,
   return (size_t)(q - scratch);
 }
 
+/* The decimal digits of v, at least `width` of them (zero-padded), at
+ * out; returns their number.  What snprintf("%0*" PRIu64) writes, without
+ * its cost: destinations format every integer, date and timestamp of a
+ * batch through here (the JSON writer's top cost before). */
+static size_t put_digits(char *out, uint64_t v, size_t width) {
+  char tmp[20];
+  size_t n = 0, i;
+  do {
+    tmp[n++] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  for (i = 0; n + i < width; i++) out[i] = '0';
+  while (n > 0) out[i++] = tmp[--n];
+  return i;
+}
+
+/* "%" PRId64 (INT64_MIN included). */
+static size_t put_int64(char *out, int64_t x) {
+  if (x >= 0) return put_digits(out, (uint64_t)x, 1);
+  out[0] = '-';
+  return 1 + put_digits(out + 1, 0 - (uint64_t)x, 1);
+}
+
 static size_t format_date(int64_t days, char *scratch) {
   int64_t y;
   unsigned m, d;
+  size_t n = 0;
   nbsdk_civil_from_days(days, &y, &m, &d);
-  if (y >= 0 && y <= 9999)
-    return (size_t)snprintf(scratch, NB_TEXT_SCRATCH, "%04" PRId64 "-%02u-%02u",
-                            y, m, d);
-  /* ISO 8601 expanded years carry a sign. */
-  return (size_t)snprintf(scratch, NB_TEXT_SCRATCH, "%+05" PRId64 "-%02u-%02u",
-                          y, m, d);
+  /* ISO 8601: years 0000..9999 as four digits; expanded years carry a
+   * sign and at least four digits ("%+05" PRId64). */
+  if (y < 0 || y > 9999) scratch[n++] = y < 0 ? '-' : '+';
+  n += put_digits(scratch + n, y < 0 ? 0 - (uint64_t)y : (uint64_t)y, 4);
+  scratch[n++] = '-';
+  n += put_digits(scratch + n, m, 2);
+  scratch[n++] = '-';
+  n += put_digits(scratch + n, d, 2);
+  scratch[n] = '\0';
+  return n;
 }
 
 /* Parse "+HH:MM" / "-HH:MM" into minutes; false for names like "UTC". */
@@ -167,16 +195,26 @@ static size_t format_timestamp(int64_t micros, const char *tz, char *scratch) {
   days = floor_div(seconds, 86400);
   sod = seconds - days * 86400;
   n = format_date(days, scratch);
-  n += (size_t)snprintf(scratch + n, NB_TEXT_SCRATCH - n, "T%02d:%02d:%02d",
-                        (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60));
+  scratch[n++] = 'T';
+  n += put_digits(scratch + n, (uint64_t)(sod / 3600), 2);
+  scratch[n++] = ':';
+  n += put_digits(scratch + n, (uint64_t)(sod / 60 % 60), 2);
+  scratch[n++] = ':';
+  n += put_digits(scratch + n, (uint64_t)(sod % 60), 2);
   if (frac != 0) {
-    char digits[8];
-    int len = 6;
-    snprintf(digits, sizeof digits, "%06d", (int)frac);
-    while (digits[len - 1] == '0') len--;
-    n += (size_t)snprintf(scratch + n, NB_TEXT_SCRATCH - n, ".%.*s", len, digits);
+    /* Six digits of microseconds, trailing zeros dropped. */
+    scratch[n++] = '.';
+    n += put_digits(scratch + n, (uint64_t)frac, 6);
+    while (scratch[n - 1] == '0') n--;
   }
-  n += (size_t)snprintf(scratch + n, NB_TEXT_SCRATCH - n, "%s", suffix);
+  /* suffix: "", "Z" or a "+HH:MM" zone (6 bytes): the longest text is
+   * 13 year digits with sign, 20 more, 7 of fraction and 6 of zone. */
+  {
+    size_t len = strlen(suffix);
+    memcpy(scratch + n, suffix, len);
+    n += len;
+  }
+  scratch[n] = '\0';
   return n;
 }
 
@@ -185,6 +223,7 @@ static size_t format_timestamp(int64_t micros, const char *tz, char *scratch) {
 static size_t view_text(const NbColumnView *v, int64_t row, char *scratch,
                         const char **text) {
   int64_t i = row + v->offset;
+  size_t n;
   *text = scratch;
   switch (v->field.type) {
     case NB_TYPE_UTF8:
@@ -202,7 +241,9 @@ static size_t view_text(const NbColumnView *v, int64_t row, char *scratch,
     case NB_TYPE_INT64: {
       int64_t x;
       memcpy(&x, v->data + 8 * i, 8);
-      return (size_t)snprintf(scratch, NB_TEXT_SCRATCH, "%" PRId64, x);
+      n = put_int64(scratch, x);
+      scratch[n] = '\0';
+      return n;
     }
     case NB_TYPE_FLOAT64: {
       double x;

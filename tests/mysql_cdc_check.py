@@ -2,7 +2,8 @@
 """mysql_cdc_check.py CDC.jsonl TABLE.tsv COLUMNS
 
 Replays the change records of mode cdc (JSON Lines) in order on an empty
-table and checks that: every insert adds a new key, every update's and
+table and checks that: every insert (and initial snapshot row, op r) adds
+a new key, every update's and
 delete's before image equals the row the replay holds at that point (so a
 change out of commit order, lost or delivered twice is caught), binlog
 positions never go back, and the replay ends equal to the table's rows
@@ -28,7 +29,7 @@ def main():
             sys.exit("line %d: binlog position %s goes back from %s" % (lineno, where, last))
         last = where
         op = r["_op"]
-        if op == "c":
+        if op in ("c", "r"):
             if r[key] in model:
                 sys.exit("line %d: insert of existing key %r (duplicate?)" % (lineno, r[key]))
             model[r[key]] = after

@@ -25,8 +25,19 @@
 #include <mariadb_rpl.h>
 
 #include "mysql_rows.h"
+#include "mysql_snapshot.h"
 
 #define EXTRA_FIELDS 5 /* _op ... before, then file, pos, gtid, ts */
+
+/* The phases of a stream with snapshot = true (docs/mysql-connector.md):
+ * CATCHUP - resumed after an interrupted snapshot whose position says the
+ *   destination holds the table as of binlog point P for keys <= K: a new
+ *   snapshot is opened (point P2), the binlog is read from P to P2 keeping
+ *   only changes of keys <= K (a key crossing K becomes a c or d);
+ * SNAPSHOT - the snapshot's rows with keys > K (all on a first run) as op
+ *   "r"; at its end the stream position is P2;
+ * STREAM - the binlog from there on. */
+enum { PH_STREAM = 0, PH_CATCHUP, PH_SNAPSHOT };
 
 struct MyCdc {
   const NbHostApi *host;
@@ -76,6 +87,15 @@ struct MyCdc {
   bool schema_pending; /* a TABLE_MAP disagreed with the schema: reload */
   bool just_reloaded;  /* ... and the schema was reloaded since */
   uint8_t pos_buf[MY_CDC_POS_MAX];
+  /* The initial snapshot (mysql_snapshot.c). */
+  int phase;             /* PH_* */
+  MySnapshot *snap;      /* open from snapshot start until its last row */
+  MyCdcPos snap_point;   /* the binlog point consistent with it */
+  int64_t snap_time;     /* the server's clock then: _ts of "r" records */
+  char snap_key[24];     /* last key the destination holds ("" none) */
+  uint64_t snap_rows;    /* snapshot rows handed over, over all runs */
+  size_t key_col;        /* the key's column */
+  bool caught_up;        /* CATCHUP reached snap_point */
 };
 
 /* ---- Schema ----------------------------------------------------------- */
@@ -315,6 +335,7 @@ static void reader_stop(MyCdc *c) {
 void my_cdc_free(MyCdc *c) {
   if (c == NULL) return;
   reader_stop(c);
+  my_snapshot_close(c->snap);
   if (c->meta != NULL) mysql_close(c->meta);
   free_schema(c);
   free(c->scratch);
@@ -426,7 +447,11 @@ static int rpl_fail(MyCdc *c, const char *what, NbError *err) {
 
 static int reader_start(MyCdc *c, NbError *err) {
   char sql[200];
-  unsigned int flags = c->set.stop_at_catchup ? MARIADB_RPL_BINLOG_DUMP_NON_BLOCK : 0;
+  /* The catch-up after an interrupted snapshot ends at the binlog's end
+   * at the latest (the new snapshot's point is before it). */
+  unsigned int flags = c->set.stop_at_catchup || c->phase == PH_CATCHUP
+                           ? MARIADB_RPL_BINLOG_DUMP_NON_BLOCK
+                           : 0;
   int rc;
   if ((rc = my_connect(c->cfg, &c->conn, err)) != NB_OK) return rc;
   /* The dump thread sends checksummed events only to a replica that says
@@ -461,6 +486,7 @@ static int reader_start(MyCdc *c, NbError *err) {
   c->table_mapped = false;
   c->boundary = c->resume;
   c->boundary.skip = 0;
+  c->boundary.snapshot = false;
   c->have_boundary = c->resume.skip == 0 && !(c->from_gtid && !c->have_emitted);
   return NB_OK;
 }
@@ -469,9 +495,16 @@ static int reader_start(MyCdc *c, NbError *err) {
  * the next call starts a new reader there. */
 static void rewind_to_emitted(MyCdc *c) {
   reader_stop(c);
+  my_snapshot_close(c->snap);
+  c->snap = NULL;
+  c->phase = PH_STREAM;
+  c->caught_up = false;
   nb_batch_builder_reset(c->builder);
   c->batch_since = 0;
-  if (c->have_emitted) c->resume = c->emitted;
+  if (c->have_emitted) {
+    c->resume = c->emitted;
+    c->have_start = true;
+  }
 }
 
 /* ---- Events ------------------------------------------------------------ */
@@ -680,6 +713,27 @@ static int read_image(MyCdc *c, const uint8_t *present, const uint8_t *p, size_t
   return NB_OK;
 }
 
+/* Whether a row image's key is one the destination holds (<= snap_key). */
+static bool held(const MyCdc *c, const MyRowVal *vals) {
+  const MyRowVal *k = &vals[c->key_col];
+  return !k->null && k->data != NULL &&
+         my_cdc_key_cmp(k->data, k->len, c->snap_key, strlen(c->snap_key)) <= 0;
+}
+
+/* A change read in the catch-up (PH_CATCHUP): only what concerns rows the
+ * destination holds; rows beyond the key come with the new snapshot.  An
+ * update moving a row across the key is a delete (it leaves what the
+ * destination holds) or an insert (it enters it). */
+static int append_caught_up(MyCdc *c, int type, NbError *err) {
+  bool was = held(c, c->before);
+  if (type == WRITE_ROWS) return was ? append_record(c, "c", c->before, NULL, err) : NB_OK;
+  if (type != UPDATE_ROWS) return was ? append_record(c, "d", c->before, NULL, err) : NB_OK;
+  if (was && held(c, c->after)) return append_record(c, "u", c->after, c->before, err);
+  if (was) return append_record(c, "d", c->before, NULL, err);
+  if (held(c, c->after)) return append_record(c, "c", c->after, NULL, err);
+  return NB_OK;
+}
+
 static int on_rows(MyCdc *c, NbError *err) {
   const struct st_mariadb_rpl_rows_event *r = &c->ev->event.rows;
   const uint8_t *p = r->row_data;
@@ -705,7 +759,9 @@ static int on_rows(MyCdc *c, NbError *err) {
     keep = c->skip_left == 0;
     if (!keep) c->skip_left--;
     if (!keep) continue;
-    if (r->type == UPDATE_ROWS)
+    if (c->phase == PH_CATCHUP)
+      rc = append_caught_up(c, r->type, err);
+    else if (r->type == UPDATE_ROWS)
       rc = append_record(c, op, c->after, c->before, err);
     else
       rc = append_record(c, op, c->before, NULL, err);
@@ -774,9 +830,17 @@ static int64_t now_ns(void) {
  * not read again, and a first run keeps its start position). */
 static bool boundary_moved(const MyCdc *c) {
   if (!c->have_boundary) return false;
-  if (!c->have_emitted) return true;
+  if (!c->have_emitted || c->emitted.snapshot) return true;
   return c->boundary.pos != c->emitted.pos || c->boundary.skip != c->emitted.skip ||
          strcmp(c->boundary.file, c->emitted.file) != 0;
+}
+
+/* Whether file:pos is before point in binlog order (binlog.000009 <
+ * binlog.000010 < binlog.1000000: longer numbers are later). */
+static bool pos_before(const char *file, uint64_t pos, const MyCdcPos *point) {
+  size_t a = strlen(file), b = strlen(point->file);
+  int cmp = a != b ? (a < b ? -1 : 1) : strcmp(file, point->file);
+  return cmp < 0 || (cmp == 0 && pos < point->pos);
 }
 
 /* Handle one event; *cut is set when a batch should be handed over now. */
@@ -789,6 +853,12 @@ static int on_event(MyCdc *c, bool *cut, NbError *err) {
     case ROTATE_EVENT:
       return on_rotate(c, err);
     case GTID_EVENT:
+      if (c->phase == PH_CATCHUP && !pos_before(c->cur_file, ev->next_event_pos - ev->event_length,
+                                                &c->snap_point)) {
+        /* The first transaction after the snapshot's point. */
+        c->caught_up = true;
+        return NB_OK;
+      }
       on_gtid(c);
       return NB_OK;
     case TABLE_MAP_EVENT:
@@ -843,16 +913,32 @@ static int on_event(MyCdc *c, bool *cut, NbError *err) {
 
 /* ---- Batches ----------------------------------------------------------- */
 
-static int hand_over(MyCdc *c, struct ArrowArray *out, NbBatchInfo *info, NbError *err) {
+/* Where a batch handed over now would resume. */
+static MyCdcPos current_pos(const MyCdc *c) {
   MyCdcPos pos;
-  int rc;
-  if (c->in_txn) {
+  memset(&pos, 0, sizeof pos);
+  if (c->phase == PH_SNAPSHOT) {
+    pos = c->snap_point;
+  } else if (c->in_txn) {
     snprintf(pos.file, sizeof pos.file, "%s", c->txn_file);
     pos.pos = c->txn_start;
     pos.skip = c->txn_records;
   } else {
-    pos = c->boundary;
+    snprintf(pos.file, sizeof pos.file, "%s", c->boundary.file);
+    pos.pos = c->boundary.pos;
+    pos.skip = c->boundary.skip;
   }
+  pos.snapshot = c->phase != PH_STREAM;
+  if (pos.snapshot) {
+    pos.rows = c->snap_rows;
+    snprintf(pos.key, sizeof pos.key, "%s", c->snap_key);
+  }
+  return pos;
+}
+
+static int hand_over(MyCdc *c, struct ArrowArray *out, NbBatchInfo *info, NbError *err) {
+  MyCdcPos pos = current_pos(c);
+  int rc;
   if ((rc = nb_batch_builder_finish(c->builder, out, err)) != NB_OK) return rc;
   c->batch_since = 0;
   c->emitted = pos;
@@ -861,6 +947,153 @@ static int hand_over(MyCdc *c, struct ArrowArray *out, NbBatchInfo *info, NbErro
   info->position_len = my_cdc_pos_encode(&pos, c->pos_buf);
   info->bytes_read = -1;
   return NB_OK;
+}
+
+/* ---- The initial snapshot ---------------------------------------------- */
+
+/* Whether this start is (or resumes) the initial snapshot. */
+static bool wants_snapshot(const MyCdc *c) {
+  return c->have_start ? c->resume.snapshot : c->set.snapshot;
+}
+
+static int snapshot_not_resumable(MyCdc *c, NbError *err) {
+  nb_error_set(err, NB_INVALID, "the initial snapshot of table \"%s\" was interrupted after"
+               " %llu rows and cannot be resumed: the table's primary key is not one integer"
+               " column", c->table, (unsigned long long)c->resume.rows);
+  nb_error_detail(err, "A snapshot is resumed after the last primary key the destination holds.");
+  nb_error_hint(err, "Reset the pipeline's state and empty the destination, then run again.");
+  return NB_INVALID;
+}
+
+/* Open the snapshot; a resumed one first catches up from the saved point
+ * (PH_CATCHUP), a new one reads its rows at once (PH_SNAPSHOT). */
+static int snapshot_begin(MyCdc *c, NbError *err) {
+  bool resumed = c->have_start;
+  const char *key;
+  int rc;
+  memset(&c->snap_point, 0, sizeof c->snap_point);
+  rc = my_snapshot_open(c->cfg, c->table, &c->snap, c->snap_point.file, &c->snap_point.pos,
+                        &c->snap_time, err);
+  if (rc != NB_OK) return rc;
+  key = my_snapshot_key(c->snap);
+  for (c->key_col = 0; key != NULL && c->key_col < c->n_cols; c->key_col++)
+    if (strcmp(c->cols[c->key_col].name, key) == 0) break;
+  if (key == NULL || c->key_col == c->n_cols) key = NULL;
+  c->snap_rows = resumed ? c->resume.rows : 0;
+  snprintf(c->snap_key, sizeof c->snap_key, "%s", resumed ? c->resume.key : "");
+  /* Rows handed over without a key to continue after (no usable primary
+   * key), or a key the table no longer has as its integer primary key. */
+  if ((resumed && c->snap_rows > 0 && c->snap_key[0] == '\0') ||
+      (c->snap_key[0] != '\0' && key == NULL))
+    return snapshot_not_resumable(c, err);
+  nb_log(c->host, NB_LOG_INFO, "table \"%s\": initial snapshot at binlog %s:%llu%s%s%s",
+         c->table, c->snap_point.file, (unsigned long long)c->snap_point.pos,
+         c->snap_key[0] != '\0' ? ", resumed after key " : "", c->snap_key,
+         c->snap_key[0] != '\0' ? " (catching up from the saved point first)" : "");
+  if (c->snap_key[0] == '\0') {
+    c->phase = PH_SNAPSHOT;
+    return my_snapshot_query(c->snap, NULL, c->n_cols, err);
+  }
+  c->phase = PH_CATCHUP;
+  c->caught_up = false;
+  return reader_start(c, err);
+}
+
+/* The catch-up reached the snapshot's point: read the snapshot's rows. */
+static int end_catchup(MyCdc *c, NbError *err) {
+  reader_stop(c);
+  c->caught_up = false;
+  c->phase = PH_SNAPSHOT;
+  return my_snapshot_query(c->snap, c->snap_key[0] != '\0' ? c->snap_key : NULL, c->n_cols,
+                           err);
+}
+
+static int append_snapshot_row(MyCdc *c, MYSQL_ROW row, const unsigned long *lens,
+                               NbError *err) {
+  size_t rows = nb_batch_builder_rows(c->builder), n = c->n_cols, i;
+  int rc = nb_column_append_utf8(nb_batch_builder_column(c->builder, 0), "r", 1);
+  for (i = 0; rc == NB_OK && i < n; i++) {
+    bool zero = false;
+    rc = my_append_value(nb_batch_builder_column(c->builder, 1 + i), &c->cols[i], row[i],
+                         lens[i], MY_ZERO_NULL, &zero, err);
+  }
+  for (i = 0; rc == NB_OK && i < n; i++)
+    rc = nb_column_append_null(nb_batch_builder_column(c->builder, 1 + n + i));
+  if (rc == NB_OK)
+    rc = nb_column_append_utf8(nb_batch_builder_column(c->builder, 1 + 2 * n),
+                               c->snap_point.file, strlen(c->snap_point.file));
+  if (rc == NB_OK)
+    rc = nb_column_append_int64(nb_batch_builder_column(c->builder, 2 + 2 * n),
+                                (int64_t)c->snap_point.pos);
+  if (rc == NB_OK) rc = nb_column_append_null(nb_batch_builder_column(c->builder, 3 + 2 * n));
+  if (rc == NB_OK)
+    rc = nb_column_append_timestamp(nb_batch_builder_column(c->builder, 4 + 2 * n),
+                                    c->snap_time * 1000000);
+  if (rc != NB_OK) {
+    for (i = 0; i < nb_batch_builder_columns(c->builder); i++)
+      nb_column_truncate(nb_batch_builder_column(c->builder, i), rows);
+    if (rc == NB_NOMEM) return nb_error_set(err, NB_NOMEM, "out of memory");
+    nb_error_detail(err, "Table \"%s\", initial snapshot row %llu.", c->table,
+                    (unsigned long long)c->snap_rows + 1);
+  }
+  return rc;
+}
+
+/* The key of a snapshot row, kept for the position. */
+static int remember_key(MyCdc *c, MYSQL_ROW row, const unsigned long *lens, NbError *err) {
+  const char *k = row[c->key_col];
+  size_t n = lens[c->key_col];
+  if (k == NULL || !my_cdc_key_valid(k, n))
+    return nb_error_set(err, NB_DATA, "table \"%s\": the snapshot's key column \"%s\" is"
+                        " not an integer in row %llu", c->table, c->cols[c->key_col].name,
+                        (unsigned long long)c->snap_rows + 1);
+  memcpy(c->snap_key, k, n);
+  c->snap_key[n] = '\0';
+  return NB_OK;
+}
+
+/* The snapshot is read: from now on the binlog from its point. */
+static void end_snapshot(MyCdc *c) {
+  my_snapshot_close(c->snap);
+  c->snap = NULL;
+  nb_log(c->host, NB_LOG_INFO, "table \"%s\": initial snapshot done, %llu rows; streaming from"
+         " binlog %s:%llu", c->table, (unsigned long long)c->snap_rows, c->snap_point.file,
+         (unsigned long long)c->snap_point.pos);
+  c->phase = PH_STREAM;
+  c->resume = c->snap_point;
+  c->have_start = true;
+  c->boundary = c->snap_point;
+  c->have_boundary = true;
+  c->in_txn = false;
+}
+
+/* Rows of the snapshot as op "r", a batch at a time; the last batch
+ * (maybe empty) carries the stream's start position. */
+static int snapshot_next(MyCdc *c, struct ArrowArray *out, NbBatchInfo *info, NbError *err) {
+  bool keyed = my_snapshot_key(c->snap) != NULL && c->key_col < c->n_cols;
+  int rc;
+  while (nb_batch_builder_rows(c->builder) < c->batch_rows &&
+         nb_batch_builder_bytes(c->builder) < c->batch_bytes) {
+    MYSQL_ROW row;
+    unsigned long *lens;
+    if ((c->snap_rows & 1023) == 0 && c->host->is_cancelled(c->host->host_data)) {
+      rewind_to_emitted(c);
+      return nb_error_set(err, NB_CANCELLED, "cancelled");
+    }
+    rc = my_snapshot_fetch(c->snap, &row, &lens, err);
+    if (rc == NB_OK && row == NULL) {
+      end_snapshot(c);
+      return hand_over(c, out, info, err);
+    }
+    if (rc == NB_OK) rc = append_snapshot_row(c, row, lens, err);
+    if (rc == NB_OK && keyed) rc = remember_key(c, row, lens, err);
+    if (rc != NB_OK) {
+      rewind_to_emitted(c);
+      return rc;
+    }
+    c->snap_rows++;
+  }
+  return hand_over(c, out, info, err);
 }
 
 int my_cdc_next(MyCdc *c, struct ArrowArray *out, NbBatchInfo *info, NbError *err) {
@@ -882,20 +1115,39 @@ int my_cdc_next(MyCdc *c, struct ArrowArray *out, NbBatchInfo *info, NbError *er
     return NB_SCHEMA_CHANGED;
   }
   if ((rc = load_schema(c, err)) != NB_OK) return rc;
-  if (c->rpl == NULL) {
-    if ((rc = check_server(c, err)) != NB_OK || (rc = find_start(c, err)) != NB_OK ||
-        (rc = reader_start(c, err)) != NB_OK) {
+  if (c->rpl == NULL && c->snap == NULL) {
+    rc = check_server(c, err);
+    if (rc == NB_OK && wants_snapshot(c))
+      rc = snapshot_begin(c, err);
+    else if (rc == NB_OK && (rc = find_start(c, err)) == NB_OK)
+      rc = reader_start(c, err);
+    if (rc != NB_OK) {
       reader_stop(c);
+      my_snapshot_close(c->snap);
+      c->snap = NULL;
+      c->phase = PH_STREAM;
       return rc;
     }
   }
   for (;;) {
+    if (c->phase == PH_SNAPSHOT) return snapshot_next(c, out, info, err);
     bool cut = false;
     if (c->host->is_cancelled(c->host->host_data)) {
       rewind_to_emitted(c);
       return nb_error_set(err, NB_CANCELLED, "cancelled");
     }
+    if (c->caught_up) {
+      if ((rc = end_catchup(c, err)) != NB_OK) {
+        rewind_to_emitted(c);
+        return rc;
+      }
+      continue;
+    }
     c->ev = mariadb_rpl_fetch(c->rpl, c->ev);
+    if (c->ev == NULL && mysql_errno(c->conn) == 0 && c->phase == PH_CATCHUP) {
+      c->caught_up = true; /* the binlog's end: the snapshot's point is behind */
+      continue;
+    }
     if (c->ev == NULL) {
       if (mysql_errno(c->conn) == 0 && c->set.stop_at_catchup) {
         /* The end of the binlog: what was read ends at a transaction end. */

@@ -2,7 +2,9 @@
  * mysql_cdc.h - mode "cdc": one table's changes read from the binary log
  * as a replica (MariaDB Connector/C's replication API), as records
  * _op, the columns, before_<column>..., _binlog_file, _binlog_pos, _gtid,
- * _ts.  mysql_source.c owns the streams and calls these.
+ * _ts; with snapshot = true first the table's rows (op r) in a consistent
+ * snapshot (mysql_snapshot.c).  mysql_source.c owns the streams and calls
+ * these.
  */
 #ifndef MYSQL_CDC_H
 #define MYSQL_CDC_H
@@ -16,6 +18,7 @@ typedef struct MyCdcSettings {
   int64_t start_pos;     /* first run: position in start_file */
   const char *start_gtid; /* first run: MariaDB GTID position to start after */
   int64_t heartbeat_seconds;
+  bool snapshot;         /* first run: read the table's rows (op r) first */
 } MyCdcSettings;
 
 typedef struct MyCdc MyCdc;

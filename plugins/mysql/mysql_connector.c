@@ -50,6 +50,8 @@ static const NbSettingSpec mysql_settings[] = {
                "mode cdc, first run (MariaDB): start after this GTID position (@@gtid_binlog_pos), instead of start_file"),
     NB_SETTING(NB_SETTING_INT, NB_SETTING_SOURCE, "heartbeat_seconds", "1", NULL,
                "mode cdc: the server's heartbeat period on an idle binlog (batches waiting are handed over then)"),
+    NB_SETTING(NB_SETTING_BOOL, NB_SETTING_SOURCE, "snapshot", "false", NULL,
+               "mode cdc, first run: read the table's rows (op r) in a consistent snapshot first, then the changes from exactly its binlog position (MariaDB)"),
     NB_SETTING(NB_SETTING_STRING, NB_SETTING_DEST, "table", "{stream}", NULL,
                "table to write; \"{stream}\" is replaced by the stream's base name"),
     NB_SETTING(NB_SETTING_ENUM, NB_SETTING_DEST, "mode", "append", "append|replace|upsert",

@@ -654,36 +654,69 @@ static size_t format_timestamp(int64_t micros, char *buf, size_t cap) {
                           (long long)(rem / 60 % 60), (long long)(rem % 60), (long long)frac);
 }
 
-static int put_value(MyDest *d, const NbColumnView *v, int64_t row, NbError *err) {
-  char buf[NB_TEXT_SCRATCH];
-  const char *text = NULL;
-  size_t n;
-  if (nb_view_is_null(v, row)) return stmt_add(d, "NULL", 4);
+/* How a value is written: SQL NULL / \N, as it is (numbers), or as a
+ * string (quoted for INSERT, escaped for LOAD DATA). */
+typedef enum { VALUE_NULL, VALUE_BARE, VALUE_STRING } ValueKind;
+
+/* One value as text, the same for INSERT and LOAD DATA: *text (maybe in
+ * buf) and *n.  NB_DATA for a float MariaDB cannot store (NaN, inf). */
+static int value_text(const NbColumnView *v, int64_t row, char *buf, size_t cap,
+                      const char **text, size_t *n, ValueKind *kind, NbError *err) {
+  *text = NULL;
+  *kind = VALUE_BARE;
+  if (nb_view_is_null(v, row)) {
+    *kind = VALUE_NULL;
+    return NB_OK;
+  }
   switch (v->field.type) {
     case NB_TYPE_TIMESTAMP: {
       const int64_t *values = (const int64_t *)(const void *)v->data;
-      n = format_timestamp(values[row + v->offset], buf, sizeof buf);
-      return stmt_literal(d, buf, n);
+      *n = format_timestamp(values[row + v->offset], buf, cap);
+      *text = buf;
+      *kind = VALUE_STRING;
+      return NB_OK;
     }
     case NB_TYPE_BOOL:
-      n = nb_view_text_n(v, row, buf, sizeof buf, &text);
-      return stmt_add(d, text != NULL && n > 0 && text[0] == 't' ? "1" : "0", 1);
+      *n = nb_view_text_n(v, row, buf, cap, text);
+      *text = *text != NULL && *n > 0 && (*text)[0] == 't' ? "1" : "0";
+      *n = 1;
+      return NB_OK;
     case NB_TYPE_INT64:
     case NB_TYPE_DECIMAL128:
-      n = nb_view_text_n(v, row, buf, sizeof buf, &text);
-      return text != NULL ? stmt_add(d, text, n) : NB_INTERNAL;
+      *n = nb_view_text_n(v, row, buf, cap, text);
+      return *text != NULL ? NB_OK : NB_INTERNAL;
     case NB_TYPE_FLOAT64:
-      n = nb_view_text_n(v, row, buf, sizeof buf, &text);
-      if (text == NULL || n == 0 || !((text[0] >= '0' && text[0] <= '9') || text[0] == '-')) {
+      *n = nb_view_text_n(v, row, buf, cap, text);
+      if (*text == NULL || *n == 0 ||
+          !(((*text)[0] >= '0' && (*text)[0] <= '9') || (*text)[0] == '-')) {
         nb_error_set(err, NB_DATA, "column \"%s\": %s cannot be stored in MariaDB/MySQL",
-                     v->field.name, text != NULL ? text : "the value");
+                     v->field.name, *text != NULL ? *text : "the value");
         return NB_DATA;
       }
-      return stmt_add(d, text, n);
+      return NB_OK;
     default:
-      n = nb_view_text_n(v, row, buf, sizeof buf, &text);
-      return text != NULL ? stmt_literal(d, text, n) : NB_INTERNAL;
+      *n = nb_view_text_n(v, row, buf, cap, text);
+      *kind = VALUE_STRING;
+      return *text != NULL ? NB_OK : NB_INTERNAL;
   }
+}
+
+/* One value: of a multi-row INSERT (NULL, strings quoted), or a LOAD DATA
+ * field (load: \N, strings escaped). */
+static int put_value(MyDest *d, const NbColumnView *v, int64_t row, bool load, NbError *err) {
+  char buf[NB_TEXT_SCRATCH];
+  const char *text;
+  size_t n = 0;
+  ValueKind kind;
+  int rc = value_text(v, row, buf, sizeof buf, &text, &n, &kind, err);
+  if (rc != NB_OK) return rc;
+  if (kind == VALUE_NULL) return load ? stmt_add(d, "\\N", 2) : stmt_add(d, "NULL", 4);
+  if (kind == VALUE_BARE) return stmt_add(d, text, n);
+  if (!load) return stmt_literal(d, text, n);
+  if (stmt_reserve(d, 2 * n) != NB_OK) return NB_NOMEM;
+  d->stmt_len += my_load_escape(d->stmt + d->stmt_len, text, n);
+  d->stmt[d->stmt_len] = '\0';
+  return NB_OK;
 }
 
 static int flush_insert(MyDest *d, DestStream *s, int64_t first, int64_t last, NbError *err) {
@@ -708,10 +741,31 @@ static int start_insert(MyDest *d, DestStream *s) {
   return NB_OK;
 }
 
+/* One row into the statement: "(v,v)" for INSERT, "v\tv\n" for LOAD DATA.
+ * NB_DATA locates the row (a value MariaDB cannot store). */
+static int put_row(MyDest *d, const DestStream *s, const NbColumnView *views, size_t n_views,
+                   int64_t row, bool load, NbError *err) {
+  size_t i;
+  int rc = load ? NB_OK : stmt_add(d, "(", 1);
+  for (i = 0; rc == NB_OK && i < n_views; i++) {
+    if (i > 0) rc = stmt_add(d, load ? "\t" : ",", 1);
+    if (rc == NB_OK) rc = put_value(d, nb_column_view_at(views, i), row, load, err);
+  }
+  if (rc == NB_OK) rc = stmt_add(d, load ? "\n" : ")", 1);
+  if (rc == NB_DATA) {
+    nb_error_locate(err, s->table, row + 1, 0);
+    return NB_DATA;
+  }
+  if (rc != NB_OK)
+    return nb_error_set(err, NB_NOMEM, load ? "out of memory (LOAD DATA buffer)"
+                                            : "out of memory (INSERT statement)");
+  return NB_OK;
+}
+
 static int write_rows(MyDest *d, DestStream *s, const NbColumnView *views, size_t n_views,
                       int64_t start, int64_t length, NbError *err) {
   int64_t row, first = -1;
-  size_t base = 0, i;
+  size_t base = 0;
   int rc;
   for (row = start; row < length; row++) {
     s->delivered++;
@@ -721,17 +775,9 @@ static int write_rows(MyDest *d, DestStream *s, const NbColumnView *views, size_
       base = d->stmt_len;
       first = row;
     }
-    rc = stmt_add(d, d->stmt_len > base ? ",(" : "(", d->stmt_len > base ? 2 : 1);
-    for (i = 0; rc == NB_OK && i < n_views; i++) {
-      if (i > 0) rc = stmt_add(d, ",", 1);
-      if (rc == NB_OK) rc = put_value(d, nb_column_view_at(views, i), row, err);
-    }
-    if (rc == NB_OK) rc = stmt_add(d, ")", 1);
-    if (rc == NB_DATA) {
-      nb_error_locate(err, s->table, row + 1, 0);
-      return NB_DATA;
-    }
-    if (rc != NB_OK) return nb_error_set(err, NB_NOMEM, "out of memory (INSERT statement)");
+    if (d->stmt_len > base && stmt_add(d, ",", 1) != NB_OK)
+      return nb_error_set(err, NB_NOMEM, "out of memory (INSERT statement)");
+    if ((rc = put_row(d, s, views, n_views, row, false, err)) != NB_OK) return rc;
     if (d->stmt_len >= MAX_STATEMENT_BYTES) {
       if ((rc = flush_insert(d, s, first, row, err)) != NB_OK) return rc;
       first = -1;
@@ -739,39 +785,6 @@ static int write_rows(MyDest *d, DestStream *s, const NbColumnView *views, size_
   }
   if (first >= 0) return flush_insert(d, s, first, length - 1, err);
   return NB_OK;
-}
-
-/* One LOAD DATA field: the value as text, escaped; \N for null. */
-static int put_load_value(MyDest *d, const NbColumnView *v, int64_t row, NbError *err) {
-  char buf[NB_TEXT_SCRATCH];
-  const char *text = NULL;
-  size_t n;
-  if (nb_view_is_null(v, row)) return stmt_add(d, "\\N", 2);
-  switch (v->field.type) {
-    case NB_TYPE_TIMESTAMP: {
-      const int64_t *values = (const int64_t *)(const void *)v->data;
-      n = format_timestamp(values[row + v->offset], buf, sizeof buf);
-      return stmt_add(d, buf, n);
-    }
-    case NB_TYPE_BOOL:
-      n = nb_view_text_n(v, row, buf, sizeof buf, &text);
-      return stmt_add(d, text != NULL && n > 0 && text[0] == 't' ? "1" : "0", 1);
-    case NB_TYPE_FLOAT64:
-      n = nb_view_text_n(v, row, buf, sizeof buf, &text);
-      if (text == NULL || n == 0 || !((text[0] >= '0' && text[0] <= '9') || text[0] == '-')) {
-        nb_error_set(err, NB_DATA, "column \"%s\": %s cannot be stored in MariaDB/MySQL",
-                     v->field.name, text != NULL ? text : "the value");
-        return NB_DATA;
-      }
-      return stmt_add(d, text, n);
-    default:
-      n = nb_view_text_n(v, row, buf, sizeof buf, &text);
-      if (text == NULL) return NB_INTERNAL;
-      if (stmt_reserve(d, 2 * n) != NB_OK) return NB_NOMEM;
-      d->stmt_len += my_load_escape(d->stmt + d->stmt_len, text, n);
-      d->stmt[d->stmt_len] = '\0';
-      return NB_OK;
-  }
 }
 
 /* Send the rows formatted so far; on a refusal of LOCAL INFILE, note it
@@ -802,7 +815,6 @@ static int load_rows(MyDest *d, DestStream *s, const NbColumnView *views, size_t
   int64_t row, first = -1;
   uint64_t delivered_at_first = s->delivered;
   bool refused = false;
-  size_t i;
   int rc;
   d->stmt_len = 0;
   for (row = 0; row < length; row++) {
@@ -810,17 +822,7 @@ static int load_rows(MyDest *d, DestStream *s, const NbColumnView *views, size_t
     s->delivered++;
     if (s->delivered <= s->in_db) continue; /* committed before the crash */
     if (first < 0) first = row;
-    rc = NB_OK;
-    for (i = 0; rc == NB_OK && i < n_views; i++) {
-      if (i > 0) rc = stmt_add(d, "\t", 1);
-      if (rc == NB_OK) rc = put_load_value(d, nb_column_view_at(views, i), row, err);
-    }
-    if (rc == NB_OK) rc = stmt_add(d, "\n", 1);
-    if (rc == NB_DATA) {
-      nb_error_locate(err, s->table, row + 1, 0);
-      return NB_DATA;
-    }
-    if (rc != NB_OK) return nb_error_set(err, NB_NOMEM, "out of memory (LOAD DATA buffer)");
+    if ((rc = put_row(d, s, views, n_views, row, true, err)) != NB_OK) return rc;
     if (d->stmt_len >= MAX_STATEMENT_BYTES || row == length - 1) {
       if ((rc = flush_load(d, s, first, row, &refused, err)) != NB_OK) return rc;
       if (refused) {

@@ -223,6 +223,29 @@ static void set_text(MyRowVal *v, int n) {
   v->len = n > 0 ? (size_t)n : 0;
 }
 
+/* A value of lenlen little-endian length bytes and that many bytes of
+ * data (character data in the column's character set, or binary): VARCHAR,
+ * CHAR, BLOB, TEXT.  Returns the bytes used, or 0 with why set. */
+static size_t length_prefixed(const MyBinCol *c, const uint8_t *p, size_t avail, size_t lenlen,
+                              MyRowVal *v, char *why, size_t why_cap) {
+  uint64_t u;
+  if (lenlen > avail) {
+    snprintf(why, why_cap, "a value of %zu bytes with %zu bytes left in the event", lenlen,
+             avail);
+    return 0;
+  }
+  u = le(p, lenlen);
+  if (u > avail - lenlen) {
+    snprintf(why, why_cap, "a value of %zu bytes with %zu bytes left in the event",
+             (size_t)(lenlen + u), avail);
+    return 0;
+  }
+  v->data = (const char *)p + lenlen;
+  v->len = (size_t)u;
+  v->latin1 = c->charset == MY_CS_LATIN1;
+  return lenlen + (size_t)u;
+}
+
 /* Decode the value of column c at p (avail bytes left) into v.  Returns
  * the bytes used, or 0 with why set. */
 static size_t decode_value(const MyBinCol *c, const uint8_t *p, size_t avail, MyRowVal *v,
@@ -379,14 +402,7 @@ static size_t decode_value(const MyBinCol *c, const uint8_t *p, size_t avail, My
     }
     case MYSQL_TYPE_VARCHAR:
     case MYSQL_TYPE_VAR_STRING:
-      lenlen = c->meta < 256 ? 1 : 2;
-      NEED(lenlen);
-      u = le(p, lenlen);
-      NEED(lenlen + u);
-      v->data = (const char *)p + lenlen;
-      v->len = (size_t)u;
-      v->latin1 = c->charset == MY_CS_LATIN1;
-      return need;
+      return length_prefixed(c, p, avail, c->meta < 256 ? 1 : 2, v, why, why_cap);
     case MYSQL_TYPE_BIT: {
       size_t bytes = (c->meta & 0xFF) + ((c->meta >> 8) > 0 ? 1 : 0);
       if (bytes == 0 || bytes > 8) {
@@ -405,13 +421,7 @@ static size_t decode_value(const MyBinCol *c, const uint8_t *p, size_t avail, My
         snprintf(why, why_cap, "BLOB length size %zu (1 to 4)", lenlen);
         return 0;
       }
-      NEED(lenlen);
-      u = le(p, lenlen);
-      NEED(lenlen + u);
-      v->data = (const char *)p + lenlen;
-      v->len = (size_t)u;
-      v->latin1 = c->charset == MY_CS_LATIN1;
-      return need;
+      return length_prefixed(c, p, avail, lenlen, v, why, why_cap);
     case MYSQL_TYPE_STRING: {
       unsigned b0 = c->meta >> 8, b1 = c->meta & 0xFF, real = b0, flen = b1;
       if ((b0 & 0x30) != 0x30) {
@@ -463,14 +473,7 @@ static size_t decode_value(const MyBinCol *c, const uint8_t *p, size_t avail, My
         v->len = o;
         return need;
       }
-      lenlen = flen < 256 ? 1 : 2;
-      NEED(lenlen);
-      u = le(p, lenlen);
-      NEED(lenlen + u);
-      v->data = (const char *)p + lenlen;
-      v->len = (size_t)u;
-      v->latin1 = c->charset == MY_CS_LATIN1;
-      return need;
+      return length_prefixed(c, p, avail, flen < 256 ? 1 : 2, v, why, why_cap);
     }
     default:
       snprintf(why, why_cap, "binlog column type %u is not supported", c->type);
@@ -526,31 +529,89 @@ int my_rows_read_image(const MyBinCol *cols, size_t n, const uint8_t *present,
   return 0;
 }
 
-/* ---- CDC positions: 'C', version 1, file length, file, pos, skip ------- */
+/* ---- CDC positions ---------------------------------------------------------
+ * v1 (streaming): 'C', 1, file length, file, pos, skip.
+ * v2 (initial snapshot): 'C', 2, file length, file, pos, skip, rows, key
+ * length, key.  Little-endian u64s. */
+
+static size_t put_le64(uint8_t *out, uint64_t v) {
+  size_t i;
+  for (i = 0; i < 8; i++) out[i] = (uint8_t)(v >> (8 * i));
+  return 8;
+}
 
 size_t my_cdc_pos_encode(const MyCdcPos *p, uint8_t *out) {
-  size_t n = strnlen(p->file, sizeof p->file - 1), at = 3, i;
+  size_t n = strnlen(p->file, sizeof p->file - 1), at = 3;
   out[0] = 'C';
-  out[1] = 1;
+  out[1] = p->snapshot ? 2 : 1;
   out[2] = (uint8_t)n;
   memcpy(out + at, p->file, n);
   at += n;
-  for (i = 0; i < 8; i++) out[at++] = (uint8_t)(p->pos >> (8 * i));
-  for (i = 0; i < 8; i++) out[at++] = (uint8_t)(p->skip >> (8 * i));
+  at += put_le64(out + at, p->pos);
+  at += put_le64(out + at, p->skip);
+  if (p->snapshot) {
+    size_t k = strnlen(p->key, sizeof p->key - 1);
+    at += put_le64(out + at, p->rows);
+    out[at++] = (uint8_t)k;
+    memcpy(out + at, p->key, k);
+    at += k;
+  }
   return at;
 }
 
+/* A canonical decimal integer as the server prints one: -?[1-9][0-9]* or 0. */
+bool my_cdc_key_valid(const char *k, size_t n) {
+  size_t i = 0;
+  if (n > 0 && k[0] == '-') i = 1;
+  if (i == n || n > 21) return false;
+  if (k[i] == '0' && (n - i > 1 || i == 1)) return false;
+  for (; i < n; i++)
+    if (k[i] < '0' || k[i] > '9') return false;
+  return true;
+}
+
 int my_cdc_pos_decode(const uint8_t *in, size_t len, MyCdcPos *p) {
-  size_t n, i;
-  if (len < 3 || in[0] != 'C' || in[1] != 1) return -1;
+  MyCdcPos t;
+  size_t n, i, at, k = 0;
+  if (len < 3 || in[0] != 'C' || (in[1] != 1 && in[1] != 2)) return -1;
   n = in[2];
-  if (n == 0 || len != 3 + n + 16) return -1;
+  if (n == 0 || len < 3 + n + 16) return -1;
   for (i = 0; i < n; i++)
     if (in[3 + i] == '\0' || in[3 + i] == '/') return -1; /* a file name, not a path */
-  memcpy(p->file, in + 3, n);
-  p->file[n] = '\0';
-  p->pos = le(in + 3 + n, 8);
-  p->skip = le(in + 3 + n + 8, 8);
-  if (p->pos < 4) return -1;
+  at = 3 + n + 16;
+  if (in[1] == 1 && len != at) return -1;
+  if (in[1] == 2) {
+    if (len < at + 9) return -1;
+    k = in[at + 8];
+    if (len != at + 9 + k || k >= sizeof p->key) return -1;
+    if (k > 0 && !my_cdc_key_valid((const char *)in + at + 9, k)) return -1;
+  }
+  memset(&t, 0, sizeof t);
+  memcpy(t.file, in + 3, n);
+  t.file[n] = '\0';
+  t.pos = le(in + 3 + n, 8);
+  t.skip = le(in + 3 + n + 8, 8);
+  if (in[1] == 2) {
+    t.snapshot = true;
+    t.rows = le(in + at, 8);
+    memcpy(t.key, in + at + 9, k);
+    t.key[k] = '\0';
+  }
+  if (t.pos < 4) return -1;
+  *p = t;
   return 0;
+}
+
+int my_cdc_key_cmp(const char *a, size_t an, const char *b, size_t bn) {
+  bool neg_a = an > 0 && a[0] == '-', neg_b = bn > 0 && b[0] == '-';
+  int c;
+  if (neg_a != neg_b) return neg_a ? -1 : 1;
+  if (neg_a) {
+    a++, an--, b++, bn--;
+  }
+  if (an != bn)
+    c = an < bn ? -1 : 1;
+  else
+    c = memcmp(a, b, an) < 0 ? -1 : memcmp(a, b, an) > 0 ? 1 : 0;
+  return neg_a ? -c : c;
 }

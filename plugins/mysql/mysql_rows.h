@@ -60,16 +60,33 @@ int my_rows_read_image(const MyBinCol *cols, size_t n, const uint8_t *present,
 
 /* Where a CDC stream resumes: re-read the binlog from file:pos (the start
  * of a transaction, or the end of the last one) and skip the first `skip`
- * change records of that transaction (already handed over). */
+ * change records of that transaction (already handed over).
+ *
+ * During the initial snapshot (snapshot = true) the position also says
+ * what the destination holds: the table as of file:pos for every row whose
+ * primary key is at most `key` (decimal text; "" = no row yet), none of the
+ * others; `rows` counts the snapshot rows handed over. */
 typedef struct MyCdcPos {
   char file[256];
   uint64_t pos;
   uint64_t skip;
+  bool snapshot;   /* in the initial snapshot (or its catch-up) */
+  uint64_t rows;   /* snapshot: rows handed over so far */
+  char key[24];    /* snapshot: last primary key handed over, "" = none */
 } MyCdcPos;
 
-#define MY_CDC_POS_MAX (3 + 255 + 16)
+/* 3 + file + pos, skip (v1); v2 adds rows, key length and key. */
+#define MY_CDC_POS_MAX (3 + 255 + 16 + 8 + 1 + 23)
 
 /* Encode into out (MY_CDC_POS_MAX bytes); returns the length. */
 size_t my_cdc_pos_encode(const MyCdcPos *p, uint8_t *out);
-/* Decode an untrusted position; -1 when it is not one this version wrote. */
+/* Decode an untrusted position; -1 when it is not one this version wrote
+ * (a snapshot key must be a canonical decimal integer). */
 int my_cdc_pos_decode(const uint8_t *in, size_t len, MyCdcPos *p);
+
+/* Whether k[0..n) is a canonical decimal integer (-?[1-9][0-9]* or 0, at
+ * most 21 bytes), as the server prints integer keys. */
+bool my_cdc_key_valid(const char *k, size_t n);
+
+/* Compare two canonical decimal integers by value: <0, 0, >0. */
+int my_cdc_key_cmp(const char *a, size_t an, const char *b, size_t bn);

@@ -167,8 +167,15 @@ static int load_cdc_settings(MySource *s, const NbSettings *settings, NbError *e
       (rc = nb_setting_string(settings, "start_gtid", NULL, &s->cdc_set.start_gtid, err)) !=
           NB_OK ||
       (rc = nb_setting_int(settings, "heartbeat_seconds", 1, &s->cdc_set.heartbeat_seconds,
-                           err)) != NB_OK)
+                           err)) != NB_OK ||
+      (rc = nb_setting_bool(settings, "snapshot", false, &s->cdc_set.snapshot, err)) != NB_OK)
     return rc;
+  if (s->cdc_set.snapshot && (s->cdc_set.start_file != NULL || s->cdc_set.start_gtid != NULL)) {
+    nb_error_set(err, NB_INVALID, "setting \"snapshot\" cannot be combined with \"%s\"",
+                 s->cdc_set.start_file != NULL ? "start_file" : "start_gtid");
+    nb_error_hint(err, "The snapshot's own binlog position is where the changes start.");
+    return NB_INVALID;
+  }
   if (s->cdc_set.server_id < 1 || s->cdc_set.server_id > 4000000000ll) {
     nb_error_set(err, NB_INVALID, "setting \"server_id\" must be 1 to 4000000000");
     nb_error_hint(err, "Pick an id no server or other replica of this server uses.");

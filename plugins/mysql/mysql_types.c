@@ -24,76 +24,66 @@ static bool is_json_field(const MYSQL_FIELD *f) {
   return false;
 }
 
-/* The conversion and Arrow type of one result column. */
-static void map_field(const MYSQL_FIELD *f, MyColumn *c) {
+/* How one result column's text is converted. */
+static MyConv conv_of(const MYSQL_FIELD *f) {
   bool is_unsigned = (f->flags & UNSIGNED_FLAG) != 0;
-  c->field.nullable = true;
   switch (f->type) {
     case MYSQL_TYPE_TINY:
     case MYSQL_TYPE_SHORT:
     case MYSQL_TYPE_INT24:
     case MYSQL_TYPE_LONG:
     case MYSQL_TYPE_YEAR:
-      c->conv = MY_CONV_INT64;
-      c->field.type = NB_TYPE_INT64;
-      return;
+      return MY_CONV_INT64;
     case MYSQL_TYPE_LONGLONG:
-      c->conv = is_unsigned ? MY_CONV_NUMBER : MY_CONV_INT64;
-      c->field.type = is_unsigned ? NB_TYPE_NUMBER : NB_TYPE_INT64;
-      return;
+      return is_unsigned ? MY_CONV_NUMBER : MY_CONV_INT64;
     case MYSQL_TYPE_DECIMAL:
     case MYSQL_TYPE_NEWDECIMAL:
-      c->conv = MY_CONV_NUMBER;
-      c->field.type = NB_TYPE_NUMBER;
-      return;
+      return MY_CONV_NUMBER;
     case MYSQL_TYPE_FLOAT:
     case MYSQL_TYPE_DOUBLE:
-      c->conv = MY_CONV_DOUBLE;
-      c->field.type = NB_TYPE_FLOAT64;
-      return;
+      return MY_CONV_DOUBLE;
     case MYSQL_TYPE_BIT:
-      /* BIT(64) may exceed int64: kept as exact decimal text. */
-      c->conv = MY_CONV_BIT;
-      c->field.type = f->length >= 64 ? NB_TYPE_NUMBER : NB_TYPE_INT64;
-      return;
+      return MY_CONV_BIT;
     case MYSQL_TYPE_DATE:
     case MYSQL_TYPE_NEWDATE:
-      c->conv = MY_CONV_DATE;
-      c->field.type = NB_TYPE_DATE32;
-      return;
+      return MY_CONV_DATE;
     case MYSQL_TYPE_DATETIME:
     case MYSQL_TYPE_DATETIME2:
-      c->conv = MY_CONV_DATETIME;
-      c->field.type = NB_TYPE_TIMESTAMP;
-      c->field.timezone = "";
-      return;
+      return MY_CONV_DATETIME;
     case MYSQL_TYPE_TIMESTAMP:
     case MYSQL_TYPE_TIMESTAMP2:
-      c->conv = MY_CONV_TIMESTAMP;
-      c->field.type = NB_TYPE_TIMESTAMP;
-      c->field.timezone = "UTC";
-      return;
+      return MY_CONV_TIMESTAMP;
     case MYSQL_TYPE_GEOMETRY:
-      c->conv = MY_CONV_HEX;
-      c->field.type = NB_TYPE_UTF8;
-      return;
+      return MY_CONV_HEX;
     default:
       break;
   }
-  if (is_json_field(f)) {
-    c->conv = MY_CONV_JSON;
-    c->field.type = NB_TYPE_JSON;
-  } else if (f->charsetnr == MY_BINARY_CHARSET && (f->flags & (ENUM_FLAG | SET_FLAG)) == 0 &&
-             f->type != MYSQL_TYPE_TIME && f->type != MYSQL_TYPE_TIME2 &&
-             f->type != MYSQL_TYPE_NULL) {
-    c->conv = MY_CONV_HEX;
-    c->field.type = NB_TYPE_UTF8;
-  } else {
-    /* CHAR, VARCHAR, TEXT, ENUM, SET, TIME: the server converts character
-     * data to the connection's utf8mb4. */
-    c->conv = MY_CONV_TEXT;
-    c->field.type = NB_TYPE_UTF8;
-  }
+  if (is_json_field(f)) return MY_CONV_JSON;
+  if (f->charsetnr == MY_BINARY_CHARSET && (f->flags & (ENUM_FLAG | SET_FLAG)) == 0 &&
+      f->type != MYSQL_TYPE_TIME && f->type != MYSQL_TYPE_TIME2 && f->type != MYSQL_TYPE_NULL)
+    return MY_CONV_HEX;
+  /* CHAR, VARCHAR, TEXT, ENUM, SET, TIME: the server converts character
+   * data to the connection's utf8mb4. */
+  return MY_CONV_TEXT;
+}
+
+/* The Arrow type each conversion produces. */
+static const NbType conv_type[] = {
+    [MY_CONV_INT64] = NB_TYPE_INT64,         [MY_CONV_NUMBER] = NB_TYPE_NUMBER,
+    [MY_CONV_DOUBLE] = NB_TYPE_FLOAT64,      [MY_CONV_BIT] = NB_TYPE_INT64,
+    [MY_CONV_TEXT] = NB_TYPE_UTF8,           [MY_CONV_HEX] = NB_TYPE_UTF8,
+    [MY_CONV_JSON] = NB_TYPE_JSON,           [MY_CONV_DATE] = NB_TYPE_DATE32,
+    [MY_CONV_DATETIME] = NB_TYPE_TIMESTAMP,  [MY_CONV_TIMESTAMP] = NB_TYPE_TIMESTAMP};
+
+/* The conversion and Arrow type of one result column. */
+static void map_field(const MYSQL_FIELD *f, MyColumn *c) {
+  c->field.nullable = true;
+  c->conv = conv_of(f);
+  c->field.type = conv_type[c->conv];
+  /* BIT(64) may exceed int64: kept as exact decimal text. */
+  if (c->conv == MY_CONV_BIT && f->length >= 64) c->field.type = NB_TYPE_NUMBER;
+  if (c->conv == MY_CONV_DATETIME) c->field.timezone = "";
+  if (c->conv == MY_CONV_TIMESTAMP) c->field.timezone = "UTC";
 }
 
 int my_columns_from_result(MYSQL_RES *res, MyColumn **cols, size_t *n, NbError *err) {

@@ -10,7 +10,8 @@
  * Invariants: no read outside the buffer (ASan), every failure has a
  * message, an image never uses more bytes than were left, decoded values
  * point inside the input or the value's own buffer; a CDC position that
- * decodes encodes back to the same bytes.
+ * decodes encodes back to the same bytes; snapshot keys (decimal text)
+ * compare antisymmetrically and equal to themselves.
  */
 #include "fuzz.h" /* first: it defines _GNU_SOURCE */
 
@@ -19,6 +20,21 @@
 #include "mysql_rows.h"
 
 static const char members[] = "a\0bb\0ccc";
+
+/* The first and second halves of the input as snapshot keys. */
+static void check_keys(const uint8_t *data, size_t size) {
+  const char *a = (const char *)data, *b = (const char *)data + size / 2;
+  size_t an = size / 2, bn = size - size / 2;
+  int ab, ba;
+  if (!my_cdc_key_valid(a, an) || !my_cdc_key_valid(b, bn)) return;
+  ab = my_cdc_key_cmp(a, an, b, bn);
+  ba = my_cdc_key_cmp(b, bn, a, an);
+  if ((ab < 0) != (ba > 0) || (ab == 0) != (ba == 0) || my_cdc_key_cmp(a, an, a, an) != 0)
+    fuzz_fail("snapshot keys %.*s and %.*s compare %d / %d", (int)an, a, (int)bn, b, ab, ba);
+  if ((ab == 0) != (an == bn && memcmp(a, b, an) == 0))
+    fuzz_fail("snapshot keys %.*s and %.*s: equal by value but not by text", (int)an, a,
+              (int)bn, b);
+}
 
 static void check_position(const uint8_t *data, size_t size) {
   MyCdcPos p;
@@ -39,6 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const uint8_t *end = data + size;
   unsigned flags;
   check_position(data, size);
+  check_keys(data, size);
   n = fuzz_take(&data, &size) % 16 + 1;
   if (size < n + 2) return 0;
   for (i = 0; i < n; i++) types[i] = fuzz_take(&data, &size);
