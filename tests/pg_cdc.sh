@@ -210,6 +210,34 @@ expect 0 "resume after a server restart" H run "$tmp/rs.cfg"
 got=$(sort -u "$tmp/rs.jsonl" | wc -l)
 [ "$got" = 2000 ] && [ "$(wc -l < "$tmp/rs.jsonl")" = 2000 ] && echo "ok: server restart: 2000 inserts exactly once" ||
   report_failure "server restart: $got distinct of $(wc -l < "$tmp/rs.jsonl") records, expected 2000"
+# The slot's confirmed flush LSN moves while a run streams (the host
+# reports each commit to the source, ABI 1.2 source_committed), so the
+# server does not keep a long run's WAL until the next run.
+pgsql -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name IN ('s_rs', 's_bad')" > /dev/null # the server has 4
+pgsql -c "CREATE TABLE fl (id int PRIMARY KEY, v text)"
+config fl public.fl s_fl "status_interval = 1;" "$(json_dest fl)"
+"$NEBULA_HOST" --plugin-dir "$PLUGIN_DIR" run "$tmp/fl.cfg" 2> "$tmp/fl.log" > /dev/null &
+pid=$!
+i=0
+until [ "$(pgsql -Atc "SELECT active FROM pg_replication_slots WHERE slot_name = 's_fl'")" = t ] || [ $i -ge 100 ]; do sleep 0.1; i=$((i + 1)); done
+start_lsn=$(pgsql -Atc "SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = 's_fl'")
+# Confirmations come at transaction ends: past the WAL position before the
+# insert means past the insert's commit.
+before_insert=$(pgsql -Atc "SELECT pg_current_wal_lsn()")
+pgsql -c "INSERT INTO fl SELECT i, 'x' FROM generate_series(1, 2000) i"
+i=0
+moved=f
+while kill -0 "$pid" 2>/dev/null && [ $i -lt 300 ]; do
+  moved=$(pgsql -Atc "SELECT confirmed_flush_lsn > '$before_insert'::pg_lsn FROM pg_replication_slots WHERE slot_name = 's_fl'")
+  [ "$moved" = t ] && break
+  sleep 0.1; i=$((i + 1))
+done
+running=no; kill -0 "$pid" 2>/dev/null && running=yes
+kill -TERM "$pid" 2>/dev/null
+wait "$pid"
+[ "$moved" = t ] && [ "$running" = yes ] && [ "$(wc -l < "$tmp/fl.jsonl")" = 2000 ] &&
+  echo "ok: confirmed flush LSN moved from $start_lsn past the insert at $before_insert during the run" ||
+  { cat "$tmp/fl.log"; report_failure "confirmed flush LSN did not pass $before_insert during the run (from $start_lsn; running: $running; $(wc -l < "$tmp/fl.jsonl") records)"; }
 cat "$tmp"/*.log "$err" "$out" > "$tmp/all-output"
 lacks "$tmp/all-output" "$PG_PASSWORD" "the password in no log, error or describe output"
 finish

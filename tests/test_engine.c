@@ -818,9 +818,9 @@ static void test_dest_finish_absent_in_1_0(void **state) {
   assert_int_equal(run_with(f, &old, &stop), NBH_EXIT_OK);
 }
 
-/* ABI 1.2 source_committed: a commit reaches the source while it is still
- * reading (the source waits at row 100 until one does, 10 s at most). */
-static void test_source_told_of_commits_during_run(void **state) {
+/* ABI 1.2 committed_position: a source waiting inside source_next (at row
+ * 100, 10 s at most) learns of a commit of what it produced before. */
+static void test_source_sees_commits_during_run(void **state) {
   Fx *f = *state;
   char *log;
   src(f, "rows", "300");
@@ -830,37 +830,7 @@ static void test_source_told_of_commits_during_run(void **state) {
   assert_output(f, 1, 300, NULL, 0);
   log = log_text(f);
   assert_non_null(strstr(log, "committed stream 0 row "));
-  assert_null(strstr(log, "no commit notice"));
-  free(log);
-}
-
-/* A failing source_committed is a warning: the run goes on and ends well. */
-static void test_source_committed_failure_is_a_warning(void **state) {
-  Fx *f = *state;
-  char *log;
-  src(f, "rows", "300");
-  src(f, "await_commit_at_row", "100");
-  src(f, "committed_fails", "true");
-  f->opt.commit_rows = 50;
-  assert_int_equal(run(f), NBH_EXIT_OK);
-  assert_output(f, 1, 300, NULL, 0);
-  log = log_text(f);
-  assert_non_null(strstr(log, "could not confirm the committed position of stream"));
-  assert_non_null(strstr(log, "flaky server cannot confirm row"));
-  free(log);
-}
-
-/* A 1.1 source (struct_size short of the slot) is never called. */
-static void test_source_committed_absent_in_1_1(void **state) {
-  Fx *f = *state;
-  char *log;
-  f->plugin.vtable.struct_size = (uint32_t)NB_CONNECTOR_SIZE_1_1;
-  src(f, "rows", "300");
-  f->opt.commit_rows = 50;
-  assert_int_equal(run(f), NBH_EXIT_OK);
-  assert_output(f, 1, 300, NULL, 0);
-  log = log_text(f);
-  assert_null(strstr(log, "committed stream 0 row "));
+  assert_null(strstr(log, "no committed position"));
   free(log);
 }
 
@@ -911,9 +881,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_dest_finish_failure_fails_run, setup, teardown),
       cmocka_unit_test_setup_teardown(test_dest_finish_not_after_failure, setup, teardown),
       cmocka_unit_test_setup_teardown(test_dest_finish_absent_in_1_0, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_source_told_of_commits_during_run, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_source_committed_failure_is_a_warning, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_source_committed_absent_in_1_1, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_source_sees_commits_during_run, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -175,9 +175,7 @@ static void connector_layout(void **state) {
 static void connector_1_1_appends_dest_finish(void **state) {
   (void)state;
   assert_int_equal(offsetof(NbConnector, dest_finish), NB_CONNECTOR_SIZE_1_0);
-  /* ABI 1.2 appends source_committed right after dest_finish. */
-  assert_int_equal(offsetof(NbConnector, source_committed), NB_CONNECTOR_SIZE_1_1);
-  assert_int_equal(NB_CONNECTOR_SIZE_1_2, sizeof(NbConnector));
+  assert_int_equal(NB_CONNECTOR_SIZE_1_1, sizeof(NbConnector));
   assert_int_equal(NB_SETTING_SPEC_SIZE_1_0, sizeof(NbSettingSpec_v1_0));
 }
 
@@ -215,10 +213,14 @@ static void host_1_2_appends_block_slots(void **state) {
                    offsetof(NbHostApi, block_compress_bound) + sizeof(void (*)(void)));
   assert_int_equal(offsetof(NbHostApi, block_decompress),
                    offsetof(NbHostApi, block_compress) + sizeof(void (*)(void)));
-  /* Then file_list (storage modules), the last slot of 1.2. */
+  /* Then file_list (storage modules) and committed_position, the last
+   * slot of 1.2. */
   assert_int_equal(offsetof(NbHostApi, file_list),
                    offsetof(NbHostApi, block_decompress) + sizeof(void (*)(void)));
-  assert_int_equal(sizeof(NbHostApi), offsetof(NbHostApi, file_list) + sizeof(void (*)(void)));
+  assert_int_equal(offsetof(NbHostApi, committed_position),
+                   offsetof(NbHostApi, file_list) + sizeof(void (*)(void)));
+  assert_int_equal(sizeof(NbHostApi),
+                   offsetof(NbHostApi, committed_position) + sizeof(void (*)(void)));
   /* A 1.0 host's struct_size does not cover them. */
   NbHostApi host;
   memset(&host, 0, sizeof host);

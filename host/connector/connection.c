@@ -36,6 +36,16 @@ static int host_is_cancelled(void *host_data) {
   return c->is_cancelled != NULL ? c->is_cancelled(c->owner) : 0;
 }
 
+static int host_committed_position(void *host_data, uint32_t index, void *buf, size_t cap,
+                                   size_t *len) {
+  NbhConnection *c = host_data;
+  size_t unused;
+  if (len == NULL) len = &unused;
+  *len = 0;
+  if (c->committed_position == NULL) return NB_END;
+  return c->committed_position(c->owner, index, buf, cap, len);
+}
+
 static void host_counter_add(void *host_data, const char *name, int64_t delta) {
   NbhConnection *c = host_data;
   if (c->counter_add != NULL) c->counter_add(c->owner, name != NULL ? name : "unnamed", delta);
@@ -332,6 +342,7 @@ void nbh_connection_init(NbhConnection *c, const NbConnector *vt, const char *ro
   c->api.log = host_log;
   c->api.is_cancelled = host_is_cancelled;
   c->api.counter_add = host_counter_add;
+  c->api.committed_position = host_committed_position;
   c->api.file_open_read = conn_open_read;
   c->api.file_read = conn_read;
   c->api.file_open_write = conn_open_write;
@@ -612,33 +623,6 @@ int nbh_connection_commit(NbhConnection *c, const void **state, size_t *state_le
                           NbError *err) {
   CommitCall a = {state, state_len};
   return call(c, "dest_commit", do_commit, &a, err);
-}
-
-typedef struct CommittedCall {
-  uint32_t index;
-  const void *position;
-  size_t position_len;
-} CommittedCall;
-
-static int do_committed(NbhConnection *c, void *ctx, NbError *err) {
-  CommittedCall *a = ctx;
-  return c->vt->source_committed(c->handle, a->index, a->position, a->position_len, err);
-}
-
-int nbh_connection_committed(NbhConnection *c, uint32_t index, const void *position,
-                             size_t position_len, NbError *err) {
-  CommittedCall a = {index, position, position_len};
-  if (!NB_STRUCT_HAS(NbConnector, c->vt, source_committed) || c->vt->source_committed == NULL) {
-    nb_error_init(err);
-    return NB_OK;
-  }
-  /* No retries: a failure only delays the confirmation to a later commit,
-   * which is better than holding up the source for a retry's back-off. */
-  nb_error_init(err);
-  nbh_connection_call_begin(c, "source_committed");
-  int rc = do_committed(c, &a, err);
-  nbh_connection_call_end(c);
-  return rc;
 }
 
 static int do_finish(NbhConnection *c, void *ctx, NbError *err) {

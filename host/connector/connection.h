@@ -84,6 +84,9 @@ typedef struct NbhConnection {
   /* The owner's callbacks behind is_cancelled and counter_add. */
   int (*is_cancelled)(void *owner);
   void (*counter_add)(void *owner, const char *name, int64_t delta);
+  /* Behind committed_position (ABI 1.2); NULL: nothing is ever committed
+   * (commands that run no pipeline). */
+  int (*committed_position)(void *owner, uint32_t index, void *buf, size_t cap, size_t *len);
   void *owner;
   bool dry_write;
   /* The files of the pipeline run (run_files.h, borrowed), checked at
@@ -159,11 +162,6 @@ int nbh_connection_write(NbhConnection *c, uint32_t dest_stream, const struct Ar
 /* *state / *state_len: the connector's blob, valid until its next call. */
 int nbh_connection_commit(NbhConnection *c, const void **state, size_t *state_len,
                           NbError *err);
-
-/* source_committed when the connector has it (ABI 1.2): position
- * (borrowed) of stream index is durable downstream.  NB_OK when it has not. */
-int nbh_connection_committed(NbhConnection *c, uint32_t index, const void *position,
-                             size_t position_len, NbError *err);
 
 /* dest_finish when the connector has it (ABI 1.1); NB_OK when it has not.
  * Then every object still open for writing is completed (made visible);

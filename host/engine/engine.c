@@ -248,8 +248,7 @@ static int engine_init(Engine *e, const NbhEndpoint *source, const NbhEndpoint *
   e->retry_policy.cap_seconds = NBH_RETRY_CAP_SECONDS;
   side_init(e, &e->source, source, "source", 1);
   side_init(e, &e->dest, dest, "destination", 2);
-  e->source_takes_commits = NB_STRUCT_HAS(NbConnector, e->source.conn.vt, source_committed) &&
-                            e->source.conn.vt->source_committed != NULL;
+  e->source.conn.committed_position = eng_committed_position;
 
   if (pthread_mutex_init(&e->lock, NULL) != 0) return -1;
   if (pthread_condattr_init(&attr) != 0) return -1;
@@ -276,8 +275,7 @@ static void engine_free(Engine *e) {
   for (i = 0; i < e->n_streams; i++) {
     free(e->streams[i].name);
     free(e->streams[i].pending.position);
-    free(e->streams[i].posted);
-    free(e->streams[i].notice);
+    free(e->streams[i].committed);
   }
   free(e->streams);
   free(e->commit_streams);

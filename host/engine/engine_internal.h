@@ -7,8 +7,8 @@
  *   failure.c       recording the run's failure and stopping what it reaches
  *   source_stage.c  the source thread: streams, batches, bad records
  *   dest_stage.c    the destination thread: writes, commits, state file
- *   commit_notice.c committed positions handed from the destination
- *                   thread to the source (source_committed)
+ *   commit_notice.c committed positions, for the source that asks
+ *                   (committed_position)
  *   supervise.c     the calling thread: signals, watchdog, progress, summary
  */
 #ifndef NBH_ENGINE_INTERNAL_H
@@ -72,13 +72,10 @@ typedef struct StreamRun {
                                  wrote (name borrowed from `name`) */
   uint32_t dest_index;
   int prepared;
-  /* Commit notices for the source (commit_notice.c): the position last
-   * posted (destination thread only) and the one posted but not yet
-   * taken by the source thread (NULL: none; under Engine.lock). */
-  uint8_t *posted;
-  size_t posted_len;
-  uint8_t *notice;
-  size_t notice_len;
+  /* The latest committed position, for the source that asks
+   * (commit_notice.c; NULL: none this run; under Engine.lock). */
+  uint8_t *committed;
+  size_t committed_len;
   char labels_read[512];
   char labels_written[512];
   char labels_stream[512];
@@ -105,7 +102,7 @@ struct Engine {
   int stop_signo;            /* supervisor only */
 
   pthread_mutex_t lock;      /* failure fields, the wake-up below and
-                                StreamRun.notice */
+                                StreamRun.committed */
   pthread_cond_t wake;       /* a stage finished */
   int failed;
   int exit_code;
@@ -120,8 +117,6 @@ struct Engine {
   int64_t input_total;
   atomic_int streams_listed; /* the three fields above are set */
   atomic_int source_complete;
-  bool source_takes_commits; /* the source has source_committed (ABI 1.2) */
-  atomic_int commit_posted;  /* a StreamRun.notice waits for the source */
 
   _Atomic uint64_t records_read, records_written, rejected, bytes_read,
       bytes_written, batches, commits, retries, input_done;
@@ -172,10 +167,10 @@ int eng_push_marker(Engine *e, NbhItemKind kind, uint32_t stream);
 void *eng_dest_main(void *engine);
 
 /* commit_notice.c.  Destination thread, after a commit: post the position
- * of every stream the commit moved.  Source thread, between two
- * source_next calls: hand what was posted to source_committed. */
+ * of every stream the commit moved.  eng_committed_position is the source
+ * connection's committed_position callback (owner: its Side). */
 void eng_post_commit(Engine *e);
-void eng_take_commits(Engine *e);
+int eng_committed_position(void *owner, uint32_t index, void *buf, size_t cap, size_t *len);
 
 /* supervise.c */
 void eng_declare_metrics(NbhMetrics *m);

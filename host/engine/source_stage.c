@@ -492,7 +492,6 @@ static int read_stream(Engine *e, uint32_t index) {
   }
   for (;;) {
     if (eng_stopping(e, &e->source)) break;
-    eng_take_commits(e);
     rc = nbh_connection_next(&e->source.conn, index, &c.array, &c.info, &err);
     if ((rc == NB_OK || rc == NB_DATA) && !check_advance(e, index, &adv, rc, &c, &err)) break;
     if (rc == NB_OK) {

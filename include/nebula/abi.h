@@ -70,10 +70,9 @@
  *        reader_close): writing objects with durable commits whose state
  *        blob the host keeps in its state file (exactly-once multipart
  *        uploads); a module without them is read-only.
- *        NbConnector.source_committed (optional): the host tells the
- *        source, during the run, which positions are durable downstream,
- *        so a replication slot can release its WAL without waiting for
- *        the next run.
+ *        NbHostApi.committed_position: a source asks, during the run,
+ *        which of its positions are durable downstream, so a replication
+ *        slot can release its WAL without waiting for the next run.
  *
  * THREADS
  *   A source handle is used by one thread at a time, and so is a destination
@@ -407,6 +406,25 @@ typedef struct NbHostApi {
   int (*file_list)(void *host_data, const char *pattern,
                    int (*each)(void *cookie, const char *path, int64_t size_bytes),
                    void *cookie, NbError *err);
+
+  /* \since ABI 1.2 (test with NB_HOST_HAS).  The latest position of
+   * stream index that is durable downstream: the destination committed
+   * everything the source reported up to it (an info->position of an
+   * earlier source_next) and the host recorded it in its state file.  A
+   * source whose server keeps data until its reader confirms it (a
+   * replication slot's WAL, a queue's unacknowledged messages) confirms
+   * it from here during the run, including while it waits for new data
+   * inside source_next, instead of only at the next run's source_seek.
+   * Copies the position into buf[0..cap) and sets *len.  Cheap (a lock
+   * and a copy): a source may ask every few hundred milliseconds.  Call
+   * it only from the thread that calls the source's slots.  The bytes are
+   * ones the source reported, but it checks them as it checks
+   * source_seek's.  Returns NB_OK (copied), NB_END (nothing committed in
+   * this run yet: the durable position is the one source_seek gave, if
+   * any), NB_INVALID (index out of range, or cap too small: *len is the
+   * size needed). */
+  int (*committed_position)(void *host_data, uint32_t index, void *buf, size_t cap,
+                            size_t *len);
 } NbHostApi;
 
 /* Non-zero when host (may be NULL) provides slot: its struct_size covers
@@ -634,33 +652,6 @@ typedef struct NbConnector {
    * Returns NB_OK, NB_IO, NB_UNAVAILABLE, NB_NOMEM. */
   int (*dest_finish)(void *dest, NbError *err);
 
-  /* --- Added in ABI 1.2 ----------------------------------------------- */
-
-  /* \since ABI 1.2.  Optional (NULL: the source keeps nothing for its
-   * readers).  Everything stream index produced up to and including
-   * `position` (the info->position of an earlier source_next) is durable
-   * downstream: the destination committed it and the host wrote it into
-   * its state file (without a state file: the destination committed it).
-   * A source whose server keeps data until its reader confirms it (a
-   * replication slot's WAL, a queue's unacknowledged messages) confirms it
-   * here, while the run goes on, instead of only at the next run's
-   * source_seek; a server that keeps a long run's backlog fills its disk.
-   *
-   * Contract:
-   *   - called on the thread that calls source_next, between two calls,
-   *     never at the same time as another call on the handle;
-   *   - for one stream, positions arrive in commit order and each differs
-   *     from the one before; commits may be coalesced (only the latest is
-   *     delivered), and those of the run's last moments reach only the
-   *     next run, through source_seek;
-   *   - position is borrowed for the call.  It is one the source reported,
-   *     but the source checks it as it checks source_seek's;
-   *   - a status other than NB_OK is logged as a warning and the run goes
-   *     on: a later commit, or the next run's source_seek, confirms it.
-   * Returns NB_OK, NB_INVALID (position not understood), NB_IO,
-   * NB_UNAVAILABLE. */
-  int (*source_committed)(void *source, uint32_t index, const void *position,
-                          size_t position_len, NbError *err);
 } NbConnector;
 
 /* The size of NbConnector as ABI 1.0 defined it (up to dest_close). */
@@ -668,8 +659,6 @@ typedef struct NbConnector {
 /* The size of NbConnector as ABI 1.1 defines it (up to dest_finish). */
 #define NB_CONNECTOR_SIZE_1_1 \
   (offsetof(NbConnector, dest_finish) + sizeof(int (*)(void *, NbError *)))
-/* The size of NbConnector as ABI 1.2 defines it (up to source_committed). */
-#define NB_CONNECTOR_SIZE_1_2 (offsetof(NbConnector, source_committed) + sizeof(void (*)(void)))
 
 /* ------------------------------------------------------------------------
  * The entry point.

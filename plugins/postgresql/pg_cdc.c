@@ -12,12 +12,12 @@
  * transactions in the same order with the same records, so a resume skips
  * transactions whose commit LSN is at or before the saved one and the
  * first records of a partly delivered one.  The slot's confirmed flush
- * LSN is what makes the server forget WAL: the ABI gives a source no word
- * of the destination's commits, so the only position known durable is the
- * one the host hands back to source_seek (the last saved state).  That is
- * the flush LSN reported in every Standby Status Update, so a crash never
- * loses a change the destination did not commit; the price is that the
- * server keeps the WAL of one run until the next run starts.
+ * LSN is what makes the server forget WAL, so it only ever covers what is
+ * durable downstream: the position handed back to source_seek (the last
+ * saved state) and, during the run, the position the host reports
+ * committed (committed_position, ABI 1.2).  That is the flush LSN of every
+ * Standby Status Update, so a crash never loses a change the destination
+ * did not commit, and a long run does not make the server keep its WAL.
  */
 #include "pg_cdc.h"
 
@@ -54,13 +54,20 @@ static void encode_position(PgCdc *c, NbBatchInfo *info) {
   info->bytes_read = -1;
 }
 
+/* Whether position is one of ours (magic, length, phase); err says why not. */
+static bool valid_position(PgCdc *c, const void *position, size_t len, NbError *err) {
+  const unsigned char *p = position;
+  if (position != NULL && len == CDC_POS_LEN && memcmp(p, POS_MAGIC, 8) == 0 &&
+      get64(p + 8) <= PHASE_STREAM)
+    return true;
+  nb_error_set(err, NB_INVALID, "saved position of table \"%s\" is not a postgresql cdc position", c->table);
+  nb_error_hint(err, "Delete the state file to start over (mode cdc positions are not those of full or incremental).");
+  return false;
+}
+
 int pg_cdc_seek(PgCdc *c, const void *position, size_t len, NbError *err) {
   const unsigned char *p = position;
-  if (position == NULL || len != CDC_POS_LEN || memcmp(p, POS_MAGIC, 8) != 0 || get64(p + 8) > PHASE_STREAM) {
-    nb_error_set(err, NB_INVALID, "saved position of table \"%s\" is not a postgresql cdc position", c->table);
-    nb_error_hint(err, "Delete the state file to start over (mode cdc positions are not those of full or incremental).");
-    return NB_INVALID;
-  }
+  if (!valid_position(c, position, len, err)) return NB_INVALID;
   c->phase = (int)get64(p + 8);
   c->resume_lsn = get64(p + 16);
   c->resume_end_lsn = get64(p + 24);
@@ -80,6 +87,41 @@ int pg_cdc_seek(PgCdc *c, const void *position, size_t len, NbError *err) {
   c->done_lsn = c->resume_lsn;
   c->done_end_lsn = c->delivered_end = c->ack_lsn = c->resume_end_lsn;
   return NB_OK;
+}
+
+/* Ask the host which position is durable downstream (ABI 1.2
+ * committed_position): the transactions it covers whole may be confirmed
+ * to the server, so the slot releases their WAL during the run.  The one
+ * table of mode cdc is stream 0.  A position that is not ours, or past
+ * what was read, is ignored with a warning: confirming it could lose
+ * changes. */
+static void refresh_ack(PgCdc *c) {
+  unsigned char pos[CDC_POS_LEN];
+  size_t len = 0;
+  uint64_t end;
+  NbError err;
+  if (!NB_HOST_HAS(c->host, committed_position) ||
+      c->host->committed_position(c->host->host_data, 0, pos, sizeof pos, &len) != NB_OK)
+    return;
+  nb_error_init(&err);
+  if (!valid_position(c, pos, len, &err)) {
+    nb_log(c->host, NB_LOG_WARN, "ignoring the committed position: %s", err.message);
+    nb_error_release(&err);
+    return;
+  }
+  if (get64(pos + 8) != PHASE_STREAM) return; /* snapshot rows: nothing streamed yet */
+  end = get64(pos + 24);
+  if (end > c->delivered_end) {
+    nb_log(c->host, NB_LOG_WARN, "ignoring a committed position of table \"%s\" past what was read", c->table);
+    return;
+  }
+  if (end > c->ack_lsn) c->ack_lsn = end;
+}
+
+/* A Standby Status Update with the latest durable position as flush LSN. */
+static int send_status(PgCdc *c, bool reply, NbError *err) {
+  refresh_ack(c);
+  return pg_cdc_send_status(c, reply, err);
 }
 
 static int deliver(PgCdc *c, struct ArrowArray *out, NbBatchInfo *info, NbError *err) {
@@ -106,7 +148,7 @@ static int on_frame(PgCdc *c, const unsigned char *data, size_t len, NbError *er
   if (f.wal_end > c->received_lsn) c->received_lsn = f.wal_end;
   if (f.type == 'k') {
     c->keepalive_end = f.wal_end;
-    return f.reply_requested ? pg_cdc_send_status(c, false, err) : NB_OK;
+    return f.reply_requested ? send_status(c, false, err) : NB_OK;
   }
   return pg_cdc_on_message(c, f.data, f.len, err);
 }
@@ -160,10 +202,10 @@ static int idle(PgCdc *c, struct ArrowArray *out, NbBatchInfo *info, NbError *er
   if (!c->in_txn && c->delivered_end != c->done_end_lsn && t - c->last_deliver_ms >= 1000)
     return deliver(c, out, info, err);
   *returned = false;
-  if (t - c->last_status_ms >= c->status_interval_ms && (rc = pg_cdc_send_status(c, false, err)) != NB_OK) return rc;
+  if (t - c->last_status_ms >= c->status_interval_ms && (rc = send_status(c, false, err)) != NB_OK) return rc;
   if (c->stop_at_catchup && t - c->last_probe_ms >= PROBE_MS) {
     c->last_probe_ms = t;
-    if ((rc = pg_cdc_send_status(c, true, err)) != NB_OK) return rc;
+    if ((rc = send_status(c, true, err)) != NB_OK) return rc;
   }
   return wait_input(c, IDLE_WAIT_MS, err);
 }
@@ -194,7 +236,7 @@ static int stream_next(PgCdc *c, struct ArrowArray *out, NbBatchInfo *info, NbEr
         if (nb_batch_builder_rows(c->builder) > 0) return deliver(c, out, info, err);
         return nb_error_set(err, NB_CANCELLED, "streaming table \"%s\" cancelled", c->table);
       }
-      if (now_ms() - c->last_status_ms >= c->status_interval_ms && (rc = pg_cdc_send_status(c, false, err)) != NB_OK)
+      if (now_ms() - c->last_status_ms >= c->status_interval_ms && (rc = send_status(c, false, err)) != NB_OK)
         return rc;
     }
     n = PQgetCopyData(c->repl, &buf, 1);

@@ -124,24 +124,6 @@ static void check_key(Kit *kit, void *src, uint32_t index, const NbStreamInfo *i
 /* Read stream index to its end; every batch is validated; failures are
  * reported once per kind so a long stream does not print thousands of
  * lines. */
-/* ABI 1.2: a source with source_committed accepts, between two
- * source_next calls, a position it reported (as the host passes it after
- * a commit). */
-static void check_committed(Kit *kit, void *src, uint32_t index, const char *name,
-                            const StreamTotals *t) {
-  const NbConnector *c = &kit->conn;
-  NbError err;
-  int rc;
-  if (!NB_STRUCT_HAS(NbConnector, c, source_committed) || c->source_committed == NULL) return;
-  nb_error_init(&err);
-  rc = c->source_committed(src, index, t->first_position, t->first_position_len, &err);
-  tap_result(kit->tap, rc == NB_OK,
-             "stream \"%s\": source_committed accepts the position after batch 1 (%s)", name,
-             nb_status_name(rc));
-  if (rc != NB_OK) tap_error(&err);
-  nb_error_release(&err);
-}
-
 static void read_stream(Kit *kit, void *src, uint32_t index, const char *name,
                         StreamTotals *t) {
   const NbConnector *c = &kit->conn;
@@ -219,7 +201,6 @@ static void read_stream(Kit *kit, void *src, uint32_t index, const char *name,
                info.position_len <= sizeof t->first_position) {
       memcpy(t->first_position, info.position, info.position_len);
       t->first_position_len = info.position_len;
-      check_committed(kit, src, index, name, t);
     }
     if (t->first_position_len > 0 && t->batches > 0)
       t->rows_after_first += batch.length;

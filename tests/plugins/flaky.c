@@ -87,9 +87,7 @@ static const NbSettingSpec flaky_settings[] = {
     NB_SETTING(NB_SETTING_INT, NB_SETTING_SOURCE | FAULT, "position_len", "0", NULL,
                "position length to report instead of the real one"),
     NB_SETTING(NB_SETTING_INT, NB_SETTING_SOURCE | FAULT, "await_commit_at_row", "-1", NULL,
-               "at this row, return empty batches until source_committed reports a position (10 s at most)"),
-    NB_SETTING(NB_SETTING_BOOL, NB_SETTING_SOURCE | FAULT, "committed_fails", "false", NULL,
-               "source_committed fails with NB_UNAVAILABLE (after recording the position)"),
+               "at this row, wait inside source_next until the host's committed_position reports a position (10 s at most)"),
     NB_SETTING(NB_SETTING_INT, NB_SETTING_DEST | FAULT, "data_error_line", "0", NULL,
                "batch line the first dest_write names in an NB_DATA error"),
     NB_SETTING(NB_SETTING_INT, NB_SETTING_SOURCE | FAULT, "only_stream", "-1", NULL,
@@ -123,7 +121,6 @@ typedef struct Source {
   double stall_seconds;
   bool stall_polls_cancel;
   bool reopens;
-  bool committed_fails;
   int64_t *bad_rows;
   size_t n_bad;
   uint64_t batch_rows;
@@ -211,7 +208,6 @@ static int source_open(const NbHostApi *host, const NbOpenArgs *args, void **out
       (rc = nb_setting_int(st, "stuck_bad_at_row", -1, &s->stuck_bad_at, err)) ||
       (rc = nb_setting_int(st, "position_len", 0, &s->position_len, err)) ||
       (rc = nb_setting_int(st, "await_commit_at_row", -1, &s->await_commit_at, err)) ||
-      (rc = nb_setting_bool(st, "committed_fails", false, &s->committed_fails, err)) ||
       (rc = parse_bad_rows(s, bad, err))) {
     source_close(s);
     return rc;
@@ -328,6 +324,30 @@ static bool stuck_here(const Source *s) {
   return targeted(s) && s->next_row == s->stuck_bad_at;
 }
 
+/* ABI 1.2: ask the host which position is committed.  Logged when it
+ * moved, so tests can check what arrived and when; a position that goes
+ * back is an error. */
+static int poll_committed(Source *s, uint32_t index, NbError *err) {
+  uint8_t buf[NB_POSITION_MAX_BYTES];
+  size_t len = 0;
+  uint64_t row;
+  int rc;
+  if (!NB_HOST_HAS(s->host, committed_position)) return NB_OK;
+  rc = s->host->committed_position(s->host->host_data, index, buf, sizeof buf, &len);
+  if (rc == NB_END) return NB_OK;
+  if (rc != NB_OK) return nb_error_set(err, rc, "committed_position failed");
+  rc = nb_position_decode(buf, len, &row, 1, err);
+  if (rc != NB_OK) return rc;
+  if ((int64_t)row < s->committed_row || row > (uint64_t)s->rows)
+    return nb_error_set(err, NB_INTERNAL, "committed row %" PRIu64 " after %" PRId64, row,
+                        s->committed_row);
+  if ((int64_t)row == s->committed_row) return NB_OK;
+  s->committed_row = (int64_t)row;
+  nb_log(s->host, NB_LOG_INFO, "committed stream %" PRIu32 " row %" PRIu64 " while at row %" PRId64,
+         index, row, s->next_row);
+  return NB_OK;
+}
+
 static bool awaits_here(const Source *s) {
   return targeted(s) && s->next_row == s->await_commit_at && s->committed_row < 0;
 }
@@ -389,12 +409,20 @@ static int source_next(void *handle, uint32_t index, struct ArrowArray *out,
   }
   if (changes_schema_here(s)) return NB_SCHEMA_CHANGED;
   if (awaits_here(s)) {
-    /* An empty batch each time: the host delivers notices between calls. */
+    /* Waits inside source_next, as a source waiting for new data does. */
     struct timespec step = {0, 10 * 1000 * 1000};
-    if (++s->awaited_polls > 1000)
-      return nb_error_set(err, NB_IO, "no commit notice at row %" PRId64 " after 10 s",
-                          s->next_row);
-    nanosleep(&step, NULL);
+    while (s->committed_row < 0) {
+      int rc = poll_committed(s, index, err);
+      if (rc != NB_OK) return rc;
+      if (s->committed_row >= 0) break;
+      if (++s->awaited_polls > 1000)
+        return nb_error_set(err, NB_IO, "no committed position at row %" PRId64 " after 10 s",
+                            s->next_row);
+      nanosleep(&step, NULL);
+    }
+  } else if (s->await_commit_at >= 0) {
+    int rc = poll_committed(s, index, err);
+    if (rc != NB_OK) return rc;
   }
   if (stuck_here(s)) {
     nb_error_set(err, NB_DATA, "corrupt input at row %" PRId64, s->next_row);
@@ -415,27 +443,6 @@ static int source_next(void *handle, uint32_t index, struct ArrowArray *out,
     if (rc != NB_OK) return rc;
   }
   report(s, info);
-  return NB_OK;
-}
-
-/* ABI 1.2: positions the destination committed.  Logged, so tests can
- * check what arrived and when; a position that goes back is an error. */
-static int source_committed(void *handle, uint32_t index, const void *position, size_t len,
-                            NbError *err) {
-  Source *s = handle;
-  uint64_t row;
-  int rc;
-  if (check_index(s, index, err)) return NB_NOT_FOUND;
-  rc = nb_position_decode(position, len, &row, 1, err);
-  if (rc != NB_OK) return rc;
-  if ((int64_t)row <= s->committed_row || row > (uint64_t)s->rows)
-    return nb_error_set(err, NB_INVALID, "committed row %" PRIu64 " after %" PRId64, row,
-                        s->committed_row);
-  s->committed_row = (int64_t)row;
-  nb_log(s->host, NB_LOG_INFO, "committed stream %" PRIu32 " row %" PRIu64 " while at row %" PRId64,
-         index, row, s->next_row);
-  if (s->committed_fails)
-    return nb_error_set(err, NB_UNAVAILABLE, "flaky server cannot confirm row %" PRIu64, row);
   return NB_OK;
 }
 
@@ -669,7 +676,6 @@ static void flaky_describe(NbConnector *c) {
   c->dest_commit = dest_commit;
   c->dest_close = dest_close;
   c->dest_finish = dest_finish;
-  c->source_committed = source_committed;
 }
 
 NB_CONNECTOR_ENTRY(flaky_describe)
