@@ -370,11 +370,24 @@ static int build_columns(ParquetSource *src, Stream *s, NbError *err) {
       rc = map_column(s, c, err);
     if (rc != NB_OK) return rc;
   }
+  /* The row counts must add up to the file's: a lying row group count
+   * (a small file claiming 10^16 rows) would otherwise be read as rows of
+   * nothing for years.  A file without columns has no rows to give. */
+  int64_t total = 0;
   for (uint32_t g = 0; g < m->n_row_groups; g++) {
-    if (m->row_groups[g].n_columns != leaves || m->row_groups[g].num_rows < 0)
+    int64_t n = m->row_groups[g].num_rows;
+    if (m->row_groups[g].n_columns != leaves || n < 0)
       return nb_error_set(err, NB_DATA, "Parquet file \"%s\": row group %u has %u column chunks and %lld rows, the schema %u columns",
-                          s->path, g, m->row_groups[g].n_columns, (long long)m->row_groups[g].num_rows, leaves);
+                          s->path, g, m->row_groups[g].n_columns, (long long)n, leaves);
+    if (n > INT64_MAX - total || (total += n) > m->num_rows)
+      return nb_error_set(err, NB_DATA, "Parquet file \"%s\": the row groups hold more rows than the file's %lld (row group %u has %lld)",
+                          s->path, (long long)m->num_rows, g, (long long)n);
   }
+  if (total != m->num_rows)
+    return nb_error_set(err, NB_DATA, "Parquet file \"%s\": its row groups hold %lld rows, its footer says %lld",
+                        s->path, (long long)total, (long long)m->num_rows);
+  if (leaves == 0 && total > 0)
+    return nb_error_set(err, NB_DATA, "Parquet file \"%s\": %lld rows but no columns", s->path, (long long)total);
   for (size_t w = 0; src->want != NULL && w < src->n_want; w++) {
     bool found = false;
     for (size_t k = 0; k < s->n_cols && !found; k++) found = strcmp(s->cols[k].name, src->want[w]) == 0;
