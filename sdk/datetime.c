@@ -1,7 +1,8 @@
 /*
  * datetime.c - conversions between proleptic Gregorian calendar dates and
  * day numbers (days since 1970-01-01), shared by the text parser of the
- * batch builder and the text formatter of column views.
+ * batch builder, the text formatter of column views and (exported as
+ * nb_days_from_civil / nb_civil_from_days) the connectors.
  *
  * Pure arithmetic on 400-year eras (146097 days each), so it works for any
  * year without the C library's time zone state.
@@ -29,4 +30,13 @@ void nbsdk_civil_from_days(int64_t days, int64_t *y, unsigned *m,
   *d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
   *m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
   *y = yoe + era * 400 + (*m <= 2);
+}
+
+/* The public names (sdk.h, since 1.2). */
+int64_t nb_days_from_civil(int64_t y, unsigned m, unsigned d) {
+  return nbsdk_days_from_civil(y, m, d);
+}
+
+void nb_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d) {
+  nbsdk_civil_from_days(days, y, m, d);
 }

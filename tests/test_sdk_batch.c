@@ -995,6 +995,27 @@ static void validate_rejects(void **state) {
   nb_batch_builder_free(b);
 }
 
+/* nb_days_from_civil / nb_civil_from_days (since 1.2): known dates, and
+ * every day of +-2200 years round-trips through a valid date. */
+static void civil_days_round_trip(void **state) {
+  (void)state;
+  int64_t y;
+  unsigned m, d;
+  assert_int_equal(nb_days_from_civil(1970, 1, 1), 0);
+  assert_int_equal(nb_days_from_civil(2000, 3, 1), 11017);
+  assert_int_equal(nb_days_from_civil(1969, 12, 31), -1);
+  assert_int_equal(nb_days_from_civil(1, 1, 1), -719162);
+  nb_civil_from_days(-719163, &y, &m, &d); /* the day before 0001-01-01: 1 BC */
+  assert_int_equal(y, 0);
+  assert_int_equal(m, 12);
+  assert_int_equal(d, 31);
+  for (int64_t days = -1100000; days <= 1100000; days++) {
+    nb_civil_from_days(days, &y, &m, &d);
+    if (m < 1 || m > 12 || d < 1 || d > 31 || nb_days_from_civil(y, m, d) != days)
+      fail_msg("day %lld -> %lld-%u-%u", (long long)days, (long long)y, m, d);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(schema_round_trip),
@@ -1018,6 +1039,7 @@ int main(void) {
       cmocka_unit_test(decimal_extremes),
       cmocka_unit_test(views_honour_offsets),
       cmocka_unit_test(validate_rejects),
+      cmocka_unit_test(civil_days_round_trip),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -270,6 +270,15 @@ int nb_declared_enum(const NbDeclaredSettings *d, const char *name, int *out,
  * is opened.  \since 1.2 */
 NB_SINCE(1, 2)
 char *nb_stream_path(const char *pattern, const char *stream);
+
+/* The proleptic Gregorian calendar without the C library's time zone
+ * state: the day number (days since 1970-01-01, negative before) of
+ * y-m-d, and the date of a day number.  m is 1..12 and d 1..31 (not
+ * checked against the month); exact for |days| < 2^60.  \since 1.2 */
+NB_SINCE(1, 2)
+int64_t nb_days_from_civil(int64_t y, unsigned m, unsigned d);
+NB_SINCE(1, 2)
+void nb_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);
 /* Whether pattern holds "{stream}" (false for NULL).  \since 1.2 */
 NB_SINCE(1, 2)
 bool nb_path_has_stream(const char *pattern);

@@ -626,8 +626,8 @@ static int begin(MyDest *d, NbError *err) {
 
 /* "YYYY-MM-DD HH:MM:SS.ffffff" of microseconds since the epoch (UTC). */
 static size_t format_timestamp(int64_t micros, char *buf, size_t cap) {
-  int64_t secs = micros / 1000000, frac = micros % 1000000, days, rem, y, m, d, era, doe, yoe,
-          doy, mp;
+  int64_t secs = micros / 1000000, frac = micros % 1000000, days, rem, y;
+  unsigned m, d;
   if (frac < 0) {
     frac += 1000000;
     secs--;
@@ -638,19 +638,9 @@ static size_t format_timestamp(int64_t micros, char *buf, size_t cap) {
     rem += 86400;
     days--;
   }
-  /* civil_from_days (Howard Hinnant's algorithm, restated). */
-  days += 719468;
-  era = (days >= 0 ? days : days - 146096) / 146097;
-  doe = days - era * 146097;
-  yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  y = yoe + era * 400;
-  doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  mp = (5 * doy + 2) / 153;
-  d = doy - (153 * mp + 2) / 5 + 1;
-  m = mp < 10 ? mp + 3 : mp - 9;
-  y += m <= 2;
-  return (size_t)snprintf(buf, cap, "%04lld-%02lld-%02lld %02lld:%02lld:%02lld.%06lld",
-                          (long long)y, (long long)m, (long long)d, (long long)(rem / 3600),
+  nb_civil_from_days(days, &y, &m, &d);
+  return (size_t)snprintf(buf, cap, "%04lld-%02u-%02u %02lld:%02lld:%02lld.%06lld",
+                          (long long)y, m, d, (long long)(rem / 3600),
                           (long long)(rem / 60 % 60), (long long)(rem % 60), (long long)frac);
 }
 

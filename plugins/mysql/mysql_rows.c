@@ -11,6 +11,7 @@
 #include <mysql.h>
 
 #include "mysql_rows.h"
+#include "nebula/sdk.h"
 
 #define FAIL(...)                                  \
   do {                                             \
@@ -190,21 +191,6 @@ static size_t put_frac(char *out, uint32_t micros, unsigned fsp) {
   return 1 + fsp;
 }
 
-/* Civil date of a day count since 1970-01-01 (days_from_civil inverted,
- * after Howard Hinnant's algorithm, restated). */
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
-  int64_t era, doe, yoe, doy, mp;
-  z += 719468;
-  era = (z >= 0 ? z : z - 146096) / 146097;
-  doe = z - era * 146097;
-  yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  mp = (5 * doy + 2) / 153;
-  *d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
-  *m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
-  *y = yoe + era * 400 + (*m <= 2);
-}
-
 /* The i-th of the '\0'-separated member names of an ENUM or SET. */
 static bool member(const MyBinCol *c, size_t i, const char **m, size_t *len) {
   const char *p = c->members;
@@ -358,7 +344,7 @@ static size_t decode_value(const MyBinCol *c, const uint8_t *p, size_t avail, My
         set_text(v, snprintf(v->buf, sizeof v->buf, "0000-00-00 00:00:00"));
         return need;
       }
-      civil_from_days((int64_t)(u / 86400), &y, &m, &d);
+      nb_civil_from_days((int64_t)(u / 86400), &y, &m, &d);
       secs = (unsigned)(u % 86400);
       n = snprintf(v->buf, sizeof v->buf, "%04lld-%02u-%02u %02u:%02u:%02u", (long long)y, m, d,
                    secs / 3600, (secs / 60) % 60, secs % 60);

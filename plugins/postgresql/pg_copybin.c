@@ -131,43 +131,30 @@ int pg_bin_decode_message(const char *msg, size_t len, bool *header_seen,
 
 /* ---- values ----------------------------------------------------------- */
 
-/* y-m-d of days since 1970-01-01 (proleptic Gregorian; the era method). */
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d) {
-  int64_t era, doe, yoe, doy, mp;
-  z += 719468;
-  era = (z >= 0 ? z : z - 146096) / 146097;
-  doe = z - era * 146097;
-  yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  mp = (5 * doy + 2) / 153;
-  *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-  *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-  *y = yoe + era * 400 + (*m <= 2);
-}
-
 /* The date's text as the server prints it (for messages): "infinity",
  * "2020-01-01", "0044-03-15 BC". */
 static void date_text(int64_t unix_days, char *text, size_t cap) {
   int64_t y;
-  int m, d;
-  civil_from_days(unix_days, &y, &m, &d);
+  unsigned m, d;
+  nb_civil_from_days(unix_days, &y, &m, &d);
   if (y <= 0)
-    snprintf(text, cap, "%04lld-%02d-%02d BC", (long long)(1 - y), m, d);
+    snprintf(text, cap, "%04lld-%02u-%02u BC", (long long)(1 - y), m, d);
   else
-    snprintf(text, cap, "%04lld-%02d-%02d", (long long)y, m, d);
+    snprintf(text, cap, "%04lld-%02u-%02u", (long long)y, m, d);
 }
 
 /* The timestamp's text (for messages): "294277-01-01 00:00:00",
  * "0044-03-15 12:00:00.5 BC". */
 static void timestamp_text(int64_t pg_micros, char *text, size_t cap) {
   int64_t days = pg_micros / MICROS_PER_DAY, tod = pg_micros % MICROS_PER_DAY, y;
-  int m, d, n;
+  unsigned m, d;
+  int n;
   if (tod < 0) {
     tod += MICROS_PER_DAY;
     days--;
   }
-  civil_from_days(days + PG_EPOCH_DAYS, &y, &m, &d);
-  n = snprintf(text, cap, "%04lld-%02d-%02d %02d:%02d:%02d", (long long)(y <= 0 ? 1 - y : y), m, d,
+  nb_civil_from_days(days + PG_EPOCH_DAYS, &y, &m, &d);
+  n = snprintf(text, cap, "%04lld-%02u-%02u %02d:%02d:%02d", (long long)(y <= 0 ? 1 - y : y), m, d,
                (int)(tod / 3600000000), (int)(tod / 60000000 % 60), (int)(tod / 1000000 % 60));
   if (n > 0 && (size_t)n < cap && tod % 1000000 != 0)
     n += snprintf(text + n, cap - (size_t)n, ".%06d", (int)(tod % 1000000));
