@@ -29,6 +29,13 @@ engine = { batch_rows = 500; commit_rows = 500; commit_interval = 0.2; state_fil
 CFG
 }
 json_dest() { echo "{ connector = \"json\"; path = \"$tmp/$1.jsonl\"; }"; }
+# Wait (10 s at most) until a run streams from slot $1.
+wait_slot_active() {
+  i=0
+  until [ "$(pgsql -Atc "SELECT active FROM pg_replication_slots WHERE slot_name = '$1'")" = t ] || [ $i -ge 100 ]; do
+    sleep 0.1; i=$((i + 1))
+  done
+}
 
 # 1. Snapshot, then each kind of change.
 pgsql -c "CREATE TABLE items (id int PRIMARY KEY, name text, amount numeric, big text, at timestamptz)"
@@ -118,8 +125,7 @@ pg_dest="{ connector = \"postgresql\"; host = \"$PGSOCK\"; port = $PGPORT; user 
 config pg public.acct s_pg "snapshot = true;" "$pg_dest"
 "$NEBULA_HOST" --plugin-dir "$PLUGIN_DIR" run "$tmp/pg.cfg" 2> "$tmp/pg.log" > /dev/null &
 pid=$!
-i=0
-until [ "$(pgsql -Atc "SELECT active FROM pg_replication_slots WHERE slot_name = 's_pg'")" = t ] || [ $i -ge 100 ]; do sleep 0.1; i=$((i + 1)); done
+wait_slot_active s_pg
 wpids=
 for k in 1 2 3 4 5 6; do
   pgsql -c "UPDATE acct SET balance = balance + $k, note = 'n$k' WHERE id % 7 = $k; INSERT INTO acct VALUES (3000 + $k, 'new', $k, NULL); DELETE FROM acct WHERE id = 100 + $k" &
@@ -159,8 +165,7 @@ contains "$err" 'replication slot "s_none" does not exist' "slot missing: named"
 config act public.ev s_ev "" "$(json_dest act)"
 "$NEBULA_HOST" --plugin-dir "$PLUGIN_DIR" run "$tmp/act.cfg" 2> "$tmp/act.log" > /dev/null &
 pid=$!
-i=0
-until [ "$(pgsql -Atc "SELECT active FROM pg_replication_slots WHERE slot_name = 's_ev'")" = t ] || [ $i -ge 100 ]; do sleep 0.1; i=$((i + 1)); done
+wait_slot_active s_ev
 config act2 public.ev s_ev "" "$(json_dest act2)"
 expect 1 "slot active" H run "$tmp/act2.cfg"
 contains "$err" 'is active' "slot active: said"
@@ -191,8 +196,7 @@ pgsql -c "CREATE TABLE rs (id int PRIMARY KEY, v text)"
 config rs public.rs s_rs "" "$(json_dest rs)"
 "$NEBULA_HOST" --plugin-dir "$PLUGIN_DIR" run "$tmp/rs.cfg" 2> "$tmp/rs.log" > /dev/null &
 pid=$!
-i=0
-until [ "$(pgsql -Atc "SELECT active FROM pg_replication_slots WHERE slot_name = 's_rs'")" = t ] || [ $i -ge 100 ]; do sleep 0.1; i=$((i + 1)); done
+wait_slot_active s_rs
 pgsql -c "INSERT INTO rs SELECT i, 'a' FROM generate_series(1, 1000) i"
 sleep 0.5
 pg_restart
@@ -218,8 +222,7 @@ pgsql -c "CREATE TABLE fl (id int PRIMARY KEY, v text)"
 config fl public.fl s_fl "status_interval = 1;" "$(json_dest fl)"
 "$NEBULA_HOST" --plugin-dir "$PLUGIN_DIR" run "$tmp/fl.cfg" 2> "$tmp/fl.log" > /dev/null &
 pid=$!
-i=0
-until [ "$(pgsql -Atc "SELECT active FROM pg_replication_slots WHERE slot_name = 's_fl'")" = t ] || [ $i -ge 100 ]; do sleep 0.1; i=$((i + 1)); done
+wait_slot_active s_fl
 start_lsn=$(pgsql -Atc "SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = 's_fl'")
 # Confirmations come at transaction ends: past the WAL position before the
 # insert means past the insert's commit.
