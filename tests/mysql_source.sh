@@ -50,6 +50,29 @@ expect 0 "discover" nh discover "$tmp/types.cfg"
 contains "$out" "all_types" "discover names the table"
 contains "$out" "biu" "discover names a column"
 contains "$err" 'all_types\": primary key (id)' "discover: the primary key is logged"
+# Primary keys in key order (not column order); none for a table without
+# one, nor for a query.
+my_sql "CREATE TABLE pk_comp (a INT, \`B x\` INT, c VARCHAR(10), PRIMARY KEY (c, \`B x\`, a));
+        CREATE TABLE pk_none (v INT);" || exit 1
+cat > "$tmp/keys.cfg" <<CFG
+source = { $conn tables = "all_types,pk_comp,pk_none"; };
+destination = { connector = "json"; path = "$tmp/keys.jsonl"; };
+CFG
+expect 0 "discover with keys" nh discover "$tmp/keys.cfg"
+contains "$out" 'stream "all_types": ' "discover: all_types listed"
+grep -q '^stream "all_types": [0-9]* columns, key ("id")$' "$out" || report_failure "discover: a one-column primary key"
+contains "$out" 'stream "pk_comp": 3 columns, key ("c", "B x", "a")' "discover: a composite key in key order"
+grep -qxF 'stream "pk_none": 1 column' "$out" || report_failure "discover: a table without a key shows none"
+expect 0 "discover --json with keys" nh discover --json "$tmp/keys.cfg"
+contains "$out" '{"name":"pk_comp","size_bytes":-1,"key":["c","B x","a"],"columns":[' "discover --json: composite key"
+contains "$out" '{"name":"pk_none","size_bytes":-1,"key":[],"columns":[' "discover --json: no key"
+cat > "$tmp/keyq.cfg" <<CFG
+source = { $conn query = "SELECT * FROM pk_comp"; };
+destination = { connector = "json"; path = "$tmp/keyq.jsonl"; };
+CFG
+expect 0 "discover a query" nh discover "$tmp/keyq.cfg"
+grep -qxF 'stream "query": 3 columns' "$out" || report_failure "discover: a query has no key"
+my_sql "DROP TABLE pk_comp; DROP TABLE pk_none;" || exit 1
 
 # ---- query ---------------------------------------------------------------------
 cat > "$tmp/query.cfg" <<CFG

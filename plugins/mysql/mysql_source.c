@@ -13,6 +13,7 @@
  * which is exact as long as the table did not change in between
  * (documented in docs/mysql-connector.md).
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,8 @@
 typedef struct MyStream {
   char *name;             /* table name, or "query" */
   char *qtable;           /* quoted table name (NULL for a query) */
+  char **key;             /* primary key columns in key order (discover) */
+  size_t n_key;
   char *order[MAX_KEY_COLUMNS]; /* ordering columns: cursor first, then key */
   size_t n_order;
   MyColumn *cols;
@@ -340,40 +343,57 @@ static void log_order(const MySource *s, const MyStream *st) {
            s->incremental ? ", cursor " : "", s->incremental ? st->order[0] : "");
 }
 
-/* The ordering columns of a table: [cursor,] primary key columns. */
-static int load_order(MySource *s, MyStream *st, NbError *err) {
+/* The primary key columns of a table, in key order (none without one):
+ * what discover shows and what the table is ordered and resumed by. */
+static int load_key(MySource *s, MyStream *st, NbError *err) {
   Sql q = {0};
   MYSQL_RES *res;
   MYSQL_ROW row;
+  my_ulonglong n;
   int rc;
   char *lit = quote_literal(s->meta, st->name, strlen(st->name));
   if (lit == NULL) return nb_error_set(err, NB_NOMEM, "out of memory");
-  if (s->incremental) st->order[st->n_order++] = strdup(s->cursor);
   sql_str(&q, "SELECT column_name FROM information_schema.key_column_usage WHERE"
               " table_schema = DATABASE() AND constraint_name = 'PRIMARY' AND table_name = ");
   sql_str(&q, lit);
   sql_str(&q, " ORDER BY ordinal_position");
   free(lit);
-  if (q.failed || (s->incremental && st->order[0] == NULL)) {
+  if (q.failed) {
     free(q.p);
     return nb_error_set(err, NB_NOMEM, "out of memory");
   }
   rc = query_rows(s, q.p, &res, err);
   free(q.p);
   if (rc != NB_OK) return rc;
-  while ((row = mysql_fetch_row(res)) != NULL) {
-    if (row[0] == NULL || (s->incremental && strcmp(row[0], s->cursor) == 0)) continue;
-    if (st->n_order == MAX_KEY_COLUMNS) {
-      mysql_free_result(res);
-      return nb_error_set(err, NB_INVALID, "table \"%s\": more than %d primary key columns",
-                          st->name, MAX_KEY_COLUMNS - 1);
-    }
-    if ((st->order[st->n_order++] = strdup(row[0])) == NULL) {
+  n = mysql_num_rows(res);
+  if (n > 0 && (n > SIZE_MAX / sizeof *st->key || (st->key = calloc((size_t)n, sizeof *st->key)) == NULL)) {
+    mysql_free_result(res);
+    return nb_error_set(err, NB_NOMEM, "out of memory");
+  }
+  while (st->n_key < n && (row = mysql_fetch_row(res)) != NULL) {
+    if (row[0] == NULL) continue;
+    if ((st->key[st->n_key++] = strdup(row[0])) == NULL) {
       mysql_free_result(res);
       return nb_error_set(err, NB_NOMEM, "out of memory");
     }
   }
   mysql_free_result(res);
+  return NB_OK;
+}
+
+/* The ordering columns of a table: [cursor,] primary key columns. */
+static int load_order(MySource *s, MyStream *st, NbError *err) {
+  size_t i;
+  if (s->incremental && (st->order[st->n_order++] = strdup(s->cursor)) == NULL)
+    return nb_error_set(err, NB_NOMEM, "out of memory");
+  for (i = 0; i < st->n_key; i++) {
+    if (s->incremental && strcmp(st->key[i], s->cursor) == 0) continue;
+    if (st->n_order == MAX_KEY_COLUMNS)
+      return nb_error_set(err, NB_INVALID, "table \"%s\": more than %d primary key columns",
+                          st->name, MAX_KEY_COLUMNS - 1);
+    if ((st->order[st->n_order++] = strdup(st->key[i])) == NULL)
+      return nb_error_set(err, NB_NOMEM, "out of memory");
+  }
   log_order(s, st);
   if (s->incremental && st->n_order == 1) {
     nb_error_set(err, NB_INVALID, "table \"%s\" has no primary key, which mode \"incremental\" needs",
@@ -398,6 +418,8 @@ static void stream_free(MyStream *st) {
   free(st->name);
   free(st->qtable);
   for (i = 0; i < st->n_order; i++) free(st->order[i]);
+  for (i = 0; i < st->n_key; i++) free(st->key[i]);
+  free(st->key);
   for (i = 0; i < MAX_KEY_COLUMNS; i++) free(st->last[i].buf);
   my_columns_free(st->cols, st->n_cols);
   nb_batch_builder_free(st->builder);
@@ -442,6 +464,7 @@ int my_source_open(const NbHostApi *host, const NbOpenArgs *args, void **source,
   }
   for (i = 0; rc == NB_OK && s->query == NULL && i < s->n_streams; i++) {
     rc = check_table(s, &s->streams[i], err);
+    if (rc == NB_OK) rc = load_key(s, &s->streams[i], err);
     if (rc == NB_OK && s->cdc)
       rc = my_cdc_new(host, &s->cfg, &s->cdc_set, s->streams[i].name, i, s->batch_rows,
                       s->batch_bytes, &s->streams[i].cdc, err);
@@ -479,6 +502,10 @@ int my_source_stream_info(void *source, uint32_t index, NbStreamInfo *out, NbErr
    * CDC: the changes logged after the saved binlog position. */
   if (NB_STRUCT_HAS(NbStreamInfo, out, flags) && (s->incremental || s->cdc))
     out->flags |= NB_STREAM_REOPENS;
+  if (NB_STRUCT_HAS(NbStreamInfo, out, key_count) && s->streams[index].n_key > 0) {
+    out->key_columns = (const char *const *)s->streams[index].key;
+    out->key_count = (uint32_t)s->streams[index].n_key;
+  }
   return NB_OK;
 }
 
