@@ -44,7 +44,7 @@ expect 0 "PG -> JSON lines through a query" \
   "$NEBULA_HOST" --plugin-dir "$PLUGIN_DIR" pipeline postgresql json $conn \
   -s "query=SELECT id, num, num2, t, vc, jb, arr, tarr, tstz, d, m, dom FROM alltypes ORDER BY id" \
   --dest-path "$tmp/out.jsonl"
-contains "$tmp/out.jsonl" '"num2":"-1234567890123456789012345678.0123456789"' "numeric(38,10) exact"
+contains "$tmp/out.jsonl" '"num2":-1234567890123456789012345678.0123456789' "numeric(38,10) as an exact decimal128"
 contains "$tmp/out.jsonl" '"num":"123456789012345678901234567890123456789012345678901234567890.5"' "numeric beyond decimal128 exact"
 contains "$tmp/out.jsonl" '"t":"tab\there\nnewline \\ back\r"' "escapes in text"
 contains "$tmp/out.jsonl" '"vc":"héllo ☃ 𝄞"' "non-ASCII text"
@@ -53,7 +53,7 @@ contains "$tmp/out.jsonl" '"arr":[[1,2],[3,4]]' "2-D array as JSON"
 contains "$tmp/out.jsonl" '"tarr":["\\\\","t"]' "text array as JSON"
 contains "$tmp/out.jsonl" '"tstz":"2024-06-01T10:00:00Z"' "timestamptz in UTC"
 contains "$tmp/out.jsonl" '"id":3,"num":null,"num2":null,"t":null' "NULLs are null"
-contains "$tmp/out.jsonl" '"id":2,"num":"Infinity","num2":"0.0000000001","t":"","vc":""' "empty strings are not NULL"
+contains "$tmp/out.jsonl" '"id":2,"num":"Infinity","num2":0.0000000001,"t":"","vc":""' "empty strings are not NULL"
 contains "$tmp/out.jsonl" '"m":"happy","dom":7' "enum as text, domain of a domain as its base type"
 [ "$(wc -l < "$tmp/out.jsonl")" -eq 5 ] || report_failure "JSON lines: 5 records expected"
 
@@ -66,7 +66,8 @@ expect 0 "discover" "$NEBULA_HOST" --plugin-dir "$PLUGIN_DIR" discover "$tmp/dis
 contains "$out" 'stream "public/alltypes": 26 columns' "discover lists the table"
 contains "$out" '"id"  int64 not null' "discover: primary key column not null"
 contains "$out" '"i4"  int64 not null' "discover: NOT NULL column"
-contains "$out" '"num2"  utf8' "discover: numeric as exact text"
+contains "$out" '"num2"  decimal128(38,10)' "discover: numeric(38,10) as decimal128"
+contains "$out" '"num"  utf8' "discover: unconstrained numeric as exact text"
 contains "$out" '"tstz"  timestamp(UTC)' "discover: timestamptz in UTC"
 contains "$out" '"arr"  json' "discover: arrays as JSON"
 
@@ -91,6 +92,80 @@ expect 0 "full refresh ordered by the composite key" \
 [ "$(tr '\n' ' ' < "$tmp/pk.csv")" = 'a,B x,c 3,z,1 0,x,2 2,x,2 1,y,2 ' ] ||
   report_failure "full refresh not in key order: $(cat "$tmp/pk.csv")"
 pgsql -c "DROP VIEW pk_view; DROP TABLE pk_comp, pk_none" || report_failure "dropping the key tables"
+
+# numeric(p,s) with p <= 38 as decimal128(p,s): the same digits as psql in
+# CSV (binary and text COPY) and JSON; p > 38 and unconstrained stay text.
+pgsql -c "CREATE TABLE nums (id int PRIMARY KEY, a numeric(10,2), b numeric(38,0), c numeric(39,1), n numeric, q numeric(5,5));
+  INSERT INTO nums VALUES (1, 12345678.90, 99999999999999999999999999999999999999, 12345678901234567890123456789012345678.5, 1.50, 0.99999),
+  (2, -12345678.99, -99999999999999999999999999999999999999, -1, 'NaN', -0.00001),
+  (3, 0, 0, 0, 0, 0), (4, -0.01, 1, NULL, -7, NULL), (5, NULL, NULL, 2, 'Infinity', 0.5)" ||
+  report_failure "creating nums"
+pgsql -c "\\copy (SELECT * FROM nums ORDER BY id) TO '$tmp/nums_expect.csv' CSV HEADER" || report_failure "psql \\copy of nums"
+for fmt in binary text; do
+  # shellcheck disable=SC2086
+  expect 0 "numeric(p,s) -> CSV, copy_format = $fmt" \
+    "$NEBULA_HOST" --plugin-dir "$PLUGIN_DIR" pipeline postgresql csv $conn \
+    -s tables=public.nums -s copy_format=$fmt --dest-path "$tmp/nums_$fmt.csv"
+  cmp -s "$tmp/nums_expect.csv" "$tmp/nums_$fmt.csv" ||
+    report_failure "numeric(p,s) -> CSV ($fmt) differs from psql: $(diff "$tmp/nums_expect.csv" "$tmp/nums_$fmt.csv" | head -8)"
+done
+# shellcheck disable=SC2086
+expect 0 "numeric(p,s) -> JSON lines" \
+  "$NEBULA_HOST" --plugin-dir "$PLUGIN_DIR" pipeline postgresql json $conn \
+  -s tables=public.nums --dest-path "$tmp/nums.jsonl"
+contains "$tmp/nums.jsonl" '{"id":1,"a":12345678.90,"b":99999999999999999999999999999999999999,"c":"12345678901234567890123456789012345678.5","n":"1.50","q":0.99999}' "numeric: max of numeric(38,0) as a decimal"
+contains "$tmp/nums.jsonl" '{"id":2,"a":-12345678.99,"b":-99999999999999999999999999999999999999,"c":"-1.0","n":"NaN","q":-0.00001}' "numeric: min of numeric(38,0), negatives"
+contains "$tmp/nums.jsonl" '{"id":3,"a":0.00,"b":0,"c":"0.0","n":"0","q":0.00000}' "numeric: zero with its scale"
+contains "$tmp/nums.jsonl" '{"id":4,"a":-0.01,"b":1,"c":null,"n":"-7","q":null}' "numeric: a small negative, NULLs"
+# shellcheck disable=SC2086
+expect 0 "discover numeric(p,s)" "$NEBULA_HOST" --plugin-dir "$PLUGIN_DIR" discover "$tmp/discover.cfg"
+contains "$out" '"a"  decimal128(10,2)' "discover: numeric(10,2)"
+contains "$out" '"b"  decimal128(38,0)' "discover: numeric(38,0)"
+contains "$out" '"c"  utf8' "discover: numeric(39,1) as exact text"
+contains "$out" '"q"  decimal128(5,5)' "discover: numeric(5,5)"
+# The same column through a query (its type modifier from the row description).
+# shellcheck disable=SC2086
+expect 0 "numeric(p,s) through a query" \
+  "$NEBULA_HOST" --plugin-dir "$PLUGIN_DIR" pipeline postgresql csv $conn \
+  -s "query=SELECT * FROM nums ORDER BY id" --dest-path "$tmp/nums_query.csv"
+cmp -s "$tmp/nums_expect.csv" "$tmp/nums_query.csv" || report_failure "numeric(p,s) through a query differs from psql"
+# NaN in a numeric(p,s) column: a bad record naming table, row and column.
+pgsql -c "CREATE TABLE numnan (id int PRIMARY KEY, a numeric(10,2)); INSERT INTO numnan VALUES (1, 1.5), (2, 'NaN'), (3, 2.25)" ||
+  report_failure "creating numnan"
+for fmt in binary text; do
+  # shellcheck disable=SC2086
+  expect 1 "NaN in numeric(10,2), copy_format = $fmt" \
+    "$NEBULA_HOST" --plugin-dir "$PLUGIN_DIR" pipeline postgresql csv $conn \
+    -s tables=public.numnan -s copy_format=$fmt --dest-path "$tmp/numnan.csv"
+  contains "$err" 'row 2 of table "public.numnan", column "a" (numeric(10,2)): value "NaN" does not fit Arrow type decimal128(10,2)' "NaN ($fmt): table, row, column and type"
+done
+# shellcheck disable=SC2086
+expect 0 "NaN in numeric(10,2) skipped with on_error = dead_letter" \
+  "$NEBULA_HOST" --plugin-dir "$PLUGIN_DIR" pipeline postgresql csv $conn \
+  -s tables=public.numnan --dest-path "$tmp/numnan.csv" --on-error dead_letter --dead-letter "$tmp/numdead.jsonl"
+[ "$(tr '\n' ' ' < "$tmp/numnan.csv")" = 'id,a 1,1.50 3,2.25 ' ] || report_failure "rows around the NaN: $(cat "$tmp/numnan.csv")"
+contains "$tmp/numdead.jsonl" 'NaN' "the NaN row in the dead letter file"
+# Incremental on a numeric(10,2) cursor: the second run reads only the rows
+# added since (positions keep the cursor's text).
+pgsql -c "CREATE TABLE numinc (id int PRIMARY KEY, amt numeric(10,2) NOT NULL); INSERT INTO numinc SELECT g, g / 4.0 FROM generate_series(1, 10) g" ||
+  report_failure "creating numinc"
+cat > "$tmp/numinc.cfg" <<CFG
+source = { connector = "postgresql"; host = "$PGSOCK"; port = $PGPORT; user = "$PG_SUPERUSER"; dbname = "postgres";
+  tables = "public.numinc"; mode = "incremental"; cursor = "amt"; };
+destination = { connector = "json"; path = "$tmp/numinc.jsonl"; };
+engine = { batch_rows = 3; commit_rows = 3; state_file = "$tmp/numinc.state"; };
+CFG
+expect 0 "incremental on a numeric(10,2) cursor" "$NEBULA_HOST" --plugin-dir "$PLUGIN_DIR" run "$tmp/numinc.cfg"
+[ "$(grep -c '"amt":' "$tmp/numinc.jsonl")" -eq 10 ] || report_failure "incremental numeric cursor: 10 rows expected"
+pgsql -c "INSERT INTO numinc VALUES (11, 2.50), (12, 2.51), (13, 0.10)" || report_failure "adding numinc rows"
+expect 0 "incremental on a numeric(10,2) cursor, second run" "$NEBULA_HOST" --plugin-dir "$PLUGIN_DIR" run "$tmp/numinc.cfg"
+[ "$(sort -u "$tmp/numinc.jsonl" | grep -c '"amt":')" -eq 12 ] && [ "$(wc -l < "$tmp/numinc.jsonl")" -eq 12 ] ||
+  report_failure "incremental numeric cursor: 12 distinct rows expected: $(cat "$tmp/numinc.jsonl")"
+contains "$tmp/numinc.jsonl" '{"id":10,"amt":2.50}' "incremental numeric cursor: decimal values"
+contains "$tmp/numinc.jsonl" '{"id":11,"amt":2.50}' "incremental numeric cursor: an equal cursor value with a later key"
+contains "$tmp/numinc.jsonl" '{"id":12,"amt":2.51}' "incremental numeric cursor: a later row"
+lacks "$tmp/numinc.jsonl" '"id":13' "incremental numeric cursor: a row below the cursor is not read"
+pgsql -c "DROP TABLE nums, numnan, numinc" || report_failure "dropping the numeric tables"
 
 # A date Arrow's date32 cannot hold: an error naming table, column and row.
 pgsql -c "CREATE TABLE baddate (id int PRIMARY KEY, d date); INSERT INTO baddate VALUES (1, '2020-01-01'), (2, 'infinity'), (3, '2020-01-03')"

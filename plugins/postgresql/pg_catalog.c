@@ -190,7 +190,7 @@ int pg_cat_load_primary_keys(PgSource *s, NbError *err) {
 /* ---- types ------------------------------------------------------------ */
 
 /* The base type of a domain (domains of domains too) and its category. */
-static void map_type(PgColumn *c, char category);
+static void map_type(PgColumn *c, char category, int32_t typmod);
 
 static int resolve_type(PgSource *s, unsigned oid, unsigned *base, char *category,
                         char **output_fn, NbError *err) {
@@ -221,14 +221,33 @@ static int resolve_type(PgSource *s, unsigned oid, unsigned *base, char *categor
 }
 
 /* The Arrow type of a column, from its base type, and its wire. */
-static void map_column(PgColumn *c, char category) {
-  map_type(c, category);
+static void map_column(PgColumn *c, char category, int32_t typmod) {
+  map_type(c, category, typmod);
   c->wire = c->as_json ? PG_WIRE_TEXT : pg_wire_of(c->base_oid, c->field.type);
 }
 
-static void map_type(PgColumn *c, char category) {
+/* numeric(p,s) with 1 <= p <= 38 and 0 <= s <= p is exactly a
+ * decimal128(p,s); unconstrained numeric (typmod -1), wider ones and the
+ * negative or larger-than-precision scales of PostgreSQL 15 stay exact
+ * text.  The typmod is ((p << 16) | (s & 0x7ff)) + 4, s an 11-bit signed
+ * field. */
+static bool numeric_as_decimal(PgColumn *c, int32_t typmod) {
+  int32_t p, sc;
+  if (typmod < 4) return false;
+  p = ((typmod - 4) >> 16) & 0xffff;
+  sc = (typmod - 4) & 0x7ff;
+  if (sc & 0x400) sc -= 0x800;
+  if (p < 1 || p > 38 || sc < 0 || sc > p) return false;
+  c->field.type = NB_TYPE_DECIMAL128;
+  c->field.precision = p;
+  c->field.scale = sc;
+  return true;
+}
+
+static void map_type(PgColumn *c, char category, int32_t typmod) {
   c->field.name = c->name;
   c->field.timezone = NULL;
+  if (c->base_oid == 1700 && numeric_as_decimal(c, typmod)) return; /* numeric */
   switch (c->base_oid) {
     case 16: c->field.type = NB_TYPE_BOOL; break;                 /* bool */
     case 20: case 21: case 23: case 26:                           /* int8 int2 int4 oid */
@@ -278,7 +297,7 @@ static int describe_table(PgSource *s, PgStream *st, NbError *err) {
   int i, rc = NB_OK;
   snprintf(oidbuf, sizeof oidbuf, "%u", st->oid);
   res = PQexecParams(s->conn,
-      "SELECT a.attname, a.atttypid, a.attnotnull, format_type(a.atttypid, a.atttypmod) "
+      "SELECT a.attname, a.atttypid, a.attnotnull, format_type(a.atttypid, a.atttypmod), a.atttypmod "
       "FROM pg_attribute a WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped "
       "ORDER BY a.attnum",
       1, NULL, params, NULL, NULL, 0);
@@ -300,7 +319,7 @@ static int describe_table(PgSource *s, PgStream *st, NbError *err) {
     c->field.nullable = PQgetvalue(res, i, 2)[0] != 't';
     rc = resolve_type(s, (unsigned)strtoul(PQgetvalue(res, i, 1), NULL, 10), &c->base_oid, &category,
                       &c->output_fn, err);
-    if (rc == NB_OK) map_column(c, category);
+    if (rc == NB_OK) map_column(c, category, (int32_t)strtol(PQgetvalue(res, i, 4), NULL, 10));
   }
   PQclear(res);
   if (rc == NB_OK) rc = key_indexes(st, err);
@@ -334,7 +353,7 @@ static int describe_query(PgSource *s, PgStream *st, NbError *err) {
     if (c->name == NULL || c->type_name == NULL) { rc = nomem(err); break; }
     c->field.nullable = true;
     rc = resolve_type(s, (unsigned)PQftype(desc, i), &c->base_oid, &category, &c->output_fn, err);
-    if (rc == NB_OK) map_column(c, category);
+    if (rc == NB_OK) map_column(c, category, (int32_t)PQfmod(desc, i));
   }
   PQclear(desc);
   return rc;

@@ -70,19 +70,20 @@ static int append_before(PgCdc *c, const PgoTuple *t, bool key_only, int *rc) {
 }
 
 static void note_bad(PgCdc *c, size_t col, const char *s, size_t len) {
-  char head[48], lsn[40];
+  char head[48], lsn[40], type[64];
   size_t n = len < 40 ? len : 40;
   int need;
   memcpy(head, s, n);
   head[n] = '\0';
   format_lsn(c->txn_lsn, lsn, sizeof lsn);
+  nb_type_name(&c->fields[col + 1], type, sizeof type);
   free(c->bad_message);
-  need = snprintf(NULL, 0, "table \"%s\", column \"%s\", transaction %u (commit LSN %s): value \"%s\" does not fit the column's Arrow type",
-                  c->table, c->fields[col + 1].name, c->txn_xid, lsn, head);
+  need = snprintf(NULL, 0, "table \"%s\", column \"%s\", transaction %u (commit LSN %s): value \"%s\" does not fit the column's Arrow type %s",
+                  c->table, c->fields[col + 1].name, c->txn_xid, lsn, head, type);
   c->bad_message = malloc((size_t)need + 1);
   if (c->bad_message != NULL)
-    snprintf(c->bad_message, (size_t)need + 1, "table \"%s\", column \"%s\", transaction %u (commit LSN %s): value \"%s\" does not fit the column's Arrow type",
-             c->table, c->fields[col + 1].name, c->txn_xid, lsn, head);
+    snprintf(c->bad_message, (size_t)need + 1, "table \"%s\", column \"%s\", transaction %u (commit LSN %s): value \"%s\" does not fit the column's Arrow type %s",
+             c->table, c->fields[col + 1].name, c->txn_xid, lsn, head, type);
 }
 
 /* Append one record.  image: the tuple whose values fill the table's

@@ -417,22 +417,25 @@ static int start_copy(PgSource *s, uint32_t index, NbError *err) {
 
 /* Set a bad-value message (not yet an error: the rows before it go first). */
 static int note_bad_value(PgSource *s, const PgStream *st, size_t col, const char *text, size_t text_len) {
-  char head[64];
+  char head[64], type[64];
   size_t n = text_len < 40 ? text_len : 40;
   int len;
   memcpy(head, text, n);
   head[n] = '\0';
+  /* date32, timestamp[us], decimal128(10,2): the type the value missed. */
+  if (st->cols[col].field.type == NB_TYPE_TIMESTAMP)
+    snprintf(type, sizeof type, "timestamp[us]");
+  else
+    nb_type_name(&st->cols[col].field, type, sizeof type);
   free(s->bad_message);
   len = snprintf(NULL, 0, "row %llu of table \"%s\", column \"%s\" (%s): value \"%s\" does not fit Arrow type %s",
                  (unsigned long long)(st->rows + 1), st->name, st->cols[col].name, st->cols[col].type_name,
-                 head, st->cols[col].field.type == NB_TYPE_DATE32 ? "date32" :
-                 st->cols[col].field.type == NB_TYPE_TIMESTAMP ? "timestamp[us]" : "of the column");
+                 head, type);
   s->bad_message = malloc((size_t)len + 1);
   if (s->bad_message == NULL) return NB_NOMEM;
   snprintf(s->bad_message, (size_t)len + 1, "row %llu of table \"%s\", column \"%s\" (%s): value \"%s\" does not fit Arrow type %s",
            (unsigned long long)(st->rows + 1), st->name, st->cols[col].name, st->cols[col].type_name,
-           head, st->cols[col].field.type == NB_TYPE_DATE32 ? "date32" :
-           st->cols[col].field.type == NB_TYPE_TIMESTAMP ? "timestamp[us]" : "of the column");
+           head, type);
   return NB_OK;
 }
 
