@@ -189,6 +189,23 @@ expect 0 "a value that does not fit" H run "$tmp/bad.cfg"
 contains "$err" 'public.days\", column \"d\", transaction' "bad value: table, column and transaction named"
 ids=$(sed 's/^{"op":"c","id":\([0-9]*\).*/\1/' "$tmp/bad.jsonl" | tr '\n' ' ')
 [ "$ids" = "1 3 " ] && echo "ok: bad value skipped, the others delivered" || report_failure "bad value: ids $ids"
+# numeric(10,2) in CDC (pgoutput sends text): a decimal128, digit for
+# digit; NaN a bad record naming table, column and transaction.
+pgsql -c "CREATE TABLE amounts (id int PRIMARY KEY, a numeric(10,2))"
+config num public.amounts s_num "stop_at_catchup = true;" "$(json_dest num)"
+sed -i 's/engine = {/engine = { on_error = "skip";/' "$tmp/num.cfg"
+expect 0 "slot for numeric(10,2)" H run "$tmp/num.cfg"
+pgsql -c "INSERT INTO amounts VALUES (1, 12345678.90), (2, 'NaN'), (3, -0.01), (4, 0)"
+rm -f "$tmp/num.state"
+sed -i 's/create_slot = true;/create_slot = false;/' "$tmp/num.cfg"
+expect 0 "numeric(10,2) changes" H run "$tmp/num.cfg"
+contains "$err" 'public.amounts\", column \"a\", transaction' "numeric NaN: table, column and transaction named"
+contains "$err" 'value \"NaN\" does not fit the column'"'"'s Arrow type decimal128(10,2)' "numeric NaN: the type named"
+contains "$tmp/num.jsonl" '"id":1,"a":12345678.90,' "CDC numeric(10,2): exact digits"
+contains "$tmp/num.jsonl" '"id":3,"a":-0.01,' "CDC numeric(10,2): a small negative"
+contains "$tmp/num.jsonl" '"id":4,"a":0.00,' "CDC numeric(10,2): zero with its scale"
+lacks "$tmp/num.jsonl" '"id":2,' "CDC numeric(10,2): the NaN row skipped"
+pgsql -c "SELECT pg_drop_replication_slot('s_num')" > /dev/null # the server has 4
 # A server restart while streaming: the run connects again (or, when the
 # server is back too late for the host's retries, fails and the next run
 # resumes); either way every change exactly once.

@@ -88,10 +88,13 @@ expect 0 "PG -> PG" "$NEBULA_HOST" --plugin-dir "$PLUGIN_DIR" pipeline postgresq
   $(side source) $(side dest) --source-setting tables=public.alltypes \
   --dest-setting 'table=copy_{stream}' --dest-setting primary_key=id
 src_cols="id, i2, i4, i8, f4::text, f8, num::text, num2::text, t, vc, ch::text, b, d, tm::text, ttz::text, ts, tstz, iv::text, u::text, j::text, jb::text, by::text, to_json(arr)::text, to_json(tarr)::text, m::text, dom"
-dst_cols="id, i2, i4, i8, f4::text, f8, num, num2, t, vc, rtrim(ch), b, d, tm, ttz, ts, tstz, iv, u, j::text, jb::text, by, arr::text, tarr::text, m, dom"
+dst_cols="id, i2, i4, i8, f4::text, f8, num, num2::text, t, vc, rtrim(ch), b, d, tm, ttz, ts, tstz, iv, u, j::text, jb::text, by, arr::text, tarr::text, m, dom"
 diff_rows=$(pgsql -Atc "SELECT count(*) FROM ((SELECT $src_cols FROM alltypes EXCEPT SELECT $dst_cols FROM copy_alltypes) UNION ALL (SELECT $dst_cols FROM copy_alltypes EXCEPT SELECT $src_cols FROM alltypes)) x")
 [ "$diff_rows" = 0 ] || report_failure "PG -> PG: $diff_rows rows differ"
 [ "$(pgsql -Atc "SELECT count(*) FROM copy_alltypes")" = 5 ] || report_failure "PG -> PG: 5 rows"
+# numeric(38,10) went through as decimal128(38,10) and came back as it was.
+[ "$(pgsql -Atc "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'copy_alltypes'::regclass AND attname = 'num2'")" = "numeric(38,10)" ] ||
+  report_failure "PG -> PG: numeric(38,10) kept its type"
 [ "$(pgsql -Atc "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'copy_alltypes'::regclass AND attname = 'tstz'")" = "timestamp with time zone" ] ||
   report_failure "PG -> PG: timestamptz created as timestamptz"
 finish

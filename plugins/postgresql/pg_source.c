@@ -6,7 +6,8 @@
  *
  * Types are mapped from the column's base type (domains resolved) by
  * pg_catalog.c.  Values are decoded exactly: binary ones by pg_copybin.c,
- * text by pg_values.c; numeric stays text.
+ * text by pg_values.c; numeric(p,s) up to p = 38 is a decimal128 parsed
+ * from its text (selected as text on both wires), other numerics stay text.
  *
  * Positions (versioned, "NBPG1"): rows read so far, and in incremental
  * mode the last row's cursor value and primary key as text.  A full

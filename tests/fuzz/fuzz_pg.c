@@ -10,6 +10,9 @@
  * value parser (each accepts or refuses, no crash); escaping a decoded
  * field and decoding it again gives the field back.
  *
+ * Text columns of a binary row may be decimal128(p,s) (numeric(p,s)):
+ * NaN, Infinity and too many digits are refused, never rounded.
+ *
  * Binary format (pg_copybin.c, byte 0 >= 0x80): n = (byte 0 & 15) + 1
  * fields; the next n bytes choose each column's wire and Arrow type; the
  * next byte's bit 0 says the header was seen, bit 1 puts a valid header
@@ -64,15 +67,16 @@ enum { N_WIRES = PG_WIRE_UUID + 1 };
 /* The Arrow type a column of wire w has (pg_wire_of's pairs); for
  * PG_WIRE_TEXT, one of the types the text parser serves, by pick. */
 static NbType type_of(PgWire w, unsigned pick) {
-  static const NbType text_types[6] = {NB_TYPE_INT64, NB_TYPE_FLOAT64, NB_TYPE_BOOL,
-                                       NB_TYPE_DATE32, NB_TYPE_TIMESTAMP, NB_TYPE_UTF8};
+  static const NbType text_types[7] = {NB_TYPE_INT64, NB_TYPE_FLOAT64, NB_TYPE_BOOL,
+                                       NB_TYPE_DATE32, NB_TYPE_TIMESTAMP, NB_TYPE_UTF8,
+                                       NB_TYPE_DECIMAL128};
   switch (w) {
     case PG_WIRE_INT2: case PG_WIRE_INT4: case PG_WIRE_INT8: return NB_TYPE_INT64;
     case PG_WIRE_FLOAT8: return NB_TYPE_FLOAT64;
     case PG_WIRE_BOOL: return NB_TYPE_BOOL;
     case PG_WIRE_DATE: return NB_TYPE_DATE32;
     case PG_WIRE_TIMESTAMP: return NB_TYPE_TIMESTAMP;
-    case PG_WIRE_TEXT: return text_types[pick % 6];
+    case PG_WIRE_TEXT: return text_types[pick % 7];
     default: return NB_TYPE_UTF8;
   }
 }
@@ -89,6 +93,10 @@ static void append_fields(const NbStringRef *f, size_t n, const PgWire *wires, c
     fd[i].type = types[i];
     fd[i].nullable = true;
     fd[i].precision = fd[i].scale = 0;
+    if (types[i] == NB_TYPE_DECIMAL128) { /* numeric(p,s): 38..1, scale up to p */
+      fd[i].precision = (int32_t)(38 - (i * 5) % 38);
+      fd[i].scale = (int32_t)(i % (size_t)(fd[i].precision + 1));
+    }
     fd[i].timezone = types[i] == NB_TYPE_TIMESTAMP ? "UTC" : NULL;
   }
   if (nb_batch_builder_new(fd, n, 1, &b, NULL) != NB_OK) return;
