@@ -4,7 +4,8 @@
  * fields, wrong field counts, a lone trailing backslash), the escaper that
  * writes COPY rows, and exact parsing of integers, floats, booleans, dates
  * and timestamps at and beyond their limits (every refusal is a refusal,
- * never a shifted or rounded value).
+ * never a shifted or rounded value); numeric(p,s) text into decimal128(p,s)
+ * digit for digit (NaN, Infinity and extra digits refused, never rounded).
  */
 #include <math.h>
 #include <setjmp.h>
@@ -149,12 +150,60 @@ static void test_timestamps(void **state) {
   assert_false(pg_parse_timestamp("2024-06-01", 10, &us));
 }
 
+/* The unscaled value of row `row` of a decimal128 array (little endian). */
+static __int128 decimal_at(const struct ArrowArray *a, int64_t row) {
+  const unsigned char *p = (const unsigned char *)a->buffers[1] + 16 * (size_t)row;
+  unsigned __int128 v = 0;
+  int i;
+  for (i = 15; i >= 0; i--) v = v << 8 | p[i];
+  return (__int128)v;
+}
+
+static void test_decimals(void **state) {
+  NbField f[2] = {{.name = "a", .type = NB_TYPE_DECIMAL128, .nullable = true, .precision = 10, .scale = 2},
+                  {.name = "b", .type = NB_TYPE_DECIMAL128, .nullable = true, .precision = 38, .scale = 0}};
+  static const char *const max38 = "99999999999999999999999999999999999999";
+  static const char *const refused_a[] = {"NaN", "Infinity", "-Infinity", "12.345", "123456789.00", "", "-", "1e5"};
+  static const char *const refused_b[] = {"NaN", "100000000000000000000000000000000000000", "0.5"};
+  NbBatchBuilder *bb = NULL;
+  NbColumnBuilder *a, *b;
+  struct ArrowArray out;
+  unsigned __int128 m = 0;
+  size_t i;
+  int rc = NB_OK;
+  (void)state;
+  assert_int_equal(nb_batch_builder_new(f, 2, 8, &bb, NULL), NB_OK);
+  a = nb_batch_builder_column(bb, 0);
+  b = nb_batch_builder_column(bb, 1);
+  for (i = 0; i < sizeof refused_a / sizeof *refused_a; i++)
+    assert_false(pg_append_text_value(a, NB_TYPE_DECIMAL128, refused_a[i], strlen(refused_a[i]), &rc));
+  for (i = 0; i < sizeof refused_b / sizeof *refused_b; i++)
+    assert_false(pg_append_text_value(b, NB_TYPE_DECIMAL128, refused_b[i], strlen(refused_b[i]), &rc));
+  assert_true(pg_append_text_value(a, NB_TYPE_DECIMAL128, "12345678.90", 11, &rc) && rc == NB_OK);
+  assert_true(pg_append_text_value(b, NB_TYPE_DECIMAL128, max38, strlen(max38), &rc) && rc == NB_OK);
+  assert_true(pg_append_text_value(a, NB_TYPE_DECIMAL128, "-0.01", 5, &rc) && rc == NB_OK);
+  assert_true(pg_append_text_value(b, NB_TYPE_DECIMAL128, "-99999999999999999999999999999999999999", 39, &rc) && rc == NB_OK);
+  assert_true(pg_append_text_value(a, NB_TYPE_DECIMAL128, "12.340", 6, &rc) && rc == NB_OK); /* a zero beyond the scale */
+  assert_true(pg_append_text_value(b, NB_TYPE_DECIMAL128, "0", 1, &rc) && rc == NB_OK);
+  assert_int_equal(nb_batch_builder_finish(bb, &out, NULL), NB_OK);
+  assert_int_equal(out.length, 3);
+  for (i = 0; i < 38; i++) m = m * 10 + 9;
+  assert_true(decimal_at(out.children[0], 0) == 1234567890);
+  assert_true(decimal_at(out.children[0], 1) == -1);
+  assert_true(decimal_at(out.children[0], 2) == 1234);
+  assert_true(decimal_at(out.children[1], 0) == (__int128)m);
+  assert_true(decimal_at(out.children[1], 1) == -(__int128)m);
+  assert_true(decimal_at(out.children[1], 2) == 0);
+  out.release(&out);
+  nb_batch_builder_free(bb);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_decode_rows), cmocka_unit_test(test_escape),
       cmocka_unit_test(test_integers),    cmocka_unit_test(test_floats),
       cmocka_unit_test(test_bools),       cmocka_unit_test(test_dates),
-      cmocka_unit_test(test_timestamps),
+      cmocka_unit_test(test_timestamps),  cmocka_unit_test(test_decimals),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
