@@ -290,6 +290,16 @@ static int key_indexes(PgStream *st, NbError *err) {
   return NB_OK;
 }
 
+
+/* The stream's column and key arrays for n columns (one more, zeroed, so
+ * an empty table still has arrays). */
+static int alloc_columns(PgStream *st, size_t n, NbError *err) {
+  st->ncols = n;
+  st->cols = calloc(n + 1, sizeof *st->cols);
+  st->key = calloc(n + 1, sizeof *st->key);
+  return st->cols == NULL || st->key == NULL ? nomem(err) : NB_OK;
+}
+
 static int describe_table(PgSource *s, PgStream *st, NbError *err) {
   char oidbuf[16];
   const char *params[1] = {oidbuf};
@@ -306,10 +316,7 @@ static int describe_table(PgSource *s, PgStream *st, NbError *err) {
     PQclear(res);
     return rc;
   }
-  st->ncols = (size_t)PQntuples(res);
-  st->cols = calloc(st->ncols + 1, sizeof *st->cols);
-  st->key = calloc(st->ncols + 1, sizeof *st->key);
-  if (st->cols == NULL || st->key == NULL) rc = nomem(err);
+  rc = alloc_columns(st, (size_t)PQntuples(res), err);
   for (i = 0; rc == NB_OK && i < (int)st->ncols; i++) {
     PgColumn *c = &st->cols[i];
     char category = 'U';
@@ -341,10 +348,7 @@ static int describe_query(PgSource *s, PgStream *st, NbError *err) {
     PQclear(desc);
     return rc;
   }
-  st->ncols = (size_t)PQnfields(desc);
-  st->cols = calloc(st->ncols + 1, sizeof *st->cols);
-  st->key = calloc(st->ncols + 1, sizeof *st->key);
-  if (st->cols == NULL || st->key == NULL) rc = nomem(err);
+  rc = alloc_columns(st, (size_t)PQnfields(desc), err);
   for (i = 0; rc == NB_OK && i < (int)st->ncols; i++) {
     PgColumn *c = &st->cols[i];
     char category = 'U';
