@@ -13,16 +13,7 @@
 #    columns; reading from before an ALTER: a clear error;
 #  - errors (binlog position purged, query with cdc); the password is never
 #    printed.
-. "${srcdir:-.}/cli_lib.sh"
-. "${srcdir:-.}/mysql_server.sh"
-: "${PLUGIN_DIR:?PLUGIN_DIR must name the connectors directory}"
-trap 'mysql_server_stop; rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM HUP
-mysql_server_start "$tmp/server"
-nh() { "$NEBULA_HOST" --plugin-dir "$PLUGIN_DIR" "$@"; }
-check="python3 ${srcdir:-.}/mysql_cdc_check.py"
-
-conn="connector = \"mysql\"; socket = \"$MY_SOCK\"; user = \"nebula\"; password = \"$MY_PASSWORD\"; database = \"nebula_test\";"
+. "${srcdir:-.}/mysql_test_lib.sh"
 
 # The binlog position now: where the runs below start (start_file/pos).
 master_status() { my_batch "SHOW MASTER STATUS" | cut -f1,2; }

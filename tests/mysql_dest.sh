@@ -9,14 +9,7 @@
 #    crash between the database commit and the state write): the replayed
 #    rows are skipped, not loaded twice;
 #  - the password never appears in errors.
-. "${srcdir:-.}/cli_lib.sh"
-. "${srcdir:-.}/mysql_server.sh"
-: "${PLUGIN_DIR:?PLUGIN_DIR must name the connectors directory}"
-trap 'mysql_server_stop; rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM HUP
-mysql_server_start "$tmp/server"
-nh() { "$NEBULA_HOST" --plugin-dir "$PLUGIN_DIR" "$@"; }
-conn="connector = \"mysql\"; socket = \"$MY_SOCK\"; user = \"nebula\"; password = \"$MY_PASSWORD\"; database = \"nebula_test\";"
+. "${srcdir:-.}/mysql_test_lib.sh"
 
 # ---- CSV -> MariaDB -> CSV ---------------------------------------------------
 mkdir -p "$tmp/in"

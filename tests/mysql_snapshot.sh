@@ -11,15 +11,7 @@
 #    exactly once;
 #  - a table without an integer primary key interrupted mid-snapshot: a
 #    clear error; snapshot with start_file: a clear error.
-. "${srcdir:-.}/cli_lib.sh"
-. "${srcdir:-.}/mysql_server.sh"
-: "${PLUGIN_DIR:?PLUGIN_DIR must name the connectors directory}"
-trap 'mysql_server_stop; rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM HUP
-mysql_server_start "$tmp/server"
-nh() { "$NEBULA_HOST" --plugin-dir "$PLUGIN_DIR" "$@"; }
-check="python3 ${srcdir:-.}/mysql_cdc_check.py"
-conn="connector = \"mysql\"; socket = \"$MY_SOCK\"; user = \"nebula\"; password = \"$MY_PASSWORD\"; database = \"nebula_test\";"
+. "${srcdir:-.}/mysql_test_lib.sh"
 
 # writer TABLE SEED OPS ROWS: random changes over the table's first ROWS
 # keys: updates, deletes, inserts of new keys, keys moved up past the

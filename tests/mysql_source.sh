@@ -9,15 +9,7 @@
 #    SIGKILL again and again: every row exactly once;
 #  - wrong password, unknown table, server down: clear errors; the password
 #    never appears in any output (errors, describe, validate, check).
-. "${srcdir:-.}/cli_lib.sh"
-. "${srcdir:-.}/mysql_server.sh"
-: "${PLUGIN_DIR:?PLUGIN_DIR must name the connectors directory}"
-trap 'mysql_server_stop; rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM HUP
-mysql_server_start "$tmp/server"
-nh() { "$NEBULA_HOST" --plugin-dir "$PLUGIN_DIR" "$@"; }
-
-conn="connector = \"mysql\"; socket = \"$MY_SOCK\"; user = \"nebula\"; password = \"$MY_PASSWORD\"; database = \"nebula_test\";"
+. "${srcdir:-.}/mysql_test_lib.sh"
 
 # ---- Every type, value for value ------------------------------------------
 my_sql "$(cat "$srcdir/data/mysql/types.sql")" || exit 1
