@@ -80,7 +80,7 @@ mysql_server_launch() {
   until mariadb --no-defaults -uroot --socket="$MY_SOCK" -e 'SELECT 1' \
       > /dev/null 2>&1; do
     i=$((i + 1))
-    if [ "$i" -gt 300 ] || ! kill -0 "$MY_PID" 2>/dev/null; then
+    if [ "$i" -gt 900 ] || ! kill -0 "$MY_PID" 2>/dev/null; then
       echo "the MariaDB server did not start:"; cat "$MY_DIR/error.log"
       exit 1
     fi
