@@ -1,7 +1,7 @@
 #!/bin/sh
 # bench/mysql.sh - a benchmark, not a test: the mysql connector against the
 # mariadb client on a generated table, on a private MariaDB server started
-# here (tests/mysql_server.sh).
+# here (tests/plugins/mysql/mysql_server.sh).
 #
 #   bench/mysql.sh BUILD_DIR [ROWS]          (ROWS default 1000000)
 #

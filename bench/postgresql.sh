@@ -1,6 +1,6 @@
 #!/bin/sh
 # bench/postgresql.sh - the postgresql connector against psql on a private
-# server (tests/pg_server.sh), one run:
+# server (tests/plugins/postgresql/pg_server.sh), one run:
 #   PG -> JSON lines (nebula-host) vs psql \copy (SELECT ...) TO file;
 #   CSV -> PG (nebula-host, append) vs psql \copy ... FROM file;
 # wall time, ratio, and nebula-host's peak RSS (GNU time).
@@ -12,7 +12,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 srcdir="$here/../tests"
 tmp=$(mktemp -d /tmp/nebula-pgbench.XXXXXX)
 chmod 777 "$tmp"
-. "$srcdir/pg_server.sh"
+. "$srcdir/plugins/postgresql/pg_server.sh"
 pg_start
 trap 'pg_cleanup; rm -rf "$tmp"' EXIT
 nh="$build/host/nebula-host --plugin-dir $build/plugins -q"

@@ -1,6 +1,6 @@
 #!/bin/sh
 # bench/postgresql_cdc.sh - mode cdc of the postgresql source, one run on a
-# private server (tests/pg_server.sh): a table of ROWS rows and 10 columns,
+# private server (tests/plugins/postgresql/pg_server.sh): a table of ROWS rows and 10 columns,
 # one bulk UPDATE of every row committed, then a nebula-host run with
 # stop_at_catchup into JSON lines.  Its wall time is the lag after the
 # update committed; ROWS / wall time the change records per second.
@@ -14,7 +14,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 srcdir="$here/../tests"
 tmp=$(mktemp -d /tmp/nebula-pgcdcbench.XXXXXX)
 chmod 777 "$tmp"
-. "$srcdir/pg_server.sh"
+. "$srcdir/plugins/postgresql/pg_server.sh"
 pg_start
 trap 'pg_cleanup; rm -rf "$tmp"' EXIT
 
