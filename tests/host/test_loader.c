@@ -22,7 +22,7 @@
 
 #include "loader.h"
 
-#define TEST_PLUGINS TOP_BUILDDIR "/tests/plugins"
+#define TEST_PLUGINS TOP_BUILDDIR "/tests/connectors"
 #define MODULE(name) TEST_PLUGINS "/.libs/" name ".so"
 
 /* ------------------------------------------------------------------------
@@ -251,9 +251,9 @@ static void test_missing_file(void **state) {
 
 static void test_relative_path_refused(void **state) {
   NbhPluginSet set;
-  const NbhLoadError *e = refuse_one(&set, "plugins/.libs/good_minimal.so");
+  const NbhLoadError *e = refuse_one(&set, "connectors/.libs/good_minimal.so");
   (void)state;
-  assert_string_equal(e->message, "connector path \"plugins/.libs/good_minimal.so\" is not absolute");
+  assert_string_equal(e->message, "connector path \"connectors/.libs/good_minimal.so\" is not absolute");
   nbh_plugins_free(&set);
 }
 
@@ -431,7 +431,7 @@ static void test_search_order(void **state) {
 
 static void test_same_directory_twice_is_deduplicated(void **state) {
   NbhPluginSet set;
-  const char *dirs[] = {TEST_PLUGINS, TEST_PLUGINS "/../plugins"};
+  const char *dirs[] = {TEST_PLUGINS, TEST_PLUGINS "/../connectors"};
   size_t i;
   (void)state;
   assert_int_equal(nbh_plugins_load(dirs, 2, &set), 0);
