@@ -42,6 +42,14 @@ typedef struct DestStream {
   char *columns_sql;        /* "(`a`, `b`)" */
   char *upsert_sql;         /* " ON DUPLICATE KEY UPDATE ..." */
   char *load_sql;           /* "LOAD DATA LOCAL INFILE ... (`a`, `b`)" */
+  size_t *cols;             /* the table's columns: indices into fields */
+  size_t n_cols;
+  /* apply_deletes: the CDC records' op column is obeyed. */
+  size_t op_col;            /* index of the op column */
+  size_t *keys;             /* the key columns: indices into fields */
+  size_t *before_keys;      /* before_<key> of mysql-source records, or SIZE_MAX */
+  size_t n_keys;
+  char *delete_sql;         /* "DELETE FROM `t` WHERE (`k`, ...) IN (" */
   uint64_t delivered;       /* rows the host delivered, counted from the run's start */
   uint64_t in_db;           /* rows the bookkeeping says the database holds */
   bool replaced;            /* mode replace: the old rows are deleted */
@@ -55,6 +63,7 @@ typedef struct MyDest {
   MYSQL *ddl;
   int mode;
   bool use_load; /* LOAD DATA LOCAL INFILE, until the server refuses it */
+  bool apply_deletes; /* upsert of CDC records: d deletes, t empties the table */
   char *table_pattern;
   char *key;
   char *pipeline_id;
@@ -332,6 +341,10 @@ static void stream_free(DestStream *s) {
   free(s->columns_sql);
   free(s->upsert_sql);
   free(s->load_sql);
+  free(s->cols);
+  free(s->keys);
+  free(s->before_keys);
+  free(s->delete_sql);
 }
 
 void my_dest_close(void *dest) {
@@ -363,6 +376,22 @@ static int copy_opt(const NbSettings *settings, const char *name, const char *fa
   return NB_OK;
 }
 
+/* apply_deletes deletes by key: it needs mode upsert and the key named. */
+static int check_apply_settings(const MyDest *d, NbError *err) {
+  if (d->mode != MODE_UPSERT) {
+    nb_error_set(err, NB_INVALID, "setting \"apply_deletes\" needs mode upsert");
+    nb_error_hint(err, "Set mode = \"upsert\" (and key), or leave apply_deletes false.");
+    return NB_INVALID;
+  }
+  if (d->key == NULL || strspn(d->key, " ,") == strlen(d->key)) {
+    nb_error_set(err, NB_INVALID, "setting \"apply_deletes\" needs setting \"key\"");
+    nb_error_hint(err, "Name the table's primary key columns in key (comma-separated): deletes"
+                  " find the row by them.");
+    return NB_INVALID;
+  }
+  return NB_OK;
+}
+
 int my_dest_open(const NbHostApi *host, const NbOpenArgs *args, void **dest, NbError *err) {
   MyDest *d = calloc(1, sizeof *d);
   int rc;
@@ -382,6 +411,9 @@ int my_dest_open(const NbHostApi *host, const NbOpenArgs *args, void **dest, NbE
     d->use_load = bulk == 0 && d->mode != MODE_UPSERT;
     d->cfg.local_infile = d->use_load;
   }
+  if (rc == NB_OK)
+    rc = nb_setting_bool(args->settings, "apply_deletes", false, &d->apply_deletes, err);
+  if (rc == NB_OK && d->apply_deletes) rc = check_apply_settings(d, err);
   if (rc == NB_OK && args->state != NULL)
     rc = parse_state(d, args->state, args->state_len, err);
   if (rc == NB_OK) rc = my_connect(&d->cfg, &d->db, err);
@@ -448,15 +480,16 @@ static int create_table(MyDest *d, DestStream *s, NbError *err) {
   rc = stmt_str(d, "CREATE TABLE IF NOT EXISTS ");
   rc |= stmt_str(d, s->qtable);
   rc |= stmt_str(d, " (");
-  for (i = 0; i < s->n_fields; i++) {
-    char *id = my_quote_ident(s->fields[i].name);
+  for (i = 0; i < s->n_cols; i++) {
+    const NbField *f = &s->fields[s->cols[i]];
+    char *id = my_quote_ident(f->name);
     if (id == NULL) return nb_error_set(err, NB_NOMEM, "out of memory");
     rc |= stmt_str(d, i > 0 ? ", " : "");
     rc |= stmt_str(d, id);
     free(id);
     rc |= stmt_str(d, " ");
-    rc |= stmt_str(d, sql_type(d, &s->fields[i], buf, sizeof buf));
-    if (is_key_column(d, s->fields[i].name)) rc |= stmt_str(d, " NOT NULL");
+    rc |= stmt_str(d, sql_type(d, f, buf, sizeof buf));
+    if (is_key_column(d, f->name)) rc |= stmt_str(d, " NOT NULL");
   }
   if (d->key != NULL && d->key[0] != '\0') {
     const char *p = d->key;
@@ -502,7 +535,7 @@ static int create_table(MyDest *d, DestStream *s, NbError *err) {
 static int column_lists(DestStream *s, NbError *err) {
   size_t i, cap = 64, at = 0, uat = 0, ucap;
   char *cols, *ups;
-  for (i = 0; i < s->n_fields; i++) cap += 2 * strlen(s->fields[i].name) + 8;
+  for (i = 0; i < s->n_cols; i++) cap += 2 * strlen(s->fields[s->cols[i]].name) + 8;
   ucap = 32 + 3 * cap;
   cols = malloc(cap);
   ups = malloc(ucap);
@@ -513,8 +546,8 @@ static int column_lists(DestStream *s, NbError *err) {
   }
   at += (size_t)snprintf(cols, cap, " (");
   uat += (size_t)snprintf(ups, ucap, " ON DUPLICATE KEY UPDATE ");
-  for (i = 0; i < s->n_fields; i++) {
-    char *id = my_quote_ident(s->fields[i].name);
+  for (i = 0; i < s->n_cols; i++) {
+    char *id = my_quote_ident(s->fields[s->cols[i]].name);
     if (id == NULL) {
       free(cols);
       free(ups);
@@ -548,6 +581,110 @@ static int column_lists(DestStream *s, NbError *err) {
   return NB_OK;
 }
 
+/* ---- Prepare: CDC records (apply_deletes) ------------------------------ */
+
+/* The next name of the comma-separated key list at *p (spaces around
+ * names dropped): *name, *len; false at the end. */
+static bool next_key_name(const char **p, const char **name, size_t *len) {
+  const char *at = *p, *end;
+  while (*at == ' ' || *at == ',') at++;
+  if (*at == '\0') return false;
+  end = at;
+  while (*end != '\0' && *end != ',') end++;
+  *p = end;
+  while (end > at && end[-1] == ' ') end--;
+  *name = at;
+  *len = (size_t)(end - at);
+  return true;
+}
+
+static bool is_table_column(const DestStream *s, size_t field) {
+  size_t i;
+  for (i = 0; i < s->n_cols; i++)
+    if (s->cols[i] == field) return true;
+  return false;
+}
+
+/* The key columns (setting key, in its order) among the table's columns,
+ * and their before_<key> columns of mysql-source records. */
+static int find_keys(const MyDest *d, DestStream *s, NbError *err) {
+  const char *p = d->key, *name;
+  size_t len, n = 0, i;
+  while (next_key_name(&p, &name, &len)) n++;
+  free(s->keys);
+  free(s->before_keys);
+  s->keys = calloc(n, sizeof *s->keys);
+  s->before_keys = calloc(n, sizeof *s->before_keys);
+  if (s->keys == NULL || s->before_keys == NULL) return nb_error_set(err, NB_NOMEM, "out of memory");
+  s->n_keys = 0;
+  for (p = d->key; next_key_name(&p, &name, &len); s->n_keys++) {
+    for (i = 0; i < s->n_fields; i++)
+      if (strlen(s->fields[i].name) == len && strncmp(s->fields[i].name, name, len) == 0 &&
+          is_table_column(s, i))
+        break;
+    if (i == s->n_fields) {
+      nb_error_set(err, NB_INVALID, "setting \"key\": stream \"%s\" has no column \"%.*s\"",
+                   s->name, (int)len, name);
+      nb_error_hint(err, "apply_deletes deletes rows by the key columns of the records; name"
+                    " columns of the table (not CDC metadata such as _op or before_*).");
+      return NB_INVALID;
+    }
+    s->keys[s->n_keys] = i;
+    s->before_keys[s->n_keys] = my_cdc_before_column(s->fields, s->n_fields, s->op_col, i);
+  }
+  return NB_OK;
+}
+
+/* The columns the table gets: every field, or with apply_deletes every
+ * field but the CDC metadata (the op column, before images, binlog or
+ * WAL positions, timestamps). */
+static int table_columns(MyDest *d, DestStream *s, NbError *err) {
+  size_t i;
+  int rc;
+  free(s->cols);
+  s->n_cols = 0;
+  if ((s->cols = calloc(s->n_fields, sizeof *s->cols)) == NULL)
+    return nb_error_set(err, NB_NOMEM, "out of memory");
+  if (d->apply_deletes) {
+    rc = my_cdc_op_column(s->fields, s->n_fields, &s->op_col);
+    if (rc != NB_OK) {
+      nb_error_set(err, NB_INVALID, "stream \"%s\" has no text column \"_op\" or \"op\": setting"
+                   " \"apply_deletes\" applies CDC records", s->name);
+      nb_error_hint(err, "Read the source in mode cdc (mysql: _op, postgresql: op), or leave"
+                    " apply_deletes false.");
+      return NB_INVALID;
+    }
+  }
+  for (i = 0; i < s->n_fields; i++)
+    if (!d->apply_deletes || !my_cdc_is_metadata(s->fields, s->n_fields, s->op_col, i))
+      s->cols[s->n_cols++] = i;
+  if (s->n_cols == 0)
+    return nb_error_set(err, NB_INVALID, "stream \"%s\" has no columns to write", s->name);
+  return d->apply_deletes ? find_keys(d, s, err) : NB_OK;
+}
+
+/* "DELETE FROM `t` WHERE (`k1`, `k2`) IN (" */
+static int delete_head(DestStream *s, NbError *err) {
+  size_t i, cap = strlen(s->qtable) + 64, at;
+  char *sql;
+  for (i = 0; i < s->n_keys; i++) cap += 2 * strlen(s->fields[s->keys[i]].name) + 4;
+  if ((sql = malloc(cap)) == NULL) return nb_error_set(err, NB_NOMEM, "out of memory");
+  at = (size_t)snprintf(sql, cap, "DELETE FROM %s WHERE (", s->qtable);
+  for (i = 0; i < s->n_keys; i++) {
+    char *id = my_quote_ident(s->fields[s->keys[i]].name);
+    if (id == NULL) {
+      free(sql);
+      return nb_error_set(err, NB_NOMEM, "out of memory");
+    }
+    at += (size_t)snprintf(sql + at, cap - at, "%s%s", i > 0 ? ", " : "", id);
+    free(id);
+  }
+  snprintf(sql + at, cap - at, ") IN (");
+  free(s->delete_sql);
+  s->delete_sql = sql;
+  return NB_OK;
+}
+
 int my_dest_prepare(void *dest, const char *stream_name, const struct ArrowSchema *schema,
                     uint32_t *dest_stream, NbError *err) {
   MyDest *d = dest;
@@ -566,8 +703,10 @@ int my_dest_prepare(void *dest, const char *stream_name, const struct ArrowSchem
         (s->qtable = my_quote_ident(s->table)) == NULL)
       return nb_error_set(err, NB_NOMEM, "out of memory");
   }
+  if ((rc = table_columns(d, s, err)) != NB_OK) return rc;
   if ((rc = create_table(d, s, err)) != NB_OK) return rc;
   if ((rc = column_lists(s, err)) != NB_OK) return rc;
+  if (d->apply_deletes && (rc = delete_head(s, err)) != NB_OK) return rc;
   *dest_stream = (uint32_t)(s - d->streams);
   return NB_OK;
 }
@@ -737,9 +876,10 @@ static int put_row(MyDest *d, const DestStream *s, const NbColumnView *views, si
                    int64_t row, bool load, NbError *err) {
   size_t i;
   int rc = load ? NB_OK : stmt_add(d, "(", 1);
-  for (i = 0; rc == NB_OK && i < n_views; i++) {
+  (void)n_views;
+  for (i = 0; rc == NB_OK && i < s->n_cols; i++) {
     if (i > 0) rc = stmt_add(d, load ? "\t" : ",", 1);
-    if (rc == NB_OK) rc = put_value(d, nb_column_view_at(views, i), row, load, err);
+    if (rc == NB_OK) rc = put_value(d, nb_column_view_at(views, s->cols[i]), row, load, err);
   }
   if (rc == NB_OK) rc = stmt_add(d, load ? "\n" : ")", 1);
   if (rc == NB_DATA) {
@@ -827,6 +967,150 @@ static int load_rows(MyDest *d, DestStream *s, const NbColumnView *views, size_t
   return NB_OK;
 }
 
+/* ---- Write: CDC records (apply_deletes) -------------------------------- */
+
+/* The statement being built while records are applied in order: a run of
+ * upserts (one INSERT ... ON DUPLICATE KEY UPDATE, whose rows the server
+ * applies one after the other) or of deletes (one DELETE ... IN).  A
+ * record of the other kind sends the run first, so the last record of a
+ * key decides, as in the source. */
+typedef struct ApplyRun {
+  MyOpKind kind; /* MY_OP_UNKNOWN: none open */
+  int64_t first, last; /* rows of the batch in it */
+  size_t base;   /* d->stmt_len after the head */
+} ApplyRun;
+
+static int send_run(MyDest *d, DestStream *s, ApplyRun *run, NbError *err) {
+  int rc;
+  if (run->kind == MY_OP_UNKNOWN) return NB_OK;
+  if ((run->kind == MY_OP_UPSERT ? stmt_str(d, s->upsert_sql) : stmt_add(d, ")", 1)) != NB_OK)
+    return nb_error_set(err, NB_NOMEM, "out of memory");
+  if (mysql_real_query(d->db, d->stmt, (unsigned long)d->stmt_len) != 0) {
+    rc = my_fail(d->db, &d->cfg, err, "%s table \"%s\" failed (apply_deletes)",
+                 run->kind == MY_OP_UPSERT ? "upserting into" : "deleting from", s->table);
+    nb_error_detail(err, "Records %lld to %lld of the batch of stream \"%s\"; the transaction is"
+                    " rolled back.", (long long)run->first + 1, (long long)run->last + 1, s->name);
+    return not_retryable(rc, err);
+  }
+  d->stmt_len = 0;
+  run->kind = MY_OP_UNKNOWN;
+  return NB_OK;
+}
+
+/* One key tuple "(v, v)" of the key columns (keys: s->keys, or the
+ * before_<key> columns for the old key of an update). */
+static int put_key(MyDest *d, const DestStream *s, const NbColumnView *views, const size_t *keys,
+                   int64_t row, NbError *err) {
+  size_t i;
+  int rc = stmt_add(d, "(", 1);
+  for (i = 0; rc == NB_OK && i < s->n_keys; i++) {
+    if (i > 0) rc = stmt_add(d, ", ", 2);
+    if (rc == NB_OK) rc = put_value(d, nb_column_view_at(views, keys[i]), row, false, err);
+  }
+  if (rc == NB_OK) rc = stmt_add(d, ")", 1);
+  if (rc == NB_DATA) {
+    nb_error_locate(err, s->table, row + 1, 0);
+    return NB_DATA;
+  }
+  return rc == NB_OK ? NB_OK : nb_error_set(err, NB_NOMEM, "out of memory (DELETE statement)");
+}
+
+/* Add a record to the run of its kind, sending the open run of the other
+ * kind first.  before: the delete is of the update's old key. */
+static int run_add(MyDest *d, DestStream *s, ApplyRun *run, MyOpKind kind,
+                   const NbColumnView *views, int64_t row, bool before, NbError *err) {
+  int rc;
+  if (run->kind != kind && (rc = send_run(d, s, run, err)) != NB_OK) return rc;
+  if (run->kind == MY_OP_UNKNOWN) {
+    d->stmt_len = 0;
+    if ((kind == MY_OP_UPSERT ? start_insert(d, s) : stmt_str(d, s->delete_sql)) != NB_OK)
+      return nb_error_set(err, NB_NOMEM, "out of memory");
+    run->kind = kind;
+    run->first = row;
+    run->base = d->stmt_len;
+  }
+  run->last = row;
+  if (d->stmt_len > run->base && stmt_add(d, ",", 1) != NB_OK)
+    return nb_error_set(err, NB_NOMEM, "out of memory");
+  rc = kind == MY_OP_UPSERT ? put_row(d, s, views, 0, row, false, err)
+                            : put_key(d, s, views, before ? s->before_keys : s->keys, row, err);
+  if (rc != NB_OK) return rc;
+  return d->stmt_len >= MAX_STATEMENT_BYTES ? send_run(d, s, run, err) : NB_OK;
+}
+
+/* An update of mysql-source records whose before image has another key:
+ * the row moved, and the old key's row is deleted first. */
+static bool key_moved(const DestStream *s, const NbColumnView *views, int64_t row) {
+  size_t i;
+  for (i = 0; i < s->n_keys; i++) {
+    char a[NB_TEXT_SCRATCH], b[NB_TEXT_SCRATCH];
+    const NbColumnView *now, *old;
+    const char *ta = NULL, *tb = NULL;
+    size_t na, nb;
+    if (s->before_keys[i] == SIZE_MAX) return false;
+    now = nb_column_view_at(views, s->keys[i]);
+    old = nb_column_view_at(views, s->before_keys[i]);
+    if (nb_view_is_null(old, row)) return false; /* no before image (c, d, r) */
+    if (nb_view_is_null(now, row)) return true;
+    na = nb_view_text_n(now, row, a, sizeof a, &ta);
+    nb = nb_view_text_n(old, row, b, sizeof b, &tb);
+    if (ta == NULL || tb == NULL || na != nb || memcmp(ta, tb, na) != 0) return true;
+  }
+  return false;
+}
+
+static int bad_op(const DestStream *s, const NbColumnView *op, int64_t row, NbError *err) {
+  char buf[NB_TEXT_SCRATCH];
+  const char *text = NULL;
+  size_t n = nb_view_is_null(op, row) ? 0 : nb_view_text_n(op, row, buf, sizeof buf, &text);
+  if (text == NULL)
+    nb_error_set(err, NB_DATA, "stream \"%s\": the op column \"%s\" is null", s->name,
+                 op->field.name);
+  else
+    nb_error_set(err, NB_DATA, "stream \"%s\": unknown op \"%.*s\" in column \"%s\"", s->name,
+                 n > 40 ? 40 : (int)n, text, op->field.name);
+  nb_error_hint(err, "apply_deletes knows c, u, r (insert or update), d (delete by key) and t"
+                " (empty the table).");
+  nb_error_locate(err, s->table, row + 1, 0);
+  return NB_DATA;
+}
+
+/* The records of a batch in order; records the database holds from
+ * before a crash are skipped, as in write_rows. */
+static int apply_records(MyDest *d, DestStream *s, const NbColumnView *views, int64_t length,
+                         NbError *err) {
+  const NbColumnView *op = nb_column_view_at(views, s->op_col);
+  ApplyRun run = {MY_OP_UNKNOWN, 0, 0, 0};
+  int64_t row;
+  int rc = NB_OK;
+  for (row = 0; row < length && rc == NB_OK; row++) {
+    char buf[NB_TEXT_SCRATCH];
+    const char *text = NULL;
+    size_t n;
+    MyOpKind kind;
+    s->delivered++;
+    if (s->delivered <= s->in_db) continue; /* committed before the crash */
+    n = nb_view_is_null(op, row) ? 0 : nb_view_text_n(op, row, buf, sizeof buf, &text);
+    kind = my_cdc_op_kind(text, n);
+    if (kind == MY_OP_UNKNOWN) return bad_op(s, op, row, err);
+    if (kind == MY_OP_TRUNCATE) {
+      if ((rc = send_run(d, s, &run, err)) != NB_OK) return rc;
+      d->stmt_len = 0;
+      if (stmt_str(d, "DELETE FROM ") != NB_OK || stmt_str(d, s->qtable) != NB_OK)
+        return nb_error_set(err, NB_NOMEM, "out of memory");
+      rc = run_sql(d, d->db, d->stmt, d->stmt_len, "emptying the table (op t) failed", err);
+      if (rc != NB_OK) nb_error_locate(err, s->table, row + 1, 0);
+      rc = not_retryable(rc, err);
+      continue;
+    }
+    if (kind == MY_OP_UPSERT && text[0] == 'u' && key_moved(s, views, row) &&
+        (rc = run_add(d, s, &run, MY_OP_DELETE, views, row, true, err)) != NB_OK)
+      return rc;
+    rc = run_add(d, s, &run, kind, views, row, false, err);
+  }
+  return rc == NB_OK ? send_run(d, s, &run, err) : rc;
+}
+
 int my_dest_write(void *dest, uint32_t dest_stream, const struct ArrowArray *batch,
                   NbError *err) {
   MyDest *d = dest;
@@ -850,7 +1134,9 @@ int my_dest_write(void *dest, uint32_t dest_stream, const struct ArrowArray *bat
     if (rc == NB_OK) s->replaced = true;
   }
   s->touched = true;
-  if (rc == NB_OK)
+  if (rc == NB_OK && d->apply_deletes)
+    rc = apply_records(d, s, views, batch->length, err);
+  else if (rc == NB_OK)
     rc = d->use_load ? load_rows(d, s, views, n_views, batch->length, err)
                      : write_rows(d, s, views, n_views, 0, batch->length, err);
   free(views);
