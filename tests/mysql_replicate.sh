@@ -171,6 +171,14 @@ contains "$err" 'unknown op "x" in column "op"' "unknown op: the message names t
 contains "$err" 'record 3' "unknown op: the message names the record"
 [ "$(my_batch "SELECT COUNT(*) FROM badop")" = 0 ] && echo "ok: unknown op: nothing of the batch committed" ||
   report_failure "unknown op: rows were committed: $(my_batch "SELECT * FROM badop")"
+printf 'op,id,name,toasted_columns\nc,1,a,\nu,1,,"[""name""]"\n' > "$tmp/in/toasted.csv"
+cat > "$tmp/toasted.cfg" <<CFG
+source = { connector = "csv"; path = "$tmp/in/toasted.csv"; };
+destination = { $conn table = "toasted"; mode = "upsert"; key = "id"; apply_deletes = true; pipeline_id = "e5"; };
+CFG
+expect 1 "a record with unsent TOASTed columns fails the run" nh run "$tmp/toasted.cfg"
+contains "$err" 'lacks the values of the columns ["name"]' "toasted_columns: the message names the columns"
+contains "$err" 'record 2' "toasted_columns: the message names the record"
 lacks "$err" "$MY_PASSWORD" "errors: the password is not printed"
 
 finish

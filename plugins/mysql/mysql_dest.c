@@ -48,6 +48,7 @@ typedef struct DestStream {
   size_t op_col;            /* index of the op column */
   size_t *keys;             /* the key columns: indices into fields */
   size_t *before_keys;      /* before_<key> of mysql-source records, or SIZE_MAX */
+  size_t toasted_col;       /* toasted_columns of postgresql-source records, or SIZE_MAX */
   size_t n_keys;
   char *delete_sql;         /* "DELETE FROM `t` WHERE (`k`, ...) IN (" */
   uint64_t delivered;       /* rows the host delivered, counted from the run's start */
@@ -655,9 +656,14 @@ static int table_columns(MyDest *d, DestStream *s, NbError *err) {
       return NB_INVALID;
     }
   }
-  for (i = 0; i < s->n_fields; i++)
+  s->toasted_col = SIZE_MAX;
+  for (i = 0; i < s->n_fields; i++) {
     if (!d->apply_deletes || !my_cdc_is_metadata(s->fields, s->n_fields, s->op_col, i))
       s->cols[s->n_cols++] = i;
+    else if (strcmp(s->fields[i].name, "toasted_columns") == 0 &&
+             strcmp(s->fields[s->op_col].name, "op") == 0)
+      s->toasted_col = i;
+  }
   if (s->n_cols == 0)
     return nb_error_set(err, NB_INVALID, "stream \"%s\" has no columns to write", s->name);
   return d->apply_deletes ? find_keys(d, s, err) : NB_OK;
@@ -1075,6 +1081,30 @@ static int bad_op(const DestStream *s, const NbColumnView *op, int64_t row, NbEr
   return NB_DATA;
 }
 
+/* A postgresql-source record whose toasted_columns names columns the
+ * server did not send (unchanged TOASTed values, NULL in the record):
+ * upserting it would overwrite them with NULL, so the run stops. */
+static int check_toasted(const DestStream *s, const NbColumnView *views, int64_t row,
+                         NbError *err) {
+  char buf[NB_TEXT_SCRATCH];
+  const NbColumnView *v;
+  const char *text = NULL;
+  size_t n;
+  if (s->toasted_col == SIZE_MAX) return NB_OK;
+  v = nb_column_view_at(views, s->toasted_col);
+  if (nb_view_is_null(v, row)) return NB_OK;
+  n = nb_view_text_n(v, row, buf, sizeof buf, &text);
+  if (text == NULL || n == 0 || (n == 2 && memcmp(text, "[]", 2) == 0)) return NB_OK;
+  nb_error_set(err, NB_DATA, "stream \"%s\": the record lacks the values of the columns %.*s"
+               " (toasted_columns: unchanged TOASTed values the server did not send)", s->name,
+               n > 200 ? 200 : (int)n, text);
+  nb_error_detail(err, "apply_deletes writes every column of a record; these would become NULL.");
+  nb_error_hint(err, "Not supported yet: replicate this table with the postgresql destination, or"
+                " without the large columns.");
+  nb_error_locate(err, s->table, row + 1, 0);
+  return NB_DATA;
+}
+
 /* The records of a batch in order; records the database holds from
  * before a crash are skipped, as in write_rows. */
 static int apply_records(MyDest *d, DestStream *s, const NbColumnView *views, int64_t length,
@@ -1103,6 +1133,7 @@ static int apply_records(MyDest *d, DestStream *s, const NbColumnView *views, in
       rc = not_retryable(rc, err);
       continue;
     }
+    if (kind == MY_OP_UPSERT && (rc = check_toasted(s, views, row, err)) != NB_OK) return rc;
     if (kind == MY_OP_UPSERT && text[0] == 'u' && key_moved(s, views, row) &&
         (rc = run_add(d, s, &run, MY_OP_DELETE, views, row, true, err)) != NB_OK)
       return rc;
