@@ -78,6 +78,8 @@ typedef struct MyDest {
   size_t state_len;
 } MyDest;
 
+static int allow_statement_lists(MyDest *d, MYSQL *db, NbError *err);
+
 /* ---- Text buffers ----------------------------------------------------- */
 
 static int stmt_reserve(MyDest *d, size_t more) {
@@ -420,6 +422,7 @@ int my_dest_open(const NbHostApi *host, const NbOpenArgs *args, void **dest, NbE
   if (rc == NB_OK) rc = my_connect(&d->cfg, &d->db, err);
   if (rc == NB_OK && mysql_autocommit(d->db, 0) != 0)
     rc = my_fail(d->db, &d->cfg, err, "turning autocommit off failed");
+  if (rc == NB_OK) rc = allow_statement_lists(d, d->db, err);
   if (rc == NB_OK) rc = bookkeeping_load(d, args->state != NULL, err);
   if (rc == NB_OK) rc = reconcile(d, err);
   if (rc != NB_OK) {
@@ -747,6 +750,10 @@ static int reconnect(MyDest *d, NbError *err) {
     mysql_close(db);
     return rc;
   }
+  if ((rc = allow_statement_lists(d, db, err)) != NB_OK) {
+    mysql_close(db);
+    return rc;
+  }
   mysql_close(d->db);
   d->db = db;
   nb_log(d->host, NB_LOG_INFO, "reconnected to the server after the connection was lost");
@@ -975,31 +982,59 @@ static int load_rows(MyDest *d, DestStream *s, const NbColumnView *views, size_t
 
 /* ---- Write: CDC records (apply_deletes) -------------------------------- */
 
-/* The statement being built while records are applied in order: a run of
- * upserts (one INSERT ... ON DUPLICATE KEY UPDATE, whose rows the server
- * applies one after the other) or of deletes (one DELETE ... IN).  A
- * record of the other kind sends the run first, so the last record of a
- * key decides, as in the source. */
+/* The statements being built while records are applied in order: runs
+ * of upserts (one INSERT ... ON DUPLICATE KEY UPDATE, whose rows the
+ * server applies one after the other) and of deletes (one DELETE ... IN),
+ * a record of the other kind closing the run, so the last record of a key
+ * decides, as in the source, whatever the key columns' collation.  The
+ * closed statements go to the server together (multi-statement query, one
+ * round trip) when about MAX_STATEMENT_BYTES are pending or the batch
+ * ends; the server runs them in order and stops at the first error. */
 typedef struct ApplyRun {
-  MyOpKind kind; /* MY_OP_UNKNOWN: none open */
-  int64_t first, last; /* rows of the batch in it */
-  size_t base;   /* d->stmt_len after the head */
+  MyOpKind kind;       /* of the open statement; MY_OP_UNKNOWN: none open */
+  int64_t first, last; /* records of the batch in the pending statements */
+  size_t base;         /* d->stmt_len after the open statement's head */
+  unsigned statements; /* closed statements pending */
 } ApplyRun;
 
-static int send_run(MyDest *d, DestStream *s, ApplyRun *run, NbError *err) {
-  int rc;
-  if (run->kind == MY_OP_UNKNOWN) return NB_OK;
-  if ((run->kind == MY_OP_UPSERT ? stmt_str(d, s->upsert_sql) : stmt_add(d, ")", 1)) != NB_OK)
-    return nb_error_set(err, NB_NOMEM, "out of memory");
-  if (mysql_real_query(d->db, d->stmt, (unsigned long)d->stmt_len) != 0) {
-    rc = my_fail(d->db, &d->cfg, err, "%s table \"%s\" failed (apply_deletes)",
-                 run->kind == MY_OP_UPSERT ? "upserting into" : "deleting from", s->table);
+/* apply_deletes sends several statements per query (the connection's
+ * own option, set again after a reconnect). */
+static int allow_statement_lists(MyDest *d, MYSQL *db, NbError *err) {
+  if (!d->apply_deletes || mysql_set_server_option(db, MYSQL_OPTION_MULTI_STATEMENTS_ON) == 0)
+    return NB_OK;
+  return my_fail(db, &d->cfg, err, "enabling multi-statement queries failed (apply_deletes)");
+}
+
+static void close_statement(MyDest *d, DestStream *s, ApplyRun *run, int *rc) {
+  if (run->kind == MY_OP_UNKNOWN) return;
+  if ((run->kind == MY_OP_UPSERT ? stmt_str(d, s->upsert_sql) : stmt_add(d, ")", 1)) != NB_OK ||
+      stmt_add(d, ";", 1) != NB_OK)
+    *rc = NB_NOMEM;
+  run->kind = MY_OP_UNKNOWN;
+  run->statements++;
+}
+
+static int send_pending(MyDest *d, DestStream *s, ApplyRun *run, NbError *err) {
+  int rc = NB_OK, status;
+  close_statement(d, s, run, &rc);
+  if (rc != NB_OK) return nb_error_set(err, NB_NOMEM, "out of memory");
+  if (run->statements == 0) return NB_OK;
+  status = mysql_real_query(d->db, d->stmt, (unsigned long)d->stmt_len) != 0 ? 1 : 0;
+  while (status == 0) {
+    MYSQL_RES *res = mysql_store_result(d->db); /* none for DML */
+    if (res != NULL) mysql_free_result(res);
+    status = mysql_next_result(d->db); /* -1: no more, > 0: the next one failed */
+  }
+  if (status > 0) {
+    rc = my_fail(d->db, &d->cfg, err, "applying CDC records to table \"%s\" failed (apply_deletes)",
+                 s->table);
     nb_error_detail(err, "Records %lld to %lld of the batch of stream \"%s\"; the transaction is"
                     " rolled back.", (long long)run->first + 1, (long long)run->last + 1, s->name);
     return not_retryable(rc, err);
   }
   d->stmt_len = 0;
-  run->kind = MY_OP_UNKNOWN;
+  run->statements = 0;
+  run->first = -1;
   return NB_OK;
 }
 
@@ -1021,27 +1056,46 @@ static int put_key(MyDest *d, const DestStream *s, const NbColumnView *views, co
   return rc == NB_OK ? NB_OK : nb_error_set(err, NB_NOMEM, "out of memory (DELETE statement)");
 }
 
-/* Add a record to the run of its kind, sending the open run of the other
- * kind first.  before: the delete is of the update's old key. */
+static void note_record(ApplyRun *run, int64_t row) {
+  if (run->first < 0) run->first = row;
+  run->last = row;
+}
+
+/* Add a record to the open statement of its kind, closing the open
+ * statement of the other kind first.  before: the delete is of the
+ * update's old key. */
 static int run_add(MyDest *d, DestStream *s, ApplyRun *run, MyOpKind kind,
                    const NbColumnView *views, int64_t row, bool before, NbError *err) {
-  int rc;
-  if (run->kind != kind && (rc = send_run(d, s, run, err)) != NB_OK) return rc;
-  if (run->kind == MY_OP_UNKNOWN) {
-    d->stmt_len = 0;
-    if ((kind == MY_OP_UPSERT ? start_insert(d, s) : stmt_str(d, s->delete_sql)) != NB_OK)
-      return nb_error_set(err, NB_NOMEM, "out of memory");
+  int rc = NB_OK;
+  if (run->kind != kind) close_statement(d, s, run, &rc);
+  if (rc == NB_OK && run->kind == MY_OP_UNKNOWN) {
+    if (kind == MY_OP_UPSERT)
+      rc = stmt_str(d, "INSERT INTO ") | stmt_str(d, s->qtable) | stmt_str(d, s->columns_sql);
+    else
+      rc = stmt_str(d, s->delete_sql);
     run->kind = kind;
-    run->first = row;
     run->base = d->stmt_len;
   }
-  run->last = row;
-  if (d->stmt_len > run->base && stmt_add(d, ",", 1) != NB_OK)
-    return nb_error_set(err, NB_NOMEM, "out of memory");
+  if (rc == NB_OK && d->stmt_len > run->base) rc = stmt_add(d, ",", 1);
+  if (rc != NB_OK) return nb_error_set(err, NB_NOMEM, "out of memory");
+  note_record(run, row);
   rc = kind == MY_OP_UPSERT ? put_row(d, s, views, 0, row, false, err)
                             : put_key(d, s, views, before ? s->before_keys : s->keys, row, err);
   if (rc != NB_OK) return rc;
-  return d->stmt_len >= MAX_STATEMENT_BYTES ? send_run(d, s, run, err) : NB_OK;
+  return d->stmt_len >= MAX_STATEMENT_BYTES ? send_pending(d, s, run, err) : NB_OK;
+}
+
+/* Op t: the table emptied, in order with the statements before it
+ * (DELETE, not TRUNCATE, which would commit the transaction). */
+static int run_truncate(MyDest *d, DestStream *s, ApplyRun *run, int64_t row, NbError *err) {
+  int rc = NB_OK;
+  close_statement(d, s, run, &rc);
+  if (rc != NB_OK || stmt_str(d, "DELETE FROM ") != NB_OK || stmt_str(d, s->qtable) != NB_OK ||
+      stmt_add(d, ";", 1) != NB_OK)
+    return nb_error_set(err, NB_NOMEM, "out of memory");
+  note_record(run, row);
+  run->statements++;
+  return NB_OK;
 }
 
 /* An update of mysql-source records whose before image has another key:
@@ -1110,9 +1164,10 @@ static int check_toasted(const DestStream *s, const NbColumnView *views, int64_t
 static int apply_records(MyDest *d, DestStream *s, const NbColumnView *views, int64_t length,
                          NbError *err) {
   const NbColumnView *op = nb_column_view_at(views, s->op_col);
-  ApplyRun run = {MY_OP_UNKNOWN, 0, 0, 0};
+  ApplyRun run = {MY_OP_UNKNOWN, -1, -1, 0, 0};
   int64_t row;
   int rc = NB_OK;
+  d->stmt_len = 0;
   for (row = 0; row < length && rc == NB_OK; row++) {
     char buf[NB_TEXT_SCRATCH];
     const char *text = NULL;
@@ -1124,13 +1179,7 @@ static int apply_records(MyDest *d, DestStream *s, const NbColumnView *views, in
     kind = my_cdc_op_kind(text, n);
     if (kind == MY_OP_UNKNOWN) return bad_op(s, op, row, err);
     if (kind == MY_OP_TRUNCATE) {
-      if ((rc = send_run(d, s, &run, err)) != NB_OK) return rc;
-      d->stmt_len = 0;
-      if (stmt_str(d, "DELETE FROM ") != NB_OK || stmt_str(d, s->qtable) != NB_OK)
-        return nb_error_set(err, NB_NOMEM, "out of memory");
-      rc = run_sql(d, d->db, d->stmt, d->stmt_len, "emptying the table (op t) failed", err);
-      if (rc != NB_OK) nb_error_locate(err, s->table, row + 1, 0);
-      rc = not_retryable(rc, err);
+      rc = run_truncate(d, s, &run, row, err);
       continue;
     }
     if (kind == MY_OP_UPSERT && (rc = check_toasted(s, views, row, err)) != NB_OK) return rc;
@@ -1139,7 +1188,7 @@ static int apply_records(MyDest *d, DestStream *s, const NbColumnView *views, in
       return rc;
     rc = run_add(d, s, &run, kind, views, row, false, err);
   }
-  return rc == NB_OK ? send_run(d, s, &run, err) : rc;
+  return rc == NB_OK ? send_pending(d, s, &run, err) : rc;
 }
 
 int my_dest_write(void *dest, uint32_t dest_stream, const struct ArrowArray *batch,
