@@ -170,6 +170,13 @@ destination = { $conn table = "nokey"; mode = "upsert"; apply_deletes = true; pi
 CFG
 expect 1 "apply_deletes without key is refused" nh run "$tmp/nokey.cfg"
 contains "$err" 'setting "apply_deletes" needs setting "key"' "no key: the message names the setting"
+cat > "$tmp/badkey.cfg" <<CFG
+source = { connector = "csv"; path = "$tmp/in/pgops.csv"; };
+destination = { $conn table = "badkey"; mode = "upsert"; key = "id, lsn"; apply_deletes = true; pipeline_id = "e7"; };
+CFG
+expect 1 "a key column that is CDC metadata is refused" nh run "$tmp/badkey.cfg"
+contains "$err" 'setting "key": stream' "metadata key: the message names the setting"
+contains "$err" 'has no column "lsn"' "metadata key: the message names the column"
 printf 'op,id,name\nc,1,a\nc,2,b\nx,3,c\n' > "$tmp/in/badop.csv"
 cat > "$tmp/badop.cfg" <<CFG
 source = { connector = "csv"; path = "$tmp/in/badop.csv"; };

@@ -1124,11 +1124,11 @@ static int bad_op(const DestStream *s, const NbColumnView *op, int64_t row, NbEr
   const char *text = NULL;
   size_t n = nb_view_is_null(op, row) ? 0 : nb_view_text_n(op, row, buf, sizeof buf, &text);
   if (text == NULL)
-    nb_error_set(err, NB_DATA, "stream \"%s\": the op column \"%s\" is null", s->name,
-                 op->field.name);
+    nb_error_set(err, NB_DATA, "the op column \"%s\" is null (table \"%s\")", op->field.name,
+                 s->table);
   else
-    nb_error_set(err, NB_DATA, "stream \"%s\": unknown op \"%.*s\" in column \"%s\"", s->name,
-                 n > 40 ? 40 : (int)n, text, op->field.name);
+    nb_error_set(err, NB_DATA, "unknown op \"%.*s\" in column \"%s\" (table \"%s\")",
+                 n > 40 ? 40 : (int)n, text, op->field.name, s->table);
   nb_error_hint(err, "apply_deletes knows c, u, r (insert or update), d (delete by key) and t"
                 " (empty the table).");
   nb_error_locate(err, s->table, row + 1, 0);
@@ -1149,9 +1149,9 @@ static int check_toasted(const DestStream *s, const NbColumnView *views, int64_t
   if (nb_view_is_null(v, row)) return NB_OK;
   n = nb_view_text_n(v, row, buf, sizeof buf, &text);
   if (text == NULL || n == 0 || (n == 2 && memcmp(text, "[]", 2) == 0)) return NB_OK;
-  nb_error_set(err, NB_DATA, "stream \"%s\": the record lacks the values of the columns %.*s"
-               " (toasted_columns: unchanged TOASTed values the server did not send)", s->name,
-               n > 200 ? 200 : (int)n, text);
+  nb_error_set(err, NB_DATA, "the record lacks the values of the columns %.*s (toasted_columns:"
+               " unchanged TOASTed values the server did not send; table \"%s\")",
+               n > 200 ? 200 : (int)n, text, s->table);
   nb_error_detail(err, "apply_deletes writes every column of a record; these would become NULL.");
   nb_error_hint(err, "Not supported yet: replicate this table with the postgresql destination, or"
                 " without the large columns.");
