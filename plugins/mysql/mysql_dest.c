@@ -15,6 +15,11 @@
  *
  * Tables are created (CREATE TABLE IF NOT EXISTS) on a second connection,
  * because DDL commits the open transaction of its own connection.
+ *
+ * apply_deletes (mode upsert): CDC records are applied in record order by
+ * their op column - runs of upserts and of deletes by key, sent as
+ * multi-statement queries - and the CDC metadata columns are not written
+ * (mysql_cdc_apply.c says which); the bookkeeping counts records.
  */
 #include <inttypes.h>
 #include <stdio.h>
