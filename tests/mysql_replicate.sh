@@ -74,7 +74,7 @@ set -- $(master_status)
 cat > "$tmp/kill.cfg" <<CFG
 source = { $conn tables = "src2"; mode = "cdc"; stop_at_catchup = true; start_file = "$1"; start_pos = $2; };
 destination = { $conn table = "dst2"; mode = "upsert"; key = "id"; apply_deletes = true; pipeline_id = "kill"; };
-engine = { state_file = "$tmp/kill.state"; batch_rows = 50; commit_rows = 50; commit_interval = 0.2; };
+engine = { state_file = "$tmp/kill.state"; batch_rows = 20; commit_rows = 20; commit_interval = 0.2; };
 CFG
 # writer K ROUNDS: inserts, updates (also of the key), deletes and
 # re-inserts of its own keys, some in multi-statement transactions.
