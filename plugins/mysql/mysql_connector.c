@@ -60,6 +60,8 @@ static const NbSettingSpec mysql_settings[] = {
                "comma-separated primary key columns of a table the destination creates"),
     NB_SETTING(NB_SETTING_ENUM, NB_SETTING_DEST, "bulk_load", "load_data", "load_data|insert",
                "load_data (LOAD DATA LOCAL INFILE served from memory; INSERT when the server refuses it) or insert (multi-row INSERT statements); upsert always uses INSERT"),
+    NB_SETTING(NB_SETTING_BOOL, NB_SETTING_DEST, "apply_deletes", "false", NULL,
+               "mode upsert of CDC records (_op or op column): c/u/r upsert, d deletes by key, t empties the table, in record order; the CDC metadata columns are not written"),
     NB_SETTING(NB_SETTING_STRING, NB_SETTING_DEST, "pipeline_id", "nebula", NULL,
                "name of this pipeline in the bookkeeping table _nebula_commits"),
 };

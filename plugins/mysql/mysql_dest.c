@@ -15,6 +15,11 @@
  *
  * Tables are created (CREATE TABLE IF NOT EXISTS) on a second connection,
  * because DDL commits the open transaction of its own connection.
+ *
+ * apply_deletes (mode upsert): CDC records are applied in record order by
+ * their op column - runs of upserts and of deletes by key, sent as
+ * multi-statement queries - and the CDC metadata columns are not written
+ * (mysql_cdc_apply.c says which); the bookkeeping counts records.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -42,6 +47,15 @@ typedef struct DestStream {
   char *columns_sql;        /* "(`a`, `b`)" */
   char *upsert_sql;         /* " ON DUPLICATE KEY UPDATE ..." */
   char *load_sql;           /* "LOAD DATA LOCAL INFILE ... (`a`, `b`)" */
+  size_t *cols;             /* the table's columns: indices into fields */
+  size_t n_cols;
+  /* apply_deletes: the CDC records' op column is obeyed. */
+  size_t op_col;            /* index of the op column */
+  size_t *keys;             /* the key columns: indices into fields */
+  size_t *before_keys;      /* before_<key> of mysql-source records, or SIZE_MAX */
+  size_t toasted_col;       /* toasted_columns of postgresql-source records, or SIZE_MAX */
+  size_t n_keys;
+  char *delete_sql;         /* "DELETE FROM `t` WHERE (`k`, ...) IN (" */
   uint64_t delivered;       /* rows the host delivered, counted from the run's start */
   uint64_t in_db;           /* rows the bookkeeping says the database holds */
   bool replaced;            /* mode replace: the old rows are deleted */
@@ -55,6 +69,7 @@ typedef struct MyDest {
   MYSQL *ddl;
   int mode;
   bool use_load; /* LOAD DATA LOCAL INFILE, until the server refuses it */
+  bool apply_deletes; /* upsert of CDC records: d deletes, t empties the table */
   char *table_pattern;
   char *key;
   char *pipeline_id;
@@ -67,6 +82,8 @@ typedef struct MyDest {
   char *state;
   size_t state_len;
 } MyDest;
+
+static int allow_statement_lists(MyDest *d, MYSQL *db, NbError *err);
 
 /* ---- Text buffers ----------------------------------------------------- */
 
@@ -332,6 +349,10 @@ static void stream_free(DestStream *s) {
   free(s->columns_sql);
   free(s->upsert_sql);
   free(s->load_sql);
+  free(s->cols);
+  free(s->keys);
+  free(s->before_keys);
+  free(s->delete_sql);
 }
 
 void my_dest_close(void *dest) {
@@ -363,6 +384,22 @@ static int copy_opt(const NbSettings *settings, const char *name, const char *fa
   return NB_OK;
 }
 
+/* apply_deletes deletes by key: it needs mode upsert and the key named. */
+static int check_apply_settings(const MyDest *d, NbError *err) {
+  if (d->mode != MODE_UPSERT) {
+    nb_error_set(err, NB_INVALID, "setting \"apply_deletes\" needs mode upsert");
+    nb_error_hint(err, "Set mode = \"upsert\" (and key), or leave apply_deletes false.");
+    return NB_INVALID;
+  }
+  if (d->key == NULL || strspn(d->key, " ,") == strlen(d->key)) {
+    nb_error_set(err, NB_INVALID, "setting \"apply_deletes\" needs setting \"key\"");
+    nb_error_hint(err, "Name the table's primary key columns in key (comma-separated): deletes"
+                  " find the row by them.");
+    return NB_INVALID;
+  }
+  return NB_OK;
+}
+
 int my_dest_open(const NbHostApi *host, const NbOpenArgs *args, void **dest, NbError *err) {
   MyDest *d = calloc(1, sizeof *d);
   int rc;
@@ -382,11 +419,15 @@ int my_dest_open(const NbHostApi *host, const NbOpenArgs *args, void **dest, NbE
     d->use_load = bulk == 0 && d->mode != MODE_UPSERT;
     d->cfg.local_infile = d->use_load;
   }
+  if (rc == NB_OK)
+    rc = nb_setting_bool(args->settings, "apply_deletes", false, &d->apply_deletes, err);
+  if (rc == NB_OK && d->apply_deletes) rc = check_apply_settings(d, err);
   if (rc == NB_OK && args->state != NULL)
     rc = parse_state(d, args->state, args->state_len, err);
   if (rc == NB_OK) rc = my_connect(&d->cfg, &d->db, err);
   if (rc == NB_OK && mysql_autocommit(d->db, 0) != 0)
     rc = my_fail(d->db, &d->cfg, err, "turning autocommit off failed");
+  if (rc == NB_OK) rc = allow_statement_lists(d, d->db, err);
   if (rc == NB_OK) rc = bookkeeping_load(d, args->state != NULL, err);
   if (rc == NB_OK) rc = reconcile(d, err);
   if (rc != NB_OK) {
@@ -448,15 +489,16 @@ static int create_table(MyDest *d, DestStream *s, NbError *err) {
   rc = stmt_str(d, "CREATE TABLE IF NOT EXISTS ");
   rc |= stmt_str(d, s->qtable);
   rc |= stmt_str(d, " (");
-  for (i = 0; i < s->n_fields; i++) {
-    char *id = my_quote_ident(s->fields[i].name);
+  for (i = 0; i < s->n_cols; i++) {
+    const NbField *f = &s->fields[s->cols[i]];
+    char *id = my_quote_ident(f->name);
     if (id == NULL) return nb_error_set(err, NB_NOMEM, "out of memory");
     rc |= stmt_str(d, i > 0 ? ", " : "");
     rc |= stmt_str(d, id);
     free(id);
     rc |= stmt_str(d, " ");
-    rc |= stmt_str(d, sql_type(d, &s->fields[i], buf, sizeof buf));
-    if (is_key_column(d, s->fields[i].name)) rc |= stmt_str(d, " NOT NULL");
+    rc |= stmt_str(d, sql_type(d, f, buf, sizeof buf));
+    if (is_key_column(d, f->name)) rc |= stmt_str(d, " NOT NULL");
   }
   if (d->key != NULL && d->key[0] != '\0') {
     const char *p = d->key;
@@ -502,7 +544,7 @@ static int create_table(MyDest *d, DestStream *s, NbError *err) {
 static int column_lists(DestStream *s, NbError *err) {
   size_t i, cap = 64, at = 0, uat = 0, ucap;
   char *cols, *ups;
-  for (i = 0; i < s->n_fields; i++) cap += 2 * strlen(s->fields[i].name) + 8;
+  for (i = 0; i < s->n_cols; i++) cap += 2 * strlen(s->fields[s->cols[i]].name) + 8;
   ucap = 32 + 3 * cap;
   cols = malloc(cap);
   ups = malloc(ucap);
@@ -513,8 +555,8 @@ static int column_lists(DestStream *s, NbError *err) {
   }
   at += (size_t)snprintf(cols, cap, " (");
   uat += (size_t)snprintf(ups, ucap, " ON DUPLICATE KEY UPDATE ");
-  for (i = 0; i < s->n_fields; i++) {
-    char *id = my_quote_ident(s->fields[i].name);
+  for (i = 0; i < s->n_cols; i++) {
+    char *id = my_quote_ident(s->fields[s->cols[i]].name);
     if (id == NULL) {
       free(cols);
       free(ups);
@@ -548,6 +590,115 @@ static int column_lists(DestStream *s, NbError *err) {
   return NB_OK;
 }
 
+/* ---- Prepare: CDC records (apply_deletes) ------------------------------ */
+
+/* The next name of the comma-separated key list at *p (spaces around
+ * names dropped): *name, *len; false at the end. */
+static bool next_key_name(const char **p, const char **name, size_t *len) {
+  const char *at = *p, *end;
+  while (*at == ' ' || *at == ',') at++;
+  if (*at == '\0') return false;
+  end = at;
+  while (*end != '\0' && *end != ',') end++;
+  *p = end;
+  while (end > at && end[-1] == ' ') end--;
+  *name = at;
+  *len = (size_t)(end - at);
+  return true;
+}
+
+static bool is_table_column(const DestStream *s, size_t field) {
+  size_t i;
+  for (i = 0; i < s->n_cols; i++)
+    if (s->cols[i] == field) return true;
+  return false;
+}
+
+/* The key columns (setting key, in its order) among the table's columns,
+ * and their before_<key> columns of mysql-source records. */
+static int find_keys(const MyDest *d, DestStream *s, NbError *err) {
+  const char *p = d->key, *name;
+  size_t len, n = 0, i;
+  while (next_key_name(&p, &name, &len)) n++;
+  free(s->keys);
+  free(s->before_keys);
+  s->keys = calloc(n, sizeof *s->keys);
+  s->before_keys = calloc(n, sizeof *s->before_keys);
+  if (s->keys == NULL || s->before_keys == NULL) return nb_error_set(err, NB_NOMEM, "out of memory");
+  s->n_keys = 0;
+  for (p = d->key; next_key_name(&p, &name, &len); s->n_keys++) {
+    for (i = 0; i < s->n_fields; i++)
+      if (strlen(s->fields[i].name) == len && strncmp(s->fields[i].name, name, len) == 0 &&
+          is_table_column(s, i))
+        break;
+    if (i == s->n_fields) {
+      nb_error_set(err, NB_INVALID, "setting \"key\": stream \"%s\" has no column \"%.*s\"",
+                   s->name, (int)len, name);
+      nb_error_hint(err, "apply_deletes deletes rows by the key columns of the records; name"
+                    " columns of the table (not CDC metadata such as _op or before_*).");
+      return NB_INVALID;
+    }
+    s->keys[s->n_keys] = i;
+    s->before_keys[s->n_keys] = my_cdc_before_column(s->fields, s->n_fields, s->op_col, i);
+  }
+  return NB_OK;
+}
+
+/* The columns the table gets: every field, or with apply_deletes every
+ * field but the CDC metadata (the op column, before images, binlog or
+ * WAL positions, timestamps). */
+static int table_columns(MyDest *d, DestStream *s, NbError *err) {
+  size_t i;
+  int rc;
+  free(s->cols);
+  s->n_cols = 0;
+  if ((s->cols = calloc(s->n_fields, sizeof *s->cols)) == NULL)
+    return nb_error_set(err, NB_NOMEM, "out of memory");
+  if (d->apply_deletes) {
+    rc = my_cdc_op_column(s->fields, s->n_fields, &s->op_col);
+    if (rc != NB_OK) {
+      nb_error_set(err, NB_INVALID, "stream \"%s\" has no text column \"_op\" or \"op\": setting"
+                   " \"apply_deletes\" applies CDC records", s->name);
+      nb_error_hint(err, "Read the source in mode cdc (mysql: _op, postgresql: op), or leave"
+                    " apply_deletes false.");
+      return NB_INVALID;
+    }
+  }
+  s->toasted_col = SIZE_MAX;
+  for (i = 0; i < s->n_fields; i++) {
+    if (!d->apply_deletes || !my_cdc_is_metadata(s->fields, s->n_fields, s->op_col, i))
+      s->cols[s->n_cols++] = i;
+    else if (strcmp(s->fields[i].name, "toasted_columns") == 0 &&
+             strcmp(s->fields[s->op_col].name, "op") == 0)
+      s->toasted_col = i;
+  }
+  if (s->n_cols == 0)
+    return nb_error_set(err, NB_INVALID, "stream \"%s\" has no columns to write", s->name);
+  return d->apply_deletes ? find_keys(d, s, err) : NB_OK;
+}
+
+/* "DELETE FROM `t` WHERE (`k1`, `k2`) IN (" */
+static int delete_head(DestStream *s, NbError *err) {
+  size_t i, cap = strlen(s->qtable) + 64, at;
+  char *sql;
+  for (i = 0; i < s->n_keys; i++) cap += 2 * strlen(s->fields[s->keys[i]].name) + 4;
+  if ((sql = malloc(cap)) == NULL) return nb_error_set(err, NB_NOMEM, "out of memory");
+  at = (size_t)snprintf(sql, cap, "DELETE FROM %s WHERE (", s->qtable);
+  for (i = 0; i < s->n_keys; i++) {
+    char *id = my_quote_ident(s->fields[s->keys[i]].name);
+    if (id == NULL) {
+      free(sql);
+      return nb_error_set(err, NB_NOMEM, "out of memory");
+    }
+    at += (size_t)snprintf(sql + at, cap - at, "%s%s", i > 0 ? ", " : "", id);
+    free(id);
+  }
+  snprintf(sql + at, cap - at, ") IN (");
+  free(s->delete_sql);
+  s->delete_sql = sql;
+  return NB_OK;
+}
+
 int my_dest_prepare(void *dest, const char *stream_name, const struct ArrowSchema *schema,
                     uint32_t *dest_stream, NbError *err) {
   MyDest *d = dest;
@@ -566,8 +717,10 @@ int my_dest_prepare(void *dest, const char *stream_name, const struct ArrowSchem
         (s->qtable = my_quote_ident(s->table)) == NULL)
       return nb_error_set(err, NB_NOMEM, "out of memory");
   }
+  if ((rc = table_columns(d, s, err)) != NB_OK) return rc;
   if ((rc = create_table(d, s, err)) != NB_OK) return rc;
   if ((rc = column_lists(s, err)) != NB_OK) return rc;
+  if (d->apply_deletes && (rc = delete_head(s, err)) != NB_OK) return rc;
   *dest_stream = (uint32_t)(s - d->streams);
   return NB_OK;
 }
@@ -599,6 +752,10 @@ static int reconnect(MyDest *d, NbError *err) {
   if ((rc = my_connect(&d->cfg, &db, err)) != NB_OK) return rc;
   if (mysql_autocommit(db, 0) != 0) {
     rc = my_fail(db, &d->cfg, err, "turning autocommit off failed");
+    mysql_close(db);
+    return rc;
+  }
+  if ((rc = allow_statement_lists(d, db, err)) != NB_OK) {
     mysql_close(db);
     return rc;
   }
@@ -737,9 +894,10 @@ static int put_row(MyDest *d, const DestStream *s, const NbColumnView *views, si
                    int64_t row, bool load, NbError *err) {
   size_t i;
   int rc = load ? NB_OK : stmt_add(d, "(", 1);
-  for (i = 0; rc == NB_OK && i < n_views; i++) {
+  (void)n_views;
+  for (i = 0; rc == NB_OK && i < s->n_cols; i++) {
     if (i > 0) rc = stmt_add(d, load ? "\t" : ",", 1);
-    if (rc == NB_OK) rc = put_value(d, nb_column_view_at(views, i), row, load, err);
+    if (rc == NB_OK) rc = put_value(d, nb_column_view_at(views, s->cols[i]), row, load, err);
   }
   if (rc == NB_OK) rc = stmt_add(d, load ? "\n" : ")", 1);
   if (rc == NB_DATA) {
@@ -827,6 +985,217 @@ static int load_rows(MyDest *d, DestStream *s, const NbColumnView *views, size_t
   return NB_OK;
 }
 
+/* ---- Write: CDC records (apply_deletes) -------------------------------- */
+
+/* The statements being built while records are applied in order: runs
+ * of upserts (one INSERT ... ON DUPLICATE KEY UPDATE, whose rows the
+ * server applies one after the other) and of deletes (one DELETE ... IN),
+ * a record of the other kind closing the run, so the last record of a key
+ * decides, as in the source, whatever the key columns' collation.  The
+ * closed statements go to the server together (multi-statement query, one
+ * round trip) when about MAX_STATEMENT_BYTES are pending or the batch
+ * ends; the server runs them in order and stops at the first error. */
+typedef struct ApplyRun {
+  MyOpKind kind;       /* of the open statement; MY_OP_UNKNOWN: none open */
+  int64_t first, last; /* records of the batch in the pending statements */
+  size_t base;         /* d->stmt_len after the open statement's head */
+  unsigned statements; /* closed statements pending */
+} ApplyRun;
+
+/* apply_deletes sends several statements per query (the connection's
+ * own option, set again after a reconnect). */
+static int allow_statement_lists(MyDest *d, MYSQL *db, NbError *err) {
+  if (!d->apply_deletes || mysql_set_server_option(db, MYSQL_OPTION_MULTI_STATEMENTS_ON) == 0)
+    return NB_OK;
+  return my_fail(db, &d->cfg, err, "enabling multi-statement queries failed (apply_deletes)");
+}
+
+static void close_statement(MyDest *d, DestStream *s, ApplyRun *run, int *rc) {
+  if (run->kind == MY_OP_UNKNOWN) return;
+  if ((run->kind == MY_OP_UPSERT ? stmt_str(d, s->upsert_sql) : stmt_add(d, ")", 1)) != NB_OK ||
+      stmt_add(d, ";", 1) != NB_OK)
+    *rc = NB_NOMEM;
+  run->kind = MY_OP_UNKNOWN;
+  run->statements++;
+}
+
+static int send_pending(MyDest *d, DestStream *s, ApplyRun *run, NbError *err) {
+  int rc = NB_OK, status;
+  close_statement(d, s, run, &rc);
+  if (rc != NB_OK) return nb_error_set(err, NB_NOMEM, "out of memory");
+  if (run->statements == 0) return NB_OK;
+  status = mysql_real_query(d->db, d->stmt, (unsigned long)d->stmt_len) != 0 ? 1 : 0;
+  while (status == 0) {
+    MYSQL_RES *res = mysql_store_result(d->db); /* none for DML */
+    if (res != NULL) mysql_free_result(res);
+    status = mysql_next_result(d->db); /* -1: no more, > 0: the next one failed */
+  }
+  if (status > 0) {
+    rc = my_fail(d->db, &d->cfg, err, "applying CDC records to table \"%s\" failed (apply_deletes)",
+                 s->table);
+    nb_error_detail(err, "Records %lld to %lld of the batch of stream \"%s\"; the transaction is"
+                    " rolled back.", (long long)run->first + 1, (long long)run->last + 1, s->name);
+    return not_retryable(rc, err);
+  }
+  d->stmt_len = 0;
+  run->statements = 0;
+  run->first = -1;
+  return NB_OK;
+}
+
+/* One key tuple "(v, v)" of the key columns (keys: s->keys, or the
+ * before_<key> columns for the old key of an update). */
+static int put_key(MyDest *d, const DestStream *s, const NbColumnView *views, const size_t *keys,
+                   int64_t row, NbError *err) {
+  size_t i;
+  int rc = stmt_add(d, "(", 1);
+  for (i = 0; rc == NB_OK && i < s->n_keys; i++) {
+    if (i > 0) rc = stmt_add(d, ", ", 2);
+    if (rc == NB_OK) rc = put_value(d, nb_column_view_at(views, keys[i]), row, false, err);
+  }
+  if (rc == NB_OK) rc = stmt_add(d, ")", 1);
+  if (rc == NB_DATA) {
+    nb_error_locate(err, s->table, row + 1, 0);
+    return NB_DATA;
+  }
+  return rc == NB_OK ? NB_OK : nb_error_set(err, NB_NOMEM, "out of memory (DELETE statement)");
+}
+
+static void note_record(ApplyRun *run, int64_t row) {
+  if (run->first < 0) run->first = row;
+  run->last = row;
+}
+
+/* Add a record to the open statement of its kind, closing the open
+ * statement of the other kind first.  before: the delete is of the
+ * update's old key. */
+static int run_add(MyDest *d, DestStream *s, ApplyRun *run, MyOpKind kind,
+                   const NbColumnView *views, int64_t row, bool before, NbError *err) {
+  int rc = NB_OK;
+  if (run->kind != kind) close_statement(d, s, run, &rc);
+  if (rc == NB_OK && run->kind == MY_OP_UNKNOWN) {
+    if (kind == MY_OP_UPSERT)
+      rc = stmt_str(d, "INSERT INTO ") | stmt_str(d, s->qtable) | stmt_str(d, s->columns_sql);
+    else
+      rc = stmt_str(d, s->delete_sql);
+    run->kind = kind;
+    run->base = d->stmt_len;
+  }
+  if (rc == NB_OK && d->stmt_len > run->base) rc = stmt_add(d, ",", 1);
+  if (rc != NB_OK) return nb_error_set(err, NB_NOMEM, "out of memory");
+  note_record(run, row);
+  rc = kind == MY_OP_UPSERT ? put_row(d, s, views, 0, row, false, err)
+                            : put_key(d, s, views, before ? s->before_keys : s->keys, row, err);
+  if (rc != NB_OK) return rc;
+  return d->stmt_len >= MAX_STATEMENT_BYTES ? send_pending(d, s, run, err) : NB_OK;
+}
+
+/* Op t: the table emptied, in order with the statements before it
+ * (DELETE, not TRUNCATE, which would commit the transaction). */
+static int run_truncate(MyDest *d, DestStream *s, ApplyRun *run, int64_t row, NbError *err) {
+  int rc = NB_OK;
+  close_statement(d, s, run, &rc);
+  if (rc != NB_OK || stmt_str(d, "DELETE FROM ") != NB_OK || stmt_str(d, s->qtable) != NB_OK ||
+      stmt_add(d, ";", 1) != NB_OK)
+    return nb_error_set(err, NB_NOMEM, "out of memory");
+  note_record(run, row);
+  run->statements++;
+  return NB_OK;
+}
+
+/* An update of mysql-source records whose before image has another key:
+ * the row moved, and the old key's row is deleted first. */
+static bool key_moved(const DestStream *s, const NbColumnView *views, int64_t row) {
+  size_t i;
+  for (i = 0; i < s->n_keys; i++) {
+    char a[NB_TEXT_SCRATCH], b[NB_TEXT_SCRATCH];
+    const NbColumnView *now, *old;
+    const char *ta = NULL, *tb = NULL;
+    size_t na, nb;
+    if (s->before_keys[i] == SIZE_MAX) return false;
+    now = nb_column_view_at(views, s->keys[i]);
+    old = nb_column_view_at(views, s->before_keys[i]);
+    if (nb_view_is_null(old, row)) return false; /* no before image (c, d, r) */
+    if (nb_view_is_null(now, row)) return true;
+    na = nb_view_text_n(now, row, a, sizeof a, &ta);
+    nb = nb_view_text_n(old, row, b, sizeof b, &tb);
+    if (ta == NULL || tb == NULL || na != nb || memcmp(ta, tb, na) != 0) return true;
+  }
+  return false;
+}
+
+static int bad_op(const DestStream *s, const NbColumnView *op, int64_t row, NbError *err) {
+  char buf[NB_TEXT_SCRATCH];
+  const char *text = NULL;
+  size_t n = nb_view_is_null(op, row) ? 0 : nb_view_text_n(op, row, buf, sizeof buf, &text);
+  if (text == NULL)
+    nb_error_set(err, NB_DATA, "the op column \"%s\" is null (table \"%s\")", op->field.name,
+                 s->table);
+  else
+    nb_error_set(err, NB_DATA, "unknown op \"%.*s\" in column \"%s\" (table \"%s\")",
+                 n > 40 ? 40 : (int)n, text, op->field.name, s->table);
+  nb_error_hint(err, "apply_deletes knows c, u, r (insert or update), d (delete by key) and t"
+                " (empty the table).");
+  nb_error_locate(err, s->table, row + 1, 0);
+  return NB_DATA;
+}
+
+/* A postgresql-source record whose toasted_columns names columns the
+ * server did not send (unchanged TOASTed values, NULL in the record):
+ * upserting it would overwrite them with NULL, so the run stops. */
+static int check_toasted(const DestStream *s, const NbColumnView *views, int64_t row,
+                         NbError *err) {
+  char buf[NB_TEXT_SCRATCH];
+  const NbColumnView *v;
+  const char *text = NULL;
+  size_t n;
+  if (s->toasted_col == SIZE_MAX) return NB_OK;
+  v = nb_column_view_at(views, s->toasted_col);
+  if (nb_view_is_null(v, row)) return NB_OK;
+  n = nb_view_text_n(v, row, buf, sizeof buf, &text);
+  if (text == NULL || n == 0 || (n == 2 && memcmp(text, "[]", 2) == 0)) return NB_OK;
+  nb_error_set(err, NB_DATA, "the record lacks the values of the columns %.*s (toasted_columns:"
+               " unchanged TOASTed values the server did not send; table \"%s\")",
+               n > 200 ? 200 : (int)n, text, s->table);
+  nb_error_detail(err, "apply_deletes writes every column of a record; these would become NULL.");
+  nb_error_hint(err, "Not supported yet: replicate this table with the postgresql destination, or"
+                " without the large columns.");
+  nb_error_locate(err, s->table, row + 1, 0);
+  return NB_DATA;
+}
+
+/* The records of a batch in order; records the database holds from
+ * before a crash are skipped, as in write_rows. */
+static int apply_records(MyDest *d, DestStream *s, const NbColumnView *views, int64_t length,
+                         NbError *err) {
+  const NbColumnView *op = nb_column_view_at(views, s->op_col);
+  ApplyRun run = {MY_OP_UNKNOWN, -1, -1, 0, 0};
+  int64_t row;
+  int rc = NB_OK;
+  d->stmt_len = 0;
+  for (row = 0; row < length && rc == NB_OK; row++) {
+    char buf[NB_TEXT_SCRATCH];
+    const char *text = NULL;
+    size_t n;
+    MyOpKind kind;
+    s->delivered++;
+    if (s->delivered <= s->in_db) continue; /* committed before the crash */
+    n = nb_view_is_null(op, row) ? 0 : nb_view_text_n(op, row, buf, sizeof buf, &text);
+    kind = my_cdc_op_kind(text, n);
+    if (kind == MY_OP_UNKNOWN) return bad_op(s, op, row, err);
+    if (kind == MY_OP_TRUNCATE) {
+      rc = run_truncate(d, s, &run, row, err);
+      continue;
+    }
+    if (kind == MY_OP_UPSERT && (rc = check_toasted(s, views, row, err)) != NB_OK) return rc;
+    if (kind == MY_OP_UPSERT && text[0] == 'u' && key_moved(s, views, row) &&
+        (rc = run_add(d, s, &run, MY_OP_DELETE, views, row, true, err)) != NB_OK)
+      return rc;
+    rc = run_add(d, s, &run, kind, views, row, false, err);
+  }
+  return rc == NB_OK ? send_pending(d, s, &run, err) : rc;
+}
+
 int my_dest_write(void *dest, uint32_t dest_stream, const struct ArrowArray *batch,
                   NbError *err) {
   MyDest *d = dest;
@@ -850,7 +1219,9 @@ int my_dest_write(void *dest, uint32_t dest_stream, const struct ArrowArray *bat
     if (rc == NB_OK) s->replaced = true;
   }
   s->touched = true;
-  if (rc == NB_OK)
+  if (rc == NB_OK && d->apply_deletes)
+    rc = apply_records(d, s, views, batch->length, err);
+  else if (rc == NB_OK)
     rc = d->use_load ? load_rows(d, s, views, n_views, batch->length, err)
                      : write_rows(d, s, views, n_views, 0, batch->length, err);
   free(views);

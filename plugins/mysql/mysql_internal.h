@@ -124,4 +124,28 @@ int my_dest_commit(void *dest, const void **state, size_t *state_len, NbError *e
 void my_dest_close(void *dest);
 int my_dest_finish(void *dest, NbError *err);
 
+/* ---- CDC records for apply_deletes (mysql_cdc_apply.c) ------------------ */
+
+typedef enum MyOpKind {
+  MY_OP_UPSERT = 0, /* c, u, r: insert or update the key's row */
+  MY_OP_DELETE,     /* d: delete the key's row */
+  MY_OP_TRUNCATE,   /* t: empty the table */
+  MY_OP_UNKNOWN
+} MyOpKind;
+
+/* The op column of CDC records: "_op" (mysql source) or else "op"
+ * (postgresql source).  NB_OK with *index, NB_NOT_FOUND, or NB_INVALID when
+ * the column is not text. */
+int my_cdc_op_column(const NbField *fields, size_t n, size_t *index);
+
+/* What an op value asks for (MY_OP_UNKNOWN for anything else). */
+MyOpKind my_cdc_op_kind(const char *text, size_t n);
+
+/* Column i is the record's metadata, not a column of the table. */
+bool my_cdc_is_metadata(const NbField *fields, size_t n, size_t op_index, size_t i);
+
+/* The index of "before_<name of column>" in mysql-source records, or
+ * SIZE_MAX. */
+size_t my_cdc_before_column(const NbField *fields, size_t n, size_t op_index, size_t column);
+
 #endif /* MYSQL_INTERNAL_H */

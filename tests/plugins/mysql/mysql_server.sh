@@ -53,7 +53,9 @@ mysql_server_start() {
     chmod 711 "$(dirname "$MY_DIR")"
     run_as="--user=mysql"
   fi
-  "$MY_INSTALL_DB" --no-defaults $run_as --datadir="$MY_DIR/data" \
+  # --tmpdir here too: the bootstrap's temporary tables in a shared /tmp
+  # have collided ("Error on delete of '/tmp/#sql-temptable-...'").
+  "$MY_INSTALL_DB" --no-defaults $run_as --datadir="$MY_DIR/data" --tmpdir="$MY_DIR/tmp" \
     --auth-root-authentication-method=normal --skip-test-db \
     > "$MY_DIR/install.log" 2>&1 || {
     echo "mariadb-install-db failed:"; cat "$MY_DIR/install.log"; exit 1; }
