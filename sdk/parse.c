@@ -122,14 +122,29 @@ static int append_float(NbColumnBuilder *c, const char *s, size_t len,
   return rc == NB_NOMEM ? nb_error_set(err, NB_NOMEM, "out of memory") : rc;
 }
 
+/* 10^precision for a decimal128 precision (1..38), without a loop of
+ * 128-bit multiplications per value. */
+static unsigned __int128 pow10_u128(int32_t precision) {
+  static const uint64_t POW10[20] = {1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL,
+                                     1000000ULL, 10000000ULL, 100000000ULL,
+                                     1000000000ULL, 10000000000ULL, 100000000000ULL,
+                                     1000000000000ULL, 10000000000000ULL,
+                                     100000000000000ULL, 1000000000000000ULL,
+                                     10000000000000000ULL, 100000000000000000ULL,
+                                     1000000000000000000ULL, 10000000000000000000ULL};
+  if (precision <= 0) return 1;
+  if (precision <= 19) return POW10[precision];
+  if (precision > 38) precision = 38; /* decimal128's most (schema.c checks) */
+  return (unsigned __int128)POW10[19] * POW10[precision - 19];
+}
+
 static int append_decimal(NbColumnBuilder *c, const char *s, size_t len,
                           NbError *err) {
-  unsigned __int128 value = 0, limit = 1;
+  unsigned __int128 value = 0, limit = pow10_u128(c->field.precision);
   size_t i = 0, int_digits = 0, frac_digits = 0, kept_frac = 0;
   int32_t scale = c->field.scale;
   bool negative = false, seen_dot = false;
   int rc;
-  for (int32_t k = 0; k < c->field.precision; k++) limit *= 10;
   if (len > 0 && s[0] == '-') negative = true, i = 1;
   for (; i < len; i++) {
     char ch = s[i];
