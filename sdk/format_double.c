@@ -36,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "digits.h"
 #include "sdk_internal.h"
 
 /* v formatted with %.{precision}g, and whether it reads back as v. */
@@ -165,14 +166,12 @@ size_t nbsdk_format_double_printf(double v, char *out, size_t cap) {
  * precision only decides between the plain and the exponent form). */
 static size_t print_shortest(bool negative, uint64_t digits, int32_t exp10, char *out) {
   char text[24];
-  int n = 0;
-  while (digits % 10 == 0 && digits >= 10) { /* the exponent takes them */
-    digits /= 10;
-    exp10++;
-  }
-  for (char *p = text + sizeof text; digits != 0 || n == 0; digits /= 10, n++)
-    *--p = (char)('0' + digits % 10);
-  return print_g(negative, text + sizeof text - n, n, n < 15 ? 15 : n, exp10 + n - 1, out);
+  const char *first = nbsdk_u64_digits(digits, text + sizeof text);
+  int n = (int)(text + sizeof text - first);
+  /* print_g drops trailing zeros; the precision counts the digits kept. */
+  int kept = n;
+  while (kept > 1 && first[kept - 1] == '0') kept--;
+  return print_g(negative, first, n, kept < 15 ? 15 : kept, exp10 + n - 1, out);
 }
 
 size_t nbsdk_format_double(double v, char *out, size_t cap) {

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "digits.h"
 #include "sdk_internal.h"
 
 int nb_batch_views(const struct ArrowSchema *schema,
@@ -67,33 +68,6 @@ int nb_batch_views(const struct ArrowSchema *schema,
   return NB_OK;
 }
 
-/* "00" to "99": two digits per division, half the divisions of one at a
- * time (integers, dates and timestamps of every row come through here). */
-static const char DIGIT_PAIRS[201] =
-    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
-    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
-    "8081828384858687888990919293949596979899";
-
-/* Decimal digits of v, ending just before end; returns the first. */
-static char *u64_digits(uint64_t v, char *end) {
-  char *p = end;
-  while (v >= 100) {
-    unsigned pair = (unsigned)(v % 100) * 2;
-    v /= 100;
-    p -= 2;
-    p[0] = DIGIT_PAIRS[pair];
-    p[1] = DIGIT_PAIRS[pair + 1];
-  }
-  if (v >= 10) {
-    p -= 2;
-    p[0] = DIGIT_PAIRS[v * 2];
-    p[1] = DIGIT_PAIRS[v * 2 + 1];
-  } else {
-    *--p = (char)('0' + v);
-  }
-  return p;
-}
-
 /* Decimal digits of an unsigned 128-bit value, at the end of buf (which
  * holds at least 40 bytes); returns the first digit.  Values that fit 64
  * bits (nearly all) take the 64-bit divisions. */
@@ -103,7 +77,7 @@ static char *u128_digits(unsigned __int128 v, char *end) {
     *--p = (char)('0' + (int)(v % 10));
     v /= 10;
   }
-  return u64_digits((uint64_t)v, p);
+  return nbsdk_u64_digits((uint64_t)v, p);
 }
 
 /* A little-endian 64-bit word of an Arrow buffer. */
@@ -152,10 +126,10 @@ static size_t format_decimal(const uint8_t *bytes, int32_t scale,
  * batch through here (the JSON writer's top cost before). */
 static size_t put_digits(char *out, uint64_t v, size_t width) {
   char tmp[20];
-  char *first = u64_digits(v, tmp + sizeof tmp);
+  char *first = nbsdk_u64_digits(v, tmp + sizeof tmp);
   size_t n = (size_t)(tmp + sizeof tmp - first), i;
   for (i = 0; n + i < width; i++) out[i] = '0';
-  memcpy(out + i, first, n);
+  for (size_t k = 0; k < n; k++) out[i + k] = first[k]; /* 1 to 20 bytes: no memcpy call */
   return i + n;
 }
 
