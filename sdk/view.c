@@ -125,11 +125,12 @@ static size_t format_decimal(const uint8_t *bytes, int32_t scale,
  * its cost: destinations format every integer, date and timestamp of a
  * batch through here (the JSON writer's top cost before). */
 static size_t put_digits(char *out, uint64_t v, size_t width) {
-  char tmp[20];
-  char *first = nbsdk_u64_digits(v, tmp + sizeof tmp);
-  size_t n = (size_t)(tmp + sizeof tmp - first), i;
+  size_t n = 1, i;
+  /* Count first, then write in place: no copy (values are mostly short). */
+  for (uint64_t p = 10; v >= p; p *= 10)
+    if (++n == 20) break; /* before p would pass UINT64_MAX */
   for (i = 0; n + i < width; i++) out[i] = '0';
-  for (size_t k = 0; k < n; k++) out[i + k] = first[k]; /* 1 to 20 bytes: no memcpy call */
+  nbsdk_u64_digits(v, out + i + n);
   return i + n;
 }
 
