@@ -141,6 +141,10 @@ static unsigned __int128 pow10_u128(int32_t precision) {
 static int append_decimal(NbColumnBuilder *c, const char *s, size_t len,
                           NbError *err) {
   unsigned __int128 value = 0, limit = pow10_u128(c->field.precision);
+  /* 10^precision when it fits 64 bits with room to spare, else no limit
+   * (18 digits are below any precision above 18). */
+  uint64_t small = 0, small_limit = c->field.precision <= 18 ? (uint64_t)limit : UINT64_MAX;
+  size_t counted = 0;
   size_t i = 0, int_digits = 0, frac_digits = 0, kept_frac = 0;
   int32_t scale = c->field.scale;
   bool negative = false, seen_dot = false;
@@ -173,9 +177,19 @@ static int append_decimal(NbColumnBuilder *c, const char *s, size_t len,
     } else {
       int_digits++;
     }
+    /* The first 18 digits in 64-bit arithmetic (nearly every value),
+     * the rest in 128-bit; the same limit check after every digit. */
+    if (counted < 18) {
+      small = small * 10 + (unsigned)(ch - '0');
+      counted++;
+      if (small >= small_limit) return precision_error(c, err, s, len, scale);
+      continue;
+    }
+    if (counted++ == 18) value = small;
     value = value * 10 + (unsigned)(ch - '0');
     if (value >= limit) return precision_error(c, err, s, len, scale);
   }
+  if (counted <= 18) value = small;
   if (int_digits + frac_digits == 0)
     return data_error(c, err, s, len, "The value is not a decimal number.");
   for (; (int32_t)kept_frac < scale; kept_frac++) {
