@@ -30,11 +30,13 @@
  * out as printf writes them ("nan", "inf"), as before.
  */
 #include <float.h>
+#include <stdint.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "digits.h"
 #include "sdk_internal.h"
 
 /* v formatted with %.{precision}g, and whether it reads back as v. */
@@ -44,11 +46,22 @@ static bool try_g(double v, int precision, char *out, size_t cap, size_t *len) {
   return strtod(out, NULL) == v;
 }
 
+/* printf's exponent: "e+21", "e-05", "e-324". */
+static char *print_exponent(int exp10, char *q) {
+  int e = exp10 < 0 ? -exp10 : exp10;
+  *q++ = 'e';
+  *q++ = exp10 < 0 ? '-' : '+';
+  if (e >= 100) *q++ = (char)('0' + e / 100);
+  *q++ = (char)('0' + e / 10 % 10);
+  *q++ = (char)('0' + e % 10);
+  return q;
+}
+
 /* Print a decimal given as `digits` (n significant digits, no leading
  * zero) times 10^exp10, where exp10 is the power of the first digit,
- * exactly as "%.{n}g" would (trailing zeros dropped). */
-static size_t print_g(bool negative, const char *digits, int n, int exp10, char *out) {
-  int precision = n;
+ * exactly as "%.{precision}g" would (trailing zeros dropped; precision >= n
+ * only decides between the plain and the exponent form). */
+static size_t print_g(bool negative, const char *digits, int n, int precision, int exp10, char *out) {
   char *q = out;
   while (n > 1 && digits[n - 1] == '0') n--;
   if (negative) *q++ = '-';
@@ -59,7 +72,7 @@ static size_t print_g(bool negative, const char *digits, int n, int exp10, char 
       memcpy(q, digits + 1, (size_t)n - 1);
       q += n - 1;
     }
-    q += sprintf(q, "e%c%02d", exp10 < 0 ? '-' : '+', exp10 < 0 ? -exp10 : exp10);
+    q = print_exponent(exp10, q);
   } else if (exp10 < 0) {
     *q++ = '0';
     *q++ = '.';
@@ -100,7 +113,7 @@ static bool try_next_above(double v, char *out, size_t *len) {
   /* The candidate is above v: a plain strtod of it, as the reader does. */
   snprintf(e, sizeof e, "%s%c.%.15se%d", v < 0 ? "-" : "", digits[0], digits + 1, exp10);
   if (strtod(e, NULL) != v) return false;
-  *len = print_g(v < 0, digits, 16, exp10, out);
+  *len = print_g(v < 0, digits, 16, 16, exp10, out);
   return true;
 }
 
@@ -124,7 +137,9 @@ static size_t shortest_by_search(double v, char *out, size_t cap) {
   return len;
 }
 
-size_t nbsdk_format_double(double v, char *out, size_t cap) {
+/* The printf and strtod path: correct on every platform, slow (libc's
+ * multi-precision arithmetic, several times per value). */
+size_t nbsdk_format_double_printf(double v, char *out, size_t cap) {
   size_t len;
   if (cap < NBSDK_DOUBLE_CHARS) {
     if (cap > 0) out[0] = '\0';
@@ -144,6 +159,30 @@ size_t nbsdk_format_double(double v, char *out, size_t cap) {
   if (power_of_two(v) && try_next_above(v, out, &len)) return len;
   try_g(v, 17, out, cap, &len);
   return len;
+}
+
+/* The digits from shortest_digits.c, printed as the printf path would:
+ * "%.15g" when 15 digits or fewer suffice, else "%.16g" or "%.17g" (the
+ * precision only decides between the plain and the exponent form). */
+static size_t print_shortest(bool negative, uint64_t digits, int32_t exp10, char *out) {
+  char text[24];
+  const char *first = nbsdk_u64_digits(digits, text + sizeof text);
+  int n = (int)(text + sizeof text - first);
+  /* print_g drops trailing zeros; the precision counts the digits kept. */
+  int kept = n;
+  while (kept > 1 && first[kept - 1] == '0') kept--;
+  return print_g(negative, first, n, kept < 15 ? 15 : kept, exp10 + n - 1, out);
+}
+
+size_t nbsdk_format_double(double v, char *out, size_t cap) {
+  uint64_t digits;
+  int32_t exp10;
+  /* Normal doubles (nearly all data) in integer arithmetic; subnormals,
+   * zeros, NaN and infinities as before. */
+  if (cap >= NBSDK_DOUBLE_CHARS && fpclassify(v) == FP_NORMAL &&
+      nbsdk_shortest_digits(v, &digits, &exp10))
+    return print_shortest(signbit(v) != 0, digits, exp10, out);
+  return nbsdk_format_double_printf(v, out, cap);
 }
 
 /* The public name (sdk.h); NB_DOUBLE_CHARS is NBSDK_DOUBLE_CHARS. */

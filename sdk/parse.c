@@ -122,14 +122,33 @@ static int append_float(NbColumnBuilder *c, const char *s, size_t len,
   return rc == NB_NOMEM ? nb_error_set(err, NB_NOMEM, "out of memory") : rc;
 }
 
+/* 10^precision for a decimal128 precision (1..38), without a loop of
+ * 128-bit multiplications per value. */
+static unsigned __int128 pow10_u128(int32_t precision) {
+  static const uint64_t POW10[20] = {1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL,
+                                     1000000ULL, 10000000ULL, 100000000ULL,
+                                     1000000000ULL, 10000000000ULL, 100000000000ULL,
+                                     1000000000000ULL, 10000000000000ULL,
+                                     100000000000000ULL, 1000000000000000ULL,
+                                     10000000000000000ULL, 100000000000000000ULL,
+                                     1000000000000000000ULL, 10000000000000000000ULL};
+  if (precision <= 0) return 1;
+  if (precision <= 19) return POW10[precision];
+  if (precision > 38) precision = 38; /* decimal128's most (schema.c checks) */
+  return (unsigned __int128)POW10[19] * POW10[precision - 19];
+}
+
 static int append_decimal(NbColumnBuilder *c, const char *s, size_t len,
                           NbError *err) {
-  unsigned __int128 value = 0, limit = 1;
+  unsigned __int128 value = 0, limit = pow10_u128(c->field.precision);
+  /* 10^precision when it fits 64 bits with room to spare, else no limit
+   * (18 digits are below any precision above 18). */
+  uint64_t small = 0, small_limit = c->field.precision <= 18 ? (uint64_t)limit : UINT64_MAX;
+  size_t counted = 0;
   size_t i = 0, int_digits = 0, frac_digits = 0, kept_frac = 0;
   int32_t scale = c->field.scale;
   bool negative = false, seen_dot = false;
   int rc;
-  for (int32_t k = 0; k < c->field.precision; k++) limit *= 10;
   if (len > 0 && s[0] == '-') negative = true, i = 1;
   for (; i < len; i++) {
     char ch = s[i];
@@ -158,9 +177,19 @@ static int append_decimal(NbColumnBuilder *c, const char *s, size_t len,
     } else {
       int_digits++;
     }
+    /* The first 18 digits in 64-bit arithmetic (nearly every value),
+     * the rest in 128-bit; the same limit check after every digit. */
+    if (counted < 18) {
+      small = small * 10 + (unsigned)(ch - '0');
+      counted++;
+      if (small >= small_limit) return precision_error(c, err, s, len, scale);
+      continue;
+    }
+    if (counted++ == 18) value = small;
     value = value * 10 + (unsigned)(ch - '0');
     if (value >= limit) return precision_error(c, err, s, len, scale);
   }
+  if (counted <= 18) value = small;
   if (int_digits + frac_digits == 0)
     return data_error(c, err, s, len, "The value is not a decimal number.");
   for (; (int32_t)kept_frac < scale; kept_frac++) {

@@ -67,6 +67,13 @@ bool nbsdk_field_from_schema(const struct ArrowSchema *schema, NbField *field,
 #define NBSDK_DOUBLE_CHARS 32
 _Static_assert(NBSDK_DOUBLE_CHARS == NB_DOUBLE_CHARS, "sdk.h promises the same size");
 size_t nbsdk_format_double(double v, char *out, size_t cap);
+/* The same through printf and strtod (the reference the fast path is
+ * tested against, and the path without 128-bit integers). */
+size_t nbsdk_format_double_printf(double v, char *out, size_t cap);
+/* The shortest decimal digits * 10^exp10 that read back as the finite,
+ * nonzero v (shortest_digits.c); false when v is not one or the platform
+ * lacks 128-bit integers. */
+bool nbsdk_shortest_digits(double v, uint64_t *digits, int32_t *exp10);
 
 /* At most `cap - 1` bytes of text, with "..." when cut, for quoting a value
  * in a message without passing a truncated value off as the whole. */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "digits.h"
 #include "sdk_internal.h"
 
 int nb_batch_views(const struct ArrowSchema *schema,
@@ -68,24 +69,32 @@ int nb_batch_views(const struct ArrowSchema *schema,
 }
 
 /* Decimal digits of an unsigned 128-bit value, at the end of buf (which
- * holds at least 40 bytes); returns the first digit. */
+ * holds at least 40 bytes); returns the first digit.  Values that fit 64
+ * bits (nearly all) take the 64-bit divisions. */
 static char *u128_digits(unsigned __int128 v, char *end) {
   char *p = end;
-  do {
+  while (v > UINT64_MAX) {
     *--p = (char)('0' + (int)(v % 10));
     v /= 10;
-  } while (v != 0);
-  return p;
+  }
+  return nbsdk_u64_digits((uint64_t)v, p);
+}
+
+/* A little-endian 64-bit word of an Arrow buffer. */
+static uint64_t load_le64(const uint8_t *bytes) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; i--) v = (v << 8) | bytes[i];
+  return v;
 }
 
 static size_t format_decimal(const uint8_t *bytes, int32_t scale,
                              char *scratch) {
-  unsigned __int128 v = 0;
+  unsigned __int128 v;
   bool negative;
   char digits[48];
   char *first, *end = digits + sizeof digits, *q = scratch;
   size_t nd;
-  for (int i = 15; i >= 0; i--) v = (v << 8) | bytes[i];
+  v = (unsigned __int128)load_le64(bytes + 8) << 64 | load_le64(bytes);
   negative = (bytes[15] & 0x80) != 0;
   if (negative) v = (unsigned __int128)0 - v;
   first = u128_digits(v, end);
@@ -116,15 +125,13 @@ static size_t format_decimal(const uint8_t *bytes, int32_t scale,
  * its cost: destinations format every integer, date and timestamp of a
  * batch through here (the JSON writer's top cost before). */
 static size_t put_digits(char *out, uint64_t v, size_t width) {
-  char tmp[20];
-  size_t n = 0, i;
-  do {
-    tmp[n++] = (char)('0' + v % 10);
-    v /= 10;
-  } while (v != 0);
+  size_t n = 1, i;
+  /* Count first, then write in place: no copy (values are mostly short). */
+  for (uint64_t p = 10; v >= p; p *= 10)
+    if (++n == 20) break; /* before p would pass UINT64_MAX */
   for (i = 0; n + i < width; i++) out[i] = '0';
-  while (n > 0) out[i++] = tmp[--n];
-  return i;
+  nbsdk_u64_digits(v, out + i + n);
+  return i + n;
 }
 
 /* "%" PRId64 (INT64_MIN included). */

@@ -248,14 +248,27 @@ static int append_bytea(NbColumnBuilder *b, const NbStringRef *v, PgBuf *scratch
                                                                            : PG_APPEND_NOMEM;
 }
 
-static int append_uuid(NbColumnBuilder *b, const unsigned char *p) {
-  char buf[36];
-  size_t i, o = 0;
-  for (i = 0; i < 16; i++) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) buf[o++] = '-';
-    buf[o++] = HEX[p[i] >> 4];
-    buf[o++] = HEX[p[i] & 15];
+/* n bytes as 2n lowercase hex digits at out; returns the end. */
+static char *hex_bytes(const unsigned char *p, size_t n, char *out) {
+  for (size_t i = 0; i < n; i++) {
+    *out++ = HEX[p[i] >> 4];
+    *out++ = HEX[p[i] & 15];
   }
+  return out;
+}
+
+/* 8-4-4-4-12 hex digits, as uuid_out writes them. */
+static int append_uuid(NbColumnBuilder *b, const unsigned char *p) {
+  char buf[36], *o = buf;
+  o = hex_bytes(p, 4, o);
+  *o++ = '-';
+  o = hex_bytes(p + 4, 2, o);
+  *o++ = '-';
+  o = hex_bytes(p + 6, 2, o);
+  *o++ = '-';
+  o = hex_bytes(p + 8, 2, o);
+  *o++ = '-';
+  hex_bytes(p + 10, 6, o);
   return nb_column_append_utf8(b, buf, sizeof buf) == NB_OK ? PG_APPEND_OK : PG_APPEND_NOMEM;
 }
 

@@ -4,6 +4,8 @@
  * known values, every power of two, subnormals, and a million random bit
  * patterns, each checked against strtod: the text reads back bit for bit,
  * it is JSON number syntax, and no decimal with one digit fewer reads back.
+ * The integer-arithmetic path (sdk/shortest_digits.c) writes the same
+ * bytes as the printf and strtod path on all of them and 4 million more.
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -94,6 +96,16 @@ static void assert_no_shorter(double v, int digits) {
   }
 }
 
+/* The integer-arithmetic formatter (shortest_digits.c) must write the
+ * very bytes of the printf and strtod path it replaced. */
+static void same_as_printf_path(double v, const char *fast) {
+  char slow[NBSDK_DOUBLE_CHARS];
+  nbsdk_format_double_printf(v, slow, sizeof slow);
+  if (strcmp(fast, slow) != 0)
+    fail_msg("%.17g (bits %016" PRIx64 "): \"%s\", the printf path \"%s\"", v, bits_of(v), fast,
+             slow);
+}
+
 /* The full property for one finite value; returns the text's digits. */
 static int check_value(double v) {
   char out[NBSDK_DOUBLE_CHARS], scratch[NB_TEXT_SCRATCH];
@@ -107,6 +119,7 @@ static int check_value(double v) {
   if (!json_number(out)) fail_msg("%.17g: \"%s\" is not a JSON number", v, out);
   digits = significant_digits(out);
   if (v != 0) assert_no_shorter(v, digits - 1);
+  same_as_printf_path(v, out);
   len = view_text(v, scratch, &text);
   if (len != strlen(out) || memcmp(text, out, len) != 0)
     fail_msg("%.17g: nb_view_text says \"%.*s\", the formatter \"%s\"", v, (int)len, text, out);
@@ -232,6 +245,38 @@ static void test_short_decimals(void **state) {
   }
 }
 
+/* Values as data has them, against the printf path only (cheaper than
+ * check_value, so millions): quotients like i / 7.0, floats widened to
+ * double, integers around 2^53 and 10^15..10^17 (where %g switches to
+ * the exponent form), 16 and 17 digit decimals and their neighbours. */
+static void test_fast_path_matches_printf_path(void **state) {
+  uint64_t seed = 777, i;
+  char fast[NBSDK_DOUBLE_CHARS], text[64];
+  (void)state;
+  for (i = 1; i <= 4000000; i++) {
+    uint64_t r = next_random(&seed);
+    double v;
+    switch (i % 8) {
+      case 0: v = (double)i / 7.0; break;
+      case 1: v = (double)(float)((double)(r >> 11) * 0x1p-53 * 1e6); break;
+      case 2: v = (double)(r >> (r % 64)); break;
+      case 3: v = (double)(9007199254740992ULL - 500 + (r % 1000)) * ((r & 1) ? 1 : 10); break;
+      case 4: v = ldexp((double)(r >> 11), (int)(r % 2100) - 1100); break;
+      case 5:
+        snprintf(text, sizeof text, "%" PRIu64 "e%d", r % UINT64_C(100000000000000000),
+                 (int)((r >> 57) % 60) - 30);
+        v = strtod(text, NULL);
+        break;
+      case 6: v = nextafter((double)(r % 1000000) / 100.0, (r & 1) ? INFINITY : 0); break;
+      default: v = (double)(int64_t)(r % 200000000000000000ULL) * 0.001; break;
+    }
+    if (r & 2) v = -v;
+    if (!isfinite(v)) continue;
+    nbsdk_format_double(v, fast, sizeof fast);
+    same_as_printf_path(v, fast);
+  }
+}
+
 static void test_small_buffer(void **state) {
   char out[8];
   (void)state;
@@ -264,6 +309,7 @@ int main(void) {
       cmocka_unit_test(test_neighbours_of_powers_of_ten),
       cmocka_unit_test(test_random_bit_patterns),
       cmocka_unit_test(test_short_decimals),
+      cmocka_unit_test(test_fast_path_matches_printf_path),
       cmocka_unit_test(test_small_buffer),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
