@@ -242,21 +242,50 @@ static void stats_update(PqColWriter *col, const uint8_t *v, size_t len) {
  * Dictionary
  * ------------------------------------------------------------------------ */
 
+static uint64_t load64(const uint8_t *p) {
+  uint64_t w;
+  memcpy(&w, p, 8);
+  return w;
+}
+
+static uint64_t load32(const uint8_t *p) {
+  uint32_t w;
+  memcpy(&w, p, 4);
+  return w;
+}
+
+/* The last n % 8 bytes (n < 8 here, or the tail of a longer value) as one
+ * word, read with loads that stay inside [p, p + n): overlapping loads
+ * instead of a loop over bytes.  The hash only places entries in the
+ * table (the dictionary's order is its insertion order), so no output
+ * byte depends on it. */
+static uint64_t hash_tail(const uint8_t *p, size_t n) {
+  if (n >= 8) return load64(p + n - 8);
+  if (n >= 4) return load32(p) | load32(p + n - 4) << 32;
+  if (n > 0) return (uint64_t)p[0] | (uint64_t)p[n >> 1] << 8 | (uint64_t)p[n - 1] << 16;
+  return 0;
+}
+
 /* A multiplicative hash over 8-byte words (the dictionary's hot path). */
 static uint32_t hash_bytes(const uint8_t *p, size_t n) {
   uint64_t h = 0x9E3779B97F4A7C15ull ^ n;
   size_t i = 0;
   for (; i + 8 <= n; i += 8) {
-    uint64_t w;
-    memcpy(&w, p + i, 8);
-    h = (h ^ w) * 0xFF51AFD7ED558CCDull;
+    h = (h ^ load64(p + i)) * 0xFF51AFD7ED558CCDull;
     h ^= h >> 32;
   }
-  uint64_t t = 0;
-  for (size_t k = 0; i + k < n; k++) t |= (uint64_t)p[i + k] << (8 * k);
-  h = (h ^ t) * 0xC4CEB9FE1A85EC53ull;
+  if (i < n) h ^= hash_tail(p, n);
+  h *= 0xC4CEB9FE1A85EC53ull;
   h ^= h >> 29;
   return (uint32_t)h;
+}
+
+/* a[0..n) == b[0..n): short values (most dictionary strings) with
+ * overlapping loads that together cover every byte, no call. */
+static bool same_bytes(const uint8_t *a, const uint8_t *b, size_t n) {
+  if (n > 16) return memcmp(a, b, n) == 0;
+  if (n > 8) return load64(a) == load64(b) && load64(a + n - 8) == load64(b + n - 8);
+  return hash_tail(a, n) == hash_tail(b, n);
 }
 
 static bool dict_grow(PqColWriter *col) {
@@ -287,7 +316,7 @@ static bool dict_add(PqColWriter *col, const uint8_t *v, size_t len) {
     if (e == 0) break;
     e--;
     if (col->dict_len[e] == len &&
-        (len == 0 || memcmp(col->dict_plain.data + col->dict_off[e] + prefix, v, len) == 0)) {
+        same_bytes(col->dict_plain.data + col->dict_off[e] + prefix, v, len)) {
       pq_buf_put(&col->indices, &e, 4);
       if (col->indices.failed) goto off;
       return false;
