@@ -275,17 +275,14 @@ static uint32_t hash_bytes(const uint8_t *p, size_t n) {
     h ^= h >> 32;
   }
   if (i < n) h ^= hash_tail(p, n);
+  /* A full avalanche: the table index takes the low bits, and the bytes
+   * that vary most (a timestamp's seconds) may sit in the high ones. */
+  h ^= h >> 33;
   h *= 0xC4CEB9FE1A85EC53ull;
   h ^= h >> 29;
+  h *= 0xFF51AFD7ED558CCDull;
+  h ^= h >> 32;
   return (uint32_t)h;
-}
-
-/* a[0..n) == b[0..n): short values (most dictionary strings) with
- * overlapping loads that together cover every byte, no call. */
-static bool same_bytes(const uint8_t *a, const uint8_t *b, size_t n) {
-  if (n > 16) return memcmp(a, b, n) == 0;
-  if (n > 8) return load64(a) == load64(b) && load64(a + n - 8) == load64(b + n - 8);
-  return hash_tail(a, n) == hash_tail(b, n);
 }
 
 static bool dict_grow(PqColWriter *col) {
@@ -316,7 +313,7 @@ static bool dict_add(PqColWriter *col, const uint8_t *v, size_t len) {
     if (e == 0) break;
     e--;
     if (col->dict_len[e] == len &&
-        same_bytes(col->dict_plain.data + col->dict_off[e] + prefix, v, len)) {
+        (len == 0 || memcmp(col->dict_plain.data + col->dict_off[e] + prefix, v, len) == 0)) {
       pq_buf_put(&col->indices, &e, 4);
       if (col->indices.failed) goto off;
       return false;
