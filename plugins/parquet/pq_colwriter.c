@@ -102,7 +102,7 @@ void pq_col_free(PqColWriter *col) {
 }
 
 void pq_col_reset(PqColWriter *col) {
-  col->defs.len = col->plain.len = 0;
+  col->defs.len = col->plain.len = col->plain_len_dict = 0;
   col->n_rows = col->n_values = 0;
   dict_free(col);
   col->dict_on = col->dict_limit > 0 && col->phys != PQ_BOOLEAN;
@@ -111,8 +111,15 @@ void pq_col_reset(PqColWriter *col) {
   col->null_count = 0;
 }
 
+/* The PLAIN bytes of the values so far, held or not. */
+static size_t plain_length(const PqColWriter *col) {
+  return col->dict_on ? col->plain_len_dict : col->plain.len;
+}
+
+/* The same count whether plain is held or not: row groups end where they
+ * did when every value was also kept PLAIN. */
 size_t pq_col_bytes(const PqColWriter *col) {
-  return col->plain.len + col->defs.len + col->indices.len + col->dict_plain.len;
+  return plain_length(col) + col->defs.len + col->indices.len + col->dict_plain.len;
 }
 
 /* ------------------------------------------------------------------------
@@ -301,10 +308,32 @@ static bool dict_grow(PqColWriter *col) {
   return true;
 }
 
-/* The dictionary is dropped (the chunk goes PLAIN) when it grows past its
- * limit or memory runs out: PLAIN needs nothing from it.  Returns false
- * when the value was already an entry. */
-static bool dict_add(PqColWriter *col, const uint8_t *v, size_t len) {
+/* The dictionary is being dropped: write the PLAIN values of the first
+ * n_values indices (the values before the current one) into plain, which
+ * held nothing while the dictionary was on.  A dictionary or index buffer
+ * that failed to grow cannot give them back: plain fails (out of memory). */
+static void plain_from_dictionary(PqColWriter *col, size_t n_values) {
+  size_t prefix = col->phys == PQ_BYTE_ARRAY ? 4 : 0;
+  col->plain.len = 0;
+  if (col->dict_plain.failed || col->indices.failed || col->indices.len / 4 < n_values) {
+    col->plain.failed = true;
+    return;
+  }
+  if (!pq_buf_reserve(&col->plain, col->plain_len_dict)) return;
+  for (size_t i = 0; i < n_values; i++) {
+    uint32_t e;
+    memcpy(&e, col->indices.data + 4 * i, 4);
+    pq_buf_put(&col->plain, col->dict_plain.data + col->dict_off[e], col->dict_len[e] + prefix);
+  }
+  if (col->plain.len != col->plain_len_dict) col->plain.failed = true; /* cannot happen */
+}
+
+/* Add v to the dictionary and its index to indices.  The dictionary is
+ * dropped (the chunk goes PLAIN) when it grows past its limit or memory
+ * runs out; plain then gets the values before v back from it, and the
+ * caller adds v.  Returns DICT_OLD when v was already an entry. */
+enum { DICT_OLD, DICT_NEW, DICT_OFF };
+static int dict_add(PqColWriter *col, const uint8_t *v, size_t len) {
   size_t prefix = col->phys == PQ_BYTE_ARRAY ? 4 : 0;
   if ((col->n_dict + 1) * 2 > col->hash_cap && !dict_grow(col)) goto off;
   uint32_t i = hash_bytes(v, len) & (col->hash_cap - 1);
@@ -316,7 +345,7 @@ static bool dict_add(PqColWriter *col, const uint8_t *v, size_t len) {
         (len == 0 || memcmp(col->dict_plain.data + col->dict_off[e] + prefix, v, len) == 0)) {
       pq_buf_put(&col->indices, &e, 4);
       if (col->indices.failed) goto off;
-      return false;
+      return DICT_OLD;
     }
     i = (i + 1) & (col->hash_cap - 1);
   }
@@ -339,23 +368,30 @@ static bool dict_add(PqColWriter *col, const uint8_t *v, size_t len) {
   col->hash[i] = e + 1;
   pq_buf_put(&col->indices, &e, 4);
   if (col->dict_plain.failed || col->indices.failed) goto off;
-  return true;
+  return DICT_NEW;
 off:
+  plain_from_dictionary(col, col->n_values);
   dict_free(col);
   col->dict_on = false;
-  return true;
+  return DICT_OFF;
 }
 
 /* ------------------------------------------------------------------------
  * Appending values
  * ------------------------------------------------------------------------ */
 
-static void add_value(PqColWriter *col, const uint8_t *v, size_t len) {
+static void plain_add(PqColWriter *col, const uint8_t *v, size_t len) {
   if (col->phys == PQ_BYTE_ARRAY) pq_buf_le32(&col->plain, (uint32_t)len);
   pq_buf_put(&col->plain, v, len);
+}
+
+static void add_value(PqColWriter *col, const uint8_t *v, size_t len) {
+  int added = col->dict_on ? dict_add(col, v, len) : DICT_OFF;
+  if (added == DICT_OFF) plain_add(col, v, len);
+  else col->plain_len_dict += len + (col->phys == PQ_BYTE_ARRAY ? 4 : 0);
   col->n_values++;
   /* A value already in the dictionary cannot move min or max. */
-  if (!col->dict_on || dict_add(col, v, len)) stats_update(col, v, len);
+  if (added != DICT_OLD) stats_update(col, v, len);
 }
 
 /* A decimal128 (little-endian) as the column's physical value; false when
@@ -384,7 +420,7 @@ static int value_error(const PqColWriter *col, int64_t row, NbError *err, const 
 
 void pq_col_mark(const PqColWriter *col, PqColMark *m) {
   m->defs_len = col->defs.len;
-  m->plain_len = col->plain.len;
+  m->plain_len = plain_length(col);
   m->indices_len = col->indices.len;
   m->n_rows = col->n_rows;
   m->n_values = col->n_values;
@@ -395,7 +431,9 @@ void pq_col_rollback(PqColWriter *col, const PqColMark *m) {
   /* Dictionary entries added since stay: unused entries are harmless, and
    * statistics stay valid (if wider) bounds. */
   col->defs.len = m->defs_len;
-  col->plain.len = m->plain_len;
+  /* A dictionary dropped since gave plain every value back: cut it there. */
+  if (col->dict_on) col->plain_len_dict = m->plain_len;
+  else col->plain.len = m->plain_len;
   if (col->dict_on) col->indices.len = m->indices_len;
   col->n_rows = m->n_rows;
   col->n_values = m->n_values;
