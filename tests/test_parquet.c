@@ -353,6 +353,29 @@ static void colwriter_dictionary_drop_and_rollback(void **state) {
   }
 }
 
+/* Statistics order strings as unsigned bytes, a prefix first, also past
+ * the first 8 bytes (compared a word at a time). */
+static void colwriter_string_statistics(void **state) {
+  (void)state;
+  static const char *const sets[][5] = {
+      {"abcdefghij\x80", "abcdefghij\x7f", "abcdefghijk", "abcdefghij", "abcdefghij\x7f\x01"},
+      {"b", "\xff", "a\xff", "ab", "\xfe\xff"},
+      {"same-long-prefix-1", "same-long-prefix-", "same-long-prefix-10", "same-long-prefiw", "same-long-prefix-9"}};
+  static const char *const want_min[] = {"abcdefghij", "ab", "same-long-prefiw"};
+  static const char *const want_max[] = {"abcdefghij\x80", "\xff", "same-long-prefix-9"};
+  for (size_t t = 0; t < 3; t++) {
+    PqColWriter col;
+    col_open(&col, 0); /* no dictionary: every value goes through min and max */
+    assert_int_equal(append_texts(&col, sets[t], 5), NB_OK);
+    assert_true(col.has_minmax);
+    assert_int_equal(col.min.len, strlen(want_min[t]));
+    assert_memory_equal(col.min.data, want_min[t], col.min.len);
+    assert_int_equal(col.max.len, strlen(want_max[t]));
+    assert_memory_equal(col.max.data, want_max[t], col.max.len);
+    pq_col_free(&col);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(thrift_round_trip), cmocka_unit_test(thrift_truncated_everywhere),
@@ -360,6 +383,7 @@ int main(void) {
       cmocka_unit_test(rle_hostile),       cmocka_unit_test(crc32_known),
       cmocka_unit_test(meta_garbage),
       cmocka_unit_test(colwriter_dictionary_drop_and_rollback),
+      cmocka_unit_test(colwriter_string_statistics),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
