@@ -473,8 +473,8 @@ int nbh_cmd_check(NbhCli *cli, int argc, char **argv) {
              streams == 1 ? "" : "s");
       code = open_side(cli, &p, &dest, &p.cfg.destination);
     }
+    nbh_connection_close(&dest); /* also frees what a failed open used */
     if (code < 0) {
-      nbh_connection_close(&dest);
       printf("destination: %s: opened\n", dest.name);
       printf("check of \"%s\" passed\n", p.cfg.path);
       code = NBH_EXIT_OK;

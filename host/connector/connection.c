@@ -326,6 +326,26 @@ static int conn_close(NbFile *file, NbError *err) {
 }
 
 /* ------------------------------------------------------------------------
+ * Block compression with the connection's reusable codec contexts
+ * ------------------------------------------------------------------------ */
+
+static int conn_block_compress(void *host_data, const char *codec, int32_t level,
+                               const void *src, size_t src_len, void *dst, size_t dst_capacity,
+                               size_t *dst_len, NbError *err) {
+  NbhConnection *c = host_data;
+  return nbh_block_compress_with(&c->blocks, codec, level, src, src_len, dst, dst_capacity,
+                                 dst_len, err);
+}
+
+static int conn_block_decompress(void *host_data, const char *codec, const void *src,
+                                 size_t src_len, void *dst, size_t dst_capacity,
+                                 size_t *dst_len, NbError *err) {
+  NbhConnection *c = host_data;
+  return nbh_block_decompress_with(&c->blocks, codec, src, src_len, dst, dst_capacity,
+                                   dst_len, err);
+}
+
+/* ------------------------------------------------------------------------
  * The connection
  * ------------------------------------------------------------------------ */
 
@@ -351,9 +371,10 @@ void nbh_connection_init(NbhConnection *c, const NbConnector *vt, const char *ro
   c->api.file_close = conn_close;
   c->api.file_skip = conn_skip;
   c->api.block_compress_bound = nbh_block_compress_bound;
-  c->api.block_compress = nbh_block_compress;
-  c->api.block_decompress = nbh_block_decompress;
+  c->api.block_compress = conn_block_compress;
+  c->api.block_decompress = conn_block_decompress;
   c->api.file_list = conn_file_list;
+  nbh_block_contexts_init(&c->blocks);
 }
 
 bool nbh_connection_input_broken(NbhConnection *c) {
@@ -666,12 +687,12 @@ void nbh_connection_report(const NbhConnection *c, const char *slot, int rc, NbE
 
 void nbh_connection_close(NbhConnection *c) {
   void *handle = c->handle;
-  if (handle == NULL) return;
   c->handle = NULL;
-  if (strcmp(c->role, "source") == 0) {
-    c->vt->source_close(handle);
-    return;
-  }
+  if (handle != NULL && strcmp(c->role, "source") == 0) c->vt->source_close(handle);
   /* A connection is for a source or a destination (nbh_connection_init). */
-  if (NBH_ALWAYS(strcmp(c->role, "destination") == 0)) c->vt->dest_close(handle);
+  else if (handle != NULL && NBH_ALWAYS(strcmp(c->role, "destination") == 0))
+    c->vt->dest_close(handle);
+  /* After the connector: it may compress its last pages while closing.
+   * Also when it never opened (an open that failed may have used them). */
+  nbh_block_contexts_release(&c->blocks);
 }

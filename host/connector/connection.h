@@ -35,6 +35,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "block_codec.h"
 #include "log.h"
 #include "nebula/abi.h"
 #include "retry.h"
@@ -115,6 +116,10 @@ typedef struct NbhConnection {
   _Atomic uint64_t call_started_ns;
   _Atomic(const char *) call_name;
   atomic_int input_broken;      /* the file layer reported corrupt input */
+
+  /* The codec contexts behind block_compress / block_decompress, reused
+   * from page to page; freed by nbh_connection_close. */
+  NbhBlockContexts blocks;
 } NbhConnection;
 
 /* Set up c for connector vt (borrowed, must outlive c) in role ("source" or
@@ -168,7 +173,8 @@ int nbh_connection_commit(NbhConnection *c, const void **state, size_t *state_le
  * a failure there is the call's failure. */
 int nbh_connection_finish(NbhConnection *c, NbError *err);
 
-/* Close the handle (source_close or dest_close by role) if there is one. */
+/* Close the handle (source_close or dest_close by role) if there is one,
+ * and free the block codec contexts (c may be opened again). */
 void nbh_connection_close(NbhConnection *c);
 
 /* After a failed call: make sure err has a message (a connector may return

@@ -5,10 +5,15 @@
  * dst_capacity and refuse input that would: the capacity a format passes is
  * the size it recorded, so a block that inflates beyond it is corrupt, not
  * a reason to allocate more.
+ *
+ * zstd keeps its contexts in the caller's NbhBlockContexts when there is
+ * one (the host gives each connection its own): making a context per
+ * block cost more than compressing a 1 MiB Parquet page at level 3.
  */
 #include "block_codec.h"
 
 #include <limits.h>
+#include <stdbool.h>
 #include <lz4.h>
 #include <lz4frame.h>
 #include <lz4hc.h>
@@ -25,10 +30,12 @@ typedef struct BlockCodec {
   int min_level; /* levels accepted besides 0; min > max: no levels */
   int max_level;
   size_t (*bound)(size_t src_len);
-  int (*compress)(int level, const uint8_t *src, size_t src_len, uint8_t *dst,
-                  size_t cap, size_t *out_len, NbError *err);
-  int (*decompress)(const uint8_t *src, size_t src_len, uint8_t *dst, size_t cap,
-                    size_t *out_len, NbError *err);
+  /* ctx: the caller's reusable contexts, locked by the caller, or NULL
+   * (make and free whatever the call needs). */
+  int (*compress)(NbhBlockContexts *ctx, int level, const uint8_t *src, size_t src_len,
+                  uint8_t *dst, size_t cap, size_t *out_len, NbError *err);
+  int (*decompress)(NbhBlockContexts *ctx, const uint8_t *src, size_t src_len, uint8_t *dst,
+                    size_t cap, size_t *out_len, NbError *err);
 } BlockCodec;
 
 static int too_small(const char *codec, size_t cap, NbError *err) {
@@ -46,8 +53,9 @@ static int corrupt(const char *codec, const char *why, NbError *err) {
 
 static size_t snappy_bound(size_t n) { return snappy_max_compressed_length(n); }
 
-static int snappy_block_compress(int level, const uint8_t *src, size_t n, uint8_t *dst,
+static int snappy_block_compress(NbhBlockContexts *ctx, int level, const uint8_t *src, size_t n, uint8_t *dst,
                                  size_t cap, size_t *out_len, NbError *err) {
+  (void)ctx;
   (void)level;
   size_t len = cap;
   if (cap < snappy_max_compressed_length(n)) return too_small("snappy", cap, err);
@@ -57,8 +65,9 @@ static int snappy_block_compress(int level, const uint8_t *src, size_t n, uint8_
   return NB_OK;
 }
 
-static int snappy_block_decompress(const uint8_t *src, size_t n, uint8_t *dst, size_t cap,
+static int snappy_block_decompress(NbhBlockContexts *ctx, const uint8_t *src, size_t n, uint8_t *dst, size_t cap,
                                    size_t *out_len, NbError *err) {
+  (void)ctx;
   size_t len = 0;
   if (snappy_uncompressed_length((const char *)src, n, &len) != SNAPPY_OK)
     return corrupt("snappy", "the length header is not valid", err);
@@ -149,20 +158,24 @@ static int zlib_decompress(const char *name, int window_bits, const uint8_t *src
   return corrupt(name, "the compressed data ends early", err);
 }
 
-static int gzip_block_compress(int level, const uint8_t *src, size_t n, uint8_t *dst,
+static int gzip_block_compress(NbhBlockContexts *ctx, int level, const uint8_t *src, size_t n, uint8_t *dst,
                                size_t cap, size_t *out_len, NbError *err) {
+  (void)ctx;
   return zlib_compress("gzip", 15 + 16, level, src, n, dst, cap, out_len, err);
 }
-static int gzip_block_decompress(const uint8_t *src, size_t n, uint8_t *dst, size_t cap,
+static int gzip_block_decompress(NbhBlockContexts *ctx, const uint8_t *src, size_t n, uint8_t *dst, size_t cap,
                                  size_t *out_len, NbError *err) {
+  (void)ctx;
   return zlib_decompress("gzip", 15 + 16, src, n, dst, cap, out_len, err);
 }
-static int deflate_block_compress(int level, const uint8_t *src, size_t n, uint8_t *dst,
+static int deflate_block_compress(NbhBlockContexts *ctx, int level, const uint8_t *src, size_t n, uint8_t *dst,
                                   size_t cap, size_t *out_len, NbError *err) {
+  (void)ctx;
   return zlib_compress("deflate", -15, level, src, n, dst, cap, out_len, err);
 }
-static int deflate_block_decompress(const uint8_t *src, size_t n, uint8_t *dst, size_t cap,
+static int deflate_block_decompress(NbhBlockContexts *ctx, const uint8_t *src, size_t n, uint8_t *dst, size_t cap,
                                     size_t *out_len, NbError *err) {
+  (void)ctx;
   return zlib_decompress("deflate", -15, src, n, dst, cap, out_len, err);
 }
 
@@ -173,9 +186,32 @@ static size_t zstd_bound(size_t n) {
   return ZSTD_isError(b) ? 0 : b;
 }
 
-static int zstd_block_compress(int level, const uint8_t *src, size_t n, uint8_t *dst,
-                               size_t cap, size_t *out_len, NbError *err) {
-  size_t rc = ZSTD_compress(dst, cap, src, n, level == 0 ? ZSTD_CLEVEL_DEFAULT : level);
+/* The compression context: the caller's (made on first use, kept for the
+ * next block: a context's tables cost more to set up than a small page
+ * costs to compress) or NULL when there is none (*made: a new one, the
+ * caller frees it).  Reuse changes no output byte: each block is a new
+ * frame with the parameters of its level. */
+static ZSTD_CCtx *zstd_cctx(NbhBlockContexts *ctx, bool *made) {
+  *made = ctx == NULL;
+  if (ctx == NULL) return ZSTD_createCCtx();
+  if (ctx->zstd_cctx == NULL) ctx->zstd_cctx = ZSTD_createCCtx();
+  return ctx->zstd_cctx;
+}
+
+static ZSTD_DCtx *zstd_dctx(NbhBlockContexts *ctx, bool *made) {
+  *made = ctx == NULL;
+  if (ctx == NULL) return ZSTD_createDCtx();
+  if (ctx->zstd_dctx == NULL) ctx->zstd_dctx = ZSTD_createDCtx();
+  return ctx->zstd_dctx;
+}
+
+static int zstd_block_compress(NbhBlockContexts *ctx, int level, const uint8_t *src, size_t n,
+                               uint8_t *dst, size_t cap, size_t *out_len, NbError *err) {
+  bool made = false;
+  ZSTD_CCtx *cctx = zstd_cctx(ctx, &made);
+  if (cctx == NULL) return nb_error_set(err, NB_NOMEM, "out of memory (zstd)");
+  size_t rc = ZSTD_compressCCtx(cctx, dst, cap, src, n, level == 0 ? ZSTD_CLEVEL_DEFAULT : level);
+  if (made) ZSTD_freeCCtx(cctx);
   if (ZSTD_isError(rc)) {
     if (ZSTD_getErrorCode(rc) == ZSTD_error_dstSize_tooSmall) return too_small("zstd", cap, err);
     return nb_error_set(err, NB_INTERNAL, "zstd could not compress a block: %s",
@@ -185,9 +221,15 @@ static int zstd_block_compress(int level, const uint8_t *src, size_t n, uint8_t 
   return NB_OK;
 }
 
-static int zstd_block_decompress(const uint8_t *src, size_t n, uint8_t *dst, size_t cap,
-                                 size_t *out_len, NbError *err) {
-  size_t rc = ZSTD_decompress(dst, cap, src, n);
+static int zstd_block_decompress(NbhBlockContexts *ctx, const uint8_t *src, size_t n,
+                                 uint8_t *dst, size_t cap, size_t *out_len, NbError *err) {
+  bool made = false;
+  ZSTD_DCtx *dctx = zstd_dctx(ctx, &made);
+  if (dctx == NULL) return nb_error_set(err, NB_NOMEM, "out of memory (zstd)");
+  /* Every call starts a new frame: an error left in a reused context by
+   * a corrupt block does not carry over. */
+  size_t rc = ZSTD_decompressDCtx(dctx, dst, cap, src, n);
+  if (made) ZSTD_freeDCtx(dctx);
   if (ZSTD_isError(rc)) {
     if (ZSTD_getErrorCode(rc) == ZSTD_error_dstSize_tooSmall)
       return nb_error_set(err, NB_DATA,
@@ -209,8 +251,9 @@ static size_t lz4_raw_bound(size_t n) {
   return (size_t)LZ4_compressBound((int)n);
 }
 
-static int lz4_raw_compress(int level, const uint8_t *src, size_t n, uint8_t *dst, size_t cap,
+static int lz4_raw_compress(NbhBlockContexts *ctx, int level, const uint8_t *src, size_t n, uint8_t *dst, size_t cap,
                             size_t *out_len, NbError *err) {
+  (void)ctx;
   if (n > (size_t)LZ4_MAX_INPUT_SIZE)
     return nb_error_set(err, NB_INVALID, "lz4_raw block of %zu bytes is too large", n);
   int cap_i = cap > (size_t)INT_MAX ? INT_MAX : (int)cap;
@@ -221,8 +264,9 @@ static int lz4_raw_compress(int level, const uint8_t *src, size_t n, uint8_t *ds
   return NB_OK;
 }
 
-static int lz4_raw_decompress(const uint8_t *src, size_t n, uint8_t *dst, size_t cap,
+static int lz4_raw_decompress(NbhBlockContexts *ctx, const uint8_t *src, size_t n, uint8_t *dst, size_t cap,
                               size_t *out_len, NbError *err) {
+  (void)ctx;
   if (n > (size_t)INT_MAX) return corrupt("lz4_raw", "the block is larger than 2 GiB", err);
   int cap_i = cap > (size_t)INT_MAX ? INT_MAX : (int)cap;
   /* LZ4_decompress_safe never reads or writes out of bounds; a negative
@@ -243,8 +287,9 @@ static size_t lz4_frame_bound(size_t n) {
   return LZ4F_compressFrameBound(n, &prefs);
 }
 
-static int lz4_frame_compress(int level, const uint8_t *src, size_t n, uint8_t *dst,
+static int lz4_frame_compress(NbhBlockContexts *ctx, int level, const uint8_t *src, size_t n, uint8_t *dst,
                               size_t cap, size_t *out_len, NbError *err) {
+  (void)ctx;
   LZ4F_preferences_t prefs;
   memset(&prefs, 0, sizeof prefs);
   prefs.compressionLevel = level;
@@ -261,8 +306,9 @@ static int lz4_frame_compress(int level, const uint8_t *src, size_t n, uint8_t *
   return NB_OK;
 }
 
-static int lz4_frame_decompress(const uint8_t *src, size_t n, uint8_t *dst, size_t cap,
+static int lz4_frame_decompress(NbhBlockContexts *ctx, const uint8_t *src, size_t n, uint8_t *dst, size_t cap,
                                 size_t *out_len, NbError *err) {
+  (void)ctx;
   LZ4F_dctx *dctx = NULL;
   if (LZ4F_isError(LZ4F_createDecompressionContext(&dctx, LZ4F_VERSION)))
     return nb_error_set(err, NB_NOMEM, "out of memory (lz4_frame)");
@@ -334,31 +380,63 @@ size_t nbh_block_compress_bound(void *host_data, const char *codec, size_t src_l
   return c == NULL ? 0 : c->bound(src_len);
 }
 
-int nbh_block_compress(void *host_data, const char *codec, int32_t level, const void *src,
-                       size_t src_len, void *dst, size_t dst_capacity, size_t *dst_len,
-                       NbError *err) {
-  (void)host_data;
+void nbh_block_contexts_init(NbhBlockContexts *ctx) {
+  memset(ctx, 0, sizeof *ctx);
+  pthread_mutex_init(&ctx->lock, NULL);
+}
+
+void nbh_block_contexts_release(NbhBlockContexts *ctx) {
+  pthread_mutex_lock(&ctx->lock);
+  ZSTD_freeCCtx(ctx->zstd_cctx);
+  ZSTD_freeDCtx(ctx->zstd_dctx);
+  ctx->zstd_cctx = NULL;
+  ctx->zstd_dctx = NULL;
+  pthread_mutex_unlock(&ctx->lock);
+}
+
+/* The contexts for one call, locked, or NULL when there are none or
+ * another thread is using them (that call makes its own: slower, never
+ * blocked). */
+static NbhBlockContexts *contexts_take(NbhBlockContexts *ctx) {
+  if (ctx == NULL || pthread_mutex_trylock(&ctx->lock) != 0) return NULL;
+  return ctx;
+}
+
+static void contexts_give_back(NbhBlockContexts *ctx) {
+  if (ctx != NULL) pthread_mutex_unlock(&ctx->lock);
+}
+
+static int check_level(const BlockCodec *c, int32_t level, NbError *err) {
+  if (level == 0 || (level >= c->min_level && level <= c->max_level)) return NB_OK;
+  if (c->min_level > c->max_level)
+    return nb_error_set(err, NB_INVALID, "the %s codec takes no level (got %d)", c->name,
+                        (int)level);
+  return nb_error_set(err, NB_INVALID, "%s level %d is out of range (%d..%d, 0 for default)",
+                      c->name, (int)level, c->min_level, c->max_level);
+}
+
+int nbh_block_compress_with(NbhBlockContexts *ctx, const char *codec, int32_t level,
+                            const void *src, size_t src_len, void *dst, size_t dst_capacity,
+                            size_t *dst_len, NbError *err) {
   const BlockCodec *c = block_codec_find(codec);
   if (c == NULL) return unknown_codec(codec, err);
   if (dst_len == NULL || (dst == NULL && dst_capacity > 0))
     return nb_error_set(err, NB_INVALID, "block_compress: dst_len or dst is NULL");
-  if (level != 0 && (level < c->min_level || level > c->max_level)) {
-    if (c->min_level > c->max_level)
-      return nb_error_set(err, NB_INVALID, "the %s codec takes no level (got %d)", c->name,
-                          (int)level);
-    return nb_error_set(err, NB_INVALID, "%s level %d is out of range (%d..%d, 0 for default)",
-                        c->name, (int)level, c->min_level, c->max_level);
-  }
+  int rc = check_level(c, level, err);
+  if (rc != NB_OK) return rc;
   uint8_t scratch[1];
   uint8_t *out = dst != NULL ? (uint8_t *)dst : scratch;
   *dst_len = 0;
-  return c->compress(level, non_null(src), src_len, out, dst != NULL ? dst_capacity : 0,
-                     dst_len, err);
+  NbhBlockContexts *held = contexts_take(ctx);
+  rc = c->compress(held, level, non_null(src), src_len, out, dst != NULL ? dst_capacity : 0,
+                   dst_len, err);
+  contexts_give_back(held);
+  return rc;
 }
 
-int nbh_block_decompress(void *host_data, const char *codec, const void *src, size_t src_len,
-                         void *dst, size_t dst_capacity, size_t *dst_len, NbError *err) {
-  (void)host_data;
+int nbh_block_decompress_with(NbhBlockContexts *ctx, const char *codec, const void *src,
+                              size_t src_len, void *dst, size_t dst_capacity, size_t *dst_len,
+                              NbError *err) {
   const BlockCodec *c = block_codec_find(codec);
   if (c == NULL) return unknown_codec(codec, err);
   if (dst_len == NULL || (dst == NULL && dst_capacity > 0))
@@ -366,6 +444,23 @@ int nbh_block_decompress(void *host_data, const char *codec, const void *src, si
   uint8_t scratch[1];
   uint8_t *out = dst != NULL ? (uint8_t *)dst : scratch;
   *dst_len = 0;
-  return c->decompress(non_null(src), src_len, out, dst != NULL ? dst_capacity : 0, dst_len,
-                       err);
+  NbhBlockContexts *held = contexts_take(ctx);
+  int rc = c->decompress(held, non_null(src), src_len, out, dst != NULL ? dst_capacity : 0,
+                         dst_len, err);
+  contexts_give_back(held);
+  return rc;
+}
+
+int nbh_block_compress(void *host_data, const char *codec, int32_t level, const void *src,
+                       size_t src_len, void *dst, size_t dst_capacity, size_t *dst_len,
+                       NbError *err) {
+  (void)host_data;
+  return nbh_block_compress_with(NULL, codec, level, src, src_len, dst, dst_capacity, dst_len,
+                                 err);
+}
+
+int nbh_block_decompress(void *host_data, const char *codec, const void *src, size_t src_len,
+                         void *dst, size_t dst_capacity, size_t *dst_len, NbError *err) {
+  (void)host_data;
+  return nbh_block_decompress_with(NULL, codec, src, src_len, dst, dst_capacity, dst_len, err);
 }

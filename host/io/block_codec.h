@@ -13,11 +13,18 @@
  *   "lz4_raw"    one LZ4 block, no frame (Parquet's LZ4_RAW)
  *   "lz4_frame"  the LZ4 frame format (Arrow IPC's LZ4_FRAME)
  *
- * Nothing here keeps state between calls: every function is thread-safe.
+ * nbh_block_compress / nbh_block_decompress keep nothing between calls.
+ * The _with variants reuse the codec contexts (zstd) kept in an
+ * NbhBlockContexts the caller owns: the host gives each connection one, so
+ * a connector compressing page after page does not build a context per
+ * page.  Every function is thread-safe: a call that finds the contexts in
+ * use by another thread makes its own for that call (no waiting, no
+ * global state).
  */
 #ifndef NBH_BLOCK_CODEC_H
 #define NBH_BLOCK_CODEC_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -47,5 +54,30 @@ int nbh_block_compress(void *host_data, const char *codec, int32_t level,
 int nbh_block_decompress(void *host_data, const char *codec, const void *src,
                          size_t src_len, void *dst, size_t dst_capacity, size_t *dst_len,
                          NbError *err);
+
+/* Codec contexts reused from one call to the next.  Made by the first call
+ * that needs them, freed by nbh_block_contexts_release.  The fields are
+ * private to block_codec.c. */
+typedef struct NbhBlockContexts {
+  pthread_mutex_t lock;  /* held during a call that uses the contexts */
+  void *zstd_cctx;       /* ZSTD_CCtx *, or NULL until the first use */
+  void *zstd_dctx;       /* ZSTD_DCtx *, or NULL until the first use */
+} NbhBlockContexts;
+
+/* Empty contexts (nothing allocated). */
+void nbh_block_contexts_init(NbhBlockContexts *ctx);
+
+/* Free the codec contexts; ctx stays usable (the next call makes new
+ * ones).  No call may be running on ctx. */
+void nbh_block_contexts_release(NbhBlockContexts *ctx);
+
+/* nbh_block_compress / nbh_block_decompress reusing the contexts in ctx
+ * (NULL: none).  The output bytes are the same either way. */
+int nbh_block_compress_with(NbhBlockContexts *ctx, const char *codec, int32_t level,
+                            const void *src, size_t src_len, void *dst, size_t dst_capacity,
+                            size_t *dst_len, NbError *err);
+int nbh_block_decompress_with(NbhBlockContexts *ctx, const char *codec, const void *src,
+                              size_t src_len, void *dst, size_t dst_capacity, size_t *dst_len,
+                              NbError *err);
 
 #endif /* NBH_BLOCK_CODEC_H */

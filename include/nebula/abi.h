@@ -368,7 +368,10 @@ typedef struct NbHostApi {
    *   "zstd"       one zstd frame
    *   "lz4_raw"    one LZ4 block without a frame (Parquet's LZ4_RAW)
    *   "lz4_frame"  one LZ4 frame (Arrow IPC's LZ4_FRAME)
-   * Buffers are owned by the caller; nothing is kept between calls. */
+   * Buffers are owned by the caller; none is kept between calls.  The host
+   * may keep codec contexts (its own memory, per connector instance) so
+   * that page after page does not set up a codec again; it frees them when
+   * the instance is closed.  Calls from several threads at once are safe. */
 
   /* The most bytes block_compress can produce from src_len bytes; 0 when
    * the codec is unknown or src_len is too large for it. */

@@ -102,7 +102,7 @@ void pq_col_free(PqColWriter *col) {
 }
 
 void pq_col_reset(PqColWriter *col) {
-  col->defs.len = col->plain.len = 0;
+  col->defs.len = col->plain.len = col->plain_len_dict = 0;
   col->n_rows = col->n_values = 0;
   dict_free(col);
   col->dict_on = col->dict_limit > 0 && col->phys != PQ_BOOLEAN;
@@ -111,8 +111,15 @@ void pq_col_reset(PqColWriter *col) {
   col->null_count = 0;
 }
 
+/* The PLAIN bytes of the values so far, held or not. */
+static size_t plain_length(const PqColWriter *col) {
+  return col->dict_on ? col->plain_len_dict : col->plain.len;
+}
+
+/* The same count whether plain is held or not: row groups end where they
+ * did when every value was also kept PLAIN. */
 size_t pq_col_bytes(const PqColWriter *col) {
-  return col->plain.len + col->defs.len + col->indices.len + col->dict_plain.len;
+  return plain_length(col) + col->defs.len + col->indices.len + col->dict_plain.len;
 }
 
 /* ------------------------------------------------------------------------
@@ -177,6 +184,31 @@ void pq_col_schema(const PqColWriter *col, TWriter *w) {
  * Statistics
  * ------------------------------------------------------------------------ */
 
+/* 8 bytes as a big-endian number: comparing two such words compares the
+ * bytes in order, as unsigned. */
+static uint64_t load_be64(const uint8_t *p) {
+  uint64_t w;
+  memcpy(&w, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  w = __builtin_bswap64(w);
+#endif
+  return w;
+}
+
+/* Unsigned byte order, a prefix first: memcmp's order, 8 bytes a step and
+ * no call (every value of a column without a dictionary is compared with
+ * min and max).  An empty value may have no bytes at all (a or b NULL). */
+static int compare_bytes(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen) {
+  size_t n = alen < blen ? alen : blen, i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t x = load_be64(a + i), y = load_be64(b + i);
+    if (x != y) return x < y ? -1 : 1;
+  }
+  for (; i < n; i++)
+    if (a[i] != b[i]) return a[i] < b[i] ? -1 : 1;
+  return (alen > blen) - (alen < blen);
+}
+
 static int compare_values(const PqColWriter *col, const uint8_t *a, size_t alen,
                           const uint8_t *b, size_t blen) {
   switch (col->phys) {
@@ -206,13 +238,8 @@ static int compare_values(const PqColWriter *col, const uint8_t *a, size_t alen,
       int c = memcmp(a + 1, b + 1, alen - 1);
       return (c > 0) - (c < 0);
     }
-    default: {
-      size_t n = alen < blen ? alen : blen;
-      /* An empty value may have no bytes at all (a or b NULL). */
-      int c = n > 0 ? memcmp(a, b, n) : 0;
-      if (c != 0) return c < 0 ? -1 : 1;
-      return (alen > blen) - (alen < blen);
-    }
+    default:
+      return compare_bytes(a, alen, b, blen);
   }
 }
 
@@ -242,20 +269,46 @@ static void stats_update(PqColWriter *col, const uint8_t *v, size_t len) {
  * Dictionary
  * ------------------------------------------------------------------------ */
 
+static uint64_t load64(const uint8_t *p) {
+  uint64_t w;
+  memcpy(&w, p, 8);
+  return w;
+}
+
+static uint64_t load32(const uint8_t *p) {
+  uint32_t w;
+  memcpy(&w, p, 4);
+  return w;
+}
+
+/* The last n % 8 bytes (n < 8 here, or the tail of a longer value) as one
+ * word, read with loads that stay inside [p, p + n): overlapping loads
+ * instead of a loop over bytes.  The hash only places entries in the
+ * table (the dictionary's order is its insertion order), so no output
+ * byte depends on it. */
+static uint64_t hash_tail(const uint8_t *p, size_t n) {
+  if (n >= 8) return load64(p + n - 8);
+  if (n >= 4) return load32(p) | load32(p + n - 4) << 32;
+  if (n > 0) return (uint64_t)p[0] | (uint64_t)p[n >> 1] << 8 | (uint64_t)p[n - 1] << 16;
+  return 0;
+}
+
 /* A multiplicative hash over 8-byte words (the dictionary's hot path). */
 static uint32_t hash_bytes(const uint8_t *p, size_t n) {
   uint64_t h = 0x9E3779B97F4A7C15ull ^ n;
   size_t i = 0;
   for (; i + 8 <= n; i += 8) {
-    uint64_t w;
-    memcpy(&w, p + i, 8);
-    h = (h ^ w) * 0xFF51AFD7ED558CCDull;
+    h = (h ^ load64(p + i)) * 0xFF51AFD7ED558CCDull;
     h ^= h >> 32;
   }
-  uint64_t t = 0;
-  for (size_t k = 0; i + k < n; k++) t |= (uint64_t)p[i + k] << (8 * k);
-  h = (h ^ t) * 0xC4CEB9FE1A85EC53ull;
+  if (i < n) h ^= hash_tail(p, n);
+  /* A full avalanche: the table index takes the low bits, and the bytes
+   * that vary most (a timestamp's seconds) may sit in the high ones. */
+  h ^= h >> 33;
+  h *= 0xC4CEB9FE1A85EC53ull;
   h ^= h >> 29;
+  h *= 0xFF51AFD7ED558CCDull;
+  h ^= h >> 32;
   return (uint32_t)h;
 }
 
@@ -275,10 +328,32 @@ static bool dict_grow(PqColWriter *col) {
   return true;
 }
 
-/* The dictionary is dropped (the chunk goes PLAIN) when it grows past its
- * limit or memory runs out: PLAIN needs nothing from it.  Returns false
- * when the value was already an entry. */
-static bool dict_add(PqColWriter *col, const uint8_t *v, size_t len) {
+/* The dictionary is being dropped: write the PLAIN values of the first
+ * n_values indices (the values before the current one) into plain, which
+ * held nothing while the dictionary was on.  A dictionary or index buffer
+ * that failed to grow cannot give them back: plain fails (out of memory). */
+static void plain_from_dictionary(PqColWriter *col, size_t n_values) {
+  size_t prefix = col->phys == PQ_BYTE_ARRAY ? 4 : 0;
+  col->plain.len = 0;
+  if (col->dict_plain.failed || col->indices.failed || col->indices.len / 4 < n_values) {
+    col->plain.failed = true;
+    return;
+  }
+  if (!pq_buf_reserve(&col->plain, col->plain_len_dict)) return;
+  for (size_t i = 0; i < n_values; i++) {
+    uint32_t e;
+    memcpy(&e, col->indices.data + 4 * i, 4);
+    pq_buf_put(&col->plain, col->dict_plain.data + col->dict_off[e], col->dict_len[e] + prefix);
+  }
+  if (col->plain.len != col->plain_len_dict) col->plain.failed = true; /* cannot happen */
+}
+
+/* Add v to the dictionary and its index to indices.  The dictionary is
+ * dropped (the chunk goes PLAIN) when it grows past its limit or memory
+ * runs out; plain then gets the values before v back from it, and the
+ * caller adds v.  Returns DICT_OLD when v was already an entry. */
+enum { DICT_OLD, DICT_NEW, DICT_OFF };
+static int dict_add(PqColWriter *col, const uint8_t *v, size_t len) {
   size_t prefix = col->phys == PQ_BYTE_ARRAY ? 4 : 0;
   if ((col->n_dict + 1) * 2 > col->hash_cap && !dict_grow(col)) goto off;
   uint32_t i = hash_bytes(v, len) & (col->hash_cap - 1);
@@ -290,7 +365,7 @@ static bool dict_add(PqColWriter *col, const uint8_t *v, size_t len) {
         (len == 0 || memcmp(col->dict_plain.data + col->dict_off[e] + prefix, v, len) == 0)) {
       pq_buf_put(&col->indices, &e, 4);
       if (col->indices.failed) goto off;
-      return false;
+      return DICT_OLD;
     }
     i = (i + 1) & (col->hash_cap - 1);
   }
@@ -313,23 +388,30 @@ static bool dict_add(PqColWriter *col, const uint8_t *v, size_t len) {
   col->hash[i] = e + 1;
   pq_buf_put(&col->indices, &e, 4);
   if (col->dict_plain.failed || col->indices.failed) goto off;
-  return true;
+  return DICT_NEW;
 off:
+  plain_from_dictionary(col, col->n_values);
   dict_free(col);
   col->dict_on = false;
-  return true;
+  return DICT_OFF;
 }
 
 /* ------------------------------------------------------------------------
  * Appending values
  * ------------------------------------------------------------------------ */
 
-static void add_value(PqColWriter *col, const uint8_t *v, size_t len) {
+static void plain_add(PqColWriter *col, const uint8_t *v, size_t len) {
   if (col->phys == PQ_BYTE_ARRAY) pq_buf_le32(&col->plain, (uint32_t)len);
   pq_buf_put(&col->plain, v, len);
+}
+
+static void add_value(PqColWriter *col, const uint8_t *v, size_t len) {
+  int added = col->dict_on ? dict_add(col, v, len) : DICT_OFF;
+  if (added == DICT_OFF) plain_add(col, v, len);
+  else col->plain_len_dict += len + (col->phys == PQ_BYTE_ARRAY ? 4 : 0);
   col->n_values++;
   /* A value already in the dictionary cannot move min or max. */
-  if (!col->dict_on || dict_add(col, v, len)) stats_update(col, v, len);
+  if (added != DICT_OLD) stats_update(col, v, len);
 }
 
 /* A decimal128 (little-endian) as the column's physical value; false when
@@ -358,7 +440,7 @@ static int value_error(const PqColWriter *col, int64_t row, NbError *err, const 
 
 void pq_col_mark(const PqColWriter *col, PqColMark *m) {
   m->defs_len = col->defs.len;
-  m->plain_len = col->plain.len;
+  m->plain_len = plain_length(col);
   m->indices_len = col->indices.len;
   m->n_rows = col->n_rows;
   m->n_values = col->n_values;
@@ -369,7 +451,9 @@ void pq_col_rollback(PqColWriter *col, const PqColMark *m) {
   /* Dictionary entries added since stay: unused entries are harmless, and
    * statistics stay valid (if wider) bounds. */
   col->defs.len = m->defs_len;
-  col->plain.len = m->plain_len;
+  /* A dictionary dropped since gave plain every value back: cut it there. */
+  if (col->dict_on) col->plain_len_dict = m->plain_len;
+  else col->plain.len = m->plain_len;
   if (col->dict_on) col->indices.len = m->indices_len;
   col->n_rows = m->n_rows;
   col->n_values = m->n_values;

@@ -20,7 +20,12 @@ typedef struct PqColWriter {
   bool nullable;
   bool utc;                /* TIMESTAMP: isAdjustedToUTC */
   PqBuf defs;              /* one byte (0 or 1) per row, nullable only */
-  PqBuf plain;             /* non-null values, PLAIN (BOOLEAN: one byte) */
+  PqBuf plain;             /* non-null values, PLAIN (BOOLEAN: one byte);
+                              empty while dict_on: the dictionary and the
+                              indices hold them, and plain is rebuilt from
+                              them if the dictionary is dropped */
+  size_t plain_len_dict;   /* while dict_on: the bytes plain would hold
+                              (the row group's size counts them) */
   size_t n_rows, n_values;
   /* Dictionary of the chunk; off once it outgrows dict_limit. */
   bool dict_on;

@@ -5,8 +5,11 @@
  * by the reference tools (gzip, zstd, lz4 command-line formats) read back;
  * and every kind of bad block refused with NB_DATA and a message: damaged
  * at each byte, truncated at each length, trailing bytes, output larger
- * than the capacity the format recorded.
+ * than the capacity the format recorded.  The reusable contexts of the _with
+ * variants give the same bytes as one-shot calls, recover from a corrupt
+ * block, and stay correct when two threads share them.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -290,6 +293,144 @@ static void test_levels(void **state) {
   free(data);
 }
 
+/* Compress with the contexts ctx (may be NULL) into a new buffer. */
+static uint8_t *pack_with(NbhBlockContexts *ctx, const char *codec, int level,
+                          const uint8_t *src, size_t n, size_t *len) {
+  size_t bound = nbh_block_compress_bound(NULL, codec, n);
+  uint8_t *dst = malloc(bound);
+  assert_non_null(dst);
+  NbError err;
+  nb_error_init(&err);
+  int rc = nbh_block_compress_with(ctx, codec, level, src, n, dst, bound, len, &err);
+  if (rc != NB_OK) fail_msg("%s level %d: %s", codec, level, err.message);
+  nb_error_release(&err);
+  return dst;
+}
+
+/* Reused contexts write the bytes a one-shot call writes, block after
+ * block, whatever the level and size of the block before. */
+static void test_contexts_same_bytes(void **state) {
+  (void)state;
+  static const struct { const char *codec; int level; size_t n; int repetitive; } cases[] = {
+      {"zstd", 3, 300000, 1}, {"zstd", 19, 5000, 0}, {"zstd", 0, 0, 1}, {"zstd", -5, 70000, 1},
+      {"zstd", 1, 1 << 20, 0}, {"snappy", 0, 9000, 1}, {"zstd", 3, 300000, 1},
+      {"lz4_frame", 0, 4000, 1}, {"zstd", 3, 17, 0}};
+  NbhBlockContexts ctx;
+  nbh_block_contexts_init(&ctx);
+  for (int round = 0; round < 2; round++) {
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+      uint8_t *data = make_data(cases[i].n, cases[i].repetitive);
+      size_t a_len = 0, b_len = 0, made = 0;
+      uint8_t *a = pack_with(NULL, cases[i].codec, cases[i].level, data, cases[i].n, &a_len);
+      uint8_t *b = pack_with(&ctx, cases[i].codec, cases[i].level, data, cases[i].n, &b_len);
+      if (a_len != b_len || memcmp(a, b, a_len) != 0)
+        fail_msg("%s level %d, %zu bytes: %zu bytes one-shot, %zu with contexts, or others",
+                 cases[i].codec, cases[i].level, cases[i].n, a_len, b_len);
+      uint8_t *back = malloc(cases[i].n + 1);
+      assert_non_null(back);
+      NbError err;
+      nb_error_init(&err);
+      assert_int_equal(nbh_block_decompress_with(&ctx, cases[i].codec, b, b_len, back,
+                                                 cases[i].n, &made, &err),
+                       NB_OK);
+      assert_int_equal(made, cases[i].n);
+      if (made > 0) assert_memory_equal(back, data, made);
+      free(back);
+      free(a);
+      free(b);
+      free(data);
+    }
+    /* The second round makes new contexts after a release. */
+    nbh_block_contexts_release(&ctx);
+  }
+  nbh_block_contexts_release(&ctx);
+}
+
+/* A corrupt or oversized block decompressed with the contexts fails with
+ * NB_DATA and leaves nothing behind: the next good block reads back. */
+static void test_contexts_after_corrupt_block(void **state) {
+  (void)state;
+  NbhBlockContexts ctx;
+  nbh_block_contexts_init(&ctx);
+  uint8_t *data = make_data(50000, 1);
+  size_t len = 0, made = 0;
+  uint8_t *packed = pack_with(&ctx, "zstd", 0, data, 50000, &len);
+  uint8_t *back = malloc(50000);
+  assert_non_null(back);
+  NbError err;
+  nb_error_init(&err);
+  assert_int_equal(nbh_block_decompress_with(&ctx, "zstd", packed, len / 2, back, 50000, &made, &err),
+                   NB_DATA);
+  assert_non_null(err.message);
+  nb_error_release(&err);
+  nb_error_init(&err);
+  assert_int_equal(nbh_block_decompress_with(&ctx, "zstd", packed, len, back, 49999, &made, &err),
+                   NB_DATA);
+  nb_error_release(&err);
+  packed[len / 2] ^= 0x55;
+  nb_error_init(&err);
+  (void)nbh_block_decompress_with(&ctx, "zstd", packed, len, back, 50000, &made, &err);
+  nb_error_release(&err);
+  packed[len / 2] ^= 0x55;
+  nb_error_init(&err);
+  assert_int_equal(nbh_block_decompress_with(&ctx, "zstd", packed, len, back, 50000, &made, &err),
+                   NB_OK);
+  assert_int_equal(made, 50000);
+  assert_memory_equal(back, data, 50000);
+  nb_error_release(&err);
+  free(back);
+  free(packed);
+  free(data);
+  nbh_block_contexts_release(&ctx);
+}
+
+/* Two threads compressing and decompressing with the same contexts: one
+ * gets them, the other makes its own for that call; every block comes out
+ * as a one-shot call makes it. */
+typedef struct SharedRun {
+  NbhBlockContexts *ctx;
+  int seed;
+  int failures;
+} SharedRun;
+
+static void *shared_worker(void *arg) {
+  SharedRun *run = arg;
+  for (int i = 0; i < 40; i++) {
+    size_t n = 1000 + (size_t)((run->seed * 7919 + i * 104729) % 60000);
+    uint8_t *data = make_data(n, (i + run->seed) % 2);
+    size_t bound = nbh_block_compress_bound(NULL, "zstd", n), a_len = 0, b_len = 0, made = 0;
+    uint8_t *a = malloc(bound), *b = malloc(bound), *back = malloc(n);
+    NbError err;
+    nb_error_init(&err);
+    if (a == NULL || b == NULL || back == NULL ||
+        nbh_block_compress(NULL, "zstd", 0, data, n, a, bound, &a_len, &err) != NB_OK ||
+        nbh_block_compress_with(run->ctx, "zstd", 0, data, n, b, bound, &b_len, &err) != NB_OK ||
+        a_len != b_len || memcmp(a, b, a_len) != 0 ||
+        nbh_block_decompress_with(run->ctx, "zstd", b, b_len, back, n, &made, &err) != NB_OK ||
+        made != n || memcmp(back, data, n) != 0)
+      run->failures++;
+    nb_error_release(&err);
+    free(a);
+    free(b);
+    free(back);
+    free(data);
+  }
+  return NULL;
+}
+
+static void test_contexts_shared_by_threads(void **state) {
+  (void)state;
+  NbhBlockContexts ctx;
+  nbh_block_contexts_init(&ctx);
+  SharedRun runs[2] = {{&ctx, 1, 0}, {&ctx, 2, 0}};
+  pthread_t t[2];
+  for (int i = 0; i < 2; i++) assert_int_equal(pthread_create(&t[i], NULL, shared_worker, &runs[i]), 0);
+  for (int i = 0; i < 2; i++) assert_int_equal(pthread_join(t[i], NULL), 0);
+  assert_int_equal(runs[0].failures, 0);
+  assert_int_equal(runs[1].failures, 0);
+  nbh_block_contexts_release(&ctx);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_round_trips),
@@ -301,6 +442,9 @@ int main(void) {
       cmocka_unit_test(test_gzip_interop),
       cmocka_unit_test(test_bad_arguments),
       cmocka_unit_test(test_levels),
+      cmocka_unit_test(test_contexts_same_bytes),
+      cmocka_unit_test(test_contexts_after_corrupt_block),
+      cmocka_unit_test(test_contexts_shared_by_threads),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

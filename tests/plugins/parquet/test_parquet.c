@@ -10,11 +10,14 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
+#include "nebula/sdk.h"
+#include "pq_colwriter.h"
 #include "pq_crc32.h"
 #include "pq_format.h"
 #include "pq_rle.h"
@@ -269,12 +272,118 @@ static void meta_garbage(void **state) {
   pq_buf_free(&b);
 }
 
+/* ---- column writer: dictionary columns hold no PLAIN copy ---- */
+
+/* Append values[0..n) (text) to col as one batch. */
+static int append_texts(PqColWriter *col, const char *const *values, size_t n) {
+  int32_t offsets[128];
+  char data[4096];
+  size_t used = 0;
+  assert_true(n < 128);
+  offsets[0] = 0;
+  for (size_t i = 0; i < n; i++) {
+    size_t len = strlen(values[i]);
+    assert_true(used + len <= sizeof data);
+    memcpy(data + used, values[i], len);
+    used += len;
+    offsets[i + 1] = (int32_t)used;
+  }
+  NbColumnView v;
+  memset(&v, 0, sizeof v);
+  v.field.name = "c";
+  v.field.type = NB_TYPE_UTF8;
+  v.offsets = offsets;
+  v.data = (const uint8_t *)data;
+  NbError err;
+  nb_error_init(&err);
+  int rc = pq_col_append(col, &v, 0, (int64_t)n, &err);
+  nb_error_release(&err);
+  return rc;
+}
+
+static void col_open(PqColWriter *col, size_t dict_limit) {
+  NbField f = {"c", NB_TYPE_UTF8, false, 0, 0, NULL};
+  NbError err;
+  nb_error_init(&err);
+  assert_int_equal(pq_col_init(col, &f, dict_limit, &err), NB_OK);
+  nb_error_release(&err);
+}
+
+/* A dictionary dropped in a batch that is rolled back, then more rows:
+ * plain holds exactly the PLAIN values of the rows kept, as a column that
+ * never had a dictionary; a dictionary kept holds no PLAIN copy but counts
+ * its size, so row groups end where they did. */
+static void colwriter_dictionary_drop_and_rollback(void **state) {
+  (void)state;
+  static const char *const first[] = {"k0", "k1", "k2", "k0", "k3", "k1", "", "k4", "k0"};
+  static const char *const last[] = {"k1", "k9", "", "k1"};
+  const char *wide[60];
+  char wide_text[60][24];
+  for (int i = 0; i < 60; i++) {
+    snprintf(wide_text[i], sizeof wide_text[i], "a-long-value-%02d", i);
+    wide[i] = wide_text[i];
+  }
+  for (int keep = 0; keep < 2; keep++) {
+    PqColWriter col, plain_only;
+    col_open(&col, keep ? 100000 : 200);
+    col_open(&plain_only, 0);
+    assert_int_equal(append_texts(&col, first, 9), NB_OK);
+    assert_int_equal(append_texts(&plain_only, first, 9), NB_OK);
+    assert_true(col.dict_on);
+    assert_int_equal(col.plain.len, 0);
+    PqColMark m;
+    pq_col_mark(&col, &m);
+    assert_int_equal(append_texts(&col, wide, 60), NB_OK); /* 60 x 19 bytes: over 200 */
+    assert_int_equal(col.dict_on, keep ? true : false);
+    pq_col_rollback(&col, &m);
+    assert_int_equal(append_texts(&col, last, 4), NB_OK);
+    assert_int_equal(append_texts(&plain_only, last, 4), NB_OK);
+    assert_int_equal(col.n_values, plain_only.n_values);
+    if (keep) {
+      assert_true(col.dict_on);
+      assert_int_equal(col.plain.len, 0);
+      assert_int_equal(col.plain_len_dict, plain_only.plain.len);
+    } else {
+      assert_false(col.dict_on);
+      assert_int_equal(col.plain.len, plain_only.plain.len);
+      assert_memory_equal(col.plain.data, plain_only.plain.data, col.plain.len);
+    }
+    pq_col_free(&col);
+    pq_col_free(&plain_only);
+  }
+}
+
+/* Statistics order strings as unsigned bytes, a prefix first, also past
+ * the first 8 bytes (compared a word at a time). */
+static void colwriter_string_statistics(void **state) {
+  (void)state;
+  static const char *const sets[][5] = {
+      {"abcdefghij\x80", "abcdefghij\x7f", "abcdefghijk", "abcdefghij", "abcdefghij\x7f\x01"},
+      {"b", "\xff", "a\xff", "ab", "\xfe\xff"},
+      {"same-long-prefix-1", "same-long-prefix-", "same-long-prefix-10", "same-long-prefiw", "same-long-prefix-9"}};
+  static const char *const want_min[] = {"abcdefghij", "ab", "same-long-prefiw"};
+  static const char *const want_max[] = {"abcdefghij\x80", "\xff", "same-long-prefix-9"};
+  for (size_t t = 0; t < 3; t++) {
+    PqColWriter col;
+    col_open(&col, 0); /* no dictionary: every value goes through min and max */
+    assert_int_equal(append_texts(&col, sets[t], 5), NB_OK);
+    assert_true(col.has_minmax);
+    assert_int_equal(col.min.len, strlen(want_min[t]));
+    assert_memory_equal(col.min.data, want_min[t], col.min.len);
+    assert_int_equal(col.max.len, strlen(want_max[t]));
+    assert_memory_equal(col.max.data, want_max[t], col.max.len);
+    pq_col_free(&col);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(thrift_round_trip), cmocka_unit_test(thrift_truncated_everywhere),
       cmocka_unit_test(thrift_hostile),    cmocka_unit_test(rle_round_trip),
       cmocka_unit_test(rle_hostile),       cmocka_unit_test(crc32_known),
       cmocka_unit_test(meta_garbage),
+      cmocka_unit_test(colwriter_dictionary_drop_and_rollback),
+      cmocka_unit_test(colwriter_string_statistics),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
