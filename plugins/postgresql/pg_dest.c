@@ -46,6 +46,7 @@ typedef struct DestStream {
   uint64_t rows, committed_rows, skip;
   bool staged;
   bool cdc_ops;        /* apply_deletes: the stream's op column is obeyed */
+  char *op_column;     /* apply_deletes: that column, quoted ("op" or "_op") */
 } DestStream;
 
 typedef struct ResumeEntry {
@@ -223,6 +224,7 @@ static void stream_free(DestStream *st) {
   free(st->columns);
   free(st->keys);
   free(st->updates);
+  free(st->op_column);
   if (st->schema.release != NULL) st->schema.release(&st->schema);
 }
 
@@ -553,15 +555,25 @@ static int prepare_replace(PgDest *d, DestStream *st, const char *table, NbError
   return rc;
 }
 
-/* apply_deletes: the stream must carry the CDC records' op column. */
-static int check_op_column(DestStream *st, const NbField *f, size_t n, NbError *err) {
-  size_t i;
-  for (i = 0; i < n; i++)
-    if (strcmp(f[i].name, "op") == 0 && f[i].type == NB_TYPE_UTF8) {
-      st->cdc_ops = true;
-      return NB_OK;
-    }
-  nb_error_set(err, NB_INVALID, "stream \"%s\" has no text column \"op\": setting \"apply_deletes\" applies CDC records", st->name);
+/* apply_deletes: the stream must carry the CDC records' op column: "op"
+ * as the postgresql source names it, or "_op" as the mysql source does
+ * (MariaDB -> PostgreSQL replication); "_op" first, as the mysql
+ * destination looks for them.  Both sources put a deleted row's key in
+ * the key columns, so the merge below serves both. */
+static int check_op_column(PgDest *d, DestStream *st, const NbField *f, size_t n, NbError *err) {
+  static const char *const names[] = {"_op", "op"};
+  size_t i, k;
+  for (k = 0; k < 2; k++)
+    for (i = 0; i < n; i++)
+      if (strcmp(f[i].name, names[k]) == 0 && f[i].type == NB_TYPE_UTF8) {
+        free(st->op_column);
+        if ((st->op_column = pg_quote_qualified(d->conn, names[k])) == NULL) return nomem(err);
+        st->cdc_ops = true;
+        return NB_OK;
+      }
+  nb_error_set(err, NB_INVALID,
+               "stream \"%s\" has no text column \"op\" or \"_op\": setting \"apply_deletes\" applies CDC records",
+               st->name);
   nb_error_hint(err, "Read the source in mode cdc, or leave apply_deletes false.");
   return NB_INVALID;
 }
@@ -586,7 +598,7 @@ static int setup_stream(PgDest *d, DestStream *st, NbError *err) {
   if (rc == NB_OK) rc = table_exists(d, st->target, &exists, err);
   if (rc == NB_OK && !exists) rc = create_table(d, st, f, n, err);
   if (rc == NB_OK && d->mode == MODE_UPSERT) rc = find_keys(d, st, err);
-  if (rc == NB_OK && d->apply_deletes) rc = check_op_column(st, f, n, err);
+  if (rc == NB_OK && d->apply_deletes) rc = check_op_column(d, st, f, n, err);
   if (rc == NB_OK) rc = column_lists(d, st, f, n, err);
   if (rc == NB_OK && d->mode == MODE_REPLACE) rc = prepare_replace(d, st, table, err);
   else if (rc == NB_OK && (st->load = strdup(st->target)) == NULL) rc = nomem(err);
@@ -806,23 +818,24 @@ static int dest_write(PgDest *d, uint32_t index, const struct ArrowArray *batch,
  * before it; then each key's last record decides: op d deletes the row,
  * any other op inserts or updates it. */
 static int merge_cdc_stage(PgDest *d, DestStream *st, NbError *err) {
+  const char *op = st->op_column;
   size_t n = 4 * strlen(st->columns) + 8 * strlen(st->keys) + strlen(st->updates) +
-             3 * strlen(st->target) + 6 * strlen(st->load) + 1024;
+             3 * strlen(st->target) + 6 * strlen(st->load) + 5 * strlen(op) + 1024;
   char *sql = malloc(n);
   int rc;
   if (sql == NULL) return nomem(err);
   snprintf(sql, n,
-           "DO $nebula$ BEGIN IF EXISTS (SELECT 1 FROM %s WHERE op = 't') THEN "
+           "DO $nebula$ BEGIN IF EXISTS (SELECT 1 FROM %s WHERE %s = 't') THEN "
            "DELETE FROM %s; "
-           "DELETE FROM %s WHERE nebula_ord <= (SELECT max(nebula_ord) FROM %s WHERE op = 't'); "
+           "DELETE FROM %s WHERE nebula_ord <= (SELECT max(nebula_ord) FROM %s WHERE %s = 't'); "
            "END IF; END $nebula$; "
-           "DELETE FROM %s WHERE (%s) IN (SELECT %s FROM (SELECT DISTINCT ON (%s) %s, op FROM %s "
-           "ORDER BY %s, nebula_ord DESC) s WHERE s.op = 'd'); "
+           "DELETE FROM %s WHERE (%s) IN (SELECT %s FROM (SELECT DISTINCT ON (%s) %s, %s FROM %s "
+           "ORDER BY %s, nebula_ord DESC) s WHERE s.%s = 'd'); "
            "INSERT INTO %s (%s) SELECT %s FROM (SELECT DISTINCT ON (%s) * FROM %s ORDER BY %s, nebula_ord DESC) s "
-           "WHERE s.op IS DISTINCT FROM 'd' ON CONFLICT (%s) DO %s%s",
-           st->load, st->target, st->load, st->load,
-           st->target, st->keys, st->keys, st->keys, st->keys, st->load, st->keys,
-           st->target, st->columns, st->columns, st->keys, st->load, st->keys, st->keys,
+           "WHERE s.%s IS DISTINCT FROM 'd' ON CONFLICT (%s) DO %s%s",
+           st->load, op, st->target, st->load, st->load, op,
+           st->target, st->keys, st->keys, st->keys, st->keys, op, st->load, st->keys, op,
+           st->target, st->columns, st->columns, st->keys, st->load, st->keys, op, st->keys,
            st->updates[0] != '\0' ? "UPDATE SET " : "NOTHING", st->updates);
   rc = exec_sql(d, sql, err, "could not apply the staged CDC records (upsert with apply_deletes)");
   if (rc != NB_OK) nb_error_locate(err, st->target_text, 0, 0);
