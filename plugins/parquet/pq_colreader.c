@@ -145,17 +145,41 @@ static int decode_dict_indices(Ctx *c, const uint8_t *p, size_t len, size_t k, D
   return out->bytes.failed || out->offs.failed ? nomem(c) : NB_OK;
 }
 
-static int decode_rle_bool(Ctx *c, const uint8_t *p, size_t len, size_t k, Dense *out) {
+/* RLE / bit-packed hybrid values behind a 4-byte length: booleans (bit
+ * width 1, as the format defines), and INT32 / INT64 as parquetjs writes
+ * them with its column option `typeLength`, the bit width, which it also
+ * stores as the column's type_length (1..32 here: the decoder's values
+ * are 32 bits).  The values are unsigned in that width. */
+static int decode_rle_values(Ctx *c, const uint8_t *p, size_t len, size_t k, Dense *out) {
   const char *why = NULL;
-  if (len < 4) return fail(c, "RLE booleans: no length");
+  int32_t phys = c->ref->phys;
+  int bit_width = phys == PQ_BOOLEAN ? 1 : (int)c->ref->type_length;
+  const char *what = phys == PQ_BOOLEAN ? "booleans" : "integers";
+  if (phys != PQ_BOOLEAN && (bit_width < 1 || bit_width > 32))
+    return fail(c, "RLE %s need a bit width of 1 to 32 in the column's type_length, found %d", what,
+                (int)c->ref->type_length);
+  if (len < 4) return fail(c, "RLE %s: no length", what);
   uint32_t n = pq_le32(p);
-  if (n > len - 4) return fail(c, "RLE booleans: length %u past the end of the page", n);
-  if (!pq_buf_reserve(&c->indices, k * 4 + 4) || !pq_buf_reserve(&out->bytes, k)) return nomem(c);
+  if (n > len - 4) return fail(c, "RLE %s: length %u past the end of the page", what, n);
+  size_t w = phys == PQ_BOOLEAN ? 1 : c->width;
+  if (k > SIZE_MAX / 8 - 1 || !pq_buf_reserve(&c->indices, k * 4 + 4) || !pq_buf_reserve(&out->bytes, k * w))
+    return nomem(c);
   uint32_t *v = (uint32_t *)(void *)c->indices.data;
   PqRleDecoder d;
-  pq_rle_init(&d, p + 4, n, 1);
-  if (!pq_rle_get(&d, v, k, &why)) return fail(c, "RLE booleans: %s", why);
-  for (size_t i = 0; i < k; i++) out->bytes.data[out->bytes.len++] = (uint8_t)(v[i] & 1);
+  pq_rle_init(&d, p + 4, n, bit_width);
+  if (!pq_rle_get(&d, v, k, &why)) return fail(c, "RLE %s: %s", what, why);
+  uint8_t *dst = out->bytes.data + out->bytes.len;
+  for (size_t i = 0; i < k; i++) {
+    if (phys == PQ_BOOLEAN) {
+      dst[i] = (uint8_t)(v[i] & 1);
+    } else if (w == 4) {
+      memcpy(dst + 4 * i, &v[i], 4);
+    } else {
+      int64_t x = (int64_t)v[i];
+      memcpy(dst + 8 * i, &x, 8);
+    }
+  }
+  out->bytes.len += k * w;
   out->count += k;
   return NB_OK;
 }
@@ -336,7 +360,8 @@ static int decode_values(Ctx *c, int encoding, const uint8_t *p, size_t len, siz
     case PQ_ENC_PLAIN_DICTIONARY:
     case PQ_ENC_RLE_DICTIONARY: return decode_dict_indices(c, p, len, k, out);
     case PQ_ENC_RLE:
-      if (c->ref->phys == PQ_BOOLEAN) return decode_rle_bool(c, p, len, k, out);
+      if (c->ref->phys == PQ_BOOLEAN || c->ref->phys == PQ_INT32 || c->ref->phys == PQ_INT64)
+        return decode_rle_values(c, p, len, k, out);
       break;
     case PQ_ENC_BYTE_STREAM_SPLIT: return decode_byte_stream_split(c, p, len, k, out);
     case PQ_ENC_DELTA_BINARY_PACKED: return decode_delta_values(c, p, len, k, out);
