@@ -31,8 +31,8 @@ fi
 # implementation for the interop test, and the public JSON and CSV
 # conformance corpora; hyparquet, hyparquet-compressors and hyparquet-writer
 # (pure JavaScript) for the Parquet interop test; @dsnp/parquetjs (pure
-# JavaScript; 1.5.0 is the last version that runs on Debian 12's Node.js
-# 18, later ones need 20 or 22) a third writer whose files Nebula reads.  Installed per user under
+# JavaScript; 1.5.0: later versions pull in the AWS SDK with open version
+# ranges or need Node.js 22) a third writer whose files Nebula reads.  Installed per user under
 # ~/.cache/nebula.  One line: npm install prunes what it does not name.
 # npm_config_nodedir lets node-gyp build snappy's native module against
 # Debian's Node.js headers (libnode-dev) without downloading anything.
