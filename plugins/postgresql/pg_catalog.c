@@ -189,18 +189,22 @@ int pg_cat_load_primary_keys(PgSource *s, NbError *err) {
 
 /* ---- types ------------------------------------------------------------ */
 
-/* The base type of a domain (domains of domains too) and its category. */
+/* The base type of a domain (domains of domains too) and its category.
+ * A column of a domain has no typmod of its own (-1): the domain's
+ * (`CREATE DOMAIN money2 AS numeric(12,2)`), the nearest one that has
+ * one, is the column's, so that such a column maps as its base type with
+ * that modifier would. */
 static void map_type(PgColumn *c, char category, int32_t typmod);
 
 static int resolve_type(PgSource *s, unsigned oid, unsigned *base, char *category,
-                        char **output_fn, NbError *err) {
+                        char **output_fn, int32_t *typmod, NbError *err) {
   int depth;
   for (depth = 0; depth < 32; depth++) {
     char buf[16];
     const char *params[1] = {buf};
     PGresult *res;
     snprintf(buf, sizeof buf, "%u", oid);
-    res = PQexecParams(s->conn, "SELECT typtype, typbasetype, typcategory, typoutput::regproc::text FROM pg_type WHERE oid = $1::oid",
+    res = PQexecParams(s->conn, "SELECT typtype, typbasetype, typcategory, typoutput::regproc::text, typtypmod FROM pg_type WHERE oid = $1::oid",
                        1, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
       int rc = pg_fail(&s->server, s->conn, res, NB_IO, err, "could not look up type %u", oid);
@@ -214,6 +218,7 @@ static int resolve_type(PgSource *s, unsigned oid, unsigned *base, char *categor
       PQclear(res);
       return *output_fn != NULL ? NB_OK : nomem(err);
     }
+    if (*typmod < 0) *typmod = (int32_t)strtol(PQgetvalue(res, 0, 4), NULL, 10);
     oid = (unsigned)strtoul(PQgetvalue(res, 0, 1), NULL, 10);
     PQclear(res);
   }
@@ -320,13 +325,15 @@ static int describe_table(PgSource *s, PgStream *st, NbError *err) {
   for (i = 0; rc == NB_OK && i < (int)st->ncols; i++) {
     PgColumn *c = &st->cols[i];
     char category = 'U';
+    int32_t typmod;
     c->name = strdup(PQgetvalue(res, i, 0));
     c->type_name = strdup(PQgetvalue(res, i, 3));
     if (c->name == NULL || c->type_name == NULL) { rc = nomem(err); break; }
     c->field.nullable = PQgetvalue(res, i, 2)[0] != 't';
+    typmod = (int32_t)strtol(PQgetvalue(res, i, 4), NULL, 10);
     rc = resolve_type(s, (unsigned)strtoul(PQgetvalue(res, i, 1), NULL, 10), &c->base_oid, &category,
-                      &c->output_fn, err);
-    if (rc == NB_OK) map_column(c, category, (int32_t)strtol(PQgetvalue(res, i, 4), NULL, 10));
+                      &c->output_fn, &typmod, err);
+    if (rc == NB_OK) map_column(c, category, typmod);
   }
   PQclear(res);
   if (rc == NB_OK) rc = key_indexes(st, err);
@@ -352,12 +359,14 @@ static int describe_query(PgSource *s, PgStream *st, NbError *err) {
   for (i = 0; rc == NB_OK && i < (int)st->ncols; i++) {
     PgColumn *c = &st->cols[i];
     char category = 'U';
+    int32_t typmod;
     c->name = strdup(PQfname(desc, i));
     c->type_name = strdup("text");
     if (c->name == NULL || c->type_name == NULL) { rc = nomem(err); break; }
     c->field.nullable = true;
-    rc = resolve_type(s, (unsigned)PQftype(desc, i), &c->base_oid, &category, &c->output_fn, err);
-    if (rc == NB_OK) map_column(c, category, (int32_t)PQfmod(desc, i));
+    typmod = (int32_t)PQfmod(desc, i);
+    rc = resolve_type(s, (unsigned)PQftype(desc, i), &c->base_oid, &category, &c->output_fn, &typmod, err);
+    if (rc == NB_OK) map_column(c, category, typmod);
   }
   PQclear(desc);
   return rc;

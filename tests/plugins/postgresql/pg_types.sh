@@ -129,6 +129,23 @@ expect 0 "numeric(p,s) through a query" \
   "$NEBULA_HOST" --plugin-dir "$PLUGIN_DIR" pipeline postgresql csv $conn \
   -s "query=SELECT * FROM nums ORDER BY id" --dest-path "$tmp/nums_query.csv"
 cmp -s "$tmp/nums_expect.csv" "$tmp/nums_query.csv" || report_failure "numeric(p,s) through a query differs from psql"
+# A domain over numeric(p,s) (and a domain of it): the domain's type
+# modifier makes it a decimal128(p,s) as the base type would be.
+pgsql -c "CREATE DOMAIN money2 AS numeric(12,2) CHECK (VALUE > -1000); CREATE DOMAIN money2b AS money2;
+  CREATE TABLE domnum (id int PRIMARY KEY, m money2, mb money2b, plain numeric);
+  INSERT INTO domnum VALUES (1, 12.5, 1234567890.12, 1), (2, -0.01, NULL, 2), (3, NULL, 0, 3)" ||
+  report_failure "creating domnum"
+for fmt in binary text; do
+  # shellcheck disable=SC2086
+  expect 0 "domain over numeric(12,2) -> JSON lines, copy_format = $fmt" \
+    "$NEBULA_HOST" --plugin-dir "$PLUGIN_DIR" pipeline postgresql json $conn \
+    -s tables=public.domnum -s copy_format=$fmt --dest-path "$tmp/domnum_$fmt.jsonl"
+  contains "$tmp/domnum_$fmt.jsonl" '{"id":1,"m":12.50,"mb":1234567890.12,"plain":"1"}' "domain over numeric(12,2) as a decimal ($fmt)"
+  contains "$tmp/domnum_$fmt.jsonl" '{"id":2,"m":-0.01,"mb":null,"plain":"2"}' "domain over numeric: negatives, NULL ($fmt)"
+done
+expect 0 "discover a domain over numeric" "$NEBULA_HOST" --plugin-dir "$PLUGIN_DIR" discover "$tmp/discover.cfg"
+contains "$out" '"m"  decimal128(12,2)' "discover: domain over numeric(12,2)"
+contains "$out" '"mb"  decimal128(12,2)' "discover: domain of a domain over numeric(12,2)"
 # NaN in a numeric(p,s) column: a bad record naming table, row and column.
 pgsql -c "CREATE TABLE numnan (id int PRIMARY KEY, a numeric(10,2)); INSERT INTO numnan VALUES (1, 1.5), (2, 'NaN'), (3, 2.25)" ||
   report_failure "creating numnan"
