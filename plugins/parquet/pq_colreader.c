@@ -19,6 +19,7 @@ typedef struct Dense {
   size_t count;
 } Dense;
 
+/* The reader (PqColReader): decoding state that lives for the chunk. */
 typedef struct Ctx {
   const NbHostApi *host;
   const PqChunkRef *ref;
@@ -33,9 +34,19 @@ typedef struct Ctx {
   uint32_t max_def;        /* 0 REQUIRED, 1 OPTIONAL flat, deeper nested */
   PqBuf indices;           /* uint32 scratch */
   PqBuf inflated;          /* decompressed page */
-  PqColData *out;
-  size_t rows_done;
+  PqColData *out;          /* &window */
+  size_t rows_done;        /* rows (nested: slots) decoded so far */
+  PqChunkRef ref_copy;     /* ref points here */
+  uint8_t *chunk;          /* the compressed chunk, owned */
+  size_t chunk_len;
+  size_t pos;              /* offset in chunk of the next page header */
+  size_t total_rows;       /* flat: the row group's rows */
+  PqColData window;
 } Ctx;
+
+struct PqColReader {
+  Ctx c;
+};
 
 size_t pq_phys_width(int32_t phys, int32_t type_length) {
   switch (phys) {
@@ -419,22 +430,29 @@ static int decode_levels(Ctx *c, const uint8_t *p, size_t len, size_t n, size_t 
   return decode_levels_of(c, "definition", p, len, n, c->max_def, &c->levels, k);
 }
 
-/* Room for `slots` level slots in the output of a nested leaf (its slot
- * count is only known page by page). */
+/* Room for `slots` slots in the window: its row count is only known page
+ * by page (nested leaves) or batch by batch (flat columns). */
 static int grow_slots(Ctx *c, size_t slots) {
   PqColData *o = c->out;
   if (slots <= o->cap_slots) return NB_OK;
   size_t cap = o->cap_slots < 1024 ? 1024 : o->cap_slots;
-  while (cap < slots) cap *= 2;
-  uint8_t *valid = realloc(o->valid, cap);
-  if (valid == NULL) return nomem(c);
-  o->valid = valid;
-  uint8_t *def = realloc(o->def, cap);
-  if (def == NULL) return nomem(c);
-  o->def = def;
-  uint8_t *rp = realloc(o->rep, cap);
-  if (rp == NULL) return nomem(c);
-  o->rep = rp;
+  while (cap < slots) {
+    if (cap > SIZE_MAX / 32) return nomem(c);
+    cap *= 2;
+  }
+  if (c->ref->nested || c->ref->optional) {
+    uint8_t *valid = realloc(o->valid, cap);
+    if (valid == NULL) return nomem(c);
+    o->valid = valid;
+  }
+  if (c->ref->nested) {
+    uint8_t *def = realloc(o->def, cap);
+    if (def == NULL) return nomem(c);
+    o->def = def;
+    uint8_t *rp = realloc(o->rep, cap);
+    if (rp == NULL) return nomem(c);
+    o->rep = rp;
+  }
   if (c->ref->phys == PQ_BYTE_ARRAY) {
     uint64_t *offs = realloc(o->offsets, (cap + 1) * sizeof *offs);
     if (offs == NULL) return nomem(c);
@@ -449,13 +467,14 @@ static int grow_slots(Ctx *c, size_t slots) {
 static int place_rows(Ctx *c, size_t n) {
   PqColData *o = c->out;
   const uint32_t *lv = c->max_def > 0 ? (const uint32_t *)(void *)c->levels.data : NULL;
+  size_t at = c->rows_done - o->first_row; /* slot of the page's first row */
+  int rc = grow_slots(c, at + n);
+  if (rc != NB_OK) return rc;
   if (c->ref->nested) {
-    int rc = grow_slots(c, c->rows_done + n);
-    if (rc != NB_OK) return rc;
     const uint32_t *rl = (const uint32_t *)(void *)c->rep_levels.data;
     for (size_t i = 0; i < n; i++) {
-      o->def[c->rows_done + i] = (uint8_t)(lv ? lv[i] : 0);
-      o->rep[c->rows_done + i] = (uint8_t)(c->ref->max_rep > 0 ? rl[i] : 0);
+      o->def[at + i] = (uint8_t)(lv ? lv[i] : 0);
+      o->rep[at + i] = (uint8_t)(c->ref->max_rep > 0 ? rl[i] : 0);
     }
   }
   bool ba = c->ref->phys == PQ_BYTE_ARRAY;
@@ -463,7 +482,7 @@ static int place_rows(Ctx *c, size_t n) {
   const uint64_t *offs = (const uint64_t *)(void *)c->page.offs.data;
   if (!ba && !pq_buf_reserve(&o->values, n * c->width)) return nomem(c);
   for (size_t i = 0; i < n; i++) {
-    size_t row = c->rows_done + i;
+    size_t row = at + i;
     bool valid = lv == NULL || lv[i] == c->max_def;
     if (o->valid != NULL) o->valid[row] = valid;
     if (ba) {
@@ -482,6 +501,7 @@ static int place_rows(Ctx *c, size_t n) {
   }
   if (o->values.failed) return nomem(c);
   c->rows_done += n;
+  o->n_rows = at + n;
   return NB_OK;
 }
 
@@ -579,77 +599,126 @@ static int dictionary_page(Ctx *c, const PqPageHeader *h, const uint8_t *body, s
   return rc;
 }
 
-int pq_col_decode(const NbHostApi *host, const PqChunkRef *ref,
-                  const uint8_t *data, size_t len, PqColData *out,
-                  NbError *err) {
-  Ctx c;
-  memset(&c, 0, sizeof c);
-  memset(out, 0, sizeof *out);
-  c.host = host;
-  c.ref = ref;
-  c.err = err;
-  c.out = out;
-  c.width = pq_phys_width(ref->phys, ref->type_length);
-  c.page_at = ref->chunk_offset;
-  c.max_def = ref->nested ? ref->max_def : ref->optional ? 1 : 0;
-  int rc = NB_OK;
-  size_t rows = (size_t)ref->num_rows;
-  out->n_rows = rows;
-  out->width = c.width;
-  if (ref->phys != PQ_BYTE_ARRAY && c.width == 0) return fail(&c, "fixed-length type of length %d", ref->type_length);
-  if (ref->nested) rows = 0; /* slots grow page by page */
-  if (!ref->nested && ref->optional && (out->valid = malloc(rows ? rows : 1)) == NULL) return nomem(&c);
-  if (!ref->nested && ref->phys == PQ_BYTE_ARRAY) {
-    out->offsets = calloc(rows + 1, sizeof *out->offsets);
-    if (out->offsets == NULL) return nomem(&c);
-  }
-  dense_clear(&c.dict);
-  size_t pos = 0;
-  while (rc == NB_OK && (ref->nested ? pos < len : c.rows_done < rows)) {
-    PqPageHeader h;
-    size_t used = 0;
-    const char *why = NULL;
-    c.page_at = ref->chunk_offset + pos;
-    if (pos >= len) {
-      rc = fail(&c, "the column chunk ends after %zu of its %zu rows", c.rows_done, rows);
-      break;
-    }
-    if (!pq_page_header_decode(data + pos, len - pos, &h, &used, &why)) {
-      rc = fail(&c, "bad page header: %s", why);
-      break;
-    }
-    pos += used;
-    if ((size_t)h.compressed_size > len - pos) {
-      rc = fail(&c, "page of %d bytes past the end of the column chunk", h.compressed_size);
-      break;
-    }
-    if ((size_t)h.uncompressed_size > ref->max_page_bytes || (size_t)h.compressed_size > ref->max_page_bytes) {
-      rc = fail(&c, "page of %d bytes (%d compressed) is larger than max_page_bytes", h.uncompressed_size,
+/* Decode the page at c->pos (advancing it past the page). */
+static int next_page(Ctx *c) {
+  PqPageHeader h;
+  size_t used = 0;
+  const char *why = NULL;
+  c->page_at = c->ref->chunk_offset + c->pos;
+  if (!pq_page_header_decode(c->chunk + c->pos, c->chunk_len - c->pos, &h, &used, &why))
+    return fail(c, "bad page header: %s", why);
+  c->pos += used;
+  if ((size_t)h.compressed_size > c->chunk_len - c->pos)
+    return fail(c, "page of %d bytes past the end of the column chunk", h.compressed_size);
+  if ((size_t)h.uncompressed_size > c->ref->max_page_bytes || (size_t)h.compressed_size > c->ref->max_page_bytes)
+    return fail(c, "page of %d bytes (%d compressed) is larger than max_page_bytes", h.uncompressed_size,
                 h.compressed_size);
-      break;
-    }
-    const uint8_t *body = data + pos;
-    pos += (size_t)h.compressed_size;
-    if (h.has_crc && pq_crc32(body, (size_t)h.compressed_size) != h.crc) {
-      rc = fail(&c, "the page's CRC-32 does not match its bytes");
-      break;
-    }
-    if ((h.type == PQ_PAGE_DATA || h.type == PQ_PAGE_DATA_V2 || h.type == PQ_PAGE_DICTIONARY) && !h.has_body) {
-      rc = fail(&c, "page header without its %s header", h.type == PQ_PAGE_DICTIONARY ? "dictionary page" : "data page");
-      break;
-    }
-    if (h.type == PQ_PAGE_DICTIONARY) rc = dictionary_page(&c, &h, body, (size_t)h.compressed_size);
-    else if (h.type == PQ_PAGE_DATA || h.type == PQ_PAGE_DATA_V2) rc = data_page(&c, &h, body, (size_t)h.compressed_size);
-    /* Index pages and unknown page types are skipped. */
+  const uint8_t *body = c->chunk + c->pos;
+  c->pos += (size_t)h.compressed_size;
+  if (h.has_crc && pq_crc32(body, (size_t)h.compressed_size) != h.crc)
+    return fail(c, "the page's CRC-32 does not match its bytes");
+  if ((h.type == PQ_PAGE_DATA || h.type == PQ_PAGE_DATA_V2 || h.type == PQ_PAGE_DICTIONARY) && !h.has_body)
+    return fail(c, "page header without its %s header", h.type == PQ_PAGE_DICTIONARY ? "dictionary page" : "data page");
+  if (h.type == PQ_PAGE_DICTIONARY) return dictionary_page(c, &h, body, (size_t)h.compressed_size);
+  if (h.type == PQ_PAGE_DATA || h.type == PQ_PAGE_DATA_V2) return data_page(c, &h, body, (size_t)h.compressed_size);
+  return NB_OK; /* index pages and unknown page types are skipped */
+}
+
+/* Drop the window's rows before `row` (flat columns): what stays moves to
+ * slot 0, so the window never holds more than a batch and a page. */
+static void discard_rows(Ctx *c, size_t row) {
+  PqColData *o = c->out;
+  if (row <= o->first_row) return;
+  size_t k = row - o->first_row;
+  if (k > o->n_rows) k = o->n_rows;
+  if (k == 0) return;
+  size_t keep = o->n_rows - k;
+  if (c->ref->phys == PQ_BYTE_ARRAY) {
+    uint64_t base = o->offsets[k];
+    size_t bytes = o->values.len - (size_t)base;
+    if (bytes > 0) memmove(o->values.data, o->values.data + base, bytes);
+    o->values.len = bytes;
+    for (size_t i = 0; i <= keep; i++) o->offsets[i] = o->offsets[i + k] - base;
+  } else if (keep > 0) {
+    memmove(o->values.data, o->values.data + k * c->width, keep * c->width);
+    o->values.len = keep * c->width;
+  } else {
+    o->values.len = 0;
   }
-  if (ref->nested) out->n_rows = c.rows_done;
-  dense_free(&c.dict);
-  dense_free(&c.page);
-  pq_buf_free(&c.levels);
-  pq_buf_free(&c.rep_levels);
-  pq_buf_free(&c.indices);
-  pq_buf_free(&c.inflated);
+  if (o->valid != NULL && keep > 0) memmove(o->valid, o->valid + k, keep);
+  o->n_rows = keep;
+  o->first_row += k;
+}
+
+int pq_col_reader_open(const NbHostApi *host, const PqChunkRef *ref, uint8_t *data, size_t len,
+                       PqColReader **out, NbError *err) {
+  *out = NULL;
+  PqColReader *r = calloc(1, sizeof *r);
+  if (r == NULL) {
+    free(data);
+    return nb_error_set(err, NB_NOMEM, "out of memory reading column \"%s\" of \"%s\"", ref->column, ref->file);
+  }
+  Ctx *c = &r->c;
+  c->ref_copy = *ref;
+  c->ref = &c->ref_copy;
+  c->host = host;
+  c->err = err;
+  c->chunk = data;
+  c->chunk_len = len;
+  c->out = &c->window;
+  c->width = pq_phys_width(ref->phys, ref->type_length);
+  c->page_at = ref->chunk_offset;
+  c->max_def = ref->nested ? ref->max_def : ref->optional ? 1 : 0;
+  c->total_rows = ref->nested ? 0 : (size_t)ref->num_rows;
+  c->window.width = c->width;
+  dense_clear(&c->dict);
+  *out = r;
+  if (ref->phys != PQ_BYTE_ARRAY && c->width == 0) return fail(c, "fixed-length type of length %d", ref->type_length);
+  if (c->dict.offs.failed) return nomem(c);
+  return NB_OK;
+}
+
+int pq_col_reader_fill(PqColReader *r, size_t from_row, size_t upto_row, NbError *err) {
+  Ctx *c = &r->c;
+  int rc = NB_OK;
+  c->err = err;
+  if (c->ref->nested) {
+    while (rc == NB_OK && c->pos < c->chunk_len) rc = next_page(c);
+    return rc;
+  }
+  if (upto_row > c->total_rows) upto_row = c->total_rows;
+  discard_rows(c, from_row);
+  while (rc == NB_OK && c->rows_done < upto_row) {
+    if (c->pos >= c->chunk_len) {
+      c->page_at = c->ref->chunk_offset + c->pos;
+      return fail(c, "the column chunk ends after %zu of its %zu rows", c->rows_done, c->total_rows);
+    }
+    rc = next_page(c);
+    /* Rows before from_row (a resumed stream) are not kept. */
+    if (rc == NB_OK) discard_rows(c, from_row);
+  }
   return rc;
+}
+
+PqColData *pq_col_reader_data(PqColReader *r) { return &r->c.window; }
+
+void pq_col_reader_take(PqColReader *r, PqColData *out) {
+  *out = r->c.window;
+  memset(&r->c.window, 0, sizeof r->c.window);
+}
+
+void pq_col_reader_free(PqColReader *r) {
+  if (r == NULL) return;
+  Ctx *c = &r->c;
+  dense_free(&c->dict);
+  dense_free(&c->page);
+  pq_buf_free(&c->levels);
+  pq_buf_free(&c->rep_levels);
+  pq_buf_free(&c->indices);
+  pq_buf_free(&c->inflated);
+  pq_col_data_free(&c->window);
+  free(c->chunk);
+  free(r);
 }
 
 void pq_col_data_free(PqColData *d) {
