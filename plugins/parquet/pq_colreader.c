@@ -32,8 +32,13 @@ typedef struct Ctx {
   PqBuf levels;            /* uint32 definition level per row (slot) of the page */
   PqBuf rep_levels;        /* uint32 repetition level per slot (nested leaves) */
   uint32_t max_def;        /* 0 REQUIRED, 1 OPTIONAL flat, deeper nested */
-  PqBuf indices;           /* uint32 scratch */
+  PqBuf indices;           /* uint32 scratch; a dictionary page's indices */
   PqBuf inflated;          /* decompressed page */
+  /* The data page being consumed: its levels (levels, rep_levels), its
+   * values (page, or dictionary indices in `indices` when pg_dict), the
+   * next slot and the next value to place in the window. */
+  size_t pg_slots, pg_next, pg_vnext;
+  bool pg_dict;
   PqColData *out;          /* &window */
   size_t rows_done;        /* rows (nested: slots) decoded so far */
   PqChunkRef ref_copy;     /* ref points here */
@@ -128,8 +133,12 @@ static int decode_plain(Ctx *c, const uint8_t *p, size_t len, size_t k, Dense *o
   return out->bytes.failed ? nomem(c) : NB_OK;
 }
 
+/* The indices stay in c->indices (checked against the dictionary here):
+ * place_rows resolves them, so a page of many rows never holds its values
+ * twice. */
 static int decode_dict_indices(Ctx *c, const uint8_t *p, size_t len, size_t k, Dense *out) {
   const char *why = NULL;
+  (void)out;
   if (!c->has_dict) return fail(c, "dictionary-encoded page without a dictionary page");
   if (len < 1) return fail(c, "dictionary indices: no bit width");
   int bw = p[0];
@@ -139,21 +148,11 @@ static int decode_dict_indices(Ctx *c, const uint8_t *p, size_t len, size_t k, D
   PqRleDecoder d;
   pq_rle_init(&d, p + 1, len - 1, bw);
   if (!pq_rle_get(&d, idx, k, &why)) return fail(c, "dictionary indices: %s", why);
-  bool ba = c->ref->phys == PQ_BYTE_ARRAY;
-  const uint64_t *offs = (const uint64_t *)(void *)c->dict.offs.data;
-  for (size_t i = 0; i < k; i++) {
-    uint32_t e = idx[i];
-    if (e >= c->dict.count)
-      return fail(c, "dictionary index %u out of range (the dictionary has %zu entries)", e, c->dict.count);
-    if (ba) {
-      size_t n_bytes = (size_t)(offs[e + 1] - offs[e]);
-      /* A dictionary of empty strings has no bytes (data NULL). */
-      dense_push_bytes(out, n_bytes ? c->dict.bytes.data + offs[e] : NULL, n_bytes, true);
-    }
-    else
-      dense_push_bytes(out, c->dict.bytes.data + (size_t)e * c->width, c->width, false);
-  }
-  return out->bytes.failed || out->offs.failed ? nomem(c) : NB_OK;
+  for (size_t i = 0; i < k; i++)
+    if (idx[i] >= c->dict.count)
+      return fail(c, "dictionary index %u out of range (the dictionary has %zu entries)", idx[i], c->dict.count);
+  c->pg_dict = true;
+  return NB_OK;
 }
 
 static int decode_rle_bool(Ctx *c, const uint8_t *p, size_t len, size_t k, Dense *out) {
@@ -463,23 +462,35 @@ static int grow_slots(Ctx *c, size_t slots) {
   return NB_OK;
 }
 
-/* Scatter the page's dense values over its n rows. */
+/* Value v of the page being consumed: its bytes and length. */
+static const uint8_t *page_value(const Ctx *c, size_t v, size_t *n) {
+  const Dense *d = c->pg_dict ? &c->dict : &c->page;
+  size_t e = c->pg_dict ? ((const uint32_t *)(void *)c->indices.data)[v] : v;
+  if (c->ref->phys != PQ_BYTE_ARRAY) {
+    *n = c->width;
+    return d->bytes.data + e * c->width;
+  }
+  const uint64_t *offs = (const uint64_t *)(void *)d->offs.data;
+  *n = (size_t)(offs[e + 1] - offs[e]);
+  return *n ? d->bytes.data + offs[e] : NULL; /* data may be NULL when empty */
+}
+
+/* Place the page's next n slots in the window, after its last row. */
 static int place_rows(Ctx *c, size_t n) {
   PqColData *o = c->out;
-  const uint32_t *lv = c->max_def > 0 ? (const uint32_t *)(void *)c->levels.data : NULL;
-  size_t at = c->rows_done - o->first_row; /* slot of the page's first row */
+  const uint32_t *lv = c->max_def > 0 ? (const uint32_t *)(void *)c->levels.data + c->pg_next : NULL;
+  size_t at = c->rows_done - o->first_row; /* window slot of the first */
   int rc = grow_slots(c, at + n);
   if (rc != NB_OK) return rc;
   if (c->ref->nested) {
-    const uint32_t *rl = (const uint32_t *)(void *)c->rep_levels.data;
+    const uint32_t *rl = (const uint32_t *)(void *)c->rep_levels.data + c->pg_next;
     for (size_t i = 0; i < n; i++) {
       o->def[at + i] = (uint8_t)(lv ? lv[i] : 0);
       o->rep[at + i] = (uint8_t)(c->ref->max_rep > 0 ? rl[i] : 0);
     }
   }
   bool ba = c->ref->phys == PQ_BYTE_ARRAY;
-  size_t v = 0;
-  const uint64_t *offs = (const uint64_t *)(void *)c->page.offs.data;
+  size_t v = c->pg_vnext, n_bytes;
   if (!ba && !pq_buf_reserve(&o->values, n * c->width)) return nomem(c);
   for (size_t i = 0; i < n; i++) {
     size_t row = at + i;
@@ -487,22 +498,38 @@ static int place_rows(Ctx *c, size_t n) {
     if (o->valid != NULL) o->valid[row] = valid;
     if (ba) {
       if (valid) {
-        size_t n_bytes = (size_t)(offs[v + 1] - offs[v]);
-        if (n_bytes > 0) pq_buf_put(&o->values, c->page.bytes.data + offs[v], n_bytes); /* data may be NULL when empty */
-        v++;
+        const uint8_t *p = page_value(c, v++, &n_bytes);
+        if (n_bytes > 0) pq_buf_put(&o->values, p, n_bytes);
       }
       o->offsets[row + 1] = o->values.len;
     } else {
       uint8_t *dst = o->values.data + o->values.len;
-      if (valid) memcpy(dst, c->page.bytes.data + v++ * c->width, c->width);
+      if (valid) memcpy(dst, page_value(c, v++, &n_bytes), c->width);
       else memset(dst, 0, c->width);
       o->values.len += c->width;
     }
   }
   if (o->values.failed) return nomem(c);
+  c->pg_next += n;
+  c->pg_vnext = v;
   c->rows_done += n;
   o->n_rows = at + n;
   return NB_OK;
+}
+
+/* Pass over the page's next n rows (before a resumed position) without
+ * placing them; the window is empty then. */
+static void skip_rows(Ctx *c, size_t n) {
+  const uint32_t *lv = c->max_def > 0 ? (const uint32_t *)(void *)c->levels.data + c->pg_next : NULL;
+  size_t values = n;
+  if (lv != NULL) {
+    values = 0;
+    for (size_t i = 0; i < n; i++) values += lv[i] == c->max_def;
+  }
+  c->pg_next += n;
+  c->pg_vnext += values;
+  c->rows_done += n;
+  c->out->first_row = c->rows_done;
 }
 
 static int data_page(Ctx *c, const PqPageHeader *h, const uint8_t *body, size_t len) {
@@ -542,6 +569,7 @@ static int data_page(Ctx *c, const PqPageHeader *h, const uint8_t *body, size_t 
       plen -= 4 + (size_t)ln;
     }
     dense_clear(&c->page);
+    c->pg_dict = false;
     rc = decode_values(c, h->encoding, p, plen, k, &c->page);
   } else {
     size_t rl = 0;
@@ -578,11 +606,17 @@ static int data_page(Ctx *c, const PqPageHeader *h, const uint8_t *body, size_t 
       p = body + dl;
     }
     dense_clear(&c->page);
+    c->pg_dict = false;
     rc = decode_values(c, h->encoding, p, vsize, k, &c->page);
   }
   if (rc != NB_OK) return rc;
-  if (c->page.count != k) return fail(c, "%zu values decoded where %zu are needed", c->page.count, k);
-  return place_rows(c, n);
+  size_t got = c->pg_dict ? k : c->page.count;
+  if (got != k) return fail(c, "%zu values decoded where %zu are needed", got, k);
+  c->pg_slots = n;
+  c->pg_next = c->pg_vnext = 0;
+  /* A nested leaf keeps every slot; a flat column's rows are placed as
+   * batches ask for them (pq_col_reader_fill). */
+  return c->ref->nested ? place_rows(c, n) : NB_OK;
 }
 
 static int dictionary_page(Ctx *c, const PqPageHeader *h, const uint8_t *body, size_t len) {
@@ -689,13 +723,20 @@ int pq_col_reader_fill(PqColReader *r, size_t from_row, size_t upto_row, NbError
   if (upto_row > c->total_rows) upto_row = c->total_rows;
   discard_rows(c, from_row);
   while (rc == NB_OK && c->rows_done < upto_row) {
+    if (c->pg_next < c->pg_slots) {
+      /* Rows before from_row (a resumed stream) are passed over. */
+      bool skip = c->rows_done < from_row;
+      size_t want = (skip ? from_row : upto_row) - c->rows_done, left = c->pg_slots - c->pg_next;
+      size_t n = want < left ? want : left;
+      if (skip) skip_rows(c, n);
+      else rc = place_rows(c, n);
+      continue;
+    }
     if (c->pos >= c->chunk_len) {
       c->page_at = c->ref->chunk_offset + c->pos;
       return fail(c, "the column chunk ends after %zu of its %zu rows", c->rows_done, c->total_rows);
     }
     rc = next_page(c);
-    /* Rows before from_row (a resumed stream) are not kept. */
-    if (rc == NB_OK) discard_rows(c, from_row);
   }
   return rc;
 }
