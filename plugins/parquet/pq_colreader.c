@@ -483,10 +483,10 @@ static int place_rows(Ctx *c, size_t n) {
   int rc = grow_slots(c, at + n);
   if (rc != NB_OK) return rc;
   if (c->ref->nested) {
-    const uint32_t *rl = (const uint32_t *)(void *)c->rep_levels.data + c->pg_next;
+    const uint32_t *rl = c->ref->max_rep > 0 ? (const uint32_t *)(void *)c->rep_levels.data + c->pg_next : NULL;
     for (size_t i = 0; i < n; i++) {
       o->def[at + i] = (uint8_t)(lv ? lv[i] : 0);
-      o->rep[at + i] = (uint8_t)(c->ref->max_rep > 0 ? rl[i] : 0);
+      o->rep[at + i] = (uint8_t)(rl ? rl[i] : 0);
     }
   }
   bool ba = c->ref->phys == PQ_BYTE_ARRAY;
