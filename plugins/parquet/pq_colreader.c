@@ -39,6 +39,7 @@ typedef struct Ctx {
    * next slot and the next value to place in the window. */
   size_t pg_slots, pg_next, pg_vnext;
   bool pg_dict;
+  PqRleDecoder pg_idx;     /* pg_dict: the page's indices, decoded as placed */
   PqColData *out;          /* &window */
   size_t rows_done;        /* rows (nested: slots) decoded so far */
   PqChunkRef ref_copy;     /* ref points here */
@@ -133,25 +134,29 @@ static int decode_plain(Ctx *c, const uint8_t *p, size_t len, size_t k, Dense *o
   return out->bytes.failed ? nomem(c) : NB_OK;
 }
 
-/* The indices stay in c->indices (checked against the dictionary here):
- * place_rows resolves them, so a page of many rows never holds its values
- * twice. */
+/* The page's indices are decoded as its rows are placed (next_indices):
+ * a page of a million rows never holds a million indices or values. */
 static int decode_dict_indices(Ctx *c, const uint8_t *p, size_t len, size_t k, Dense *out) {
-  const char *why = NULL;
   (void)out;
+  (void)k;
   if (!c->has_dict) return fail(c, "dictionary-encoded page without a dictionary page");
   if (len < 1) return fail(c, "dictionary indices: no bit width");
   int bw = p[0];
   if (bw > 32) return fail(c, "dictionary indices: bit width %d", bw);
+  pq_rle_init(&c->pg_idx, p + 1, len - 1, bw);
+  c->pg_dict = true;
+  return NB_OK;
+}
+
+/* The page's next k dictionary indices into c->indices, each checked. */
+static int next_indices(Ctx *c, size_t k) {
+  const char *why = NULL;
   if (!pq_buf_reserve(&c->indices, k * 4 + 4)) return nomem(c);
   uint32_t *idx = (uint32_t *)(void *)c->indices.data;
-  PqRleDecoder d;
-  pq_rle_init(&d, p + 1, len - 1, bw);
-  if (!pq_rle_get(&d, idx, k, &why)) return fail(c, "dictionary indices: %s", why);
+  if (!pq_rle_get(&c->pg_idx, idx, k, &why)) return fail(c, "dictionary indices: %s", why);
   for (size_t i = 0; i < k; i++)
     if (idx[i] >= c->dict.count)
       return fail(c, "dictionary index %u out of range (the dictionary has %zu entries)", idx[i], c->dict.count);
-  c->pg_dict = true;
   return NB_OK;
 }
 
@@ -462,7 +467,8 @@ static int grow_slots(Ctx *c, size_t slots) {
   return NB_OK;
 }
 
-/* Value v of the page being consumed: its bytes and length. */
+/* Value v of the page being consumed (pg_dict: the value of the v-th index
+ * of c->indices): its bytes and length. */
 static const uint8_t *page_value(const Ctx *c, size_t v, size_t *n) {
   const Dense *d = c->pg_dict ? &c->dict : &c->page;
   size_t e = c->pg_dict ? ((const uint32_t *)(void *)c->indices.data)[v] : v;
@@ -491,6 +497,16 @@ static int place_rows(Ctx *c, size_t n) {
   }
   bool ba = c->ref->phys == PQ_BYTE_ARRAY;
   size_t v = c->pg_vnext, n_bytes;
+  if (c->pg_dict) {
+    size_t values = n;
+    if (lv != NULL) {
+      values = 0;
+      for (size_t i = 0; i < n; i++) values += lv[i] == c->max_def;
+    }
+    rc = next_indices(c, values);
+    if (rc != NB_OK) return rc;
+    v = 0;
+  }
   if (!ba && !pq_buf_reserve(&o->values, n * c->width)) return nomem(c);
   for (size_t i = 0; i < n; i++) {
     size_t row = at + i;
@@ -511,7 +527,7 @@ static int place_rows(Ctx *c, size_t n) {
   }
   if (o->values.failed) return nomem(c);
   c->pg_next += n;
-  c->pg_vnext = v;
+  c->pg_vnext = c->pg_dict ? c->pg_vnext + v : v;
   c->rows_done += n;
   o->n_rows = at + n;
   return NB_OK;
@@ -519,17 +535,25 @@ static int place_rows(Ctx *c, size_t n) {
 
 /* Pass over the page's next n rows (before a resumed position) without
  * placing them; the window is empty then. */
-static void skip_rows(Ctx *c, size_t n) {
+static int skip_rows(Ctx *c, size_t n) {
   const uint32_t *lv = c->max_def > 0 ? (const uint32_t *)(void *)c->levels.data + c->pg_next : NULL;
   size_t values = n;
   if (lv != NULL) {
     values = 0;
     for (size_t i = 0; i < n; i++) values += lv[i] == c->max_def;
   }
+  /* Indices are passed over in bounded steps (and still checked). */
+  for (size_t left = values; c->pg_dict && left > 0;) {
+    size_t step = left < 65536 ? left : 65536;
+    int rc = next_indices(c, step);
+    if (rc != NB_OK) return rc;
+    left -= step;
+  }
   c->pg_next += n;
   c->pg_vnext += values;
   c->rows_done += n;
   c->out->first_row = c->rows_done;
+  return NB_OK;
 }
 
 static int data_page(Ctx *c, const PqPageHeader *h, const uint8_t *body, size_t len) {
@@ -610,7 +634,7 @@ static int data_page(Ctx *c, const PqPageHeader *h, const uint8_t *body, size_t 
     rc = decode_values(c, h->encoding, p, vsize, k, &c->page);
   }
   if (rc != NB_OK) return rc;
-  size_t got = c->pg_dict ? k : c->page.count;
+  size_t got = c->pg_dict ? k : c->page.count; /* indices: checked as placed */
   if (got != k) return fail(c, "%zu values decoded where %zu are needed", got, k);
   c->pg_slots = n;
   c->pg_next = c->pg_vnext = 0;
@@ -728,8 +752,7 @@ int pq_col_reader_fill(PqColReader *r, size_t from_row, size_t upto_row, NbError
       bool skip = c->rows_done < from_row;
       size_t want = (skip ? from_row : upto_row) - c->rows_done, left = c->pg_slots - c->pg_next;
       size_t n = want < left ? want : left;
-      if (skip) skip_rows(c, n);
-      else rc = place_rows(c, n);
+      rc = skip ? skip_rows(c, n) : place_rows(c, n);
       continue;
     }
     if (c->pos >= c->chunk_len) {
