@@ -1,6 +1,7 @@
 /*
- * pq_colreader.h - decoding one column chunk into row-aligned physical
- * values (flat columns) or level slots (leaves of nested columns): pages v1 and v2, every codec
+ * pq_colreader.h - decoding one column chunk page by page into a window of
+ * row-aligned physical values (flat columns: the rows a batch needs) or
+ * into level slots (leaves of nested columns: the whole chunk): pages v1 and v2, every codec
  * the host's block slots offer, PLAIN, dictionary (PLAIN_DICTIONARY,
  * RLE_DICTIONARY), RLE booleans, DELTA_BINARY_PACKED,
  * DELTA_LENGTH_BYTE_ARRAY, DELTA_BYTE_ARRAY and BYTE_STREAM_SPLIT.
