@@ -17,7 +17,7 @@ dir=${BENCH_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/nebula-parquet-bench.XXXXXX")}
 mkdir -p "$dir"
 here=$(cd "$(dirname "$0")" && pwd)
 export NODE_PATH="${NEBULA_NODE_MODULES:-$HOME/.cache/nebula/node_modules}"
-duck() { node "$here/../tests/parquet_duckdb.js" "$@"; }
+duck() { node "$here/../tests/plugins/parquet/parquet_duckdb.js" "$@"; }
 nb() { NEBULA_NO_DEFAULT_PLUGIN_DIR=1 "$host" --quiet --plugin-dir "$build/plugins" "$@"; }
 export NEBULA_NO_DEFAULT_PLUGIN_DIR=1
 
@@ -38,7 +38,7 @@ echo "rows: $rows, csv: $(($(stat -c %s "$csv") / 1048576)) MiB ($csv)"
 for codec in snappy zstd; do
   measure "nebula csv -> parquet ($codec)" "$host" --quiet --plugin-dir "$build/plugins" pipeline csv parquet --source-path "$csv" \
     --dest-path "$dir/nebula-$codec.parquet" --dest-setting compression=$codec
-  measure "duckdb csv -> parquet ($codec, 2 threads)" node "$here/../tests/parquet_duckdb.js" \
+  measure "duckdb csv -> parquet ($codec, 2 threads)" node "$here/../tests/plugins/parquet/parquet_duckdb.js" \
     "copy (select * from read_csv('$csv', all_varchar=true, header=true)) to '$dir/duckdb-$codec.parquet' (format parquet, compression $codec)"
   n=$(stat -c %s "$dir/nebula-$codec.parquet")
   d=$(stat -c %s "$dir/duckdb-$codec.parquet")
@@ -47,5 +47,5 @@ for codec in snappy zstd; do
 done
 measure "nebula parquet -> json lines" "$host" --quiet --plugin-dir "$build/plugins" pipeline parquet json --source-path "$dir/nebula-zstd.parquet" \
   --dest-path "$dir/nebula.jsonl" --format lines
-measure "duckdb parquet -> json lines (2 threads)" node "$here/../tests/parquet_duckdb.js" \
+measure "duckdb parquet -> json lines (2 threads)" node "$here/../tests/plugins/parquet/parquet_duckdb.js" \
   "copy (select * from '$dir/duckdb-zstd.parquet') to '$dir/duckdb.jsonl' (format json)"

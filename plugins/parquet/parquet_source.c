@@ -4,9 +4,12 @@
  *
  * The file is read with pread: the footer first (magic, length checked
  * against the file's size), then, per row group, the column chunks of the
- * projected columns (`columns`), each decoded whole by pq_colreader.c.
- * Memory is bounded by the decoded row group of the projected columns:
- * a row group whose rows times the columns' widths exceed
+ * projected columns (`columns`), kept compressed and decoded page by page
+ * by pq_colreader.c as each batch needs their rows: memory is the
+ * compressed chunks of one row group, their dictionaries and the values
+ * of one batch (plus the rest of the last page decoded).  Nested columns
+ * are decoded a whole chunk at a time (record assembly walks every leaf).
+ * A row group whose rows times the columns' widths exceed
  * max_row_group_bytes is refused before anything is allocated.
  *
  * Types (docs/parquet-connector.md): BOOLEAN -> bool; INT32 / INT64 and
@@ -57,7 +60,7 @@ typedef struct Column {
   int64_t ts_div;          /* CV_TS/CV_TIME: units per microsecond (NANOS: 1000) */
   int64_t ts_mul;          /* MILLIS: 1000 */
   NbField field;
-  PqColData data;
+  PqColReader *reader;     /* flat columns of the loaded row group */
   PqNested *nested;        /* CV_NESTED: the field's tree and leaves */
 } Column;
 
@@ -461,16 +464,17 @@ static int stream_ready(ParquetSource *src, uint32_t index, Stream **out, NbErro
 
 static void unload(Stream *s) {
   for (size_t k = 0; k < s->n_cols; k++) {
-    pq_col_data_free(&s->cols[k].data);
+    pq_col_reader_free(s->cols[k].reader);
+    s->cols[k].reader = NULL;
     if (s->cols[k].nested != NULL) pq_nested_free_leaves(s->cols[k].nested);
   }
   s->loaded = false;
 }
 
-/* Read and decode column chunk `leaf` (schema element e) of the row group;
- * ref_in carries the nested leaf's levels (NULL for a flat column). */
+/* Read column chunk `leaf` (schema element e) of the row group into a
+ * reader; ref_in carries the nested leaf's levels (NULL for a flat column). */
 static int load_chunk(ParquetSource *src, Stream *s, const Column *c, uint32_t leaf, const PqSchemaElem *e,
-                      const PqChunkRef *ref_in, const PqRowGroup *g, PqColData *out, NbError *err) {
+                      const PqChunkRef *ref_in, const PqRowGroup *g, PqColReader **out, NbError *err) {
   const PqColumnChunk *ch = &g->columns[leaf];
   if (!ch->has_meta || ch->external)
     return nb_error_set(err, NB_DATA, "Parquet file \"%s\": row group %u, column \"%s\": %s", s->path, s->rg, c->name,
@@ -487,7 +491,11 @@ static int load_chunk(ParquetSource *src, Stream *s, const Column *c, uint32_t l
   uint8_t *buf = malloc(len ? (size_t)len : 1);
   if (buf == NULL) return nb_error_set(err, NB_NOMEM, "out of memory reading column \"%s\" of \"%s\"", c->name, s->path);
   int rc = read_at(s, (uint64_t)start, buf, (size_t)len, err);
-  if (rc == NB_OK) {
+  if (rc != NB_OK) {
+    free(buf);
+    return rc;
+  }
+  {
     PqChunkRef ref = {s->path, s->rg, c->name, e->type, e->type_length, c->field.nullable,
                       g->num_rows, (uint64_t)start, ch->codec, src->max_page_bytes, false, 0, 0, 0};
     if (ref_in != NULL) {
@@ -496,14 +504,13 @@ static int load_chunk(ParquetSource *src, Stream *s, const Column *c, uint32_t l
       ref.max_rep = ref_in->max_rep;
       ref.max_slots = ref_in->max_slots;
     }
-    rc = pq_col_decode(src->host, &ref, buf, (size_t)len, out, err);
+    rc = pq_col_reader_open(src->host, &ref, buf, (size_t)len, out, err);
   }
-  free(buf);
   return rc;
 }
 
 static int load_column(ParquetSource *src, Stream *s, Column *c, const PqRowGroup *g, NbError *err) {
-  if (c->nested == NULL) return load_chunk(src, s, c, c->leaf, c->elem, NULL, g, &c->data, err);
+  if (c->nested == NULL) return load_chunk(src, s, c, c->leaf, c->elem, NULL, g, &c->reader, err);
   PqNested *n = c->nested;
   for (uint32_t k = 0; k < n->n_leaves; k++) {
     PqChunkRef ref;
@@ -512,7 +519,11 @@ static int load_column(ParquetSource *src, Stream *s, Column *c, const PqRowGrou
     if (e == NULL) return nb_error_set(err, NB_INTERNAL, "nested column \"%s\": leaf %u not in its tree", c->name, k);
     /* Level slots are bounded like rows: 16 bytes of memory each at least. */
     ref.max_slots = (size_t)(src->max_row_group_bytes / 16);
-    int rc = load_chunk(src, s, c, n->first_leaf + k, e, &ref, g, &n->leaves[k], err);
+    PqColReader *r = NULL;
+    int rc = load_chunk(src, s, c, n->first_leaf + k, e, &ref, g, &r, err);
+    if (rc == NB_OK) rc = pq_col_reader_fill(r, 0, 0, err);
+    if (rc == NB_OK) pq_col_reader_take(r, &n->leaves[k]);
+    pq_col_reader_free(r);
     if (rc != NB_OK) return rc;
   }
   pq_nested_rewind(n);
@@ -618,16 +629,17 @@ static int append_uuid(NbColumnBuilder *b, const uint8_t *p) {
   return nb_column_append_utf8(b, buf, o);
 }
 
-/* Row r of a BYTE_ARRAY column (NULL when empty: values.data may be NULL). */
-static const uint8_t *byte_array_value(const PqColData *d, int64_t r, size_t *n) {
+/* Slot r of a BYTE_ARRAY window (NULL when empty: values.data may be NULL). */
+static const uint8_t *byte_array_value(const PqColData *d, size_t r, size_t *n) {
   *n = (size_t)(d->offsets[r + 1] - d->offsets[r]);
   return *n ? d->values.data + d->offsets[r] : NULL;
 }
 
-static int append_value(const Stream *s, const Column *c, NbColumnBuilder *b, int64_t r, NbError *err) {
-  const PqColData *d = &c->data;
+/* Row r of the row group, held in slot `slot` of the column's window. */
+static int append_value(const Stream *s, const Column *c, NbColumnBuilder *b, int64_t r, size_t slot, NbError *err) {
+  const PqColData *d = pq_col_reader_data(c->reader);
   /* values.data is NULL while nothing was stored (only empty strings). */
-  const uint8_t *p = d->width ? d->values.data + (size_t)r * d->width : NULL;
+  const uint8_t *p = d->width ? d->values.data + slot * d->width : NULL;
   size_t n;
   int32_t i32;
   int64_t i64;
@@ -648,7 +660,7 @@ static int append_value(const Stream *s, const Column *c, NbColumnBuilder *b, in
     case CV_DEC_I64: memcpy(&i64, p, 8); return nb_column_append_decimal128(b, (uint64_t)i64, i64 < 0 ? -1 : 0);
     case CV_DEC_BYTES:
       if (c->elem->type == PQ_BYTE_ARRAY) {
-        const uint8_t *v = byte_array_value(d, r, &n); /* before n is read */
+        const uint8_t *v = byte_array_value(d, slot, &n); /* before n is read */
         return append_decimal_bytes(s, c, b, v, n, r, err);
       }
       return append_decimal_bytes(s, c, b, p, d->width, r, err);
@@ -662,16 +674,17 @@ static int append_value(const Stream *s, const Column *c, NbColumnBuilder *b, in
       }
       return append_time(s, c, b, i64, r, err);
     case CV_STRING:
-      p = byte_array_value(d, r, &n);
+      p = byte_array_value(d, slot, &n);
       return nb_column_append_utf8(b, n ? (const char *)p : "", n);
     case CV_NESTED: break; /* append_nested */
   }
   return NB_INTERNAL;
 }
 
-/* Strings of rows [r0, r1) in one call (the fast path). */
+/* Strings of rows [r0, r1) in one call (the fast path); the window starts
+ * at r0. */
 static int append_strings(Stream *s, size_t k, int64_t r0, int64_t r1, NbError *err) {
-  const PqColData *d = &s->cols[k].data;
+  const PqColData *d = pq_col_reader_data(s->cols[k].reader);
   size_t n = (size_t)(r1 - r0);
   if (n > s->refs_cap) {
     NbStringRef *v = realloc(s->refs, n * sizeof *v);
@@ -680,7 +693,7 @@ static int append_strings(Stream *s, size_t k, int64_t r0, int64_t r1, NbError *
     s->refs_cap = n;
   }
   for (size_t i = 0; i < n; i++) {
-    size_t r = (size_t)r0 + i;
+    size_t r = i;
     bool valid = d->valid == NULL || d->valid[r];
     s->refs[i].len = valid ? (size_t)(d->offsets[r + 1] - d->offsets[r]) : 0;
     s->refs[i].data = !valid ? NULL : s->refs[i].len ? (const char *)d->values.data + d->offsets[r] : "";
@@ -707,6 +720,15 @@ static int append_nested(Stream *s, Column *c, NbColumnBuilder *b, int64_t r0, i
 static int append_rows(Stream *s, int64_t r0, int64_t r1, NbError *err) {
   for (size_t k = 0; k < s->n_cols; k++) {
     Column *c = &s->cols[k];
+    if (c->conv != CV_NESTED) {
+      /* Decode the pages holding rows [r0, r1), dropping earlier rows. */
+      int rc = pq_col_reader_fill(c->reader, (size_t)r0, (size_t)r1, err);
+      if (rc != NB_OK) return rc;
+      const PqColData *d = pq_col_reader_data(c->reader);
+      if (d->first_row != (size_t)r0 || d->n_rows < (size_t)(r1 - r0))
+        return nb_error_set(err, NB_INTERNAL, "column \"%s\": rows %zu..%zu decoded where %lld..%lld are needed",
+                            c->name, d->first_row, d->first_row + d->n_rows, (long long)r0, (long long)r1);
+    }
     if (c->conv == CV_STRING) {
       int rc = append_strings(s, k, r0, r1, err);
       if (rc != NB_OK) return rc;
@@ -718,8 +740,10 @@ static int append_rows(Stream *s, int64_t r0, int64_t r1, NbError *err) {
       if (rc != NB_OK) return rc;
       continue;
     }
+    const PqColData *d = pq_col_reader_data(c->reader);
     for (int64_t r = r0; r < r1; r++) {
-      int rc = c->data.valid != NULL && !c->data.valid[r] ? nb_column_append_null(b) : append_value(s, c, b, r, err);
+      size_t slot = (size_t)(r - r0);
+      int rc = d->valid != NULL && !d->valid[slot] ? nb_column_append_null(b) : append_value(s, c, b, r, slot, err);
       if (rc != NB_OK) {
         if (rc != NB_DATA) nb_error_set(err, rc, "could not build a batch of column \"%s\"", c->name);
         return rc;

@@ -19,6 +19,7 @@ typedef struct Dense {
   size_t count;
 } Dense;
 
+/* The reader (PqColReader): decoding state that lives for the chunk. */
 typedef struct Ctx {
   const NbHostApi *host;
   const PqChunkRef *ref;
@@ -31,11 +32,27 @@ typedef struct Ctx {
   PqBuf levels;            /* uint32 definition level per row (slot) of the page */
   PqBuf rep_levels;        /* uint32 repetition level per slot (nested leaves) */
   uint32_t max_def;        /* 0 REQUIRED, 1 OPTIONAL flat, deeper nested */
-  PqBuf indices;           /* uint32 scratch */
+  PqBuf indices;           /* uint32 scratch; a dictionary page's indices */
   PqBuf inflated;          /* decompressed page */
-  PqColData *out;
-  size_t rows_done;
+  /* The data page being consumed: its levels (levels, rep_levels), its
+   * values (page, or dictionary indices in `indices` when pg_dict), the
+   * next slot and the next value to place in the window. */
+  size_t pg_slots, pg_next, pg_vnext;
+  bool pg_dict;
+  PqRleDecoder pg_idx;     /* pg_dict: the page's indices, decoded as placed */
+  PqColData *out;          /* &window */
+  size_t rows_done;        /* rows (nested: slots) decoded so far */
+  PqChunkRef ref_copy;     /* ref points here */
+  uint8_t *chunk;          /* the compressed chunk, owned */
+  size_t chunk_len;
+  size_t pos;              /* offset in chunk of the next page header */
+  size_t total_rows;       /* flat: the row group's rows */
+  PqColData window;
 } Ctx;
+
+struct PqColReader {
+  Ctx c;
+};
 
 size_t pq_phys_width(int32_t phys, int32_t type_length) {
   switch (phys) {
@@ -117,32 +134,30 @@ static int decode_plain(Ctx *c, const uint8_t *p, size_t len, size_t k, Dense *o
   return out->bytes.failed ? nomem(c) : NB_OK;
 }
 
+/* The page's indices are decoded as its rows are placed (next_indices):
+ * a page of a million rows never holds a million indices or values. */
 static int decode_dict_indices(Ctx *c, const uint8_t *p, size_t len, size_t k, Dense *out) {
-  const char *why = NULL;
+  (void)out;
+  (void)k;
   if (!c->has_dict) return fail(c, "dictionary-encoded page without a dictionary page");
   if (len < 1) return fail(c, "dictionary indices: no bit width");
   int bw = p[0];
   if (bw > 32) return fail(c, "dictionary indices: bit width %d", bw);
+  pq_rle_init(&c->pg_idx, p + 1, len - 1, bw);
+  c->pg_dict = true;
+  return NB_OK;
+}
+
+/* The page's next k dictionary indices into c->indices, each checked. */
+static int next_indices(Ctx *c, size_t k) {
+  const char *why = NULL;
   if (!pq_buf_reserve(&c->indices, k * 4 + 4)) return nomem(c);
   uint32_t *idx = (uint32_t *)(void *)c->indices.data;
-  PqRleDecoder d;
-  pq_rle_init(&d, p + 1, len - 1, bw);
-  if (!pq_rle_get(&d, idx, k, &why)) return fail(c, "dictionary indices: %s", why);
-  bool ba = c->ref->phys == PQ_BYTE_ARRAY;
-  const uint64_t *offs = (const uint64_t *)(void *)c->dict.offs.data;
-  for (size_t i = 0; i < k; i++) {
-    uint32_t e = idx[i];
-    if (e >= c->dict.count)
-      return fail(c, "dictionary index %u out of range (the dictionary has %zu entries)", e, c->dict.count);
-    if (ba) {
-      size_t n_bytes = (size_t)(offs[e + 1] - offs[e]);
-      /* A dictionary of empty strings has no bytes (data NULL). */
-      dense_push_bytes(out, n_bytes ? c->dict.bytes.data + offs[e] : NULL, n_bytes, true);
-    }
-    else
-      dense_push_bytes(out, c->dict.bytes.data + (size_t)e * c->width, c->width, false);
-  }
-  return out->bytes.failed || out->offs.failed ? nomem(c) : NB_OK;
+  if (!pq_rle_get(&c->pg_idx, idx, k, &why)) return fail(c, "dictionary indices: %s", why);
+  for (size_t i = 0; i < k; i++)
+    if (idx[i] >= c->dict.count)
+      return fail(c, "dictionary index %u out of range (the dictionary has %zu entries)", idx[i], c->dict.count);
+  return NB_OK;
 }
 
 /* RLE / bit-packed hybrid values behind a 4-byte length: booleans (bit
@@ -444,22 +459,29 @@ static int decode_levels(Ctx *c, const uint8_t *p, size_t len, size_t n, size_t 
   return decode_levels_of(c, "definition", p, len, n, c->max_def, &c->levels, k);
 }
 
-/* Room for `slots` level slots in the output of a nested leaf (its slot
- * count is only known page by page). */
+/* Room for `slots` slots in the window: its row count is only known page
+ * by page (nested leaves) or batch by batch (flat columns). */
 static int grow_slots(Ctx *c, size_t slots) {
   PqColData *o = c->out;
   if (slots <= o->cap_slots) return NB_OK;
   size_t cap = o->cap_slots < 1024 ? 1024 : o->cap_slots;
-  while (cap < slots) cap *= 2;
-  uint8_t *valid = realloc(o->valid, cap);
-  if (valid == NULL) return nomem(c);
-  o->valid = valid;
-  uint8_t *def = realloc(o->def, cap);
-  if (def == NULL) return nomem(c);
-  o->def = def;
-  uint8_t *rp = realloc(o->rep, cap);
-  if (rp == NULL) return nomem(c);
-  o->rep = rp;
+  while (cap < slots) {
+    if (cap > SIZE_MAX / 32) return nomem(c);
+    cap *= 2;
+  }
+  if (c->ref->nested || c->ref->optional) {
+    uint8_t *valid = realloc(o->valid, cap);
+    if (valid == NULL) return nomem(c);
+    o->valid = valid;
+  }
+  if (c->ref->nested) {
+    uint8_t *def = realloc(o->def, cap);
+    if (def == NULL) return nomem(c);
+    o->def = def;
+    uint8_t *rp = realloc(o->rep, cap);
+    if (rp == NULL) return nomem(c);
+    o->rep = rp;
+  }
   if (c->ref->phys == PQ_BYTE_ARRAY) {
     uint64_t *offs = realloc(o->offsets, (cap + 1) * sizeof *offs);
     if (offs == NULL) return nomem(c);
@@ -470,43 +492,92 @@ static int grow_slots(Ctx *c, size_t slots) {
   return NB_OK;
 }
 
-/* Scatter the page's dense values over its n rows. */
+/* Value v of the page being consumed (pg_dict: the value of the v-th index
+ * of c->indices): its bytes and length. */
+static const uint8_t *page_value(const Ctx *c, size_t v, size_t *n) {
+  const Dense *d = c->pg_dict ? &c->dict : &c->page;
+  size_t e = c->pg_dict ? ((const uint32_t *)(void *)c->indices.data)[v] : v;
+  if (c->ref->phys != PQ_BYTE_ARRAY) {
+    *n = c->width;
+    return d->bytes.data + e * c->width;
+  }
+  const uint64_t *offs = (const uint64_t *)(void *)d->offs.data;
+  *n = (size_t)(offs[e + 1] - offs[e]);
+  return *n ? d->bytes.data + offs[e] : NULL; /* data may be NULL when empty */
+}
+
+/* Place the page's next n slots in the window, after its last row. */
 static int place_rows(Ctx *c, size_t n) {
   PqColData *o = c->out;
-  const uint32_t *lv = c->max_def > 0 ? (const uint32_t *)(void *)c->levels.data : NULL;
+  const uint32_t *lv = c->max_def > 0 ? (const uint32_t *)(void *)c->levels.data + c->pg_next : NULL;
+  size_t at = c->rows_done - o->first_row; /* window slot of the first */
+  int rc = grow_slots(c, at + n);
+  if (rc != NB_OK) return rc;
   if (c->ref->nested) {
-    int rc = grow_slots(c, c->rows_done + n);
-    if (rc != NB_OK) return rc;
-    const uint32_t *rl = (const uint32_t *)(void *)c->rep_levels.data;
+    const uint32_t *rl = c->ref->max_rep > 0 ? (const uint32_t *)(void *)c->rep_levels.data + c->pg_next : NULL;
     for (size_t i = 0; i < n; i++) {
-      o->def[c->rows_done + i] = (uint8_t)(lv ? lv[i] : 0);
-      o->rep[c->rows_done + i] = (uint8_t)(c->ref->max_rep > 0 ? rl[i] : 0);
+      o->def[at + i] = (uint8_t)(lv ? lv[i] : 0);
+      o->rep[at + i] = (uint8_t)(rl ? rl[i] : 0);
     }
   }
   bool ba = c->ref->phys == PQ_BYTE_ARRAY;
-  size_t v = 0;
-  const uint64_t *offs = (const uint64_t *)(void *)c->page.offs.data;
+  size_t v = c->pg_vnext, n_bytes;
+  if (c->pg_dict) {
+    size_t values = n;
+    if (lv != NULL) {
+      values = 0;
+      for (size_t i = 0; i < n; i++) values += lv[i] == c->max_def;
+    }
+    rc = next_indices(c, values);
+    if (rc != NB_OK) return rc;
+    v = 0;
+  }
   if (!ba && !pq_buf_reserve(&o->values, n * c->width)) return nomem(c);
   for (size_t i = 0; i < n; i++) {
-    size_t row = c->rows_done + i;
+    size_t row = at + i;
     bool valid = lv == NULL || lv[i] == c->max_def;
     if (o->valid != NULL) o->valid[row] = valid;
     if (ba) {
       if (valid) {
-        size_t n_bytes = (size_t)(offs[v + 1] - offs[v]);
-        if (n_bytes > 0) pq_buf_put(&o->values, c->page.bytes.data + offs[v], n_bytes); /* data may be NULL when empty */
-        v++;
+        const uint8_t *p = page_value(c, v++, &n_bytes);
+        if (n_bytes > 0) pq_buf_put(&o->values, p, n_bytes);
       }
       o->offsets[row + 1] = o->values.len;
     } else {
       uint8_t *dst = o->values.data + o->values.len;
-      if (valid) memcpy(dst, c->page.bytes.data + v++ * c->width, c->width);
+      if (valid) memcpy(dst, page_value(c, v++, &n_bytes), c->width);
       else memset(dst, 0, c->width);
       o->values.len += c->width;
     }
   }
   if (o->values.failed) return nomem(c);
+  c->pg_next += n;
+  c->pg_vnext = c->pg_dict ? c->pg_vnext + v : v;
   c->rows_done += n;
+  o->n_rows = at + n;
+  return NB_OK;
+}
+
+/* Pass over the page's next n rows (before a resumed position) without
+ * placing them; the window is empty then. */
+static int skip_rows(Ctx *c, size_t n) {
+  const uint32_t *lv = c->max_def > 0 ? (const uint32_t *)(void *)c->levels.data + c->pg_next : NULL;
+  size_t values = n;
+  if (lv != NULL) {
+    values = 0;
+    for (size_t i = 0; i < n; i++) values += lv[i] == c->max_def;
+  }
+  /* Indices are passed over in bounded steps (and still checked). */
+  for (size_t left = values; c->pg_dict && left > 0;) {
+    size_t step = left < 65536 ? left : 65536;
+    int rc = next_indices(c, step);
+    if (rc != NB_OK) return rc;
+    left -= step;
+  }
+  c->pg_next += n;
+  c->pg_vnext += values;
+  c->rows_done += n;
+  c->out->first_row = c->rows_done;
   return NB_OK;
 }
 
@@ -547,6 +618,7 @@ static int data_page(Ctx *c, const PqPageHeader *h, const uint8_t *body, size_t 
       plen -= 4 + (size_t)ln;
     }
     dense_clear(&c->page);
+    c->pg_dict = false;
     rc = decode_values(c, h->encoding, p, plen, k, &c->page);
   } else {
     size_t rl = 0;
@@ -583,11 +655,17 @@ static int data_page(Ctx *c, const PqPageHeader *h, const uint8_t *body, size_t 
       p = body + dl;
     }
     dense_clear(&c->page);
+    c->pg_dict = false;
     rc = decode_values(c, h->encoding, p, vsize, k, &c->page);
   }
   if (rc != NB_OK) return rc;
-  if (c->page.count != k) return fail(c, "%zu values decoded where %zu are needed", c->page.count, k);
-  return place_rows(c, n);
+  size_t got = c->pg_dict ? k : c->page.count; /* indices: checked as placed */
+  if (got != k) return fail(c, "%zu values decoded where %zu are needed", got, k);
+  c->pg_slots = n;
+  c->pg_next = c->pg_vnext = 0;
+  /* A nested leaf keeps every slot; a flat column's rows are placed as
+   * batches ask for them (pq_col_reader_fill). */
+  return c->ref->nested ? place_rows(c, n) : NB_OK;
 }
 
 static int dictionary_page(Ctx *c, const PqPageHeader *h, const uint8_t *body, size_t len) {
@@ -604,77 +682,132 @@ static int dictionary_page(Ctx *c, const PqPageHeader *h, const uint8_t *body, s
   return rc;
 }
 
-int pq_col_decode(const NbHostApi *host, const PqChunkRef *ref,
-                  const uint8_t *data, size_t len, PqColData *out,
-                  NbError *err) {
-  Ctx c;
-  memset(&c, 0, sizeof c);
-  memset(out, 0, sizeof *out);
-  c.host = host;
-  c.ref = ref;
-  c.err = err;
-  c.out = out;
-  c.width = pq_phys_width(ref->phys, ref->type_length);
-  c.page_at = ref->chunk_offset;
-  c.max_def = ref->nested ? ref->max_def : ref->optional ? 1 : 0;
-  int rc = NB_OK;
-  size_t rows = (size_t)ref->num_rows;
-  out->n_rows = rows;
-  out->width = c.width;
-  if (ref->phys != PQ_BYTE_ARRAY && c.width == 0) return fail(&c, "fixed-length type of length %d", ref->type_length);
-  if (ref->nested) rows = 0; /* slots grow page by page */
-  if (!ref->nested && ref->optional && (out->valid = malloc(rows ? rows : 1)) == NULL) return nomem(&c);
-  if (!ref->nested && ref->phys == PQ_BYTE_ARRAY) {
-    out->offsets = calloc(rows + 1, sizeof *out->offsets);
-    if (out->offsets == NULL) return nomem(&c);
-  }
-  dense_clear(&c.dict);
-  size_t pos = 0;
-  while (rc == NB_OK && (ref->nested ? pos < len : c.rows_done < rows)) {
-    PqPageHeader h;
-    size_t used = 0;
-    const char *why = NULL;
-    c.page_at = ref->chunk_offset + pos;
-    if (pos >= len) {
-      rc = fail(&c, "the column chunk ends after %zu of its %zu rows", c.rows_done, rows);
-      break;
-    }
-    if (!pq_page_header_decode(data + pos, len - pos, &h, &used, &why)) {
-      rc = fail(&c, "bad page header: %s", why);
-      break;
-    }
-    pos += used;
-    if ((size_t)h.compressed_size > len - pos) {
-      rc = fail(&c, "page of %d bytes past the end of the column chunk", h.compressed_size);
-      break;
-    }
-    if ((size_t)h.uncompressed_size > ref->max_page_bytes || (size_t)h.compressed_size > ref->max_page_bytes) {
-      rc = fail(&c, "page of %d bytes (%d compressed) is larger than max_page_bytes", h.uncompressed_size,
+/* Decode the page at c->pos (advancing it past the page). */
+static int next_page(Ctx *c) {
+  PqPageHeader h;
+  size_t used = 0;
+  const char *why = NULL;
+  c->page_at = c->ref->chunk_offset + c->pos;
+  if (!pq_page_header_decode(c->chunk + c->pos, c->chunk_len - c->pos, &h, &used, &why))
+    return fail(c, "bad page header: %s", why);
+  c->pos += used;
+  if ((size_t)h.compressed_size > c->chunk_len - c->pos)
+    return fail(c, "page of %d bytes past the end of the column chunk", h.compressed_size);
+  if ((size_t)h.uncompressed_size > c->ref->max_page_bytes || (size_t)h.compressed_size > c->ref->max_page_bytes)
+    return fail(c, "page of %d bytes (%d compressed) is larger than max_page_bytes", h.uncompressed_size,
                 h.compressed_size);
-      break;
-    }
-    const uint8_t *body = data + pos;
-    pos += (size_t)h.compressed_size;
-    if (h.has_crc && pq_crc32(body, (size_t)h.compressed_size) != h.crc) {
-      rc = fail(&c, "the page's CRC-32 does not match its bytes");
-      break;
-    }
-    if ((h.type == PQ_PAGE_DATA || h.type == PQ_PAGE_DATA_V2 || h.type == PQ_PAGE_DICTIONARY) && !h.has_body) {
-      rc = fail(&c, "page header without its %s header", h.type == PQ_PAGE_DICTIONARY ? "dictionary page" : "data page");
-      break;
-    }
-    if (h.type == PQ_PAGE_DICTIONARY) rc = dictionary_page(&c, &h, body, (size_t)h.compressed_size);
-    else if (h.type == PQ_PAGE_DATA || h.type == PQ_PAGE_DATA_V2) rc = data_page(&c, &h, body, (size_t)h.compressed_size);
-    /* Index pages and unknown page types are skipped. */
+  const uint8_t *body = c->chunk + c->pos;
+  c->pos += (size_t)h.compressed_size;
+  if (h.has_crc && pq_crc32(body, (size_t)h.compressed_size) != h.crc)
+    return fail(c, "the page's CRC-32 does not match its bytes");
+  if ((h.type == PQ_PAGE_DATA || h.type == PQ_PAGE_DATA_V2 || h.type == PQ_PAGE_DICTIONARY) && !h.has_body)
+    return fail(c, "page header without its %s header", h.type == PQ_PAGE_DICTIONARY ? "dictionary page" : "data page");
+  if (h.type == PQ_PAGE_DICTIONARY) return dictionary_page(c, &h, body, (size_t)h.compressed_size);
+  if (h.type == PQ_PAGE_DATA || h.type == PQ_PAGE_DATA_V2) return data_page(c, &h, body, (size_t)h.compressed_size);
+  return NB_OK; /* index pages and unknown page types are skipped */
+}
+
+/* Drop the window's rows before `row` (flat columns): what stays moves to
+ * slot 0, so the window never holds more than a batch and a page. */
+static void discard_rows(Ctx *c, size_t row) {
+  PqColData *o = c->out;
+  if (row <= o->first_row) return;
+  size_t k = row - o->first_row;
+  if (k > o->n_rows) k = o->n_rows;
+  if (k == 0) return;
+  size_t keep = o->n_rows - k;
+  if (c->ref->phys == PQ_BYTE_ARRAY) {
+    uint64_t base = o->offsets[k];
+    size_t bytes = o->values.len - (size_t)base;
+    if (bytes > 0) memmove(o->values.data, o->values.data + base, bytes);
+    o->values.len = bytes;
+    for (size_t i = 0; i <= keep; i++) o->offsets[i] = o->offsets[i + k] - base;
+  } else if (keep > 0) {
+    memmove(o->values.data, o->values.data + k * c->width, keep * c->width);
+    o->values.len = keep * c->width;
+  } else {
+    o->values.len = 0;
   }
-  if (ref->nested) out->n_rows = c.rows_done;
-  dense_free(&c.dict);
-  dense_free(&c.page);
-  pq_buf_free(&c.levels);
-  pq_buf_free(&c.rep_levels);
-  pq_buf_free(&c.indices);
-  pq_buf_free(&c.inflated);
+  if (o->valid != NULL && keep > 0) memmove(o->valid, o->valid + k, keep);
+  o->n_rows = keep;
+  o->first_row += k;
+}
+
+int pq_col_reader_open(const NbHostApi *host, const PqChunkRef *ref, uint8_t *data, size_t len,
+                       PqColReader **out, NbError *err) {
+  *out = NULL;
+  PqColReader *r = calloc(1, sizeof *r);
+  if (r == NULL) {
+    free(data);
+    return nb_error_set(err, NB_NOMEM, "out of memory reading column \"%s\" of \"%s\"", ref->column, ref->file);
+  }
+  Ctx *c = &r->c;
+  c->ref_copy = *ref;
+  c->ref = &c->ref_copy;
+  c->host = host;
+  c->err = err;
+  c->chunk = data;
+  c->chunk_len = len;
+  c->out = &c->window;
+  c->width = pq_phys_width(ref->phys, ref->type_length);
+  c->page_at = ref->chunk_offset;
+  c->max_def = ref->nested ? ref->max_def : ref->optional ? 1 : 0;
+  c->total_rows = ref->nested ? 0 : (size_t)ref->num_rows;
+  c->window.width = c->width;
+  dense_clear(&c->dict);
+  *out = r;
+  if (ref->phys != PQ_BYTE_ARRAY && c->width == 0) return fail(c, "fixed-length type of length %d", ref->type_length);
+  if (c->dict.offs.failed) return nomem(c);
+  return NB_OK;
+}
+
+int pq_col_reader_fill(PqColReader *r, size_t from_row, size_t upto_row, NbError *err) {
+  Ctx *c = &r->c;
+  int rc = NB_OK;
+  c->err = err;
+  if (c->ref->nested) {
+    while (rc == NB_OK && c->pos < c->chunk_len) rc = next_page(c);
+    return rc;
+  }
+  if (upto_row > c->total_rows) upto_row = c->total_rows;
+  discard_rows(c, from_row);
+  while (rc == NB_OK && c->rows_done < upto_row) {
+    if (c->pg_next < c->pg_slots) {
+      /* Rows before from_row (a resumed stream) are passed over. */
+      bool skip = c->rows_done < from_row;
+      size_t want = (skip ? from_row : upto_row) - c->rows_done, left = c->pg_slots - c->pg_next;
+      size_t n = want < left ? want : left;
+      rc = skip ? skip_rows(c, n) : place_rows(c, n);
+      continue;
+    }
+    if (c->pos >= c->chunk_len) {
+      c->page_at = c->ref->chunk_offset + c->pos;
+      return fail(c, "the column chunk ends after %zu of its %zu rows", c->rows_done, c->total_rows);
+    }
+    rc = next_page(c);
+  }
   return rc;
+}
+
+PqColData *pq_col_reader_data(PqColReader *r) { return &r->c.window; }
+
+void pq_col_reader_take(PqColReader *r, PqColData *out) {
+  *out = r->c.window;
+  memset(&r->c.window, 0, sizeof r->c.window);
+}
+
+void pq_col_reader_free(PqColReader *r) {
+  if (r == NULL) return;
+  Ctx *c = &r->c;
+  dense_free(&c->dict);
+  dense_free(&c->page);
+  pq_buf_free(&c->levels);
+  pq_buf_free(&c->rep_levels);
+  pq_buf_free(&c->indices);
+  pq_buf_free(&c->inflated);
+  pq_col_data_free(&c->window);
+  free(c->chunk);
+  free(r);
 }
 
 void pq_col_data_free(PqColData *d) {
