@@ -321,24 +321,29 @@ static void *uploader_main(void *arg) {
   return NULL;
 }
 
-/* The uploader array and its lock, made at the first full part. */
+/* The uploader array and its lock, made at the first full part (all or
+ * nothing: a failure leaves the pool unmade, to be tried again). */
 static int pool_init(S3Writer *w, NbError *err) {
   Pool *p = &w->pool;
   if (p->slots != NULL) return NB_OK;
-  p->count = w->client.cfg.upload_concurrency;
-  if (p->count < 1 || p->count > MAX_UPLOADERS) p->count = 1;
-  if (pthread_mutex_init(&p->mu, NULL) != 0) goto fail;
+  size_t count = w->client.cfg.upload_concurrency;
+  if (count < 1 || count > MAX_UPLOADERS) count = 1;
+  Uploader *slots = calloc(count, sizeof *slots);
+  if (slots == NULL) return nb_error_set(err, NB_NOMEM, "out of memory");
+  if (pthread_mutex_init(&p->mu, NULL) != 0) {
+    free(slots);
+    return nb_error_set(err, NB_INTERNAL, "could not create the upload threads' lock");
+  }
   if (pthread_cond_init(&p->cv, NULL) != 0) {
     pthread_mutex_destroy(&p->mu);
-    goto fail;
+    free(slots);
+    return nb_error_set(err, NB_INTERNAL, "could not create the upload threads' lock");
   }
+  for (size_t i = 0; i < count; i++) slots[i].w = w;
   p->locks = true;
-  p->slots = calloc(p->count, sizeof *p->slots);
-  if (p->slots == NULL) return nb_error_set(err, NB_NOMEM, "out of memory");
-  for (size_t i = 0; i < p->count; i++) p->slots[i].w = w;
+  p->count = count;
+  p->slots = slots;
   return NB_OK;
-fail:
-  return nb_error_set(err, NB_INTERNAL, "could not create the upload threads' lock");
 }
 
 /* Give uploader u its buffer, connection and thread (first use only). */
