@@ -20,6 +20,8 @@
 //   slowparts  every UploadPart waits 1 s before it is passed through
 //            (so parts overlap however slowly the writer fills them),
 //            everything else is passed through at once
+// In every mode, the first ranged GET of each client connection prints
+// "ranged GET on connection N" (N counts connections from 1).
 // In every mode, when more UploadPart requests are open at once than ever
 // before, it prints "parts in flight: N" (a request is open from its
 // arrival until its reply is sent or its client's connection closes).
@@ -30,6 +32,18 @@ const upstreamPort = Number(process.argv[2]);
 const mode = process.argv[3] || 'mixed';
 let n = 0;
 const attempts = new Map();
+const rangeSockets = new WeakSet();
+let rangeConnections = 0;
+
+// Report each client connection that sends a ranged GET (read-ahead
+// uses a second one).
+function trackRanges(req) {
+  if (req.method !== 'GET' || req.headers.range === undefined) return;
+  if (rangeSockets.has(req.socket)) return;
+  rangeSockets.add(req.socket);
+  rangeConnections++;
+  console.log(`ranged GET on connection ${rangeConnections}`);
+}
 let partsOpen = 0;
 let partsMax = 0;
 
@@ -83,6 +97,7 @@ function forward(req, res, dropHalfway) {
 const server = http.createServer((req, res) => {
   n++;
   trackParts(req, res);
+  trackRanges(req);
   if (mode === 'pass') return forward(req, res, false);
   if (mode === 'slowparts') {
     if (req.method === 'PUT' && /[?&]partNumber=/.test(req.url))
