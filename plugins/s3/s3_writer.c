@@ -65,9 +65,11 @@
 
 struct S3Writer;
 
-/* One uploader thread and the part it holds.  The fields after client are
- * guarded by the writer's Pool mutex; buf and client belong to the thread
- * while busy && !done, else to the writer's thread. */
+/* One uploader thread and the part it holds.  busy, done and the
+ * outcome (rc, etag, message, detail, hint) are guarded by the writer's
+ * Pool mutex; buf, len, number and client belong to the thread while
+ * busy && !done, else to the writer's thread, which alone sets
+ * client_open and started. */
 typedef struct Uploader {
   struct S3Writer *w;
   S3Client client;        /* this thread's own connection */
@@ -303,7 +305,7 @@ static void *uploader_main(void *arg) {
   pthread_mutex_lock(&p->mu);
   for (;;) {
     while (!(u->busy && !u->done) && !p->stop) pthread_cond_wait(&p->cv, &p->mu);
-    if (!(u->busy && !u->done)) break;
+    if (p->stop) break; /* a part not begun at close is not sent */
     pthread_mutex_unlock(&p->mu);
     NbError e;
     nb_error_init(&e);
