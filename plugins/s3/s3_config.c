@@ -174,6 +174,12 @@ static int tuning(S3Config *cfg, NbError *err) {
   if (rc == NB_INVALID && env("NEBULA_S3_PART_SIZE") != NULL && part == (8LL << 20))
     nb_error_hint(err, "S3 refuses parts under 5 MiB (5242880 bytes) except the last one.");
   cfg->part_size = (size_t)part;
+  long long uploads = 4;
+  if (rc == NB_OK && (rc = env_number("NEBULA_S3_UPLOAD_CONCURRENCY", 1, 64, &uploads, err)) !=
+                         NB_OK)
+    nb_error_hint(err, "A writer holds NEBULA_S3_UPLOAD_CONCURRENCY + 1 parts of "
+                       "NEBULA_S3_PART_SIZE bytes in memory.");
+  cfg->upload_concurrency = (size_t)uploads;
   if (rc == NB_OK) {
     const char *dir = env("NEBULA_S3_SPOOL_DIR");
     if (dir == NULL) dir = env("TMPDIR");

@@ -27,6 +27,8 @@ typedef struct S3Config {
   size_t part_size;      /* NEBULA_S3_PART_SIZE: bytes per uploaded part,
                             5 MiB (the protocol's minimum) to 5 GiB;
                             default 8 MiB */
+  size_t upload_concurrency; /* NEBULA_S3_UPLOAD_CONCURRENCY: parts a writer
+                            uploads at once, 1 to 64; default 4 */
   char *spool_dir;       /* NEBULA_S3_SPOOL_DIR, else $TMPDIR, else /tmp:
                             where commits keep the tail of a part */
 } S3Config;

@@ -9,10 +9,19 @@
  * (a resumed run, a skip) starts there.  The first reply's ETag is kept:
  * a later chunk of another version of the object is refused (NB_DATA)
  * rather than spliced in.
+ *
+ * Read-ahead: once a chunk is in and the object's size says more follows,
+ * the next range is fetched on a second connection by the reader's
+ * read-ahead thread while the current chunk is consumed.  One range
+ * ahead at most, so memory is two chunks; the range is applied (its
+ * ETag checked, the offset advanced) on the caller's thread only when the
+ * caller needs its bytes, exactly as a chunk fetched then would be.  An
+ * object of one chunk never starts the thread or the second connection.
  */
 #define _GNU_SOURCE
 #include <fnmatch.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +38,36 @@
  * Reading
  * ------------------------------------------------------------------------ */
 
+/* One ranged GET of read_chunk bytes at offset into buf, and its outcome
+ * (fetch_range; applied by apply_range on the reader's thread). */
+typedef struct Range {
+  uint64_t offset;
+  uint8_t *buf;
+  int rc;              /* NB_OK: status, len, etag, total_size are set */
+  long status;
+  size_t len;
+  char etag[160];
+  int64_t total_size;
+  NbError err;         /* when rc != NB_OK */
+} Range;
+
+/* The read-ahead thread and the range it fetches.  busy, done and stop
+ * are guarded by mu; range and client belong to the thread while busy
+ * and not done. */
+typedef struct Ahead {
+  bool locks;          /* mu and cv are initialised */
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  bool started;        /* the thread runs */
+  pthread_t thread;
+  bool client_open;
+  S3Client client;     /* the second connection */
+  bool busy;           /* a range is handed over */
+  bool done;           /* ... and fetched (range.rc says how) */
+  bool stop;
+  Range range;         /* range.buf: the second chunk buffer */
+} Ahead;
+
 typedef struct S3Reader {
   S3Client client;
   char *bucket;
@@ -40,10 +79,14 @@ typedef struct S3Reader {
   size_t pos;
   bool at_end;
   char etag[160];      /* of the first reply */
+  Ahead ahead;
 } S3Reader;
+
+static void stop_ahead(S3Reader *r);
 
 static void reader_free(S3Reader *r) {
   if (r == NULL) return;
+  stop_ahead(r);
   s3_client_close(&r->client);
   free(r->bucket);
   free(r->key);
@@ -88,44 +131,177 @@ static int past_end(S3Reader *r, NbError *err) {
                       " is past its end", r->bucket, r->key, size, r->offset);
 }
 
-/* Fetch the next chunk into buf. */
-static int fetch(S3Reader *r, NbError *err) {
+/* The ranged GET of g over connection c (any thread: it reads only what
+ * open fixed in r).  Statuses other than 200, 206 and 416 become errors
+ * in g->err. */
+static void fetch_range(const S3Reader *r, S3Client *c, Range *g) {
   S3Reply reply;
   char range[64];
-  int rc;
+  size_t chunk = r->client.cfg.read_chunk; /* the size of both buffers */
+  memset(&reply, 0, sizeof reply);
+  reply.dst = g->buf;
+  reply.dst_cap = chunk;
+  reply.text_limit = ERROR_BODY_LIMIT;
+  snprintf(range, sizeof range, "bytes=%" PRIu64 "-%" PRIu64, g->offset,
+           g->offset + chunk - 1);
+  nb_error_init(&g->err);
+  g->rc = s3_request(c, "GET", r->bucket, r->key, NULL, range, &reply, &g->err);
+  if (g->rc == NB_OK && reply.status != 200 && reply.status != 206 && reply.status != 416)
+    g->rc = s3_reply_error(c, &reply, r->bucket, r->key, &g->err);
+  g->status = reply.status;
+  g->len = reply.dst_len;
+  memcpy(g->etag, reply.etag, sizeof g->etag);
+  g->total_size = reply.total_size;
+  s3_reply_free(&reply);
+}
+
+/* Make g (fetched at r->offset, its bytes in r->buf) the current chunk. */
+static int apply_range(S3Reader *r, Range *g, NbError *err) {
+  int rc = g->rc;
+  if (rc != NB_OK) {
+    nb_error_set(err, rc, "%s", g->err.message != NULL ? g->err.message : "could not read S3");
+    if (g->err.detail != NULL) nb_error_detail(err, "%s", g->err.detail);
+    if (g->err.hint != NULL) nb_error_hint(err, "%s", g->err.hint);
+  } else if (g->status == 416) {
+    rc = past_end(r, err);
+  } else if (g->status == 200 && r->offset > 0) {
+    rc = nb_error_set(err, NB_IO, "S3 ignored the range of s3://%s/%s at offset %" PRIu64,
+                      r->bucket, r->key, r->offset);
+  } else {
+    if (r->etag[0] == '\0') {
+      memcpy(r->etag, g->etag, sizeof r->etag);
+    } else if (g->etag[0] != '\0' && strcmp(r->etag, g->etag) != 0) {
+      rc = nb_error_set(err, NB_DATA, "s3://%s/%s changed while it was read (ETag %s, then %s)",
+                        r->bucket, r->key, r->etag, g->etag);
+    }
+    if (g->status == 200) r->size = (int64_t)g->len;
+    else if (g->total_size >= 0) r->size = g->total_size;
+    r->len = g->len;
+    r->offset += g->len;
+    if (g->len == 0) r->at_end = true;
+  }
+  nb_error_release(&g->err);
+  return rc;
+}
+
+/* Fetch the next chunk into buf, on the reader's own connection. */
+static int fetch(S3Reader *r, NbError *err) {
+  Range g;
   r->pos = r->len = 0;
   if (r->size >= 0 && r->offset >= (uint64_t)r->size) {
     r->at_end = true;
     return NB_OK;
   }
-  memset(&reply, 0, sizeof reply);
-  reply.dst = r->buf;
-  reply.dst_cap = r->client.cfg.read_chunk;
-  reply.text_limit = ERROR_BODY_LIMIT;
-  snprintf(range, sizeof range, "bytes=%" PRIu64 "-%" PRIu64, r->offset,
-           r->offset + r->client.cfg.read_chunk - 1);
-  rc = s3_request(&r->client, "GET", r->bucket, r->key, NULL, range, &reply, err);
-  if (rc == NB_OK && reply.status == 416) rc = past_end(r, err);
-  else if (rc == NB_OK && reply.status == 200 && r->offset > 0)
-    rc = nb_error_set(err, NB_IO, "S3 ignored the range of s3://%s/%s at offset %" PRIu64,
-                      r->bucket, r->key, r->offset);
-  else if (rc == NB_OK && reply.status != 200 && reply.status != 206)
-    rc = s3_reply_error(&r->client, &reply, r->bucket, r->key, err);
-  else if (rc == NB_OK) {
-    if (r->etag[0] == '\0') {
-      memcpy(r->etag, reply.etag, sizeof r->etag);
-    } else if (reply.etag[0] != '\0' && strcmp(r->etag, reply.etag) != 0) {
-      rc = nb_error_set(err, NB_DATA, "s3://%s/%s changed while it was read (ETag %s, then %s)",
-                        r->bucket, r->key, r->etag, reply.etag);
-    }
-    if (reply.status == 200) r->size = (int64_t)reply.dst_len;
-    else if (reply.total_size >= 0) r->size = reply.total_size;
-    r->len = reply.dst_len;
-    r->offset += reply.dst_len;
-    if (reply.dst_len == 0) r->at_end = true;
+  memset(&g, 0, sizeof g);
+  g.offset = r->offset;
+  g.buf = r->buf;
+  fetch_range(r, &r->client, &g);
+  return apply_range(r, &g, err);
+}
+
+/* ------------------------------------------------------------------------
+ * Read-ahead: one range fetched on a second connection meanwhile.
+ * ------------------------------------------------------------------------ */
+
+static void *ahead_main(void *arg) {
+  S3Reader *r = arg;
+  Ahead *a = &r->ahead;
+  pthread_mutex_lock(&a->mu);
+  for (;;) {
+    while (!(a->busy && !a->done) && !a->stop) pthread_cond_wait(&a->cv, &a->mu);
+    if (a->stop) break; /* a range not begun is dropped at close */
+    pthread_mutex_unlock(&a->mu);
+    fetch_range(r, &a->client, &a->range);
+    pthread_mutex_lock(&a->mu);
+    a->done = true;
+    pthread_cond_broadcast(&a->cv);
   }
-  s3_reply_free(&reply);
+  pthread_mutex_unlock(&a->mu);
+  return NULL;
+}
+
+/* Its buffer, connection, lock and thread, at the first range ahead.  A
+ * failure is not an error: the reader goes on without read-ahead. */
+static bool ahead_ready(S3Reader *r) {
+  Ahead *a = &r->ahead;
+  if (a->started) return true;
+  if (a->range.buf == NULL && (a->range.buf = malloc(r->client.cfg.read_chunk)) == NULL)
+    return false;
+  if (!a->client_open) {
+    NbError e;
+    nb_error_init(&e);
+    a->client_open = s3_client_open(&a->client, r->client.host, &e) == NB_OK;
+    nb_error_release(&e);
+    if (!a->client_open) return false;
+  }
+  if (!a->locks) {
+    if (pthread_mutex_init(&a->mu, NULL) != 0) return false;
+    if (pthread_cond_init(&a->cv, NULL) != 0) {
+      pthread_mutex_destroy(&a->mu);
+      return false;
+    }
+    a->locks = true;
+  }
+  a->started = pthread_create(&a->thread, NULL, ahead_main, r) == 0;
+  return a->started;
+}
+
+/* Start fetching the range after the current chunk when the object's
+ * size says there is one. */
+static void start_ahead(S3Reader *r) {
+  Ahead *a = &r->ahead;
+  if (r->at_end || r->size < 0 || r->offset >= (uint64_t)r->size || a->busy) return;
+  if (!ahead_ready(r)) return;
+  pthread_mutex_lock(&a->mu);
+  a->range.offset = r->offset;
+  a->busy = true;
+  a->done = false;
+  pthread_cond_broadcast(&a->cv);
+  pthread_mutex_unlock(&a->mu);
+}
+
+/* The next chunk: the range ahead when one is under way (waited for,
+ * its buffer swapped with the consumed one), else a fetch now; then the
+ * range after it is started. */
+static int next_chunk(S3Reader *r, NbError *err) {
+  Ahead *a = &r->ahead;
+  int rc;
+  if (a->busy) {
+    pthread_mutex_lock(&a->mu);
+    while (!a->done) pthread_cond_wait(&a->cv, &a->mu);
+    a->busy = a->done = false;
+    pthread_mutex_unlock(&a->mu);
+    uint8_t *consumed = r->buf;
+    r->buf = a->range.buf;
+    a->range.buf = consumed;
+    r->pos = r->len = 0;
+    rc = apply_range(r, &a->range, err);
+  } else {
+    rc = fetch(r, err);
+  }
+  if (rc == NB_OK) start_ahead(r);
   return rc;
+}
+
+/* Stop the thread (a range under way is waited for: the thread reads
+ * the reader) and free what read-ahead holds. */
+static void stop_ahead(S3Reader *r) {
+  Ahead *a = &r->ahead;
+  if (a->started) {
+    pthread_mutex_lock(&a->mu);
+    a->stop = true;
+    pthread_cond_broadcast(&a->cv);
+    pthread_mutex_unlock(&a->mu);
+    pthread_join(a->thread, NULL);
+    if (a->busy && a->done) nb_error_release(&a->range.err);
+  }
+  if (a->locks) {
+    pthread_cond_destroy(&a->cv);
+    pthread_mutex_destroy(&a->mu);
+  }
+  if (a->client_open) s3_client_close(&a->client);
+  free(a->range.buf);
+  memset(a, 0, sizeof *a);
 }
 
 static int s3_reader_open(const NbHostApi *host, const char *path, uint64_t offset,
@@ -145,7 +321,7 @@ static int s3_reader_open(const NbHostApi *host, const char *path, uint64_t offs
     if (r->buf == NULL) rc = nb_error_set(err, NB_NOMEM, "out of memory");
   }
   /* The first chunk now: a missing object fails the open, not a read. */
-  if (rc == NB_OK) rc = fetch(r, err);
+  if (rc == NB_OK) rc = next_chunk(r, err);
   if (rc != NB_OK) {
     reader_free(r);
     return rc;
@@ -159,7 +335,7 @@ static int s3_reader_read(void *reader, void *buf, size_t capacity, size_t *n_re
   S3Reader *r = reader;
   *n_read = 0;
   if (r->pos == r->len && !r->at_end) {
-    int rc = fetch(r, err);
+    int rc = next_chunk(r, err);
     if (rc != NB_OK) return rc == NB_END ? NB_IO : rc;
   }
   if (r->pos < r->len) {

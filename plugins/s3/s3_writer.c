@@ -25,11 +25,17 @@
  * previous version of the key.  writer_close without finish leaves the
  * upload pending for a resume; its id is in the state file.
  *
- * Memory: two part buffers.  A full part is handed to an uploader thread
- * (one per writer, started with the first full part) and the next one
- * fills meanwhile; at most one part is in flight.  A commit, finish or
- * abort first waits for it to land (a commit is durable only once its
- * parts are stored).
+ * Parts in flight.  A full part is handed to one of upload_concurrency
+ * uploader threads (NEBULA_S3_UPLOAD_CONCURRENCY, default 4), each with
+ * its own connection, and the next part fills meanwhile.  Memory is
+ * bounded by (upload_concurrency + 1) part buffers: one per uploader and
+ * the one filling; when every uploader is busy the writer waits for the
+ * oldest part.  Parts land (their ETags are recorded) strictly in part
+ * number order, so the ETag list is always parts 1..n_parts without a
+ * hole, whatever order the uploads end in.  A commit, finish or abort
+ * first lands every part in flight (a commit is durable only once its
+ * parts are stored); a part that failed after the connection's retries
+ * fails the writer.
  */
 #define _GNU_SOURCE
 #include "s3_writer.h"
@@ -55,22 +61,40 @@
 #define ETAG_MAX 64
 #define REPLY_LIMIT ((size_t)64 << 10)
 
-/* The part being uploaded by the uploader thread. */
-typedef struct Flight {
-  bool started;           /* the thread runs (mu, cv valid) */
+#define MAX_UPLOADERS 64
+
+struct S3Writer;
+
+/* One uploader thread and the part it holds.  busy, done and the
+ * outcome (rc, etag, message, detail, hint) are guarded by the writer's
+ * Pool mutex; buf, len, number and client belong to the thread while
+ * busy && !done, else to the writer's thread, which alone sets
+ * client_open and started. */
+typedef struct Uploader {
+  struct S3Writer *w;
+  S3Client client;        /* this thread's own connection */
+  bool client_open;
+  bool started;           /* thread runs */
   pthread_t thread;
-  pthread_mutex_t mu;
-  pthread_cond_t cv;
-  bool busy;              /* a part is handed over (buf owned by Flight) */
+  bool busy;              /* a part is handed over (buf holds it) */
   bool done;              /* ... and its upload ended (rc, etag, message) */
-  bool stop;
-  uint8_t *buf;
+  uint8_t *buf;           /* part_size bytes, NULL until first used */
   size_t len;
   uint32_t number;
   int rc;
   char etag[ETAG_MAX];
   char *message, *detail, *hint; /* the error when rc != NB_OK */
-} Flight;
+} Uploader;
+
+typedef struct Pool {
+  bool locks;             /* mu and cv are initialised */
+  pthread_mutex_t mu;
+  pthread_cond_t cv;      /* any change of busy/done/stop */
+  bool stop;
+  size_t count;           /* upload_concurrency */
+  size_t in_flight;       /* uploaders holding a part not yet landed */
+  Uploader *slots;
+} Pool;
 
 typedef struct S3Writer {
   S3Client client;
@@ -92,8 +116,7 @@ typedef struct S3Writer {
   char *blob;
   bool done;              /* finished or aborted */
   int failed;             /* an upload failed: the writer accepts no more */
-  uint8_t *spare;         /* the second part buffer, NULL while in flight */
-  Flight flight;
+  Pool pool;              /* parts n_parts + 1 .. n_parts + in_flight */
 } S3Writer;
 
 /* ------------------------------------------------------------------------
@@ -145,8 +168,8 @@ static bool etag_clean(const char *raw, char out[ETAG_MAX]) {
   return true;
 }
 
-static int cancelled(const S3Writer *w, NbError *err) {
-  const NbHostApi *h = w->client.host;
+static int cancelled(const S3Client *c, NbError *err) {
+  const NbHostApi *h = c->host;
   if (h != NULL && h->is_cancelled != NULL && h->is_cancelled(h->host_data))
     return nb_error_set(err, NB_CANCELLED, "cancelled");
   return NB_OK;
@@ -157,8 +180,9 @@ static int cancelled(const S3Writer *w, NbError *err) {
  * ------------------------------------------------------------------------ */
 
 /* The error of a reply that is not 2xx, with the upload's context. */
-static int upload_error(S3Writer *w, const S3Reply *reply, const char *what, NbError *err) {
-  int rc = s3_reply_error(&w->client, reply, w->bucket, w->key, err);
+static int upload_error(const S3Writer *w, const S3Client *c, const S3Reply *reply,
+                        const char *what, NbError *err) {
+  int rc = s3_reply_error(c, reply, w->bucket, w->key, err);
   if (reply->text != NULL && strstr(reply->text, "NoSuchUpload") != NULL) {
     nb_error_detail(err, "%s: the multipart upload %s no longer exists (completed, aborted or "
                          "expired by a lifecycle rule).", what, w->upload_id);
@@ -179,7 +203,7 @@ static int create_upload(S3Writer *w, NbError *err) {
   int rc = s3_request_body(&w->client, "POST", w->bucket, w->key, "uploads", NULL, &body, &reply,
                            err);
   if (rc == NB_OK && (reply.status < 200 || reply.status > 299))
-    rc = upload_error(w, &reply, "starting the multipart upload", err);
+    rc = upload_error(w, &w->client, &reply, "starting the multipart upload", err);
   if (rc == NB_OK) {
     S3Slice text = {reply.text != NULL ? reply.text : "", reply.text_len};
     w->upload_id = s3_xml_text(text, "UploadId", &nomem);
@@ -195,15 +219,15 @@ static int create_upload(S3Writer *w, NbError *err) {
   return rc;
 }
 
-/* Upload data[0..len) as part number; its ETag (without quotes) into
- * etag.  Uses the writer's connection: called by one thread at a time (the
- * uploader thread while a part is in flight, else the caller's). */
-static int upload_buffer(S3Writer *w, const uint8_t *data, size_t len, uint32_t number,
-                         char etag[ETAG_MAX], NbError *err) {
+/* Upload data[0..len) as part number over connection c; its ETag
+ * (without quotes) into etag.  Reads only what open fixed in w, so
+ * uploader threads call it concurrently, each with its own c. */
+static int upload_buffer(const S3Writer *w, S3Client *c, const uint8_t *data, size_t len,
+                         uint32_t number, char etag[ETAG_MAX], NbError *err) {
   S3Reply reply;
   uint8_t digest[16];
   char md5[25], *query = NULL, *id = NULL;
-  int rc = cancelled(w, err);
+  int rc = cancelled(c, err);
   if (rc != NB_OK) return rc;
   if (number > MAX_PARTS) {
     nb_error_set(err, NB_INVALID, "s3://%s/%s needs more than %d parts", w->bucket, w->key,
@@ -222,12 +246,12 @@ static int upload_buffer(S3Writer *w, const uint8_t *data, size_t len, uint32_t 
   S3Body body = {data, len, md5, NULL};
   memset(&reply, 0, sizeof reply);
   reply.text_limit = REPLY_LIMIT;
-  rc = s3_request_body(&w->client, "PUT", w->bucket, w->key, query, NULL, &body, &reply, err);
+  rc = s3_request_body(c, "PUT", w->bucket, w->key, query, NULL, &body, &reply, err);
   free(query);
   if (rc == NB_OK && (reply.status < 200 || reply.status > 299)) {
     char what[64];
     snprintf(what, sizeof what, "uploading part %u", number);
-    rc = upload_error(w, &reply, what, err);
+    rc = upload_error(w, c, &reply, what, err);
   }
   if (rc == NB_OK && !etag_clean(reply.etag, etag))
     rc = nb_error_set(err, NB_IO, "S3 gave no usable ETag for part %u of s3://%s/%s", number,
@@ -251,7 +275,7 @@ static int record_part(S3Writer *w, const char etag[ETAG_MAX], NbError *err) {
 /* Upload the part buffer now, on the caller's thread (the last part). */
 static int upload_part(S3Writer *w, NbError *err) {
   char etag[ETAG_MAX];
-  int rc = upload_buffer(w, w->part, w->part_len, (uint32_t)w->n_parts + 1, etag, err);
+  int rc = upload_buffer(w, &w->client, w->part, w->part_len, (uint32_t)w->n_parts + 1, etag, err);
   if (rc == NB_OK) rc = record_part(w, etag, err);
   if (rc == NB_OK) {
     w->part_len = 0;
@@ -261,115 +285,211 @@ static int upload_part(S3Writer *w, NbError *err) {
 }
 
 /* ------------------------------------------------------------------------
- * The uploader thread: one full part uploads while the next one fills.
- * Everything in Flight is guarded by its mutex; the connection belongs
- * to the thread while a part is in flight.
+ * The uploaders: up to pool.count full parts upload while the next one
+ * fills.  Everything in Pool and the state fields of each Uploader are
+ * guarded by pool.mu; a part's buffer and the uploader's connection
+ * belong to its thread while the part is busy and not done.
  * ------------------------------------------------------------------------ */
 
+/* Keep the error of a failed upload for the writer's thread (the strings
+ * of e go; a copy that cannot be made leaves a generic message). */
+static void keep_error(Uploader *u, NbError *e) {
+  u->message = e->message != NULL ? strdup(e->message) : NULL;
+  u->detail = e->detail != NULL ? strdup(e->detail) : NULL;
+  u->hint = e->hint != NULL ? strdup(e->hint) : NULL;
+}
+
 static void *uploader_main(void *arg) {
-  S3Writer *w = arg;
-  Flight *f = &w->flight;
-  pthread_mutex_lock(&f->mu);
+  Uploader *u = arg;
+  Pool *p = &u->w->pool;
+  pthread_mutex_lock(&p->mu);
   for (;;) {
-    while (!(f->busy && !f->done) && !f->stop) pthread_cond_wait(&f->cv, &f->mu);
-    if (!(f->busy && !f->done)) break;
-    pthread_mutex_unlock(&f->mu);
+    while (!(u->busy && !u->done) && !p->stop) pthread_cond_wait(&p->cv, &p->mu);
+    if (p->stop) break; /* a part not begun at close is not sent */
+    pthread_mutex_unlock(&p->mu);
     NbError e;
     nb_error_init(&e);
     char etag[ETAG_MAX] = "";
-    int rc = upload_buffer(w, f->buf, f->len, f->number, etag, &e);
-    pthread_mutex_lock(&f->mu);
-    f->rc = rc;
-    memcpy(f->etag, etag, ETAG_MAX);
-    if (rc != NB_OK) {
-      f->message = e.message != NULL ? strdup(e.message) : NULL;
-      f->detail = e.detail != NULL ? strdup(e.detail) : NULL;
-      f->hint = e.hint != NULL ? strdup(e.hint) : NULL;
-    }
+    int rc = upload_buffer(u->w, &u->client, u->buf, u->len, u->number, etag, &e);
+    pthread_mutex_lock(&p->mu);
+    u->rc = rc;
+    memcpy(u->etag, etag, ETAG_MAX);
+    if (rc != NB_OK) keep_error(u, &e);
     nb_error_release(&e);
-    f->done = true;
-    pthread_cond_broadcast(&f->cv);
+    u->done = true;
+    pthread_cond_broadcast(&p->cv);
   }
-  pthread_mutex_unlock(&f->mu);
+  pthread_mutex_unlock(&p->mu);
   return NULL;
 }
 
-/* Wait for the part in flight (if any) and record it: afterwards no part
- * is in flight, n_parts counts it, and its buffer is the spare one. */
-static int land_flight(S3Writer *w, NbError *err) {
-  Flight *f = &w->flight;
-  if (!f->started) return NB_OK;
-  pthread_mutex_lock(&f->mu);
-  while (f->busy && !f->done) pthread_cond_wait(&f->cv, &f->mu);
-  bool had = f->busy;
-  int rc = f->rc;
-  f->busy = f->done = false;
-  pthread_mutex_unlock(&f->mu);
-  if (!had) return NB_OK;
-  w->spare = f->buf;
-  if (rc == NB_OK) return record_part(w, f->etag, err);
-  nb_error_set(err, rc, "%s", f->message != NULL ? f->message : "could not upload a part");
-  if (f->detail != NULL) nb_error_detail(err, "%s", f->detail);
-  if (f->hint != NULL) nb_error_hint(err, "%s", f->hint);
-  free(f->message);
-  free(f->detail);
-  free(f->hint);
-  f->message = f->detail = f->hint = NULL;
+/* The uploader array and its lock, made at the first full part (all or
+ * nothing: a failure leaves the pool unmade, to be tried again). */
+static int pool_init(S3Writer *w, NbError *err) {
+  Pool *p = &w->pool;
+  if (p->slots != NULL) return NB_OK;
+  size_t count = w->client.cfg.upload_concurrency;
+  if (count < 1 || count > MAX_UPLOADERS) count = 1;
+  Uploader *slots = calloc(count, sizeof *slots);
+  if (slots == NULL) return nb_error_set(err, NB_NOMEM, "out of memory");
+  if (pthread_mutex_init(&p->mu, NULL) != 0) {
+    free(slots);
+    return nb_error_set(err, NB_INTERNAL, "could not create the upload threads' lock");
+  }
+  if (pthread_cond_init(&p->cv, NULL) != 0) {
+    pthread_mutex_destroy(&p->mu);
+    free(slots);
+    return nb_error_set(err, NB_INTERNAL, "could not create the upload threads' lock");
+  }
+  for (size_t i = 0; i < count; i++) slots[i].w = w;
+  p->locks = true;
+  p->count = count;
+  p->slots = slots;
+  return NB_OK;
+}
+
+/* Give uploader u its buffer, connection and thread (first use only). */
+static int uploader_start(S3Writer *w, Uploader *u, NbError *err) {
+  if (u->buf == NULL && (u->buf = malloc(w->part_size)) == NULL)
+    return nb_error_set(err, NB_NOMEM, "out of memory for part buffer of %zu bytes (%zu parts in "
+                        "flight)", w->part_size, w->pool.count);
+  if (!u->client_open) {
+    int rc = s3_client_open(&u->client, w->client.host, err);
+    if (rc != NB_OK) return rc;
+    u->client_open = true;
+  }
+  if (!u->started) {
+    int e = pthread_create(&u->thread, NULL, uploader_main, u);
+    if (e != 0)
+      return nb_error_set(err, NB_IO, "could not start an upload thread: %s", strerror(e));
+    u->started = true;
+  }
+  return NB_OK;
+}
+
+/* The uploader holding the lowest part number in flight (parts are
+ * numbered in launch order: the oldest), NULL if none.  Under pool.mu. */
+static Uploader *oldest_in_flight(Pool *p) {
+  Uploader *oldest = NULL;
+  for (size_t i = 0; i < p->count; i++)
+    if (p->slots[i].busy && (oldest == NULL || p->slots[i].number < oldest->number))
+      oldest = &p->slots[i];
+  return oldest;
+}
+
+/* Record the part uploader u finished (the oldest in flight: number
+ * n_parts + 1 while nothing failed) and free u.  A failure fails the
+ * writer; after one, later parts are only freed (their ETags would sit
+ * at the failed part's place). */
+static int land_one(S3Writer *w, Uploader *u, NbError *err) {
+  int rc = u->rc;
+  pthread_mutex_lock(&w->pool.mu);
+  u->busy = u->done = false;
+  w->pool.in_flight--;
+  pthread_mutex_unlock(&w->pool.mu);
+  if (rc == NB_OK && w->failed != NB_OK)
+    return nb_error_set(err, w->failed, "an earlier part of s3://%s/%s failed", w->bucket, w->key);
+  if (rc == NB_OK) return record_part(w, u->etag, err);
+  nb_error_set(err, rc, "%s", u->message != NULL ? u->message : "could not upload a part");
+  if (u->detail != NULL) nb_error_detail(err, "%s", u->detail);
+  if (u->hint != NULL) nb_error_hint(err, "%s", u->hint);
+  free(u->message);
+  free(u->detail);
+  free(u->hint);
+  u->message = u->detail = u->hint = NULL;
   w->failed = rc;
   return rc;
 }
 
-/* The part buffer is full: land the previous part, then hand this one to
- * the uploader and continue filling the spare buffer. */
-static int launch_part(S3Writer *w, NbError *err) {
-  Flight *f = &w->flight;
-  int rc = land_flight(w, err);
-  if (rc != NB_OK) return rc;
-  if (w->spare == NULL && (w->spare = malloc(w->part_size)) == NULL)
-    return nb_error_set(err, NB_NOMEM, "out of memory for a second part of %zu bytes",
-                        w->part_size);
-  if (!f->started) {
-    if (pthread_mutex_init(&f->mu, NULL) != 0 || pthread_cond_init(&f->cv, NULL) != 0)
-      return nb_error_set(err, NB_INTERNAL, "could not create the upload thread's lock");
-    int e = pthread_create(&f->thread, NULL, uploader_main, w);
-    if (e != 0) {
-      pthread_cond_destroy(&f->cv);
-      pthread_mutex_destroy(&f->mu);
-      return nb_error_set(err, NB_IO, "could not start the upload thread: %s", strerror(e));
-    }
-    f->started = true;
+/* Land the oldest part in flight: wait for it when block, else only if
+ * it has ended already.  *landed says whether one was. */
+static int land_oldest(S3Writer *w, bool block, bool *landed, NbError *err) {
+  Pool *p = &w->pool;
+  *landed = false;
+  if (p->slots == NULL) return NB_OK;
+  pthread_mutex_lock(&p->mu);
+  Uploader *u = oldest_in_flight(p);
+  while (u != NULL && block && !u->done) pthread_cond_wait(&p->cv, &p->mu);
+  bool ready = u != NULL && u->done;
+  pthread_mutex_unlock(&p->mu);
+  if (!ready) return NB_OK;
+  *landed = true;
+  return land_one(w, u, err);
+}
+
+/* Land every part in flight, in order: afterwards none is in flight and
+ * n_parts counts them all.  The first failure is returned, but every
+ * part is still waited for (no thread uses the writer's data after). */
+static int land_all(S3Writer *w, NbError *err) {
+  int first = NB_OK;
+  bool landed = true;
+  while (landed) {
+    NbError e;
+    nb_error_init(&e);
+    int rc = land_oldest(w, true, &landed, first == NB_OK ? err : &e);
+    nb_error_release(&e);
+    if (rc != NB_OK && first == NB_OK) first = rc;
   }
-  pthread_mutex_lock(&f->mu);
-  f->buf = w->part;
-  f->len = w->part_len;
-  f->number = (uint32_t)w->n_parts + 1;
-  f->rc = NB_OK;
-  f->busy = true;
-  f->done = false;
-  pthread_cond_broadcast(&f->cv);
-  pthread_mutex_unlock(&f->mu);
-  w->part = w->spare;
-  w->spare = NULL;
+  return first;
+}
+
+/* The part buffer is full: hand it to a free uploader (landing finished
+ * parts first, and waiting for the oldest when all are busy), take that
+ * uploader's spare buffer and continue filling it. */
+static int launch_part(S3Writer *w, NbError *err) {
+  Pool *p = &w->pool;
+  bool landed = true;
+  int rc = pool_init(w, err);
+  while (rc == NB_OK && landed) rc = land_oldest(w, p->in_flight == p->count, &landed, err);
+  if (rc != NB_OK) return rc;
+  Uploader *u = NULL;
+  for (size_t i = 0; i < p->count && u == NULL; i++)
+    if (!p->slots[i].busy) u = &p->slots[i];
+  if (u == NULL) return nb_error_set(err, NB_INTERNAL, "no free upload thread");
+  rc = uploader_start(w, u, err);
+  if (rc != NB_OK) return rc;
+  uint8_t *spare = u->buf;
+  pthread_mutex_lock(&p->mu);
+  u->buf = w->part;
+  u->len = w->part_len;
+  u->number = (uint32_t)(w->n_parts + p->in_flight + 1);
+  u->rc = NB_OK;
+  u->busy = true;
+  u->done = false;
+  p->in_flight++;
+  pthread_cond_broadcast(&p->cv);
+  pthread_mutex_unlock(&p->mu);
+  w->part = spare;
   w->part_len = 0;
   w->spooled = 0;
   return NB_OK;
 }
 
-static void stop_uploader(S3Writer *w) {
-  Flight *f = &w->flight;
-  if (!f->started) return;
-  pthread_mutex_lock(&f->mu);
-  f->stop = true;
-  pthread_cond_broadcast(&f->cv);
-  pthread_mutex_unlock(&f->mu);
-  pthread_join(f->thread, NULL);
-  if (f->busy) free(f->buf); /* a part still in flight at close */
-  free(f->message);
-  free(f->detail);
-  free(f->hint);
-  pthread_cond_destroy(&f->cv);
-  pthread_mutex_destroy(&f->mu);
-  f->started = false;
+/* Stop and join every uploader (a part still in flight at close is
+ * waited for: its thread reads the writer), free their buffers. */
+static void stop_uploaders(S3Writer *w) {
+  Pool *p = &w->pool;
+  if (p->locks) {
+    pthread_mutex_lock(&p->mu);
+    p->stop = true;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+  }
+  for (size_t i = 0; p->slots != NULL && i < p->count; i++) {
+    Uploader *u = &p->slots[i];
+    if (u->started) pthread_join(u->thread, NULL);
+    if (u->client_open) s3_client_close(&u->client);
+    free(u->buf);
+    free(u->message);
+    free(u->detail);
+    free(u->hint);
+  }
+  free(p->slots);
+  if (p->locks) {
+    pthread_cond_destroy(&p->cv);
+    pthread_mutex_destroy(&p->mu);
+  }
+  memset(p, 0, sizeof *p);
 }
 
 static int hex_value(char c) {
@@ -476,7 +596,7 @@ static int complete_upload(S3Writer *w, NbError *err) {
       strstr(reply.text, "<Error>") != NULL)
     reply.status = 500;
   if (rc == NB_OK && (reply.status < 200 || reply.status > 299))
-    rc = upload_error(w, &reply, "completing the multipart upload", err);
+    rc = upload_error(w, &w->client, &reply, "completing the multipart upload", err);
   s3_reply_free(&reply);
   if (rc != NB_OK && rc != NB_CANCELLED && rc != NB_NOMEM) {
     if (completed_after_all(w)) {
@@ -505,7 +625,7 @@ static int abort_upload(S3Writer *w, NbError *err) {
   rc = s3_request(&w->client, "DELETE", w->bucket, w->key, query, NULL, &reply, err);
   free(query);
   if (rc == NB_OK && (reply.status < 200 || reply.status > 299) && reply.status != 404)
-    rc = upload_error(w, &reply, "aborting the multipart upload", err);
+    rc = upload_error(w, &w->client, &reply, "aborting the multipart upload", err);
   s3_reply_free(&reply);
   return rc;
 }
@@ -740,8 +860,7 @@ static int restore(S3Writer *w, const char *blob, uint64_t resume_length, NbErro
 
 static void writer_free(S3Writer *w) {
   if (w == NULL) return;
-  stop_uploader(w);
-  free(w->spare);
+  stop_uploaders(w);
   s3_client_close(&w->client);
   free(w->path);
   free(w->bucket);
@@ -811,10 +930,10 @@ int s3_writer_write(void *writer, const void *buf, size_t len, NbError *err) {
 
 int s3_writer_commit(void *writer, const char **blob, NbError *err) {
   S3Writer *w = writer;
-  /* Durable means uploaded: the part in flight lands first. */
+  /* Durable means uploaded: every part in flight lands first. */
   int rc = w->failed != NB_OK ? nb_error_set(err, w->failed, "an earlier part of s3://%s/%s "
                                              "failed", w->bucket, w->key)
-                              : land_flight(w, err);
+                              : land_all(w, err);
   if (rc != NB_OK) return rc;
   uint32_t part = (uint32_t)w->n_parts + 1;
   char *spool = spool_path(w, part);
@@ -836,7 +955,7 @@ int s3_writer_finish(void *writer, NbError *err) {
   if (w->done) return NB_OK;
   if (w->failed != NB_OK)
     return nb_error_set(err, w->failed, "an earlier part of s3://%s/%s failed", w->bucket, w->key);
-  rc = land_flight(w, err);
+  rc = land_all(w, err);
   /* The last part may be short (or empty for an empty object). */
   if (rc == NB_OK && (w->part_len > 0 || w->n_parts == 0)) rc = upload_part(w, err);
   if (rc == NB_OK) rc = complete_upload(w, err);
@@ -852,7 +971,7 @@ int s3_writer_abort(void *writer, NbError *err) {
   if (w->done) return NB_OK;
   NbError ignored;
   nb_error_init(&ignored);
-  land_flight(w, &ignored); /* its result no longer matters */
+  land_all(w, &ignored); /* their results no longer matter */
   nb_error_release(&ignored);
   int rc = abort_upload(w, err);
   if (rc == NB_OK) {

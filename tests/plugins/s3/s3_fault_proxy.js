@@ -9,12 +9,61 @@
 //   always500  every request gets 500 InternalError
 //   alternate429  odd requests get 429 TooManyRequests (S3-compatible
 //            stores throttle so), even ones are passed through
+//   each     the schedule of mixed, counted per request (method and URL)
+//            instead of globally: attempt 1 of every request gets 503,
+//            attempt 2 is dropped halfway, attempt 3 is delayed, so
+//            requests sent concurrently over several connections all
+//            fail twice and then pass, whatever their interleaving; a
+//            POST (create, complete) only gets the 503 (a dropped
+//            completion reply is mixed's case)
+//   pass     everything passed through (to count parts in flight)
+//   slowparts  every UploadPart waits 1 s before it is passed through
+//            (so parts overlap however slowly the writer fills them),
+//            everything else is passed through at once
+// In every mode, the first ranged GET of each client connection prints
+// "ranged GET on connection N" (N counts connections from 1).
+// In every mode, when more UploadPart requests are open at once than ever
+// before, it prints "parts in flight: N" (a request is open from its
+// arrival until its reply is sent or its client's connection closes).
 // Node's own http module only: no dependency.
 'use strict';
 const http = require('http');
 const upstreamPort = Number(process.argv[2]);
 const mode = process.argv[3] || 'mixed';
 let n = 0;
+const attempts = new Map();
+const rangeSockets = new WeakSet();
+let rangeConnections = 0;
+
+// Report each client connection that sends a ranged GET (read-ahead
+// uses a second one).
+function trackRanges(req) {
+  if (req.method !== 'GET' || req.headers.range === undefined) return;
+  if (rangeSockets.has(req.socket)) return;
+  rangeSockets.add(req.socket);
+  rangeConnections++;
+  console.log(`ranged GET on connection ${rangeConnections}`);
+}
+let partsOpen = 0;
+let partsMax = 0;
+
+// Count UploadPart requests open at once (PUT with a partNumber).
+function trackParts(req, res) {
+  if (req.method !== 'PUT' || !/[?&]partNumber=/.test(req.url)) return;
+  partsOpen++;
+  if (partsOpen > partsMax) {
+    partsMax = partsOpen;
+    console.log(`parts in flight: ${partsMax}`);
+  }
+  let open = true;
+  const closed = () => {
+    if (open) partsOpen--;
+    open = false;
+  };
+  res.on('finish', closed);
+  res.on('close', closed);
+  req.socket.on('close', closed);
+}
 
 function slowDown(res, status, code) {
   const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code>` +
@@ -47,12 +96,27 @@ function forward(req, res, dropHalfway) {
 
 const server = http.createServer((req, res) => {
   n++;
+  trackParts(req, res);
+  trackRanges(req);
+  if (mode === 'pass') return forward(req, res, false);
+  if (mode === 'slowparts') {
+    if (req.method === 'PUT' && /[?&]partNumber=/.test(req.url))
+      return setTimeout(() => forward(req, res, false), 1000);
+    return forward(req, res, false);
+  }
   if (mode === 'always500') return slowDown(res, 500, 'InternalError');
   if (mode === 'alternate429') {
     if (n % 2 === 1) return slowDown(res, 429, 'TooManyRequests');
     return forward(req, res, false);
   }
-  const k = n % 4;
+  let k = n % 4;
+  if (mode === 'each') {
+    const key = `${req.method} ${req.url}`;
+    const a = (attempts.get(key) || 0) + 1;
+    attempts.set(key, a);
+    k = a % 4;
+    if (req.method === 'POST' && k !== 1) k = 0;
+  }
   if (k === 1) return slowDown(res, 503, 'SlowDown');
   if (k === 2) return forward(req, res, true);
   if (k === 3) return setTimeout(() => forward(req, res, false), 200);

@@ -4,6 +4,7 @@
 # -> json lines equal the same pipeline on local files byte for byte; a
 # glob over 1100 objects (two ListObjectsV2 pages); kill -9 while reading a
 # large object, resumed by ranged GETs, equals the uninterrupted run;
+# read-ahead fetches ranges on a second connection;
 # credentials from a profile; and clear errors, never showing the secret:
 # wrong access key, missing bucket, missing key, unknown scheme,
 # unreachable endpoint.
@@ -42,6 +43,19 @@ ok "csv on S3 (65536-byte ranged reads) -> json equals the local run"
 run_pipeline s3://bkt/data/big.csv.gz "$work/s3gz.jsonl" || { cat "$work/log"; fail "gzip run"; }
 cmp "$work/local.jsonl" "$work/s3gz.jsonl" || fail "csv.gz on S3 -> json differs"
 ok "csv.gz on S3 (host decompression on top) -> json equals the local run"
+
+# Read-ahead: the range after the current chunk is fetched on a second
+# connection, so a plain proxy sees ranged GETs on two connections or
+# more (one alone would be a reader without read-ahead); output exact.
+s3_proxy_start pass
+(export AWS_ENDPOINT_URL=http://127.0.0.1:$proxy NEBULA_S3_READ_CHUNK_SIZE=65536
+ run_pipeline s3://bkt/data/big.csv "$work/ahead.jsonl") ||
+  { s3_proxy_stop; cat "$work/log"; fail "run through the plain proxy"; }
+s3_proxy_stop
+conns=$(grep -c '^ranged GET on connection' "$_plog" || true)
+[ "$conns" -ge 2 ] || { cat "$_plog"; fail "ranged GETs on $conns connection(s): no read-ahead"; }
+cmp "$work/local.jsonl" "$work/ahead.jsonl" || fail "csv on S3 with read-ahead differs from the local run"
+ok "read-ahead: ranged GETs on $conns connections, output equals the local run"
 
 # 2. A glob over 1100 objects: ListObjectsV2 pagination (1000 per page).
 mkdir "$work/many"

@@ -2,7 +2,7 @@
 # End to end: writing s3:// objects through the s3 storage module against
 # s3rver on loopback.  csv -> json lines.zst on S3 equals the same pipeline
 # on local files byte for byte (the object read back with curl, not the
-# module); kill -9 during a multipart upload of ~25 MB in 5 MiB parts,
+# module); kill -9 during a multipart upload of ~43 MB in 5 MiB parts,
 # resumed until done: the object equals the uninterrupted local run and is
 # not visible before the upload completes, the spool files are gone after;
 # {stream} destinations give one object per stream; part_size under 5 MiB,
@@ -10,6 +10,9 @@
 # spool file at resume are clear errors that never show the secret;
 # nebula-host uploads lists the upload a killed run left, --abort fails
 # clearly on s3rver (no AbortMultipartUpload) and removes nothing.
+# Several parts in flight (NEBULA_S3_UPLOAD_CONCURRENCY=4, seen open at
+# once by the proxy) under 503/dropped replies on every request and in a
+# kill -9 loop: the object equals the local run byte for byte.
 . "${srcdir:-.}/lib/engine_lib.sh" || exit 1
 . "${srcdir:-.}/plugins/s3/s3_lib.sh" || exit 1
 s3_start bkt
@@ -76,12 +79,12 @@ nebula run "$work/p.cfg" 2> "$work/log" || { cat "$work/log"; fail "local plain 
 size=$(stat -c %s "$work/local.jsonl")
 [ "$size" -gt $((4 * 5242880)) ] || fail "the local output ($size bytes) is too small for 4 parts"
 pipeline "$work/in.csv" s3://bkt/out/crash.jsonl "$work/crash.state" 0.05
-# Kill once the saved state records $1 uploaded parts or more, a random
-# few ms later.
+# Kill once the saved state (file $2, default crash.state) records $1
+# uploaded parts or more, a random few ms later.
 kill_after_parts() {
   for _i in $(seq 3000); do
     kill -0 "$pid" 2> /dev/null || return 0
-    _tags=$(sed -n 's/.*etags=\([^"]*\)".*/\1/p' "$work/crash.state" 2> /dev/null | tr ',' '\n' |
+    _tags=$(sed -n 's/.*etags=\([^"]*\)".*/\1/p' "${2:-$work/crash.state}" 2> /dev/null | tr ',' '\n' |
       grep -c . || true)
     [ "${_tags:-0}" -ge "$1" ] && break
     sleep 0.01
@@ -130,6 +133,74 @@ grep -q 'retrying PUT s3://bkt/out/fault.jsonl' "$work/log" || { cat "$work/log"
 cmp "$work/local.jsonl" "$work/fault.jsonl" || fail "object differs with injected faults"
 grep -F -q -e "$secret" "$work/log" && fail "faults: the secret appears"
 ok "503 SlowDown, dropped connections, slow replies on an upload: parts retried, object exact ($outcome)"
+
+# 2c. Several parts in flight: 4 uploaders, 5 MiB parts, an object of
+# 30+ MiB, commits every 0.5 s (a commit waits for every part in flight,
+# so frequent commits would keep one part at a time).  The proxy prints
+# the most UploadParts it saw open at once.
+export NEBULA_S3_UPLOAD_CONCURRENCY=4
+[ "$size" -gt $((30 << 20)) ] || fail "the local output ($size bytes) is under 30 MiB"
+max_in_flight() { sed -n 's/^parts in flight: \([0-9]*\)$/\1/p' "$_plog" | tail -n 1; }
+# Every UploadPart fails with a 503, then has its reply dropped, then
+# passes, whichever uploader sends it; create and complete get one
+# 503 each.  The run must complete.
+s3_proxy_start each
+rm -f "$work/st9"
+pipeline "$work/in.csv" s3://bkt/out/par.jsonl "$work/st9" 0.5
+AWS_ENDPOINT_URL=http://127.0.0.1:$proxy NEBULA_S3_MAX_ATTEMPTS=6 nebula run "$work/p.cfg" \
+  2> "$work/log" || { cat "$work/log"; fail "parallel faults: the run failed"; }
+s3_proxy_stop
+seen=$(max_in_flight)
+[ "${seen:-0}" -ge 2 ] || { cat "$_plog"; fail "parallel faults: at most ${seen:-0} part in flight"; }
+[ "$seen" -le 4 ] || { cat "$_plog"; fail "parallel faults: $seen parts in flight, over 4"; }
+retried=$(grep -c 'retrying PUT s3://bkt/out/par.jsonl' "$work/log" || true)
+# Each part's first attempt gets the 503 (a dropped empty reply may
+# still reach curl whole, so the second failure is not counted on).
+parts=$(( (size + 5242879) / 5242880 ))
+slowed=$(grep -c 'retrying PUT s3://bkt/out/par.jsonl .*HTTP status 503' "$work/log" || true)
+[ "$slowed" -ge "$parts" ] ||
+  { cat "$work/log"; fail "parallel faults: $slowed PUTs retried after a 503 for $parts parts"; }
+grep -q 'retrying POST s3://bkt/out/par.jsonl' "$work/log" || { cat "$work/log"; fail "no POST retried"; }
+[ "$(s3_get bkt/out/par.jsonl "$work/par.jsonl")" = 200 ] || fail "parallel fault object missing"
+cmp "$work/local.jsonl" "$work/par.jsonl" || fail "parallel object differs with injected faults"
+grep -F -q -e "$secret" "$work/log" && fail "parallel faults: the secret appears"
+ok "$seen parts in flight, each part refused (503) then its reply dropped: $retried PUT retries for $parts parts, object exact"
+
+# The same in a kill -9 loop; each UploadPart is held 1 s by the proxy so
+# that parts overlap however slowly the machine fills them.  A new proxy
+# per run: a killed run's held requests must not count as the next run's.
+saved_endpoint=$AWS_ENDPOINT_URL
+rm -f "$work/par.state" "$work"/spool/*
+pipeline "$work/in.csv" s3://bkt/out/parkill.jsonl "$work/par.state" 0.5
+kills=0
+most=0
+for run in $(seq 12); do
+  s3_proxy_start slowparts
+  export AWS_ENDPOINT_URL=http://127.0.0.1:$proxy
+  nebula_bg "$work/parkill.log" --quiet run "$work/p.cfg"
+  [ "$kills" -lt 3 ] && kill_after_parts $((2 * kills + 1)) "$work/par.state"
+  wait_exit "$pid" 120
+  export AWS_ENDPOINT_URL=$saved_endpoint
+  s3_proxy_stop
+  seen=$(max_in_flight)
+  [ "${seen:-0}" -le 4 ] || { cat "$_plog"; fail "parallel kill loop: $seen parts in flight, over 4"; }
+  [ "${seen:-0}" -gt "$most" ] && most=$seen
+  case "$exit_code" in
+    0) break ;;
+    137) kills=$((kills + 1))
+         code=$(s3_curl -o /dev/null -w '%{http_code}' -I "$endpoint/bkt/out/parkill.jsonl")
+         [ "$code" = 404 ] || fail "parallel: the object is visible (HTTP $code) before completion" ;;
+    *) cat "$work/parkill.log"; fail "parallel kill loop: run exited $exit_code" ;;
+  esac
+done
+seen=$most
+[ "$exit_code" = 0 ] || fail "the parallel kill loop did not complete"
+[ "$kills" -ge 2 ] || fail "parallel: only $kills runs were killed"
+[ "${seen:-0}" -ge 2 ] || { cat "$_plog"; fail "parallel kill loop: at most ${seen:-0} part in flight"; }
+[ "$(s3_get bkt/out/parkill.jsonl "$work/parkill.jsonl")" = 200 ] || fail "parkill object not readable"
+cmp "$work/local.jsonl" "$work/parkill.jsonl" || fail "parallel object differs after $kills kills"
+[ -z "$(ls "$work/spool")" ] || fail "parallel: spool files left behind: $(ls "$work/spool")"
+ok "kill -9 x$kills with up to $seen parts in flight ($size bytes): object identical, invisible before completion, spool emptied"
 
 # 3. Clear errors, never the secret.
 refused() {  # what, expected text, destination path

@@ -52,6 +52,7 @@ static int setup(void **state) {
   unsetenv("AWS_CONFIG_FILE");
   unsetenv("NEBULA_S3_ADDRESSING_STYLE");
   unsetenv("NEBULA_S3_READ_CHUNK_SIZE");
+  unsetenv("NEBULA_S3_UPLOAD_CONCURRENCY");
   return 0;
 }
 
@@ -138,6 +139,44 @@ static void bad_values_never_show_the_secret(void **state) {
   s3_config_free(&cfg);
 }
 
+/* Parts in flight: default 4, 1 to 64, anything else refused naming the
+ * variable and what it costs in memory. */
+static void upload_concurrency(void **state) {
+  S3Config cfg;
+  NbError err;
+  (void)state;
+  setenv("AWS_ACCESS_KEY_ID", "K", 1);
+  setenv("AWS_SECRET_ACCESS_KEY", "s", 1);
+  nb_error_init(&err);
+  assert_int_equal(s3_config_load(&cfg, &err), NB_OK);
+  assert_int_equal(cfg.upload_concurrency, 4);
+  s3_config_free(&cfg);
+  static const char *const good[] = {"1", "64"};
+  for (size_t i = 0; i < 2; i++) {
+    setenv("NEBULA_S3_UPLOAD_CONCURRENCY", good[i], 1);
+    assert_int_equal(s3_config_load(&cfg, &err), NB_OK);
+    assert_int_equal(cfg.upload_concurrency, (size_t)atoi(good[i]));
+    s3_config_free(&cfg);
+  }
+  static const char *const bad[] = {"0", "65", "-1", "4x", "99999999999999999999"};
+  for (size_t i = 0; i < 5; i++) {
+    setenv("NEBULA_S3_UPLOAD_CONCURRENCY", bad[i], 1);
+    nb_error_init(&err);
+    assert_int_equal(s3_config_load(&cfg, &err), NB_INVALID);
+    assert_non_null(strstr(err.message, "NEBULA_S3_UPLOAD_CONCURRENCY"));
+    assert_non_null(err.hint);
+    assert_non_null(strstr(err.hint, "in memory"));
+    nb_error_release(&err);
+  }
+  /* Another setting's error gets no hint about this one. */
+  setenv("NEBULA_S3_UPLOAD_CONCURRENCY", "2", 1);
+  setenv("NEBULA_S3_READ_CHUNK_SIZE", "1", 1);
+  nb_error_init(&err);
+  assert_int_equal(s3_config_load(&cfg, &err), NB_INVALID);
+  assert_true(err.hint == NULL || strstr(err.hint, "UPLOAD_CONCURRENCY") == NULL);
+  nb_error_release(&err);
+}
+
 static void long_profile_line_refused(void **state) {
   S3Config cfg;
   NbError err;
@@ -186,6 +225,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(profile_from_both_files, setup, teardown),
       cmocka_unit_test_setup_teardown(no_credentials, setup, teardown),
       cmocka_unit_test_setup_teardown(bad_values_never_show_the_secret, setup, teardown),
+      cmocka_unit_test_setup_teardown(upload_concurrency, setup, teardown),
       cmocka_unit_test_setup_teardown(long_profile_line_refused, setup, teardown),
       cmocka_unit_test_setup_teardown(paths, setup, teardown),
   };
