@@ -135,9 +135,11 @@ grep -F -q -e "$secret" "$work/log" && fail "faults: the secret appears"
 ok "503 SlowDown, dropped connections, slow replies on an upload: parts retried, object exact ($outcome)"
 
 # 2c. Several parts in flight: 4 uploaders, 5 MiB parts, an object of
-# 30+ MiB, commits every 0.5 s (a commit waits for every part in flight,
-# so frequent commits would keep one part at a time).  The proxy prints
-# the most UploadParts it saw open at once.
+# 30+ MiB.  The proxy prints the most UploadParts it saw open at once.  A
+# commit waits for every part in flight, so the fault run commits only at
+# its end: each part then spends seconds in retries while the next ones
+# fill, whatever the machine's speed (CI runs this under ASan, two tests
+# at a time), and more than one must be seen in flight.
 export NEBULA_S3_UPLOAD_CONCURRENCY=4
 [ "$size" -gt $((30 << 20)) ] || fail "the local output ($size bytes) is under 30 MiB"
 max_in_flight() { sed -n 's/^parts in flight: \([0-9]*\)$/\1/p' "$_plog" | tail -n 1; }
@@ -146,7 +148,7 @@ max_in_flight() { sed -n 's/^parts in flight: \([0-9]*\)$/\1/p' "$_plog" | tail 
 # 503 each.  The run must complete.
 s3_proxy_start each
 rm -f "$work/st9"
-pipeline "$work/in.csv" s3://bkt/out/par.jsonl "$work/st9" 0.5
+pipeline "$work/in.csv" s3://bkt/out/par.jsonl "$work/st9" 600
 AWS_ENDPOINT_URL=http://127.0.0.1:$proxy NEBULA_S3_MAX_ATTEMPTS=6 nebula run "$work/p.cfg" \
   2> "$work/log" || { cat "$work/log"; fail "parallel faults: the run failed"; }
 s3_proxy_stop
@@ -166,9 +168,11 @@ cmp "$work/local.jsonl" "$work/par.jsonl" || fail "parallel object differs with 
 grep -F -q -e "$secret" "$work/log" && fail "parallel faults: the secret appears"
 ok "$seen parts in flight, each part refused (503) then its reply dropped: $retried PUT retries for $parts parts, object exact"
 
-# The same in a kill -9 loop; each UploadPart is held 1 s by the proxy so
-# that parts overlap however slowly the machine fills them.  A new proxy
-# per run: a killed run's held requests must not count as the next run's.
+# The same in a kill -9 loop with a commit every 0.5 s; each UploadPart is
+# held 1 s by the proxy.  A new proxy per run: a killed run's held
+# requests must not count as the next run's.  How many parts overlap here
+# depends on how fast the machine fills them between commits, so it is
+# reported, not demanded (the run above demands it).
 saved_endpoint=$AWS_ENDPOINT_URL
 rm -f "$work/par.state" "$work"/spool/*
 pipeline "$work/in.csv" s3://bkt/out/parkill.jsonl "$work/par.state" 0.5
@@ -196,7 +200,6 @@ done
 seen=$most
 [ "$exit_code" = 0 ] || fail "the parallel kill loop did not complete"
 [ "$kills" -ge 2 ] || fail "parallel: only $kills runs were killed"
-[ "${seen:-0}" -ge 2 ] || { cat "$_plog"; fail "parallel kill loop: at most ${seen:-0} part in flight"; }
 [ "$(s3_get bkt/out/parkill.jsonl "$work/parkill.jsonl")" = 200 ] || fail "parkill object not readable"
 cmp "$work/local.jsonl" "$work/parkill.jsonl" || fail "parallel object differs after $kills kills"
 [ -z "$(ls "$work/spool")" ] || fail "parallel: spool files left behind: $(ls "$work/spool")"
