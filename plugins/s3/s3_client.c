@@ -144,6 +144,7 @@ static void reply_reset(S3Reply *r) {
   r->text_len = 0;
   r->text_overflow = false;
   r->etag[0] = '\0';
+  r->upload_token[0] = '\0';
   r->total_size = -1;
 }
 
@@ -211,6 +212,9 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *arg) {
   char value[160];
   if (header_value(data, n, "ETag", value, sizeof value)) {
     snprintf(t->reply->etag, sizeof t->reply->etag, "%s", value);
+  } else if (header_value(data, n, "x-amz-meta-nebula-upload", t->reply->upload_token,
+                          sizeof t->reply->upload_token)) {
+    /* (a longer value is cut, and then never equals a token) */
   } else if (header_value(data, n, "Content-Range", value, sizeof value)) {
     const char *slash = strrchr(value, '/');
     char *end;
@@ -273,6 +277,10 @@ static int configure_body(CURL *h, const char *method, const S3Body *body,
   }
   if (body->content_type != NULL) {
     snprintf(line, sizeof line, "Content-Type: %s", body->content_type);
+    if (add_header(headers, line) != NB_OK) return NB_NOMEM;
+  }
+  if (body->upload_token != NULL) {
+    snprintf(line, sizeof line, "x-amz-meta-nebula-upload: %s", body->upload_token);
     if (add_header(headers, line) != NB_OK) return NB_NOMEM;
   }
   curl_easy_setopt(h, CURLOPT_POSTFIELDS, body->len > 0 ? (const char *)body->data : "");

@@ -34,6 +34,8 @@ typedef struct S3Reply {
   size_t text_limit;
   bool text_overflow;
   char etag[160];           /* ETag header, "" if none */
+  char upload_token[64];    /* x-amz-meta-nebula-upload header, "" if none
+                               (see s3_writer.c: Completion) */
   int64_t total_size;       /* from Content-Range ".../N", or the
                                Content-Length of a 200; -1 unknown */
 } S3Reply;
@@ -61,6 +63,7 @@ typedef struct S3Body {
   size_t len;
   const char *content_md5;  /* base64 of the MD5 of data, or NULL */
   const char *content_type; /* or NULL */
+  const char *upload_token; /* sent as x-amz-meta-nebula-upload, or NULL */
 } S3Body;
 
 /* s3_request with any method ("PUT", "POST", "DELETE" too) and a body

@@ -25,6 +25,19 @@
  * previous version of the key.  writer_close without finish leaves the
  * upload pending for a resume; its id is in the state file.
  *
+ * Completion.  The host saves no state after writer_finish, so a run
+ * killed after CompleteMultipartUpload succeeded, and any later run of the
+ * same finished pipeline, resumes an upload that S3 no longer has (and
+ * whose spool file finish removed).  So that such a run recognises its
+ * object instead of failing, every upload is started with a random token
+ * as user metadata (x-amz-meta-nebula-upload), kept in the blob.  An
+ * object under the key whose token is ours and whose length is the
+ * committed length can only come from completing this upload (S3 completes
+ * an upload once, with the parts finish listed, after the last commit):
+ * the resumed writer is then already complete and uploads nothing.  The
+ * same check tells a CompleteMultipartUpload whose reply was lost from one
+ * that failed.
+ *
  * Parts in flight.  A full part is handed to one of upload_concurrency
  * uploader threads (NEBULA_S3_UPLOAD_CONCURRENCY, default 4), each with
  * its own connection, and the next part fills meanwhile.  Memory is
@@ -48,6 +61,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -56,7 +70,9 @@
 #include "s3_md5.h"
 #include "s3_xml.h"
 
-#define BLOB_MAGIC "s3mpu1"
+#define BLOB_MAGIC "s3mpu2"
+#define BLOB_MAGIC_V1 "s3mpu1"  /* no token: resumed, never recognised complete */
+#define TOKEN_LEN 32
 #define MAX_PARTS 10000
 #define ETAG_MAX 64
 #define REPLY_LIMIT ((size_t)64 << 10)
@@ -102,6 +118,7 @@ typedef struct S3Writer {
   char *bucket;
   char *key;
   char *upload_id;
+  char token[TOKEN_LEN + 1]; /* x-amz-meta-nebula-upload ("": a v1 blob's) */
   size_t part_size;
   uint8_t *part;          /* the bytes of part n_parts + 1 */
   size_t part_len;
@@ -194,14 +211,32 @@ static int upload_error(const S3Writer *w, const S3Client *c, const S3Reply *rep
   return rc;
 }
 
+/* A new random token (TOKEN_LEN hex digits) into w->token. */
+static int new_token(S3Writer *w, NbError *err) {
+  uint8_t raw[TOKEN_LEN / 2];
+  size_t got = 0;
+  while (got < sizeof raw) {
+    ssize_t n = getrandom(raw + got, sizeof raw - got, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0)
+      return nb_error_set(err, NB_IO, "could not draw a random upload token for s3://%s/%s: %s",
+                          w->bucket, w->key, strerror(errno));
+    got += (size_t)n;
+  }
+  for (size_t i = 0; i < sizeof raw; i++) snprintf(w->token + 2 * i, 3, "%02x", raw[i]);
+  return NB_OK;
+}
+
 static int create_upload(S3Writer *w, NbError *err) {
   S3Reply reply;
-  S3Body body = {NULL, 0, NULL, "application/octet-stream"};
+  S3Body body = {NULL, 0, NULL, "application/octet-stream", w->token};
   bool nomem = false;
+  int rc = new_token(w, err);
+  if (rc != NB_OK) return rc;
   memset(&reply, 0, sizeof reply);
   reply.text_limit = REPLY_LIMIT;
-  int rc = s3_request_body(&w->client, "POST", w->bucket, w->key, "uploads", NULL, &body, &reply,
-                           err);
+  rc = s3_request_body(&w->client, "POST", w->bucket, w->key, "uploads", NULL, &body, &reply,
+                       err);
   if (rc == NB_OK && (reply.status < 200 || reply.status > 299))
     rc = upload_error(w, &w->client, &reply, "starting the multipart upload", err);
   if (rc == NB_OK) {
@@ -243,7 +278,7 @@ static int upload_buffer(const S3Writer *w, S3Client *c, const uint8_t *data, si
     return nb_error_set(err, NB_NOMEM, "out of memory");
   }
   free(id);
-  S3Body body = {data, len, md5, NULL};
+  S3Body body = {data, len, md5, NULL, NULL};
   memset(&reply, 0, sizeof reply);
   reply.text_limit = REPLY_LIMIT;
   rc = s3_request_body(c, "PUT", w->bucket, w->key, query, NULL, &body, &reply, err);
@@ -526,20 +561,25 @@ static bool multipart_etag(const S3Writer *w, char *out, size_t cap) {
   return true;
 }
 
-/* CompleteMultipartUpload failed, maybe only its reply was lost (and a
- * retry then found the upload gone): the object is there when a HEAD
- * shows the ETag of exactly these parts. */
-static bool completed_after_all(S3Writer *w) {
+/* Whether the object under the key is this upload completed (see
+ * Completion at the top): its token is ours and its length w->length, or,
+ * with all_parts (every part is in etags), it has the S3 ETag of exactly
+ * these parts.  false also when the HEAD fails: nothing is assumed. */
+static bool upload_completed(S3Writer *w, bool all_parts) {
   char want[64], got[ETAG_MAX];
   S3Reply reply;
   NbError e;
   bool same = false;
-  if (!multipart_etag(w, want, sizeof want)) return false;
   memset(&reply, 0, sizeof reply);
   reply.text_limit = REPLY_LIMIT;
   nb_error_init(&e);
   int rc = s3_request(&w->client, "HEAD", w->bucket, w->key, NULL, NULL, &reply, &e);
-  if (rc == NB_OK && reply.status >= 200 && reply.status <= 299) {
+  if (rc == NB_OK && reply.status == 200 && w->token[0] != '\0' &&
+      strcmp(reply.upload_token, w->token) == 0 && reply.total_size >= 0 &&
+      (uint64_t)reply.total_size == w->length) {
+    same = true;
+  } else if (rc == NB_OK && reply.status >= 200 && reply.status <= 299 && all_parts &&
+             multipart_etag(w, want, sizeof want)) {
     const char *raw = reply.etag;
     size_t n = strlen(raw);
     if (n >= 2 && raw[0] == '"' && raw[n - 1] == '"') {
@@ -585,7 +625,7 @@ static int complete_upload(S3Writer *w, NbError *err) {
   char md5[25];
   s3_md5((const uint8_t *)doc, strlen(doc), digest);
   s3_md5_base64(digest, md5);
-  S3Body body = {(const uint8_t *)doc, strlen(doc), md5, "application/xml"};
+  S3Body body = {(const uint8_t *)doc, strlen(doc), md5, "application/xml", NULL};
   memset(&reply, 0, sizeof reply);
   reply.text_limit = REPLY_LIMIT;
   rc = s3_request_body(&w->client, "POST", w->bucket, w->key, query, NULL, &body, &reply, err);
@@ -599,7 +639,7 @@ static int complete_upload(S3Writer *w, NbError *err) {
     rc = upload_error(w, &w->client, &reply, "completing the multipart upload", err);
   s3_reply_free(&reply);
   if (rc != NB_OK && rc != NB_CANCELLED && rc != NB_NOMEM) {
-    if (completed_after_all(w)) {
+    if (upload_completed(w, true)) {
       nb_error_release(err);
       nb_error_init(err);
       return NB_OK;
@@ -733,16 +773,17 @@ static int read_spool(S3Writer *w, const char *path, size_t len, NbError *err) {
 }
 
 /* ------------------------------------------------------------------------
- * The blob: BLOB_MAGIC;length=L;part_size=P;upload=ID;tail=T;spool=PATH;etags=E1,E2
+ * The blob: BLOB_MAGIC;length=L;part_size=P;upload=ID;token=K;tail=T;spool=PATH;
+ * etags=E1,E2 (BLOB_MAGIC_V1: the same without token=)
  * ------------------------------------------------------------------------ */
 
 static int build_blob(S3Writer *w, const char *spool, NbError *err) {
   size_t cap = 256 + strlen(w->upload_id) + strlen(spool) + w->n_parts * ETAG_MAX, len;
   char *b = malloc(cap);
   if (b == NULL) return nb_error_set(err, NB_NOMEM, "out of memory");
-  len = (size_t)snprintf(b, cap, BLOB_MAGIC ";length=%" PRIu64 ";part_size=%zu;upload=%s;tail=%zu;"
-                         "spool=%s;etags=", w->length, w->part_size, w->upload_id, w->part_len,
-                         spool);
+  len = (size_t)snprintf(b, cap, BLOB_MAGIC ";length=%" PRIu64 ";part_size=%zu;upload=%s;"
+                         "token=%s;tail=%zu;spool=%s;etags=", w->length, w->part_size,
+                         w->upload_id, w->token, w->part_len, spool);
   for (size_t i = 0; i < w->n_parts && len < cap; i++)
     len += (size_t)snprintf(b + len, cap - len, "%s%s", i ? "," : "", w->etags[i]);
   if (len >= cap || len > NB_STORAGE_BLOB_MAX) {
@@ -782,17 +823,23 @@ static int bad_blob(S3Writer *w, const char *why, NbError *err) {
 
 /* Restore the writer from blob (resume_length committed bytes). */
 static int restore(S3Writer *w, const char *blob, uint64_t resume_length, NbError *err) {
-  char *copy = strdup(blob), *fields[8], *save = NULL, *f;
+  char *copy = strdup(blob), *fields[9], *save = NULL, *f;
   size_t n = 0;
   uint64_t length = 0, part_size = 0, tail = 0;
   int rc = NB_OK;
   if (copy == NULL) return nb_error_set(err, NB_NOMEM, "out of memory");
-  for (f = strtok_r(copy, ";", &save); f != NULL && n < 8; f = strtok_r(NULL, ";", &save))
+  for (f = strtok_r(copy, ";", &save); f != NULL && n < 9; f = strtok_r(NULL, ";", &save))
     fields[n++] = f;
   const char *upload = n > 0 ? blob_field(fields, n, "upload") : NULL;
   const char *spool = n > 0 ? blob_field(fields, n, "spool") : NULL;
+  const char *token = n > 0 ? blob_field(fields, n, "token") : NULL;
   char *etags = n > 0 ? blob_field(fields, n, "etags") : NULL;
-  if (n != 7 || strcmp(fields[0], BLOB_MAGIC) != 0) rc = bad_blob(w, "not an s3 upload state", err);
+  bool v2 = n == 8 && strcmp(fields[0], BLOB_MAGIC) == 0;
+  if (!v2 && !(n == 7 && strcmp(fields[0], BLOB_MAGIC_V1) == 0))
+    rc = bad_blob(w, "not an s3 upload state", err);
+  else if (v2 && (token == NULL || strlen(token) != TOKEN_LEN || strspn(token, "0123456789abcdef")
+                  != TOKEN_LEN))
+    rc = bad_blob(w, "a malformed token", err);
   else if (!parse_u64(blob_field(fields, n, "length"), &length) ||
            !parse_u64(blob_field(fields, n, "part_size"), &part_size) ||
            !parse_u64(blob_field(fields, n, "tail"), &tail) || upload == NULL || spool == NULL ||
@@ -842,9 +889,26 @@ static int restore(S3Writer *w, const char *blob, uint64_t resume_length, NbErro
       rc = bad_blob(w, "its spool file is not where NEBULA_S3_SPOOL_DIR points now", err);
     free(expected);
   }
-  if (rc == NB_OK && tail > 0) rc = read_spool(w, spool, (size_t)tail, err);
   if (rc == NB_OK) {
     w->length = length;
+    if (v2) memcpy(w->token, token, TOKEN_LEN + 1);
+    /* Killed after completing, or a finished pipeline run again. */
+    if (v2 && upload_completed(w, false)) {
+      const NbHostApi *h = w->client.host;
+      char line[512];
+      snprintf(line, sizeof line, "s3://%.200s/%.200s is already complete (%" PRIu64 " bytes, "
+               "this upload's token): nothing to upload", w->bucket, w->key, w->length);
+      if (h != NULL && h->log != NULL) h->log(h->host_data, NB_LOG_INFO, line);
+      w->done = true;
+      w->blob = strdup(blob);
+      if (w->blob == NULL) rc = nb_error_set(err, NB_NOMEM, "out of memory");
+      forget_all_spools(w);
+      free(copy);
+      return rc;
+    }
+  }
+  if (rc == NB_OK && tail > 0) rc = read_spool(w, spool, (size_t)tail, err);
+  if (rc == NB_OK) {
     w->prev_spool_part = tail > 0 ? (uint32_t)w->n_parts + 1 : 0;
     /* A killed run may have left spool files of parts uploaded since: the
      * first commit removes every one below the saved state's. */
@@ -935,6 +999,11 @@ int s3_writer_commit(void *writer, const char **blob, NbError *err) {
                                              "failed", w->bucket, w->key)
                               : land_all(w, err);
   if (rc != NB_OK) return rc;
+  if (w->done && w->blob != NULL) {
+    /* Complete already (at open, see Completion): nothing was written. */
+    *blob = w->blob;
+    return NB_OK;
+  }
   uint32_t part = (uint32_t)w->n_parts + 1;
   char *spool = spool_path(w, part);
   rc = spool == NULL ? nb_error_set(err, NB_NOMEM, "out of memory") : NB_OK;

@@ -20,6 +20,14 @@
 //   slowparts  every UploadPart waits 1 s before it is passed through
 //            (so parts overlap however slowly the writer fills them),
 //            everything else is passed through at once
+//   holdcomplete  CompleteMultipartUpload is held: never passed on, never
+//            answered (it prints "holding complete"); everything else is
+//            passed through.  Killing the writer then stops it after its
+//            last commit and before the object exists.
+//   swallowcomplete  CompleteMultipartUpload is passed on and its reply
+//            dropped: the client never hears back (it prints "complete
+//            done upstream, status N").  Killing the writer then stops it
+//            after the object exists and before its state says so.
 // In every mode, the first ranged GET of each client connection prints
 // "ranged GET on connection N" (N counts connections from 1).
 // In every mode, when more UploadPart requests are open at once than ever
@@ -94,6 +102,17 @@ function forward(req, res, dropHalfway) {
   req.pipe(up);
 }
 
+// Pass req upstream, read the whole reply, answer nothing.
+function swallow(req) {
+  const up = http.request({host: '127.0.0.1', port: upstreamPort, method: req.method,
+    path: req.url, headers: req.headers}, (ur) => {
+    ur.resume();
+    ur.on('end', () => console.log(`complete done upstream, status ${ur.statusCode}`));
+  });
+  up.on('error', (e) => console.log(`complete failed upstream: ${e.message}`));
+  req.pipe(up);
+}
+
 const server = http.createServer((req, res) => {
   n++;
   trackParts(req, res);
@@ -104,6 +123,14 @@ const server = http.createServer((req, res) => {
       return setTimeout(() => forward(req, res, false), 1000);
     return forward(req, res, false);
   }
+  const isComplete = req.method === 'POST' && /[?&]uploadId=/.test(req.url);
+  if (mode === 'holdcomplete' && isComplete) {
+    console.log('holding complete');
+    req.resume();
+    return;
+  }
+  if (mode === 'swallowcomplete' && isComplete) return swallow(req);
+  if (mode === 'holdcomplete' || mode === 'swallowcomplete') return forward(req, res, false);
   if (mode === 'always500') return slowDown(res, 500, 'InternalError');
   if (mode === 'alternate429') {
     if (n % 2 === 1) return slowDown(res, 429, 'TooManyRequests');

@@ -12,7 +12,10 @@
 # clearly on s3rver (no AbortMultipartUpload) and removes nothing.
 # Several parts in flight (NEBULA_S3_UPLOAD_CONCURRENCY=4, seen open at
 # once by the proxy) under 503/dropped replies on every request and in a
-# kill -9 loop: the object equals the local run byte for byte.
+# kill -9 loop: the object equals the local run byte for byte.  A kill
+# just before CompleteMultipartUpload and one just after it (the proxy
+# holds the request, or drops its reply), and a finished pipeline run
+# again: the object is completed once, recognised, never rewritten.
 . "${srcdir:-.}/lib/engine_lib.sh" || exit 1
 . "${srcdir:-.}/plugins/s3/s3_lib.sh" || exit 1
 s3_start bkt
@@ -79,6 +82,18 @@ nebula run "$work/p.cfg" 2> "$work/log" || { cat "$work/log"; fail "local plain 
 size=$(stat -c %s "$work/local.jsonl")
 [ "$size" -gt $((4 * 5242880)) ] || fail "the local output ($size bytes) is too small for 4 parts"
 pipeline "$work/in.csv" s3://bkt/out/crash.jsonl "$work/crash.state" 0.05
+# After a run was killed: object $1 (a key in bkt) is either absent or,
+# when the kill came after CompleteMultipartUpload, already whole (equal
+# to the local run); never visible and partial.
+killed_object_ok() {
+  _code=$(s3_curl -o "$work/killed.obj" -w '%{http_code}' "$endpoint/bkt/$1")
+  case "$_code" in
+    404) ;;
+    200) cmp -s "$work/local.jsonl" "$work/killed.obj" ||
+           fail "$1 is visible after a kill but is not the whole output ($(stat -c %s "$work/killed.obj") bytes)" ;;
+    *) fail "$1: HTTP $_code after a kill" ;;
+  esac
+}
 # Kill once the saved state (file $2, default crash.state) records $1
 # uploaded parts or more, a random few ms later.
 kill_after_parts() {
@@ -100,8 +115,7 @@ for run in $(seq 10); do
   case "$exit_code" in
     0) break ;;
     137) kills=$((kills + 1))
-         code=$(s3_curl -o /dev/null -w '%{http_code}' -I "$endpoint/bkt/out/crash.jsonl")
-         [ "$code" = 404 ] || fail "the object is visible (HTTP $code) before the upload completed" ;;
+         killed_object_ok out/crash.jsonl ;;
     *) cat "$work/crash.log"; fail "run exited $exit_code" ;;
   esac
 done
@@ -110,29 +124,25 @@ done
 [ "$(s3_get bkt/out/crash.jsonl "$work/crash.jsonl")" = 200 ] || fail "crash object not readable"
 cmp "$work/local.jsonl" "$work/crash.jsonl" || fail "object differs after $kills kills"
 [ -z "$(ls "$work/spool")" ] || fail "spool files left behind: $(ls "$work/spool")"
-ok "kill -9 x$kills during a $size-byte multipart upload, resumed: object identical, invisible before completion, spool emptied"
+ok "kill -9 x$kills during a $size-byte multipart upload, resumed: object identical, never visible partial, spool emptied"
 
 # 2b. Faults injected by a proxy on every request of an upload (503
 # SlowDown, connections dropped halfway through the reply, slow replies):
 # parts are retried; the object is complete and exact.  When the reply of
 # CompleteMultipartUpload itself is lost, s3rver fails the retry (the
-# upload is gone) and has no S3 multipart ETag to prove completion: the run
-# must then fail with the hint that the object may exist -- and it does.
+# upload is gone): the writer must recognise its object by the upload's
+# token and length, and the run complete.
 s3_proxy_start mixed
 rm -f "$work/st8"
 pipeline "$work/in.csv" s3://bkt/out/fault.jsonl "$work/st8" 0.05
-if AWS_ENDPOINT_URL=http://127.0.0.1:$proxy nebula run "$work/p.cfg" 2> "$work/log"; then
-  outcome="completed"
-else
-  grep -q 'may exist already with' "$work/log" || { cat "$work/log"; fail "faults: unclear failure"; }
-  outcome="failed clearly at the lost completion reply"
-fi
+AWS_ENDPOINT_URL=http://127.0.0.1:$proxy nebula run "$work/p.cfg" 2> "$work/log" ||
+  { cat "$work/log"; fail "faults: the run failed"; }
 s3_proxy_stop
 grep -q 'retrying PUT s3://bkt/out/fault.jsonl' "$work/log" || { cat "$work/log"; fail "no part was retried"; }
 [ "$(s3_get bkt/out/fault.jsonl "$work/fault.jsonl")" = 200 ] || fail "fault object missing"
 cmp "$work/local.jsonl" "$work/fault.jsonl" || fail "object differs with injected faults"
 grep -F -q -e "$secret" "$work/log" && fail "faults: the secret appears"
-ok "503 SlowDown, dropped connections, slow replies on an upload: parts retried, object exact ($outcome)"
+ok "503 SlowDown, dropped connections, slow replies on an upload: parts retried, object exact"
 
 # 2c. Several parts in flight: 4 uploaders, 5 MiB parts, an object of
 # 30+ MiB.  The proxy prints the most UploadParts it saw open at once.  A
@@ -192,8 +202,7 @@ for run in $(seq 12); do
   case "$exit_code" in
     0) break ;;
     137) kills=$((kills + 1))
-         code=$(s3_curl -o /dev/null -w '%{http_code}' -I "$endpoint/bkt/out/parkill.jsonl")
-         [ "$code" = 404 ] || fail "parallel: the object is visible (HTTP $code) before completion" ;;
+         killed_object_ok out/parkill.jsonl ;;
     *) cat "$work/parkill.log"; fail "parallel kill loop: run exited $exit_code" ;;
   esac
 done
@@ -203,7 +212,51 @@ seen=$most
 [ "$(s3_get bkt/out/parkill.jsonl "$work/parkill.jsonl")" = 200 ] || fail "parkill object not readable"
 cmp "$work/local.jsonl" "$work/parkill.jsonl" || fail "parallel object differs after $kills kills"
 [ -z "$(ls "$work/spool")" ] || fail "parallel: spool files left behind: $(ls "$work/spool")"
-ok "kill -9 x$kills with up to $seen parts in flight ($size bytes): object identical, invisible before completion, spool emptied"
+ok "kill -9 x$kills with up to $seen parts in flight ($size bytes): object identical, never visible partial, spool emptied"
+
+# 2d. The two instants around CompleteMultipartUpload, made exact by the
+# proxy, and a finished pipeline run again.  (a) Killed after the last
+# commit, before the object exists: it is absent, and the next run
+# completes it.  (b) Killed after S3 completed the object, before the
+# state says so (the completion's reply held back): the object is whole,
+# and the next run recognises it by its upload token and length, uploads
+# nothing and succeeds.  (c) Running the finished pipeline again succeeds
+# and leaves the object as it is.
+unset NEBULA_S3_UPLOAD_CONCURRENCY
+# Run with the proxy in mode $1 until the proxy prints $2, then kill -9.
+killed_at_completion() {
+  s3_proxy_start "$1"
+  AWS_ENDPOINT_URL=http://127.0.0.1:$proxy nebula_bg "$work/comp.log" run "$work/p.cfg"
+  wait_for_text "$_plog" "$2" 120
+  kill -9 "$pid"
+  wait_exit "$pid" 30
+  s3_proxy_stop
+  [ "$exit_code" = 137 ] || { cat "$work/comp.log"; fail "$1: the run ended ($exit_code) before the kill"; }
+}
+rm -f "$work/comp.state" "$work"/spool/*
+pipeline "$work/in.csv" s3://bkt/out/comp.jsonl "$work/comp.state" 0.5
+killed_at_completion holdcomplete "holding complete"
+[ "$(s3_curl -o /dev/null -w '%{http_code}' -I "$endpoint/bkt/out/comp.jsonl")" = 404 ] ||
+  fail "held completion: the object exists"
+nebula run "$work/p.cfg" 2> "$work/log" || { cat "$work/log"; fail "held completion: the next run failed"; }
+[ "$(s3_get bkt/out/comp.jsonl "$work/comp.jsonl")" = 200 ] || fail "held completion: no object after the next run"
+cmp "$work/local.jsonl" "$work/comp.jsonl" || fail "held completion: the object differs"
+[ -z "$(ls "$work/spool")" ] || fail "held completion: spool files left behind: $(ls "$work/spool")"
+rm -f "$work/comp.state"
+killed_at_completion swallowcomplete "complete done upstream, status 200"
+[ "$(s3_get bkt/out/comp.jsonl "$work/comp.jsonl")" = 200 ] || fail "swallowed completion: no object"
+cmp "$work/local.jsonl" "$work/comp.jsonl" || fail "swallowed completion: the object differs"
+s3_curl -o /dev/null -D "$work/head1" -I "$endpoint/bkt/out/comp.jsonl"
+nebula run "$work/p.cfg" 2> "$work/log" || { cat "$work/log"; fail "swallowed completion: the next run failed"; }
+grep -q 'is already complete' "$work/log" || { cat "$work/log"; fail "swallowed completion: not recognised"; }
+[ -z "$(ls "$work/spool")" ] || fail "swallowed completion: spool files left behind: $(ls "$work/spool")"
+nebula run "$work/p.cfg" 2> "$work/log" || { cat "$work/log"; fail "finished pipeline run again: failed"; }
+s3_curl -o /dev/null -D "$work/head2" -I "$endpoint/bkt/out/comp.jsonl"
+[ "$(grep -i '^last-modified' "$work/head1")" = "$(grep -i '^last-modified' "$work/head2")" ] ||
+  fail "running the finished pipeline again rewrote the object"
+[ "$(s3_get bkt/out/comp.jsonl "$work/comp.jsonl")" = 200 ] && cmp -s "$work/local.jsonl" "$work/comp.jsonl" ||
+  fail "the object changed after the finished pipeline ran again"
+ok "killed before completion: absent, then completed; killed after: whole, recognised by its token; a finished pipeline runs again untouched"
 
 # 3. Clear errors, never the secret.
 refused() {  # what, expected text, destination path
@@ -265,7 +318,7 @@ kill -9 "$pid" 2> /dev/null || true
 wait_exit "$pid" 60
 [ "$exit_code" = 137 ] || fail "the run to abandon was not killed (exit $exit_code)"
 nebula uploads "$work/st6" > "$work/up" 2> "$work/log" || { cat "$work/log"; fail "uploads"; }
-grep -q '^pending	s3://bkt/out/pend.jsonl	[0-9]* bytes committed	s3mpu1;' "$work/up" ||
+grep -q '^pending	s3://bkt/out/pend.jsonl	[0-9]* bytes committed	s3mpu2;' "$work/up" ||
   { cat "$work/up"; fail "upload not listed"; }
 ok "nebula-host uploads lists the upload a killed run left"
 spools=$(ls "$work/spool")

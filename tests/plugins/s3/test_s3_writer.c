@@ -1,9 +1,11 @@
 /*
  * test_s3_writer.c - the s3 writer's checks of a resume blob (untrusted:
- * it comes from a state file a user may edit), without a server: a resume
- * makes no request, so every refusal happens before the network.  Also
- * MD5 and its base64 form (the Content-MD5 of every part) against RFC 1321
- * vectors, and a valid blob whose spool file holds the tail.
+ * it comes from a state file a user may edit), without a server: every
+ * refusal happens before the network.  Also MD5 and its base64 form (the
+ * Content-MD5 of every part) against RFC 1321 vectors, and valid blobs
+ * whose spool file holds the tail: a v1 blob makes no request, a v2 blob
+ * one HEAD (is the upload complete already?), which fails here against a
+ * closed port and must leave the resume as it was.
  */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -74,6 +76,16 @@ static void hostile_blobs_refused(void **state) {
       {"", 0, "not an s3 upload state"},
       {"garbage", 5, "not an s3 upload state"},
       {"s3mpu2;length=1;part_size=5242880;upload=u;tail=1;spool=-;etags=", 1, "not an s3"},
+      {"s3mpu1;length=1;part_size=5242880;upload=u;token=0123456789abcdef0123456789abcdef;"
+       "tail=1;spool=-;etags=", 1, "not an s3"},
+      {"s3mpu2;length=1;part_size=5242880;upload=u;token=;tail=1;spool=-;etags=", 1,
+       "malformed token"},
+      {"s3mpu2;length=1;part_size=5242880;upload=u;token=0123456789ABCDEF0123456789abcdef;"
+       "tail=1;spool=-;etags=", 1, "malformed token"},
+      {"s3mpu2;length=1;part_size=5242880;upload=u;token=0123456789abcdef0123456789abcde;"
+       "tail=1;spool=-;etags=", 1, "malformed token"},
+      {"s3mpu2;length=1;part_size=5242880;upload=u;token=0123456789abcdef0123456789abcdef;"
+       "tail=1;spool=-", 1, "not an s3"},
       {"s3mpu1;length=x;part_size=5242880;upload=u;tail=1;spool=-;etags=", 1, "malformed"},
       {"s3mpu1;length=-1;part_size=5242880;upload=u;tail=1;spool=-;etags=", 1, "malformed"},
       {"s3mpu1;length=99999999999999999999999;part_size=5242880;upload=u;tail=1;spool=-;etags=",
@@ -130,6 +142,15 @@ static void spool_checked(void **state) {
   fclose(f);
   /* A valid resume: no request is made, the tail is read back. */
   assert_int_equal(open_with(blob, 7, NULL), NB_OK);
+  /* The same as v2: the HEAD fails (closed port, one attempt), which
+   * proves nothing complete, so the resume reads the tail as before. */
+  setenv("NEBULA_S3_MAX_ATTEMPTS", "1", 1);
+  snprintf(blob, sizeof blob, "s3mpu2;length=7;part_size=5242880;upload=u;"
+           "token=0123456789abcdef0123456789abcdef;tail=7;spool=%s;etags=", path);
+  assert_int_equal(open_with(blob, 7, NULL), NB_OK);
+  unlink(path);
+  assert_int_equal(open_with(blob, 7, "cannot be read"), NB_INVALID);
+  unsetenv("NEBULA_S3_MAX_ATTEMPTS");
 }
 
 static void md5_vectors(void **state) {
