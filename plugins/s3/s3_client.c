@@ -226,6 +226,21 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *arg) {
   return n;
 }
 
+/* libcurl's progress callback, called at least once a second during a
+ * transfer: a non-zero return ends it (CURLE_ABORTED_BY_CALLBACK), so a
+ * run that must stop does not wait for a part of up to 5 GiB to finish
+ * uploading, nor for a slow server's reply. */
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow) {
+  const S3Client *c = arg;
+  (void)dltotal;
+  (void)dlnow;
+  (void)ultotal;
+  (void)ulnow;
+  return c->host != NULL && c->host->is_cancelled != NULL &&
+         c->host->is_cancelled(c->host->host_data);
+}
+
 /* Sleep ms, waking every 50 ms to see whether the run is stopping. */
 static int backoff(const S3Client *c, long ms) {
   while (ms > 0) {
@@ -342,6 +357,9 @@ static int configure(S3Client *c, const char *method, const char *url, const cha
   curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(h, CURLOPT_HEADERDATA, t);
   if (strcmp(method, "HEAD") == 0) curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+  curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+  curl_easy_setopt(h, CURLOPT_XFERINFODATA, c);
+  curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
   return NB_OK;
 }
 
@@ -368,6 +386,10 @@ static int attempt(S3Client *c, const char *method, const char *url, const char 
     snprintf(why, why_cap, "the reply is larger than expected (%s)",
              reply->dst_overflow ? "object data beyond the requested range" : "listing page");
     return NB_IO;
+  }
+  if (cc == CURLE_ABORTED_BY_CALLBACK) { /* on_progress: the run stops */
+    snprintf(why, why_cap, "cancelled");
+    return NB_CANCELLED;
   }
   if (cc == CURLE_WRITE_ERROR) { /* on_body refused: its buffer could not grow */
     snprintf(why, why_cap, "out of memory");

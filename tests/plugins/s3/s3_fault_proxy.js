@@ -20,6 +20,9 @@
 //   slowparts  every UploadPart waits 1 s before it is passed through
 //            (so parts overlap however slowly the writer fills them),
 //            everything else is passed through at once
+//   holdparts  every UploadPart is held: its body is read, it is never
+//            passed on nor answered (it prints "holding a part");
+//            everything else is passed through
 //   holdcomplete  CompleteMultipartUpload is held: never passed on, never
 //            answered (it prints "holding complete"); everything else is
 //            passed through.  Killing the writer then stops it after its
@@ -130,7 +133,13 @@ const server = http.createServer((req, res) => {
     return;
   }
   if (mode === 'swallowcomplete' && isComplete) return swallow(req);
-  if (mode === 'holdcomplete' || mode === 'swallowcomplete') return forward(req, res, false);
+  if (mode === 'holdparts' && req.method === 'PUT' && /[?&]partNumber=/.test(req.url)) {
+    console.log('holding a part');
+    req.resume();
+    return;
+  }
+  if (mode === 'holdcomplete' || mode === 'swallowcomplete' || mode === 'holdparts')
+    return forward(req, res, false);
   if (mode === 'always500') return slowDown(res, 500, 'InternalError');
   if (mode === 'alternate429') {
     if (n % 2 === 1) return slowDown(res, 429, 'TooManyRequests');

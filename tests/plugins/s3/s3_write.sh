@@ -258,6 +258,24 @@ s3_curl -o /dev/null -D "$work/head2" -I "$endpoint/bkt/out/comp.jsonl"
   fail "the object changed after the finished pipeline ran again"
 ok "killed before completion: absent, then completed; killed after: whole, recognised by its token; a finished pipeline runs again untouched"
 
+# 2e. A run that must stop (here the watchdog: parts held by the proxy,
+# stall_timeout 2 s) interrupts the part uploads in flight instead of
+# waiting for them (NEBULA_S3_TIMEOUT is 600 s here): the writer returns
+# and is closed, so the host has no call to abandon.
+rm -f "$work/hold.state"
+pipeline "$work/in.csv" s3://bkt/out/hold.jsonl "$work/hold.state" 3600
+sed -i 's/state_file = /stall_timeout = 2; &/' "$work/p.cfg"
+s3_proxy_start holdparts
+: > "$work/hold.log"
+AWS_ENDPOINT_URL=http://127.0.0.1:$proxy NEBULA_S3_TIMEOUT=600 nebula_bg "$work/hold.log" run "$work/p.cfg"
+wait_exit "$pid" 120
+s3_proxy_stop
+[ "$exit_code" != 0 ] || { cat "$work/hold.log"; fail "held parts: the run succeeded"; }
+grep -q 'made no progress for' "$work/hold.log" || { cat "$work/hold.log"; fail "held parts: no watchdog"; }
+grep -q 'did not return from' "$work/hold.log" &&
+  { cat "$work/hold.log"; fail "held parts: the writer did not return after cancellation"; }
+ok "parts held by the server, the run stopped by its watchdog: uploads interrupted, writer closed"
+
 # 3. Clear errors, never the secret.
 refused() {  # what, expected text, destination path
   rm -f "$work/st4"
