@@ -18,6 +18,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "nebula/sdk.h"
+#include "request_guard.h"
 #include "textutil.h"
 
 #if MHD_VERSION >= 0x00097002
@@ -32,7 +33,9 @@ typedef int MhdResult;
  * and keep the rest of the descriptors for the pipeline. */
 #define MAX_CONNECTIONS 16         /* at most; fewer under a low fd limit */
 #define MAX_CONNECTIONS_PER_IP 4
-#define CONNECTION_TIMEOUT_S 5     /* an idle or slow connection is closed */
+#define CONNECTION_TIMEOUT_S 5     /* an idle connection is closed */
+#define REQUEST_DEADLINE_MS 10000  /* a request still unanswered is cut
+                                      (request_guard.h: a slow sender) */
 #define CONNECTION_MEMORY 16384    /* request line + headers, per connection */
 
 /* Upper bounds of the latency histogram's buckets, in seconds. */
@@ -63,6 +66,7 @@ struct NbhMetrics {
   size_t n_families;
   size_t cap_families;
   struct MHD_Daemon *daemon;
+  NbhRequestGuard *guard;     /* with the daemon; freed after it stops */
 };
 
 int nbh_metrics_new(NbhMetrics **out, NbError *err) {
@@ -80,6 +84,7 @@ void nbh_metrics_free(NbhMetrics *m) {
   if (m == NULL) return;
   /* Stop the server first: its thread reads the registry. */
   if (m->daemon != NULL) MHD_stop_daemon(m->daemon);
+  nbh_request_guard_free(m->guard);
   for (i = 0; i < m->n_families; i++) {
     for (k = 0; k < m->families[i].n_series; k++)
       free(m->families[i].series[k].labels);
@@ -452,14 +457,23 @@ int nbh_metrics_serve(NbhMetrics *m, const char *addr, NbhLogger *logger,
             "reach this machine can read them (use 127.0.0.1:PORT to keep them local)",
             addr);
   limit = connection_limit(logger);
+  int rc = nbh_request_guard_new(limit, REQUEST_DEADLINE_MS, &m->guard, err);
+  if (rc != NB_OK) {
+    freeaddrinfo(res);
+    return rc;
+  }
   m->daemon = MHD_start_daemon(
       flags, 0, NULL, NULL, handle_request, m, MHD_OPTION_SOCK_ADDR, res->ai_addr,
       MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
       limit < MAX_CONNECTIONS_PER_IP ? limit : (unsigned)MAX_CONNECTIONS_PER_IP,
       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
-      MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY, MHD_OPTION_END);
+      MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
+      MHD_OPTION_NOTIFY_CONNECTION, nbh_request_guard_on_connection, m->guard,
+      MHD_OPTION_NOTIFY_COMPLETED, nbh_request_guard_on_completed, m->guard, MHD_OPTION_END);
   freeaddrinfo(res);
   if (m->daemon == NULL) {
+    nbh_request_guard_free(m->guard);
+    m->guard = NULL;
     nb_error_set(err, NB_IO, "could not serve metrics on \"%s\"", addr);
     nb_error_detail(err, "libmicrohttpd could not listen on that address.");
     nb_error_hint(err, "Check that the port is free and the address is one of this machine's.");

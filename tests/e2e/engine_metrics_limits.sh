@@ -2,7 +2,8 @@
 # End to end: the metrics endpoint is bounded (issue 9, item 11).  1100
 # idle connections held open during a run must not use up the process's
 # descriptors (they did, and the pipeline failed at its next commit); a
-# non-loopback address is served with a warning; ":PORT" means loopback.
+# non-loopback address is served with a warning; ":PORT" means loopback;
+# idle connections and slow senders (one byte a second) are cut.
 . "${srcdir:-.}/lib/engine_lib.sh" || exit 1
 command -v python3 > /dev/null || fail "python3 is needed"
 
@@ -49,7 +50,7 @@ cmp -s "$work/out.txt" "$work/expected.txt" || fail "output differs from the exp
 
 # Other methods: 405; a request larger than the per-connection memory: refused.
 cat > "$work/p2.cfg" <<CFG
-source = { connector = "flaky"; rows = 100000; delay_ms = 30; };
+source = { connector = "flaky"; rows = 400000; delay_ms = 30; };
 destination = { connector = "flaky"; path = "$work/out2.txt"; };
 engine = { batch_rows = 50; };
 CFG
@@ -94,6 +95,42 @@ held = time.monotonic() - start
 s.close()
 assert data == b"" and 3 <= held <= 12, (data, held)
 print("idle connection closed by the server after %.1f s" % held)
+PY
+# Time per request: four clients (the per-address limit) that send their
+# request line one byte a second are never idle, so the idle timeout never
+# closes them; the 10 s request deadline must, and a scrape must be
+# answered after.  Without the deadline they would hold every slot of
+# 127.0.0.1 for as long as they keep sending (here up to 40 s).
+python3 - "$port" <<'PY' || fail "slow senders held the metrics server's connections"
+import socket, sys, threading, time
+port = int(sys.argv[1])
+held = []
+def slow_sender():
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    start = time.monotonic()
+    request = b"GET /metrics HTTP/1.1\r\nX-Slow: " + b"a" * 1000
+    try:
+        for byte in request:
+            if time.monotonic() - start > 40:
+                break
+            s.sendall(bytes([byte]))
+            time.sleep(1)
+        held.append(("still open", time.monotonic() - start))
+    except OSError:
+        held.append(("cut", time.monotonic() - start))
+    s.close()
+clients = [threading.Thread(target=slow_sender) for _ in range(4)]
+for c in clients:
+    c.start()
+for c in clients:
+    c.join()
+print("slow senders:", ", ".join("%s after %.1f s" % h for h in held))
+assert all(what == "cut" and 8 <= after <= 30 for what, after in held), held
+s = socket.create_connection(("127.0.0.1", port), timeout=10)
+s.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+reply = s.recv(100)
+s.close()
+assert b" 200 " in reply.split(b"\r\n", 1)[0], reply
 PY
 kill -TERM "$pid"
 wait_exit "$pid" 30
