@@ -181,9 +181,10 @@ static int tuning(S3Config *cfg, NbError *err) {
                        "NEBULA_S3_PART_SIZE bytes in memory.");
   cfg->upload_concurrency = (size_t)uploads;
   if (rc == NB_OK) {
+    /* Not TMPDIR or /tmp: those are often a tmpfs, and a commit's tail
+     * must survive a reboot.  /var/tmp is kept across reboots (FHS). */
     const char *dir = env("NEBULA_S3_SPOOL_DIR");
-    if (dir == NULL) dir = env("TMPDIR");
-    if (dir == NULL) dir = "/tmp";
+    if (dir == NULL) dir = "/var/tmp";
     if (set_copy(&cfg->spool_dir, dir) != NB_OK) rc = nb_error_set(err, NB_NOMEM, "out of memory");
   }
   cfg->read_chunk = (size_t)chunk;

@@ -709,7 +709,7 @@ fail:;
   if (fd >= 0) close(fd);
   nb_error_set(err, NB_IO, "could not write the spool file \"%s\" of s3://%s/%s: %s", path,
                w->bucket, w->key, strerror(e));
-  nb_error_hint(err, "The spool directory is NEBULA_S3_SPOOL_DIR, else TMPDIR, else /tmp.");
+  nb_error_hint(err, "The spool directory is NEBULA_S3_SPOOL_DIR, else /var/tmp.");
   return NB_IO;
 }
 
