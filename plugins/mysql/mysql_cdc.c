@@ -831,9 +831,9 @@ static int on_query(MyCdc *c, NbError *err) {
   kind = my_truncate_target(q.sql, q.sql_len, db, table);
   if (kind == MY_STMT_OTHER) return NB_OK;
   if (kind == MY_STMT_UNREADABLE) {
-    nb_log(c->host, NB_LOG_WARN, "table \"%s\": binlog %s:%llu: a TRUNCATE statement whose"
-           " table name this connector cannot read (an executable comment or a name longer"
-           " than %d bytes) is ignored: if it truncated \"%s\", the destination keeps its rows",
+    nb_log(c->host, NB_LOG_WARN, "table \"%s\": binlog %s:%llu: a TRUNCATE statement this"
+           " connector cannot read (an executable comment, a name longer than %d bytes or an"
+           " unknown clause) is ignored: if it truncated \"%s\", the destination keeps its rows",
            c->table, c->cur_file, (unsigned long long)(ev->next_event_pos - ev->event_length),
            MY_IDENT_MAX - 1, c->table);
     return NB_OK;
