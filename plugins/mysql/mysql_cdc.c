@@ -3,7 +3,8 @@
  *
  * The binary log is read with mariadb_rpl_* as a replica: the library
  * frames the events and parses their headers, TABLE_MAP and ROWS events;
- * the row images themselves are decoded by mysql_rows.c (bounds-checked).
+ * the row images themselves are decoded by mysql_rows.c (bounds-checked),
+ * and a QUERY event's TRUNCATE of the table (op "t") by mysql_statement.c.
  * Column names, signedness, character sets and ENUM/SET members come from
  * the schema (information_schema) when the stream starts: MariaDB's
  * TABLE_MAP carries them only with binlog_row_metadata = FULL.
@@ -817,7 +818,9 @@ static bool is_our_table(const MyCdc *c, const MyQueryEvent *q, const char *db,
  * txn_records like a row, so a position cut inside its group skips it;
  * and TRUNCATE commits implicitly, so the point after its event is a
  * transaction end: the boundary (the position of a batch that ends with
- * it) moves past it even where no GTID event opened the group. */
+ * it) moves past it even where no GTID event opened the group.  (A
+ * replay would not be harmless: it would empty a destination that has
+ * since received the rows inserted after the TRUNCATE.) */
 static int on_query(MyCdc *c, NbError *err) {
   const MARIADB_RPL_EVENT *ev = c->ev;
   size_t cs = c->checksums ? 4 : 0;
