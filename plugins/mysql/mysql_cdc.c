@@ -3,7 +3,8 @@
  *
  * The binary log is read with mariadb_rpl_* as a replica: the library
  * frames the events and parses their headers, TABLE_MAP and ROWS events;
- * the row images themselves are decoded by mysql_rows.c (bounds-checked).
+ * the row images themselves are decoded by mysql_rows.c (bounds-checked),
+ * and a QUERY event's TRUNCATE of the table (op "t") by mysql_statement.c.
  * Column names, signedness, character sets and ENUM/SET members come from
  * the schema (information_schema) when the stream starts: MariaDB's
  * TABLE_MAP carries them only with binlog_row_metadata = FULL.
@@ -26,6 +27,7 @@
 
 #include "mysql_rows.h"
 #include "mysql_snapshot.h"
+#include "mysql_statement.h"
 
 #define EXTRA_FIELDS 5 /* _op ... before, then file, pos, gtid, ts */
 
@@ -798,6 +800,58 @@ static bool is_commit_query(const MARIADB_RPL_EVENT *ev) {
   return s->str != NULL && s->length == 6 && strncmp(s->str, "COMMIT", 6) == 0;
 }
 
+/* Whether a TRUNCATE's table (db "" when unqualified: the event's
+ * default database) is the streamed one.  Names compare byte for byte, as
+ * the server does with lower_case_table_names = 0 (Linux's default). */
+static bool is_our_table(const MyCdc *c, const MyQueryEvent *q, const char *db,
+                         const char *table) {
+  if (strcmp(table, c->table) != 0) return false;
+  if (db[0] != '\0') return strcmp(db, c->database) == 0;
+  return q->db_len == strlen(c->database) && memcmp(q->db, c->database, q->db_len) == 0;
+}
+
+/* QUERY_EVENT: a TRUNCATE of the table is logged as a statement even with
+ * binlog_format = ROW (no row events): it becomes one record, op "t",
+ * every column NULL, in binlog order with the row changes.
+ *
+ * Exactly once: the record is not replayed after a commit.  It counts in
+ * txn_records like a row, so a position cut inside its group skips it;
+ * and TRUNCATE commits implicitly, so the point after its event is a
+ * transaction end: the boundary (the position of a batch that ends with
+ * it) moves past it even where no GTID event opened the group.  (A
+ * replay would not be harmless: it would empty a destination that has
+ * since received the rows inserted after the TRUNCATE.) */
+static int on_query(MyCdc *c, NbError *err) {
+  const MARIADB_RPL_EVENT *ev = c->ev;
+  size_t cs = c->checksums ? 4 : 0;
+  char db[MY_IDENT_MAX], table[MY_IDENT_MAX];
+  MyQueryEvent q;
+  int kind, rc;
+  if (ev->raw_data == NULL || ev->raw_data_ofs > ev->raw_data_size ||
+      ev->event_length > ev->raw_data_size - ev->raw_data_ofs ||
+      my_query_event_parse(ev->raw_data + ev->raw_data_ofs, ev->event_length, cs, &q) != 0)
+    return corrupt(c, "a QUERY event whose lengths run past its end", err);
+  kind = my_truncate_target(q.sql, q.sql_len, db, table);
+  if (kind == MY_STMT_OTHER) return NB_OK;
+  if (kind == MY_STMT_UNREADABLE) {
+    nb_log(c->host, NB_LOG_WARN, "table \"%s\": binlog %s:%llu: a TRUNCATE statement this"
+           " connector cannot read (an executable comment, a name longer than %d bytes or an"
+           " unknown clause) is ignored: if it truncated \"%s\", the destination keeps its rows",
+           c->table, c->cur_file, (unsigned long long)(ev->next_event_pos - ev->event_length),
+           MY_IDENT_MAX - 1, c->table);
+    return NB_OK;
+  }
+  if (!is_our_table(c, &q, db, table)) return NB_OK;
+  c->txn_records++;
+  if (c->skip_left > 0) {
+    c->skip_left--;
+  } else if ((rc = append_record(c, "t", NULL, NULL, err)) != NB_OK) {
+    return rc;
+  }
+  if (!c->in_txn) on_txn_end(c);
+  return NB_OK;
+}
+
 /* ROTATE: the next file's name.  Parsed from the raw event: Connector/C
  * 3.3 misreads the name of a real (not artificial) ROTATE event.  Layout:
  * 19-byte header, 8-byte position, the name, a 4-byte checksum when the
@@ -890,7 +944,8 @@ static int on_event(MyCdc *c, bool *cut, NbError *err) {
       on_txn_end(c);
       break;
     case QUERY_EVENT:
-      if (c->in_txn && (c->standalone || is_commit_query(ev))) on_txn_end(c);
+      rc = on_query(c, err);
+      if (rc == NB_OK && c->in_txn && (c->standalone || is_commit_query(ev))) on_txn_end(c);
       break;
     case HEARTBEAT_LOG_EVENT:
       *cut = !c->in_txn && (nb_batch_builder_rows(c->builder) > 0 || boundary_moved(c));

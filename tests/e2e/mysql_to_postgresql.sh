@@ -7,7 +7,8 @@
 #    transaction, decimals and non-ASCII text: after the run the
 #    PostgreSQL table holds exactly the MariaDB table's rows (compared
 #    value for value, the difference printed on failure);
-#  - a second run with more changes continues from the state file.
+#  - a second run with more changes continues from the state file;
+#  - a TRUNCATE TABLE between inserts empties the PostgreSQL table there.
 . "${srcdir:-.}/plugins/mysql/mysql_test_lib.sh"
 . "${srcdir:-.}/plugins/postgresql/pg_server.sh"
 pg_start
@@ -55,5 +56,12 @@ my_sql "UPDATE src SET note = CONCAT(note, ' again') WHERE id < 50;
         INSERT INTO src VALUES (8000, 8, 'late', 8.008);" || exit 1
 expect 0 "second run, from the state file" nh run "$tmp/rep.cfg"
 same_rows "second run"
+
+# TRUNCATE (a statement in the binlog, no row events) between inserts, the
+# batch around it cut at 40 records: the PostgreSQL table is emptied there.
+my_sql "INSERT INTO src SELECT 9000 + seq, seq, 'before', seq FROM seq_1_to_30; TRUNCATE TABLE src;
+        INSERT INTO src SELECT 10000 + seq, seq, 'after', seq FROM seq_1_to_30;" || exit 1
+expect 0 "third run, a TRUNCATE between inserts" nh run "$tmp/rep.cfg"
+same_rows "after TRUNCATE TABLE and new inserts"
 
 finish

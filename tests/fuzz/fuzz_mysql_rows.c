@@ -12,12 +12,19 @@
  * point inside the input or the value's own buffer; a CDC position that
  * decodes encodes back to the same bytes; snapshot keys (decimal text)
  * compare antisymmetrically and equal to themselves.
+ *
+ * The whole input is also a QUERY_EVENT (plugins/mysql/mysql_statement.c),
+ * with and without a checksum, and a statement on its own: the parts found
+ * lie inside the input; a TRUNCATE's names are NUL-terminated, shorter
+ * than MY_IDENT_MAX, and quoted back into a statement they parse to the
+ * same names.
  */
 #include "fuzz.h" /* first: it defines _GNU_SOURCE */
 
 #include <string.h>
 
 #include "mysql_rows.h"
+#include "mysql_statement.h"
 
 static const char members[] = "a\0bb\0ccc";
 
@@ -46,6 +53,57 @@ static void check_position(const uint8_t *data, size_t size) {
     fuzz_fail("a CDC position of %zu bytes encodes back to %zu other bytes", size, len);
 }
 
+/* name back-quoted (` doubled) at o; returns the new end. */
+static char *quote_name(char *o, const char *name) {
+  *o++ = '`';
+  for (; *name != '\0'; name++) {
+    if (*name == '`') *o++ = '`';
+    *o++ = *name;
+  }
+  *o++ = '`';
+  return o;
+}
+
+static void check_statement(const char *sql, size_t len) {
+  char db[MY_IDENT_MAX], table[MY_IDENT_MAX], db2[MY_IDENT_MAX], table2[MY_IDENT_MAX];
+  char again[4 * MY_IDENT_MAX + 64], *o = again;
+  int kind = my_truncate_target(sql, len, db, table);
+  if (kind != MY_STMT_OTHER && kind != MY_STMT_TRUNCATE && kind != MY_STMT_UNREADABLE)
+    fuzz_fail("statement kind %d", kind);
+  if (strnlen(db, MY_IDENT_MAX) >= MY_IDENT_MAX || strnlen(table, MY_IDENT_MAX) >= MY_IDENT_MAX)
+    fuzz_fail("a name without its NUL");
+  if (kind != MY_STMT_TRUNCATE) {
+    if (db[0] != '\0' || table[0] != '\0') fuzz_fail("names set for statement kind %d", kind);
+    return;
+  }
+  if (table[0] == '\0') fuzz_fail("a TRUNCATE without a table");
+  memcpy(o, " /* x */ truncate TABLE ", 24);
+  o += 24;
+  if (db[0] != '\0') {
+    o = quote_name(o, db);
+    *o++ = '.';
+  }
+  o = quote_name(o, table);
+  if (my_truncate_target(again, (size_t)(o - again), db2, table2) != MY_STMT_TRUNCATE ||
+      strcmp(db, db2) != 0 || strcmp(table, table2) != 0)
+    fuzz_fail("TRUNCATE %s.%s quoted back (%.*s) reads as %s.%s", db, table,
+              (int)(o - again), again, db2, table2);
+}
+
+static void check_query(const uint8_t *data, size_t size) {
+  size_t cs;
+  check_statement((const char *)data, size);
+  for (cs = 0; cs <= 4; cs += 4) {
+    MyQueryEvent q;
+    const char *lo = (const char *)data, *hi = lo + size;
+    if (my_query_event_parse(data, size, cs, &q) != 0) continue;
+    if (q.db < lo || q.db_len > (size_t)(hi - q.db) || q.sql < lo ||
+        q.sql_len > (size_t)(hi - q.sql) - cs)
+      fuzz_fail("a QUERY event part outside the event");
+    check_statement(q.sql, q.sql_len);
+  }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   MyBinCol cols[16];
   MyRowVal vals[16];
@@ -56,6 +114,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   unsigned flags;
   check_position(data, size);
   check_keys(data, size);
+  check_query(data, size);
   n = fuzz_take(&data, &size) % 16 + 1;
   if (size < n + 2) return 0;
   for (i = 0; i < n; i++) types[i] = fuzz_take(&data, &size);

@@ -51,6 +51,7 @@ lib_sources=$(ls "$top"/sdk/*.c "$top"/host/{base,io,connector,config,engine}/*.
   "$top"/plugins/postgresql/pg_copytext.c "$top"/plugins/postgresql/pg_values.c \
   "$top"/plugins/postgresql/pg_pgoutput.c "$top"/plugins/postgresql/pg_copybin.c \
   "$top"/plugins/mysql/mysql_position.c "$top"/plugins/mysql/mysql_rows.c \
+  "$top"/plugins/mysql/mysql_statement.c \
   "$top"/plugins/parquet/{parquet_source,pq_colreader,pq_nested,pq_meta,pq_rle,pq_crc32,thrift}.c \
   "$top"/plugins/arrow/{arrow_source,arrow_columns,arrow_ipc,flatbuf}.c \
   "$top"/plugins/avro/avro_{source,buf,codec,schema_in,decode}.c)

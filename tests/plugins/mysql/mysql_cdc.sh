@@ -9,6 +9,8 @@
 #  - nebula-host killed with SIGKILL again and again while the writers
 #    run, then resumed: every change exactly once;
 #  - the server restarted mid-stream: retried as transient, exactly once;
+#  - TRUNCATE TABLE: a record with op t between the changes around it;
+#    other tables and databases give nothing; not replayed on resume;
 #  - ALTER TABLE while streaming: NB_SCHEMA_CHANGED, records with the new
 #    columns; reading from before an ALTER: a clear error;
 #  - errors (binlog position purged, query with cdc); the password is never
@@ -276,6 +278,63 @@ wait "$pid"
 got=$(python3 -c 'import json,sys; print(" ".join(json.loads(l)["_op"] + str(json.loads(l)["id"]) for l in open(sys.argv[1])))' "$tmp/g.jsonl")
 [ "$got" = "c3 c4 d1 c5" ] && echo "ok: start_gtid $gtid, then resume: $got" ||
   report_failure "start_gtid: records $got, not c3 c4 d1 c5: $(cat "$tmp/g.err")"
+
+# ---- TRUNCATE TABLE: one record with op t, in binlog order -----------------------
+# The binlog logs TRUNCATE as a statement (QUERY_EVENT) even with ROW format.
+# Qualified, back-quoted and commented names of the streamed table give a
+# t record between the inserts around it; the same name in another
+# database (qualified, or the session's default database) and another
+# table give nothing.  Two runs with one state file: the t record the
+# first run ends with is not read again by the second.
+my_sql "CREATE TABLE tr (id INT PRIMARY KEY, v VARCHAR(10) NOT NULL); CREATE TABLE tr_not (id INT PRIMARY KEY);
+        CREATE DATABASE nebula_other; CREATE TABLE nebula_other.tr (id INT PRIMARY KEY)" || exit 1
+set -- $(master_status)
+cat > "$tmp/tr.cfg" <<CFG
+source = { $conn tables = "tr"; mode = "cdc"; stop_at_catchup = true; start_file = "$1"; start_pos = $2; };
+destination = { connector = "json"; path = "$tmp/tr.jsonl"; };
+engine = { state_file = "$tmp/tr.state"; };
+CFG
+my_sql "INSERT INTO tr VALUES (1, 'a'), (2, 'b'); TRUNCATE TABLE tr" || exit 1
+expect 0 "truncate: run 1 (ends with the truncate)" nh run "$tmp/tr.cfg"
+my_sql "INSERT INTO tr VALUES (3, 'c');
+        INSERT INTO tr_not VALUES (1); TRUNCATE tr_not;
+        INSERT INTO nebula_other.tr VALUES (1); TRUNCATE nebula_other.tr;
+        USE nebula_other; TRUNCATE tr; INSERT INTO nebula_test.tr VALUES (4, 'd');
+        TRUNCATE nebula_test.tr;
+        USE nebula_test; INSERT INTO tr VALUES (5, 'e')" || exit 1
+# --comments: the client sends the comments on to the server (and its binlog).
+mariadb --no-defaults -uroot --socket="$MY_SOCK" --comments nebula_test -e "/* leading comment */ -- and another
+          trUNcate   TABLE \`nebula_test\` . \`tr\` ;" || exit 1
+my_sql "INSERT INTO tr VALUES (6, 'f'); TRUNCATE \`tr\` NOWAIT; INSERT INTO tr VALUES (7, 'g')" || exit 1
+expect 0 "truncate: run 2 with the same state" nh run "$tmp/tr.cfg"
+got=$(python3 -c '
+import json, sys
+out = []
+for l in open(sys.argv[1]):
+    r = json.loads(l)
+    out.append(r["_op"] + ("" if r["id"] is None else str(r["id"])))
+print(" ".join(out))' "$tmp/tr.jsonl")
+want="c1 c2 t c3 c4 t c5 t c6 t c7"
+[ "$got" = "$want" ] && echo "ok: truncates as op t in binlog order: $got" ||
+  report_failure "truncate: records \"$got\", expected \"$want\": $(cat "$tmp/tr.jsonl")"
+contains "$tmp/tr.jsonl" '{"_op":"t","id":null,"v":null,"before_id":null,"before_v":null,"_binlog_file":"binlog.' "truncate: every column null, the binlog file set"
+python3 -c '
+import json, sys
+rs = [json.loads(l) for l in open(sys.argv[1])]
+pos = [(r["_binlog_file"], r["_binlog_pos"]) for r in rs]
+assert all(isinstance(p, int) and p > 4 for _, p in pos), pos
+assert pos == sorted(pos), pos
+# A t record has an event of its own: strictly between its neighbours.
+assert all(pos[i - 1] < pos[i] < pos[i + 1] for i in range(1, len(rs) - 1) if rs[i]["_op"] == "t"), pos
+assert all(r["_gtid"] for r in rs if r["_op"] == "t"), rs' "$tmp/tr.jsonl" &&
+  echo "ok: truncate records have their own binlog positions, in order, and a GTID" ||
+  report_failure "truncate: binlog positions or GTID: $(cat "$tmp/tr.jsonl")"
+my_batch "SELECT id, v FROM tr ORDER BY id" > "$tmp/tr.tsv"
+if $check "$tmp/tr.jsonl" "$tmp/tr.tsv" id,v > "$tmp/cmp" 2>&1; then
+  echo "ok: truncate: the replay equals the table: $(cat "$tmp/cmp")"
+else
+  report_failure "truncate: $(cat "$tmp/cmp")"
+fi
 
 # ---- Errors ------------------------------------------------------------------
 cat > "$tmp/purged.cfg" <<CFG

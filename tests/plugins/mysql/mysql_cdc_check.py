@@ -2,7 +2,7 @@
 """mysql_cdc_check.py CDC.jsonl TABLE.tsv COLUMNS
 
 Replays the change records of mode cdc (JSON Lines) in order on an empty
-table and checks that: every insert (and initial snapshot row, op r) adds
+table (op t, a truncate, empties it) and checks that: every insert (and initial snapshot row, op r) adds
 a new key, every update's and
 delete's before image equals the row the replay holds at that point (so a
 change out of commit order, lost or delivered twice is caught), binlog
@@ -39,6 +39,8 @@ def main():
                 sys.exit("line %d: update before image %r, replay holds %r" % (lineno, before, model.get(k)))
             del model[k]
             model[r[key]] = after
+        elif op == "t":
+            model.clear()
         elif op == "d":
             if model.get(r[key]) != after:
                 sys.exit("line %d: delete image %r, replay holds %r" % (lineno, after, model.get(r[key])))

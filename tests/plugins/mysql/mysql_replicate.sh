@@ -4,7 +4,8 @@
 #  - MariaDB -> mode cdc -> mysql destination (mode upsert, apply_deletes)
 #    into a second table: inserts, updates (also of the key), deletes, an
 #    insert-delete-insert of one key in one transaction, a DELETE of every
-#    row; the replica equals the source (EXCEPT both ways) and has none of
+#    row, TRUNCATE TABLE between inserts and at a run's end; the replica
+#    equals the source (EXCEPT both ways) and has none of
 #    the CDC metadata columns;
 #  - nebula-host killed with SIGKILL again and again while it applies the
 #    changes of concurrent writers: the replica still equals the source;
@@ -65,6 +66,19 @@ same_rows src dst "id, n, note, amt" "replica after a second run"
 my_sql "DELETE FROM src; INSERT INTO src VALUES (1, 1, 'after the delete of all', 1)" || exit 1
 expect 0 "a third apply run (every row deleted)" nh run "$tmp/rep.cfg"
 same_rows src dst "id, n, note, amt" "replica after DELETE FROM src"
+# TRUNCATE (a statement in the binlog, no row events) between inserts, in
+# one run and at the end of another: the replica is emptied there too.
+my_sql "INSERT INTO src VALUES (2, 2, 'before the truncate', 2); TRUNCATE TABLE src;
+        INSERT INTO src VALUES (3, 3, 'after the truncate', 3), (4, 4, 'after', NULL)" || exit 1
+expect 0 "an apply run with a TRUNCATE between inserts" nh run "$tmp/rep.cfg"
+same_rows src dst "id, n, note, amt" "replica after TRUNCATE TABLE src and new inserts"
+my_sql "INSERT INTO src SELECT 100 + seq, seq, 'batch', seq FROM seq_1_to_90; TRUNCATE src" || exit 1
+expect 0 "an apply run ending with a TRUNCATE" nh run "$tmp/rep.cfg"
+same_rows src dst "id, n, note, amt" "replica after a run that ends with TRUNCATE"
+[ "$(my_batch "SELECT COUNT(*) FROM dst")" = 0 ] || report_failure "TRUNCATE: the replica is not empty"
+my_sql "INSERT INTO src VALUES (9, 9, 'after both', 9)" || exit 1
+expect 0 "an apply run after the TRUNCATE (not replayed)" nh run "$tmp/rep.cfg"
+same_rows src dst "id, n, note, amt" "replica after an insert that follows the TRUNCATE"
 commits=$(my_batch "SELECT rows_loaded FROM _nebula_commits WHERE pipeline = 'nebula' AND stream <> X'00'")
 echo "ok: bookkeeping: records applied per stream: $commits"
 
