@@ -123,29 +123,41 @@ static int columns_sql(PgBuf *b, const PgStage *s) {
   return rc;
 }
 
+/* "WITH u AS MATERIALIZED (the staged updates with a before image, it
+ * as jsonb in b) ": materialized, so that no plan casts the "before" of
+ * another record. */
+static int add_updates_cte(PgBuf *b, const PgStage *s, bool with_keys) {
+  int rc = add(b, "WITH u AS MATERIALIZED (SELECT nebula_ord, ");
+  if (rc == NB_OK && with_keys) rc = add_key_list(b, s, "", "");
+  if (rc == NB_OK && with_keys) rc = add(b, ", ");
+  if (rc == NB_OK) rc = add(b, "\"before\"::jsonb AS b FROM ");
+  if (rc == NB_OK) rc = add(b, s->load);
+  if (rc == NB_OK) rc = add(b, " WHERE ");
+  if (rc == NB_OK) rc = add(b, s->op);
+  if (rc == NB_OK) rc = add(b, " = 'u' AND \"before\" IS NOT NULL) ");
+  return rc;
+}
+
 /* postgresql source: the old key's text values in the "before" JSON,
  * read with the key columns' input functions. */
 static int json_sql(PgBuf *b, const PgStage *s) {
   size_t k;
-  int rc = add_insert_head(b, s);
+  int rc = add_updates_cte(b, s, true);
+  if (rc == NB_OK) rc = add_insert_head(b, s);
   if (rc == NB_OK) rc = add_key_list(b, s, "r.", "");
-  if (rc == NB_OK) rc = add(b, ", s.nebula_ord FROM ");
-  if (rc == NB_OK) rc = add(b, s->load);
-  if (rc == NB_OK) rc = add(b, " s CROSS JOIN LATERAL jsonb_populate_record(NULL::");
+  if (rc == NB_OK) rc = add(b, ", u.nebula_ord FROM u CROSS JOIN LATERAL jsonb_populate_record(NULL::");
   if (rc == NB_OK) rc = add(b, s->load);
   if (rc == NB_OK) rc = add(b, ", jsonb_build_object(");
   for (k = 0; rc == NB_OK && k < s->nkeys; k++) {
     if (k > 0) rc = add(b, ", ");
     if (rc == NB_OK) rc = add_literal(b, s->conn, s->keys[k]);
-    if (rc == NB_OK) rc = add(b, ", s.\"before\"::jsonb -> ");
+    if (rc == NB_OK) rc = add(b, ", u.b -> ");
     if (rc == NB_OK) rc = add_literal(b, s->conn, s->keys[k]);
   }
-  if (rc == NB_OK) rc = add(b, ")) r WHERE s.");
-  if (rc == NB_OK) rc = add(b, s->op);
-  if (rc == NB_OK) rc = add(b, " = 'u' AND s.\"before\" IS NOT NULL AND ROW(");
+  if (rc == NB_OK) rc = add(b, ")) r WHERE ROW(");
   if (rc == NB_OK) rc = add_key_list(b, s, "r.", "");
   if (rc == NB_OK) rc = add(b, ") IS DISTINCT FROM ROW(");
-  if (rc == NB_OK) rc = add_key_list(b, s, "s.", "");
+  if (rc == NB_OK) rc = add_key_list(b, s, "u.", "");
   if (rc == NB_OK) rc = add(b, ")");
   return rc;
 }
@@ -156,26 +168,23 @@ static int json_sql(PgBuf *b, const PgStage *s) {
 static int json_check_sql(PgBuf *b, const PgStage *s) {
   size_t k;
   char shown[32];
-  int rc = add(b, "SELECT x.nebula_ord, left(x.b::text, ");
+  int rc = add_updates_cte(b, s, false);
+  if (rc == NB_OK) rc = add(b, "SELECT u.nebula_ord, left(u.b::text, ");
   snprintf(shown, sizeof shown, "%d", BEFORE_SHOWN);
   if (rc == NB_OK) rc = add(b, shown);
-  if (rc == NB_OK) rc = add(b, "), jsonb_typeof(x.b)");
+  if (rc == NB_OK) rc = add(b, "), jsonb_typeof(u.b)");
   for (k = 0; rc == NB_OK && k < s->nkeys; k++) {
-    rc = add(b, ", jsonb_typeof(x.b -> ");
+    rc = add(b, ", jsonb_typeof(u.b -> ");
     if (rc == NB_OK) rc = add_literal(b, s->conn, s->keys[k]);
     if (rc == NB_OK) rc = add(b, ")");
   }
-  if (rc == NB_OK) rc = add(b, " FROM (SELECT nebula_ord, \"before\"::jsonb AS b FROM ");
-  if (rc == NB_OK) rc = add(b, s->load);
-  if (rc == NB_OK) rc = add(b, " WHERE ");
-  if (rc == NB_OK) rc = add(b, s->op);
-  if (rc == NB_OK) rc = add(b, " = 'u' AND \"before\" IS NOT NULL) x WHERE jsonb_typeof(x.b) <> 'object'");
+  if (rc == NB_OK) rc = add(b, " FROM u WHERE jsonb_typeof(u.b) <> 'object'");
   for (k = 0; rc == NB_OK && k < s->nkeys; k++) {
-    rc = add(b, " OR jsonb_typeof(x.b -> ");
+    rc = add(b, " OR jsonb_typeof(u.b -> ");
     if (rc == NB_OK) rc = add_literal(b, s->conn, s->keys[k]);
     if (rc == NB_OK) rc = add(b, ") IS DISTINCT FROM 'string'");
   }
-  if (rc == NB_OK) rc = add(b, " ORDER BY x.nebula_ord LIMIT 1");
+  if (rc == NB_OK) rc = add(b, " ORDER BY u.nebula_ord LIMIT 1");
   if (rc == NB_OK) rc = pg_buf_add(b, "", 1);
   return rc;
 }
