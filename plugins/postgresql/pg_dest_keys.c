@@ -123,18 +123,31 @@ static int columns_sql(PgBuf *b, const PgStage *s) {
   return rc;
 }
 
-/* "WITH u AS MATERIALIZED (the staged updates with a before image, it
- * as jsonb in b) ": materialized, so that no plan casts the "before" of
- * another record. */
-static int add_updates_cte(PgBuf *b, const PgStage *s, bool with_keys) {
+/* "WITH u AS MATERIALIZED (the staged updates with a before image whose
+ * key may differ from the new key, that image as jsonb in b) ".  An
+ * update whose before image holds, for every key column, the very text
+ * of the new key's value has not changed the key and is left out
+ * without a jsonb conversion (the common case under REPLICA IDENTITY
+ * FULL); text that differs is compared again as typed values below.
+ * Materialized, so that no plan casts the "before" of another record. */
+static int add_updates_cte(PgBuf *b, const PgStage *s) {
+  size_t k;
   int rc = add(b, "WITH u AS MATERIALIZED (SELECT nebula_ord, ");
-  if (rc == NB_OK && with_keys) rc = add_key_list(b, s, "", "");
-  if (rc == NB_OK && with_keys) rc = add(b, ", ");
-  if (rc == NB_OK) rc = add(b, "\"before\"::jsonb AS b FROM ");
+  if (rc == NB_OK) rc = add_key_list(b, s, "", "");
+  if (rc == NB_OK) rc = add(b, ", \"before\"::jsonb AS b FROM ");
   if (rc == NB_OK) rc = add(b, s->load);
   if (rc == NB_OK) rc = add(b, " WHERE ");
   if (rc == NB_OK) rc = add(b, s->op);
-  if (rc == NB_OK) rc = add(b, " = 'u' AND \"before\" IS NOT NULL) ");
+  if (rc == NB_OK) rc = add(b, " = 'u' AND \"before\" IS NOT NULL AND NOT (");
+  for (k = 0; rc == NB_OK && k < s->nkeys; k++) {
+    if (k > 0) rc = add(b, " AND ");
+    if (rc == NB_OK) rc = add(b, "\"before\"::json ->> ");
+    if (rc == NB_OK) rc = add_literal(b, s->conn, s->keys[k]);
+    if (rc == NB_OK) rc = add(b, " IS NOT DISTINCT FROM ");
+    if (rc == NB_OK) rc = add_ident(b, s->conn, "", s->keys[k]);
+    if (rc == NB_OK) rc = add(b, "::text");
+  }
+  if (rc == NB_OK) rc = add(b, ")) ");
   return rc;
 }
 
@@ -142,7 +155,7 @@ static int add_updates_cte(PgBuf *b, const PgStage *s, bool with_keys) {
  * read with the key columns' input functions. */
 static int json_sql(PgBuf *b, const PgStage *s) {
   size_t k;
-  int rc = add_updates_cte(b, s, true);
+  int rc = add_updates_cte(b, s);
   if (rc == NB_OK) rc = add_insert_head(b, s);
   if (rc == NB_OK) rc = add_key_list(b, s, "r.", "");
   if (rc == NB_OK) rc = add(b, ", u.nebula_ord FROM u CROSS JOIN LATERAL jsonb_populate_record(NULL::");
@@ -168,7 +181,7 @@ static int json_sql(PgBuf *b, const PgStage *s) {
 static int json_check_sql(PgBuf *b, const PgStage *s) {
   size_t k;
   char shown[32];
-  int rc = add_updates_cte(b, s, false);
+  int rc = add_updates_cte(b, s);
   if (rc == NB_OK) rc = add(b, "SELECT u.nebula_ord, left(u.b::text, ");
   snprintf(shown, sizeof shown, "%d", BEFORE_SHOWN);
   if (rc == NB_OK) rc = add(b, shown);
