@@ -22,15 +22,18 @@ pg_start
 H() { "$NEBULA_HOST" --plugin-dir "$PLUGIN_DIR" "$@"; }
 
 # config NAME TABLE KEY ROWS: snapshot + changes of TABLE into
-# TABLE_copy, stopping at catch-up; ROWS records per batch and commit.
+# TABLE_copy, stopping at catch-up; ROWS records per batch and commit;
+# KEY the setting primary_key, or - for the target's primary key.
 config() {
+  key="primary_key = \"$3\";"
+  [ "$3" = - ] && key= # the existing target's primary key
   cat > "$tmp/$1.cfg" <<CFG
 source = { connector = "postgresql"; host = "127.0.0.1"; port = $PGPORT; user = "$PG_SUPERUSER";
   password = "$PG_PASSWORD"; dbname = "postgres"; tables = "public.$2"; mode = "cdc"; slot = "s_$1";
   publication = "pub_$1"; create_publication = true; create_slot = true; snapshot = true;
   stop_at_catchup = true; };
 destination = { connector = "postgresql"; host = "$PGSOCK"; port = $PGPORT; user = "$PG_SUPERUSER";
-  dbname = "postgres"; table = "$2_copy"; mode = "upsert"; primary_key = "$3"; pipeline_id = "$1";
+  dbname = "postgres"; table = "$2_copy"; mode = "upsert"; $key pipeline_id = "$1";
   apply_deletes = true; };
 engine = { batch_rows = $4; commit_rows = $4; commit_interval = 30; state_file = "$tmp/$1.state"; };
 CFG
@@ -100,10 +103,12 @@ pgsql -c "UPDATE ck SET day = day + 100 WHERE n <= 3" -c "UPDATE ck SET code = c
   -c "BEGIN; UPDATE ck SET code = 'tmp' WHERE n = 7; INSERT INTO ck VALUES (DATE '2024-01-08', 'c7', 70); COMMIT"
 apply ck ck "day, code, n" "composite key (date, text) changed"
 
-# REPLICA IDENTITY FULL: "before" is the whole old row.
+# REPLICA IDENTITY FULL: "before" is the whole old row.  The target
+# exists, its primary key the upsert's key.
 pgsql -c "CREATE TABLE fk (id int PRIMARY KEY, v text); ALTER TABLE fk REPLICA IDENTITY FULL"
 pgsql -c "INSERT INTO fk SELECT i, 'v' || i FROM generate_series(1, 10) i"
-config fk fk id 500
+pgsql -c "CREATE TABLE fk_copy (op text, id int PRIMARY KEY, v text, before json, toasted_columns json, lsn text, xid bigint, commit_ts timestamptz)"
+config fk fk - 500
 apply fk fk "id, v" "snapshot"
 pgsql -c "UPDATE fk SET id = id + 100 WHERE id <= 3" -c "UPDATE fk SET v = 'same key' WHERE id = 4"
 apply fk fk "id, v" "replica identity full: id = id + 100"
