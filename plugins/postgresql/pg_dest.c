@@ -26,6 +26,7 @@
 
 #include "pg_conn.h"
 #include "pg_copytext.h"
+#include "pg_dest_keys.h"
 #include "pg_internal.h"
 
 enum { MODE_APPEND = 0, MODE_REPLACE = 1, MODE_UPSERT = 2 };
@@ -47,6 +48,10 @@ typedef struct DestStream {
   bool staged;
   bool cdc_ops;        /* apply_deletes: the stream's op column is obeyed */
   char *op_column;     /* apply_deletes: that column, quoted ("op" or "_op") */
+  char **key_names;    /* upsert: the key columns, unquoted */
+  size_t nkeys;
+  int old_key_kind;    /* apply_deletes: where an update's old key is (PG_OLD_KEY_*) */
+  uint64_t stage_base; /* stream rows before the staging table's first row */
 } DestStream;
 
 typedef struct ResumeEntry {
@@ -225,6 +230,8 @@ static void stream_free(DestStream *st) {
   free(st->keys);
   free(st->updates);
   free(st->op_column);
+  while (st->nkeys > 0) free(st->key_names[--st->nkeys]);
+  free(st->key_names);
   if (st->schema.release != NULL) st->schema.release(&st->schema);
 }
 
@@ -372,8 +379,18 @@ static const char *pg_type_of(const NbField *f, char *buf, size_t cap) {
   }
 }
 
-/* Quote each name of a comma-separated list; "a, b" -> "\"a\", \"b\"". */
-static int quote_list(PgDest *d, const char *list, PgBuf *out) {
+static int add_key_name(DestStream *st, const char *name) {
+  char **grown = realloc(st->key_names, (st->nkeys + 1) * sizeof *grown);
+  if (grown == NULL) return NB_NOMEM;
+  st->key_names = grown;
+  if ((grown[st->nkeys] = strdup(name)) == NULL) return NB_NOMEM;
+  st->nkeys++;
+  return NB_OK;
+}
+
+/* Quote each name of a comma-separated list; "a, b" -> "\"a\", \"b\"".
+ * With names != NULL, each name (unquoted) is also kept there. */
+static int quote_list(PgDest *d, const char *list, PgBuf *out, DestStream *names) {
   char *copy = strdup(list), *p, *next;
   int rc = NB_OK;
   if (copy == NULL) return NB_NOMEM;
@@ -385,6 +402,7 @@ static int quote_list(PgDest *d, const char *list, PgBuf *out) {
     end = p + strlen(p);
     while (end > p && end[-1] == ' ') *--end = '\0';
     if (*p == '\0') continue;
+    if (names != NULL && add_key_name(names, p) != NB_OK) { rc = NB_NOMEM; break; }
     q = quote_ident(d->conn, p);
     if (q == NULL) { rc = NB_NOMEM; break; }
     if (out->len > 0) rc = pg_buf_add(out, ", ", 2);
@@ -414,7 +432,7 @@ static int create_table(PgDest *d, DestStream *st, const NbField *f, size_t n, N
   }
   if (rc == NB_OK && d->primary_key != NULL) {
     PgBuf keys = {0};
-    rc = quote_list(d, d->primary_key, &keys);
+    rc = quote_list(d, d->primary_key, &keys, NULL);
     if (rc == NB_OK) rc = pg_buf_add(&sql, ", PRIMARY KEY (", 15);
     if (rc == NB_OK) rc = pg_buf_add(&sql, keys.data, strlen(keys.data));
     if (rc == NB_OK) rc = pg_buf_add(&sql, ")", 1);
@@ -436,7 +454,7 @@ static int find_keys(PgDest *d, DestStream *st, NbError *err) {
   PgBuf keys = {0};
   int rc;
   if (d->primary_key != NULL) {
-    rc = quote_list(d, d->primary_key, &keys);
+    rc = quote_list(d, d->primary_key, &keys, st);
   } else {
     const char *params[1] = {st->target};
     PGresult *res = PQexecParams(d->conn,
@@ -453,7 +471,7 @@ static int find_keys(PgDest *d, DestStream *st, NbError *err) {
     rc = NB_OK;
     for (i = 0; rc == NB_OK && i < PQntuples(res); i++) {
       char *q = quote_ident(d->conn, PQgetvalue(res, i, 0));
-      if (q == NULL) { rc = NB_NOMEM; break; }
+      if (q == NULL || add_key_name(st, PQgetvalue(res, i, 0)) != NB_OK) { free(q); rc = NB_NOMEM; break; }
       if (keys.len > 0) rc = pg_buf_add(&keys, ", ", 2);
       if (rc == NB_OK) rc = pg_buf_add(&keys, q, strlen(q));
       free(q);
@@ -569,6 +587,7 @@ static int check_op_column(PgDest *d, DestStream *st, const NbField *f, size_t n
         free(st->op_column);
         if ((st->op_column = pg_quote_qualified(d->conn, names[k])) == NULL) return nomem(err);
         st->cdc_ops = true;
+        st->old_key_kind = pg_old_key_kind(f, n, names[k], st->key_names, st->nkeys);
         return NB_OK;
       }
   nb_error_set(err, NB_INVALID,
@@ -699,6 +718,7 @@ static int create_stage(PgDest *d, DestStream *st, uint32_t index, NbError *err)
   st->load = strdup(name);
   if (st->load == NULL) return nomem(err);
   st->staged = true;
+  st->stage_base = st->rows; /* the rows a resume skipped come before */
   return NB_OK;
 }
 
@@ -814,16 +834,20 @@ static int dest_write(PgDest *d, uint32_t index, const struct ArrowArray *batch,
 
 /* ---- commit ----------------------------------------------------------- */
 
-/* CDC records: a truncate empties the target and drops the rows staged
- * before it; then each key's last record decides: op d deletes the row,
- * any other op inserts or updates it. */
+/* CDC records: an update that changed the key first gets a delete of its
+ * old key beside it (pg_dest_keys.c); a truncate empties the target and
+ * drops the rows staged before it; then each key's last record decides:
+ * op d deletes the row, any other op inserts or updates it. */
 static int merge_cdc_stage(PgDest *d, DestStream *st, NbError *err) {
   const char *op = st->op_column;
+  PgStage stage = {&d->server, d->conn, st->load, op, st->target_text, st->name,
+                   st->key_names, st->nkeys, st->stage_base};
+  int rc = pg_stage_old_keys(&stage, st->old_key_kind, err);
   size_t n = 4 * strlen(st->columns) + 8 * strlen(st->keys) + strlen(st->updates) +
              3 * strlen(st->target) + 6 * strlen(st->load) + 5 * strlen(op) + 1024;
-  char *sql = malloc(n);
-  int rc;
-  if (sql == NULL) return nomem(err);
+  char *sql;
+  if (rc != NB_OK) return rc;
+  if ((sql = malloc(n)) == NULL) return nomem(err);
   snprintf(sql, n,
            "DO $nebula$ BEGIN IF EXISTS (SELECT 1 FROM %s WHERE %s = 't') THEN "
            "DELETE FROM %s; "

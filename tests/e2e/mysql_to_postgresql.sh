@@ -8,6 +8,8 @@
 #    PostgreSQL table holds exactly the MariaDB table's rows (compared
 #    value for value, the difference printed on failure);
 #  - a second run with more changes continues from the state file;
+#  - a third run with updates of the primary key (a range shifted, a
+#    chain, an old key inserted again): no row left under an old key.
 #  - a TRUNCATE TABLE between inserts empties the PostgreSQL table there.
 . "${srcdir:-.}/plugins/mysql/mysql_test_lib.sh"
 . "${srcdir:-.}/plugins/postgresql/pg_server.sh"
@@ -57,11 +59,24 @@ my_sql "UPDATE src SET note = CONCAT(note, ' again') WHERE id < 50;
 expect 0 "second run, from the state file" nh run "$tmp/rep.cfg"
 same_rows "second run"
 
+# Updates that change the primary key: the row leaves its old key (no
+# stale duplicate in PostgreSQL), also when the old key is taken again in
+# the same transaction, along a chain of changes, and when every key of a
+# range moves up by one (each new key the old key of the next update).
+my_sql "UPDATE src SET id = id + 10000 WHERE id < 20;
+        BEGIN; UPDATE src SET id = 9000 WHERE id = 8000; INSERT INTO src VALUES (8000, 80, 'reborn', 0.5); COMMIT;
+        BEGIN; UPDATE src SET id = 9100 WHERE id = 7000; UPDATE src SET id = 9200 WHERE id = 9100; COMMIT;
+        UPDATE src SET id = 9300, note = 'moved' WHERE id = 50;
+        INSERT INTO src VALUES (50, 5, 'new 50', NULL);
+        UPDATE src SET id = id + 1 WHERE id BETWEEN 100 AND 140 ORDER BY id DESC;" || exit 1
+expect 0 "third run: updates of the primary key" nh run "$tmp/rep.cfg"
+same_rows "third run (key changes)"
+
 # TRUNCATE (a statement in the binlog, no row events) between inserts, the
 # batch around it cut at 40 records: the PostgreSQL table is emptied there.
 my_sql "INSERT INTO src SELECT 9000 + seq, seq, 'before', seq FROM seq_1_to_30; TRUNCATE TABLE src;
         INSERT INTO src SELECT 10000 + seq, seq, 'after', seq FROM seq_1_to_30;" || exit 1
-expect 0 "third run, a TRUNCATE between inserts" nh run "$tmp/rep.cfg"
+expect 0 "fourth run, a TRUNCATE between inserts" nh run "$tmp/rep.cfg"
 same_rows "after TRUNCATE TABLE and new inserts"
 
 finish
